@@ -1,0 +1,180 @@
+//! Bodies of the `/admin/auth/*` and `/admin/mfa/*` endpoints: the two-step login
+//! (password, then TOTP), token refresh and rotation, logout, MFA enrolment.
+//!
+//! Flow: `POST /admin/auth/login` with the password answers either with an MFA
+//! challenge (`mfa_token`) to redeem at `POST /admin/auth/mfa` with a TOTP or recovery
+//! code, or, for an operator who has not enrolled MFA yet, with a *restricted* session
+//! that can only enrol (and change a one-time password). Sessions are an access token
+//! (short-lived) plus a refresh token that rotates on every use.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::UnixTime;
+
+/// Restrictions a session can carry until the operator fixes its account.
+pub const RESTRICTION_MFA_ENROLL: &str = "mfa_enroll";
+pub const RESTRICTION_PASSWORD_CHANGE: &str = "password_change";
+
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+// Hand-written so a stray `{:?}` can never print a password.
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Answer to the password step: exactly one of the two fields is set.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LoginResponse {
+    /// Redeem with a TOTP or recovery code at `/admin/auth/mfa`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa: Option<MfaChallenge>,
+    /// A restricted session for an operator without MFA (see `restrictions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionTokens>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MfaChallenge {
+    pub mfa_token: String,
+    pub expires_at: UnixTime,
+}
+
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct MfaVerifyRequest {
+    pub mfa_token: String,
+    /// A 6-digit TOTP code, or a single-use recovery code (`xxxxx-xxxxx`).
+    pub code: String,
+}
+
+impl std::fmt::Debug for MfaVerifyRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MfaVerifyRequest { <redacted> }")
+    }
+}
+
+/// An access token plus its rotating refresh token.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct SessionTokens {
+    pub access_token: String,
+    pub access_expires_at: UnixTime,
+    pub refresh_token: String,
+    /// When the refresh token stops working if unused (idle expiry); never later than
+    /// the session's absolute expiry.
+    pub refresh_expires_at: UnixTime,
+    /// Empty for a full session; otherwise what the operator must do first.
+    #[serde(default)]
+    pub restrictions: Vec<String>,
+}
+
+impl std::fmt::Debug for SessionTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionTokens")
+            .field("access_expires_at", &self.access_expires_at)
+            .field("refresh_expires_at", &self.refresh_expires_at)
+            .field("restrictions", &self.restrictions)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+impl std::fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefreshRequest { <redacted> }")
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+impl std::fmt::Debug for ChangePasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChangePasswordRequest { <redacted> }")
+    }
+}
+
+/// `GET /admin/auth/whoami`: who the credential belongs to and what it may do.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WhoAmI {
+    pub operator_id: i64,
+    pub username: String,
+    pub roles: Vec<String>,
+    pub permissions: Vec<String>,
+    pub mfa_enrolled: bool,
+    /// `session` for an interactive login; `service_token` for cron/CI tokens.
+    pub credential: String,
+    pub expires_at: Option<UnixTime>,
+    #[serde(default)]
+    pub restrictions: Vec<String>,
+}
+
+/// `POST /admin/mfa/enroll`: a fresh secret, not active until confirmed with a code.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct MfaEnrollment {
+    /// Base32 TOTP secret (SHA1, 6 digits, 30 s).
+    pub secret: String,
+    pub otpauth_uri: String,
+}
+
+impl std::fmt::Debug for MfaEnrollment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MfaEnrollment { <redacted> }")
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct MfaConfirmRequest {
+    pub code: String,
+}
+
+impl std::fmt::Debug for MfaConfirmRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MfaConfirmRequest { <redacted> }")
+    }
+}
+
+/// `POST /admin/mfa/enroll/confirm`: the single-use recovery codes, shown once, and
+/// (when nothing else is pending) a full session replacing the restricted one.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct MfaEnrolled {
+    pub recovery_codes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionTokens>,
+}
+
+/// `POST /admin/mfa/recovery-codes`: a new set, invalidating the old one.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct RecoveryCodes {
+    pub recovery_codes: Vec<String>,
+}
+
+/// `GET /admin/mfa/status`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MfaStatus {
+    pub enrolled: bool,
+    pub recovery_codes_left: u32,
+}
+
+/// `POST /admin/auth/password`: when the change lifted a restriction, the session's
+/// tokens were rotated and the new ones are here.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PasswordChanged {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionTokens>,
+}

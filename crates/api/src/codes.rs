@@ -1,0 +1,81 @@
+//! Envelope error codes.
+//!
+//! The 1xxxx/2xxxx/4xxxx values are Lanying's own (see its server API quick start); we
+//! reuse them wherever the meaning matches so scripts written for Lanying keep working.
+//! The 5xxxx range is the admin extension's: authentication, MFA and RBAC outcomes that
+//! Lanying has no code for. The CLI maps every code to an exit code in one place
+//! (`src/error.rs`), so a new code here needs a line there.
+
+/// Success.
+pub const OK: i32 = 200;
+
+// --- Lanying codes -------------------------------------------------------------------
+/// User does not exist.
+pub const USER_NOT_FOUND: i32 = 10000;
+/// Incorrect request parameter.
+pub const BAD_REQUEST: i32 = 10002;
+/// Missing access-token header.
+pub const TOKEN_MISSING: i32 = 10003;
+/// User already exists.
+pub const USER_EXISTS: i32 = 10004;
+/// Invalid access-token (unknown, expired or revoked).
+pub const TOKEN_INVALID: i32 = 10008;
+/// No permission.
+pub const FORBIDDEN: i32 = 10010;
+/// Server database exception.
+pub const DATABASE_ERROR: i32 = 20000;
+/// app_id does not exist.
+pub const APP_ID_UNKNOWN: i32 = 40000;
+
+// --- admin extension codes -----------------------------------------------------------
+/// Wrong username or password (deliberately not saying which).
+pub const BAD_CREDENTIALS: i32 = 50001;
+/// Password accepted: send a TOTP code to `/admin/auth/mfa` to finish logging in.
+pub const MFA_REQUIRED: i32 = 50002;
+/// The TOTP or recovery code is wrong (or the MFA challenge expired).
+pub const MFA_INVALID: i32 = 50003;
+/// The TOTP code was already used by this operator (RFC 6238 §5.2 replay).
+pub const MFA_REPLAYED: i32 = 50004;
+/// Too many consecutive failures: the account is locked for a while.
+pub const ACCOUNT_LOCKED: i32 = 50005;
+/// The session may only enrol MFA (and change its password) until that is done.
+pub const MFA_ENROLLMENT_REQUIRED: i32 = 50006;
+/// The operator must change the one-time password before anything else.
+pub const PASSWORD_CHANGE_REQUIRED: i32 = 50007;
+/// The access token has expired; refresh it.
+pub const TOKEN_EXPIRED: i32 = 50008;
+/// The refresh token is unknown, expired, rotated away or revoked: log in again.
+pub const REFRESH_INVALID: i32 = 50009;
+/// This action needs a fresh TOTP code in the `x-imadm-otp` header (step-up MFA).
+pub const STEP_UP_REQUIRED: i32 = 50010;
+/// The resource does not exist.
+pub const NOT_FOUND: i32 = 50011;
+/// Conflict: already exists, last owner, concurrent change.
+pub const CONFLICT: i32 = 50012;
+/// The operator account is disabled.
+pub const ACCOUNT_DISABLED: i32 = 50013;
+/// MFA is already enrolled for this operator.
+pub const MFA_ALREADY_ENROLLED: i32 = 50014;
+/// Integrity failure (signature, hash chain, checksum).
+pub const INTEGRITY: i32 = 50015;
+/// The server cannot serve right now (shutting down, overloaded); retry later.
+pub const UNAVAILABLE: i32 = 50016;
+/// Unexpected server error.
+pub const INTERNAL: i32 = 50099;
+
+/// The HTTP status our `/admin/` extension sends with each code.
+pub fn http_status(code: i32) -> u16 {
+    match code {
+        OK => 200,
+        BAD_REQUEST => 400,
+        TOKEN_MISSING | TOKEN_INVALID | BAD_CREDENTIALS | MFA_REQUIRED | MFA_INVALID
+        | MFA_REPLAYED | TOKEN_EXPIRED | REFRESH_INVALID | STEP_UP_REQUIRED => 401,
+        FORBIDDEN | MFA_ENROLLMENT_REQUIRED | PASSWORD_CHANGE_REQUIRED | ACCOUNT_DISABLED => 403,
+        ACCOUNT_LOCKED => 429,
+        USER_NOT_FOUND | NOT_FOUND | APP_ID_UNKNOWN => 404,
+        USER_EXISTS | CONFLICT | MFA_ALREADY_ENROLLED => 409,
+        INTEGRITY => 422,
+        UNAVAILABLE => 503,
+        _ => 500,
+    }
+}

@@ -1,0 +1,76 @@
+//! Wire types shared by the `imadm` CLI and the `imadm` reference server.
+//!
+//! Everything that crosses the network is defined here exactly once: the Lanying
+//! `{code, message, data}` envelope, the error codes (Lanying's own plus our admin
+//! extension's), the permission catalogue, and the request/response bodies of the
+//! admin API. The server derives its OpenAPI document from these types (utoipa), and
+//! the CLI deserialises responses into them, so a change here is a change to the
+//! contract and both sides see it at compile time.
+
+pub mod auth;
+pub mod codes;
+pub mod permissions;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Header carrying the Lanying application id.
+pub const HEADER_APP_ID: &str = "app_id";
+/// Header carrying the bearer credential (Lanying's name for it).
+pub const HEADER_ACCESS_TOKEN: &str = "access-token";
+/// Header carrying a step-up TOTP code for sensitive actions.
+pub const HEADER_OTP: &str = "x-imadm-otp";
+/// Header the server sets on every response so a request can be found in its logs.
+pub const HEADER_REQUEST_ID: &str = "x-request-id";
+
+/// Lanying's response envelope. `code` is 200 on success; any other value is an error
+/// code from [`codes`], with a human `message`. Lanying answers business errors with
+/// HTTP 200; our `/admin/` extension also sets a matching HTTP status.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Envelope<T> {
+    pub code: i32,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    #[serde(default = "Option::default")]
+    pub data: Option<T>,
+}
+
+impl<T> Envelope<T> {
+    pub fn ok(data: T) -> Self {
+        Envelope {
+            code: codes::OK,
+            message: String::new(),
+            data: Some(data),
+        }
+    }
+}
+
+/// Error details the admin extension may attach in `data` of an error envelope.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Seconds until a locked account may try again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+    /// What the caller can do about it, in one sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+/// `GET /admin/server-info`: what this server is and what it offers. Its presence is how
+/// the CLI tells our server from a plain Lanying deployment.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ServerInfo {
+    pub name: String,
+    pub version: String,
+    /// Stable identifier of this server's data dir, generated at init.
+    pub server_id: String,
+    pub app_id: String,
+    /// Feature names of the admin API this server implements, e.g. `auth.mfa`.
+    pub api_features: Vec<String>,
+    /// OpenSSH-format public key the server signs audit checkpoints with (later issue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_public_key: Option<String>,
+}
+
+/// A unix timestamp in seconds. Plain integers keep the wire format trivial to script.
+pub type UnixTime = i64;

@@ -1,0 +1,725 @@
+//! Authentication rules: the two-step login, lockout, sessions, MFA enrolment, step-up.
+//!
+//! This module is the server's security policy in one place; HTTP handlers only unpack
+//! requests and call it. Every outcome that matters (success, wrong password, wrong or
+//! replayed code, lockout, enrolment, refresh-token reuse, logout) is appended to the
+//! `auth_events` log with the actor, source address and request id, never with the
+//! secret itself.
+//!
+//! Failures of the password step and of the TOTP step count together: after
+//! [`Policy::lockout_threshold`] consecutive failures the account is locked for
+//! `lockout_base * 2^(n - threshold)`, capped at [`Policy::lockout_max`]. A lock refuses
+//! even a correct password, without spending argon2 time on it.
+
+use std::time::Duration;
+
+use imadm_api::auth::{
+    LoginResponse, MfaChallenge, MfaEnrolled, MfaEnrollment, MfaStatus, PasswordChanged,
+    RESTRICTION_MFA_ENROLL, RESTRICTION_PASSWORD_CHANGE, RecoveryCodes, SessionTokens, WhoAmI,
+};
+use imadm_api::{ErrorDetail, codes};
+
+use crate::error::ApiError;
+use crate::secrets::{self, ACCESS_PREFIX, MFA_PREFIX, REFRESH_PREFIX};
+use crate::store::{AuthEvent, NewSession, Operator, RotateOutcome, Rotation, Session, totp_aad};
+use crate::totp::{self, Check};
+use crate::{AppState, UnixTime, now};
+
+/// Timing and lockout knobs. Defaults are production values; tests shorten them with
+/// hidden server flags.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub access_ttl: Duration,
+    pub refresh_idle_ttl: Duration,
+    pub session_max_ttl: Duration,
+    pub mfa_challenge_ttl: Duration,
+    pub lockout_threshold: u32,
+    pub lockout_base: Duration,
+    pub lockout_max: Duration,
+    pub min_password_len: usize,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_idle_ttl: Duration::from_secs(24 * 3600),
+            session_max_ttl: Duration::from_secs(7 * 24 * 3600),
+            mfa_challenge_ttl: Duration::from_secs(5 * 60),
+            lockout_threshold: 5,
+            lockout_base: Duration::from_secs(30),
+            lockout_max: Duration::from_secs(3600),
+            min_password_len: 12,
+        }
+    }
+}
+
+/// Who sent the request, for the event log.
+#[derive(Debug, Clone, Default)]
+pub struct RequestCtx {
+    pub source_addr: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// An authenticated caller, resolved from the `access-token` header on every request.
+/// Permissions are looked up per request (not baked into the token), so a revoked role
+/// stops working on the very next call.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub operator: Operator,
+    pub session: Session,
+}
+
+const NUM_RECOVERY_CODES: usize = 10;
+const ISSUER: &str = "imadm";
+
+impl AppState {
+    fn event(
+        &self,
+        ctx: &RequestCtx,
+        op: Option<&Operator>,
+        username: &str,
+        event: &str,
+        outcome: &str,
+        detail: Option<String>,
+    ) -> Result<(), ApiError> {
+        self.store.append_event(
+            &AuthEvent {
+                operator_id: op.map(|o| o.id),
+                username: Some(op.map_or(username, |o| &o.username).to_owned()),
+                event: event.to_owned(),
+                outcome: outcome.to_owned(),
+                source_addr: ctx.source_addr.clone(),
+                request_id: ctx.request_id.clone(),
+                detail,
+            },
+            now(),
+        )?;
+        Ok(())
+    }
+
+    /// Refuse early while an account is locked.
+    fn check_lock(&self, ctx: &RequestCtx, op: &Operator, step: &str) -> Result<(), ApiError> {
+        if let Some(until) = op.locked_until {
+            let t = now();
+            if until > t {
+                self.event(ctx, Some(op), "", step, "locked", None)?;
+                return Err(locked_error(until - t));
+            }
+        }
+        Ok(())
+    }
+
+    /// Count a failure; lock the account when the threshold is reached. Returns the error
+    /// to send: `err` itself, or a lockout error if this failure locked the account.
+    fn fail(
+        &self,
+        ctx: &RequestCtx,
+        op: &Operator,
+        step: &str,
+        outcome: &str,
+        err: ApiError,
+    ) -> Result<ApiError, ApiError> {
+        self.event(ctx, Some(op), "", step, outcome, None)?;
+        let n = self.store.add_failure(op.id)?;
+        let p = &self.policy;
+        if n >= p.lockout_threshold {
+            let exp = (n - p.lockout_threshold).min(20);
+            let delay = p
+                .lockout_base
+                .saturating_mul(1u32 << exp)
+                .min(p.lockout_max)
+                .as_secs()
+                .max(1) as i64;
+            self.store.set_locked_until(op.id, Some(now() + delay))?;
+            self.event(
+                ctx,
+                Some(op),
+                "",
+                "account.lockout",
+                "locked",
+                Some(format!("{n} consecutive failures; locked for {delay}s")),
+            )?;
+            return Ok(locked_error(delay));
+        }
+        Ok(err)
+    }
+
+    /// Step 1: the password.
+    pub fn login(
+        &self,
+        ctx: &RequestCtx,
+        username: &str,
+        password: &str,
+    ) -> Result<LoginResponse, ApiError> {
+        let Some(op) = self.store.operator_by_username(username)? else {
+            // Same argon2 cost as a real check, so timing does not reveal unknown names.
+            secrets::verify_password(password, secrets::dummy_hash());
+            self.event(
+                ctx,
+                None,
+                username,
+                "login.password",
+                "unknown_operator",
+                None,
+            )?;
+            return Err(bad_credentials());
+        };
+        self.check_lock(ctx, &op, "login.password")?;
+        if !secrets::verify_password(password, &op.password_hash) {
+            return Err(self.fail(
+                ctx,
+                &op,
+                "login.password",
+                "wrong_password",
+                bad_credentials(),
+            )?);
+        }
+        if op.disabled {
+            self.event(ctx, Some(&op), "", "login.password", "disabled", None)?;
+            return Err(ApiError::new(
+                codes::ACCOUNT_DISABLED,
+                "this operator account is disabled",
+            )
+            .hint("ask an owner or admin to run `imadm operator enable`"));
+        }
+        if op.totp_secret.is_none() {
+            // No MFA yet: a session that can only enrol (and change a one-time password).
+            self.store.login_succeeded(op.id, now())?;
+            let mut restrictions = vec![RESTRICTION_MFA_ENROLL.to_owned()];
+            if op.must_change_password {
+                restrictions.push(RESTRICTION_PASSWORD_CHANGE.to_owned());
+            }
+            self.event(
+                ctx,
+                Some(&op),
+                "",
+                "login",
+                "restricted_session",
+                Some(restrictions.join(",")),
+            )?;
+            let session = self.new_session(ctx, &op, restrictions)?;
+            return Ok(LoginResponse {
+                mfa: None,
+                session: Some(session),
+            });
+        }
+        let token = secrets::random_token(MFA_PREFIX);
+        let expires_at = now() + self.policy.mfa_challenge_ttl.as_secs() as i64;
+        self.store
+            .create_mfa_challenge(&secrets::token_hash(&token), op.id, expires_at)?;
+        self.event(ctx, Some(&op), "", "login.password", "mfa_required", None)?;
+        Ok(LoginResponse {
+            mfa: Some(MfaChallenge {
+                mfa_token: token,
+                expires_at,
+            }),
+            session: None,
+        })
+    }
+
+    /// Step 2: a TOTP code (or a recovery code) for the challenge from step 1.
+    pub fn verify_mfa(
+        &self,
+        ctx: &RequestCtx,
+        mfa_token: &str,
+        code: &str,
+    ) -> Result<SessionTokens, ApiError> {
+        let challenge = secrets::token_hash(mfa_token);
+        let Some(op_id) = self.store.mfa_challenge(&challenge, now())? else {
+            return Err(ApiError::new(
+                codes::MFA_INVALID,
+                "the MFA challenge is unknown or has expired",
+            )
+            .hint("start again with `imadm auth login`"));
+        };
+        let op = self.operator(op_id)?;
+        self.check_lock(ctx, &op, "login.mfa")?;
+        let method = self.check_second_factor(ctx, &op, code, "login.mfa")?;
+        self.store.delete_mfa_challenge(&challenge)?;
+        self.store.login_succeeded(op.id, now())?;
+        let mut restrictions = vec![];
+        if op.must_change_password {
+            restrictions.push(RESTRICTION_PASSWORD_CHANGE.to_owned());
+        }
+        self.event(
+            ctx,
+            Some(&op),
+            "",
+            "login",
+            "success",
+            Some(format!("mfa={method}")),
+        )?;
+        self.new_session(ctx, &op, restrictions)
+    }
+
+    /// Check a TOTP or recovery code for `op`, counting failures. Returns the method used.
+    fn check_second_factor(
+        &self,
+        ctx: &RequestCtx,
+        op: &Operator,
+        code: &str,
+        step: &str,
+    ) -> Result<&'static str, ApiError> {
+        let code = code.trim();
+        if code.contains('-') {
+            let hash = secrets::token_hash(&code.to_ascii_lowercase());
+            if self.store.use_recovery_code(op.id, &hash, now())? {
+                self.event(ctx, Some(op), "", step, "recovery_code_used", None)?;
+                return Ok("recovery_code");
+            }
+            return Err(self.fail(ctx, op, step, "wrong_recovery_code", wrong_code())?);
+        }
+        let secret = self.totp_secret(op)?;
+        match totp::check(&secret, code, now() as u64, op.last_totp_step) {
+            Check::Valid(step_no) => {
+                if self.store.consume_totp_step(op.id, step_no)? {
+                    Ok("totp")
+                } else {
+                    // Lost a race with a concurrent request using the same code.
+                    Err(self.fail(ctx, op, step, "replayed_code", replayed_code())?)
+                }
+            }
+            Check::Replayed => Err(self.fail(ctx, op, step, "replayed_code", replayed_code())?),
+            Check::Invalid => Err(self.fail(ctx, op, step, "wrong_code", wrong_code())?),
+        }
+    }
+
+    fn totp_secret(&self, op: &Operator) -> Result<zeroize::Zeroizing<Vec<u8>>, ApiError> {
+        let sealed = op.totp_secret.as_ref().ok_or_else(|| {
+            ApiError::new(
+                codes::MFA_ENROLLMENT_REQUIRED,
+                "this operator has not enrolled MFA",
+            )
+            .hint("run `imadm mfa enroll`")
+        })?;
+        self.key.open(sealed, &totp_aad(op.id)).ok_or_else(|| {
+            ApiError::new(
+                codes::INTEGRITY,
+                "the stored TOTP secret does not decrypt with this server key",
+            )
+            .hint("the server key file does not belong to this database; restore the right key")
+        })
+    }
+
+    fn operator(&self, id: i64) -> Result<Operator, ApiError> {
+        self.store
+            .operator_by_id(id)?
+            .ok_or_else(|| ApiError::new(codes::TOKEN_INVALID, "the operator no longer exists"))
+    }
+
+    fn new_session(
+        &self,
+        ctx: &RequestCtx,
+        op: &Operator,
+        restrictions: Vec<String>,
+    ) -> Result<SessionTokens, ApiError> {
+        let t = now();
+        let access = secrets::random_token(ACCESS_PREFIX);
+        let refresh = secrets::random_token(REFRESH_PREFIX);
+        let absolute = t + self.policy.session_max_ttl.as_secs() as i64;
+        let s = NewSession {
+            operator_id: op.id,
+            access_hash: secrets::token_hash(&access),
+            access_expires_at: t + self.policy.access_ttl.as_secs() as i64,
+            refresh_hash: secrets::token_hash(&refresh),
+            refresh_expires_at: (t + self.policy.refresh_idle_ttl.as_secs() as i64).min(absolute),
+            absolute_expires_at: absolute,
+            restrictions: restrictions.clone(),
+            source_addr: ctx.source_addr.clone(),
+        };
+        self.store.create_session(&s, t)?;
+        Ok(SessionTokens {
+            access_token: access,
+            access_expires_at: s.access_expires_at,
+            refresh_token: refresh,
+            refresh_expires_at: s.refresh_expires_at,
+            restrictions,
+        })
+    }
+
+    fn rotation(&self) -> (String, String, Rotation) {
+        let t = now();
+        let access = secrets::random_token(ACCESS_PREFIX);
+        let refresh = secrets::random_token(REFRESH_PREFIX);
+        let r = Rotation {
+            access_hash: secrets::token_hash(&access),
+            access_expires_at: t + self.policy.access_ttl.as_secs() as i64,
+            refresh_hash: secrets::token_hash(&refresh),
+            refresh_expires_at: t + self.policy.refresh_idle_ttl.as_secs() as i64,
+        };
+        (access, refresh, r)
+    }
+
+    /// Exchange a refresh token for a new pair. The old refresh token dies; presenting it
+    /// again revokes the whole session (it was stolen, or a client misbehaves).
+    pub fn refresh(
+        &self,
+        ctx: &RequestCtx,
+        refresh_token: &str,
+    ) -> Result<SessionTokens, ApiError> {
+        let (access, refresh, r) = self.rotation();
+        match self
+            .store
+            .rotate_refresh(&secrets::token_hash(refresh_token), &r, now())?
+        {
+            RotateOutcome::Rotated(s) => {
+                let op = self.operator(s.operator_id)?;
+                if op.disabled {
+                    self.store.revoke_session(s.id, now())?;
+                    return Err(ApiError::new(
+                        codes::ACCOUNT_DISABLED,
+                        "this operator account is disabled",
+                    ));
+                }
+                Ok(SessionTokens {
+                    access_token: access,
+                    access_expires_at: s.access_expires_at,
+                    refresh_token: refresh,
+                    refresh_expires_at: s.refresh_expires_at,
+                    restrictions: s.restrictions,
+                })
+            }
+            RotateOutcome::Reused {
+                session_id,
+                operator_id,
+            } => {
+                let op = self.store.operator_by_id(operator_id)?;
+                self.event(
+                    ctx,
+                    op.as_ref(),
+                    "",
+                    "session.refresh",
+                    "reuse_detected_session_revoked",
+                    Some(format!("session {session_id}")),
+                )?;
+                Err(refresh_invalid())
+            }
+            RotateOutcome::Invalid => Err(refresh_invalid()),
+        }
+    }
+
+    /// Resolve an access token to its caller.
+    pub fn authenticate(&self, access_token: &str) -> Result<Caller, ApiError> {
+        let Some(session) = self
+            .store
+            .session_by_access_hash(&secrets::token_hash(access_token))?
+        else {
+            return Err(ApiError::new(
+                codes::TOKEN_INVALID,
+                "the access token is not valid (unknown or rotated)",
+            )
+            .hint("log in again with `imadm auth login`"));
+        };
+        let t = now();
+        if session.revoked || session.absolute_expires_at <= t {
+            return Err(ApiError::new(
+                codes::TOKEN_INVALID,
+                "the session has ended (logged out, revoked or expired)",
+            )
+            .hint("log in again with `imadm auth login`"));
+        }
+        if session.access_expires_at <= t {
+            return Err(
+                ApiError::new(codes::TOKEN_EXPIRED, "the access token has expired")
+                    .hint("refresh it with the refresh token, or log in again"),
+            );
+        }
+        let operator = self.operator(session.operator_id)?;
+        if operator.disabled {
+            return Err(ApiError::new(
+                codes::ACCOUNT_DISABLED,
+                "this operator account is disabled",
+            ));
+        }
+        Ok(Caller { operator, session })
+    }
+
+    pub fn logout(&self, ctx: &RequestCtx, caller: &Caller) -> Result<(), ApiError> {
+        self.store.revoke_session(caller.session.id, now())?;
+        self.event(ctx, Some(&caller.operator), "", "logout", "success", None)
+    }
+
+    pub fn whoami(&self, caller: &Caller) -> Result<WhoAmI, ApiError> {
+        Ok(WhoAmI {
+            operator_id: caller.operator.id,
+            username: caller.operator.username.clone(),
+            roles: self.store.operator_roles(caller.operator.id)?,
+            permissions: self.store.operator_permissions(caller.operator.id)?,
+            mfa_enrolled: caller.operator.totp_secret.is_some(),
+            credential: "session".into(),
+            expires_at: Some(caller.session.access_expires_at),
+            restrictions: caller.session.restrictions.clone(),
+        })
+    }
+
+    /// Remove `lifted` from the caller's restrictions, rotating its tokens.
+    fn lift_restriction(
+        &self,
+        caller: &Caller,
+        lifted: &str,
+    ) -> Result<Option<SessionTokens>, ApiError> {
+        if !caller.session.restrictions.iter().any(|r| r == lifted) {
+            return Ok(None);
+        }
+        let remaining: Vec<String> = caller
+            .session
+            .restrictions
+            .iter()
+            .filter(|r| *r != lifted)
+            .cloned()
+            .collect();
+        let (access, refresh, r) = self.rotation();
+        self.store
+            .upgrade_session(caller.session.id, &r, &remaining)?;
+        Ok(Some(SessionTokens {
+            access_token: access,
+            access_expires_at: r.access_expires_at,
+            refresh_token: refresh,
+            refresh_expires_at: r.refresh_expires_at.min(caller.session.absolute_expires_at),
+            restrictions: remaining,
+        }))
+    }
+
+    pub fn change_password(
+        &self,
+        ctx: &RequestCtx,
+        caller: &Caller,
+        current: &str,
+        new: &str,
+    ) -> Result<PasswordChanged, ApiError> {
+        let op = &caller.operator;
+        self.check_lock(ctx, op, "password.change")?;
+        if !secrets::verify_password(current, &op.password_hash) {
+            return Err(self.fail(
+                ctx,
+                op,
+                "password.change",
+                "wrong_password",
+                bad_credentials(),
+            )?);
+        }
+        if new.chars().count() < self.policy.min_password_len {
+            return Err(ApiError::new(
+                codes::BAD_REQUEST,
+                format!(
+                    "the new password is too short (at least {} characters)",
+                    self.policy.min_password_len
+                ),
+            )
+            .hint("choose a longer passphrase"));
+        }
+        if new == current {
+            return Err(ApiError::new(
+                codes::BAD_REQUEST,
+                "the new password is the same as the current one",
+            )
+            .hint("choose a different password"));
+        }
+        self.store
+            .set_password(op.id, &secrets::hash_password(new), false)?;
+        // Every other session of this operator ends: a password change is how people
+        // respond to a suspected compromise.
+        self.store
+            .revoke_operator_sessions(op.id, Some(caller.session.id), now())?;
+        self.event(ctx, Some(op), "", "password.change", "success", None)?;
+        Ok(PasswordChanged {
+            session: self.lift_restriction(caller, RESTRICTION_PASSWORD_CHANGE)?,
+        })
+    }
+
+    pub fn mfa_enroll_start(
+        &self,
+        ctx: &RequestCtx,
+        caller: &Caller,
+    ) -> Result<MfaEnrollment, ApiError> {
+        let op = &caller.operator;
+        if op.totp_secret.is_some() {
+            return Err(ApiError::new(
+                codes::MFA_ALREADY_ENROLLED,
+                "MFA is already enrolled for this operator",
+            )
+            .hint("to move to a new device, run `imadm mfa disable` then `imadm mfa enroll`"));
+        }
+        let secret = zeroize::Zeroizing::new(totp::new_secret());
+        self.store
+            .set_pending_totp(op.id, &self.key.seal(&secret, &totp_aad(op.id)))?;
+        self.event(ctx, Some(op), "", "mfa.enroll", "started", None)?;
+        Ok(MfaEnrollment {
+            secret: totp::to_base32(&secret),
+            otpauth_uri: totp::otpauth_uri(&secret, ISSUER, &op.username),
+        })
+    }
+
+    pub fn mfa_enroll_confirm(
+        &self,
+        ctx: &RequestCtx,
+        caller: &Caller,
+        code: &str,
+    ) -> Result<MfaEnrolled, ApiError> {
+        let op = &caller.operator;
+        if op.totp_secret.is_some() {
+            return Err(ApiError::new(
+                codes::MFA_ALREADY_ENROLLED,
+                "MFA is already enrolled for this operator",
+            ));
+        }
+        let sealed = op.totp_pending.as_ref().ok_or_else(|| {
+            ApiError::new(codes::BAD_REQUEST, "no MFA enrolment is in progress")
+                .hint("start with `imadm mfa enroll`")
+        })?;
+        let secret = self.key.open(sealed, &totp_aad(op.id)).ok_or_else(|| {
+            ApiError::new(
+                codes::INTEGRITY,
+                "the pending TOTP secret does not decrypt with this server key",
+            )
+        })?;
+        let step = match totp::check(&secret, code, now() as u64, op.last_totp_step) {
+            Check::Valid(step) => step,
+            Check::Replayed => {
+                return Err(self.fail(ctx, op, "mfa.enroll", "replayed_code", replayed_code())?);
+            }
+            Check::Invalid => {
+                return Err(self.fail(ctx, op, "mfa.enroll", "wrong_code", wrong_code())?);
+            }
+        };
+        let codes_plain: Vec<String> = (0..NUM_RECOVERY_CODES)
+            .map(|_| secrets::recovery_code())
+            .collect();
+        let hashes: Vec<String> = codes_plain.iter().map(|c| secrets::token_hash(c)).collect();
+        if !self.store.activate_totp(op.id, step, &hashes)? {
+            return Err(replayed_code());
+        }
+        self.event(ctx, Some(op), "", "mfa.enroll", "success", None)?;
+        Ok(MfaEnrolled {
+            recovery_codes: codes_plain,
+            session: self.lift_restriction(caller, RESTRICTION_MFA_ENROLL)?,
+        })
+    }
+
+    pub fn mfa_status(&self, caller: &Caller) -> Result<MfaStatus, ApiError> {
+        Ok(MfaStatus {
+            enrolled: caller.operator.totp_secret.is_some(),
+            recovery_codes_left: self.store.recovery_codes_left(caller.operator.id)?,
+        })
+    }
+
+    /// Step-up MFA: sensitive actions carry a fresh TOTP code (header `x-imadm-otp`).
+    /// Recovery codes are not accepted here: they are for getting in, not for approving.
+    pub fn step_up(
+        &self,
+        ctx: &RequestCtx,
+        caller: &Caller,
+        code: Option<&str>,
+        action: &str,
+    ) -> Result<(), ApiError> {
+        let Some(code) = code.filter(|c| !c.trim().is_empty()) else {
+            return Err(ApiError::new(
+                codes::STEP_UP_REQUIRED,
+                format!("{action} needs a current TOTP code (step-up MFA)"),
+            )
+            .hint("pass --otp CODE or set IMADM_OTP; interactive sessions are prompted"));
+        };
+        if code.contains('-') {
+            return Err(ApiError::new(
+                codes::MFA_INVALID,
+                "recovery codes cannot approve sensitive actions",
+            )
+            .hint("use a TOTP code from your authenticator"));
+        }
+        self.check_lock(ctx, &caller.operator, "step_up")?;
+        self.check_second_factor(ctx, &caller.operator, code, "step_up")?;
+        self.event(
+            ctx,
+            Some(&caller.operator),
+            "",
+            "step_up",
+            "success",
+            Some(action.to_owned()),
+        )
+    }
+
+    pub fn regenerate_recovery_codes(
+        &self,
+        ctx: &RequestCtx,
+        caller: &Caller,
+        otp: Option<&str>,
+    ) -> Result<RecoveryCodes, ApiError> {
+        self.step_up(ctx, caller, otp, "regenerating recovery codes")?;
+        let codes_plain: Vec<String> = (0..NUM_RECOVERY_CODES)
+            .map(|_| secrets::recovery_code())
+            .collect();
+        let hashes: Vec<String> = codes_plain.iter().map(|c| secrets::token_hash(c)).collect();
+        self.store
+            .replace_recovery_codes(caller.operator.id, &hashes)?;
+        self.event(
+            ctx,
+            Some(&caller.operator),
+            "",
+            "mfa.recovery_codes",
+            "regenerated",
+            None,
+        )?;
+        Ok(RecoveryCodes {
+            recovery_codes: codes_plain,
+        })
+    }
+
+    pub fn mfa_disable(
+        &self,
+        ctx: &RequestCtx,
+        caller: &Caller,
+        otp: Option<&str>,
+    ) -> Result<(), ApiError> {
+        self.step_up(ctx, caller, otp, "disabling MFA")?;
+        self.store.disable_totp(caller.operator.id)?;
+        // Sessions were established with MFA; without it the operator may only re-enrol.
+        self.store
+            .revoke_operator_sessions(caller.operator.id, None, now())?;
+        self.event(
+            ctx,
+            Some(&caller.operator),
+            "",
+            "mfa.disable",
+            "success",
+            None,
+        )
+    }
+}
+
+fn locked_error(retry_after: UnixTime) -> ApiError {
+    let mut e = ApiError::new(
+        codes::ACCOUNT_LOCKED,
+        format!("the account is locked after repeated failures; try again in {retry_after}s"),
+    )
+    .hint("wait, or ask an owner to check the security events");
+    e.detail = Some(ErrorDetail {
+        retry_after_secs: Some(retry_after.max(0) as u64),
+        hint: e.detail.and_then(|d| d.hint),
+    });
+    e
+}
+
+fn bad_credentials() -> ApiError {
+    ApiError::new(codes::BAD_CREDENTIALS, "wrong username or password")
+        .hint("check both; after 5 consecutive failures the account is locked for a while")
+}
+
+fn wrong_code() -> ApiError {
+    ApiError::new(codes::MFA_INVALID, "the MFA code is wrong").hint(
+        "use the current code from your authenticator app (check its clock), or a recovery code",
+    )
+}
+
+fn replayed_code() -> ApiError {
+    ApiError::new(codes::MFA_REPLAYED, "this TOTP code has already been used")
+        .hint("wait for the next code (codes change every 30 seconds)")
+}
+
+fn refresh_invalid() -> ApiError {
+    ApiError::new(
+        codes::REFRESH_INVALID,
+        "the session can no longer be refreshed (expired, revoked or rotated)",
+    )
+    .hint("log in again with `imadm auth login`")
+}

@@ -1,0 +1,74 @@
+//! [`ApiError`]: an envelope error code, a message and an optional hint, turned into an
+//! HTTP response with the matching status. Messages are written for the operator reading
+//! them in a terminal; they never contain secrets.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use imadm_api::{Envelope, ErrorDetail, codes};
+
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: i32,
+    pub message: String,
+    pub detail: Option<ErrorDetail>,
+}
+
+impl ApiError {
+    pub fn new(code: i32, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+            detail: None,
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.detail.get_or_insert_with(ErrorDetail::default).hint = Some(hint.into());
+        self
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::new(codes::BAD_REQUEST, message)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => {
+                ApiError::new(codes::CONFLICT, format!("{what} already exists"))
+            }
+            StoreError::Backend(msg) => {
+                // The detail goes to the server log, not to the client.
+                tracing::error!(error = %msg, "store failure");
+                ApiError::new(codes::DATABASE_ERROR, "the server's database failed")
+                    .hint("retry; if it persists, check the server log")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(codes::http_status(self.code))
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = Envelope {
+            code: self.code,
+            message: self.message,
+            data: self.detail,
+        };
+        let retry_after = body.data.as_ref().and_then(|d| d.retry_after_secs);
+        let mut resp = (status, axum::Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        resp.headers_mut().insert(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+        resp
+    }
+}

@@ -1,0 +1,209 @@
+//! The HTTP layer: router, per-request context, extractors and the envelope.
+//!
+//! A request flows: TLS (axum-server + rustls) → [`context`] middleware (request id,
+//! `app_id` check, source address) → an extractor that authenticates the
+//! `access-token` header ([`Authed`]) → the handler, which unpacks the body and calls
+//! the service layer (`auth.rs`) on the blocking pool → [`ok`] wraps the result in the
+//! `{code, message, data}` envelope. Errors are [`ApiError`]s and take the same shape.
+
+mod auth;
+mod info;
+pub mod openapi;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use imadm_api::{
+    Envelope, HEADER_ACCESS_TOKEN, HEADER_APP_ID, HEADER_OTP, HEADER_REQUEST_ID, codes,
+};
+use serde::Serialize;
+
+use crate::AppState;
+use crate::auth::{Caller, RequestCtx};
+use crate::error::ApiError;
+
+pub type Shared = Arc<AppState>;
+
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/openapi.json", get(openapi::serve))
+        .route("/admin/server-info", get(info::server_info))
+        .route("/admin/auth/login", post(auth::login))
+        .route("/admin/auth/mfa", post(auth::mfa))
+        .route("/admin/auth/refresh", post(auth::refresh))
+        .route("/admin/auth/logout", post(auth::logout))
+        .route("/admin/auth/whoami", get(auth::whoami))
+        .route("/admin/auth/password", post(auth::change_password))
+        .route("/admin/mfa/status", get(auth::mfa_status))
+        .route("/admin/mfa/enroll", post(auth::mfa_enroll))
+        .route("/admin/mfa/enroll/confirm", post(auth::mfa_confirm))
+        .route("/admin/mfa/recovery-codes", post(auth::recovery_codes))
+        .route("/admin/mfa/disable", post(auth::mfa_disable))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), context))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(codes::NOT_FOUND, "no such endpoint")
+        .hint("see /openapi.json for the endpoints this server offers")
+}
+
+/// Paths reachable without the `app_id` header: discovery only.
+fn is_public(path: &str) -> bool {
+    matches!(path, "/openapi.json" | "/admin/server-info")
+}
+
+/// Assign a request id, record the source address, and enforce the `app_id` header.
+async fn context(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
+    let request_id = crate::secrets::random_token("")[..16].to_owned();
+    let source_addr = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let path = req.uri().path().to_owned();
+    let mut resp = if !is_public(&path)
+        && req
+            .headers()
+            .get(HEADER_APP_ID)
+            .and_then(|v| v.to_str().ok())
+            != Some(state.app_id.as_str())
+    {
+        ApiError::new(codes::APP_ID_UNKNOWN, "missing or unknown app_id header")
+            .hint("pass --app-id (or IMADM_APP_ID), or use the profile `imadm server --dev` wrote")
+            .into_response()
+    } else {
+        req.extensions_mut().insert(RequestCtx {
+            source_addr,
+            request_id: Some(request_id.clone()),
+        });
+        next.run(req).await
+    };
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert(HEADER_REQUEST_ID, v);
+    }
+    resp
+}
+
+/// Wrap a successful result in the envelope.
+pub fn ok<T: Serialize>(data: T) -> Response {
+    let mut resp = (StatusCode::OK, axum::Json(Envelope::ok(data))).into_response();
+    resp.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    resp
+}
+
+/// Run service-layer code (SQLite, argon2) off the async executor.
+pub async fn blocking<T, F>(state: &Shared, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || f(&state))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "handler task failed");
+            ApiError::new(codes::INTERNAL, "internal server error")
+        })?
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestCtx {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        Ok(parts
+            .extensions
+            .get::<RequestCtx>()
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A caller with a session that may be restricted (must enrol MFA / change password).
+/// Only the endpoints that lift restrictions (and whoami/logout) take this.
+pub struct AnySession(pub Caller);
+
+/// A caller with a full, unrestricted session.
+pub struct Authed(pub Caller);
+
+/// The step-up code sent with a sensitive request, if any.
+pub struct Otp(pub Option<String>);
+
+impl FromRequestParts<Shared> for AnySession {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        let token = header(parts, HEADER_ACCESS_TOKEN)
+            .map(str::to_owned)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::new(
+                    codes::TOKEN_MISSING,
+                    "this endpoint needs the access-token header",
+                )
+                .hint("log in with `imadm auth login`, or set IMADM_TOKEN")
+            })?;
+        let caller = blocking(state, move |s| s.authenticate(&token)).await?;
+        Ok(AnySession(caller))
+    }
+}
+
+impl FromRequestParts<Shared> for Authed {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        let AnySession(caller) = AnySession::from_request_parts(parts, state).await?;
+        use imadm_api::auth::{RESTRICTION_MFA_ENROLL, RESTRICTION_PASSWORD_CHANGE};
+        let r = &caller.session.restrictions;
+        if r.iter().any(|x| x == RESTRICTION_PASSWORD_CHANGE) {
+            return Err(ApiError::new(
+                codes::PASSWORD_CHANGE_REQUIRED,
+                "this session must change the one-time password first",
+            )
+            .hint("run `imadm auth change-password`"));
+        }
+        if r.iter().any(|x| x == RESTRICTION_MFA_ENROLL) {
+            return Err(ApiError::new(
+                codes::MFA_ENROLLMENT_REQUIRED,
+                "this operator must enrol MFA before doing anything else",
+            )
+            .hint("run `imadm mfa enroll`"));
+        }
+        Ok(Authed(caller))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Otp {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        Ok(Otp(header(parts, HEADER_OTP).map(str::to_owned)))
+    }
+}
+
+/// JSON body whose rejections become envelope errors that say what was wrong.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Body(v)),
+            Err(rejection) => Err(ApiError::bad_request(format!(
+                "invalid request body: {}",
+                rejection.body_text()
+            ))
+            .hint("send a JSON body as documented in /openapi.json")),
+        }
+    }
+}

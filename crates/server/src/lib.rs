@@ -1,0 +1,389 @@
+//! The imadm reference server: the Lanying-compatible IM API plus our `/admin/`
+//! extension (operators, MFA, sessions), over HTTPS, on SQLite.
+//!
+//! The CLI's `imadm server` command is a thin wrapper over this crate's entry points:
+//! [`init`] bootstraps a production data dir, [`dev_bootstrap`] prepares a throw-away dev
+//! owner, and [`serve`] runs until SIGINT/SIGTERM. Module map:
+//!
+//! - `http/`: router, middleware, extractors, handlers, OpenAPI document
+//! - `auth`: the authentication policy (login, lockout, sessions, MFA, step-up)
+//! - `store/`: the persistence trait and its SQLite implementation
+//! - `keys`, `secrets`, `totp`, `tls`: cryptographic building blocks
+
+pub mod auth;
+pub mod error;
+mod fsutil;
+pub mod http;
+pub mod keys;
+pub mod secrets;
+pub mod store;
+pub mod tls;
+pub mod totp;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use auth::Policy;
+pub use imadm_api::UnixTime;
+use keys::ServerKey;
+use store::Store;
+use store::sqlite::SqliteStore;
+
+/// Seconds since the epoch, the server's one clock.
+pub fn now() -> UnixTime {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Everything a request handler needs, shared by all requests.
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub key: ServerKey,
+    pub policy: Policy,
+    pub app_id: String,
+    pub server_id: String,
+}
+
+/// Why the server could not start or bootstrap; the CLI maps `kind` to an exit code.
+#[derive(Debug)]
+pub struct ServerError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Bad options or an unusable data dir.
+    Usage,
+    /// The data dir is already initialised.
+    Conflict,
+    /// The listen address is taken or unreachable.
+    Unavailable,
+    /// The server key does not match the database.
+    Integrity,
+    Io,
+}
+
+impl ServerError {
+    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ServerError {
+            kind,
+            message: message.into(),
+            hint: None,
+        }
+    }
+    fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl std::fmt::Display for ServerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+const DB_FILE: &str = "imadm.db";
+const OWNER_ROLE: &str = "owner";
+
+/// The opened data dir: database and server key.
+pub struct DataDir {
+    pub path: PathBuf,
+    pub store: Arc<SqliteStore>,
+    pub key: ServerKey,
+    pub app_id: String,
+    pub server_id: String,
+}
+
+/// Open (creating if `create`) a data dir: directory 0700, server key 0600, database
+/// migrated, app id and server id generated once.
+pub fn open_data_dir(path: &Path, create: bool) -> Result<DataDir, ServerError> {
+    let db = path.join(DB_FILE);
+    if !create && !db.exists() {
+        return Err(ServerError::new(
+            ErrorKind::Usage,
+            format!("{} is not an initialised imadm data dir", path.display()),
+        )
+        .hint(format!(
+            "run `imadm server init --data-dir {}` first, or use `imadm server --dev`",
+            path.display()
+        )));
+    }
+    fsutil::create_private_dir(path).map_err(|e| {
+        ServerError::new(
+            ErrorKind::Io,
+            format!("cannot create data dir {}: {e}", path.display()),
+        )
+    })?;
+    let key_path = ServerKey::path(path);
+    let key = if create {
+        ServerKey::create(&key_path)
+    } else {
+        ServerKey::load(&key_path)
+    }
+    .map_err(|e| {
+        ServerError::new(ErrorKind::Usage, e.to_string()).hint(format!(
+            "the server key is {} (or set {})",
+            key_path.display(),
+            keys::KEY_FILE_ENV
+        ))
+    })?;
+    let store = SqliteStore::open(&db).map_err(|e| {
+        ServerError::new(
+            ErrorKind::Io,
+            format!("cannot open database {}: {e}", db.display()),
+        )
+    })?;
+    let store = Arc::new(store);
+    let app_id = setting_or_create(&store, "app_id", || {
+        format!(
+            "imadm{}",
+            &secrets::random_token("")[..10]
+                .to_lowercase()
+                .replace(['-', '_'], "x")
+        )
+    })?;
+    let server_id = setting_or_create(&store, "server_id", || {
+        secrets::random_token("")[..22].to_owned()
+    })?;
+    Ok(DataDir {
+        path: path.to_owned(),
+        store,
+        key,
+        app_id,
+        server_id,
+    })
+}
+
+fn setting_or_create(
+    store: &SqliteStore,
+    key: &str,
+    make: impl FnOnce() -> String,
+) -> Result<String, ServerError> {
+    let io = |e: store::StoreError| ServerError::new(ErrorKind::Io, e.to_string());
+    if let Some(v) = store.setting(key).map_err(io)? {
+        return Ok(v);
+    }
+    let v = make();
+    store.set_setting(key, &v).map_err(io)?;
+    Ok(v)
+}
+
+/// Result of [`init`]: the first owner and its one-time password.
+pub struct InitOutput {
+    pub username: String,
+    pub one_time_password: String,
+    pub app_id: String,
+}
+
+/// Bootstrap a production data dir: create it and the first owner, whose one-time
+/// password must be changed, and MFA enrolled, at first login (the server enforces it).
+pub fn init(path: &Path, username: &str) -> Result<InitOutput, ServerError> {
+    let dir = open_data_dir(path, true)?;
+    let io = |e: store::StoreError| ServerError::new(ErrorKind::Io, e.to_string());
+    if dir.store.operator_count().map_err(io)? > 0 {
+        return Err(ServerError::new(
+            ErrorKind::Conflict,
+            format!("{} already has operators", path.display()),
+        )
+        .hint("init runs once per data dir; log in with an existing owner instead"));
+    }
+    let password = secrets::random_password();
+    dir.store
+        .create_operator(
+            username,
+            &secrets::hash_password(&password),
+            true,
+            &[OWNER_ROLE],
+            now(),
+        )
+        .map_err(io)?;
+    Ok(InitOutput {
+        username: username.to_owned(),
+        one_time_password: password,
+        app_id: dir.app_id,
+    })
+}
+
+/// Dev owner credentials, printed by `imadm server --dev`.
+pub struct DevOwner {
+    pub username: String,
+    pub password: String,
+    pub totp_secret: String,
+}
+
+impl DevOwner {
+    /// The TOTP code valid right now, for the dev banner.
+    pub fn current_code(&self) -> String {
+        let secret = totp_rs::Secret::try_from_base32(&self.totp_secret)
+            .map(|s| s.as_bytes().to_vec())
+            .unwrap_or_default();
+        totp::code_at(
+            &secret,
+            totp_rs::Algorithm::SHA1,
+            totp::DIGITS,
+            now() as u64,
+        )
+    }
+}
+
+/// Create (or reset) the dev owner with a random password and an enrolled TOTP secret.
+pub fn dev_bootstrap(dir: &DataDir, username: &str) -> Result<DevOwner, ServerError> {
+    let io = |e: store::StoreError| ServerError::new(ErrorKind::Io, e.to_string());
+    let password = secrets::random_password();
+    let hash = secrets::hash_password(&password);
+    let id = match dir.store.operator_by_username(username).map_err(io)? {
+        Some(op) => {
+            dir.store.set_password(op.id, &hash, false).map_err(io)?;
+            op.id
+        }
+        None => dir
+            .store
+            .create_operator(username, &hash, false, &[OWNER_ROLE], now())
+            .map_err(io)?,
+    };
+    let secret = zeroize::Zeroizing::new(totp::new_secret());
+    dir.store
+        .set_totp_secret(id, &dir.key.seal(&secret, &store::totp_aad(id)))
+        .map_err(io)?;
+    Ok(DevOwner {
+        username: username.to_owned(),
+        password,
+        totp_secret: totp::to_base32(&secret),
+    })
+}
+
+/// Where the TLS certificate comes from.
+pub enum TlsSource {
+    /// Generate (or reuse) a dev CA and certificate in the data dir.
+    Dev,
+    Files {
+        cert: PathBuf,
+        key: PathBuf,
+    },
+}
+
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub tls: TlsSource,
+    pub policy: Policy,
+}
+
+/// Handed to the caller once the server accepts connections.
+pub struct Ready {
+    pub url: String,
+    pub addr: SocketAddr,
+    pub app_id: String,
+    pub server_id: String,
+    /// The dev CA clients must trust (dev mode only).
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// Serve HTTPS on `opts.listen` until SIGINT or SIGTERM, then shut down gracefully.
+pub async fn serve(
+    dir: DataDir,
+    opts: ServeOptions,
+    on_ready: impl FnOnce(&Ready),
+) -> Result<(), ServerError> {
+    tls::install_crypto_provider();
+    let (cert, key, ca_cert) = match &opts.tls {
+        TlsSource::Dev => {
+            let c = tls::ensure_dev_certs(&dir.path)
+                .map_err(|e| ServerError::new(ErrorKind::Io, e.to_string()))?;
+            (c.cert, c.key, Some(c.ca_cert))
+        }
+        TlsSource::Files { cert, key } => (cert.clone(), key.clone(), None),
+    };
+    let config = tls::server_config(&cert, &key).map_err(|m| {
+        ServerError::new(ErrorKind::Usage, m).hint(
+            "pass a PEM certificate chain with --tls-cert and its PEM private key with --tls-key",
+        )
+    })?;
+    let state = Arc::new(AppState {
+        store: dir.store.clone(),
+        key: dir.key,
+        policy: opts.policy,
+        app_id: dir.app_id.clone(),
+        server_id: dir.server_id.clone(),
+    });
+    let app = http::router(state);
+
+    let listener = std::net::TcpListener::bind(opts.listen).map_err(|e| {
+        ServerError::new(
+            ErrorKind::Unavailable,
+            format!("cannot listen on {}: {e}", opts.listen),
+        )
+        .hint("choose another address with --listen, e.g. --listen 127.0.0.1:0 for a free port")
+    })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| ServerError::new(ErrorKind::Io, e.to_string()))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServerError::new(ErrorKind::Io, e.to_string()))?;
+    let handle = axum_server::Handle::new();
+    let server = axum_server::from_tcp_rustls(
+        listener,
+        axum_server::tls_rustls::RustlsConfig::from_config(config),
+    )
+    .map_err(|e| ServerError::new(ErrorKind::Io, e.to_string()))?
+    .handle(handle.clone());
+
+    let host = if addr.ip().is_loopback() && addr.is_ipv4() {
+        "127.0.0.1".to_owned()
+    } else if addr.is_ipv6() {
+        format!("[{}]", addr.ip())
+    } else {
+        addr.ip().to_string()
+    };
+    let ready = Ready {
+        url: format!("https://{host}:{}", addr.port()),
+        addr,
+        app_id: dir.app_id,
+        server_id: dir.server_id,
+        ca_cert,
+    };
+
+    let shutdown = handle.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        shutdown.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    let serving =
+        tokio::spawn(server.serve(app.into_make_service_with_connect_info::<SocketAddr>()));
+    // `listening` resolves once the acceptor runs; only then is the server ready.
+    if handle.listening().await.is_none() {
+        return Err(ServerError::new(
+            ErrorKind::Unavailable,
+            "the server failed to start",
+        ));
+    }
+    on_ready(&ready);
+    match serving.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(ServerError::new(
+            ErrorKind::Io,
+            format!("server error: {e}"),
+        )),
+        Err(e) => Err(ServerError::new(
+            ErrorKind::Io,
+            format!("server task failed: {e}"),
+        )),
+    }
+}
+
+async fn wait_for_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("install SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,184 @@
+//! Persistence behind one trait, so the server logic never sees SQL.
+//!
+//! [`Store`] is what the service layer (`auth.rs`, the HTTP handlers) calls. It speaks in
+//! plain records and is synchronous: handlers run it on tokio's blocking pool. The SQLite
+//! implementation is in [`sqlite`]; a PostgreSQL backend would implement the same trait
+//! with its own migrations. Each method is one transaction, which is what makes the
+//! security rules (replay of TOTP steps, refresh-token rotation) race-free: they are
+//! compare-and-set updates, not read-then-write sequences in Rust.
+
+pub mod sqlite;
+
+use crate::UnixTime;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[derive(Debug, Clone)]
+pub struct Operator {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub must_change_password: bool,
+    pub disabled: bool,
+    /// TOTP secret sealed with the server key (AAD [`totp_aad`]).
+    pub totp_secret: Option<Vec<u8>>,
+    /// A secret being enrolled, not yet confirmed with a code.
+    pub totp_pending: Option<Vec<u8>>,
+    pub last_totp_step: Option<u64>,
+    pub failed_attempts: u32,
+    pub locked_until: Option<UnixTime>,
+    pub created_at: UnixTime,
+    pub last_login_at: Option<UnixTime>,
+}
+
+/// Associated data binding a sealed TOTP secret to its operator row.
+pub fn totp_aad(operator_id: i64) -> String {
+    format!("operators:{operator_id}:totp_secret")
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: i64,
+    pub operator_id: i64,
+    pub access_expires_at: UnixTime,
+    pub refresh_expires_at: UnixTime,
+    pub absolute_expires_at: UnixTime,
+    pub restrictions: Vec<String>,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub operator_id: i64,
+    pub access_hash: String,
+    pub access_expires_at: UnixTime,
+    pub refresh_hash: String,
+    pub refresh_expires_at: UnixTime,
+    pub absolute_expires_at: UnixTime,
+    pub restrictions: Vec<String>,
+    pub source_addr: Option<String>,
+}
+
+/// New token hashes and expiries for a refresh-token rotation.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    pub access_hash: String,
+    pub access_expires_at: UnixTime,
+    pub refresh_hash: String,
+    /// Idle expiry; the store caps it at the session's absolute expiry.
+    pub refresh_expires_at: UnixTime,
+}
+
+#[derive(Debug)]
+pub enum RotateOutcome {
+    Rotated(Session),
+    /// The token was valid once but has been rotated away: someone replayed it. The
+    /// store has revoked the whole session (the legitimate holder must log in again).
+    Reused {
+        session_id: i64,
+        operator_id: i64,
+    },
+    /// Unknown, expired or revoked.
+    Invalid,
+}
+
+/// One entry of the append-only authentication event log. Never holds a secret.
+#[derive(Debug, Clone, Default)]
+pub struct AuthEvent {
+    pub operator_id: Option<i64>,
+    pub username: Option<String>,
+    pub event: String,
+    pub outcome: String,
+    pub source_addr: Option<String>,
+    pub request_id: Option<String>,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub id: i64,
+    pub at: UnixTime,
+    pub event: AuthEvent,
+}
+
+pub trait Store: Send + Sync + 'static {
+    fn setting(&self, key: &str) -> Result<Option<String>>;
+    fn set_setting(&self, key: &str, value: &str) -> Result<()>;
+
+    // --- operators ---
+    fn create_operator(
+        &self,
+        username: &str,
+        password_hash: &str,
+        must_change_password: bool,
+        roles: &[&str],
+        now: UnixTime,
+    ) -> Result<i64>;
+    fn operator_by_username(&self, username: &str) -> Result<Option<Operator>>;
+    fn operator_by_id(&self, id: i64) -> Result<Option<Operator>>;
+    fn operator_count(&self) -> Result<u64>;
+    /// Count one more consecutive failure and return the new count.
+    fn add_failure(&self, id: i64) -> Result<u32>;
+    fn set_locked_until(&self, id: i64, until: Option<UnixTime>) -> Result<()>;
+    /// A successful login: clear failures and lock, stamp the login time.
+    fn login_succeeded(&self, id: i64, now: UnixTime) -> Result<()>;
+    fn set_password(&self, id: i64, hash: &str, must_change: bool) -> Result<()>;
+    fn operator_roles(&self, id: i64) -> Result<Vec<String>>;
+    fn operator_permissions(&self, id: i64) -> Result<Vec<String>>;
+
+    // --- MFA ---
+    /// Mark `step` used if it is later than the last used step; false means replay.
+    fn consume_totp_step(&self, id: i64, step: u64) -> Result<bool>;
+    fn set_pending_totp(&self, id: i64, sealed: &[u8]) -> Result<()>;
+    /// Promote the pending secret, record `step` as used, replace the recovery codes.
+    fn activate_totp(&self, id: i64, step: u64, recovery_hashes: &[String]) -> Result<bool>;
+    fn replace_recovery_codes(&self, id: i64, recovery_hashes: &[String]) -> Result<()>;
+    /// Spend a recovery code; false if unknown or already used.
+    fn use_recovery_code(&self, id: i64, hash: &str, now: UnixTime) -> Result<bool>;
+    fn recovery_codes_left(&self, id: i64) -> Result<u32>;
+    fn disable_totp(&self, id: i64) -> Result<()>;
+    /// Set an active secret directly (dev bootstrap only), clearing any pending one.
+    fn set_totp_secret(&self, id: i64, sealed: &[u8]) -> Result<()>;
+    fn create_mfa_challenge(
+        &self,
+        hash: &str,
+        operator_id: i64,
+        expires_at: UnixTime,
+    ) -> Result<()>;
+    /// The operator a live challenge belongs to.
+    fn mfa_challenge(&self, hash: &str, now: UnixTime) -> Result<Option<i64>>;
+    fn delete_mfa_challenge(&self, hash: &str) -> Result<()>;
+
+    // --- sessions ---
+    fn create_session(&self, s: &NewSession, now: UnixTime) -> Result<i64>;
+    fn session_by_access_hash(&self, hash: &str) -> Result<Option<Session>>;
+    fn rotate_refresh(
+        &self,
+        refresh_hash: &str,
+        r: &Rotation,
+        now: UnixTime,
+    ) -> Result<RotateOutcome>;
+    /// Replace a session's tokens and restrictions (after MFA enrolment lifts them).
+    fn upgrade_session(&self, id: i64, r: &Rotation, restrictions: &[String]) -> Result<()>;
+    fn revoke_session(&self, id: i64, now: UnixTime) -> Result<()>;
+    /// Revoke every live session of an operator, except `keep` (the caller's own).
+    fn revoke_operator_sessions(
+        &self,
+        operator_id: i64,
+        keep: Option<i64>,
+        now: UnixTime,
+    ) -> Result<()>;
+
+    // --- events ---
+    fn append_event(&self, e: &AuthEvent, now: UnixTime) -> Result<()>;
+    /// The newest `limit` events, newest first.
+    fn recent_events(&self, limit: u32) -> Result<Vec<StoredEvent>>;
+}

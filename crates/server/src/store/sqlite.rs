@@ -1,0 +1,774 @@
+//! The SQLite implementation of [`Store`]: one file in the data dir, WAL mode,
+//! versioned migrations in `PRAGMA user_version`.
+//!
+//! One connection behind a mutex: SQLite serialises writers anyway, and every method here
+//! is a short transaction. Migrations are append-only: never edit a released one, add the
+//! next. The built-in roles are re-synchronised from `imadm_api::permissions` at every
+//! open, so a new permission in the catalogue reaches existing databases.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{
+    AuthEvent, NewSession, Operator, Result, RotateOutcome, Rotation, Session, Store, StoreError,
+    StoredEvent,
+};
+use crate::UnixTime;
+
+/// Migration `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE operators (
+    id                   INTEGER PRIMARY KEY,
+    username             TEXT NOT NULL UNIQUE,
+    password_hash        TEXT NOT NULL,
+    must_change_password INTEGER NOT NULL DEFAULT 0,
+    disabled             INTEGER NOT NULL DEFAULT 0,
+    totp_secret          BLOB,
+    totp_pending         BLOB,
+    last_totp_step       INTEGER,
+    failed_attempts      INTEGER NOT NULL DEFAULT 0,
+    locked_until         INTEGER,
+    created_at           INTEGER NOT NULL,
+    last_login_at        INTEGER
+);
+CREATE TABLE recovery_codes (
+    operator_id INTEGER NOT NULL REFERENCES operators(id) ON DELETE CASCADE,
+    code_hash   TEXT NOT NULL,
+    used_at     INTEGER,
+    PRIMARY KEY (operator_id, code_hash)
+);
+CREATE TABLE roles (
+    name        TEXT PRIMARY KEY,
+    description TEXT NOT NULL,
+    builtin     INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE role_permissions (
+    role       TEXT NOT NULL REFERENCES roles(name) ON DELETE CASCADE,
+    permission TEXT NOT NULL,
+    PRIMARY KEY (role, permission)
+);
+CREATE TABLE operator_roles (
+    operator_id INTEGER NOT NULL REFERENCES operators(id) ON DELETE CASCADE,
+    role        TEXT NOT NULL REFERENCES roles(name),
+    PRIMARY KEY (operator_id, role)
+);
+CREATE TABLE mfa_challenges (
+    token_hash  TEXT PRIMARY KEY,
+    operator_id INTEGER NOT NULL REFERENCES operators(id) ON DELETE CASCADE,
+    expires_at  INTEGER NOT NULL
+);
+CREATE TABLE sessions (
+    id                  INTEGER PRIMARY KEY,
+    operator_id         INTEGER NOT NULL REFERENCES operators(id) ON DELETE CASCADE,
+    access_hash         TEXT NOT NULL UNIQUE,
+    access_expires_at   INTEGER NOT NULL,
+    refresh_hash        TEXT NOT NULL UNIQUE,
+    prev_refresh_hash   TEXT,
+    refresh_expires_at  INTEGER NOT NULL,
+    absolute_expires_at INTEGER NOT NULL,
+    restrictions        TEXT NOT NULL DEFAULT '',
+    source_addr         TEXT,
+    created_at          INTEGER NOT NULL,
+    revoked_at          INTEGER
+);
+CREATE INDEX sessions_prev_refresh ON sessions(prev_refresh_hash);
+CREATE TABLE auth_events (
+    id          INTEGER PRIMARY KEY,
+    at          INTEGER NOT NULL,
+    operator_id INTEGER,
+    username    TEXT,
+    event       TEXT NOT NULL,
+    outcome     TEXT NOT NULL,
+    source_addr TEXT,
+    request_id  TEXT,
+    detail      TEXT
+);
+CREATE TRIGGER auth_events_append_only_update BEFORE UPDATE ON auth_events
+BEGIN SELECT RAISE(ABORT, 'auth_events is append-only'); END;
+CREATE TRIGGER auth_events_append_only_delete BEFORE DELETE ON auth_events
+BEGIN SELECT RAISE(ABORT, 'auth_events is append-only'); END;
+"#];
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        backend(e)
+    }
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) `path`, migrate it, and sync the built-in roles.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let store = SqliteStore {
+            conn: Mutex::new(conn),
+        };
+        store.migrate()?;
+        store.sync_builtin_roles()?;
+        Ok(store)
+    }
+
+    /// The schema version of a freshly migrated database.
+    pub fn latest_version() -> usize {
+        MIGRATIONS.len()
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent (transactions
+        // roll back on drop), so a poisoned mutex is safe to keep using.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let mut conn = self.conn();
+        let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let current = current as usize;
+        if current > MIGRATIONS.len() {
+            return Err(StoreError::Backend(format!(
+                "the database schema is version {current}, newer than this imadm ({}); upgrade imadm",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    fn sync_builtin_roles(&self) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for (name, description, _) in imadm_api::permissions::BUILTIN_ROLES {
+            tx.execute(
+                "INSERT INTO roles (name, description, builtin) VALUES (?1, ?2, 1)
+                 ON CONFLICT(name) DO UPDATE SET description = excluded.description, builtin = 1",
+                params![name, description],
+            )?;
+            tx.execute("DELETE FROM role_permissions WHERE role = ?1", [name])?;
+            for p in imadm_api::permissions::builtin_permissions(name).unwrap_or_default() {
+                tx.execute(
+                    "INSERT INTO role_permissions (role, permission) VALUES (?1, ?2)",
+                    params![name, p],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+const OPERATOR_COLUMNS: &str = "id, username, password_hash, must_change_password, disabled, \
+     totp_secret, totp_pending, last_totp_step, failed_attempts, locked_until, created_at, last_login_at";
+
+fn operator_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Operator> {
+    Ok(Operator {
+        id: r.get(0)?,
+        username: r.get(1)?,
+        password_hash: r.get(2)?,
+        must_change_password: r.get(3)?,
+        disabled: r.get(4)?,
+        totp_secret: r.get(5)?,
+        totp_pending: r.get(6)?,
+        last_totp_step: r.get::<_, Option<i64>>(7)?.map(|s| s as u64),
+        failed_attempts: r.get(8)?,
+        locked_until: r.get(9)?,
+        created_at: r.get(10)?,
+        last_login_at: r.get(11)?,
+    })
+}
+
+const SESSION_COLUMNS: &str = "id, operator_id, access_expires_at, refresh_expires_at, \
+     absolute_expires_at, restrictions, revoked_at IS NOT NULL";
+
+fn session_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Session> {
+    let restrictions: String = r.get(5)?;
+    Ok(Session {
+        id: r.get(0)?,
+        operator_id: r.get(1)?,
+        access_expires_at: r.get(2)?,
+        refresh_expires_at: r.get(3)?,
+        absolute_expires_at: r.get(4)?,
+        restrictions: split_list(&restrictions),
+        revoked: r.get(6)?,
+    })
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+impl Store for SqliteStore {
+    fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    fn create_operator(
+        &self,
+        username: &str,
+        password_hash: &str,
+        must_change_password: bool,
+        roles: &[&str],
+        now: UnixTime,
+    ) -> Result<i64> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let res = tx.execute(
+            "INSERT INTO operators (username, password_hash, must_change_password, created_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![username, password_hash, must_change_password, now],
+        );
+        match res {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict(format!("operator {username:?}")));
+            }
+            other => other?,
+        };
+        let id = tx.last_insert_rowid();
+        for role in roles {
+            tx.execute(
+                "INSERT INTO operator_roles (operator_id, role) VALUES (?1, ?2)",
+                params![id, role],
+            )?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    fn operator_by_username(&self, username: &str) -> Result<Option<Operator>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {OPERATOR_COLUMNS} FROM operators WHERE username = ?1"),
+                [username],
+                operator_row,
+            )
+            .optional()?)
+    }
+
+    fn operator_by_id(&self, id: i64) -> Result<Option<Operator>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {OPERATOR_COLUMNS} FROM operators WHERE id = ?1"),
+                [id],
+                operator_row,
+            )
+            .optional()?)
+    }
+
+    fn operator_count(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM operators", [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    fn add_failure(&self, id: i64) -> Result<u32> {
+        Ok(self.conn().query_row(
+            "UPDATE operators SET failed_attempts = failed_attempts + 1 WHERE id = ?1
+             RETURNING failed_attempts",
+            [id],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn set_locked_until(&self, id: i64, until: Option<UnixTime>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE operators SET locked_until = ?2 WHERE id = ?1",
+            params![id, until],
+        )?;
+        Ok(())
+    }
+
+    fn login_succeeded(&self, id: i64, now: UnixTime) -> Result<()> {
+        self.conn().execute(
+            "UPDATE operators SET failed_attempts = 0, locked_until = NULL, last_login_at = ?2
+             WHERE id = ?1",
+            params![id, now],
+        )?;
+        Ok(())
+    }
+
+    fn set_password(&self, id: i64, hash: &str, must_change: bool) -> Result<()> {
+        self.conn().execute(
+            "UPDATE operators SET password_hash = ?2, must_change_password = ?3 WHERE id = ?1",
+            params![id, hash, must_change],
+        )?;
+        Ok(())
+    }
+
+    fn operator_roles(&self, id: i64) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT role FROM operator_roles WHERE operator_id = ?1 ORDER BY role")?;
+        let rows = stmt.query_map([id], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn operator_permissions(&self, id: i64) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT DISTINCT rp.permission FROM operator_roles o
+             JOIN role_permissions rp ON rp.role = o.role
+             WHERE o.operator_id = ?1 ORDER BY rp.permission",
+        )?;
+        let rows = stmt.query_map([id], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn consume_totp_step(&self, id: i64, step: u64) -> Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE operators SET last_totp_step = ?2
+             WHERE id = ?1 AND (last_totp_step IS NULL OR last_totp_step < ?2)",
+            params![id, step as i64],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn set_pending_totp(&self, id: i64, sealed: &[u8]) -> Result<()> {
+        self.conn().execute(
+            "UPDATE operators SET totp_pending = ?2 WHERE id = ?1",
+            params![id, sealed],
+        )?;
+        Ok(())
+    }
+
+    fn activate_totp(&self, id: i64, step: u64, recovery_hashes: &[String]) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE operators SET totp_secret = totp_pending, totp_pending = NULL,
+                 last_totp_step = ?2
+             WHERE id = ?1 AND totp_pending IS NOT NULL
+               AND (last_totp_step IS NULL OR last_totp_step < ?2)",
+            params![id, step as i64],
+        )?;
+        if n != 1 {
+            return Ok(false);
+        }
+        replace_codes(&tx, id, recovery_hashes)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn replace_recovery_codes(&self, id: i64, recovery_hashes: &[String]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        replace_codes(&tx, id, recovery_hashes)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn use_recovery_code(&self, id: i64, hash: &str, now: UnixTime) -> Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE recovery_codes SET used_at = ?3
+             WHERE operator_id = ?1 AND code_hash = ?2 AND used_at IS NULL",
+            params![id, hash, now],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn recovery_codes_left(&self, id: i64) -> Result<u32> {
+        Ok(self.conn().query_row(
+            "SELECT COUNT(*) FROM recovery_codes WHERE operator_id = ?1 AND used_at IS NULL",
+            [id],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn disable_totp(&self, id: i64) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE operators SET totp_secret = NULL, totp_pending = NULL WHERE id = ?1",
+            [id],
+        )?;
+        tx.execute("DELETE FROM recovery_codes WHERE operator_id = ?1", [id])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn set_totp_secret(&self, id: i64, sealed: &[u8]) -> Result<()> {
+        self.conn().execute(
+            "UPDATE operators SET totp_secret = ?2, totp_pending = NULL WHERE id = ?1",
+            params![id, sealed],
+        )?;
+        Ok(())
+    }
+
+    fn create_mfa_challenge(
+        &self,
+        hash: &str,
+        operator_id: i64,
+        expires_at: UnixTime,
+    ) -> Result<()> {
+        let conn = self.conn();
+        conn.execute(
+            "DELETE FROM mfa_challenges WHERE expires_at < ?1",
+            [expires_at - 3600],
+        )?;
+        conn.execute(
+            "INSERT INTO mfa_challenges (token_hash, operator_id, expires_at) VALUES (?1, ?2, ?3)",
+            params![hash, operator_id, expires_at],
+        )?;
+        Ok(())
+    }
+
+    fn mfa_challenge(&self, hash: &str, now: UnixTime) -> Result<Option<i64>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT operator_id FROM mfa_challenges WHERE token_hash = ?1 AND expires_at > ?2",
+                params![hash, now],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn delete_mfa_challenge(&self, hash: &str) -> Result<()> {
+        self.conn()
+            .execute("DELETE FROM mfa_challenges WHERE token_hash = ?1", [hash])?;
+        Ok(())
+    }
+
+    fn create_session(&self, s: &NewSession, now: UnixTime) -> Result<i64> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO sessions (operator_id, access_hash, access_expires_at, refresh_hash,
+                 refresh_expires_at, absolute_expires_at, restrictions, source_addr, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                s.operator_id,
+                s.access_hash,
+                s.access_expires_at,
+                s.refresh_hash,
+                s.refresh_expires_at.min(s.absolute_expires_at),
+                s.absolute_expires_at,
+                s.restrictions.join(","),
+                s.source_addr,
+                now
+            ],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    fn session_by_access_hash(&self, hash: &str) -> Result<Option<Session>> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE access_hash = ?1"),
+                [hash],
+                session_row,
+            )
+            .optional()?)
+    }
+
+    fn rotate_refresh(
+        &self,
+        refresh_hash: &str,
+        r: &Rotation,
+        now: UnixTime,
+    ) -> Result<RotateOutcome> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let updated = tx
+            .query_row(
+                &format!(
+                    "UPDATE sessions SET access_hash = ?2, access_expires_at = ?3,
+                         prev_refresh_hash = refresh_hash, refresh_hash = ?4,
+                         refresh_expires_at = MIN(?5, absolute_expires_at)
+                     WHERE refresh_hash = ?1 AND revoked_at IS NULL
+                       AND refresh_expires_at > ?6 AND absolute_expires_at > ?6
+                     RETURNING {SESSION_COLUMNS}"
+                ),
+                params![
+                    refresh_hash,
+                    r.access_hash,
+                    r.access_expires_at,
+                    r.refresh_hash,
+                    r.refresh_expires_at,
+                    now
+                ],
+                session_row,
+            )
+            .optional()?;
+        if let Some(s) = updated {
+            tx.commit()?;
+            return Ok(RotateOutcome::Rotated(s));
+        }
+        let reused: Option<(i64, i64)> = tx
+            .query_row(
+                "SELECT id, operator_id FROM sessions
+                 WHERE prev_refresh_hash = ?1 AND revoked_at IS NULL",
+                [refresh_hash],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        let outcome = match reused {
+            Some((session_id, operator_id)) => {
+                tx.execute(
+                    "UPDATE sessions SET revoked_at = ?2 WHERE id = ?1",
+                    params![session_id, now],
+                )?;
+                RotateOutcome::Reused {
+                    session_id,
+                    operator_id,
+                }
+            }
+            None => RotateOutcome::Invalid,
+        };
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    fn upgrade_session(&self, id: i64, r: &Rotation, restrictions: &[String]) -> Result<()> {
+        self.conn().execute(
+            "UPDATE sessions SET access_hash = ?2, access_expires_at = ?3,
+                 prev_refresh_hash = refresh_hash, refresh_hash = ?4,
+                 refresh_expires_at = MIN(?5, absolute_expires_at), restrictions = ?6
+             WHERE id = ?1",
+            params![
+                id,
+                r.access_hash,
+                r.access_expires_at,
+                r.refresh_hash,
+                r.refresh_expires_at,
+                restrictions.join(",")
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn revoke_session(&self, id: i64, now: UnixTime) -> Result<()> {
+        self.conn().execute(
+            "UPDATE sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, now],
+        )?;
+        Ok(())
+    }
+
+    fn revoke_operator_sessions(
+        &self,
+        operator_id: i64,
+        keep: Option<i64>,
+        now: UnixTime,
+    ) -> Result<()> {
+        self.conn().execute(
+            "UPDATE sessions SET revoked_at = ?2
+             WHERE operator_id = ?1 AND revoked_at IS NULL AND id IS NOT ?3",
+            params![operator_id, now, keep],
+        )?;
+        Ok(())
+    }
+
+    fn append_event(&self, e: &AuthEvent, now: UnixTime) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO auth_events (at, operator_id, username, event, outcome, source_addr,
+                 request_id, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                now,
+                e.operator_id,
+                e.username,
+                e.event,
+                e.outcome,
+                e.source_addr,
+                e.request_id,
+                e.detail
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn recent_events(&self, limit: u32) -> Result<Vec<StoredEvent>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, at, operator_id, username, event, outcome, source_addr, request_id, detail
+             FROM auth_events ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok(StoredEvent {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                event: AuthEvent {
+                    operator_id: r.get(2)?,
+                    username: r.get(3)?,
+                    event: r.get(4)?,
+                    outcome: r.get(5)?,
+                    source_addr: r.get(6)?,
+                    request_id: r.get(7)?,
+                    detail: r.get(8)?,
+                },
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+fn replace_codes(tx: &rusqlite::Transaction<'_>, id: i64, hashes: &[String]) -> Result<()> {
+    tx.execute("DELETE FROM recovery_codes WHERE operator_id = ?1", [id])?;
+    for h in hashes {
+        tx.execute(
+            "INSERT INTO recovery_codes (operator_id, code_hash) VALUES (?1, ?2)",
+            params![id, h],
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(&dir.path().join("imadm.db")).unwrap();
+        (dir, s)
+    }
+
+    #[test]
+    fn migrations_are_idempotent_and_set_user_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("imadm.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let s = SqliteStore::open(&path).unwrap();
+        let v: i64 = s
+            .conn()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v as usize, SqliteStore::latest_version());
+        let mode: String = s
+            .conn()
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn totp_step_can_be_consumed_once_and_only_forward() {
+        let (_d, s) = store();
+        let id = s.create_operator("a", "h", false, &["owner"], 0).unwrap();
+        assert!(s.consume_totp_step(id, 10).unwrap());
+        assert!(!s.consume_totp_step(id, 10).unwrap());
+        assert!(!s.consume_totp_step(id, 9).unwrap());
+        assert!(s.consume_totp_step(id, 11).unwrap());
+    }
+
+    #[test]
+    fn refresh_rotation_detects_reuse_and_revokes() {
+        let (_d, s) = store();
+        let id = s.create_operator("a", "h", false, &["owner"], 0).unwrap();
+        let sid = s
+            .create_session(
+                &NewSession {
+                    operator_id: id,
+                    access_hash: "a1".into(),
+                    access_expires_at: 100,
+                    refresh_hash: "r1".into(),
+                    refresh_expires_at: 1000,
+                    absolute_expires_at: 5000,
+                    restrictions: vec![],
+                    source_addr: None,
+                },
+                0,
+            )
+            .unwrap();
+        let rot = |n: &str| Rotation {
+            access_hash: format!("a{n}"),
+            access_expires_at: 200,
+            refresh_hash: format!("r{n}"),
+            refresh_expires_at: 9000,
+        };
+        match s.rotate_refresh("r1", &rot("2"), 50).unwrap() {
+            RotateOutcome::Rotated(sess) => {
+                assert_eq!(sess.id, sid);
+                // idle expiry is capped by the absolute expiry
+                assert_eq!(sess.refresh_expires_at, 5000);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(s.session_by_access_hash("a1").unwrap().is_none());
+        assert!(matches!(
+            s.rotate_refresh("r1", &rot("3"), 60).unwrap(),
+            RotateOutcome::Reused { .. }
+        ));
+        assert!(s.session_by_access_hash("a2").unwrap().unwrap().revoked);
+        assert!(matches!(
+            s.rotate_refresh("r2", &rot("4"), 70).unwrap(),
+            RotateOutcome::Invalid
+        ));
+    }
+
+    #[test]
+    fn auth_events_are_append_only() {
+        let (_d, s) = store();
+        s.append_event(
+            &AuthEvent {
+                event: "login".into(),
+                outcome: "failure".into(),
+                ..Default::default()
+            },
+            1,
+        )
+        .unwrap();
+        let conn = s.conn();
+        assert!(conn.execute("DELETE FROM auth_events", []).is_err());
+        assert!(
+            conn.execute("UPDATE auth_events SET outcome = 'success'", [])
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn duplicate_operator_is_a_conflict() {
+        let (_d, s) = store();
+        s.create_operator("a", "h", false, &[], 0).unwrap();
+        assert!(matches!(
+            s.create_operator("a", "h", false, &[], 0),
+            Err(StoreError::Conflict(_))
+        ));
+    }
+}

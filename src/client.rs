@@ -1,0 +1,302 @@
+//! The HTTP client for the admin API and the Lanying-compatible API.
+//!
+//! reqwest (blocking) over rustls with the aws-lc-rs provider; https only, except
+//! `--insecure-http` to a loopback address. The CA store is the platform's plus the
+//! profile's CA (the dev server's) plus `--ca-cert`. Every request carries `app_id`;
+//! authenticated ones `access-token`. Responses are decoded from the envelope and errors
+//! mapped to [`CliError`]s with exit codes. Idempotent requests are retried with
+//! exponential backoff and jitter on connection errors and 503; others never are, since
+//! a login or a create must not run twice.
+
+use std::path::Path;
+use std::time::Duration;
+
+use imadm_api::{Envelope, ErrorDetail, HEADER_ACCESS_TOKEN, HEADER_APP_ID, HEADER_OTP};
+use rand::Rng;
+use reqwest::blocking::{Client, RequestBuilder};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{CliError, Kind, Result};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+const MAX_ATTEMPTS: u32 = 4;
+
+pub struct ApiClient {
+    http: Client,
+    base: url::Url,
+    app_id: Option<String>,
+}
+
+/// Where and how to connect, resolved from flags, env and the profile.
+pub struct Endpoint<'a> {
+    pub server: &'a str,
+    pub app_id: Option<&'a str>,
+    pub ca_certs: Vec<&'a Path>,
+    pub insecure_http: bool,
+}
+
+/// Parse and police a server URL: https, or http to loopback with `--insecure-http`.
+pub fn parse_server_url(server: &str, insecure_http: bool) -> Result<url::Url> {
+    let url = url::Url::parse(server).map_err(|e| {
+        CliError::usage(format!("{server:?} is not a valid server URL: {e}"))
+            .hint("use the form https://host[:port]")
+    })?;
+    match url.scheme() {
+        "https" => {}
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(d)) => d == "localhost",
+                None => false,
+            };
+            if !insecure_http {
+                return Err(CliError::usage(format!(
+                    "refusing plain-text http:// server URL {server}: credentials would travel unencrypted"
+                ))
+                .hint("use https://; for a local test server on a loopback address, add --insecure-http"));
+            }
+            if !loopback {
+                return Err(CliError::usage(format!(
+                    "--insecure-http is only allowed for a loopback address, not {server}"
+                ))
+                .hint("use https:// for any server that is not on this machine"));
+            }
+        }
+        other => {
+            return Err(
+                CliError::usage(format!("unsupported URL scheme {other:?} in {server}"))
+                    .hint("use https://host[:port]"),
+            );
+        }
+    }
+    Ok(url)
+}
+
+impl ApiClient {
+    pub fn new(ep: &Endpoint<'_>) -> Result<Self> {
+        let base = parse_server_url(ep.server, ep.insecure_http)?;
+        let mut certs = Vec::new();
+        for path in &ep.ca_certs {
+            let pem = std::fs::read(path).map_err(|e| {
+                CliError::usage(format!(
+                    "cannot read CA certificate {}: {e}",
+                    path.display()
+                ))
+                .hint("check --ca-cert / IMADM_CA_CERT and the profile's ca_cert")
+            })?;
+            let found = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                CliError::usage(format!("{} is not a PEM certificate: {e}", path.display()))
+            })?;
+            certs.extend(found);
+        }
+        crate::install_crypto_provider();
+        let http = Client::builder()
+            .use_rustls_tls()
+            .https_only(base.scheme() == "https")
+            .tls_certs_merge(certs)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("imadm/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| CliError::unexpected(format!("cannot set up the HTTP client: {e}")))?;
+        Ok(ApiClient {
+            http,
+            base,
+            app_id: ep.app_id.map(str::to_owned),
+        })
+    }
+
+    pub fn base_url(&self) -> &url::Url {
+        &self.base
+    }
+
+    /// The server URL as people write it (no trailing slash).
+    pub fn server(&self) -> String {
+        self.base.as_str().trim_end_matches('/').to_owned()
+    }
+
+    fn url(&self, path: &str) -> Result<url::Url> {
+        self.base
+            .join(path.trim_start_matches('/'))
+            .map_err(|e| CliError::unexpected(format!("bad request path {path}: {e}")))
+    }
+
+    fn prepare(&self, rb: RequestBuilder, auth: &Auth<'_>) -> RequestBuilder {
+        let mut rb = rb;
+        if let Some(app) = &self.app_id {
+            rb = rb.header(HEADER_APP_ID, app);
+        }
+        if let Some(t) = auth.token {
+            rb = rb.header(HEADER_ACCESS_TOKEN, t);
+        }
+        if let Some(o) = auth.otp {
+            rb = rb.header(HEADER_OTP, o);
+        }
+        rb
+    }
+
+    /// GET, retried on connection errors and 503 (idempotent).
+    pub fn get<T: DeserializeOwned>(&self, path: &str, auth: &Auth<'_>) -> Result<T> {
+        let url = self.url(path)?;
+        self.send(true, || self.prepare(self.http.get(url.clone()), auth))
+    }
+
+    /// POST with a JSON body; not retried unless `idempotent`.
+    pub fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        auth: &Auth<'_>,
+        idempotent: bool,
+    ) -> Result<T> {
+        let url = self.url(path)?;
+        self.send(idempotent, || {
+            self.prepare(self.http.post(url.clone()), auth).json(body)
+        })
+    }
+
+    fn send<T: DeserializeOwned>(
+        &self,
+        idempotent: bool,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<T> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let retryable_left = idempotent && attempt < MAX_ATTEMPTS;
+            match build().send() {
+                Ok(resp) if resp.status().as_u16() == 503 && retryable_left => {}
+                Ok(resp) => return self.decode(resp),
+                Err(e) if e.is_connect() && retryable_left => {
+                    tracing::debug!("connection failed (attempt {attempt}): {e}");
+                }
+                Err(e) => return Err(self.transport_error(e)),
+            }
+            std::thread::sleep(backoff(attempt));
+        }
+    }
+
+    fn decode<T: DeserializeOwned>(&self, resp: reqwest::blocking::Response) -> Result<T> {
+        let status = resp.status();
+        let bytes = resp.bytes().map_err(|e| self.transport_error(e))?;
+        let env: Envelope<serde_json::Value> = serde_json::from_slice(&bytes).map_err(|_| {
+            let kind = if status.as_u16() == 503 {
+                Kind::Unavailable
+            } else if status.as_u16() == 404 {
+                Kind::NotFound
+            } else {
+                Kind::Unexpected
+            };
+            CliError::new(
+                kind,
+                format!(
+                    "{} answered HTTP {status} without a {{code, message, data}} envelope",
+                    self.base
+                ),
+            )
+            .hint("check that --server points at an imadm or Lanying API endpoint")
+        })?;
+        if env.code != imadm_api::codes::OK {
+            let hint = env
+                .data
+                .and_then(|d| serde_json::from_value::<ErrorDetail>(d).ok())
+                .and_then(|d| d.hint);
+            return Err(CliError::from_envelope(env.code, &env.message, hint));
+        }
+        // `data: null` is a valid success payload for unit-like answers.
+        serde_json::from_value(env.data.unwrap_or(serde_json::Value::Null)).map_err(|e| {
+            CliError::unexpected(format!(
+                "the server's answer did not have the expected shape: {e}"
+            ))
+            .hint("the server may be a different version; compare `imadm --version` with /admin/server-info")
+        })
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> CliError {
+        let mut chain = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            chain.push_str(": ");
+            chain.push_str(&s.to_string());
+            src = s.source();
+        }
+        let lower = chain.to_lowercase();
+        if lower.contains("certificate") || lower.contains("unknownissuer") {
+            return CliError::new(
+                Kind::Unavailable,
+                format!("TLS verification of {} failed: {chain}", self.base),
+            )
+            .hint("trust the server's CA with --ca-cert FILE (the dev server's CA is saved in the `dev` profile)");
+        }
+        if e.is_timeout() {
+            return CliError::new(
+                Kind::Unavailable,
+                format!("{} timed out: {chain}", self.base),
+            )
+            .hint("the server is slow or unreachable; retry later");
+        }
+        CliError::new(
+            Kind::Unavailable,
+            format!("cannot reach {}: {chain}", self.base),
+        )
+        .hint("is the server running, and is --server (or the profile's server) right?")
+    }
+}
+
+/// Credentials attached to one request.
+#[derive(Default, Clone, Copy)]
+pub struct Auth<'a> {
+    pub token: Option<&'a str>,
+    pub otp: Option<&'a str>,
+}
+
+impl<'a> Auth<'a> {
+    pub const NONE: Auth<'static> = Auth {
+        token: None,
+        otp: None,
+    };
+    pub fn token(token: &'a str) -> Self {
+        Auth {
+            token: Some(token),
+            otp: None,
+        }
+    }
+}
+
+/// 250 ms, 500 ms, 1 s ... with ±50 % jitter so many clients do not retry in lockstep.
+fn backoff(attempt: u32) -> Duration {
+    let base = 250u64 << (attempt - 1).min(5);
+    let jitter = rand::rng().random_range(base / 2..=base + base / 2);
+    Duration::from_millis(jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_is_refused_unless_loopback_and_allowed() {
+        assert!(parse_server_url("https://im.example.com", false).is_ok());
+        let e = parse_server_url("http://127.0.0.1:8080", false).unwrap_err();
+        assert_eq!(e.kind, Kind::Usage);
+        assert!(e.hint.unwrap().contains("--insecure-http"));
+        assert!(parse_server_url("http://127.0.0.1:8080", true).is_ok());
+        assert!(parse_server_url("http://[::1]:8080", true).is_ok());
+        assert!(parse_server_url("http://localhost:8080", true).is_ok());
+        assert!(parse_server_url("http://10.0.0.1:8080", true).is_err());
+        assert!(parse_server_url("ftp://x", true).is_err());
+        assert!(parse_server_url("not a url", false).is_err());
+    }
+
+    #[test]
+    fn backoff_grows_and_stays_bounded() {
+        for attempt in 1..10 {
+            let d = backoff(attempt).as_millis() as u64;
+            let base = 250u64 << (attempt - 1).min(5);
+            assert!(d >= base / 2 && d <= base + base / 2, "{attempt}: {d}");
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! `imadm __generate-assets [--out DIR]` (hidden): write `completions/` and `man/`.
+//!
+//! The committed copies are regenerated with `cargo run -- __generate-assets`; a test
+//! generates them into a temp dir and fails when the committed ones differ.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, CommandFactory};
+use clap_complete::Shell;
+
+use crate::cli::Cli;
+use crate::context::Context;
+use crate::error::Result;
+
+#[derive(Debug, Args)]
+pub struct AssetsArgs {
+    /// Repository root to write completions/ and man/ under
+    #[arg(long, default_value = ".")]
+    pub out: PathBuf,
+}
+
+pub fn run(ctx: &mut Context, args: AssetsArgs) -> Result<()> {
+    generate(&args.out)?;
+    ctx.info(format!(
+        "wrote completions/ and man/ under {}",
+        args.out.display()
+    ))
+}
+
+pub fn generate(root: &Path) -> Result<()> {
+    let comp = root.join("completions");
+    let man = root.join("man");
+    std::fs::create_dir_all(&comp)?;
+    std::fs::create_dir_all(&man)?;
+    for shell in [
+        Shell::Bash,
+        Shell::Zsh,
+        Shell::Fish,
+        Shell::PowerShell,
+        Shell::Elvish,
+    ] {
+        clap_complete::generate_to(shell, &mut Cli::command(), "imadm", &comp)?;
+    }
+    let mut cmd = Cli::command();
+    cmd.build();
+    write_man(&cmd, "imadm", &man, true)?;
+    Ok(())
+}
+
+/// One page per command, `imadm-auth-login.1` style; the root page lists exit codes.
+fn write_man(cmd: &clap::Command, name: &str, dir: &Path, root: bool) -> Result<()> {
+    if cmd.is_hide_set() {
+        return Ok(());
+    }
+    let page = cmd.clone().name(name.to_owned());
+    let man = clap_mangen::Man::new(page);
+    let mut buf = Vec::new();
+    man.render_title(&mut buf)?;
+    man.render_name_section(&mut buf)?;
+    man.render_synopsis_section(&mut buf)?;
+    man.render_description_section(&mut buf)?;
+    man.render_options_section(&mut buf)?;
+    man.render_subcommands_section(&mut buf)?;
+    man.render_extra_section(&mut buf)?;
+    if root {
+        buf.extend_from_slice(b".SH \"EXIT STATUS\"\n");
+        for (code, name, meaning) in crate::error::EXIT_CODES {
+            buf.extend_from_slice(format!(".TP\n\\fB{code}\\fR ({name})\n{meaning}\n").as_bytes());
+        }
+    }
+    man.render_version_section(&mut buf)?;
+    crate::config::write_atomic(&dir.join(format!("{name}.1")), &buf, 0o644)?;
+    for sub in cmd.get_subcommands() {
+        write_man(sub, &format!("{name}-{}", sub.get_name()), dir, false)?;
+    }
+    Ok(())
+}

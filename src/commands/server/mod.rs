@@ -1,0 +1,272 @@
+//! `imadm server`: run the reference admin API server, `--dev` for a throw-away one,
+//! and `imadm server init` to bootstrap a production data dir. The server itself is the
+//! `imadm-server` crate; this module turns flags into its options and prints for people.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use imadm_server::{ErrorKind, Policy, ServeOptions, ServerError, TlsSource};
+use serde_json::json;
+
+use crate::cli::OutputFormat;
+use crate::config::Profile;
+use crate::context::Context;
+use crate::error::{CliError, Kind, Result};
+use crate::output;
+
+pub const DEV_PROFILE: &str = "dev";
+const DEV_USERNAME: &str = "admin";
+
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "\
+Examples:
+  $ imadm server --dev                                  # throw-away server + `dev` profile
+  $ imadm server --dev -o json --listen 127.0.0.1:0     # for scripts and CI
+  $ imadm server init --data-dir /var/lib/imadm         # once, for production
+  $ imadm server --data-dir /var/lib/imadm --listen 0.0.0.0:8443 \\
+        --tls-cert /etc/imadm/cert.pem --tls-key /etc/imadm/key.pem
+
+Environment: IMADM_SERVER_KEY_FILE keeps the server key (which encrypts secrets at rest)
+outside the data dir."
+)]
+pub struct ServerArgs {
+    #[command(subcommand)]
+    pub command: Option<ServerCommand>,
+    /// Development mode: temp data dir, generated CA and certificate, an owner with a
+    /// printed password and TOTP secret, and a `dev` profile in the CLI config
+    #[arg(long)]
+    pub dev: bool,
+    /// Address to listen on (port 0 picks a free port)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
+    pub listen: SocketAddr,
+    /// Data directory (SQLite database, server key, dev certificates)
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// PEM certificate chain (required without --dev)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Access-token lifetime in seconds (testing aid)
+    #[arg(long, hide = true, value_name = "SECS")]
+    pub access_ttl: Option<u64>,
+    /// Base lockout delay in seconds after 5 failures (testing aid)
+    #[arg(long, hide = true, value_name = "SECS")]
+    pub lockout_base: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServerCommand {
+    /// Bootstrap a production data dir and its first owner (one-time password)
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  $ imadm server init --data-dir /var/lib/imadm\n  $ imadm server init --data-dir ./data --username root -o json"
+)]
+pub struct InitArgs {
+    /// Data directory to create
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// Username of the first owner
+    #[arg(long, default_value = DEV_USERNAME)]
+    pub username: String,
+}
+
+fn server_error(e: ServerError) -> CliError {
+    let kind = match e.kind {
+        ErrorKind::Usage => Kind::Usage,
+        ErrorKind::Conflict => Kind::Conflict,
+        ErrorKind::Unavailable => Kind::Unavailable,
+        ErrorKind::Integrity => Kind::Integrity,
+        ErrorKind::Io => Kind::Unexpected,
+    };
+    let mut c = CliError::new(kind, e.message);
+    c.hint = e.hint;
+    c
+}
+
+pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
+    if let Some(ServerCommand::Init(init)) = args.command {
+        return run_init(ctx, init);
+    }
+    crate::logging::init_server(ctx.global.verbose, ctx.global.quiet);
+    let mut policy = Policy::default();
+    if let Some(s) = args.access_ttl {
+        policy.access_ttl = Duration::from_secs(s.max(1));
+    }
+    if let Some(s) = args.lockout_base {
+        policy.lockout_base = Duration::from_secs(s);
+    }
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => TlsSource::Files { cert, key },
+        _ if args.dev => TlsSource::Dev,
+        _ => {
+            return Err(CliError::usage("the server needs a TLS certificate").hint(
+                "pass --tls-cert FILE --tls-key FILE, or use --dev for a local test server",
+            ));
+        }
+    };
+    // --dev without --data-dir: a temp dir removed when the server stops.
+    let (data_dir, _temp) = match (&args.data_dir, args.dev) {
+        (Some(d), _) => (d.clone(), None),
+        (None, true) => {
+            let t = tempfile::Builder::new().prefix("imadm-dev-").tempdir()?;
+            (t.path().to_owned(), Some(t))
+        }
+        (None, false) => {
+            return Err(CliError::usage("--data-dir is required without --dev")
+                .hint("create one with `imadm server init --data-dir DIR`"));
+        }
+    };
+    let dir = imadm_server::open_data_dir(&data_dir, args.dev).map_err(server_error)?;
+    // Absolute, so the profile's CA path works from any directory.
+    let data_dir = std::fs::canonicalize(&data_dir)?;
+    let owner = if args.dev {
+        Some(imadm_server::dev_bootstrap(&dir, DEV_USERNAME).map_err(server_error)?)
+    } else {
+        None
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::unexpected(format!("cannot start the async runtime: {e}")))?;
+    let mut ready_err = None;
+    let opts = ServeOptions {
+        listen: args.listen,
+        tls,
+        policy,
+    };
+    let served = runtime.block_on(imadm_server::serve(dir, opts, |ready| {
+        let r = match &owner {
+            Some(owner) => announce_dev(ctx, ready, owner, &data_dir),
+            None => ctx.info(format!("imadm server listening on {}", ready.url)),
+        };
+        if let Err(e) = r {
+            ready_err = Some(e);
+        }
+    }));
+    served.map_err(server_error)?;
+    if let Some(e) = ready_err {
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Save the `dev` profile and tell the person (or script) how to log in.
+fn announce_dev(
+    ctx: &mut Context,
+    ready: &imadm_server::Ready,
+    owner: &imadm_server::DevOwner,
+    data_dir: &std::path::Path,
+) -> Result<()> {
+    let ca = ready.ca_cert.clone().unwrap_or_default();
+    ctx.config.profiles.insert(
+        DEV_PROFILE.to_owned(),
+        Profile {
+            server: Some(ready.url.clone()),
+            app_id: Some(ready.app_id.clone()),
+            ca_cert: Some(ca.clone()),
+            output: None,
+        },
+    );
+    ctx.config.save(&ctx.config_dir)?;
+    if matches!(ctx.output(), OutputFormat::Json | OutputFormat::Jsonl) {
+        // One object, one line, so `read -r line` or `head -1` gets all of it.
+        let v = json!({
+            "schema_version": output::SCHEMA_VERSION,
+            "server": ready.url,
+            "app_id": ready.app_id,
+            "ca_cert": ca,
+            "profile": DEV_PROFILE,
+            "username": owner.username,
+            "password": owner.password,
+            "totp_secret": owner.totp_secret,
+            "data_dir": data_dir,
+        });
+        writeln!(ctx.io.out, "{v}")?;
+        ctx.io.out.flush()?;
+        return Ok(());
+    }
+    let code = owner.current_code();
+    let cfg = ctx
+        .global
+        .config_dir
+        .as_ref()
+        .map(|d| format!(" --config-dir {}", d.display()))
+        .unwrap_or_default();
+    let out = &mut ctx.io.out;
+    writeln!(out, "imadm dev server listening on {}", ready.url)?;
+    writeln!(
+        out,
+        "WARNING: development mode. Throw-away data, generated CA, credentials printed below.\n"
+    )?;
+    writeln!(out, "  Data dir:     {}", data_dir.display())?;
+    writeln!(out, "  App id:       {}", ready.app_id)?;
+    writeln!(out, "  CA cert:      {}", ca.display())?;
+    writeln!(out, "  Username:     {}", owner.username)?;
+    writeln!(out, "  Password:     {}", owner.password)?;
+    writeln!(out, "  TOTP secret:  {}", owner.totp_secret)?;
+    writeln!(
+        out,
+        "  Current code: {code}   (later: `oathtool --totp -b {}`, or add the secret to an authenticator app)\n",
+        owner.totp_secret
+    )?;
+    writeln!(
+        out,
+        "The `dev` profile was saved in {}. In another terminal, log in with:\n",
+        ctx.config_dir.display()
+    )?;
+    writeln!(
+        out,
+        "  $ imadm{cfg} --profile dev auth login --username {}\n",
+        owner.username
+    )?;
+    writeln!(
+        out,
+        "then try:\n  $ imadm{cfg} --profile dev auth status\n  $ imadm{cfg} --profile dev auth logout\n"
+    )?;
+    writeln!(out, "Press Ctrl-C to stop the server.")?;
+    out.flush()?;
+    Ok(())
+}
+
+fn run_init(ctx: &mut Context, args: InitArgs) -> Result<()> {
+    let out = imadm_server::init(&args.data_dir, &args.username).map_err(server_error)?;
+    if matches!(ctx.output(), OutputFormat::Json | OutputFormat::Jsonl) {
+        return output::object(
+            ctx,
+            vec![
+                ("username", "Username", json!(out.username)),
+                (
+                    "one_time_password",
+                    "One-time password",
+                    json!(out.one_time_password),
+                ),
+                ("app_id", "App id", json!(out.app_id)),
+                ("data_dir", "Data dir", json!(args.data_dir)),
+            ],
+        );
+    }
+    let w = &mut ctx.io.out;
+    writeln!(w, "Initialised {}.", args.data_dir.display())?;
+    writeln!(w, "  Owner:             {}", out.username)?;
+    writeln!(w, "  One-time password: {}", out.one_time_password)?;
+    writeln!(w, "  App id:            {}", out.app_id)?;
+    writeln!(
+        w,
+        "\nStart the server with your certificate, then log in: the first login must change this"
+    )?;
+    writeln!(
+        w,
+        "password and enrol MFA before anything else. The password is shown only now."
+    )?;
+    Ok(())
+}

@@ -1,0 +1,169 @@
+//! Profiles and settings in `<config-dir>/config.toml`, written atomically.
+//!
+//! A profile names a server: URL, app id, the CA to trust, and (from the audit issue on)
+//! the pinned server key. Profiles hold no secrets; credentials live in the keyring
+//! (`credentials.rs`). The file is rewritten whole through a temp file, fsync and
+//! rename, so a crash never leaves half a config behind.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CliError, Result};
+
+pub const DEFAULT_PROFILE: &str = "default";
+const FILE_NAME: &str = "config.toml";
+
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Config {
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+}
+
+/// The keys `imadm config get|set|list` understand, with what they mean.
+pub const KEYS: &[(&str, &str)] = &[
+    ("server", "admin API base URL (https)"),
+    ("app_id", "Lanying app id sent as the app_id header"),
+    ("ca_cert", "extra PEM CA certificate to trust"),
+    (
+        "output",
+        "default output format: table, json, jsonl, csv, tsv",
+    ),
+];
+
+impl Profile {
+    pub fn get(&self, key: &str) -> Option<String> {
+        match key {
+            "server" => self.server.clone(),
+            "app_id" => self.app_id.clone(),
+            "ca_cert" => self.ca_cert.as_ref().map(|p| p.display().to_string()),
+            "output" => self.output.clone(),
+            _ => None,
+        }
+    }
+
+    pub fn set(&mut self, key: &str, value: Option<String>) -> Result<()> {
+        match key {
+            "server" => self.server = value,
+            "app_id" => self.app_id = value,
+            "ca_cert" => self.ca_cert = value.map(PathBuf::from),
+            "output" => {
+                if let Some(v) = &value {
+                    <crate::cli::OutputFormat as clap::ValueEnum>::from_str(v, true).map_err(
+                        |_| {
+                            CliError::usage(format!("{v:?} is not an output format"))
+                                .hint("use one of table, json, jsonl, csv, tsv")
+                        },
+                    )?;
+                }
+                self.output = value
+            }
+            _ => {
+                return Err(CliError::usage(format!("unknown config key {key:?}"))
+                    .hint("see `imadm config list` for the keys"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The default config dir: `$XDG_CONFIG_HOME/imadm` (or the platform's equivalent).
+pub fn default_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "imadm").map(|d| d.config_dir().to_owned())
+}
+
+impl Config {
+    pub fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join(FILE_NAME);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| {
+                CliError::usage(format!("{} is not valid: {e}", path.display()))
+                    .hint("fix or remove the file; `imadm config set` rewrites it")
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(e) => Err(CliError::unexpected(format!(
+                "cannot read {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let text = toml::to_string_pretty(self)
+            .map_err(|e| CliError::unexpected(format!("cannot serialise config: {e}")))?;
+        write_atomic(&dir.join(FILE_NAME), text.as_bytes(), 0o600)
+    }
+}
+
+/// Write a file atomically (temp file in the same dir, fsync, rename) with `mode`.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let fail = |e: std::io::Error| {
+        CliError::unexpected(format!("cannot write {}: {e}", path.display()))
+            .hint("check that the directory exists and is writable (see --config-dir)")
+    };
+    create_private_dir(dir).map_err(fail)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    tmp.write_all(bytes).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(fail)?;
+    Ok(())
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_round_trips_and_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Config::default();
+        let mut p = Profile::default();
+        p.set("server", Some("https://example.test".into()))
+            .unwrap();
+        p.set("output", Some("json".into())).unwrap();
+        assert!(p.set("output", Some("yaml".into())).is_err());
+        assert!(p.set("nope", None).is_err());
+        c.profiles.insert("dev".into(), p.clone());
+        c.save(dir.path()).unwrap();
+        let back = Config::load(dir.path()).unwrap();
+        assert_eq!(back.profiles["dev"], p);
+        let mode = std::fs::metadata(dir.path().join(FILE_NAME))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // no temp files left behind
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

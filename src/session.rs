@@ -1,0 +1,193 @@
+//! Connecting to the server and holding a valid access token.
+//!
+//! [`connect`] resolves the server, app id and CAs (flags and env over the profile) into
+//! an [`ApiClient`] and the [`Credentials`] of this profile and server. [`Conn::call`]
+//! runs a request with a valid access token: `IMADM_TOKEN` if set, else the stored
+//! session, refreshed first when it expires within [`REFRESH_MARGIN`] seconds, and
+//! refreshed and retried once if the server still says it expired. The rotated refresh
+//! token is saved back before the request runs, so an interrupted command never loses
+//! the session.
+
+use imadm_api::auth::{RefreshRequest, SessionTokens};
+use imadm_api::codes;
+
+use crate::client::{ApiClient, Auth, Endpoint};
+use crate::context::Context;
+use crate::credentials::{self, Credentials, StoreKind, StoredSession};
+use crate::error::{CliError, Kind, Result};
+
+/// Refresh when the access token has less than this many seconds left.
+pub const REFRESH_MARGIN: i64 = 60;
+pub const TOKEN_ENV: &str = "IMADM_TOKEN";
+
+pub struct Conn {
+    pub client: ApiClient,
+    pub creds: Credentials,
+}
+
+/// Where the credential in use came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Env,
+    Store(StoreKind),
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Env => "env",
+            Source::Store(k) => k.name(),
+        }
+    }
+}
+
+pub struct Active {
+    pub token: String,
+    pub source: Source,
+    pub session: Option<StoredSession>,
+}
+
+/// The server URL for this invocation, or a usage error saying how to set one.
+pub fn server_url(ctx: &Context) -> Result<String> {
+    ctx.global
+        .server
+        .clone()
+        .or_else(|| ctx.profile().server)
+        .ok_or_else(|| {
+            CliError::usage(format!("no server configured for profile {:?}", ctx.profile_name))
+                .hint("pass --server URL (or IMADM_SERVER), use --profile dev after `imadm server --dev`, or `imadm config set server URL`")
+        })
+}
+
+pub fn connect(ctx: &Context) -> Result<Conn> {
+    let server = server_url(ctx)?;
+    let profile = ctx.profile();
+    let app_id = ctx.global.app_id.clone().or(profile.app_id.clone());
+    let mut cas = Vec::new();
+    if let Some(p) = &profile.ca_cert {
+        cas.push(p.as_path());
+    }
+    if let Some(p) = &ctx.global.ca_cert {
+        cas.push(p.as_path());
+    }
+    let client = ApiClient::new(&Endpoint {
+        server: &server,
+        app_id: app_id.as_deref(),
+        ca_certs: cas,
+        insecure_http: ctx.global.insecure_http,
+    })?;
+    let account = credentials::account(&ctx.profile_name, client.base_url());
+    Ok(Conn {
+        creds: Credentials::new(&ctx.config_dir, account),
+        client,
+    })
+}
+
+fn not_logged_in(ctx: &Context) -> CliError {
+    let profile = if ctx.profile_name == crate::config::DEFAULT_PROFILE {
+        String::new()
+    } else {
+        format!("--profile {} ", ctx.profile_name)
+    };
+    CliError::new(Kind::Auth, "not logged in").hint(format!(
+        "run `imadm {profile}auth login`, or set {TOKEN_ENV} for scripts"
+    ))
+}
+
+impl Conn {
+    /// The credential to use now, refreshed if it is about to expire.
+    pub fn active(&self, ctx: &Context) -> Result<Active> {
+        if let Ok(t) = std::env::var(TOKEN_ENV) {
+            if !t.is_empty() {
+                return Ok(Active {
+                    token: t,
+                    source: Source::Env,
+                    session: None,
+                });
+            }
+        }
+        let Some((session, kind)) = self.creds.load()? else {
+            return Err(not_logged_in(ctx));
+        };
+        let near_expiry = session
+            .access_expires_at
+            .is_some_and(|t| t - ctx.now() < REFRESH_MARGIN);
+        let session = if near_expiry {
+            self.refresh(ctx, session, kind)?
+        } else {
+            session
+        };
+        Ok(Active {
+            token: session.access_token.clone(),
+            source: Source::Store(kind),
+            session: Some(session),
+        })
+    }
+
+    /// Exchange the refresh token and save the rotated session.
+    pub fn refresh(
+        &self,
+        ctx: &Context,
+        old: StoredSession,
+        kind: StoreKind,
+    ) -> Result<StoredSession> {
+        let Some(refresh_token) = old.refresh_token.clone() else {
+            return Err(CliError::new(
+                Kind::Auth,
+                "the stored access token has expired and cannot be refreshed",
+            )
+            .hint("log in again with `imadm auth login`"));
+        };
+        if old.refresh_expires_at.is_some_and(|t| t <= ctx.now()) {
+            self.creds.delete()?;
+            return Err(CliError::new(Kind::Auth, "the session has expired")
+                .hint("log in again with `imadm auth login`"));
+        }
+        let res: Result<SessionTokens> = self.client.post(
+            "/admin/auth/refresh",
+            &RefreshRequest { refresh_token },
+            &Auth::NONE,
+            false,
+        );
+        match res {
+            Ok(tokens) => {
+                let new = stored(&old.server, &old.username, tokens);
+                self.creds.save(&new, kind)?;
+                Ok(new)
+            }
+            Err(e) if e.kind == Kind::Auth => {
+                // Revoked, expired or rotated away: the stored session is dead.
+                self.creds.delete()?;
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Run `f` with a valid access token; on "token expired" refresh once and retry.
+    pub fn call<T>(&self, ctx: &Context, f: impl Fn(&ApiClient, &str) -> Result<T>) -> Result<T> {
+        let active = self.active(ctx)?;
+        match f(&self.client, &active.token) {
+            Err(e) if e.server_code == Some(codes::TOKEN_EXPIRED) => {
+                let (Some(session), Source::Store(kind)) = (active.session, active.source) else {
+                    return Err(e);
+                };
+                let fresh = self.refresh(ctx, session, kind)?;
+                f(&self.client, &fresh.access_token)
+            }
+            other => other,
+        }
+    }
+}
+
+pub fn stored(server: &str, username: &str, t: SessionTokens) -> StoredSession {
+    StoredSession {
+        server: server.to_owned(),
+        username: username.to_owned(),
+        access_token: t.access_token,
+        access_expires_at: Some(t.access_expires_at),
+        refresh_token: Some(t.refresh_token),
+        refresh_expires_at: Some(t.refresh_expires_at),
+        restrictions: t.restrictions,
+    }
+}
