@@ -25,6 +25,7 @@ Exit codes: `imadm help exit-codes`. Environment variables: see each option.";
     about = "Administer an enterprise IM service (Lanying IM compatible): operators, MFA, users, roles, audit, backups",
     after_help = AFTER_HELP,
     disable_help_subcommand = true,
+    propagate_version = true,
     max_term_width = 100
 )]
 pub struct Cli {
@@ -35,6 +36,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Saved server profile to use
     #[arg(long, global = true, env = "IMADM_PROFILE", value_name = "NAME")]
@@ -93,15 +95,24 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Log in and out, show and print credentials
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  $ imadm auth login\n  $ imadm auth status -o json\n  $ imadm auth logout"
+    )]
     Auth(AuthCommand),
     /// Manage your multi-factor authentication (TOTP)
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  $ imadm mfa enroll\n  $ imadm mfa status\n  $ imadm mfa recovery-codes --regenerate"
+    )]
     Mfa(MfaCommand),
     /// Run the reference admin API server
     Server(commands::server::ServerArgs),
     /// Read and change settings and profiles
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  $ imadm config list\n  $ imadm --profile prod config set server https://im.example.com"
+    )]
     Config(ConfigCommand),
     /// Print a shell completion script
     Completion(commands::completion::CompletionArgs),
@@ -114,24 +125,36 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum AuthCommand {
+    /// Log in with password and TOTP; the session goes into the OS keyring
     Login(commands::auth::login::LoginArgs),
+    /// Show who you are logged in as, where, until when, and where it is stored
     Status(commands::auth::status::StatusArgs),
+    /// Revoke the session on the server and forget it locally
     Logout(commands::auth::logout::LogoutArgs),
+    /// Print a valid access token for scripts (refreshed first)
     Token(commands::auth::token::TokenArgs),
+    /// Change your password (required after `server init`)
     ChangePassword(commands::auth::change_password::ChangePasswordArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum MfaCommand {
+    /// Enrol a TOTP authenticator (QR code), get recovery codes
     Enroll(commands::mfa::enroll::EnrollArgs),
+    /// Show whether MFA is enrolled and recovery codes left
     Status(commands::mfa::status::MfaStatusArgs),
+    /// Remove your TOTP authenticator (step-up MFA)
     Disable(commands::mfa::disable::DisableArgs),
+    /// Count recovery codes left, or --regenerate a new set (step-up MFA)
     RecoveryCodes(commands::mfa::recovery_codes::RecoveryCodesArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
+    /// Print one setting of the active profile
     Get(commands::config::GetArgs),
+    /// Change one setting of the active profile
     Set(commands::config::SetArgs),
+    /// List the active profile's settings
     List(commands::config::ListArgs),
 }

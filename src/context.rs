@@ -17,7 +17,6 @@ pub struct Io {
     pub err: Box<dyn Write>,
     pub stdin_tty: bool,
     pub stdout_tty: bool,
-    pub stderr_tty: bool,
 }
 
 impl Io {
@@ -27,7 +26,6 @@ impl Io {
             err: Box::new(std::io::stderr()),
             stdin_tty: std::io::stdin().is_terminal(),
             stdout_tty: std::io::stdout().is_terminal(),
-            stderr_tty: std::io::stderr().is_terminal(),
         }
     }
 }

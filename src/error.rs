@@ -18,6 +18,8 @@ pub enum Kind {
     NotFound = 6,
     Conflict = 7,
     Integrity = 8,
+    // Reserved by the contract for `compliance check` and `audit alerts --fail-on`.
+    #[allow(dead_code)]
     Violations = 9,
     Cancelled = 10,
 }

@@ -97,14 +97,12 @@ fn not_logged_in(ctx: &Context) -> CliError {
 impl Conn {
     /// The credential to use now, refreshed if it is about to expire.
     pub fn active(&self, ctx: &Context) -> Result<Active> {
-        if let Ok(t) = std::env::var(TOKEN_ENV) {
-            if !t.is_empty() {
-                return Ok(Active {
-                    token: t,
-                    source: Source::Env,
-                    session: None,
-                });
-            }
+        if let Some(t) = std::env::var(TOKEN_ENV).ok().filter(|t| !t.is_empty()) {
+            return Ok(Active {
+                token: t,
+                source: Source::Env,
+                session: None,
+            });
         }
         let Some((session, kind)) = self.creds.load()? else {
             return Err(not_logged_in(ctx));

@@ -1,5 +1,7 @@
 //! `imadm completion SHELL`: print a completion script (clap_complete).
 
+use std::io::Write;
+
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 
@@ -19,6 +21,11 @@ pub struct CompletionArgs {
 }
 
 pub fn run(ctx: &mut Context, args: CompletionArgs) -> Result<()> {
-    clap_complete::generate(args.shell, &mut Cli::command(), "imadm", &mut ctx.io.out);
+    // Render into memory first: clap_complete panics on a write error, and a closed
+    // pipe (`imadm completion bash | head`) must end quietly instead.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "imadm", &mut script);
+    ctx.io.out.write_all(&script)?;
+    ctx.io.out.flush()?;
     Ok(())
 }

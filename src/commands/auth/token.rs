@@ -11,6 +11,7 @@ use crate::session::connect;
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Examples:
+  $ imadm auth token
   $ curl -H \"access-token: $(imadm auth token)\" -H \"app_id: $APP\" https://im.example.com/admin/auth/whoami")]
 pub struct TokenArgs {}
 
