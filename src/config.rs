@@ -18,6 +18,9 @@ const FILE_NAME: &str = "config.toml";
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Config {
+    /// The profile used when neither --profile nor IMADM_PROFILE names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_profile: Option<String>,
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
 }

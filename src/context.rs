@@ -96,6 +96,7 @@ impl Context {
         let profile_name = global
             .profile
             .clone()
+            .or_else(|| config.active_profile.clone())
             .unwrap_or_else(|| config::DEFAULT_PROFILE.to_owned());
         Ok(Context {
             io,

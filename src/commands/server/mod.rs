@@ -177,6 +177,18 @@ fn announce_dev(
             output: None,
         },
     );
+    // Like `vault server -dev`: make the dev server the one plain `imadm` talks to, unless
+    // the user already has a configured default profile we would silently redirect.
+    let has_default = ctx
+        .config
+        .profiles
+        .get(crate::config::DEFAULT_PROFILE)
+        .is_some_and(|p| p.server.is_some());
+    let activated = !has_default
+        && ctx.config.active_profile.as_deref().is_none_or(|p| p == DEV_PROFILE);
+    if activated {
+        ctx.config.active_profile = Some(DEV_PROFILE.to_owned());
+    }
     ctx.config.save(&ctx.config_dir)?;
     if matches!(ctx.output(), OutputFormat::Json | OutputFormat::Jsonl) {
         // One object, one line, so `read -r line` or `head -1` gets all of it.
@@ -219,19 +231,23 @@ fn announce_dev(
         "  Current code: {code}   (later: `oathtool --totp -b {}`, or add the secret to an authenticator app)\n",
         owner.totp_secret
     )?;
+    let p = if activated { "" } else { " --profile dev" };
+    let made_active = if activated { " and made the active profile" } else { "" };
     writeln!(
         out,
-        "The `dev` profile was saved in {}. In another terminal, log in with:\n",
+        "The `dev` profile was saved in {}{made_active}. In another terminal, log in with:\n",
         ctx.config_dir.display()
     )?;
+    writeln!(out, "  $ imadm{cfg}{p} auth login\n")?;
     writeln!(
         out,
-        "  $ imadm{cfg} --profile dev auth login --username {}\n",
-        owner.username
+        "or, non-interactively:\n\n  $ printf '%s' '{}' | imadm{cfg}{p} auth login --username {} --password-stdin --otp \"$(oathtool --totp -b {})\"\n",
+        owner.password, owner.username, owner.totp_secret
     )?;
     writeln!(
         out,
-        "then try:\n  $ imadm{cfg} --profile dev auth status\n  $ imadm{cfg} --profile dev auth logout\n"
+        "(username {}, then the password and current code above). Then try:\n  $ imadm{cfg}{p} auth status\n  $ imadm{cfg}{p} auth token\n  $ imadm{cfg}{p} auth logout\n",
+        owner.username
     )?;
     writeln!(out, "Press Ctrl-C to stop the server.")?;
     out.flush()?;
