@@ -1,3 +1,10 @@
-//! End-to-end tests (placeholder until the harness lands).
+//! End-to-end tests: one binary, modules by topic. Each test that needs a server starts
+//! its own `imadm server --dev` (see `harness`), so tests run in parallel and leave
+//! nothing behind. Keyring tests want a Secret Service; see `keyring.rs`.
 mod assets;
+mod auth;
 mod cli_output;
+mod errors;
+mod first_login;
+mod harness;
+mod keyring;

@@ -185,7 +185,11 @@ fn announce_dev(
         .get(crate::config::DEFAULT_PROFILE)
         .is_some_and(|p| p.server.is_some());
     let activated = !has_default
-        && ctx.config.active_profile.as_deref().is_none_or(|p| p == DEV_PROFILE);
+        && ctx
+            .config
+            .active_profile
+            .as_deref()
+            .is_none_or(|p| p == DEV_PROFILE);
     if activated {
         ctx.config.active_profile = Some(DEV_PROFILE.to_owned());
     }
@@ -232,7 +236,11 @@ fn announce_dev(
         owner.totp_secret
     )?;
     let p = if activated { "" } else { " --profile dev" };
-    let made_active = if activated { " and made the active profile" } else { "" };
+    let made_active = if activated {
+        " and made the active profile"
+    } else {
+        ""
+    };
     writeln!(
         out,
         "The `dev` profile was saved in {}{made_active}. In another terminal, log in with:\n",

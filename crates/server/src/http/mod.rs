@@ -69,6 +69,7 @@ async fn context(State(state): State<Shared>, mut req: Request, next: Next) -> R
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string());
     let path = req.uri().path().to_owned();
+    let method = req.method().clone();
     let mut resp = if !is_public(&path)
         && req
             .headers()
@@ -86,6 +87,12 @@ async fn context(State(state): State<Shared>, mut req: Request, next: Next) -> R
         });
         next.run(req).await
     };
+    // Method, path, status and id only: headers and bodies carry secrets.
+    tracing::info!(
+        request_id = %request_id,
+        status = resp.status().as_u16(),
+        "{method} {path}"
+    );
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert(HEADER_REQUEST_ID, v);
     }

@@ -1,0 +1,596 @@
+//! Shared test harness: a throw-away `imadm server --dev` per test, an `imadm` command
+//! preset for it, TOTP codes from the real `oathtool`, the Secret Service probe, and
+//! assertion helpers for the contract's `error:` / `hint:` / exit-code conventions.
+//!
+//! Every command runs with `--config-dir` in a temp dir and with the `IMADM_*` variables
+//! removed, so a test never reads or writes the developer's own configuration.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock, mpsc};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+/// Environment variables that would change what `imadm` does; removed for every run.
+pub const IMADM_ENV: &[&str] = &[
+    "IMADM_TOKEN",
+    "IMADM_OTP",
+    "IMADM_PROFILE",
+    "IMADM_SERVER",
+    "IMADM_APP_ID",
+    "IMADM_CA_CERT",
+    "IMADM_OUTPUT",
+    "IMADM_NO_INPUT",
+    "IMADM_CONFIG_DIR",
+    "IMADM_LOG",
+    "IMADM_SERVER_KEY_FILE",
+];
+
+/// How long the dev server may take to print its ready line.
+const SERVER_START_TIMEOUT: Duration = Duration::from_secs(20);
+/// Upper bound for one CLI run, so a stray prompt fails the test instead of hanging it.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+const TOTP_STEP: u64 = 30;
+
+/// Path of the `imadm` binary under test.
+pub fn bin() -> &'static Path {
+    assert_cmd::cargo::cargo_bin!("imadm")
+}
+
+/// `imadm --config-dir DIR` with a clean environment.
+pub fn imadm_in(config_dir: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("imadm");
+    for var in IMADM_ENV {
+        cmd.env_remove(var);
+    }
+    cmd.timeout(COMMAND_TIMEOUT)
+        .arg("--config-dir")
+        .arg(config_dir);
+    cmd
+}
+
+/// Run a prepared command and return its output (panics only if it cannot be started).
+pub fn run(cmd: &mut assert_cmd::Command) -> Output {
+    cmd.output().expect("run imadm")
+}
+
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+}
+
+/// The TOTP code for `unix_time`, computed by the real `oathtool` (not our own code).
+pub fn totp_at(secret: &str, unix_time: u64) -> String {
+    let out = std::process::Command::new("oathtool")
+        .args(["--totp", "-b", "--now"])
+        .arg(format!("@{unix_time}"))
+        .arg(secret)
+        .output()
+        .expect("run oathtool (Debian package `oathtool`)");
+    assert!(
+        out.status.success(),
+        "oathtool failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let code = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(
+        code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
+        "oathtool printed {code:?}"
+    );
+    code
+}
+
+// ---------------------------------------------------------------------------------------
+// Output assertions
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Everything about a run, for assertion messages.
+pub fn describe(out: &Output) -> String {
+    format!(
+        "exit status: {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        stdout(out),
+        stderr(out)
+    )
+}
+
+pub fn assert_success(out: &Output) {
+    assert!(out.status.success(), "expected success\n{}", describe(out));
+}
+
+pub fn assert_exit(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "expected exit code {code}\n{}",
+        describe(out)
+    );
+}
+
+/// Exit `code`, a stderr line starting `error: ` followed (later) by a line starting
+/// `hint: `, stderr containing `needle` (case-insensitive), and no error text on stdout.
+pub fn assert_error(out: &Output, code: i32, needle: &str) {
+    assert_exit(out, code);
+    let err = stderr(out);
+    let lines: Vec<&str> = err.lines().collect();
+    let error_at = lines
+        .iter()
+        .position(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no line starting `error: ` on stderr\n{}", describe(out)));
+    assert!(
+        lines[error_at + 1..]
+            .iter()
+            .any(|l| l.starts_with("hint: ")),
+        "no `hint: ` line after the `error: ` line\n{}",
+        describe(out)
+    );
+    assert!(
+        err.to_lowercase().contains(&needle.to_lowercase()),
+        "stderr does not mention {needle:?}\n{}",
+        describe(out)
+    );
+    assert!(
+        !stdout(out).lines().any(|l| l.starts_with("error:")),
+        "error text on stdout\n{}",
+        describe(out)
+    );
+}
+
+/// Parse stdout as exactly one JSON value.
+pub fn json_stdout(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON value: {e}\n{}", describe(out)))
+}
+
+/// Files under `dir` (recursively) whose bytes contain `needle`.
+pub fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    fn walk(dir: &Path, needle: &[u8], hits: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(ft) = entry.file_type() else { continue };
+            if ft.is_dir() {
+                walk(&path, needle, hits);
+            } else if ft.is_file()
+                && let Ok(bytes) = std::fs::read(&path)
+                && bytes.windows(needle.len()).any(|w| w == needle)
+            {
+                hits.push(path);
+            }
+        }
+    }
+    assert!(!needle.is_empty());
+    let mut hits = Vec::new();
+    walk(dir, needle.as_bytes(), &mut hits);
+    hits
+}
+
+// ---------------------------------------------------------------------------------------
+// Secret Service (OS keyring)
+
+fn env_is_true(var: &str) -> bool {
+    std::env::var(var)
+        .map(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+        .unwrap_or(false)
+}
+
+/// CI (`CI=true`) and `IMADM_TEST_KEYRING=1` promise a Secret Service: without one,
+/// keyring tests fail instead of skipping.
+pub fn keyring_required() -> bool {
+    env_is_true("CI") || env_is_true("IMADM_TEST_KEYRING")
+}
+
+/// `secret-tool ARGS` with a timeout (a locked keyring may try to prompt).
+fn secret_tool(args: &[&str], stdin: Option<&str>) -> Option<Output> {
+    let mut cmd = assert_cmd::Command::new("secret-tool");
+    cmd.args(args).timeout(Duration::from_secs(10));
+    if let Some(s) = stdin {
+        cmd.write_stdin(s.to_owned());
+    }
+    cmd.output().ok()
+}
+
+/// Can we store, read back and delete a secret? Ok, or why not. Probed once per run.
+pub fn secret_service() -> Result<(), String> {
+    static PROBE: OnceLock<Result<(), String>> = OnceLock::new();
+    PROBE
+        .get_or_init(|| {
+            let attrs = ["service", "imadm-e2e-probe", "username", "probe"];
+            let mut store = vec!["store", "--label", "imadm e2e probe"];
+            store.extend(attrs);
+            let out = secret_tool(&store, Some("probe-secret"))
+                .ok_or("secret-tool could not be run (package libsecret-tools)")?;
+            if !out.status.success() {
+                return Err(format!(
+                    "secret-tool store failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+            let mut lookup = vec!["lookup"];
+            lookup.extend(attrs);
+            let got = secret_tool(&lookup, None).map(|o| stdout(&o));
+            let mut clear = vec!["clear"];
+            clear.extend(attrs);
+            secret_tool(&clear, None);
+            match got.as_deref() {
+                Some("probe-secret") => Ok(()),
+                other => Err(format!("secret-tool lookup returned {other:?}")),
+            }
+        })
+        .clone()
+}
+
+/// For tests that need the keyring: true to go on; false (after saying so) to skip.
+/// Panics instead of skipping when a keyring is required (CI).
+pub fn require_secret_service(test: &str) -> bool {
+    match secret_service() {
+        Ok(()) => true,
+        Err(why) if keyring_required() => {
+            panic!("{test}: a Secret Service is required here (CI / IMADM_TEST_KEYRING) but: {why}")
+        }
+        Err(why) => {
+            eprintln!("skipping: no Secret Service ({test}: {why})");
+            false
+        }
+    }
+}
+
+/// The secret `imadm` stored for `account` (service `imadm`), if any.
+pub fn keyring_lookup(account: &str) -> Option<String> {
+    let out = secret_tool(&["lookup", "service", "imadm", "username", account], None)?;
+    let s = stdout(&out);
+    (out.status.success() && !s.is_empty()).then_some(s)
+}
+
+/// Where a login keeps the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    Keyring,
+    InsecureFile,
+}
+
+impl Storage {
+    /// The keyring when a Secret Service works here (so it gets exercised), else the file.
+    pub fn preferred() -> Storage {
+        if secret_service().is_ok() {
+            Storage::Keyring
+        } else {
+            Storage::InsecureFile
+        }
+    }
+
+    /// `credential_store` in `auth status -o json`.
+    pub fn status_name(self) -> &'static str {
+        match self {
+            Storage::Keyring => "keyring",
+            Storage::InsecureFile => "insecure-file",
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The dev server
+
+/// The ready line of `imadm server --dev -o json`.
+#[derive(Debug, Clone)]
+pub struct DevInfo {
+    pub server: String,
+    pub app_id: String,
+    pub ca_cert: PathBuf,
+    pub username: String,
+    pub password: String,
+    pub totp_secret: String,
+    pub data_dir: PathBuf,
+    pub raw: Value,
+}
+
+pub struct Server {
+    pub info: DevInfo,
+    pub config_dir: PathBuf,
+    pub data_dir: PathBuf,
+    child: Option<Child>,
+    stderr_path: PathBuf,
+    /// Last TOTP step handed out, so no code is used twice by accident.
+    last_step: Mutex<Option<u64>>,
+    keyring_used: AtomicBool,
+    tmp: tempfile::TempDir,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    /// Start `imadm server --dev -o json` on a free port with extra (hidden) flags such as
+    /// `--access-ttl 2` or `--lockout-base 60`.
+    pub fn start_with(extra: &[&str]) -> Server {
+        Server::start_prepared(extra, |_| {})
+    }
+
+    /// Like [`start_with`](Self::start_with), but `prepare` runs first with the data dir
+    /// path (e.g. `imadm server init --data-dir` it), and the dev server then serves it.
+    pub fn start_prepared(extra: &[&str], prepare: impl FnOnce(&Path)) -> Server {
+        let tmp = tempfile::Builder::new()
+            .prefix("imadm-e2e-")
+            .tempdir()
+            .unwrap();
+        let config_dir = tmp.path().join("config");
+        let data_dir = tmp.path().join("data");
+        prepare(&data_dir);
+        let stderr_path = tmp.path().join("server.stderr");
+        let stderr_file = std::fs::File::create(&stderr_path).unwrap();
+        let mut cmd = std::process::Command::new(bin());
+        for var in IMADM_ENV {
+            cmd.env_remove(var);
+        }
+        cmd.args(["server", "--dev", "-o", "json", "--listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .arg("--config-dir")
+            .arg(&config_dir)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr_file));
+        let mut child = cmd.spawn().expect("spawn imadm server --dev");
+
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(out);
+            let mut line = String::new();
+            let res = reader.read_line(&mut line).map(|_| line);
+            let _ = tx.send(res);
+            // Keep the pipe open (and drained) for as long as the server runs.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        });
+        let line = match rx.recv_timeout(SERVER_START_TIMEOUT) {
+            Ok(Ok(line)) if !line.trim().is_empty() => line,
+            other => {
+                let _ = child.kill();
+                let status = child.wait();
+                panic!(
+                    "imadm server --dev did not print its ready line within {:?} ({other:?}); \
+                     exit: {status:?}\n--- server stderr\n{}",
+                    SERVER_START_TIMEOUT,
+                    std::fs::read_to_string(&stderr_path).unwrap_or_default()
+                );
+            }
+        };
+        let raw: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+            let _ = child.kill();
+            panic!("server ready line is not JSON ({e}): {line:?}")
+        });
+        let s = |k: &str| -> String {
+            raw[k]
+                .as_str()
+                .unwrap_or_else(|| panic!("ready line lacks string {k:?}: {line}"))
+                .to_owned()
+        };
+        let info = DevInfo {
+            server: s("server"),
+            app_id: s("app_id"),
+            ca_cert: PathBuf::from(s("ca_cert")),
+            username: s("username"),
+            password: s("password"),
+            totp_secret: s("totp_secret"),
+            data_dir: PathBuf::from(s("data_dir")),
+            raw: raw.clone(),
+        };
+        Server {
+            info,
+            config_dir,
+            data_dir,
+            child: Some(child),
+            stderr_path,
+            last_step: Mutex::new(None),
+            keyring_used: AtomicBool::new(false),
+            tmp,
+        }
+    }
+
+    /// `host:port` of the server URL.
+    pub fn host_port(&self) -> &str {
+        self.info
+            .server
+            .strip_prefix("https://")
+            .unwrap_or_else(|| panic!("server URL is not https: {}", self.info.server))
+            .trim_end_matches('/')
+    }
+
+    /// The keyring account of the `dev` profile: `dev@127.0.0.1:PORT`.
+    pub fn account(&self) -> String {
+        format!("dev@{}", self.host_port())
+    }
+
+    pub fn tmp(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// What the server wrote on stderr so far.
+    pub fn server_stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// `imadm --config-dir <this server's config> --profile dev`, clean environment.
+    pub fn imadm(&self) -> assert_cmd::Command {
+        let mut cmd = imadm_in(&self.config_dir);
+        cmd.args(["--profile", "dev"]);
+        cmd
+    }
+
+    /// A TOTP code the server accepts now and that no earlier call returned: the step
+    /// before now (when the current step has time left), then now, then the next one;
+    /// beyond that it waits for the clock. Codes come from `oathtool`.
+    pub fn next_code(&self) -> String {
+        let mut last = self.last_step.lock().unwrap();
+        loop {
+            let now = now_secs();
+            let current = now / TOTP_STEP;
+            let left = TOTP_STEP - now % TOTP_STEP;
+            // T-1 stops being accepted at the next boundary: use it only with time to spare.
+            let earliest = if left >= 15 { current - 1 } else { current };
+            let step = last.map_or(earliest, |l| earliest.max(l + 1));
+            if step <= current + 1 {
+                *last = Some(step);
+                return totp_at(&self.info.totp_secret, step * TOTP_STEP);
+            }
+            std::thread::sleep(Duration::from_secs(left) + Duration::from_millis(200));
+        }
+    }
+
+    /// A well-formed 6-digit code that is wrong for every step near now.
+    pub fn wrong_code(&self) -> String {
+        let now = now_secs();
+        let near: Vec<String> = (0..5)
+            .map(|i| totp_at(&self.info.totp_secret, now + i * TOTP_STEP - 2 * TOTP_STEP))
+            .collect();
+        let base: u32 = near[2].parse().unwrap();
+        (1..)
+            .map(|d| format!("{:06}", (base + d * 111_111) % 1_000_000))
+            .find(|c| !near.contains(c))
+            .unwrap()
+    }
+
+    /// `auth login --username admin --password-stdin --otp CODE` (password piped in with a
+    /// trailing newline), storing the session in `storage`.
+    pub fn login_cmd(&self, password: &str, code: &str, storage: Storage) -> assert_cmd::Command {
+        let mut cmd = self.imadm();
+        cmd.args(["auth", "login", "--username", &self.info.username])
+            .args(["--password-stdin", "--otp", code])
+            .write_stdin(format!("{password}\n"));
+        self.use_storage(&mut cmd, storage);
+        cmd
+    }
+
+    /// Add `--insecure-storage` when needed, and remember to clean the keyring.
+    pub fn use_storage(&self, cmd: &mut assert_cmd::Command, storage: Storage) {
+        match storage {
+            Storage::InsecureFile => {
+                cmd.arg("--insecure-storage");
+            }
+            Storage::Keyring => self.keyring_used.store(true, Ordering::SeqCst),
+        }
+    }
+
+    /// Log in with the right password and a fresh code; assert it worked.
+    pub fn login_with(&self, storage: Storage) -> Output {
+        let code = self.next_code();
+        let out = run(&mut self.login_cmd(&self.info.password, &code, storage));
+        assert_success(&out);
+        assert!(
+            stderr(&out).lines().any(|l| l.starts_with("Logged in")),
+            "no `Logged in` line on stderr\n{}",
+            describe(&out)
+        );
+        out
+    }
+
+    /// Log in with the keyring when one works here, else `--insecure-storage`.
+    pub fn login(&self) -> Storage {
+        let storage = Storage::preferred();
+        self.login_with(storage);
+        storage
+    }
+
+    /// `auth token`: asserts exit 0 and exactly one non-empty line; returns it.
+    pub fn token(&self) -> String {
+        let out = run(self.imadm().args(["auth", "token"]));
+        assert_success(&out);
+        let s = stdout(&out);
+        let lines: Vec<&str> = s.lines().collect();
+        assert!(
+            lines.len() == 1 && !lines[0].trim().is_empty(),
+            "`auth token` must print one line\n{}",
+            describe(&out)
+        );
+        lines[0].trim().to_owned()
+    }
+
+    /// `auth status -o json` with extra env (e.g. IMADM_TOKEN).
+    pub fn status(&self, env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.imadm();
+        cmd.args(["auth", "status", "-o", "json"]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        run(&mut cmd)
+    }
+
+    /// Run SQL on the server's database with the `sqlite3` CLI; rows as `a|b|c` lines.
+    pub fn sql(&self, query: &str) -> String {
+        let out = std::process::Command::new("sqlite3")
+            .arg(self.data_dir.join("imadm.db"))
+            .arg(query)
+            .output()
+            .expect("run sqlite3 (Debian package `sqlite3`)");
+        assert!(
+            out.status.success(),
+            "sqlite3 {query:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout(&out)
+    }
+
+    /// Outcomes recorded in `auth_events`, oldest first.
+    pub fn auth_outcomes(&self) -> Vec<String> {
+        self.sql("SELECT outcome FROM auth_events ORDER BY id")
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// SIGTERM the server and wait for it; returns its exit status.
+    pub fn stop(mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("server running");
+        terminate(&mut child)
+    }
+}
+
+/// `kill -TERM`, then wait up to 15 s (SIGKILL after that).
+fn terminate(child: &mut Child) -> ExitStatus {
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return child.wait().expect("wait for killed server");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            terminate(&mut child);
+        }
+        // Do not leave entries behind in a keyring that may be the developer's own.
+        if self.keyring_used.load(Ordering::SeqCst) {
+            let account = self.account();
+            secret_tool(&["clear", "service", "imadm", "username", &account], None);
+        }
+    }
+}
