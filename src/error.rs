@@ -111,7 +111,7 @@ impl CliError {
     /// Map a server error envelope to a CLI error, keeping the server's own message.
     pub fn from_envelope(code: i32, message: &str, hint: Option<String>) -> Self {
         let kind = match code {
-            codes::BAD_REQUEST => Kind::Usage,
+            codes::BAD_REQUEST | codes::METHOD_NOT_ALLOWED => Kind::Usage,
             codes::TOKEN_MISSING
             | codes::TOKEN_INVALID
             | codes::TOKEN_EXPIRED

@@ -60,6 +60,8 @@ pub const MFA_ALREADY_ENROLLED: i32 = 50014;
 pub const INTEGRITY: i32 = 50015;
 /// The server cannot serve right now (shutting down, overloaded); retry later.
 pub const UNAVAILABLE: i32 = 50016;
+/// The endpoint exists but not with this HTTP method.
+pub const METHOD_NOT_ALLOWED: i32 = 50017;
 /// Unexpected server error.
 pub const INTERNAL: i32 = 50099;
 
@@ -75,6 +77,7 @@ pub fn http_status(code: i32) -> u16 {
         USER_NOT_FOUND | NOT_FOUND | APP_ID_UNKNOWN => 404,
         USER_EXISTS | CONFLICT | MFA_ALREADY_ENROLLED => 409,
         INTEGRITY => 422,
+        METHOD_NOT_ALLOWED => 405,
         UNAVAILABLE => 503,
         _ => 500,
     }

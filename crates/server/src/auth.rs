@@ -39,6 +39,19 @@ pub struct Policy {
     pub min_password_len: usize,
 }
 
+impl Policy {
+    /// How long to lock after the `failures`-th consecutive failure: nothing below the
+    /// threshold, then the base delay doubling per further failure, capped.
+    pub fn lockout_delay(&self, failures: u32) -> Option<i64> {
+        let over = failures.checked_sub(self.lockout_threshold)?;
+        let delay = self
+            .lockout_base
+            .saturating_mul(1u32 << over.min(20))
+            .min(self.lockout_max);
+        Some(delay.as_secs().max(1) as i64)
+    }
+}
+
 impl Default for Policy {
     fn default() -> Self {
         Policy {
@@ -122,15 +135,7 @@ impl AppState {
     ) -> Result<ApiError, ApiError> {
         self.event(ctx, Some(op), "", step, outcome, None)?;
         let n = self.store.add_failure(op.id)?;
-        let p = &self.policy;
-        if n >= p.lockout_threshold {
-            let exp = (n - p.lockout_threshold).min(20);
-            let delay = p
-                .lockout_base
-                .saturating_mul(1u32 << exp)
-                .min(p.lockout_max)
-                .as_secs()
-                .max(1) as i64;
+        if let Some(delay) = self.policy.lockout_delay(n) {
             self.store.set_locked_until(op.id, Some(now() + delay))?;
             self.event(
                 ctx,
@@ -722,4 +727,22 @@ fn refresh_invalid() -> ApiError {
         "the session can no longer be refreshed (expired, revoked or rotated)",
     )
     .hint("log in again with `imadm auth login`")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Policy;
+
+    #[test]
+    fn lockout_starts_at_the_fifth_failure_and_doubles_up_to_the_cap() {
+        let p = Policy::default();
+        let delays: Vec<Option<i64>> = (1..=14).map(|n| p.lockout_delay(n)).collect();
+        assert_eq!(&delays[..4], &[None, None, None, None]);
+        assert_eq!(
+            &delays[4..9],
+            &[Some(30), Some(60), Some(120), Some(240), Some(480)]
+        );
+        assert_eq!(delays[13], Some(3600), "capped at lockout_max");
+        assert_eq!(p.lockout_delay(u32::MAX), Some(3600));
+    }
 }

@@ -47,6 +47,7 @@ pub fn router(state: Shared) -> Router {
         .route("/admin/mfa/recovery-codes", post(auth::recovery_codes))
         .route("/admin/mfa/disable", post(auth::mfa_disable))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), context))
         .with_state(state)
 }
@@ -54,6 +55,14 @@ pub fn router(state: Shared) -> Router {
 async fn not_found() -> ApiError {
     ApiError::new(codes::NOT_FOUND, "no such endpoint")
         .hint("see /openapi.json for the endpoints this server offers")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        codes::METHOD_NOT_ALLOWED,
+        "this endpoint does not take that HTTP method",
+    )
+    .hint("see /openapi.json for the methods each endpoint accepts")
 }
 
 /// Paths reachable without the `app_id` header: discovery only.
