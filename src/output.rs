@@ -96,6 +96,131 @@ fn cell(v: &Value, sep: char) -> String {
     }
 }
 
+/// Streams a list, page by page, in the chosen format, holding at most one page.
+///
+/// - `json`: one array, written incrementally (`[`, items separated by `,`, `]`);
+/// - `jsonl`: one object per line, flushed per page so `| head` sees rows early;
+/// - `csv`/`tsv`: a header of `columns`, then one row per item;
+/// - `table`: comfy-table sized to the terminal, one table per page (so memory stays
+///   bounded for `--all` over a million rows); the header is repeated per page.
+///
+/// Items are JSON objects; `columns` name the keys shown in csv/tsv/table, in order.
+pub struct ListWriter<'a> {
+    format: OutputFormat,
+    out: &'a mut dyn Write,
+    columns: Vec<&'static str>,
+    count: u64,
+    width: Option<u16>,
+}
+
+impl<'a> ListWriter<'a> {
+    pub fn new(ctx: &'a mut Context, columns: &[&'static str]) -> Result<Self> {
+        let format = ctx.output();
+        let width = ctx.io.stdout_tty.then(|| console::Term::stdout().size().1);
+        let mut w = ListWriter {
+            format,
+            out: &mut *ctx.io.out,
+            columns: columns.to_vec(),
+            count: 0,
+            width,
+        };
+        match format {
+            OutputFormat::Json => write!(w.out, "[")?,
+            OutputFormat::Csv | OutputFormat::Tsv => {
+                let sep = w.sep();
+                let header: Vec<String> = w
+                    .columns
+                    .iter()
+                    .map(|c| cell(&Value::String((*c).into()), sep))
+                    .collect();
+                writeln!(w.out, "{}", header.join(&sep.to_string()))?;
+            }
+            _ => {}
+        }
+        Ok(w)
+    }
+
+    fn sep(&self) -> char {
+        if self.format == OutputFormat::Csv {
+            ','
+        } else {
+            '\t'
+        }
+    }
+
+    /// Write one page of items.
+    pub fn page(&mut self, items: &[Value]) -> Result<()> {
+        match self.format {
+            OutputFormat::Json => {
+                for item in items {
+                    if self.count > 0 {
+                        write!(self.out, ",")?;
+                    }
+                    writeln!(self.out)?;
+                    serde_json::to_writer_pretty(&mut *self.out, item)
+                        .map_err(std::io::Error::from)?;
+                    self.count += 1;
+                }
+            }
+            OutputFormat::Jsonl => {
+                for item in items {
+                    serde_json::to_writer(&mut *self.out, item).map_err(std::io::Error::from)?;
+                    writeln!(self.out)?;
+                    self.count += 1;
+                }
+            }
+            OutputFormat::Csv | OutputFormat::Tsv => {
+                let sep = self.sep();
+                for item in items {
+                    let row: Vec<String> = self
+                        .columns
+                        .iter()
+                        .map(|c| cell(item.get(*c).unwrap_or(&Value::Null), sep))
+                        .collect();
+                    writeln!(self.out, "{}", row.join(&sep.to_string()))?;
+                    self.count += 1;
+                }
+            }
+            OutputFormat::Table => {
+                if items.is_empty() {
+                    return Ok(());
+                }
+                let mut table = comfy_table::Table::new();
+                table
+                    .load_style(comfy_table::presets::NOTHING)
+                    .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+                    .set_header(self.columns.iter().map(|c| c.to_uppercase()));
+                if let Some(w) = self.width {
+                    table.set_width(w);
+                }
+                for item in items {
+                    table.add_row(
+                        self.columns
+                            .iter()
+                            .map(|c| human(item.get(*c).unwrap_or(&Value::Null))),
+                    );
+                    self.count += 1;
+                }
+                writeln!(self.out, "{table}")?;
+            }
+        }
+        self.out.flush()?;
+        Ok(())
+    }
+
+    /// Close the list; returns how many items were written.
+    pub fn finish(self) -> Result<u64> {
+        if self.format == OutputFormat::Json {
+            if self.count > 0 {
+                writeln!(self.out)?;
+            }
+            writeln!(self.out, "]")?;
+        }
+        self.out.flush()?;
+        Ok(self.count)
+    }
+}
+
 /// RFC 3339 for a unix time.
 pub fn rfc3339(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)

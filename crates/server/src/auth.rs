@@ -81,6 +81,33 @@ pub struct RequestCtx {
 pub struct Caller {
     pub operator: Operator,
     pub session: Session,
+    /// Resolved from the operator's roles for this request.
+    pub permissions: Vec<String>,
+}
+
+impl Caller {
+    /// Refuse the request unless the caller holds `permission` (checked on the server for
+    /// every endpoint; the CLI never decides).
+    pub fn require(&self, permission: &str) -> Result<(), ApiError> {
+        debug_assert!(
+            imadm_api::permissions::CATALOGUE
+                .iter()
+                .any(|(p, _)| *p == permission),
+            "unknown permission {permission}"
+        );
+        if self.permissions.iter().any(|p| p == permission) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                codes::FORBIDDEN,
+                format!(
+                    "permission denied: this needs `{permission}`, which {} does not have",
+                    self.operator.username
+                ),
+            )
+            .hint("ask an owner to grant a role with that permission (`imadm operator grant`)"))
+        }
+    }
 }
 
 const NUM_RECOVERY_CODES: usize = 10;
@@ -437,7 +464,12 @@ impl AppState {
                 "this operator account is disabled",
             ));
         }
-        Ok(Caller { operator, session })
+        let permissions = self.store.operator_permissions(operator.id)?;
+        Ok(Caller {
+            operator,
+            session,
+            permissions,
+        })
     }
 
     pub fn logout(&self, ctx: &RequestCtx, caller: &Caller) -> Result<(), ApiError> {
@@ -450,7 +482,7 @@ impl AppState {
             operator_id: caller.operator.id,
             username: caller.operator.username.clone(),
             roles: self.store.operator_roles(caller.operator.id)?,
-            permissions: self.store.operator_permissions(caller.operator.id)?,
+            permissions: caller.permissions.clone(),
             mfa_enrolled: caller.operator.totp_secret.is_some(),
             credential: "session".into(),
             expires_at: Some(caller.session.access_expires_at),

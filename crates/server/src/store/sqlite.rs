@@ -18,7 +18,8 @@ use super::{
 use crate::UnixTime;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE settings (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -93,7 +94,69 @@ CREATE TRIGGER auth_events_append_only_update BEFORE UPDATE ON auth_events
 BEGIN SELECT RAISE(ABORT, 'auth_events is append-only'); END;
 CREATE TRIGGER auth_events_append_only_delete BEFORE DELETE ON auth_events
 BEGIN SELECT RAISE(ABORT, 'auth_events is append-only'); END;
-"#];
+"#,
+    // 2: Lanying-compatible IM data. Sensitive columns (profile fields, group names,
+    // message contents) hold AES-256-GCM ciphertext sealed with the server key, the row
+    // identity as associated data (see `keys.rs`).
+    r#"
+CREATE TABLE im_users (
+    user_id       INTEGER PRIMARY KEY,
+    username      TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    disabled      INTEGER NOT NULL DEFAULT 0,
+    nick_name     BLOB,
+    email         BLOB,
+    mobile        BLOB,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    kicked_at     INTEGER
+);
+CREATE TABLE im_groups (
+    group_id    INTEGER PRIMARY KEY,
+    owner_id    INTEGER NOT NULL REFERENCES im_users(user_id),
+    name        BLOB NOT NULL,
+    description BLOB,
+    created_at  INTEGER NOT NULL
+);
+CREATE TABLE im_group_members (
+    group_id  INTEGER NOT NULL REFERENCES im_groups(group_id) ON DELETE CASCADE,
+    user_id   INTEGER NOT NULL REFERENCES im_users(user_id) ON DELETE CASCADE,
+    role      TEXT NOT NULL DEFAULT 'member',
+    joined_at INTEGER NOT NULL,
+    PRIMARY KEY (group_id, user_id)
+);
+CREATE INDEX im_group_members_user ON im_group_members(user_id);
+CREATE TABLE im_messages (
+    msg_id     INTEGER PRIMARY KEY,
+    from_id    INTEGER NOT NULL,
+    to_type    TEXT NOT NULL CHECK (to_type IN ('user', 'group')),
+    to_id      INTEGER NOT NULL,
+    content    BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX im_messages_to ON im_messages(to_type, to_id, msg_id);
+CREATE INDEX im_messages_from ON im_messages(from_id, msg_id);
+"#,
+    // 3: RBAC administration: custom roles get timestamps; service tokens for cron/CI.
+    r#"
+CREATE TABLE service_tokens (
+    id             INTEGER PRIMARY KEY,
+    name           TEXT NOT NULL,
+    token_hash     TEXT NOT NULL UNIQUE,
+    created_by     INTEGER NOT NULL REFERENCES operators(id) ON DELETE CASCADE,
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL,
+    last_used_at   INTEGER,
+    last_used_addr TEXT,
+    revoked_at     INTEGER
+);
+CREATE TABLE service_token_scopes (
+    token_id   INTEGER NOT NULL REFERENCES service_tokens(id) ON DELETE CASCADE,
+    permission TEXT NOT NULL,
+    PRIMARY KEY (token_id, permission)
+);
+"#,
+];
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
