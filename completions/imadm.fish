@@ -46,6 +46,10 @@ complete -c imadm -n "__fish_imadm_needs_command" -s h -l help -d 'Print help (s
 complete -c imadm -n "__fish_imadm_needs_command" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "auth" -d 'Log in and out, show and print credentials'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "mfa" -d 'Manage your multi-factor authentication (TOTP)'
+complete -c imadm -n "__fish_imadm_needs_command" -f -a "user" -d 'IM users (Lanying-compatible): list, show, create, import, disable, delete ...'
+complete -c imadm -n "__fish_imadm_needs_command" -f -a "operator" -d 'Console operators (admin accounts) and their roles'
+complete -c imadm -n "__fish_imadm_needs_command" -f -a "role" -d 'RBAC roles and the permission catalogue'
+complete -c imadm -n "__fish_imadm_needs_command" -f -a "token" -d 'Service tokens for cron and CI'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "server" -d 'Run the reference admin API server'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "config" -d 'Read and change settings and profiles'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "completion" -d 'Print a shell completion script'
@@ -290,12 +294,715 @@ complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcomm
 complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from recovery-codes" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from recovery-codes" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from recovery-codes" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -f -a "list" -d 'List IM users, streamed page by page'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -f -a "show" -d 'Show one IM user'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -f -a "create" -d 'Register an IM user'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -f -a "import" -d 'Register IM users from a CSV file, one result per row'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -f -a "disable" -d 'Ban IM users'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -f -a "enable" -d 'Lift a ban'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -f -a "kick" -d 'Log all of a user\'s devices out'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -f -a "reset-password" -d 'Set a new password for an IM user'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -f -a "delete" -d 'Delete IM users (step-up MFA, confirmation)'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from list" -l limit -d 'At most N users in total' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from list" -l status -d 'Only users in this state' -r -f -a "active\t''
+disabled\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from list" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from list" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from list" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from list" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from list" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from list" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from list" -l all -d 'Every user, page by page (with --limit: at most N)'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from list" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from list" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from show" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from show" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from show" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from show" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from show" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from show" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from show" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from show" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from show" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from create" -l nick-name -d 'Nickname (stored encrypted)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from create" -l email -d 'Email address (stored encrypted)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from create" -l mobile -d 'Mobile number (stored encrypted)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from create" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from create" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from create" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from create" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from create" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from create" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from create" -l password-stdin -d 'Read the password from standard input'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from create" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from create" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from create" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from import" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from import" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from import" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from import" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from import" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from import" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from import" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from import" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from import" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from import" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from import" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from disable" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from disable" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from disable" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from disable" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from disable" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from disable" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from disable" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from disable" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from disable" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from disable" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from disable" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from disable" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from disable" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from disable" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from enable" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from enable" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from enable" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from enable" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from enable" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from enable" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from enable" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from enable" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from enable" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from enable" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from enable" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from enable" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from enable" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from enable" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from kick" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from kick" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from kick" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from kick" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from kick" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from kick" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from kick" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from kick" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from kick" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from kick" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from kick" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from kick" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from kick" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from kick" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from reset-password" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from reset-password" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from reset-password" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from reset-password" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from reset-password" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from reset-password" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from reset-password" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from reset-password" -l password-stdin -d 'Read the new password from standard input'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from reset-password" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from reset-password" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from reset-password" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from reset-password" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from reset-password" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from reset-password" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from reset-password" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -l otp -d 'Current TOTP code for step-up (prompted if needed)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -f -a "list" -d 'List operators with their roles and MFA state'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -f -a "show" -d 'Show one operator'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -f -a "create" -d 'Create an operator with a one-time password (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -f -a "disable" -d 'Disable an operator and end their sessions (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -f -a "enable" -d 'Enable a disabled operator (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -f -a "delete" -d 'Delete an operator (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -f -a "grant" -d 'Grant roles to an operator (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -f -a "revoke" -d 'Revoke roles from an operator (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -f -a "reset-mfa" -d 'Remove an operator\'s MFA so they enrol again (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from list" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from list" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from list" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from list" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from list" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from list" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from list" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from list" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from show" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from show" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from show" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from show" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from show" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from show" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from show" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from show" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from show" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from create" -s r -l role -d 'Role to grant (repeat); you can only grant roles whose permissions you hold' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from create" -l otp -d 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from create" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from create" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from create" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from create" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from create" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from create" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from create" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from create" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from create" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from disable" -l otp -d 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from disable" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from disable" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from disable" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from disable" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from disable" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from disable" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from disable" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from disable" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from disable" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from disable" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from disable" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from disable" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from disable" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from disable" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from enable" -l otp -d 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from enable" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from enable" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from enable" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from enable" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from enable" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from enable" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from enable" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from enable" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from enable" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from enable" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from enable" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from enable" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from enable" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from enable" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from delete" -l otp -d 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from delete" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from delete" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from delete" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from delete" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from delete" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from delete" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from delete" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from delete" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from grant" -l otp -d 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from grant" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from grant" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from grant" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from grant" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from grant" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from grant" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from grant" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from grant" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from grant" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from grant" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from grant" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from grant" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from grant" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from grant" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from revoke" -l otp -d 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from revoke" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from revoke" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from revoke" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from revoke" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from revoke" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from revoke" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from revoke" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from revoke" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from revoke" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from revoke" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from revoke" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from revoke" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from revoke" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -l otp -d 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -f -a "list" -d 'List roles and their permissions'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -f -a "show" -d 'Show one role'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -f -a "create" -d 'Create a custom role (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -f -a "update" -d 'Add or remove permissions of a custom role (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -f -a "delete" -d 'Delete a custom role nobody holds (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -f -a "permissions" -d 'The permission catalogue'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -f -a "apply" -d 'Make custom roles match a TOML file; shows the diff (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from list" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from list" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from list" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from list" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from list" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from list" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from list" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from list" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from show" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from show" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from show" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from show" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from show" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from show" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from show" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from show" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from show" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -s p -l permission -d 'A permission of the role (repeat; see `imadm role permissions`)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -s d -l description -d 'What the role is for' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -l otp -d 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -l add -d 'Permission to add (repeat)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -l remove -d 'Permission to remove (repeat)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -s d -l description -d 'New description' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -l otp -d 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from delete" -l otp -d 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from delete" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from delete" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from delete" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from delete" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from delete" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from delete" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from delete" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from delete" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from permissions" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from permissions" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from permissions" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from permissions" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from permissions" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from permissions" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from permissions" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from permissions" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from permissions" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from permissions" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from permissions" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from permissions" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from permissions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from permissions" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -s f -l file -d 'The roles file (TOML)' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -l otp -d 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -l dry-run -d 'Show what would change; change nothing'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -l prune -d 'Delete custom roles that the file does not list'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -f -a "create" -d 'Create a service token; the secret is shown once (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -f -a "list" -d 'List service tokens with their last use'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and not __fish_seen_subcommand_from create list revoke" -f -a "revoke" -d 'Revoke a service token'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -l name -d 'What the token is for (shown in `token list`)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -l scope -d 'A permission the token carries (repeat); must be one you hold' -r
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -l expires -d 'Lifetime: 30d, 12h, 1y (at most one year)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -l otp -d 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts' -r
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from list" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from list" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from list" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from list" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from list" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from list" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from list" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from list" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l listen -d 'Address to listen on (port 0 picks a free port)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l data-dir -d 'Data directory (SQLite database, server key, dev certificates)' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l tls-cert -d 'PEM certificate chain (required without --dev)' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l tls-key -d 'PEM private key for --tls-cert' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l access-ttl -d 'Access-token lifetime in seconds (testing aid)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l lockout-base -d 'Base lockout delay in seconds after 5 failures (testing aid)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l seed-operator -d 'Dev only: also create NAME with ROLE and enrolled MFA, reported in -o json (testing aid)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r

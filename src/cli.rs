@@ -106,6 +106,30 @@ pub enum Command {
         after_help = "Examples:\n  $ imadm mfa enroll\n  $ imadm mfa status\n  $ imadm mfa recovery-codes --regenerate"
     )]
     Mfa(MfaCommand),
+    /// IM users (Lanying-compatible): list, show, create, import, disable, delete ...
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  $ imadm user list --all -o jsonl\n  $ imadm user show alice\n  $ imadm user import users.csv"
+    )]
+    User(UserCommand),
+    /// Console operators (admin accounts) and their roles
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  $ imadm operator list\n  $ imadm operator create alice --role user-manager\n  $ imadm operator grant alice auditor"
+    )]
+    Operator(OperatorCommand),
+    /// RBAC roles and the permission catalogue
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  $ imadm role list\n  $ imadm role permissions\n  $ imadm role apply -f roles.toml --dry-run"
+    )]
+    Role(RoleCommand),
+    /// Service tokens for cron and CI
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  $ imadm token create --name nightly --scope user:read --expires 90d\n  $ imadm token list"
+    )]
+    Token(TokenCommand),
     /// Run the reference admin API server
     Server(commands::server::ServerArgs),
     /// Read and change settings and profiles
@@ -157,4 +181,76 @@ pub enum ConfigCommand {
     Set(commands::config::SetArgs),
     /// List the active profile's settings
     List(commands::config::ListArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// List operators with their roles and MFA state
+    List(commands::operator::list::ListArgs),
+    /// Show one operator
+    Show(commands::operator::show::ShowArgs),
+    /// Create an operator with a one-time password (step-up MFA)
+    Create(commands::operator::create::CreateArgs),
+    /// Disable an operator and end their sessions (step-up MFA)
+    Disable(commands::operator::state::StateArgs),
+    /// Enable a disabled operator (step-up MFA)
+    Enable(commands::operator::state::StateArgs),
+    /// Delete an operator (step-up MFA)
+    Delete(commands::operator::delete::DeleteArgs),
+    /// Grant roles to an operator (step-up MFA)
+    Grant(commands::operator::grant::RolesArgs),
+    /// Revoke roles from an operator (step-up MFA)
+    Revoke(commands::operator::grant::RolesArgs),
+    /// Remove an operator's MFA so they enrol again (step-up MFA)
+    ResetMfa(commands::operator::reset_mfa::ResetMfaArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// List roles and their permissions
+    List(commands::role::list::ListArgs),
+    /// Show one role
+    Show(commands::role::show::ShowArgs),
+    /// Create a custom role (step-up MFA)
+    Create(commands::role::create::CreateArgs),
+    /// Add or remove permissions of a custom role (step-up MFA)
+    Update(commands::role::update::UpdateArgs),
+    /// Delete a custom role nobody holds (step-up MFA)
+    Delete(commands::role::delete::DeleteArgs),
+    /// The permission catalogue
+    Permissions(commands::role::permissions::PermissionsArgs),
+    /// Make custom roles match a TOML file; shows the diff (step-up MFA)
+    Apply(commands::role::apply::ApplyArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a service token; the secret is shown once (step-up MFA)
+    Create(commands::token::create::CreateArgs),
+    /// List service tokens with their last use
+    List(commands::token::list::ListArgs),
+    /// Revoke a service token
+    Revoke(commands::token::revoke::RevokeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// List IM users, streamed page by page
+    List(commands::user::list::ListArgs),
+    /// Show one IM user
+    Show(commands::user::show::ShowArgs),
+    /// Register an IM user
+    Create(commands::user::create::CreateArgs),
+    /// Register IM users from a CSV file, one result per row
+    Import(commands::user::import::ImportArgs),
+    /// Ban IM users
+    Disable(commands::user::disable::DisableArgs),
+    /// Lift a ban
+    Enable(commands::user::enable::EnableArgs),
+    /// Log all of a user's devices out
+    Kick(commands::user::kick::KickArgs),
+    /// Set a new password for an IM user
+    ResetPassword(commands::user::reset_password::ResetPasswordArgs),
+    /// Delete IM users (step-up MFA, confirmation)
+    Delete(commands::user::delete::DeleteArgs),
 }

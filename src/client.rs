@@ -158,6 +158,49 @@ impl ApiClient {
         })
     }
 
+    /// PATCH with a JSON body; never retried.
+    pub fn patch<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        auth: &Auth<'_>,
+    ) -> Result<T> {
+        let url = self.url(path)?;
+        self.send(false, || {
+            self.prepare(self.http.patch(url.clone()), auth).json(body)
+        })
+    }
+
+    /// DELETE; retried like GET (deleting twice has the same effect).
+    pub fn delete<T: DeserializeOwned>(&self, path: &str, auth: &Auth<'_>) -> Result<T> {
+        let url = self.url(path)?;
+        self.send(true, || self.prepare(self.http.delete(url.clone()), auth))
+    }
+
+    /// Any method, an optional JSON body, and extra headers (Lanying's `user_id`, which
+    /// names the IM user an admin request acts on); retried only when `idempotent`.
+    pub fn request<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+        auth: &Auth<'_>,
+        headers: &[(&str, String)],
+        idempotent: bool,
+    ) -> Result<T> {
+        let url = self.url(path)?;
+        self.send(idempotent, || {
+            let mut rb = self.prepare(self.http.request(method.clone(), url.clone()), auth);
+            for (k, v) in headers {
+                rb = rb.header(*k, v);
+            }
+            match body {
+                Some(b) => rb.json(b),
+                None => rb,
+            }
+        })
+    }
+
     fn send<T: DeserializeOwned>(
         &self,
         idempotent: bool,
@@ -244,6 +287,13 @@ impl ApiClient {
         )
         .hint("is the server running, and is --server (or the profile's server) right?")
     }
+}
+
+/// Percent-encode a user-supplied name for use as one URL path segment.
+pub fn path_segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 /// Credentials attached to one request.

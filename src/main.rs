@@ -10,6 +10,7 @@ mod commands;
 mod config;
 mod context;
 mod credentials;
+mod duration;
 mod error;
 mod logging;
 mod output;

@@ -102,30 +102,29 @@ fn cell(v: &Value, sep: char) -> String {
 /// - `jsonl`: one object per line, flushed per page so `| head` sees rows early;
 /// - `csv`/`tsv`: a header of `columns`, then one row per item;
 /// - `table`: comfy-table sized to the terminal, one table per page (so memory stays
-///   bounded for `--all` over a million rows); the header is repeated per page.
+///   bounded for `--all` over a million rows).
 ///
-/// Items are JSON objects; `columns` name the keys shown in csv/tsv/table, in order.
-pub struct ListWriter<'a> {
+/// It does not borrow the context between pages, so a command can fetch the next page
+/// (`conn.call(ctx, ...)`) and then write it (`w.page(ctx, &items)`). Items are JSON
+/// objects; `columns` name the keys shown in csv/tsv/table, in order.
+pub struct ListWriter {
     format: OutputFormat,
-    out: &'a mut dyn Write,
     columns: Vec<&'static str>,
     count: u64,
     width: Option<u16>,
 }
 
-impl<'a> ListWriter<'a> {
-    pub fn new(ctx: &'a mut Context, columns: &[&'static str]) -> Result<Self> {
-        let format = ctx.output();
-        let width = ctx.io.stdout_tty.then(|| console::Term::stdout().size().1);
-        let mut w = ListWriter {
-            format,
-            out: &mut *ctx.io.out,
+impl ListWriter {
+    pub fn new(ctx: &mut Context, columns: &[&'static str]) -> Result<Self> {
+        let w = ListWriter {
+            format: ctx.output(),
             columns: columns.to_vec(),
             count: 0,
-            width,
+            width: ctx.io.stdout_tty.then(|| console::Term::stdout().size().1),
         };
-        match format {
-            OutputFormat::Json => write!(w.out, "[")?,
+        let out = &mut ctx.io.out;
+        match w.format {
+            OutputFormat::Json => write!(out, "[")?,
             OutputFormat::Csv | OutputFormat::Tsv => {
                 let sep = w.sep();
                 let header: Vec<String> = w
@@ -133,7 +132,7 @@ impl<'a> ListWriter<'a> {
                     .iter()
                     .map(|c| cell(&Value::String((*c).into()), sep))
                     .collect();
-                writeln!(w.out, "{}", header.join(&sep.to_string()))?;
+                writeln!(out, "{}", header.join(&sep.to_string()))?;
             }
             _ => {}
         }
@@ -149,23 +148,23 @@ impl<'a> ListWriter<'a> {
     }
 
     /// Write one page of items.
-    pub fn page(&mut self, items: &[Value]) -> Result<()> {
+    pub fn page(&mut self, ctx: &mut Context, items: &[Value]) -> Result<()> {
+        let out = &mut ctx.io.out;
         match self.format {
             OutputFormat::Json => {
                 for item in items {
                     if self.count > 0 {
-                        write!(self.out, ",")?;
+                        write!(out, ",")?;
                     }
-                    writeln!(self.out)?;
-                    serde_json::to_writer_pretty(&mut *self.out, item)
-                        .map_err(std::io::Error::from)?;
+                    writeln!(out)?;
+                    serde_json::to_writer_pretty(&mut *out, item).map_err(std::io::Error::from)?;
                     self.count += 1;
                 }
             }
             OutputFormat::Jsonl => {
                 for item in items {
-                    serde_json::to_writer(&mut *self.out, item).map_err(std::io::Error::from)?;
-                    writeln!(self.out)?;
+                    serde_json::to_writer(&mut *out, item).map_err(std::io::Error::from)?;
+                    writeln!(out)?;
                     self.count += 1;
                 }
             }
@@ -177,7 +176,7 @@ impl<'a> ListWriter<'a> {
                         .iter()
                         .map(|c| cell(item.get(*c).unwrap_or(&Value::Null), sep))
                         .collect();
-                    writeln!(self.out, "{}", row.join(&sep.to_string()))?;
+                    writeln!(out, "{}", row.join(&sep.to_string()))?;
                     self.count += 1;
                 }
             }
@@ -201,22 +200,23 @@ impl<'a> ListWriter<'a> {
                     );
                     self.count += 1;
                 }
-                writeln!(self.out, "{table}")?;
+                writeln!(out, "{table}")?;
             }
         }
-        self.out.flush()?;
+        out.flush()?;
         Ok(())
     }
 
     /// Close the list; returns how many items were written.
-    pub fn finish(self) -> Result<u64> {
+    pub fn finish(self, ctx: &mut Context) -> Result<u64> {
+        let out = &mut ctx.io.out;
         if self.format == OutputFormat::Json {
             if self.count > 0 {
-                writeln!(self.out)?;
+                writeln!(out)?;
             }
-            writeln!(self.out, "]")?;
+            writeln!(out, "]")?;
         }
-        self.out.flush()?;
+        out.flush()?;
         Ok(self.count)
     }
 }

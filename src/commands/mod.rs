@@ -7,9 +7,15 @@ pub mod completion;
 pub mod config;
 pub mod help;
 pub mod mfa;
+pub mod operator;
+pub mod role;
 pub mod server;
+pub mod token;
+pub mod user;
 
-use crate::cli::{AuthCommand, Command, ConfigCommand, MfaCommand};
+use crate::cli::{
+    AuthCommand, Command, ConfigCommand, MfaCommand, OperatorCommand, RoleCommand, TokenCommand,
+};
 use crate::context::Context;
 use crate::error::Result;
 
@@ -28,6 +34,32 @@ pub fn dispatch(ctx: &mut Context, command: Command) -> Result<()> {
             MfaCommand::Disable(a) => mfa::disable::run(ctx, a),
             MfaCommand::RecoveryCodes(a) => mfa::recovery_codes::run(ctx, a),
         },
+        Command::Operator(c) => match c {
+            OperatorCommand::List(a) => operator::list::run(ctx, a),
+            OperatorCommand::Show(a) => operator::show::run(ctx, a),
+            OperatorCommand::Create(a) => operator::create::run(ctx, a),
+            OperatorCommand::Disable(a) => operator::state::run(ctx, a, true),
+            OperatorCommand::Enable(a) => operator::state::run(ctx, a, false),
+            OperatorCommand::Delete(a) => operator::delete::run(ctx, a),
+            OperatorCommand::Grant(a) => operator::grant::run(ctx, a, true),
+            OperatorCommand::Revoke(a) => operator::grant::run(ctx, a, false),
+            OperatorCommand::ResetMfa(a) => operator::reset_mfa::run(ctx, a),
+        },
+        Command::Role(c) => match c {
+            RoleCommand::List(a) => role::list::run(ctx, a),
+            RoleCommand::Show(a) => role::show::run(ctx, a),
+            RoleCommand::Create(a) => role::create::run(ctx, a),
+            RoleCommand::Update(a) => role::update::run(ctx, a),
+            RoleCommand::Delete(a) => role::delete::run(ctx, a),
+            RoleCommand::Permissions(a) => role::permissions::run(ctx, a),
+            RoleCommand::Apply(a) => role::apply::run(ctx, a),
+        },
+        Command::Token(c) => match c {
+            TokenCommand::Create(a) => token::create::run(ctx, a),
+            TokenCommand::List(a) => token::list::run(ctx, a),
+            TokenCommand::Revoke(a) => token::revoke::run(ctx, a),
+        },
+        Command::User(c) => user::dispatch(ctx, c),
         Command::Server(a) => server::run(ctx, a),
         Command::Config(c) => match c {
             ConfigCommand::Get(a) => config::get(ctx, a),
@@ -38,4 +70,12 @@ pub fn dispatch(ctx: &mut Context, command: Command) -> Result<()> {
         Command::Help(a) => help::run(ctx, a),
         Command::GenerateAssets(a) => assets::run(ctx, a),
     }
+}
+
+/// `--otp CODE` for commands that need step-up MFA (prompted when omitted on a TTY).
+#[derive(Debug, Clone, clap::Args)]
+pub struct StepUpArgs {
+    /// Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts
+    #[arg(long, env = "IMADM_OTP", value_name = "CODE", hide_env_values = true)]
+    pub otp: Option<String>,
 }

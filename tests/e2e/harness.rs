@@ -87,6 +87,25 @@ pub fn totp_at(secret: &str, unix_time: u64) -> String {
     code
 }
 
+/// A TOTP code for `secret` that the server accepts now and whose step is later than
+/// `*last` (updated): the step before now (when the current step has time left), then
+/// now, then the next one; beyond that it waits for the clock. Codes come from `oathtool`.
+pub fn fresh_code(secret: &str, last: &mut Option<u64>) -> String {
+    loop {
+        let now = now_secs();
+        let current = now / TOTP_STEP;
+        let left = TOTP_STEP - now % TOTP_STEP;
+        // T-1 stops being accepted at the next boundary: use it only with time to spare.
+        let earliest = if left >= 15 { current - 1 } else { current };
+        let step = last.map_or(earliest, |l| earliest.max(l + 1));
+        if step <= current + 1 {
+            *last = Some(step);
+            return totp_at(secret, step * TOTP_STEP);
+        }
+        std::thread::sleep(Duration::from_secs(left) + Duration::from_millis(200));
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Output assertions
 
@@ -439,20 +458,7 @@ impl Server {
     /// before now (when the current step has time left), then now, then the next one;
     /// beyond that it waits for the clock. Codes come from `oathtool`.
     pub fn next_code(&self) -> String {
-        let mut last = self.last_step.lock().unwrap();
-        loop {
-            let now = now_secs();
-            let current = now / TOTP_STEP;
-            let left = TOTP_STEP - now % TOTP_STEP;
-            // T-1 stops being accepted at the next boundary: use it only with time to spare.
-            let earliest = if left >= 15 { current - 1 } else { current };
-            let step = last.map_or(earliest, |l| earliest.max(l + 1));
-            if step <= current + 1 {
-                *last = Some(step);
-                return totp_at(&self.info.totp_secret, step * TOTP_STEP);
-            }
-            std::thread::sleep(Duration::from_secs(left) + Duration::from_millis(200));
-        }
+        fresh_code(&self.info.totp_secret, &mut self.last_step.lock().unwrap())
     }
 
     /// A well-formed 6-digit code that is wrong for every step near now.

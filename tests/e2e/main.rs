@@ -8,3 +8,5 @@ mod errors;
 mod first_login;
 mod harness;
 mod keyring;
+mod rbac;
+mod users;

@@ -7,8 +7,10 @@
 //! the CLI deserialises responses into them, so a change here is a change to the
 //! contract and both sides see it at compile time.
 
+pub mod admin;
 pub mod auth;
 pub mod codes;
+pub mod im;
 pub mod permissions;
 
 use serde::{Deserialize, Serialize};

@@ -20,7 +20,7 @@ use imadm_api::auth::{
 use imadm_api::{ErrorDetail, codes};
 
 use crate::error::ApiError;
-use crate::secrets::{self, ACCESS_PREFIX, MFA_PREFIX, REFRESH_PREFIX};
+use crate::secrets::{self, ACCESS_PREFIX, MFA_PREFIX, REFRESH_PREFIX, SERVICE_PREFIX};
 use crate::store::{AuthEvent, NewSession, Operator, RotateOutcome, Rotation, Session, totp_aad};
 use crate::totp::{self, Check};
 use crate::{AppState, UnixTime, now};
@@ -79,13 +79,34 @@ pub struct RequestCtx {
 /// stops working on the very next call.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// The operator acting (for a service token: the operator who created it).
     pub operator: Operator,
-    pub session: Session,
-    /// Resolved from the operator's roles for this request.
+    /// The interactive session, or `None` for a service token.
+    pub session: Option<Session>,
+    /// The service token in use, if any.
+    pub token_id: Option<i64>,
+    /// Resolved for this request: the operator's role permissions, narrowed to the
+    /// token's scopes for a service token.
     pub permissions: Vec<String>,
 }
 
 impl Caller {
+    /// The interactive session; service tokens are refused with a clear error.
+    pub fn session(&self) -> Result<&Session, ApiError> {
+        self.session.as_ref().ok_or_else(|| {
+            ApiError::new(
+                codes::FORBIDDEN,
+                "service tokens cannot do this; it needs an interactive login session",
+            )
+            .hint("log in with `imadm auth login` (password and TOTP)")
+        })
+    }
+
+    /// Restrictions of the session (none for service tokens).
+    pub fn restrictions(&self) -> &[String] {
+        self.session.as_ref().map_or(&[], |s| &s.restrictions)
+    }
+
     /// Refuse the request unless the caller holds `permission` (checked on the server for
     /// every endpoint; the CLI never decides).
     pub fn require(&self, permission: &str) -> Result<(), ApiError> {
@@ -431,8 +452,11 @@ impl AppState {
         }
     }
 
-    /// Resolve an access token to its caller.
-    pub fn authenticate(&self, access_token: &str) -> Result<Caller, ApiError> {
+    /// Resolve an `access-token` header (session access token or service token).
+    pub fn authenticate(&self, ctx: &RequestCtx, access_token: &str) -> Result<Caller, ApiError> {
+        if access_token.starts_with(SERVICE_PREFIX) {
+            return self.authenticate_service_token(ctx, access_token);
+        }
         let Some(session) = self
             .store
             .session_by_access_hash(&secrets::token_hash(access_token))?
@@ -467,13 +491,54 @@ impl AppState {
         let permissions = self.store.operator_permissions(operator.id)?;
         Ok(Caller {
             operator,
-            session,
+            session: Some(session),
+            token_id: None,
+            permissions,
+        })
+    }
+
+    /// A service token acts with the intersection of its scopes and its creator's
+    /// current permissions, so demoting the creator narrows the token too.
+    fn authenticate_service_token(
+        &self,
+        ctx: &RequestCtx,
+        token: &str,
+    ) -> Result<Caller, ApiError> {
+        let t = now();
+        let Some((id, creator, scopes)) = self
+            .store
+            .service_token_by_hash(&secrets::token_hash(token), t)?
+        else {
+            return Err(ApiError::new(
+                codes::TOKEN_INVALID,
+                "the service token is not valid (unknown, expired or revoked)",
+            )
+            .hint("create a new one with `imadm token create`"));
+        };
+        let operator = self.operator(creator)?;
+        if operator.disabled {
+            return Err(ApiError::new(
+                codes::ACCOUNT_DISABLED,
+                "the operator who created this service token is disabled",
+            ));
+        }
+        self.store
+            .touch_service_token(id, ctx.source_addr.as_deref(), t)?;
+        let mine = self.store.operator_permissions(operator.id)?;
+        let permissions = scopes.into_iter().filter(|p| mine.contains(p)).collect();
+        Ok(Caller {
+            operator,
+            session: None,
+            token_id: Some(id),
             permissions,
         })
     }
 
     pub fn logout(&self, ctx: &RequestCtx, caller: &Caller) -> Result<(), ApiError> {
-        self.store.revoke_session(caller.session.id, now())?;
+        let session = caller
+            .session()
+            .map_err(|e| e.hint("revoke service tokens with `imadm token revoke ID`"))?;
+        self.store.revoke_session(session.id, now())?;
         self.event(ctx, Some(&caller.operator), "", "logout", "success", None)
     }
 
@@ -484,9 +549,17 @@ impl AppState {
             roles: self.store.operator_roles(caller.operator.id)?,
             permissions: caller.permissions.clone(),
             mfa_enrolled: caller.operator.totp_secret.is_some(),
-            credential: "session".into(),
-            expires_at: Some(caller.session.access_expires_at),
-            restrictions: caller.session.restrictions.clone(),
+            credential: if caller.token_id.is_some() {
+                "service_token"
+            } else {
+                "session"
+            }
+            .into(),
+            expires_at: match &caller.session {
+                Some(s) => Some(s.access_expires_at),
+                None => self.service_token_expiry(caller)?,
+            },
+            restrictions: caller.restrictions().to_vec(),
         })
     }
 
@@ -496,24 +569,23 @@ impl AppState {
         caller: &Caller,
         lifted: &str,
     ) -> Result<Option<SessionTokens>, ApiError> {
-        if !caller.session.restrictions.iter().any(|r| r == lifted) {
+        let session = caller.session()?;
+        if !session.restrictions.iter().any(|r| r == lifted) {
             return Ok(None);
         }
-        let remaining: Vec<String> = caller
-            .session
+        let remaining: Vec<String> = session
             .restrictions
             .iter()
             .filter(|r| *r != lifted)
             .cloned()
             .collect();
         let (access, refresh, r) = self.rotation();
-        self.store
-            .upgrade_session(caller.session.id, &r, &remaining)?;
+        self.store.upgrade_session(session.id, &r, &remaining)?;
         Ok(Some(SessionTokens {
             access_token: access,
             access_expires_at: r.access_expires_at,
             refresh_token: refresh,
-            refresh_expires_at: r.refresh_expires_at.min(caller.session.absolute_expires_at),
+            refresh_expires_at: r.refresh_expires_at.min(session.absolute_expires_at),
             restrictions: remaining,
         }))
     }
@@ -526,6 +598,7 @@ impl AppState {
         new: &str,
     ) -> Result<PasswordChanged, ApiError> {
         let op = &caller.operator;
+        let session = caller.session()?;
         self.check_lock(ctx, op, "password.change")?;
         if !secrets::verify_password(current, &op.password_hash) {
             return Err(self.fail(
@@ -558,7 +631,7 @@ impl AppState {
         // Every other session of this operator ends: a password change is how people
         // respond to a suspected compromise.
         self.store
-            .revoke_operator_sessions(op.id, Some(caller.session.id), now())?;
+            .revoke_operator_sessions(op.id, Some(session.id), now())?;
         self.event(ctx, Some(op), "", "password.change", "success", None)?;
         Ok(PasswordChanged {
             session: self.lift_restriction(caller, RESTRICTION_PASSWORD_CHANGE)?,
@@ -571,6 +644,8 @@ impl AppState {
         caller: &Caller,
     ) -> Result<MfaEnrollment, ApiError> {
         let op = &caller.operator;
+        // Enrolment belongs to an interactive login, never to a service token.
+        caller.session()?;
         if op.totp_secret.is_some() {
             return Err(ApiError::new(
                 codes::MFA_ALREADY_ENROLLED,
@@ -595,6 +670,8 @@ impl AppState {
         code: &str,
     ) -> Result<MfaEnrolled, ApiError> {
         let op = &caller.operator;
+        // Enrolment belongs to an interactive login, never to a service token.
+        caller.session()?;
         if op.totp_secret.is_some() {
             return Err(ApiError::new(
                 codes::MFA_ALREADY_ENROLLED,
@@ -634,6 +711,15 @@ impl AppState {
         })
     }
 
+    fn service_token_expiry(&self, caller: &Caller) -> Result<Option<UnixTime>, ApiError> {
+        Ok(self
+            .store
+            .list_service_tokens()?
+            .into_iter()
+            .find(|t| Some(t.id) == caller.token_id)
+            .map(|t| t.expires_at))
+    }
+
     pub fn mfa_status(&self, caller: &Caller) -> Result<MfaStatus, ApiError> {
         Ok(MfaStatus {
             enrolled: caller.operator.totp_secret.is_some(),
@@ -650,6 +736,21 @@ impl AppState {
         code: Option<&str>,
         action: &str,
     ) -> Result<(), ApiError> {
+        if caller.token_id.is_some() {
+            self.event(
+                ctx,
+                Some(&caller.operator),
+                "",
+                "step_up",
+                "refused_service_token",
+                Some(action.to_owned()),
+            )?;
+            return Err(ApiError::new(
+                codes::FORBIDDEN,
+                format!("{action} needs step-up MFA, which a service token can never pass"),
+            )
+            .hint("do this from an interactive login (`imadm auth login`)"));
+        }
         let Some(code) = code.filter(|c| !c.trim().is_empty()) else {
             return Err(ApiError::new(
                 codes::STEP_UP_REQUIRED,

@@ -40,6 +40,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(what) => {
                 ApiError::new(codes::CONFLICT, format!("{what} already exists"))
             }
+            StoreError::Refused(msg) => ApiError::new(codes::CONFLICT, msg),
             StoreError::Backend(msg) => {
                 // The detail goes to the server log, not to the client.
                 tracing::error!(error = %msg, "store failure");

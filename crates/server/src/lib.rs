@@ -14,7 +14,9 @@ pub mod auth;
 pub mod error;
 mod fsutil;
 pub mod http;
+pub mod im;
 pub mod keys;
+pub mod rbac;
 pub mod secrets;
 pub mod store;
 pub mod tls;
@@ -42,6 +44,8 @@ pub fn now() -> UnixTime {
 /// Everything a request handler needs, shared by all requests.
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// IM users, groups and messages (`im.rs`).
+    pub im: Arc<dyn store::im::ImStore>,
     pub key: ServerKey,
     pub policy: Policy,
     pub app_id: String,
@@ -235,6 +239,13 @@ impl DevOwner {
 
 /// Create (or reset) the dev owner with a random password and an enrolled TOTP secret.
 pub fn dev_bootstrap(dir: &DataDir, username: &str) -> Result<DevOwner, ServerError> {
+    dev_operator(dir, username, OWNER_ROLE)
+}
+
+/// Create (or reset) a dev operator holding `role`, with MFA enrolled. `imadm server
+/// --dev --seed-operator NAME:ROLE` uses it so tests get one operator per role without
+/// walking each through first-login enrolment.
+pub fn dev_operator(dir: &DataDir, username: &str, role: &str) -> Result<DevOwner, ServerError> {
     let io = |e: store::StoreError| ServerError::new(ErrorKind::Io, e.to_string());
     let password = secrets::random_password();
     let hash = secrets::hash_password(&password);
@@ -245,8 +256,13 @@ pub fn dev_bootstrap(dir: &DataDir, username: &str) -> Result<DevOwner, ServerEr
         }
         None => dir
             .store
-            .create_operator(username, &hash, false, &[OWNER_ROLE], now())
-            .map_err(io)?,
+            .create_operator(username, &hash, false, &[role], now())
+            .map_err(|e| {
+                ServerError::new(
+                    ErrorKind::Usage,
+                    format!("cannot create dev operator {username:?} with role {role:?}: {e}"),
+                )
+            })?,
     };
     let secret = zeroize::Zeroizing::new(totp::new_secret());
     dir.store
@@ -307,6 +323,7 @@ pub async fn serve(
     })?;
     let state = Arc::new(AppState {
         store: dir.store.clone(),
+        im: dir.store.clone(),
         key: dir.key,
         policy: opts.policy,
         app_id: dir.app_id.clone(),

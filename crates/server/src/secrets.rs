@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 pub const ACCESS_PREFIX: &str = "imadm_at_";
 pub const REFRESH_PREFIX: &str = "imadm_rt_";
 pub const MFA_PREFIX: &str = "imadm_mfa_";
+pub const SERVICE_PREFIX: &str = "imadm_st_";
 
 fn argon2() -> Argon2<'static> {
     let params = Params::new(19_456, 2, 1, None).expect("valid argon2 parameters");

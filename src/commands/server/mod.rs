@@ -59,6 +59,10 @@ pub struct ServerArgs {
     /// Base lockout delay in seconds after 5 failures (testing aid)
     #[arg(long, hide = true, value_name = "SECS")]
     pub lockout_base: Option<u64>,
+    /// Dev only: also create NAME with ROLE and enrolled MFA, reported in -o json
+    /// (testing aid)
+    #[arg(long, hide = true, value_name = "NAME:ROLE", requires = "dev")]
+    pub seed_operator: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,6 +138,14 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
     } else {
         None
     };
+    let mut seeded = Vec::new();
+    for spec in &args.seed_operator {
+        let (name, role) = spec
+            .split_once(':')
+            .ok_or_else(|| CliError::usage(format!("--seed-operator {spec:?} is not NAME:ROLE")))?;
+        let op = imadm_server::dev_operator(&dir, name, role).map_err(server_error)?;
+        seeded.push(json!({"username": op.username, "role": role, "password": op.password, "totp_secret": op.totp_secret}));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -146,7 +158,7 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
     };
     let served = runtime.block_on(imadm_server::serve(dir, opts, |ready| {
         let r = match &owner {
-            Some(owner) => announce_dev(ctx, ready, owner, &data_dir),
+            Some(owner) => announce_dev(ctx, ready, owner, &data_dir, &seeded),
             None => ctx.info(format!("imadm server listening on {}", ready.url)),
         };
         if let Err(e) = r {
@@ -166,6 +178,7 @@ fn announce_dev(
     ready: &imadm_server::Ready,
     owner: &imadm_server::DevOwner,
     data_dir: &std::path::Path,
+    seeded: &[serde_json::Value],
 ) -> Result<()> {
     let ca = ready.ca_cert.clone().unwrap_or_default();
     ctx.config.profiles.insert(
@@ -196,7 +209,7 @@ fn announce_dev(
     ctx.config.save(&ctx.config_dir)?;
     if matches!(ctx.output(), OutputFormat::Json | OutputFormat::Jsonl) {
         // One object, one line, so `read -r line` or `head -1` gets all of it.
-        let v = json!({
+        let mut v = json!({
             "schema_version": output::SCHEMA_VERSION,
             "server": ready.url,
             "app_id": ready.app_id,
@@ -207,6 +220,9 @@ fn announce_dev(
             "totp_secret": owner.totp_secret,
             "data_dir": data_dir,
         });
+        if !seeded.is_empty() {
+            v["seeded_operators"] = json!(seeded);
+        }
         writeln!(ctx.io.out, "{v}")?;
         ctx.io.out.flush()?;
         return Ok(());

@@ -6,7 +6,9 @@
 //! the service layer (`auth.rs`) on the blocking pool → [`ok`] wraps the result in the
 //! `{code, message, data}` envelope. Errors are [`ApiError`]s and take the same shape.
 
+mod admin;
 mod auth;
+mod im;
 mod info;
 pub mod openapi;
 
@@ -46,6 +48,9 @@ pub fn router(state: Shared) -> Router {
         .route("/admin/mfa/enroll/confirm", post(auth::mfa_confirm))
         .route("/admin/mfa/recovery-codes", post(auth::recovery_codes))
         .route("/admin/mfa/disable", post(auth::mfa_disable))
+        .merge(admin::router())
+        // IM users, groups, messages (Lanying-compatible) and /admin/users: http/im.rs
+        .merge(im::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), context))
@@ -171,7 +176,12 @@ impl FromRequestParts<Shared> for AnySession {
                 )
                 .hint("log in with `imadm auth login`, or set IMADM_TOKEN")
             })?;
-        let caller = blocking(state, move |s| s.authenticate(&token)).await?;
+        let ctx = parts
+            .extensions
+            .get::<RequestCtx>()
+            .cloned()
+            .unwrap_or_default();
+        let caller = blocking(state, move |s| s.authenticate(&ctx, &token)).await?;
         Ok(AnySession(caller))
     }
 }
@@ -181,7 +191,7 @@ impl FromRequestParts<Shared> for Authed {
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
         let AnySession(caller) = AnySession::from_request_parts(parts, state).await?;
         use imadm_api::auth::{RESTRICTION_MFA_ENROLL, RESTRICTION_PASSWORD_CHANGE};
-        let r = &caller.session.restrictions;
+        let r = caller.restrictions();
         if r.iter().any(|x| x == RESTRICTION_PASSWORD_CHANGE) {
             return Err(ApiError::new(
                 codes::PASSWORD_CHANGE_REQUIRED,

@@ -7,14 +7,19 @@
 //! security rules (replay of TOTP steps, refresh-token rotation) race-free: they are
 //! compare-and-set updates, not read-then-write sequences in Rust.
 
+pub mod im;
 pub mod sqlite;
 
 use crate::UnixTime;
+use imadm_api::admin::{Role, ServiceToken};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{0} already exists")]
     Conflict(String),
+    /// The change would break an invariant (e.g. remove the last owner); nothing changed.
+    #[error("{0}")]
+    Refused(String),
     #[error("database error: {0}")]
     Backend(String),
 }
@@ -88,6 +93,14 @@ pub enum RotateOutcome {
     },
     /// Unknown, expired or revoked.
     Invalid,
+}
+
+pub struct NewServiceToken {
+    pub name: String,
+    pub token_hash: String,
+    pub created_by: i64,
+    pub expires_at: UnixTime,
+    pub scopes: Vec<String>,
 }
 
 /// One entry of the append-only authentication event log. Never holds a secret.
@@ -176,6 +189,39 @@ pub trait Store: Send + Sync + 'static {
         keep: Option<i64>,
         now: UnixTime,
     ) -> Result<()>;
+
+    // --- RBAC administration ---
+    fn list_roles(&self) -> Result<Vec<Role>>;
+    fn role(&self, name: &str) -> Result<Option<Role>>;
+    /// Create, replace and delete custom roles in one transaction. Built-in roles are
+    /// refused; deleting a role an operator still holds is refused.
+    fn write_roles(&self, upserts: &[Role], deletes: &[String]) -> Result<()>;
+    fn list_operators(&self, after_id: i64, limit: u32) -> Result<Vec<Operator>>;
+    /// Grant and revoke roles; refused (nothing changes) if no enabled owner would remain.
+    fn change_roles(&self, operator_id: i64, grant: &[String], revoke: &[String]) -> Result<()>;
+    /// Refused if it would disable the last enabled owner.
+    fn set_operator_disabled(&self, operator_id: i64, disabled: bool) -> Result<()>;
+    /// Refused if it would delete the last enabled owner.
+    fn delete_operator(&self, operator_id: i64) -> Result<()>;
+
+    // --- service tokens ---
+    fn create_service_token(&self, t: &NewServiceToken, now: UnixTime) -> Result<i64>;
+    /// A live (unrevoked, unexpired) token by hash: (id, creator, scopes).
+    fn service_token_by_hash(
+        &self,
+        hash: &str,
+        now: UnixTime,
+    ) -> Result<Option<(i64, i64, Vec<String>)>>;
+    /// Record a use; returns the address it was last used from before this one.
+    fn touch_service_token(
+        &self,
+        id: i64,
+        addr: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Option<String>>;
+    fn list_service_tokens(&self) -> Result<Vec<ServiceToken>>;
+    /// False if there was no such live token.
+    fn revoke_service_token(&self, id: i64, now: UnixTime) -> Result<bool>;
 
     // --- events ---
     fn append_event(&self, e: &AuthEvent, now: UnixTime) -> Result<()>;

@@ -11,9 +11,11 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use imadm_api::admin::{Role, ServiceToken};
+
 use super::{
-    AuthEvent, NewSession, Operator, Result, RotateOutcome, Rotation, Session, Store, StoreError,
-    StoredEvent,
+    AuthEvent, NewServiceToken, NewSession, Operator, Result, RotateOutcome, Rotation, Session,
+    Store, StoreError, StoredEvent,
 };
 use crate::UnixTime;
 
@@ -97,10 +99,11 @@ BEGIN SELECT RAISE(ABORT, 'auth_events is append-only'); END;
 "#,
     // 2: Lanying-compatible IM data. Sensitive columns (profile fields, group names,
     // message contents) hold AES-256-GCM ciphertext sealed with the server key, the row
-    // identity as associated data (see `keys.rs`).
+    // identity as associated data (see `keys.rs`). Ids are AUTOINCREMENT, so an id is
+    // never reused after a delete, and start in Lanying's 13-digit range (`store/im.rs`).
     r#"
 CREATE TABLE im_users (
-    user_id       INTEGER PRIMARY KEY,
+    user_id       INTEGER PRIMARY KEY AUTOINCREMENT,
     username      TEXT NOT NULL UNIQUE,
     password_hash TEXT NOT NULL,
     disabled      INTEGER NOT NULL DEFAULT 0,
@@ -112,12 +115,15 @@ CREATE TABLE im_users (
     kicked_at     INTEGER
 );
 CREATE TABLE im_groups (
-    group_id    INTEGER PRIMARY KEY,
+    group_id    INTEGER PRIMARY KEY AUTOINCREMENT,
     owner_id    INTEGER NOT NULL REFERENCES im_users(user_id),
+    kind        INTEGER NOT NULL DEFAULT 0,
     name        BLOB NOT NULL,
     description BLOB,
-    created_at  INTEGER NOT NULL
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
 );
+CREATE INDEX im_groups_owner ON im_groups(owner_id);
 CREATE TABLE im_group_members (
     group_id  INTEGER NOT NULL REFERENCES im_groups(group_id) ON DELETE CASCADE,
     user_id   INTEGER NOT NULL REFERENCES im_users(user_id) ON DELETE CASCADE,
@@ -127,11 +133,12 @@ CREATE TABLE im_group_members (
 );
 CREATE INDEX im_group_members_user ON im_group_members(user_id);
 CREATE TABLE im_messages (
-    msg_id     INTEGER PRIMARY KEY,
-    from_id    INTEGER NOT NULL,
-    to_type    TEXT NOT NULL CHECK (to_type IN ('user', 'group')),
-    to_id      INTEGER NOT NULL,
-    content    BLOB NOT NULL,
+    msg_id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    from_id      INTEGER NOT NULL,
+    to_type      TEXT NOT NULL CHECK (to_type IN ('user', 'group')),
+    to_id        INTEGER NOT NULL,
+    content_type INTEGER NOT NULL DEFAULT 0,
+    content      BLOB NOT NULL,
     created_at INTEGER NOT NULL
 );
 CREATE INDEX im_messages_to ON im_messages(to_type, to_id, msg_id);
@@ -193,7 +200,7 @@ impl SqliteStore {
         MIGRATIONS.len()
     }
 
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+    pub(crate) fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent (transactions
         // roll back on drop), so a poisoned mutex is safe to keep using.
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
@@ -667,6 +674,240 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn list_roles(&self) -> Result<Vec<Role>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT r.name, r.description, r.builtin, COALESCE(group_concat(p.permission, ','), '')
+             FROM roles r LEFT JOIN (SELECT * FROM role_permissions ORDER BY permission) p ON p.role = r.name
+             GROUP BY r.name ORDER BY r.builtin DESC, r.name",
+        )?;
+        let rows = stmt.query_map([], role_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn role(&self, name: &str) -> Result<Option<Role>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT r.name, r.description, r.builtin, COALESCE(group_concat(p.permission, ','), '')
+                 FROM roles r LEFT JOIN (SELECT * FROM role_permissions ORDER BY permission) p ON p.role = r.name
+                 WHERE r.name = ?1 GROUP BY r.name",
+                [name],
+                role_row,
+            )
+            .optional()?)
+    }
+
+    fn write_roles(&self, upserts: &[Role], deletes: &[String]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let builtin = |tx: &rusqlite::Transaction<'_>, name: &str| -> Result<bool> {
+            Ok(tx
+                .query_row("SELECT builtin FROM roles WHERE name = ?1", [name], |r| {
+                    r.get::<_, bool>(0)
+                })
+                .optional()?
+                .unwrap_or(false))
+        };
+        for name in deletes {
+            if builtin(&tx, name)? {
+                return Err(StoreError::Refused(format!(
+                    "built-in role {name:?} cannot be deleted"
+                )));
+            }
+            let holders: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM operator_roles WHERE role = ?1",
+                [name],
+                |r| r.get(0),
+            )?;
+            if holders > 0 {
+                return Err(StoreError::Refused(format!(
+                    "role {name:?} is still held by {holders} operator(s); revoke it first"
+                )));
+            }
+            tx.execute("DELETE FROM roles WHERE name = ?1", [name])?;
+        }
+        for role in upserts {
+            if builtin(&tx, &role.name)? {
+                return Err(StoreError::Refused(format!(
+                    "built-in role {:?} cannot be changed",
+                    role.name
+                )));
+            }
+            tx.execute(
+                "INSERT INTO roles (name, description, builtin) VALUES (?1, ?2, 0)
+                 ON CONFLICT(name) DO UPDATE SET description = excluded.description",
+                params![role.name, role.description],
+            )?;
+            tx.execute("DELETE FROM role_permissions WHERE role = ?1", [&role.name])?;
+            for p in &role.permissions {
+                tx.execute(
+                    "INSERT INTO role_permissions (role, permission) VALUES (?1, ?2)",
+                    params![role.name, p],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn list_operators(&self, after_id: i64, limit: u32) -> Result<Vec<Operator>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {OPERATOR_COLUMNS} FROM operators WHERE id > ?1 ORDER BY id LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![after_id, limit], operator_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn change_roles(&self, operator_id: i64, grant: &[String], revoke: &[String]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for role in grant {
+            let exists: Option<i64> = tx
+                .query_row("SELECT 1 FROM roles WHERE name = ?1", [role], |r| r.get(0))
+                .optional()?;
+            if exists.is_none() {
+                return Err(StoreError::Refused(format!("no role named {role:?}")));
+            }
+            tx.execute(
+                "INSERT OR IGNORE INTO operator_roles (operator_id, role) VALUES (?1, ?2)",
+                params![operator_id, role],
+            )?;
+        }
+        for role in revoke {
+            tx.execute(
+                "DELETE FROM operator_roles WHERE operator_id = ?1 AND role = ?2",
+                params![operator_id, role],
+            )?;
+        }
+        ensure_an_owner(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn set_operator_disabled(&self, operator_id: i64, disabled: bool) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE operators SET disabled = ?2 WHERE id = ?1",
+            params![operator_id, disabled],
+        )?;
+        ensure_an_owner(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn delete_operator(&self, operator_id: i64) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM operators WHERE id = ?1", [operator_id])?;
+        ensure_an_owner(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn create_service_token(&self, t: &NewServiceToken, now: UnixTime) -> Result<i64> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO service_tokens (name, token_hash, created_by, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![t.name, t.token_hash, t.created_by, now, t.expires_at],
+        )?;
+        let id = tx.last_insert_rowid();
+        for p in &t.scopes {
+            tx.execute(
+                "INSERT OR IGNORE INTO service_token_scopes (token_id, permission) VALUES (?1, ?2)",
+                params![id, p],
+            )?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    fn service_token_by_hash(
+        &self,
+        hash: &str,
+        now: UnixTime,
+    ) -> Result<Option<(i64, i64, Vec<String>)>> {
+        let conn = self.conn();
+        let found: Option<(i64, i64)> = conn
+            .query_row(
+                "SELECT id, created_by FROM service_tokens
+                 WHERE token_hash = ?1 AND revoked_at IS NULL AND expires_at > ?2",
+                params![hash, now],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let Some((id, creator)) = found else {
+            return Ok(None);
+        };
+        let mut stmt = conn.prepare(
+            "SELECT permission FROM service_token_scopes WHERE token_id = ?1 ORDER BY permission",
+        )?;
+        let scopes = stmt
+            .query_map([id], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(Some((id, creator, scopes)))
+    }
+
+    fn touch_service_token(
+        &self,
+        id: i64,
+        addr: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Option<String>> {
+        let conn = self.conn();
+        let prev: Option<String> = conn
+            .query_row(
+                "SELECT last_used_addr FROM service_tokens WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        conn.execute(
+            "UPDATE service_tokens SET last_used_at = ?2, last_used_addr = ?3 WHERE id = ?1",
+            params![id, now, addr],
+        )?;
+        Ok(prev)
+    }
+
+    fn list_service_tokens(&self) -> Result<Vec<ServiceToken>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT t.id, t.name, COALESCE((SELECT group_concat(permission, ',') FROM
+                 (SELECT permission FROM service_token_scopes s WHERE s.token_id = t.id ORDER BY permission)), ''),
+                 o.username, t.created_at, t.expires_at, t.last_used_at, t.last_used_addr,
+                 t.revoked_at IS NOT NULL
+             FROM service_tokens t JOIN operators o ON o.id = t.created_by ORDER BY t.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let scopes: String = r.get(2)?;
+            Ok(ServiceToken {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                scopes: split_list(&scopes),
+                created_by: r.get(3)?,
+                created_at: r.get(4)?,
+                expires_at: r.get(5)?,
+                last_used_at: r.get(6)?,
+                last_used_addr: r.get(7)?,
+                revoked: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn revoke_service_token(&self, id: i64, now: UnixTime) -> Result<bool> {
+        let n = self.conn().execute(
+            "UPDATE service_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+            params![id, now],
+        )?;
+        Ok(n == 1)
+    }
+
     fn append_event(&self, e: &AuthEvent, now: UnixTime) -> Result<()> {
         self.conn().execute(
             "INSERT INTO auth_events (at, operator_id, username, event, outcome, source_addr,
@@ -709,6 +950,33 @@ impl Store for SqliteStore {
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+fn role_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Role> {
+    let perms: String = r.get(3)?;
+    Ok(Role {
+        name: r.get(0)?,
+        description: r.get(1)?,
+        builtin: r.get(2)?,
+        permissions: split_list(&perms),
+    })
+}
+
+/// The invariant behind "the last owner cannot be removed or demoted": at least one
+/// enabled operator holds `owner`. Checked inside the transaction that changes it.
+fn ensure_an_owner(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    let owners: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM operator_roles r JOIN operators o ON o.id = r.operator_id
+         WHERE r.role = 'owner' AND o.disabled = 0",
+        [],
+        |r| r.get(0),
+    )?;
+    if owners == 0 {
+        return Err(StoreError::Refused(
+            "this would leave no enabled owner; grant `owner` to another operator first".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn replace_codes(tx: &rusqlite::Transaction<'_>, id: i64, hashes: &[String]) -> Result<()> {

@@ -1,0 +1,158 @@
+//! Bodies of the RBAC administration endpoints: operators, roles, permissions and
+//! service tokens (`/admin/operators`, `/admin/roles`, `/admin/permissions`,
+//! `/admin/tokens`).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::UnixTime;
+
+/// One page of a keyset-paginated list; pass `next_cursor` as `after` for the next.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PermissionInfo {
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Role {
+    pub name: String,
+    pub description: String,
+    pub builtin: bool,
+    pub permissions: Vec<String>,
+}
+
+/// `POST /admin/roles` (step-up).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RoleCreate {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub permissions: Vec<String>,
+}
+
+/// `PATCH /admin/roles/{name}` (step-up): replace the description and/or add and remove
+/// permissions.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct RoleUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub add: Vec<String>,
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+/// `POST /admin/roles/apply` (step-up unless `dry_run`): make the custom roles exactly
+/// `roles`, atomically. Built-in roles cannot be changed; `prune` deletes custom roles
+/// not listed (refused if an operator still holds one).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RolesApply {
+    pub roles: Vec<RoleCreate>,
+    #[serde(default)]
+    pub prune: bool,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RoleChange {
+    pub role: String,
+    /// `create`, `update`, `delete` or `unchanged`.
+    pub action: String,
+    #[serde(default)]
+    pub added: Vec<String>,
+    #[serde(default)]
+    pub removed: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RolesDiff {
+    pub changes: Vec<RoleChange>,
+    pub applied: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Operator {
+    pub id: i64,
+    pub username: String,
+    pub roles: Vec<String>,
+    pub disabled: bool,
+    pub mfa_enrolled: bool,
+    pub created_at: UnixTime,
+    pub last_login_at: Option<UnixTime>,
+}
+
+/// `POST /admin/operators` (step-up): the new operator gets a one-time password and must
+/// change it and enrol MFA at first login.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OperatorCreate {
+    pub username: String,
+    pub roles: Vec<String>,
+}
+
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct OperatorCreated {
+    pub operator: Operator,
+    pub one_time_password: String,
+}
+
+impl std::fmt::Debug for OperatorCreated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OperatorCreated")
+            .field("operator", &self.operator)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `POST /admin/operators/{name}/grant|revoke` (step-up).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RoleNames {
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ServiceToken {
+    pub id: i64,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub created_by: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
+    pub last_used_addr: Option<String>,
+    pub revoked: bool,
+}
+
+/// `POST /admin/tokens` (step-up): scopes must be a subset of the creator's permissions.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TokenCreate {
+    pub name: String,
+    pub scopes: Vec<String>,
+    /// Lifetime in seconds (at most one year).
+    pub expires_in: u64,
+}
+
+/// The token itself is shown once, here, and never again.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct TokenCreated {
+    pub token: ServiceToken,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for TokenCreated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCreated")
+            .field("token", &self.token)
+            .finish_non_exhaustive()
+    }
+}

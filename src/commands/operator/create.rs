@@ -1,0 +1,65 @@
+//! `imadm operator create OP --role R...` (step-up MFA): prints a one-time password the
+//! new operator must change, with MFA enrolment, at first login.
+
+use std::io::Write;
+
+use clap::Args;
+use imadm_api::admin::{OperatorCreate, OperatorCreated};
+use serde_json::json;
+
+use crate::cli::OutputFormat;
+use crate::client::Auth;
+use crate::commands::StepUpArgs;
+use crate::commands::mfa::with_step_up;
+use crate::context::Context;
+use crate::error::Result;
+use crate::session::connect;
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  $ imadm operator create alice --role user-manager\n  $ imadm operator create bob --role auditor --role support -o json --otp 123456"
+)]
+pub struct CreateArgs {
+    /// Username of the new operator
+    pub operator: String,
+    /// Role to grant (repeat); you can only grant roles whose permissions you hold
+    #[arg(short, long = "role", value_name = "R", required = true)]
+    pub roles: Vec<String>,
+    #[command(flatten)]
+    pub step_up: StepUpArgs,
+}
+
+pub fn run(ctx: &mut Context, args: CreateArgs) -> Result<()> {
+    let conn = connect(ctx)?;
+    let body = OperatorCreate {
+        username: args.operator,
+        roles: args.roles,
+    };
+    let created: OperatorCreated = with_step_up(ctx, args.step_up.otp, |otp| {
+        conn.call(ctx, |c, t| {
+            c.post(
+                "/admin/operators",
+                &body,
+                &Auth {
+                    token: Some(t),
+                    otp,
+                },
+                false,
+            )
+        })
+    })?;
+    if ctx.output() == OutputFormat::Table {
+        super::print_operator(ctx, &created.operator)?;
+        writeln!(
+            ctx.io.out,
+            "\nOne-time password: {}",
+            created.one_time_password
+        )?;
+        return ctx.info("Give it to the operator over a safe channel: it is shown only now. At first login they must change it and enrol MFA.");
+    }
+    let mut v = super::operator_json(&created.operator);
+    v["one_time_password"] = json!(created.one_time_password);
+    v["schema_version"] = json!(crate::output::SCHEMA_VERSION);
+    writeln!(ctx.io.out, "{v}")?;
+    Ok(())
+}

@@ -1,0 +1,38 @@
+//! `imadm role delete ROLE` (confirmation, step-up MFA). Refused while held.
+
+use clap::Args;
+
+use crate::client::{Auth, path_segment};
+use crate::commands::StepUpArgs;
+use crate::commands::mfa::with_step_up;
+use crate::context::Context;
+use crate::error::Result;
+use crate::session::connect;
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  $ imadm role delete support-lead\n  $ imadm role delete old-role --yes --otp 123456"
+)]
+pub struct DeleteArgs {
+    pub role: String,
+    #[command(flatten)]
+    pub step_up: StepUpArgs,
+}
+
+pub fn run(ctx: &mut Context, args: DeleteArgs) -> Result<()> {
+    let conn = connect(ctx)?;
+    ctx.confirm(&format!("Delete role {:?}?", args.role))?;
+    let path = format!("/admin/roles/{}", path_segment(&args.role));
+    let _: bool = with_step_up(ctx, args.step_up.otp, |otp| {
+        conn.call(ctx, |c, t| {
+            c.delete(
+                &path,
+                &Auth {
+                    token: Some(t),
+                    otp,
+                },
+            )
+        })
+    })?;
+    ctx.info(format!("Deleted role {}.", args.role))
+}
