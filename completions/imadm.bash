@@ -2001,7 +2001,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__server)
-            opts="-o -y -v -q -h -V --dev --listen --data-dir --tls-cert --tls-key --access-ttl --lockout-base --seed-operator --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version init"
+            opts="-o -y -v -q -h -V --dev --listen --data-dir --tls-cert --tls-key --access-ttl --lockout-base --seed-operator --lanying-only --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version init"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

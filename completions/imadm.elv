@@ -1099,6 +1099,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand --config-dir 'Directory holding profiles [default: XDG config dir imadm/]'
             cand --color 'When to use colour (NO_COLOR is honoured)'
             cand --dev 'Development mode: temp data dir, generated CA and certificate, an owner with a printed password and TOTP secret, and a `dev` profile in the CLI config'
+            cand --lanying-only 'Serve only the Lanying-compatible API, as a plain Lanying deployment would (testing aid for the CLI''s fallback)'
             cand --insecure-http 'Allow an http:// server URL, for a loopback address only'
             cand --no-input 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
             cand -y 'Answer yes to confirmations'

@@ -1017,6 +1017,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_
 always\t''
 never\t''"
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l dev -d 'Development mode: temp data dir, generated CA and certificate, an owner with a printed password and TOTP secret, and a `dev` profile in the CLI config'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l lanying-only -d 'Serve only the Lanying-compatible API, as a plain Lanying deployment would (testing aid for the CLI\'s fallback)'
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -s y -l yes -d 'Answer yes to confirmations'

@@ -224,8 +224,14 @@ impl ApiClient {
 
     fn decode<T: DeserializeOwned>(&self, resp: reqwest::blocking::Response) -> Result<T> {
         let status = resp.status();
+        let path = resp.url().path().to_owned();
         let bytes = resp.bytes().map_err(|e| self.transport_error(e))?;
         let env: Envelope<serde_json::Value> = serde_json::from_slice(&bytes).map_err(|_| {
+            // An `/admin/` path that is not there at all (no envelope): a plain Lanying
+            // deployment, which has the IM API but not our admin extension.
+            if status.as_u16() == 404 && path.starts_with("/admin/") {
+                return admin_api_missing(&self.server());
+            }
             let kind = if status.as_u16() == 503 {
                 Kind::Unavailable
             } else if status.as_u16() == 404 {
@@ -287,6 +293,20 @@ impl ApiClient {
         )
         .hint("is the server running, and is --server (or the profile's server) right?")
     }
+}
+
+/// The error for an admin-only request to a server without the imadm admin API.
+pub fn admin_api_missing(server: &str) -> CliError {
+    let mut e = CliError::new(
+        Kind::Usage,
+        format!("{server} does not offer the imadm admin API (it looks like a plain Lanying deployment)"),
+    )
+    .hint(
+        "`imadm user ...` works there with a Lanying admin token (IMADM_TOKEN or `auth login --with-token`); \
+         operators, roles, service tokens, MFA and audit need an imadm server",
+    );
+    e.not_offered = true;
+    e
 }
 
 /// Percent-encode a user-supplied name for use as one URL path segment.

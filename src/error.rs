@@ -76,6 +76,9 @@ pub struct CliError {
     pub server_code: Option<i32>,
     /// Writing to stdout failed because the reader went away (`| head`): exit quietly.
     pub broken_pipe: bool,
+    /// The server has no imadm admin API (a plain Lanying deployment): commands with a
+    /// Lanying-only fallback take it, others report this error.
+    pub not_offered: bool,
 }
 
 pub type Result<T, E = CliError> = std::result::Result<T, E>;
@@ -88,6 +91,7 @@ impl CliError {
             hint: None,
             server_code: None,
             broken_pipe: false,
+            not_offered: false,
         }
     }
 
@@ -144,6 +148,7 @@ impl CliError {
             hint,
             server_code: Some(code),
             broken_pipe: false,
+            not_offered: false,
         }
     }
 }

@@ -349,6 +349,25 @@ impl Server {
             .prefix("imadm-e2e-")
             .tempdir()
             .unwrap();
+        Server::spawn_in(tmp, extra, prepare)
+    }
+
+    /// Stop this server and start another `imadm server --dev` on the same data and
+    /// config dirs (e.g. with `--lanying-only`). The dev owner's password and TOTP
+    /// secret are reset by the new start; see the new `info`.
+    pub fn restart_with(mut self, extra: &[&str]) -> Server {
+        if let Some(mut child) = self.child.take() {
+            terminate(&mut child);
+        }
+        let tmp = tempfile::Builder::new()
+            .prefix("imadm-e2e-")
+            .tempdir()
+            .unwrap();
+        let old = std::mem::replace(&mut self.tmp, tmp);
+        Server::spawn_in(old, extra, |_| {})
+    }
+
+    fn spawn_in(tmp: tempfile::TempDir, extra: &[&str], prepare: impl FnOnce(&Path)) -> Server {
         let config_dir = tmp.path().join("config");
         let data_dir = tmp.path().join("data");
         prepare(&data_dir);

@@ -8,5 +8,6 @@ mod errors;
 mod first_login;
 mod harness;
 mod keyring;
+mod lanying;
 mod rbac;
 mod users;

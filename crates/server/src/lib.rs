@@ -50,6 +50,9 @@ pub struct AppState {
     pub policy: Policy,
     pub app_id: String,
     pub server_id: String,
+    /// False emulates a plain Lanying deployment: `/admin/*` and `/openapi.json` answer
+    /// a bare 404, as on a server without our extension (tests of the CLI's fallback).
+    pub admin_api: bool,
 }
 
 /// Why the server could not start or bootstrap; the CLI maps `kind` to an exit code.
@@ -289,6 +292,8 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     pub tls: TlsSource,
     pub policy: Policy,
+    /// Serve the `/admin/` extension (false: Lanying-compatible API only).
+    pub admin_api: bool,
 }
 
 /// Handed to the caller once the server accepts connections.
@@ -328,6 +333,7 @@ pub async fn serve(
         policy: opts.policy,
         app_id: dir.app_id.clone(),
         server_id: dir.server_id.clone(),
+        admin_api: opts.admin_api,
     });
     let app = http::router(state);
 

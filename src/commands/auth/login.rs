@@ -175,7 +175,7 @@ fn with_token(
                 .get("/admin/auth/whoami", &Auth::token(&token))?;
             (me.username, me.expires_at)
         }
-        Err(e) if e.kind == Kind::NotFound => ("(token)".to_owned(), None),
+        Err(e) if e.not_offered || e.kind == Kind::NotFound => ("(token)".to_owned(), None),
         Err(e) => return Err(e),
     };
     conn.creds.save(

@@ -63,6 +63,10 @@ pub struct ServerArgs {
     /// (testing aid)
     #[arg(long, hide = true, value_name = "NAME:ROLE", requires = "dev")]
     pub seed_operator: Vec<String>,
+    /// Serve only the Lanying-compatible API, as a plain Lanying deployment would
+    /// (testing aid for the CLI's fallback)
+    #[arg(long, hide = true)]
+    pub lanying_only: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,6 +159,7 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
         listen: args.listen,
         tls,
         policy,
+        admin_api: !args.lanying_only,
     };
     let served = runtime.block_on(imadm_server::serve(dir, opts, |ready| {
         let r = match &owner {

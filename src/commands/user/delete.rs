@@ -3,7 +3,7 @@
 //! covers all the users (`POST /admin/users/bulk-delete`, all or nothing).
 
 use clap::Args;
-use imadm_api::im::{UsersDelete, UsersDeleted};
+use imadm_api::im::{UserDeleteRequest, UsersDelete, UsersDeleted};
 
 use crate::client::Auth;
 use crate::context::Context;
@@ -43,8 +43,8 @@ pub fn run(ctx: &mut Context, args: DeleteArgs) -> Result<()> {
     let body = UsersDelete {
         user_ids: found.iter().map(|d| d.user_id).collect(),
     };
-    let done: UsersDeleted = crate::commands::mfa::with_step_up(ctx, args.otp, |otp| {
-        conn.call(ctx, |c, t| {
+    let bulk = crate::commands::mfa::with_step_up(ctx, args.otp.clone(), |otp| {
+        conn.call(ctx, |c, t| -> Result<UsersDeleted> {
             c.post(
                 "/admin/users/bulk-delete",
                 &body,
@@ -55,7 +55,27 @@ pub fn run(ctx: &mut Context, args: DeleteArgs) -> Result<()> {
                 false,
             )
         })
-    })?;
+    });
+    let done = match bulk {
+        // A plain Lanying server: its own per-user endpoint (not all-or-nothing there).
+        Err(e) if e.not_offered => {
+            for d in &found {
+                let _: bool = super::call_as(
+                    ctx,
+                    &conn,
+                    reqwest::Method::POST,
+                    "/user/delete",
+                    d.user_id,
+                    Some(&UserDeleteRequest::default()),
+                    None,
+                )?;
+            }
+            UsersDeleted {
+                deleted: found.len() as u64,
+            }
+        }
+        other => other?,
+    };
     ctx.info(format!(
         "Deleted {} user{}: {}.",
         done.deleted,

@@ -2,7 +2,7 @@
 //! endpoint `/admin/users`, so `--all` over millions of users holds one page in memory.
 
 use clap::{Args, ValueEnum};
-use imadm_api::im::AdminUserPage;
+use imadm_api::im::{AdminUserPage, BasicUserInfo};
 use serde_json::json;
 
 use crate::client::Auth;
@@ -77,7 +77,13 @@ pub fn run(ctx: &mut Context, args: ListArgs) -> Result<()> {
         }
         // Each page is its own request with a fresh-enough token, so a long export
         // survives an access-token refresh.
-        let page: AdminUserPage = conn.call(ctx, |c, t| c.get(&path, &Auth::token(t)))?;
+        let page: AdminUserPage = match conn.call(ctx, |c, t| c.get(&path, &Auth::token(t))) {
+            // A plain Lanying server: page through its own /user/list instead.
+            Err(e) if e.not_offered && written == 0 => {
+                return lanying_list(ctx, &conn, w, cap, status, args.all || args.limit.is_some());
+            }
+            other => other?,
+        };
         let items: Vec<_> = page
             .items
             .iter()
@@ -103,6 +109,57 @@ pub fn run(ctx: &mut Context, args: ListArgs) -> Result<()> {
     }
     w.finish(ctx)?;
     if more && !args.all && args.limit.is_none() {
+        ctx.info(format!(
+            "Showing the first {written} users; pass --all for every user, or --limit N."
+        ))?;
+    }
+    Ok(())
+}
+
+/// Lanying's own paging (`GET /user/list?page_num&page_size`): no status filter on the
+/// server (we filter here) and no creation time. Stops at the first short page.
+fn lanying_list(
+    ctx: &mut Context,
+    conn: &crate::session::Conn,
+    mut w: ListWriter,
+    cap: Option<u64>,
+    status: Option<&str>,
+    explicit: bool,
+) -> Result<()> {
+    const LANYING_PAGE: u64 = 200;
+    let mut written: u64 = 0;
+    let mut page_num = 1;
+    let mut more = false;
+    loop {
+        let path = format!("/user/list?page_num={page_num}&page_size={LANYING_PAGE}");
+        let page: Vec<BasicUserInfo> = conn.call(ctx, |c, t| c.get(&path, &Auth::token(t)))?;
+        let full = page.len() as u64 == LANYING_PAGE;
+        let mut items = Vec::new();
+        for u in page {
+            let state = if u.status == 0 { "active" } else { "disabled" };
+            if status.is_some_and(|s| s != state) {
+                continue;
+            }
+            if cap.is_some_and(|c| written >= c) {
+                more = true;
+                break;
+            }
+            items.push(json!({
+                "user_id": u.user_id,
+                "username": u.username,
+                "status": state,
+                "created_at": null,
+            }));
+            written += 1;
+        }
+        w.page(ctx, &items)?;
+        if !full || more {
+            break;
+        }
+        page_num += 1;
+    }
+    w.finish(ctx)?;
+    if more && !explicit {
         ctx.info(format!(
             "Showing the first {written} users; pass --all for every user, or --limit N."
         ))?;

@@ -17,7 +17,7 @@ pub mod list;
 pub mod reset_password;
 pub mod show;
 
-use imadm_api::im::{AdminUserDetail, HEADER_USER_ID};
+use imadm_api::im::{AdminUserDetail, HEADER_USER_ID, UserProfileDto};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -37,7 +37,42 @@ pub fn resolve(ctx: &Context, conn: &Conn, user: &str) -> Result<AdminUserDetail
         return Err(CliError::usage("USER is empty").hint("pass a user id or a username"));
     }
     let path = format!("/admin/users/{}", path_segment(user));
-    conn.call(ctx, |c, t| c.get(&path, &Auth::token(t)))
+    match conn.call(ctx, |c, t| c.get(&path, &Auth::token(t))) {
+        Err(e) if e.not_offered => lanying_profile(ctx, conn, user),
+        other => other,
+    }
+}
+
+/// A plain Lanying server has no lookup by name and no admin view: only
+/// `GET /user/profile` for a numeric id, which has no status or timestamps.
+fn lanying_profile(ctx: &Context, conn: &Conn, user: &str) -> Result<AdminUserDetail> {
+    let id: i64 = user.parse().map_err(|_| {
+        CliError::usage(format!(
+            "{user:?} is not a user id; this server (plain Lanying) cannot look users up by name"
+        ))
+        .hint("pass the numeric user id; `imadm user list` shows ids")
+    })?;
+    let p: UserProfileDto = call_as::<(), _>(
+        ctx,
+        conn,
+        reqwest::Method::GET,
+        "/user/profile",
+        id,
+        None,
+        None,
+    )?;
+    Ok(AdminUserDetail {
+        user_id: p.user_id,
+        username: p.username,
+        status: "unknown".into(),
+        nick_name: p.nick_name,
+        email: p.email,
+        mobile: p.mobile,
+        created_at: 0,
+        updated_at: 0,
+        kicked_at: None,
+        groups: 0,
+    })
 }
 
 /// Resolve several `USER`s, failing on the first unknown one before anything changes.
@@ -88,8 +123,17 @@ pub fn detail_fields(d: &AdminUserDetail) -> Vec<(&'static str, &'static str, Va
         ("email", "Email", json!(d.email)),
         ("mobile", "Mobile", json!(d.mobile)),
         ("groups", "Groups", json!(d.groups)),
-        ("created_at", "Created", json!(rfc3339(d.created_at))),
-        ("updated_at", "Updated", json!(rfc3339(d.updated_at))),
+        // 0: unknown (a plain Lanying server does not say).
+        (
+            "created_at",
+            "Created",
+            json!((d.created_at > 0).then(|| rfc3339(d.created_at))),
+        ),
+        (
+            "updated_at",
+            "Updated",
+            json!((d.updated_at > 0).then(|| rfc3339(d.updated_at))),
+        ),
         ("kicked_at", "Last kicked", json!(d.kicked_at.map(rfc3339))),
     ]
 }

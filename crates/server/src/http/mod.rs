@@ -84,7 +84,9 @@ async fn context(State(state): State<Shared>, mut req: Request, next: Next) -> R
         .map(|c| c.0.ip().to_string());
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
-    let mut resp = if !is_public(&path)
+    let mut resp = if !state.admin_api && (path.starts_with("/admin/") || path == "/openapi.json") {
+        (StatusCode::NOT_FOUND, "Not Found").into_response()
+    } else if !is_public(&path)
         && req
             .headers()
             .get(HEADER_APP_ID)
