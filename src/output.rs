@@ -193,11 +193,15 @@ impl ListWriter {
                     table.set_width(w);
                 }
                 for item in items {
-                    table.add_row(
-                        self.columns
-                            .iter()
-                            .map(|c| human(item.get(*c).unwrap_or(&Value::Null))),
-                    );
+                    table.add_row(self.columns.iter().map(|c| {
+                        let v = item.get(*c).unwrap_or(&Value::Null);
+                        // Convention: `*_at` fields are unix seconds in machine output;
+                        // people read them as RFC 3339.
+                        match v.as_i64() {
+                            Some(t) if c.ends_with("_at") => rfc3339(t),
+                            _ => human(v),
+                        }
+                    }));
                     self.count += 1;
                 }
                 writeln!(out, "{table}")?;

@@ -1094,6 +1094,54 @@ mod tests {
     }
 
     #[test]
+    fn no_change_may_leave_zero_enabled_owners() {
+        let (_d, s) = store();
+        let a = s.create_operator("a", "h", false, &["owner"], 0).unwrap();
+        let b = s.create_operator("b", "h", false, &["support"], 0).unwrap();
+        let refused = |r: Result<()>| matches!(r, Err(StoreError::Refused(_)));
+        assert!(refused(s.change_roles(a, &[], &["owner".into()])));
+        assert!(refused(s.set_operator_disabled(a, true)));
+        assert!(refused(s.delete_operator(a)));
+        assert_eq!(
+            s.operator_roles(a).unwrap(),
+            ["owner"],
+            "a refused change must roll back"
+        );
+        // With a second enabled owner, the first may go.
+        s.change_roles(b, &["owner".into()], &[]).unwrap();
+        s.set_operator_disabled(a, true).unwrap();
+        assert!(refused(s.set_operator_disabled(b, true)));
+        assert!(refused(s.change_roles(b, &[], &["owner".into()])));
+    }
+
+    #[test]
+    fn roles_held_or_built_in_cannot_be_deleted_and_writes_are_atomic() {
+        let (_d, s) = store();
+        let role = |name: &str, perms: &[&str]| Role {
+            name: name.into(),
+            description: String::new(),
+            builtin: false,
+            permissions: perms.iter().map(|p| p.to_string()).collect(),
+        };
+        s.write_roles(&[role("ops", &["user:read"])], &[]).unwrap();
+        let op = s.create_operator("o", "h", false, &["owner"], 0).unwrap();
+        s.change_roles(op, &["ops".into()], &[]).unwrap();
+        assert!(matches!(
+            s.write_roles(&[], &["ops".into()]),
+            Err(StoreError::Refused(_))
+        ));
+        assert!(matches!(
+            s.write_roles(&[], &["auditor".into()]),
+            Err(StoreError::Refused(_))
+        ));
+        // One bad item refuses the whole batch: `new` must not appear.
+        let r = s.write_roles(&[role("new", &["user:read"]), role("owner", &[])], &[]);
+        assert!(matches!(r, Err(StoreError::Refused(_))));
+        assert!(s.role("new").unwrap().is_none());
+        assert_eq!(s.role("ops").unwrap().unwrap().permissions, ["user:read"]);
+    }
+
+    #[test]
     fn duplicate_operator_is_a_conflict() {
         let (_d, s) = store();
         s.create_operator("a", "h", false, &[], 0).unwrap();
