@@ -267,16 +267,19 @@ fn announce_dev(
         "The `dev` profile was saved in {}{made_active}. In another terminal, log in with:\n",
         ctx.config_dir.display()
     )?;
-    writeln!(out, "  $ imadm{cfg}{p} auth login\n")?;
     writeln!(
         out,
-        "or, non-interactively:\n\n  $ printf '%s' '{}' | imadm{cfg}{p} auth login --username {} --password-stdin --otp \"$(oathtool --totp -b {})\"\n",
+        "  $ imadm{cfg}{p} auth login      # username {}, then the password and current code above\n",
+        owner.username
+    )?;
+    writeln!(
+        out,
+        "or non-interactively:\n\n  $ printf '%s' '{}' | imadm{cfg}{p} auth login --username {} --password-stdin --otp \"$(oathtool --totp -b {})\"\n",
         owner.password, owner.username, owner.totp_secret
     )?;
     writeln!(
         out,
-        "(username {}, then the password and current code above). Then try:\n  $ imadm{cfg}{p} auth status\n  $ imadm{cfg}{p} auth token\n  $ imadm{cfg}{p} auth logout\n",
-        owner.username
+        "Then try:\n  $ imadm{cfg}{p} auth status\n  $ imadm{cfg}{p} auth token\n  $ imadm{cfg}{p} auth logout\n"
     )?;
     writeln!(out, "Press Ctrl-C to stop the server.")?;
     out.flush()?;
