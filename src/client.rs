@@ -249,10 +249,16 @@ impl ApiClient {
             .hint("check that --server points at an imadm or Lanying API endpoint")
         })?;
         if env.code != imadm_api::codes::OK {
+            // The admin extension puts the hint in `data`; the Lanying routes beside `code`.
             let hint = env
                 .data
                 .and_then(|d| serde_json::from_value::<ErrorDetail>(d).ok())
-                .and_then(|d| d.hint);
+                .and_then(|d| d.hint)
+                .or_else(|| {
+                    serde_json::from_slice::<ErrorDetail>(&bytes)
+                        .ok()
+                        .and_then(|d| d.hint)
+                });
             return Err(CliError::from_envelope(env.code, &env.message, hint));
         }
         // `data: null` is a valid success payload for unit-like answers.

@@ -32,9 +32,12 @@ pub struct Role {
 /// `POST /admin/roles` (step-up).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RoleCreate {
+    /// 1-64 lowercase letters, digits, `-` and `_`.
+    #[schema(pattern = "^[a-z0-9_-]{1,64}$")]
     pub name: String,
     #[serde(default)]
     pub description: String,
+    #[schema(value_type = Vec<crate::permissions::PermissionName>)]
     pub permissions: Vec<String>,
 }
 
@@ -45,8 +48,10 @@ pub struct RoleUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<crate::permissions::PermissionName>)]
     pub add: Vec<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<crate::permissions::PermissionName>)]
     pub remove: Vec<String>,
 }
 
@@ -96,6 +101,8 @@ pub struct Operator {
 /// change it and enrol MFA at first login.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OperatorCreate {
+    /// 1-64 letters, digits, `-`, `_`, `.` and `@`.
+    #[schema(pattern = "^[A-Za-z0-9_.@-]{1,64}$")]
     pub username: String,
     pub roles: Vec<String>,
 }
@@ -136,9 +143,14 @@ pub struct ServiceToken {
 /// `POST /admin/tokens` (step-up): scopes must be a subset of the creator's permissions.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TokenCreate {
+    /// 1-100 characters, not only white space.
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: String,
+    #[schema(value_type = Vec<crate::permissions::PermissionName>, min_items = 1)]
     pub scopes: Vec<String>,
     /// Lifetime in seconds (at most one year).
+    #[schema(minimum = 1, maximum = 31536000)]
+    #[serde(deserialize_with = "crate::lenient::u64")]
     pub expires_in: u64,
 }
 

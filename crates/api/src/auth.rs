@@ -18,7 +18,9 @@ pub const RESTRICTION_PASSWORD_CHANGE: &str = "password_change";
 
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct LoginRequest {
+    #[schema(min_length = 1)]
     pub username: String,
+    #[schema(min_length = 1)]
     pub password: String,
 }
 

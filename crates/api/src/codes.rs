@@ -69,12 +69,14 @@ pub const INTERNAL: i32 = 50099;
 pub fn http_status(code: i32) -> u16 {
     match code {
         OK => 200,
-        BAD_REQUEST => 400,
+        // A missing or unknown app_id is a malformed request (a required header), not a
+        // missing resource.
+        BAD_REQUEST | APP_ID_UNKNOWN => 400,
         TOKEN_MISSING | TOKEN_INVALID | BAD_CREDENTIALS | MFA_REQUIRED | MFA_INVALID
         | MFA_REPLAYED | TOKEN_EXPIRED | REFRESH_INVALID | STEP_UP_REQUIRED => 401,
         FORBIDDEN | MFA_ENROLLMENT_REQUIRED | PASSWORD_CHANGE_REQUIRED | ACCOUNT_DISABLED => 403,
         ACCOUNT_LOCKED => 429,
-        USER_NOT_FOUND | NOT_FOUND | APP_ID_UNKNOWN => 404,
+        USER_NOT_FOUND | NOT_FOUND => 404,
         USER_EXISTS | CONFLICT | MFA_ALREADY_ENROLLED => 409,
         INTEGRITY => 422,
         METHOD_NOT_ALLOWED => 405,

@@ -223,9 +223,13 @@ pub struct MemberPage {
     pub code: i32,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
+    /// Always present on success; an error (code other than 200) has neither `data` nor
+    /// `version`.
+    #[serde(default)]
     pub data: Vec<GroupMember>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
+    #[serde(default)]
     pub version: i64,
 }
 
@@ -343,6 +347,8 @@ pub struct AdminUserPage {
 /// all or nothing.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct UsersDelete {
+    #[schema(min_items = 1)]
+    #[serde(deserialize_with = "crate::lenient::vec_i64")]
     pub user_ids: Vec<i64>,
 }
 

@@ -33,7 +33,9 @@ pub struct Envelope<T> {
     pub code: i32,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
-    #[serde(default = "Option::default")]
+    /// Absent (never `null`) when there is nothing to carry: Lanying's document types
+    /// `data` per endpoint and has no `null`.
+    #[serde(default = "Option::default", skip_serializing_if = "Option::is_none")]
     pub data: Option<T>,
 }
 
@@ -47,7 +49,21 @@ impl<T> Envelope<T> {
     }
 }
 
-/// Error details the admin extension may attach in `data` of an error envelope.
+/// The error envelope of the Lanying routes (`/user/*`, `/group/*`, `/message/*`):
+/// answered with HTTP 200 like Lanying, and without `data`, whose type Lanying's document
+/// fixes per endpoint (a boolean, a list, ...). Our [`ErrorDetail`] fields sit beside
+/// `code` and `message` instead, where Lanying's clients ignore them.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LanyingError {
+    pub code: i32,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    #[serde(flatten)]
+    pub detail: ErrorDetail,
+}
+
+/// Error details the admin extension may attach in `data` of an error envelope (and,
+/// on the Lanying routes, beside `code`: see [`LanyingError`]).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
     /// Seconds until a locked account may try again.
@@ -72,6 +88,71 @@ pub struct ServerInfo {
     /// OpenSSH-format public key the server signs audit checkpoints with (later issue).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_public_key: Option<String>,
+}
+
+/// Deserializers for integer fields that also take an integral JSON float (`90.0`): JSON
+/// Schema's `integer` admits them, so a client may send one.
+pub mod lenient {
+    use serde::Deserializer;
+    use serde::de::{Error, SeqAccess, Visitor};
+
+    struct Int;
+
+    impl<'de> Visitor<'de> for Int {
+        type Value = i128;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an integer")
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<i128, E> {
+            Ok(v.into())
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<i128, E> {
+            Ok(v.into())
+        }
+        fn visit_f64<E: Error>(self, v: f64) -> Result<i128, E> {
+            if v.fract() == 0.0 && v.abs() < 1e19 {
+                Ok(v as i128)
+            } else {
+                Err(E::custom(format!("{v} is not an integer")))
+            }
+        }
+    }
+
+    struct Elem<T>(T);
+
+    impl<'de> serde::Deserialize<'de> for Elem<i64> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            i64(d).map(Elem)
+        }
+    }
+
+    pub fn u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let v = d.deserialize_any(Int)?;
+        u64::try_from(v).map_err(|_| D::Error::custom(format!("{v} is out of range")))
+    }
+
+    pub fn i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let v = d.deserialize_any(Int)?;
+        i64::try_from(v).map_err(|_| D::Error::custom(format!("{v} is out of range")))
+    }
+
+    pub fn vec_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
+        struct List;
+        impl<'de> Visitor<'de> for List {
+            type Value = Vec<i64>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of integers")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<i64>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(Elem(v)) = seq.next_element::<Elem<i64>>()? {
+                    out.push(v);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(List)
+    }
 }
 
 /// A unix timestamp in seconds. Plain integers keep the wire format trivial to script.

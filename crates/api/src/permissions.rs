@@ -95,6 +95,24 @@ pub fn builtin_permissions(role: &str) -> Option<Vec<&'static str>> {
         })
 }
 
+/// A permission name from [`CATALOGUE`], for the OpenAPI document: a string enum, so the
+/// schema says exactly which names the server accepts.
+pub struct PermissionName;
+
+impl utoipa::PartialSchema for PermissionName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(CATALOGUE.iter().map(|(name, _)| *name)))
+            .description(Some(
+                "a permission of the catalogue (`GET /admin/permissions`)",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for PermissionName {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,14 @@ use imadm_api::{Envelope, ErrorDetail, codes};
 
 use crate::store::StoreError;
 
+/// The parts of an [`ApiError`] response, attached to it as an extension.
+#[derive(Debug, Clone)]
+pub struct RenderedError {
+    pub code: i32,
+    pub message: String,
+    pub detail: ErrorDetail,
+}
+
 #[derive(Debug)]
 pub struct ApiError {
     pub code: i32,
@@ -55,6 +63,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(codes::http_status(self.code))
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        // Kept on the response so the Lanying routes can re-render it their way
+        // (`http::im::lanying_status`).
+        let rendered = RenderedError {
+            code: self.code,
+            message: self.message.clone(),
+            detail: self.detail.clone().unwrap_or_default(),
+        };
         let body = Envelope {
             code: self.code,
             message: self.message,
@@ -62,6 +77,7 @@ impl IntoResponse for ApiError {
         };
         let retry_after = body.data.as_ref().and_then(|d| d.retry_after_secs);
         let mut resp = (status, axum::Json(body)).into_response();
+        resp.extensions_mut().insert(rendered);
         if let Some(secs) = retry_after {
             resp.headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, secs.into());

@@ -223,10 +223,10 @@ impl AppState {
             check_role_name(&want.name)?;
             check_permissions(&want.permissions)?;
             if !seen.insert(want.name.clone()) {
-                return Err(ApiError::bad_request(format!(
-                    "role {:?} is listed twice",
-                    want.name
-                )));
+                return Err(ApiError::new(
+                    codes::CONFLICT,
+                    format!("role {:?} is listed twice", want.name),
+                ));
             }
             let wanted: BTreeSet<String> = want.permissions.iter().cloned().collect();
             let role = Role {
@@ -344,7 +344,11 @@ impl AppState {
         limit: u32,
     ) -> Result<Page<OperatorView>, ApiError> {
         caller.require("operator:read")?;
-        let limit = limit.clamp(1, MAX_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(ApiError::bad_request(format!(
+                "limit must be between 1 and {MAX_PAGE}, not {limit}"
+            )));
+        }
         let ops = self.store.list_operators(after, limit)?;
         let next_cursor = (ops.len() as u32 == limit)
             .then(|| ops.last().map(|o| o.id.to_string()))
@@ -571,7 +575,7 @@ impl AppState {
         req: TokenCreate,
     ) -> Result<TokenCreated, ApiError> {
         caller.require("token:write")?;
-        if req.name.trim().is_empty() || req.name.len() > 100 {
+        if req.name.trim().is_empty() || req.name.chars().count() > 100 {
             return Err(
                 ApiError::bad_request("a token needs a name of 1-100 characters")
                     .hint("name it after the job that uses it, e.g. --name nightly-backup"),

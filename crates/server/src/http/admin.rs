@@ -2,7 +2,7 @@
 //! `/admin/operators`, `/admin/tokens`. Each unpacks and calls `crate::rbac`.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use imadm_api::Envelope;
@@ -12,7 +12,7 @@ use imadm_api::admin::{
 };
 use serde::Deserialize;
 
-use super::{Authed, Body, Otp, Shared, blocking, ok};
+use super::{Authed, Body, Otp, P, Q, Shared, blocking, ok};
 use crate::auth::RequestCtx;
 use crate::error::ApiError;
 
@@ -43,12 +43,15 @@ pub fn router() -> Router<Shared> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Return items after this cursor (the `next_cursor` of the previous page).
     #[serde(default)]
+    #[param(pattern = "^[0-9]{0,18}$")]
     pub after: Option<String>,
     /// Page size (1-1000, default 100).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -72,7 +75,7 @@ pub async fn list_roles(State(s): State<Shared>, Authed(c): Authed) -> Result<Re
 pub async fn show_role(
     State(s): State<Shared>,
     Authed(c): Authed,
-    Path(name): Path<String>,
+    P(name): P<String>,
 ) -> Result<Response, ApiError> {
     Ok(ok(blocking(&s, move |s| s.role_by_name(&c, &name)).await?))
 }
@@ -101,7 +104,7 @@ pub async fn update_role(
     ctx: RequestCtx,
     Authed(c): Authed,
     Otp(otp): Otp,
-    Path(name): Path<String>,
+    P(name): P<String>,
     Body(req): Body<RoleUpdate>,
 ) -> Result<Response, ApiError> {
     Ok(ok(blocking(&s, move |s| {
@@ -118,7 +121,7 @@ pub async fn delete_role(
     ctx: RequestCtx,
     Authed(c): Authed,
     Otp(otp): Otp,
-    Path(name): Path<String>,
+    P(name): P<String>,
 ) -> Result<Response, ApiError> {
     blocking(&s, move |s| s.delete_role(&ctx, &c, otp.as_deref(), &name)).await?;
     Ok(ok(true))
@@ -141,7 +144,7 @@ pub async fn apply_roles(
 }
 
 fn cursor(q: &PageQuery) -> Result<i64, ApiError> {
-    match &q.after {
+    match q.after.as_deref().filter(|a| !a.is_empty()) {
         None => Ok(0),
         Some(a) => a.parse().map_err(|_| {
             ApiError::bad_request(format!("bad cursor {a:?}"))
@@ -156,7 +159,7 @@ fn cursor(q: &PageQuery) -> Result<i64, ApiError> {
 pub async fn list_operators(
     State(s): State<Shared>,
     Authed(c): Authed,
-    Query(q): Query<PageQuery>,
+    Q(q): Q<PageQuery>,
 ) -> Result<Response, ApiError> {
     let after = cursor(&q)?;
     let limit = q.limit.unwrap_or(100);
@@ -171,7 +174,7 @@ pub async fn list_operators(
 pub async fn show_operator(
     State(s): State<Shared>,
     Authed(c): Authed,
-    Path(name): Path<String>,
+    P(name): P<String>,
 ) -> Result<Response, ApiError> {
     Ok(ok(
         blocking(&s, move |s| s.operator_by_name(&c, &name)).await?
@@ -202,7 +205,7 @@ pub async fn delete_operator(
     ctx: RequestCtx,
     Authed(c): Authed,
     Otp(otp): Otp,
-    Path(name): Path<String>,
+    P(name): P<String>,
 ) -> Result<Response, ApiError> {
     blocking(&s, move |s| {
         s.delete_operator(&ctx, &c, otp.as_deref(), &name)
@@ -219,7 +222,7 @@ pub async fn grant(
     ctx: RequestCtx,
     Authed(c): Authed,
     Otp(otp): Otp,
-    Path(name): Path<String>,
+    P(name): P<String>,
     Body(req): Body<RoleNames>,
 ) -> Result<Response, ApiError> {
     Ok(ok(blocking(&s, move |s| {
@@ -236,7 +239,7 @@ pub async fn revoke(
     ctx: RequestCtx,
     Authed(c): Authed,
     Otp(otp): Otp,
-    Path(name): Path<String>,
+    P(name): P<String>,
     Body(req): Body<RoleNames>,
 ) -> Result<Response, ApiError> {
     Ok(ok(blocking(&s, move |s| {
@@ -253,7 +256,7 @@ pub async fn disable(
     ctx: RequestCtx,
     Authed(c): Authed,
     Otp(otp): Otp,
-    Path(name): Path<String>,
+    P(name): P<String>,
 ) -> Result<Response, ApiError> {
     Ok(ok(blocking(&s, move |s| {
         s.set_operator_disabled(&ctx, &c, otp.as_deref(), &name, true)
@@ -269,7 +272,7 @@ pub async fn enable(
     ctx: RequestCtx,
     Authed(c): Authed,
     Otp(otp): Otp,
-    Path(name): Path<String>,
+    P(name): P<String>,
 ) -> Result<Response, ApiError> {
     Ok(ok(blocking(&s, move |s| {
         s.set_operator_disabled(&ctx, &c, otp.as_deref(), &name, false)
@@ -285,7 +288,7 @@ pub async fn reset_mfa(
     ctx: RequestCtx,
     Authed(c): Authed,
     Otp(otp): Otp,
-    Path(name): Path<String>,
+    P(name): P<String>,
 ) -> Result<Response, ApiError> {
     Ok(ok(blocking(&s, move |s| {
         s.reset_operator_mfa(&ctx, &c, otp.as_deref(), &name)
@@ -323,7 +326,7 @@ pub async fn revoke_token(
     State(s): State<Shared>,
     ctx: RequestCtx,
     Authed(c): Authed,
-    Path(id): Path<i64>,
+    P(id): P<i64>,
 ) -> Result<Response, ApiError> {
     blocking(&s, move |s| s.revoke_token(&ctx, &c, id)).await?;
     Ok(ok(true))

@@ -149,7 +149,7 @@ pub async fn mfa_confirm(
 #[utoipa::path(post, path = "/admin/mfa/recovery-codes", tag = "mfa",
     params(("app_id" = String, Header, description = "application id"),
            ("access-token" = String, Header, description = "access token"),
-           ("x-imadm-otp" = String, Header, description = "step-up TOTP code")),
+           ("x-imadm-otp" = Option<String>, Header, description = "step-up TOTP code")),
     responses((status = 200, description = "a new set of recovery codes", body = Envelope<RecoveryCodes>)))]
 pub async fn recovery_codes(
     State(s): State<Shared>,
@@ -166,7 +166,7 @@ pub async fn recovery_codes(
 #[utoipa::path(post, path = "/admin/mfa/disable", tag = "mfa",
     params(("app_id" = String, Header, description = "application id"),
            ("access-token" = String, Header, description = "access token"),
-           ("x-imadm-otp" = String, Header, description = "step-up TOTP code")),
+           ("x-imadm-otp" = Option<String>, Header, description = "step-up TOTP code")),
     responses((status = 200, description = "MFA removed; all sessions revoked", body = Envelope<bool>)))]
 pub async fn mfa_disable(
     State(s): State<Shared>,

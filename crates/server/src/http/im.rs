@@ -9,7 +9,7 @@
 //! code 10002 rather than axum's plain-text rejections.
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -21,13 +21,12 @@ use imadm_api::im::{
     UserDeleteRequest, UserProfileDto, UserRegisterRequest, UserSettings, UsersDelete,
     UsersDeleted,
 };
-use imadm_api::{Envelope, codes};
+use imadm_api::{Envelope, LanyingError, codes};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
-use super::{Authed, Body, Otp, Shared, blocking, ok};
+use super::{Authed, Body, Otp, P, Q, Shared, blocking, ok};
 use crate::auth::RequestCtx;
-use crate::error::ApiError;
+use crate::error::{ApiError, RenderedError};
 
 pub fn router() -> Router<Shared> {
     Router::new()
@@ -55,29 +54,41 @@ pub fn router() -> Router<Shared> {
         .route("/admin/users/{user}", get(admin_user))
 }
 
-/// Lanying's convention: business errors travel as HTTP 200 with the code in the body.
-async fn lanying_status(mut resp: Response) -> Response {
-    if resp.status() != StatusCode::OK {
-        *resp.status_mut() = StatusCode::OK;
-    }
-    resp
+/// Lanying's convention: business errors travel as HTTP 200 with the code in the body,
+/// and the body is `{code, message}` without `data` (Lanying's document types `data` per
+/// endpoint); our hint rides beside them ([`LanyingError`]). A wrong HTTP method is not a
+/// business error: it keeps its 405 and `Allow` header.
+async fn lanying_status(resp: Response) -> Response {
+    lanying_render(resp)
 }
 
-/// Query string whose parse errors become 10002 envelopes naming the problem.
-pub struct Q<T>(pub T);
+/// Is `path` one of the Lanying routes (errors as HTTP 200)?
+pub fn is_lanying_path(path: &str) -> bool {
+    ["/user/", "/group/", "/message/"]
+        .iter()
+        .any(|p| path.starts_with(p))
+}
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Q<T> {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        match Query::<T>::from_request_parts(parts, state).await {
-            Ok(Query(v)) => Ok(Q(v)),
-            Err(e) => Err(ApiError::bad_request(format!(
-                "invalid query string: {}",
-                e.body_text()
-            ))
-            .hint("see /openapi.json for this endpoint's parameters")),
-        }
+/// [`lanying_status`] for a response already made (the `app_id` check runs before
+/// routing, outside the layer).
+pub fn lanying_render(resp: Response) -> Response {
+    let Some(e) = resp.extensions().get::<RenderedError>().cloned() else {
+        return resp;
+    };
+    if e.code == codes::METHOD_NOT_ALLOWED {
+        return resp;
     }
+    let (mut parts, _) = resp.into_parts();
+    parts.status = StatusCode::OK;
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let body = axum::Json(LanyingError {
+        code: e.code,
+        message: e.message,
+        detail: e.detail,
+    })
+    .into_response()
+    .into_body();
+    Response::from_parts(parts, body)
 }
 
 /// The Lanying `user_id` header: the IM user the request acts on.
@@ -197,11 +208,11 @@ pub async fn user_enable(
     .await?))
 }
 
-#[utoipa::path(post, path = "/user/delete", tag = "user", request_body = UserDeleteRequest,
+#[utoipa::path(method(post, delete), path = "/user/delete", tag = "user", request_body = UserDeleteRequest,
     params(("app_id" = String, Header, description = "application id"),
            ("access-token" = String, Header, description = "access token"),
            ("user_id" = i64, Header, description = "the IM user to delete"),
-           ("x-imadm-otp" = String, Header, description = "step-up TOTP code (50010 without)")),
+           ("x-imadm-otp" = Option<String>, Header, description = "step-up TOTP code (50010 without)")),
     responses((status = 200, description = "the user, the groups it owns and its direct messages are deleted", body = Envelope<bool>)))]
 pub async fn user_delete(
     State(s): State<Shared>,
@@ -234,7 +245,7 @@ pub async fn change_password_admin(
     .await?))
 }
 
-#[utoipa::path(post, path = "/user/kick", tag = "user",
+#[utoipa::path(method(post, put), path = "/user/kick", tag = "user",
     params(("app_id" = String, Header, description = "application id"),
            ("access-token" = String, Header, description = "access token"),
            ("user_id" = i64, Header, description = "the IM user"),
@@ -270,7 +281,7 @@ pub struct GroupQuery {
     group_id: i64,
 }
 
-#[utoipa::path(post, path = "/group/destroy", tag = "group",
+#[utoipa::path(method(post, delete), path = "/group/destroy", tag = "group",
     params(("app_id" = String, Header, description = "application id"),
            ("access-token" = String, Header, description = "access token"),
            ("group_id" = i64, Query, description = "the group")),
@@ -354,7 +365,7 @@ pub async fn group_invite(
     .await?))
 }
 
-#[utoipa::path(post, path = "/group/kick", tag = "group", request_body = GroupMemberRequest,
+#[utoipa::path(method(post, delete), path = "/group/kick", tag = "group", request_body = GroupMemberRequest,
     params(("app_id" = String, Header, description = "application id"),
            ("access-token" = String, Header, description = "access token")),
     responses((status = 200, description = "one outcome per user (reason 20002: not a member)", body = Envelope<Vec<GroupUserRelationResponse>>)))]
@@ -369,7 +380,7 @@ pub async fn group_kick(
     .await?))
 }
 
-#[utoipa::path(post, path = "/message/send", tag = "message", request_body = MessageRequest,
+#[utoipa::path(method(post, put), path = "/message/send", tag = "message", request_body = MessageRequest,
     params(("app_id" = String, Header, description = "application id"),
            ("access-token" = String, Header, description = "access token"),
            ("user_id" = Option<i64>, Header, description = "the sender, when from_user_id is absent")),
@@ -423,9 +434,9 @@ pub struct AdminUsersQuery {
 #[utoipa::path(get, path = "/admin/users", tag = "admin",
     params(("app_id" = String, Header, description = "application id"),
            ("access-token" = String, Header, description = "access token"),
-           ("after" = Option<String>, Query, description = "the previous page's next_cursor"),
-           ("limit" = Option<u32>, Query, description = "users per page, 1..=1000 (default 100)"),
-           ("status" = Option<String>, Query, description = "active or disabled")),
+           ("after" = Option<String>, Query, description = "the previous page's next_cursor", pattern = "^[0-9]{0,18}$"),
+           ("limit" = Option<u32>, Query, description = "users per page, 1..=1000 (default 100)", minimum = 1, maximum = 1000),
+           ("status" = Option<String>, Query, description = "active or disabled", pattern = "^(active|disabled)?$")),
     responses(
         (status = 200, description = "one page of IM users by ascending id; next_cursor is set while more follow", body = Envelope<AdminUserPage>),
         (status = 400, description = "bad cursor, limit or status (10002)", body = Envelope<imadm_api::ErrorDetail>)))]
@@ -450,7 +461,7 @@ pub async fn admin_users(
 pub async fn admin_user(
     State(s): State<Shared>,
     Authed(caller): Authed,
-    Path(user): Path<String>,
+    P(user): P<String>,
 ) -> Result<Response, ApiError> {
     Ok(ok(
         blocking(&s, move |s| s.admin_user(&caller, &user)).await?
@@ -460,7 +471,7 @@ pub async fn admin_user(
 #[utoipa::path(post, path = "/admin/users/bulk-delete", tag = "admin", request_body = UsersDelete,
     params(("app_id" = String, Header, description = "application id"),
            ("access-token" = String, Header, description = "access token"),
-           ("x-imadm-otp" = String, Header, description = "step-up TOTP code")),
+           ("x-imadm-otp" = Option<String>, Header, description = "step-up TOTP code")),
     responses(
         (status = 200, description = "all listed users deleted with one step-up code (all or nothing)", body = Envelope<UsersDeleted>),
         (status = 401, description = "step-up code needed (50010), wrong (50003) or replayed (50004)", body = Envelope<imadm_api::ErrorDetail>),

@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -93,9 +93,14 @@ async fn context(State(state): State<Shared>, mut req: Request, next: Next) -> R
             .and_then(|v| v.to_str().ok())
             != Some(state.app_id.as_str())
     {
-        ApiError::new(codes::APP_ID_UNKNOWN, "missing or unknown app_id header")
+        let resp = ApiError::new(codes::APP_ID_UNKNOWN, "missing or unknown app_id header")
             .hint("pass --app-id (or IMADM_APP_ID), or use the profile `imadm server --dev` wrote")
-            .into_response()
+            .into_response();
+        if im::is_lanying_path(&path) {
+            im::lanying_render(resp)
+        } else {
+            resp
+        }
     } else {
         req.extensions_mut().insert(RequestCtx {
             source_addr,
@@ -232,6 +237,40 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
                 rejection.body_text()
             ))
             .hint("send a JSON body as documented in /openapi.json")),
+        }
+    }
+}
+
+/// Query string whose parse errors become 10002 envelopes naming the problem.
+pub struct Q<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Q<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(Q(v)),
+            Err(e) => Err(ApiError::bad_request(format!(
+                "invalid query string: {}",
+                e.body_text()
+            ))
+            .hint("see /openapi.json for this endpoint's parameters")),
+        }
+    }
+}
+
+/// Path parameters whose parse errors become 10002 envelopes rather than plain text.
+pub struct P<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for P<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(P(v)),
+            Err(e) => Err(ApiError::bad_request(format!(
+                "invalid path parameter: {}",
+                e.body_text()
+            ))
+            .hint("see /openapi.json for this endpoint's parameters")),
         }
     }
 }

@@ -2,7 +2,9 @@
 //! annotations and the `imadm-api` types, so it cannot drift from the code.
 
 use axum::response::{IntoResponse, Response};
-use utoipa::OpenApi;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -61,10 +63,103 @@ use utoipa::OpenApi;
         super::admin::create_token,
         super::admin::revoke_token,
     ),
+    components(schemas(imadm_api::LanyingError)),
+    modifiers(&ErrorResponses),
     tags((name = "admin"), (name = "auth"), (name = "mfa"), (name = "rbac"), (name = "user"), (name = "group"), (name = "message"))
 )]
 pub struct ApiDoc;
 
 pub async fn serve() -> Response {
     axum::Json(ApiDoc::openapi()).into_response()
+}
+
+/// Adds the error answers every operation can give, so that each lists every HTTP status
+/// it can answer with, with the envelope schema. The rules follow the extractors and the
+/// service layer: the `context` middleware refuses a missing or unknown `app_id` (404,
+/// code 40000, HTTP 400) everywhere but on the public discovery paths; the Lanying routes answer
+/// every error, that one included, with HTTP 200 (`http::im::lanying_status`), which their 200
+/// envelope schema already admits (`data` is optional and absent on errors); the admin
+/// extension answers with the code's own HTTP status (`imadm_api::codes::http_status`).
+/// A server failure (500/503) is not documented: it is never expected.
+struct ErrorResponses;
+
+const ERR_400: &str = "malformed request: body, query or path parameter (10002), or a \
+    missing or unknown app_id header (40000)";
+const ERR_401: &str = "missing, unknown, expired or revoked access token (10003, 10008, 50008); \
+    wrong credentials or code (50001, 50003, 50004, 50009); a step-up action without a \
+    current TOTP code in x-imadm-otp (50010)";
+const ERR_403: &str = "permission denied (10010), the session is restricted to enrolling MFA \
+    or changing the password (50006, 50007), or the operator is disabled (50013)";
+const ERR_404: &str = "no such resource (10000, 50011)";
+const ERR_409: &str = "conflict: already exists, last owner, MFA already enrolled \
+    (10004, 50012, 50014)";
+const ERR_422: &str = "a stored value does not decrypt with the server key (50015)";
+const ERR_429: &str = "too many failed passwords or codes: the account is locked for a while \
+    (50005, Retry-After header)";
+
+impl Modify for ErrorResponses {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let ops = [
+                ("GET", &mut item.get),
+                ("POST", &mut item.post),
+                ("PUT", &mut item.put),
+                ("PATCH", &mut item.patch),
+                ("DELETE", &mut item.delete),
+            ];
+            for (method, op) in ops {
+                if let Some(op) = op.as_mut() {
+                    for (status, description) in error_statuses(method, path) {
+                        add_error(op, status, description);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn error_statuses(method: &str, path: &str) -> Vec<(u16, &'static str)> {
+    if path == "/admin/server-info" {
+        return vec![];
+    }
+    if !path.starts_with("/admin/") {
+        // Lanying routes: every error, the app_id check included, is HTTP 200.
+        return vec![];
+    }
+    let mut v = vec![
+        (400, ERR_400),
+        (401, ERR_401),
+        (403, ERR_403),
+        (404, ERR_404),
+    ];
+    let session_less = matches!(
+        path,
+        "/admin/auth/login" | "/admin/auth/mfa" | "/admin/auth/refresh"
+    );
+    if session_less || method != "GET" {
+        // Sign-in and step-up codes count towards the lockout; writes may conflict.
+        v.push((409, ERR_409));
+        v.push((429, ERR_429));
+    }
+    if path.starts_with("/admin/users") {
+        v.push((422, ERR_422));
+    }
+    v
+}
+
+fn add_error(op: &mut Operation, status: u16, description: &str) {
+    let key = status.to_string();
+    if op.responses.responses.contains_key(&key) {
+        return;
+    }
+    let response = ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Envelope_ErrorDetail")))
+                .build(),
+        )
+        .build();
+    op.responses.responses.insert(key, response.into());
 }
