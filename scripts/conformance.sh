@@ -91,6 +91,7 @@ lanying_doc_exclusions="$lanying_exclusions,allow_header_conformance"
 lanying_paths='^/(user|group|message)/'
 
 status=0
+failed_runs=0
 run_schemathesis() {
   local label="$1"; shift
   local token
@@ -111,6 +112,7 @@ run_schemathesis() {
       --report junit --report-dir "$work/reports/$label"); then
     echo "conformance: FAILED against $label" >&2
     status=1
+    failed_runs=$((failed_runs + 1))
   fi
 }
 
@@ -168,4 +170,6 @@ run_schemathesis openapi-admin "$server/openapi.json" \
 run_schemathesis openapi-lanying "$server/openapi.json" \
   --include-path-regex "$lanying_paths" --exclude-checks "$lanying_exclusions"
 
+# One plain summary line for CI logs: the three schemathesis runs above.
+echo "conformance: $((3 - failed_runs)) passed, $failed_runs failed"
 exit "$status"
