@@ -148,8 +148,15 @@ impl ListWriter {
     }
 
     /// Write one page of items.
+    ///
+    /// The page is rendered into memory first and written with one `write_all`: serde_json
+    /// emits each key and punctuation mark as its own small write, and stdout is
+    /// line-buffered, so writing item by item cost a system call per line and a dynamic
+    /// call per token (a 100,000-user jsonl export spent more time there than in the
+    /// network). Memory stays bounded by one page.
     pub fn page(&mut self, ctx: &mut Context, items: &[Value]) -> Result<()> {
-        let out = &mut ctx.io.out;
+        let mut buf: Vec<u8> = Vec::with_capacity(items.len() * 128);
+        let out = &mut buf;
         match self.format {
             OutputFormat::Json => {
                 for item in items {
@@ -207,7 +214,8 @@ impl ListWriter {
                 writeln!(out, "{table}")?;
             }
         }
-        out.flush()?;
+        ctx.io.out.write_all(&buf)?;
+        ctx.io.out.flush()?;
         Ok(())
     }
 

@@ -351,12 +351,17 @@ pub async fn serve(
         .local_addr()
         .map_err(|e| ServerError::new(ErrorKind::Io, e.to_string()))?;
     let handle = axum_server::Handle::new();
-    let server = axum_server::from_tcp_rustls(
-        listener,
+    // TCP_NODELAY: without it, Nagle's algorithm holds back the tail of a response until
+    // the client's delayed ACK (~40 ms), which made every 1000-row page of `user list
+    // --all` over HTTP/2 take ~15-40 ms instead of ~3 ms.
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(
         axum_server::tls_rustls::RustlsConfig::from_config(config),
     )
-    .map_err(|e| ServerError::new(ErrorKind::Io, e.to_string()))?
-    .handle(handle.clone());
+    .acceptor(axum_server::accept::NoDelayAcceptor::new());
+    let server = axum_server::from_tcp(listener)
+        .map_err(|e| ServerError::new(ErrorKind::Io, e.to_string()))?
+        .acceptor(acceptor)
+        .handle(handle.clone());
 
     let host = if addr.ip().is_loopback() && addr.is_ipv4() {
         "127.0.0.1".to_owned()

@@ -299,7 +299,7 @@ impl ImStore for SqliteStore {
 
     fn im_user(&self, user_id: i64) -> Result<Option<ImUser>> {
         Ok(self
-            .conn()
+            .reader()
             .query_row(
                 &format!("SELECT {USER_COLUMNS} FROM im_users WHERE user_id = ?1"),
                 [user_id],
@@ -310,7 +310,7 @@ impl ImStore for SqliteStore {
 
     fn im_user_by_username(&self, username: &str) -> Result<Option<ImUser>> {
         Ok(self
-            .conn()
+            .reader()
             .query_row(
                 &format!("SELECT {USER_COLUMNS} FROM im_users WHERE username = ?1"),
                 [username],
@@ -321,7 +321,7 @@ impl ImStore for SqliteStore {
 
     fn im_users_page(&self, page_num: u32, page_size: u32) -> Result<Vec<ImUserRow>> {
         let offset = i64::from(page_num.max(1) - 1) * i64::from(page_size);
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT user_id, username, disabled, created_at FROM im_users
              ORDER BY user_id LIMIT ?1 OFFSET ?2",
@@ -336,7 +336,7 @@ impl ImStore for SqliteStore {
         limit: u32,
         disabled: Option<bool>,
     ) -> Result<Vec<ImUserRow>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT user_id, username, disabled, created_at FROM im_users
              WHERE user_id > ?1 AND (?3 IS NULL OR disabled = ?3)
@@ -406,7 +406,7 @@ impl ImStore for SqliteStore {
     }
 
     fn im_user_group_count(&self, user_id: i64) -> Result<i64> {
-        Ok(self.conn().query_row(
+        Ok(self.reader().query_row(
             "SELECT COUNT(*) FROM im_group_members WHERE user_id = ?1",
             [user_id],
             |r| r.get(0),
@@ -465,7 +465,7 @@ impl ImStore for SqliteStore {
 
     fn im_group(&self, group_id: i64) -> Result<Option<ImGroup>> {
         Ok(self
-            .conn()
+            .reader()
             .query_row(
                 "SELECT group_id, owner_id, kind, name, description, created_at, updated_at,
                      (SELECT COUNT(*) FROM im_group_members m WHERE m.group_id = g.group_id)
@@ -558,7 +558,7 @@ impl ImStore for SqliteStore {
     }
 
     fn im_members_after(&self, group_id: i64, after: i64, limit: u32) -> Result<Vec<(i64, i64)>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT user_id, joined_at FROM im_group_members
              WHERE group_id = ?1 AND user_id > ?2 ORDER BY user_id LIMIT ?3",
@@ -612,7 +612,7 @@ impl ImStore for SqliteStore {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<ImMessage>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let before = before.unwrap_or(i64::MAX);
         let map = |r: &rusqlite::Row<'_>| {
             Ok(ImMessage {

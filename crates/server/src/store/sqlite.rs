@@ -1,13 +1,17 @@
 //! The SQLite implementation of [`Store`]: one file in the data dir, WAL mode,
 //! versioned migrations in `PRAGMA user_version`.
 //!
-//! One connection behind a mutex: SQLite serialises writers anyway, and every method here
-//! is a short transaction. Migrations are append-only: never edit a released one, add the
+//! One writer connection behind a mutex: SQLite serialises writers anyway, and every
+//! method here is a short transaction. Methods that only read use one of a few read
+//! connections ([`READERS`]): in WAL mode readers run beside the writer and each other,
+//! and each read starts after every committed write, so a grant or revoke is seen by the
+//! very next request. Hot statements are `prepare_cached` (per connection). Migrations are append-only: never edit a released one, add the
 //! next. The built-in roles are re-synchronised from `imadm_api::permissions` at every
 //! open, so a new permission in the catalogue reaches existing databases.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -165,8 +169,21 @@ CREATE TABLE service_token_scopes (
 "#,
 ];
 
+/// Read connections beside the writer: enough to keep both cores of a small server busy
+/// with authentication and list queries while a write is in progress.
+pub const READERS: usize = 4;
+const STATEMENT_CACHE: usize = 64;
+
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding the lock cannot leave SQLite inconsistent (transactions
+    // roll back on drop), so a poisoned mutex is safe to keep using.
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {
@@ -187,11 +204,22 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let store = SqliteStore {
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        let mut store = SqliteStore {
             conn: Mutex::new(conn),
+            readers: Vec::new(),
+            next_reader: AtomicUsize::new(0),
         };
         store.migrate()?;
         store.sync_builtin_roles()?;
+        // Opened after the migrations, so they see the current schema.
+        for _ in 0..READERS {
+            let r = Connection::open(path)?;
+            r.busy_timeout(std::time::Duration::from_secs(5))?;
+            r.pragma_update(None, "query_only", "ON")?;
+            r.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+            store.readers.push(Mutex::new(r));
+        }
         Ok(store)
     }
 
@@ -200,10 +228,27 @@ impl SqliteStore {
         MIGRATIONS.len()
     }
 
-    pub(crate) fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave SQLite inconsistent (transactions
-        // roll back on drop), so a poisoned mutex is safe to keep using.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    /// The writer: every method that writes, and every transaction.
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
+        lock(&self.conn)
+    }
+
+    /// A read-only connection for a method that only reads (one statement, or reads
+    /// that need no common snapshot): the first free one, else wait for one in turn.
+    pub(crate) fn reader(&self) -> MutexGuard<'_, Connection> {
+        let n = self.readers.len();
+        if n == 0 {
+            return self.conn();
+        }
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..n {
+            match self.readers[(start + i) % n].try_lock() {
+                Ok(g) => return g,
+                Err(TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(TryLockError::WouldBlock) => {}
+            }
+        }
+        lock(&self.readers[start % n])
     }
 
     fn migrate(&self) -> Result<()> {
@@ -299,7 +344,7 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 impl Store for SqliteStore {
     fn setting(&self, key: &str) -> Result<Option<String>> {
         Ok(self
-            .conn()
+            .reader()
             .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
                 r.get(0)
             })
@@ -349,7 +394,7 @@ impl Store for SqliteStore {
 
     fn operator_by_username(&self, username: &str) -> Result<Option<Operator>> {
         Ok(self
-            .conn()
+            .reader()
             .query_row(
                 &format!("SELECT {OPERATOR_COLUMNS} FROM operators WHERE username = ?1"),
                 [username],
@@ -359,19 +404,19 @@ impl Store for SqliteStore {
     }
 
     fn operator_by_id(&self, id: i64) -> Result<Option<Operator>> {
+        // Every authenticated request runs this, the session and the permissions query.
         Ok(self
-            .conn()
-            .query_row(
-                &format!("SELECT {OPERATOR_COLUMNS} FROM operators WHERE id = ?1"),
-                [id],
-                operator_row,
-            )
+            .reader()
+            .prepare_cached(&format!(
+                "SELECT {OPERATOR_COLUMNS} FROM operators WHERE id = ?1"
+            ))?
+            .query_row([id], operator_row)
             .optional()?)
     }
 
     fn operator_count(&self) -> Result<u64> {
         let n: i64 = self
-            .conn()
+            .reader()
             .query_row("SELECT COUNT(*) FROM operators", [], |r| r.get(0))?;
         Ok(n as u64)
     }
@@ -411,16 +456,17 @@ impl Store for SqliteStore {
     }
 
     fn operator_roles(&self, id: i64) -> Result<Vec<String>> {
-        let conn = self.conn();
-        let mut stmt =
-            conn.prepare("SELECT role FROM operator_roles WHERE operator_id = ?1 ORDER BY role")?;
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT role FROM operator_roles WHERE operator_id = ?1 ORDER BY role",
+        )?;
         let rows = stmt.query_map([id], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn operator_permissions(&self, id: i64) -> Result<Vec<String>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
             "SELECT DISTINCT rp.permission FROM operator_roles o
              JOIN role_permissions rp ON rp.role = o.role
              WHERE o.operator_id = ?1 ORDER BY rp.permission",
@@ -482,7 +528,7 @@ impl Store for SqliteStore {
     }
 
     fn recovery_codes_left(&self, id: i64) -> Result<u32> {
-        Ok(self.conn().query_row(
+        Ok(self.reader().query_row(
             "SELECT COUNT(*) FROM recovery_codes WHERE operator_id = ?1 AND used_at IS NULL",
             [id],
             |r| r.get(0),
@@ -529,7 +575,7 @@ impl Store for SqliteStore {
 
     fn mfa_challenge(&self, hash: &str, now: UnixTime) -> Result<Option<i64>> {
         Ok(self
-            .conn()
+            .reader()
             .query_row(
                 "SELECT operator_id FROM mfa_challenges WHERE token_hash = ?1 AND expires_at > ?2",
                 params![hash, now],
@@ -567,12 +613,11 @@ impl Store for SqliteStore {
 
     fn session_by_access_hash(&self, hash: &str) -> Result<Option<Session>> {
         Ok(self
-            .conn()
-            .query_row(
-                &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE access_hash = ?1"),
-                [hash],
-                session_row,
-            )
+            .reader()
+            .prepare_cached(&format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE access_hash = ?1"
+            ))?
+            .query_row([hash], session_row)
             .optional()?)
     }
 
@@ -675,7 +720,7 @@ impl Store for SqliteStore {
     }
 
     fn list_roles(&self) -> Result<Vec<Role>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare(
             "SELECT r.name, r.description, r.builtin, COALESCE(group_concat(p.permission, ','), '')
              FROM roles r LEFT JOIN (SELECT * FROM role_permissions ORDER BY permission) p ON p.role = r.name
@@ -687,7 +732,7 @@ impl Store for SqliteStore {
 
     fn role(&self, name: &str) -> Result<Option<Role>> {
         Ok(self
-            .conn()
+            .reader()
             .query_row(
                 "SELECT r.name, r.description, r.builtin, COALESCE(group_concat(p.permission, ','), '')
                  FROM roles r LEFT JOIN (SELECT * FROM role_permissions ORDER BY permission) p ON p.role = r.name
@@ -752,7 +797,7 @@ impl Store for SqliteStore {
     }
 
     fn list_operators(&self, after_id: i64, limit: u32) -> Result<Vec<Operator>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare(&format!(
             "SELECT {OPERATOR_COLUMNS} FROM operators WHERE id > ?1 ORDER BY id LIMIT ?2"
         ))?;
@@ -831,7 +876,7 @@ impl Store for SqliteStore {
         hash: &str,
         now: UnixTime,
     ) -> Result<Option<(i64, i64, Vec<String>)>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let found: Option<(i64, i64)> = conn
             .query_row(
                 "SELECT id, created_by FROM service_tokens
@@ -875,7 +920,7 @@ impl Store for SqliteStore {
     }
 
     fn list_service_tokens(&self) -> Result<Vec<ServiceToken>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare(
             "SELECT t.id, t.name, COALESCE((SELECT group_concat(permission, ',') FROM
                  (SELECT permission FROM service_token_scopes s WHERE s.token_id = t.id ORDER BY permission)), ''),
@@ -928,7 +973,7 @@ impl Store for SqliteStore {
     }
 
     fn recent_events(&self, limit: u32) -> Result<Vec<StoredEvent>> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare(
             "SELECT id, at, operator_id, username, event, outcome, source_addr, request_id, detail
              FROM auth_events ORDER BY id DESC LIMIT ?1",
@@ -1139,6 +1184,36 @@ mod tests {
         assert!(matches!(r, Err(StoreError::Refused(_))));
         assert!(s.role("new").unwrap().is_none());
         assert_eq!(s.role("ops").unwrap().unwrap().permissions, ["user:read"]);
+    }
+
+    #[test]
+    fn read_connections_see_every_committed_write_and_refuse_writes() {
+        let (_d, s) = store();
+        s.create_operator("a", "h", false, &["owner"], 0).unwrap();
+        let b = s.create_operator("b", "h", false, &["support"], 0).unwrap();
+        // Twice round the readers: a grant or revoke is seen by the very next read on
+        // whichever connection serves it (permissions are looked up per request).
+        for _ in 0..READERS * 2 {
+            s.change_roles(b, &["admin".into()], &[]).unwrap();
+            assert!(
+                s.operator_permissions(b)
+                    .unwrap()
+                    .iter()
+                    .any(|p| p == "user:delete")
+            );
+            s.change_roles(b, &[], &["admin".into()]).unwrap();
+            assert_eq!(s.operator_roles(b).unwrap(), ["support"]);
+        }
+        // With every reader busy, a read waits for one rather than failing.
+        let held: Vec<_> = s.readers.iter().map(lock).collect();
+        let s2 = &s;
+        std::thread::scope(|t| {
+            let h = t.spawn(move || s2.operator_roles(b).unwrap());
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            drop(held);
+            assert_eq!(h.join().unwrap(), ["support"]);
+        });
+        assert!(s.reader().execute("DELETE FROM settings", []).is_err());
     }
 
     #[test]
