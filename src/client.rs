@@ -226,6 +226,17 @@ impl ApiClient {
         let status = resp.status();
         let path = resp.url().path().to_owned();
         let bytes = resp.bytes().map_err(|e| self.transport_error(e))?;
+        // Fast path: a success parsed straight into its type (one pass over the bytes;
+        // list pages are large). Anything else takes the general path below.
+        if status.is_success()
+            && let Ok(Envelope {
+                code: imadm_api::codes::OK,
+                data: Some(data),
+                ..
+            }) = serde_json::from_slice::<Envelope<T>>(&bytes)
+        {
+            return Ok(data);
+        }
         let env: Envelope<serde_json::Value> = serde_json::from_slice(&bytes).map_err(|_| {
             // An `/admin/` path that is not there at all (no envelope): a plain Lanying
             // deployment, which has the IM API but not our admin extension.
