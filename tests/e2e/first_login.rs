@@ -192,13 +192,7 @@ fn one_time_password_must_be_changed_and_mfa_enrolled_before_anything_else() {
 #[test]
 fn discovery_endpoints_are_public_and_openapi_is_generated() {
     let server = Server::start();
-    let client = reqwest::blocking::Client::builder()
-        .tls_certs_merge(
-            reqwest::Certificate::from_pem_bundle(&std::fs::read(&server.info.ca_cert).unwrap())
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
+    let client = server.https_client();
     let info: serde_json::Value = client
         .get(format!("{}/admin/server-info", server.info.server))
         .send()

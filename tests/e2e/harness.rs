@@ -443,6 +443,16 @@ impl Server {
         }
     }
 
+    /// A blocking HTTPS client that trusts this server's dev CA, for tests that talk to
+    /// the API directly (the Lanying routes, the RBAC matrix).
+    pub fn https_client(&self) -> reqwest::blocking::Client {
+        let ca = std::fs::read(&self.info.ca_cert).unwrap();
+        reqwest::blocking::Client::builder()
+            .tls_certs_merge(reqwest::Certificate::from_pem_bundle(&ca).unwrap())
+            .build()
+            .unwrap()
+    }
+
     /// `host:port` of the server URL.
     pub fn host_port(&self) -> &str {
         self.info

@@ -24,12 +24,8 @@ struct Api {
 
 impl Api {
     fn new(server: &Server) -> Api {
-        let ca = std::fs::read(&server.info.ca_cert).unwrap();
         Api {
-            http: reqwest::blocking::Client::builder()
-                .tls_certs_merge(reqwest::Certificate::from_pem_bundle(&ca).unwrap())
-                .build()
-                .unwrap(),
+            http: server.https_client(),
             base: server.info.server.clone(),
             app_id: server.info.app_id.clone(),
         }

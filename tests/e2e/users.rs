@@ -56,15 +56,7 @@ struct Lanying {
 
 impl Lanying {
     fn new(server: &Server) -> Lanying {
-        let client = reqwest::blocking::Client::builder()
-            .tls_certs_merge(
-                reqwest::Certificate::from_pem_bundle(
-                    &std::fs::read(&server.info.ca_cert).unwrap(),
-                )
-                .unwrap(),
-            )
-            .build()
-            .unwrap();
+        let client = server.https_client();
         Lanying {
             client,
             base: server.info.server.clone(),
