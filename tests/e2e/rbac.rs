@@ -442,6 +442,10 @@ fn step_up_is_required_refuses_replays_and_service_tokens() {
     assert!(stdout(&out).lines().count() >= 7, "{}", describe(&out));
     let tokens = json_stdout(&run(server.imadm().args(["token", "list", "-o", "json"])));
     assert_eq!(tokens[0]["last_used_addr"], "127.0.0.1");
+    // whoami through the token reports the token's own expiry.
+    let status = json_stdout(&server.status(&[("IMADM_TOKEN", secret.as_str())]));
+    assert_eq!(status["credential"], "service_token");
+    assert_eq!(status["access_expires_at"], tokens[0]["expires_at"]);
     // Revoked: the next request fails.
     assert_success(&run(server.imadm().args([
         "token",

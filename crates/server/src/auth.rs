@@ -85,6 +85,8 @@ pub struct Caller {
     pub session: Option<Session>,
     /// The service token in use, if any.
     pub token_id: Option<i64>,
+    /// When that service token expires.
+    pub token_expires_at: Option<UnixTime>,
     /// Resolved for this request: the operator's role permissions, narrowed to the
     /// token's scopes for a service token.
     pub permissions: Vec<String>,
@@ -493,6 +495,7 @@ impl AppState {
             operator,
             session: Some(session),
             token_id: None,
+            token_expires_at: None,
             permissions,
         })
     }
@@ -505,7 +508,7 @@ impl AppState {
         token: &str,
     ) -> Result<Caller, ApiError> {
         let t = now();
-        let Some((id, creator, scopes)) = self
+        let Some(live) = self
             .store
             .service_token_by_hash(&secrets::token_hash(token), t)?
         else {
@@ -515,7 +518,7 @@ impl AppState {
             )
             .hint("create a new one with `imadm token create`"));
         };
-        let operator = self.operator(creator)?;
+        let operator = self.operator(live.created_by)?;
         if operator.disabled {
             return Err(ApiError::new(
                 codes::ACCOUNT_DISABLED,
@@ -523,13 +526,18 @@ impl AppState {
             ));
         }
         self.store
-            .touch_service_token(id, ctx.source_addr.as_deref(), t)?;
+            .touch_service_token(live.id, ctx.source_addr.as_deref(), t)?;
         let mine = self.store.operator_permissions(operator.id)?;
-        let permissions = scopes.into_iter().filter(|p| mine.contains(p)).collect();
+        let permissions = live
+            .scopes
+            .into_iter()
+            .filter(|p| mine.contains(p))
+            .collect();
         Ok(Caller {
             operator,
             session: None,
-            token_id: Some(id),
+            token_id: Some(live.id),
+            token_expires_at: Some(live.expires_at),
             permissions,
         })
     }
@@ -557,7 +565,7 @@ impl AppState {
             .into(),
             expires_at: match &caller.session {
                 Some(s) => Some(s.access_expires_at),
-                None => self.service_token_expiry(caller)?,
+                None => caller.token_expires_at,
             },
             restrictions: caller.restrictions().to_vec(),
         })
@@ -709,15 +717,6 @@ impl AppState {
             recovery_codes: codes_plain,
             session: self.lift_restriction(caller, RESTRICTION_MFA_ENROLL)?,
         })
-    }
-
-    fn service_token_expiry(&self, caller: &Caller) -> Result<Option<UnixTime>, ApiError> {
-        Ok(self
-            .store
-            .list_service_tokens()?
-            .into_iter()
-            .find(|t| Some(t.id) == caller.token_id)
-            .map(|t| t.expires_at))
     }
 
     pub fn mfa_status(&self, caller: &Caller) -> Result<MfaStatus, ApiError> {

@@ -95,6 +95,15 @@ pub enum RotateOutcome {
     Invalid,
 }
 
+/// What authenticating a service token needs to know about it.
+#[derive(Debug, Clone)]
+pub struct LiveServiceToken {
+    pub id: i64,
+    pub created_by: i64,
+    pub expires_at: UnixTime,
+    pub scopes: Vec<String>,
+}
+
 pub struct NewServiceToken {
     pub name: String,
     pub token_hash: String,
@@ -206,12 +215,8 @@ pub trait Store: Send + Sync + 'static {
 
     // --- service tokens ---
     fn create_service_token(&self, t: &NewServiceToken, now: UnixTime) -> Result<i64>;
-    /// A live (unrevoked, unexpired) token by hash: (id, creator, scopes).
-    fn service_token_by_hash(
-        &self,
-        hash: &str,
-        now: UnixTime,
-    ) -> Result<Option<(i64, i64, Vec<String>)>>;
+    /// A live (unrevoked, unexpired) token by hash.
+    fn service_token_by_hash(&self, hash: &str, now: UnixTime) -> Result<Option<LiveServiceToken>>;
     /// Record a use; returns the address it was last used from before this one.
     fn touch_service_token(
         &self,

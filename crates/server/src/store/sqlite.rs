@@ -18,8 +18,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use imadm_api::admin::{Role, ServiceToken};
 
 use super::{
-    AuthEvent, NewServiceToken, NewSession, Operator, Result, RotateOutcome, Rotation, Session,
-    Store, StoreError, StoredEvent,
+    AuthEvent, LiveServiceToken, NewServiceToken, NewSession, Operator, Result, RotateOutcome,
+    Rotation, Session, Store, StoreError, StoredEvent,
 };
 use crate::UnixTime;
 
@@ -871,21 +871,17 @@ impl Store for SqliteStore {
         Ok(id)
     }
 
-    fn service_token_by_hash(
-        &self,
-        hash: &str,
-        now: UnixTime,
-    ) -> Result<Option<(i64, i64, Vec<String>)>> {
+    fn service_token_by_hash(&self, hash: &str, now: UnixTime) -> Result<Option<LiveServiceToken>> {
         let conn = self.reader();
-        let found: Option<(i64, i64)> = conn
+        let found: Option<(i64, i64, i64)> = conn
             .query_row(
-                "SELECT id, created_by FROM service_tokens
+                "SELECT id, created_by, expires_at FROM service_tokens
                  WHERE token_hash = ?1 AND revoked_at IS NULL AND expires_at > ?2",
                 params![hash, now],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        let Some((id, creator)) = found else {
+        let Some((id, created_by, expires_at)) = found else {
             return Ok(None);
         };
         let mut stmt = conn.prepare(
@@ -894,7 +890,12 @@ impl Store for SqliteStore {
         let scopes = stmt
             .query_map([id], |r| r.get(0))?
             .collect::<rusqlite::Result<Vec<String>>>()?;
-        Ok(Some((id, creator, scopes)))
+        Ok(Some(LiveServiceToken {
+            id,
+            created_by,
+            expires_at,
+            scopes,
+        }))
     }
 
     fn touch_service_token(
