@@ -8,6 +8,7 @@
 //! contract and both sides see it at compile time.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod codes;
 pub mod im;
