@@ -16,14 +16,14 @@ use serde_json::{Value, json};
 use crate::harness::*;
 
 /// A minimal HTTPS client for the admin API, trusting the dev server's CA.
-struct Api {
+pub(crate) struct Api {
     http: reqwest::blocking::Client,
     base: String,
     app_id: String,
 }
 
 impl Api {
-    fn new(server: &Server) -> Api {
+    pub(crate) fn new(server: &Server) -> Api {
         Api {
             http: server.https_client(),
             base: server.info.server.clone(),
@@ -32,7 +32,7 @@ impl Api {
     }
 
     /// Send a request; returns (HTTP status, envelope).
-    fn call(
+    pub(crate) fn call(
         &self,
         method: &str,
         path: &str,
@@ -60,13 +60,13 @@ impl Api {
     }
 
     /// Password + TOTP login; returns the access token.
-    fn login(&self, username: &str, password: &str, secret: &str) -> String {
+    pub(crate) fn login(&self, username: &str, password: &str, secret: &str) -> String {
         self.login_tracking(username, password, secret, &mut None)
     }
 
     /// Login using fresh codes from `last`, so the caller can go on to step-up with
     /// `fresh_code(secret, last)` without reusing a step.
-    fn login_tracking(
+    pub(crate) fn login_tracking(
         &self,
         username: &str,
         password: &str,
@@ -176,6 +176,14 @@ fn endpoints() -> Vec<(&'static str, &'static str, Option<Value>, &'static str)>
             "token:write",
         ),
         ("DELETE", "/admin/tokens/999999", None, "token:write"),
+        ("GET", "/admin/audit/events", None, "audit:read"),
+        ("GET", "/admin/audit/checkpoint", None, "audit:read"),
+        (
+            "POST",
+            "/admin/audit/export",
+            Some(json!({})),
+            "audit:export",
+        ),
         ("GET", "/admin/users", None, "user:read"),
         ("GET", "/admin/users/nobody", None, "user:read"),
         (
@@ -206,7 +214,7 @@ fn endpoints() -> Vec<(&'static str, &'static str, Option<Value>, &'static str)>
     ]
 }
 
-fn seeded(server: &Server) -> BTreeMap<String, (String, String)> {
+pub(crate) fn seeded(server: &Server) -> BTreeMap<String, (String, String)> {
     server.info.raw["seeded_operators"]
         .as_array()
         .expect("seeded_operators in the dev server's JSON")

@@ -183,6 +183,9 @@ pub struct EventsQuery {
     pub actor: Option<String>,
     /// Exact action, or a prefix ending in `.` (`auth.`).
     pub action: Option<String>,
+    /// Long-poll: when no event matches yet, wait up to this many seconds (cap 60) for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<u32>,
 }
 
 /// `POST /admin/audit/export` body: the time range to export (RFC 3339; open ends allowed).

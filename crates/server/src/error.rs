@@ -37,6 +37,23 @@ impl ApiError {
         self
     }
 
+    /// A permission refusal (recorded as outcome `denied` in the audit log).
+    pub fn is_denial(&self) -> bool {
+        matches!(
+            self.code,
+            codes::FORBIDDEN
+                | codes::STEP_UP_REQUIRED
+                | codes::MFA_ENROLLMENT_REQUIRED
+                | codes::PASSWORD_CHANGE_REQUIRED
+                | codes::ACCOUNT_DISABLED
+        )
+    }
+
+    /// `code <n>`: what the audit log keeps of an error (messages may quote input).
+    pub fn code_name(&self) -> String {
+        format!("code {}", self.code)
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
         ApiError::new(codes::BAD_REQUEST, message)
     }

@@ -10,6 +10,7 @@
 //! - `store/`: the persistence trait and its SQLite implementation
 //! - `keys`, `secrets`, `totp`, `tls`: cryptographic building blocks
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 mod fsutil;
@@ -47,6 +48,8 @@ pub struct AppState {
     /// IM users, groups and messages (`im.rs`).
     pub im: Arc<dyn store::im::ImStore>,
     pub key: ServerKey,
+    /// Signs audit checkpoints; keys IM-user pseudonyms in the audit log.
+    pub audit_key: audit::AuditKey,
     pub policy: Policy,
     pub app_id: String,
     pub server_id: String,
@@ -104,6 +107,7 @@ pub struct DataDir {
     pub path: PathBuf,
     pub store: Arc<SqliteStore>,
     pub key: ServerKey,
+    pub audit_key: audit::AuditKey,
     pub app_id: String,
     pub server_id: String,
 }
@@ -141,6 +145,13 @@ pub fn open_data_dir(path: &Path, create: bool) -> Result<DataDir, ServerError> 
             keys::KEY_FILE_ENV
         ))
     })?;
+    let audit_key_path = audit::AuditKey::path(path);
+    let audit_key = audit::AuditKey::open(&audit_key_path, true).map_err(|m| {
+        ServerError::new(ErrorKind::Usage, m).hint(format!(
+            "the audit signing key is {}; `imadm server init` creates it",
+            audit_key_path.display()
+        ))
+    })?;
     let store = SqliteStore::open(&db).map_err(|e| {
         ServerError::new(
             ErrorKind::Io,
@@ -163,6 +174,7 @@ pub fn open_data_dir(path: &Path, create: bool) -> Result<DataDir, ServerError> 
         path: path.to_owned(),
         store,
         key,
+        audit_key,
         app_id,
         server_id,
     })
@@ -330,6 +342,7 @@ pub async fn serve(
         store: dir.store.clone(),
         im: dir.store.clone(),
         key: dir.key,
+        audit_key: dir.audit_key,
         policy: opts.policy,
         app_id: dir.app_id.clone(),
         server_id: dir.server_id.clone(),

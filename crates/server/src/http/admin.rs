@@ -90,8 +90,14 @@ pub async fn create_role(
     Otp(otp): Otp,
     Body(req): Body<RoleCreate>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(
+        &ctx,
+        Some(&c),
+        "role.create",
+        Some(format!("role:{}", req.name)),
+    );
     Ok(ok(blocking(&s, move |s| {
-        s.create_role(&ctx, &c, otp.as_deref(), req)
+        s.audited(ev, || s.create_role(&ctx, &c, otp.as_deref(), req))
     })
     .await?))
 }
@@ -107,8 +113,9 @@ pub async fn update_role(
     P(name): P<String>,
     Body(req): Body<RoleUpdate>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(&ctx, Some(&c), "role.update", Some(format!("role:{name}")));
     Ok(ok(blocking(&s, move |s| {
-        s.update_role(&ctx, &c, otp.as_deref(), &name, req)
+        s.audited(ev, || s.update_role(&ctx, &c, otp.as_deref(), &name, req))
     })
     .await?))
 }
@@ -123,7 +130,11 @@ pub async fn delete_role(
     Otp(otp): Otp,
     P(name): P<String>,
 ) -> Result<Response, ApiError> {
-    blocking(&s, move |s| s.delete_role(&ctx, &c, otp.as_deref(), &name)).await?;
+    let ev = s.audit_event(&ctx, Some(&c), "role.delete", Some(format!("role:{name}")));
+    blocking(&s, move |s| {
+        s.audited(ev, || s.delete_role(&ctx, &c, otp.as_deref(), &name))
+    })
+    .await?;
     Ok(ok(true))
 }
 
@@ -137,8 +148,9 @@ pub async fn apply_roles(
     Otp(otp): Otp,
     Body(req): Body<RolesApply>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(&ctx, Some(&c), "role.apply", None);
     Ok(ok(blocking(&s, move |s| {
-        s.apply_roles(&ctx, &c, otp.as_deref(), req)
+        s.audited(ev, || s.apply_roles(&ctx, &c, otp.as_deref(), req))
     })
     .await?))
 }
@@ -191,8 +203,14 @@ pub async fn create_operator(
     Otp(otp): Otp,
     Body(req): Body<OperatorCreate>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(
+        &ctx,
+        Some(&c),
+        "operator.create",
+        Some(format!("operator:{}", req.username)),
+    );
     Ok(ok(blocking(&s, move |s| {
-        s.create_operator(&ctx, &c, otp.as_deref(), req)
+        s.audited(ev, || s.create_operator(&ctx, &c, otp.as_deref(), req))
     })
     .await?))
 }
@@ -207,8 +225,14 @@ pub async fn delete_operator(
     Otp(otp): Otp,
     P(name): P<String>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(
+        &ctx,
+        Some(&c),
+        "operator.delete",
+        Some(format!("operator:{name}")),
+    );
     blocking(&s, move |s| {
-        s.delete_operator(&ctx, &c, otp.as_deref(), &name)
+        s.audited(ev, || s.delete_operator(&ctx, &c, otp.as_deref(), &name))
     })
     .await?;
     Ok(ok(true))
@@ -225,8 +249,16 @@ pub async fn grant(
     P(name): P<String>,
     Body(req): Body<RoleNames>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(
+        &ctx,
+        Some(&c),
+        "operator.grant",
+        Some(format!("operator:{name}")),
+    );
     Ok(ok(blocking(&s, move |s| {
-        s.change_operator_roles(&ctx, &c, otp.as_deref(), &name, req.roles, vec![])
+        s.audited(ev, || {
+            s.change_operator_roles(&ctx, &c, otp.as_deref(), &name, req.roles, vec![])
+        })
     })
     .await?))
 }
@@ -242,8 +274,16 @@ pub async fn revoke(
     P(name): P<String>,
     Body(req): Body<RoleNames>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(
+        &ctx,
+        Some(&c),
+        "operator.revoke",
+        Some(format!("operator:{name}")),
+    );
     Ok(ok(blocking(&s, move |s| {
-        s.change_operator_roles(&ctx, &c, otp.as_deref(), &name, vec![], req.roles)
+        s.audited(ev, || {
+            s.change_operator_roles(&ctx, &c, otp.as_deref(), &name, vec![], req.roles)
+        })
     })
     .await?))
 }
@@ -258,8 +298,16 @@ pub async fn disable(
     Otp(otp): Otp,
     P(name): P<String>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(
+        &ctx,
+        Some(&c),
+        "operator.disable",
+        Some(format!("operator:{name}")),
+    );
     Ok(ok(blocking(&s, move |s| {
-        s.set_operator_disabled(&ctx, &c, otp.as_deref(), &name, true)
+        s.audited(ev, || {
+            s.set_operator_disabled(&ctx, &c, otp.as_deref(), &name, true)
+        })
     })
     .await?))
 }
@@ -274,8 +322,16 @@ pub async fn enable(
     Otp(otp): Otp,
     P(name): P<String>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(
+        &ctx,
+        Some(&c),
+        "operator.enable",
+        Some(format!("operator:{name}")),
+    );
     Ok(ok(blocking(&s, move |s| {
-        s.set_operator_disabled(&ctx, &c, otp.as_deref(), &name, false)
+        s.audited(ev, || {
+            s.set_operator_disabled(&ctx, &c, otp.as_deref(), &name, false)
+        })
     })
     .await?))
 }
@@ -290,8 +346,14 @@ pub async fn reset_mfa(
     Otp(otp): Otp,
     P(name): P<String>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(
+        &ctx,
+        Some(&c),
+        "operator.reset_mfa",
+        Some(format!("operator:{name}")),
+    );
     Ok(ok(blocking(&s, move |s| {
-        s.reset_operator_mfa(&ctx, &c, otp.as_deref(), &name)
+        s.audited(ev, || s.reset_operator_mfa(&ctx, &c, otp.as_deref(), &name))
     })
     .await?))
 }
@@ -313,8 +375,14 @@ pub async fn create_token(
     Otp(otp): Otp,
     Body(req): Body<TokenCreate>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(
+        &ctx,
+        Some(&c),
+        "token.create",
+        Some(format!("token:{}", req.name)),
+    );
     Ok(ok(blocking(&s, move |s| {
-        s.create_token(&ctx, &c, otp.as_deref(), req)
+        s.audited(ev, || s.create_token(&ctx, &c, otp.as_deref(), req))
     })
     .await?))
 }
@@ -328,6 +396,7 @@ pub async fn revoke_token(
     Authed(c): Authed,
     P(id): P<i64>,
 ) -> Result<Response, ApiError> {
-    blocking(&s, move |s| s.revoke_token(&ctx, &c, id)).await?;
+    let ev = s.audit_event(&ctx, Some(&c), "token.revoke", Some(format!("token:{id}")));
+    blocking(&s, move |s| s.audited(ev, || s.revoke_token(&ctx, &c, id))).await?;
     Ok(ok(true))
 }

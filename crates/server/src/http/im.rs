@@ -117,12 +117,15 @@ impl<S: Send + Sync> FromRequestParts<S> for UserIdHeader {
     responses((status = 200, description = "the new user (business errors also answer HTTP 200: 10002 bad username or password, 10004 user exists)", body = Envelope<UserSettings>)))]
 pub async fn register(
     State(s): State<Shared>,
+    ctx: RequestCtx,
     Authed(caller): Authed,
     Body(req): Body<UserRegisterRequest>,
 ) -> Result<Response, ApiError> {
-    Ok(ok(
-        blocking(&s, move |s| s.register_user(&caller, req)).await?
-    ))
+    let ev = s.audit_event(&ctx, Some(&caller), "user.create", None);
+    Ok(ok(blocking(&s, move |s| {
+        s.audited(ev, || s.register_user(&caller, req))
+    })
+    .await?))
 }
 
 #[utoipa::path(post, path = "/user/register/batch", tag = "user", request_body = ListRequest<UserRegisterRequest>,
@@ -131,11 +134,13 @@ pub async fn register(
     responses((status = 200, description = "one outcome per row, in order; at most 1000 rows", body = Envelope<Vec<BatchRegisterUserDto>>)))]
 pub async fn register_batch(
     State(s): State<Shared>,
+    ctx: RequestCtx,
     Authed(caller): Authed,
     Body(req): Body<ListRequest<UserRegisterRequest>>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(&ctx, Some(&caller), "user.create", None);
     Ok(ok(blocking(&s, move |s| {
-        s.register_users(&caller, req.list)
+        s.audited(ev, || s.register_users(&caller, req.list))
     })
     .await?))
 }
@@ -184,11 +189,13 @@ pub async fn user_profile(
     responses((status = 200, description = "all listed users banned (all or nothing; 10000 names an unknown id)", body = Envelope<bool>)))]
 pub async fn user_disable(
     State(s): State<Shared>,
+    ctx: RequestCtx,
     Authed(caller): Authed,
     Body(req): Body<ListRequest<i64>>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(&ctx, Some(&caller), "user.disable", None);
     Ok(ok(blocking(&s, move |s| {
-        s.set_users_disabled(&caller, &req.list, true)
+        s.audited(ev, || s.set_users_disabled(&caller, &req.list, true))
     })
     .await?))
 }
@@ -199,11 +206,13 @@ pub async fn user_disable(
     responses((status = 200, description = "all listed users unbanned (all or nothing)", body = Envelope<bool>)))]
 pub async fn user_enable(
     State(s): State<Shared>,
+    ctx: RequestCtx,
     Authed(caller): Authed,
     Body(req): Body<ListRequest<i64>>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(&ctx, Some(&caller), "user.enable", None);
     Ok(ok(blocking(&s, move |s| {
-        s.set_users_disabled(&caller, &req.list, false)
+        s.audited(ev, || s.set_users_disabled(&caller, &req.list, false))
     })
     .await?))
 }
@@ -221,9 +230,15 @@ pub async fn user_delete(
     Otp(otp): Otp,
     UserIdHeader(user): UserIdHeader,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(
+        &ctx,
+        Some(&caller),
+        "user.delete",
+        user.map(|u| s.audit_key.user_pseudonym(u)),
+    );
     // The body (a password, for user tokens only) means nothing to an admin credential.
     Ok(ok(blocking(&s, move |s| {
-        s.delete_user(&ctx, &caller, otp.as_deref(), user)
+        s.audited(ev, || s.delete_user(&ctx, &caller, otp.as_deref(), user))
     })
     .await?))
 }
@@ -235,12 +250,19 @@ pub async fn user_delete(
     responses((status = 200, description = "password replaced; the user's devices are kicked", body = Envelope<bool>)))]
 pub async fn change_password_admin(
     State(s): State<Shared>,
+    ctx: RequestCtx,
     Authed(caller): Authed,
     UserIdHeader(user): UserIdHeader,
     Body(req): Body<PasswordDto>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(
+        &ctx,
+        Some(&caller),
+        "user.password_reset",
+        user.map(|u| s.audit_key.user_pseudonym(u)),
+    );
     Ok(ok(blocking(&s, move |s| {
-        s.change_user_password(&caller, user, &req.password)
+        s.audited(ev, || s.change_user_password(&caller, user, &req.password))
     })
     .await?))
 }
@@ -253,10 +275,20 @@ pub async fn change_password_admin(
     responses((status = 200, description = "the user's devices are kicked offline", body = Envelope<bool>)))]
 pub async fn user_kick(
     State(s): State<Shared>,
+    ctx: RequestCtx,
     Authed(caller): Authed,
     UserIdHeader(user): UserIdHeader,
 ) -> Result<Response, ApiError> {
-    Ok(ok(blocking(&s, move |s| s.kick_user(&caller, user)).await?))
+    let ev = s.audit_event(
+        &ctx,
+        Some(&caller),
+        "user.kick",
+        user.map(|u| s.audit_key.user_pseudonym(u)),
+    );
+    Ok(ok(blocking(&s, move |s| {
+        s.audited(ev, || s.kick_user(&caller, user))
+    })
+    .await?))
 }
 
 #[utoipa::path(post, path = "/group/create", tag = "group", request_body = GroupInfoRequest,
@@ -266,12 +298,14 @@ pub async fn user_kick(
     responses((status = 200, description = "the new group", body = Envelope<GroupInfoAndSettingsDto>)))]
 pub async fn group_create(
     State(s): State<Shared>,
+    ctx: RequestCtx,
     Authed(caller): Authed,
     UserIdHeader(owner): UserIdHeader,
     Body(req): Body<GroupInfoRequest>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(&ctx, Some(&caller), "group.create", None);
     Ok(ok(blocking(&s, move |s| {
-        s.create_group(&caller, owner, req)
+        s.audited(ev, || s.create_group(&caller, owner, req))
     })
     .await?))
 }
@@ -288,11 +322,18 @@ pub struct GroupQuery {
     responses((status = 200, description = "the group, its members and messages are gone (20001: no such group)", body = Envelope<bool>)))]
 pub async fn group_destroy(
     State(s): State<Shared>,
+    ctx: RequestCtx,
     Authed(caller): Authed,
     Q(q): Q<GroupQuery>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(
+        &ctx,
+        Some(&caller),
+        "group.destroy",
+        Some(format!("group:{}", q.group_id)),
+    );
     Ok(ok(blocking(&s, move |s| {
-        s.destroy_group(&caller, q.group_id)
+        s.audited(ev, || s.destroy_group(&caller, q.group_id))
     })
     .await?))
 }
@@ -356,11 +397,15 @@ pub async fn group_member_list(
     responses((status = 200, description = "one outcome per user (reason 20017: already a member, 10000: no such user)", body = Envelope<Vec<GroupUserRelationResponse>>)))]
 pub async fn group_invite(
     State(s): State<Shared>,
+    ctx: RequestCtx,
     Authed(caller): Authed,
     Body(req): Body<GroupInvitationRequest>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(&ctx, Some(&caller), "group.invite", None);
     Ok(ok(blocking(&s, move |s| {
-        s.change_members(&caller, req.group_id, &req.user_list, true)
+        s.audited(ev, || {
+            s.change_members(&caller, req.group_id, &req.user_list, true)
+        })
     })
     .await?))
 }
@@ -371,11 +416,15 @@ pub async fn group_invite(
     responses((status = 200, description = "one outcome per user (reason 20002: not a member)", body = Envelope<Vec<GroupUserRelationResponse>>)))]
 pub async fn group_kick(
     State(s): State<Shared>,
+    ctx: RequestCtx,
     Authed(caller): Authed,
     Body(req): Body<GroupMemberRequest>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(&ctx, Some(&caller), "group.kick", None);
     Ok(ok(blocking(&s, move |s| {
-        s.change_members(&caller, req.group_id, &req.user_list, false)
+        s.audited(ev, || {
+            s.change_members(&caller, req.group_id, &req.user_list, false)
+        })
     })
     .await?))
 }
@@ -387,12 +436,19 @@ pub async fn group_kick(
     responses((status = 200, description = "stored (encrypted at rest), one message per target", body = Envelope<bool>)))]
 pub async fn message_send(
     State(s): State<Shared>,
+    ctx: RequestCtx,
     Authed(caller): Authed,
     UserIdHeader(user): UserIdHeader,
     Body(req): Body<MessageRequest>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(
+        &ctx,
+        Some(&caller),
+        "message.send",
+        user.map(|u| s.audit_key.user_pseudonym(u)),
+    );
     Ok(ok(blocking(&s, move |s| {
-        s.send_message(&caller, user, req)
+        s.audited(ev, || s.send_message(&caller, user, req))
     })
     .await?))
 }
@@ -414,12 +470,21 @@ pub struct ConversationQuery {
     responses((status = 200, description = "messages, newest first", body = Envelope<SessionMessageList>)))]
 pub async fn message_conversation(
     State(s): State<Shared>,
+    ctx: RequestCtx,
     Authed(caller): Authed,
     UserIdHeader(user): UserIdHeader,
     Q(q): Q<ConversationQuery>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(
+        &ctx,
+        Some(&caller),
+        "message.read",
+        user.map(|u| s.audit_key.user_pseudonym(u)),
+    );
     Ok(ok(blocking(&s, move |s| {
-        s.conversation(&caller, user, q.opposite_id, q.msg_id_start, q.limit)
+        s.audited(ev, || {
+            s.conversation(&caller, user, q.opposite_id, q.msg_id_start, q.limit)
+        })
     })
     .await?))
 }

@@ -13,6 +13,7 @@ pub const API_FEATURES: &[&str] = &[
     "auth.mfa.recovery_codes",
     "auth.refresh_rotation",
     "auth.step_up",
+    "audit.log",
 ];
 
 #[utoipa::path(get, path = "/admin/server-info", tag = "admin",
@@ -24,6 +25,6 @@ pub async fn server_info(State(state): State<Shared>) -> Response {
         server_id: state.server_id.clone(),
         app_id: state.app_id.clone(),
         api_features: API_FEATURES.iter().map(|s| s.to_string()).collect(),
-        audit_public_key: None,
+        audit_public_key: Some(state.audit_key.openssh_public(&state.server_id)),
     })
 }

@@ -7,6 +7,7 @@
 //! `{code, message, data}` envelope. Errors are [`ApiError`]s and take the same shape.
 
 mod admin;
+mod audit;
 mod auth;
 mod im;
 mod info;
@@ -49,6 +50,7 @@ pub fn router(state: Shared) -> Router {
         .route("/admin/mfa/recovery-codes", post(auth::recovery_codes))
         .route("/admin/mfa/disable", post(auth::mfa_disable))
         .merge(admin::router())
+        .merge(audit::router())
         // IM users, groups, messages (Lanying-compatible) and /admin/users: http/im.rs
         .merge(im::router())
         .fallback(not_found)

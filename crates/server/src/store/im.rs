@@ -293,7 +293,7 @@ impl ImStore for SqliteStore {
             )?;
             out.push(Some(id));
         }
-        tx.commit()?;
+        crate::audit::commit(tx)?;
         Ok(out)
     }
 
@@ -363,7 +363,7 @@ impl ImStore for SqliteStore {
                 params![id, disabled, now],
             )?;
         }
-        tx.commit()?;
+        crate::audit::commit(tx)?;
         Ok(Ok(()))
     }
 
@@ -384,7 +384,7 @@ impl ImStore for SqliteStore {
             tx.execute("DELETE FROM im_groups WHERE owner_id = ?1", [id])?;
             n += tx.execute("DELETE FROM im_users WHERE user_id = ?1", [id])? as u64;
         }
-        tx.commit()?;
+        crate::audit::commit(tx)?;
         Ok(Ok(n))
     }
 
@@ -459,7 +459,7 @@ impl ImStore for SqliteStore {
                 params![id, m, now],
             )?;
         }
-        tx.commit()?;
+        crate::audit::commit(tx)?;
         Ok((id, unknown))
     }
 
@@ -495,7 +495,7 @@ impl ImStore for SqliteStore {
             [group_id],
         )?;
         let n = tx.execute("DELETE FROM im_groups WHERE group_id = ?1", [group_id])?;
-        tx.commit()?;
+        crate::audit::commit(tx)?;
         Ok(n == 1)
     }
 
@@ -524,7 +524,7 @@ impl ImStore for SqliteStore {
                 MemberOutcome::AlreadyMember
             });
         }
-        tx.commit()?;
+        crate::audit::commit(tx)?;
         Ok(out)
     }
 
@@ -553,7 +553,7 @@ impl ImStore for SqliteStore {
                 }
             });
         }
-        tx.commit()?;
+        crate::audit::commit(tx)?;
         Ok(out)
     }
 
@@ -600,7 +600,7 @@ impl ImStore for SqliteStore {
             )?;
             ids.push(id);
         }
-        tx.commit()?;
+        crate::audit::commit(tx)?;
         Ok(ids)
     }
 

@@ -232,4 +232,18 @@ pub trait Store: Send + Sync + 'static {
     fn append_event(&self, e: &AuthEvent, now: UnixTime) -> Result<()>;
     /// The newest `limit` events, newest first.
     fn recent_events(&self, limit: u32) -> Result<Vec<StoredEvent>>;
+
+    // --- audit log (see `crate::audit`) ---
+    /// Append one event in a transaction of its own.
+    fn append_audit(&self, e: &crate::audit::NewAudit) -> Result<()>;
+    /// One keyset page of events, ascending by `seq`.
+    fn audit_events(
+        &self,
+        q: &crate::audit::EventFilter,
+    ) -> Result<Vec<imadm_api::audit::AuditEvent>>;
+    /// `(seq, hash)` of event `seq`, or of the newest event when `None`.
+    fn audit_hash_at(&self, seq: Option<u64>) -> Result<Option<(u64, String)>>;
+    /// `(first seq, last seq, count)` of the events in a time range; zeros when empty.
+    fn audit_range(&self, since_ms: Option<i64>, until_ms: Option<i64>) -> Result<(u64, u64, u64)>;
+    fn save_checkpoint(&self, cp: &imadm_api::audit::Checkpoint) -> Result<()>;
 }

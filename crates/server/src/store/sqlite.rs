@@ -167,6 +167,44 @@ CREATE TABLE service_token_scopes (
     PRIMARY KEY (token_id, permission)
 );
 "#,
+    // 3: the audit log (hash chain, append-only), issued checkpoints, security alerts.
+    r#"
+CREATE TABLE audit_log (
+    seq        INTEGER PRIMARY KEY,
+    at_ms      INTEGER NOT NULL,
+    actor_type TEXT NOT NULL,
+    actor      TEXT NOT NULL,
+    source     TEXT,
+    action     TEXT NOT NULL,
+    target     TEXT,
+    outcome    TEXT NOT NULL,
+    request_id TEXT,
+    detail     TEXT,
+    hash       TEXT NOT NULL
+);
+CREATE INDEX audit_log_at ON audit_log(at_ms);
+CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TABLE audit_checkpoints (
+    id        INTEGER PRIMARY KEY,
+    seq       INTEGER NOT NULL,
+    head      TEXT NOT NULL,
+    at        TEXT NOT NULL,
+    server_id TEXT NOT NULL,
+    signature TEXT NOT NULL
+);
+CREATE TABLE alerts (
+    id        INTEGER PRIMARY KEY,
+    at_ms     INTEGER NOT NULL,
+    rule      TEXT NOT NULL,
+    severity  TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    detail    TEXT NOT NULL,
+    event_seq INTEGER NOT NULL
+);
+"#,
 ];
 
 /// Read connections beside the writer: enough to keep both cores of a small server busy
@@ -287,7 +325,7 @@ impl SqliteStore {
                 )?;
             }
         }
-        tx.commit()?;
+        crate::audit::commit(tx)?;
         Ok(())
     }
 }
@@ -388,7 +426,7 @@ impl Store for SqliteStore {
                 params![id, role],
             )?;
         }
-        tx.commit()?;
+        crate::audit::commit(tx)?;
         Ok(id)
     }
 
@@ -448,10 +486,13 @@ impl Store for SqliteStore {
     }
 
     fn set_password(&self, id: i64, hash: &str, must_change: bool) -> Result<()> {
-        self.conn().execute(
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
             "UPDATE operators SET password_hash = ?2, must_change_password = ?3 WHERE id = ?1",
             params![id, hash, must_change],
         )?;
+        crate::audit::commit(tx)?;
         Ok(())
     }
 
@@ -506,7 +547,7 @@ impl Store for SqliteStore {
             return Ok(false);
         }
         replace_codes(&tx, id, recovery_hashes)?;
-        tx.commit()?;
+        crate::audit::commit(tx)?;
         Ok(true)
     }
 
@@ -514,7 +555,7 @@ impl Store for SqliteStore {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         replace_codes(&tx, id, recovery_hashes)?;
-        tx.commit()?;
+        crate::audit::commit(tx)?;
         Ok(())
     }
 
@@ -543,7 +584,7 @@ impl Store for SqliteStore {
             [id],
         )?;
         tx.execute("DELETE FROM recovery_codes WHERE operator_id = ?1", [id])?;
-        tx.commit()?;
+        crate::audit::commit(tx)?;
         Ok(())
     }
 
@@ -651,7 +692,7 @@ impl Store for SqliteStore {
             )
             .optional()?;
         if let Some(s) = updated {
-            tx.commit()?;
+            crate::audit::commit(tx)?;
             return Ok(RotateOutcome::Rotated(s));
         }
         let reused: Option<(i64, i64)> = tx
@@ -675,7 +716,7 @@ impl Store for SqliteStore {
             }
             None => RotateOutcome::Invalid,
         };
-        tx.commit()?;
+        crate::audit::commit(tx)?;
         Ok(outcome)
     }
 
@@ -792,7 +833,7 @@ impl Store for SqliteStore {
                 )?;
             }
         }
-        tx.commit()?;
+        crate::audit::commit(tx)?;
         Ok(())
     }
 
@@ -827,7 +868,7 @@ impl Store for SqliteStore {
             )?;
         }
         ensure_an_owner(&tx)?;
-        tx.commit()?;
+        crate::audit::commit(tx)?;
         Ok(())
     }
 
@@ -839,7 +880,7 @@ impl Store for SqliteStore {
             params![operator_id, disabled],
         )?;
         ensure_an_owner(&tx)?;
-        tx.commit()?;
+        crate::audit::commit(tx)?;
         Ok(())
     }
 
@@ -848,7 +889,7 @@ impl Store for SqliteStore {
         let tx = conn.transaction()?;
         tx.execute("DELETE FROM operators WHERE id = ?1", [operator_id])?;
         ensure_an_owner(&tx)?;
-        tx.commit()?;
+        crate::audit::commit(tx)?;
         Ok(())
     }
 
@@ -867,7 +908,7 @@ impl Store for SqliteStore {
                 params![id, p],
             )?;
         }
-        tx.commit()?;
+        crate::audit::commit(tx)?;
         Ok(id)
     }
 
@@ -947,15 +988,22 @@ impl Store for SqliteStore {
     }
 
     fn revoke_service_token(&self, id: i64, now: UnixTime) -> Result<bool> {
-        let n = self.conn().execute(
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
             "UPDATE service_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
             params![id, now],
         )?;
+        crate::audit::commit(tx)?;
         Ok(n == 1)
     }
 
     fn append_event(&self, e: &AuthEvent, now: UnixTime) -> Result<()> {
-        self.conn().execute(
+        // The authentication event and its audit-log entry commit together: if the audit
+        // insert fails, the login step fails (fail-closed).
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
             "INSERT INTO auth_events (at, operator_id, username, event, outcome, source_addr,
                  request_id, detail)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -969,6 +1017,104 @@ impl Store for SqliteStore {
                 e.request_id,
                 e.detail
             ],
+        )?;
+        if let Some(a) = crate::audit::from_auth_event(e) {
+            crate::audit::insert(&tx, &a, crate::audit::now_ms())?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn append_audit(&self, e: &crate::audit::NewAudit) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        crate::audit::insert(&tx, e, crate::audit::now_ms())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn audit_events(
+        &self,
+        q: &crate::audit::EventFilter,
+    ) -> Result<Vec<imadm_api::audit::AuditEvent>> {
+        let conn = self.reader();
+        // One prepared statement whatever the filters: unset ones compare against NULL.
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, at_ms, actor_type, actor, source, action, target, outcome, request_id,
+                    detail, hash
+             FROM audit_log
+             WHERE seq > ?1 AND seq <= ?2
+               AND (?3 IS NULL OR at_ms >= ?3) AND (?4 IS NULL OR at_ms <= ?4)
+               AND (?5 IS NULL OR actor = ?5)
+               AND (?6 IS NULL OR action = ?6 OR (substr(?6, -1) = '.' AND substr(action, 1, length(?6)) = ?6))
+             ORDER BY seq LIMIT ?7",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                q.after as i64,
+                q.to.map_or(i64::MAX, |t| t as i64),
+                q.since_ms,
+                q.until_ms,
+                q.actor,
+                q.action,
+                q.limit
+            ],
+            |r| {
+                Ok(imadm_api::audit::AuditEvent {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    at: imadm_api::audit::format_at(r.get(1)?),
+                    actor_type: r.get(2)?,
+                    actor: r.get(3)?,
+                    source: r.get(4)?,
+                    action: r.get(5)?,
+                    target: r.get(6)?,
+                    outcome: r.get(7)?,
+                    request_id: r.get(8)?,
+                    detail: r.get(9)?,
+                    hash: r.get(10)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn audit_hash_at(&self, seq: Option<u64>) -> Result<Option<(u64, String)>> {
+        let conn = self.reader();
+        let row = match seq {
+            Some(s) => conn
+                .prepare_cached("SELECT seq, hash FROM audit_log WHERE seq = ?1")?
+                .query_row([s as i64], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))
+                .optional()?,
+            None => conn
+                .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+                .query_row([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))
+                .optional()?,
+        };
+        Ok(row)
+    }
+
+    fn audit_range(&self, since_ms: Option<i64>, until_ms: Option<i64>) -> Result<(u64, u64, u64)> {
+        let conn = self.reader();
+        let (first, last, count): (Option<i64>, Option<i64>, i64) = conn
+            .prepare_cached(
+                "SELECT min(seq), max(seq), count(*) FROM audit_log
+                 WHERE (?1 IS NULL OR at_ms >= ?1) AND (?2 IS NULL OR at_ms <= ?2)",
+            )?
+            .query_row(params![since_ms, until_ms], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+        Ok((
+            first.unwrap_or(0) as u64,
+            last.unwrap_or(0) as u64,
+            count as u64,
+        ))
+    }
+
+    fn save_checkpoint(&self, cp: &imadm_api::audit::Checkpoint) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO audit_checkpoints (seq, head, at, server_id, signature)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![cp.seq as i64, cp.head, cp.at, cp.server_id, cp.signature],
         )?;
         Ok(())
     }

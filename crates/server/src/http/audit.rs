@@ -1,0 +1,201 @@
+//! `/admin/audit/*`: paging through the audit log, signed checkpoints, and export plans.
+//! The chain and the signing live in `crate::audit`; this module is wire and permissions.
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::{get, post};
+use imadm_api::admin::Page;
+use imadm_api::audit::{AuditEvent, Checkpoint, EventsQuery, ExportPlan, ExportRequest};
+use imadm_api::{Envelope, codes};
+use serde::Deserialize;
+
+use super::{Authed, Body, Q, Shared, blocking, ok};
+use crate::AppState;
+use crate::audit::EventFilter;
+use crate::auth::{Caller, RequestCtx};
+use crate::error::ApiError;
+
+const DEFAULT_LIMIT: u32 = 1000;
+const MAX_LIMIT: u32 = 10_000;
+const MAX_WAIT_SECS: u32 = 60;
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/admin/audit/events", get(events))
+        .route("/admin/audit/checkpoint", get(checkpoint))
+        .route("/admin/audit/export", post(export))
+}
+
+/// RFC 3339 → Unix milliseconds.
+pub fn parse_time(field: &str, v: Option<&str>) -> Result<Option<i64>, ApiError> {
+    let Some(v) = v.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let t = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| {
+            ApiError::bad_request(format!("{field} {v:?} is not an RFC 3339 time"))
+                .hint("use e.g. 2026-11-26T19:00:00Z")
+        })?;
+    Ok(Some((t.unix_timestamp_nanos() / 1_000_000) as i64))
+}
+
+fn filter(q: &EventsQuery) -> Result<EventFilter, ApiError> {
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(
+            ApiError::bad_request(format!("limit {limit} is out of range"))
+                .hint(format!("use 1 to {MAX_LIMIT}")),
+        );
+    }
+    Ok(EventFilter {
+        after: q.after.unwrap_or(0),
+        to: q.to,
+        since_ms: parse_time("since", q.since.as_deref())?,
+        until_ms: parse_time("until", q.until.as_deref())?,
+        actor: q.actor.clone().filter(|a| !a.is_empty()),
+        action: q.action.clone().filter(|a| !a.is_empty()),
+        limit,
+    })
+}
+
+impl AppState {
+    fn audit_page(&self, c: &Caller, f: &EventFilter) -> Result<Page<AuditEvent>, ApiError> {
+        c.require("audit:read")?;
+        let items = self.store.audit_events(f)?;
+        let next_cursor = if items.len() as u32 == f.limit {
+            items.last().map(|e| e.seq.to_string())
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Sign (and remember) a checkpoint at `seq`, or at the head when `None`.
+    pub fn audit_checkpoint(&self, seq: Option<u64>) -> Result<Checkpoint, ApiError> {
+        let (seq, head) = match self.store.audit_hash_at(seq)? {
+            Some(x) => x,
+            None if seq.is_none() || seq == Some(0) => {
+                (0, imadm_api::audit::hash_hex(&imadm_api::audit::GENESIS))
+            }
+            None => {
+                return Err(ApiError::new(
+                    codes::NOT_FOUND,
+                    format!("there is no audit event {}", seq.unwrap_or(0)),
+                )
+                .hint("ask for a sequence number at or below the head (omit seq for the head)"));
+            }
+        };
+        let cp = self.audit_key.checkpoint(seq, &head, &self.server_id);
+        self.store.save_checkpoint(&cp)?;
+        Ok(cp)
+    }
+
+    fn export_plan(
+        &self,
+        ctx: &RequestCtx,
+        c: &Caller,
+        req: &ExportRequest,
+    ) -> Result<ExportPlan, ApiError> {
+        c.require("audit:export")?;
+        let since = parse_time("since", req.since.as_deref())?;
+        let until = parse_time("until", req.until.as_deref())?;
+        // The range is computed before the export's own event is appended, so the
+        // report does not have to contain the record of its own making.
+        let (first, last, count) = self.store.audit_range(since, until)?;
+        let plan = if count == 0 {
+            ExportPlan {
+                first_seq: 0,
+                last_seq: 0,
+                count: 0,
+                anchor: None,
+                checkpoint: None,
+            }
+        } else {
+            ExportPlan {
+                first_seq: first,
+                last_seq: last,
+                count,
+                anchor: if first > 1 {
+                    Some(self.audit_checkpoint(Some(first - 1))?)
+                } else {
+                    None
+                },
+                checkpoint: Some(self.audit_checkpoint(Some(last))?),
+            }
+        };
+        let mut ev = self.audit_event(ctx, Some(c), "audit.export", None);
+        ev.detail = Some(format!("seq {first}..={last} ({count} events)"));
+        self.audited(ev, || Ok(plan))
+    }
+}
+
+#[utoipa::path(get, path = "/admin/audit/events", tag = "audit",
+    params(("app_id" = String, Header), ("access-token" = String, Header),
+        ("after" = Option<u64>, Query, description = "events with seq > after (the previous next_cursor)"),
+        ("to" = Option<u64>, Query, description = "events with seq <= to"),
+        ("limit" = Option<u32>, Query, description = "page size, 1-10000, default 1000"),
+        ("since" = Option<String>, Query, description = "RFC 3339, events at or after"),
+        ("until" = Option<String>, Query, description = "RFC 3339, events at or before"),
+        ("actor" = Option<String>, Query),
+        ("action" = Option<String>, Query, description = "exact action or prefix ending in `.`"),
+        ("wait" = Option<u32>, Query, description = "long-poll up to this many seconds (max 60) while nothing matches")),
+    responses((status = 200, description = "a page of events by sequence number", body = Envelope<Page<AuditEvent>>)))]
+pub async fn events(
+    State(s): State<Shared>,
+    Authed(c): Authed,
+    Q(q): Q<EventsQuery>,
+) -> Result<Response, ApiError> {
+    let f = filter(&q)?;
+    let wait = Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECS) as u64);
+    let deadline = Instant::now() + wait;
+    let c = std::sync::Arc::new(c);
+    loop {
+        let (c2, f2) = (c.clone(), f.clone());
+        let page = blocking(&s, move |s| s.audit_page(&c2, &f2)).await?;
+        if !page.items.is_empty() || Instant::now() >= deadline {
+            return Ok(ok(page));
+        }
+        // Polling the head is one indexed lookup; 200 ms keeps --follow responsive
+        // without a notification channel between writer and waiters.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CheckpointQuery {
+    /// Sequence number to sign (default: the newest event).
+    pub seq: Option<u64>,
+}
+
+#[utoipa::path(get, path = "/admin/audit/checkpoint", tag = "audit",
+    params(("app_id" = String, Header), ("access-token" = String, Header), CheckpointQuery),
+    responses((status = 200, description = "a checkpoint signed now", body = Envelope<Checkpoint>)))]
+pub async fn checkpoint(
+    State(s): State<Shared>,
+    Authed(c): Authed,
+    Q(q): Q<CheckpointQuery>,
+) -> Result<Response, ApiError> {
+    Ok(ok(blocking(&s, move |s| {
+        c.require("audit:read")?;
+        s.audit_checkpoint(q.seq)
+    })
+    .await?))
+}
+
+#[utoipa::path(post, path = "/admin/audit/export", tag = "audit", request_body = ExportRequest,
+    params(("app_id" = String, Header), ("access-token" = String, Header)),
+    responses((status = 200, description = "the range to page and its checkpoints", body = Envelope<ExportPlan>)))]
+pub async fn export(
+    State(s): State<Shared>,
+    ctx: RequestCtx,
+    Authed(c): Authed,
+    Body(req): Body<ExportRequest>,
+) -> Result<Response, ApiError> {
+    Ok(ok(
+        blocking(&s, move |s| s.export_plan(&ctx, &c, &req)).await?
+    ))
+}

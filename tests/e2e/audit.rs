@@ -1,0 +1,358 @@
+//! Audit log (server side): a scripted session is recorded with the right actor, action,
+//! outcome and target; the chain verifies from genesis over every page with the shared
+//! `imadm_api::audit` functions; checkpoints verify against the key in server-info; a
+//! failing audit insert fails the request and changes nothing; no secret enters the log.
+
+use base64::Engine;
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use imadm_api::audit::{AuditEvent, Checkpoint, GENESIS, chain_next, hash_hex};
+use serde_json::{Value, json};
+
+use crate::harness::*;
+use crate::rbac::{Api, seeded};
+
+/// Every event, paging `limit` at a time by the keyset cursor.
+fn all_events(api: &Api, token: &str, limit: u32) -> Vec<AuditEvent> {
+    let mut out = Vec::new();
+    let mut after = 0u64;
+    loop {
+        let (st, env) = api.call(
+            "GET",
+            &format!("/admin/audit/events?after={after}&limit={limit}"),
+            Some(token),
+            None,
+            None,
+        );
+        assert_eq!(st, 200, "{env}");
+        let page: Vec<AuditEvent> = serde_json::from_value(env["data"]["items"].clone()).unwrap();
+        out.extend(page);
+        match env["data"]["next_cursor"].as_str() {
+            Some(c) => after = c.parse().unwrap(),
+            None => return out,
+        }
+    }
+}
+
+fn verify_chain(events: &[AuditEvent]) {
+    let mut prev = GENESIS;
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e.seq, i as u64 + 1, "sequence numbers have no gaps");
+        prev = chain_next(&prev, &e.leaf());
+        assert_eq!(e.hash, hash_hex(&prev), "chain value of event {}", e.seq);
+    }
+}
+
+fn server_key(api: &Api) -> VerifyingKey {
+    let (st, env) = api.call("GET", "/admin/server-info", None, None, None);
+    assert_eq!(st, 200);
+    let line = env["data"]["audit_public_key"]
+        .as_str()
+        .expect("audit_public_key");
+    let mut parts = line.split(' ');
+    assert_eq!(parts.next(), Some("ssh-ed25519"));
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(parts.next().unwrap())
+        .unwrap();
+    assert!(parts.next().unwrap().starts_with("imadm-audit@"));
+    VerifyingKey::from_bytes(blob[blob.len() - 32..].try_into().unwrap()).unwrap()
+}
+
+fn verify_checkpoint(key: &VerifyingKey, cp: &Checkpoint) {
+    let sig = base64::engine::general_purpose::STANDARD
+        .decode(&cp.signature)
+        .unwrap();
+    key.verify(&cp.message(), &Signature::from_slice(&sig).unwrap())
+        .expect("checkpoint signature verifies");
+}
+
+fn find<'a>(events: &'a [AuditEvent], action: &str, outcome: &str) -> &'a AuditEvent {
+    events
+        .iter()
+        .find(|e| e.action == action && e.outcome == outcome)
+        .unwrap_or_else(|| panic!("no {action}/{outcome} event in {events:#?}"))
+}
+
+#[test]
+fn scripted_session_is_recorded_chained_signed_and_secret_free() {
+    let server = Server::start_with(&["--seed-operator", "target:support"]);
+    let api = Api::new(&server);
+    let creds = seeded(&server);
+    let owner = &server.info.username;
+    let password = &server.info.password;
+    let secret = &server.info.totp_secret;
+
+    // A wrong password, then a real login with TOTP.
+    let wrong_password = "not-the-password-Zq81";
+    let (st, _) = api.call(
+        "POST",
+        "/admin/auth/login",
+        None,
+        None,
+        Some(&json!({"username": owner, "password": wrong_password})),
+    );
+    assert_eq!(st, 401);
+    let mut last = None;
+    let token = api.login_tracking(owner, password, secret, &mut last);
+
+    // A wrong TOTP code on step-up (refused), then a real step-up: grant a role.
+    let (st, _) = api.call(
+        "POST",
+        "/admin/operators/target/grant",
+        Some(&token),
+        Some("000000"),
+        Some(&json!({"roles": ["auditor"]})),
+    );
+    assert_ne!(st, 200);
+    let code = fresh_code(secret, &mut last);
+    let (st, env) = api.call(
+        "POST",
+        "/admin/operators/target/grant",
+        Some(&token),
+        Some(&code),
+        Some(&json!({"roles": ["auditor"]})),
+    );
+    assert_eq!(st, 200, "{env}");
+
+    // An IM user, and a service token (its secret must never be logged).
+    let user_password = "user-pw-Kx93mm";
+    let (_, env) = api.call(
+        "POST",
+        "/user/register/v2",
+        Some(&token),
+        None,
+        Some(&json!({"username": "audited_user", "password": user_password})),
+    );
+    assert_eq!(env["code"], 200, "{env}");
+    let code2 = fresh_code(secret, &mut last);
+    let (st, env) = api.call(
+        "POST",
+        "/admin/tokens",
+        Some(&token),
+        Some(&code2),
+        Some(&json!({"name": "ci", "scopes": ["audit:read"], "expires_in": 600})),
+    );
+    assert_eq!(st, 200, "{env}");
+    let service_token = env["data"]["secret"].as_str().unwrap().to_owned();
+
+    // A denied request: the support operator may not create roles.
+    let (tpw, tsecret) = &creds["support"];
+    let target = api.login("target", tpw, tsecret);
+    let (st, _) = api.call(
+        "POST",
+        "/admin/roles",
+        Some(&target),
+        None,
+        Some(&json!({"name": "sneaky", "permissions": ["user:read"]})),
+    );
+    assert_eq!(st, 403);
+
+    let events = all_events(&api, &token, 3);
+    verify_chain(&events);
+    assert!(
+        events.iter().all(|e| e.action != "auth.other"),
+        "every event has a documented action: {events:#?}"
+    );
+    find(&events, "auth.step_up", "success");
+
+    let failed_login = find(&events, "auth.login", "failure");
+    assert_eq!(failed_login.actor, *owner);
+    assert!(failed_login.source.is_some());
+    find(&events, "auth.mfa", "success");
+    let grant = find(&events, "operator.grant", "success");
+    assert_eq!(grant.actor_type, "operator");
+    assert_eq!(grant.actor, *owner);
+    assert_eq!(grant.target.as_deref(), Some("operator:target"));
+    let refused_grant = events
+        .iter()
+        .find(|e| e.action == "operator.grant" && e.outcome != "success");
+    assert!(refused_grant.is_some(), "the refused step-up is recorded");
+    find(&events, "user.create", "success");
+    find(&events, "token.create", "success");
+    let denied = find(&events, "role.create", "denied");
+    assert_eq!(denied.actor, "target");
+    assert_eq!(denied.target.as_deref(), Some("role:sneaky"));
+    // IM users appear under a keyed pseudonym, never their username.
+    assert!(
+        events
+            .iter()
+            .all(|e| !format!("{e:?}").contains("audited_user"))
+    );
+
+    // Filters: by actor and by action prefix.
+    let (_, env) = api.call(
+        "GET",
+        "/admin/audit/events?actor=target&action=role.",
+        Some(&token),
+        None,
+        None,
+    );
+    let items = env["data"]["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    assert!(
+        items
+            .iter()
+            .all(|e| e["actor"] == "target" && e["action"].as_str().unwrap().starts_with("role."))
+    );
+
+    // Checkpoints: head and a past one both verify and match the chain.
+    let key = server_key(&api);
+    let (st, env) = api.call(
+        "GET",
+        "/admin/audit/checkpoint?seq=3",
+        Some(&token),
+        None,
+        None,
+    );
+    assert_eq!(st, 200, "{env}");
+    let cp: Checkpoint = serde_json::from_value(env["data"].clone()).unwrap();
+    assert_eq!(cp.head, events[2].hash);
+    verify_checkpoint(&key, &cp);
+    let mut forged = cp.clone();
+    forged.head = events[3].hash.clone();
+    assert!(
+        key.verify(
+            &forged.message(),
+            &Signature::from_slice(
+                &base64::engine::general_purpose::STANDARD
+                    .decode(&forged.signature)
+                    .unwrap()
+            )
+            .unwrap()
+        )
+        .is_err()
+    );
+    assert!(server.sql("SELECT count(*) FROM audit_checkpoints").trim() != "0");
+
+    // Export plan: the whole log, anchored at genesis, then recorded as a read.
+    let (st, env) = api.call(
+        "POST",
+        "/admin/audit/export",
+        Some(&token),
+        None,
+        Some(&json!({})),
+    );
+    assert_eq!(st, 200, "{env}");
+    let plan = &env["data"];
+    assert_eq!(plan["first_seq"], 1);
+    assert!(plan["anchor"].is_null());
+    verify_checkpoint(
+        &key,
+        &serde_json::from_value(plan["checkpoint"].clone()).unwrap(),
+    );
+    let last = plan["last_seq"].as_u64().unwrap();
+    let after = all_events(&api, &token, 1000);
+    verify_chain(&after);
+    let export = find(&after, "audit.export", "success");
+    assert!(export.seq > last);
+
+    // The append-only triggers refuse edits.
+    let out = std::process::Command::new("sqlite3")
+        .arg(server.data_dir.join("imadm.db"))
+        .arg("UPDATE audit_log SET actor = 'x' WHERE seq = 1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+
+    // No secret in the log or anywhere in the database files.
+    let log = server.sql("SELECT * FROM audit_log");
+    let mut secrets: Vec<&str> = vec![
+        password,
+        wrong_password,
+        user_password,
+        &token,
+        &target,
+        tpw,
+        &code,
+        &code2,
+    ];
+    secrets.push(&service_token);
+    for s in &secrets {
+        assert!(!log.contains(s), "a secret is in the audit log");
+    }
+    let mut db = Vec::new();
+    for f in ["imadm.db", "imadm.db-wal"] {
+        if let Ok(b) = std::fs::read(server.data_dir.join(f)) {
+            db.extend(b);
+        }
+    }
+    for s in [
+        password.as_str(),
+        wrong_password,
+        user_password,
+        &token,
+        &service_token,
+    ] {
+        assert!(
+            !db.windows(s.len()).any(|w| w == s.as_bytes()),
+            "a secret is in the database file"
+        );
+    }
+}
+
+#[test]
+fn a_failing_audit_insert_fails_the_request_and_changes_nothing() {
+    let server = Server::start();
+    let api = Api::new(&server);
+    let mut last = None;
+    let token = api.login_tracking(
+        &server.info.username,
+        &server.info.password,
+        &server.info.totp_secret,
+        &mut last,
+    );
+    let before = server.sql("SELECT count(*) FROM audit_log");
+    server.sql(
+        "CREATE TRIGGER inject BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'injected'); END",
+    );
+
+    let code = fresh_code(&server.info.totp_secret, &mut last);
+    let (st, env) = api.call(
+        "POST",
+        "/admin/roles",
+        Some(&token),
+        Some(&code),
+        Some(&json!({"name": "ghost", "permissions": ["user:read"]})),
+    );
+    assert!(st >= 500, "{st} {env}");
+    assert_eq!(env["code"], imadm_api::codes::INTERNAL, "{env}");
+    let (st, env): (u16, Value) = api.call(
+        "POST",
+        "/user/register/v2",
+        Some(&token),
+        None,
+        Some(&json!({"username": "ghost_user", "password": "pw-123456"})),
+    );
+    assert_ne!(env["code"], 200, "{st} {env}");
+
+    server.sql("DROP TRIGGER inject");
+    assert_eq!(
+        server
+            .sql("SELECT count(*) FROM roles WHERE name = 'ghost'")
+            .trim(),
+        "0"
+    );
+    assert_eq!(
+        server
+            .sql("SELECT count(*) FROM im_users WHERE username = 'ghost_user'")
+            .trim(),
+        "0"
+    );
+    assert_eq!(server.sql("SELECT count(*) FROM audit_log"), before);
+
+    // With the audit log writable again, the same change succeeds and is recorded.
+    let code = fresh_code(&server.info.totp_secret, &mut last);
+    let (st, env) = api.call(
+        "POST",
+        "/admin/roles",
+        Some(&token),
+        Some(&code),
+        Some(&json!({"name": "ghost", "permissions": ["user:read"]})),
+    );
+    assert_eq!(st, 200, "{env}");
+    assert_eq!(
+        server
+            .sql("SELECT count(*) FROM audit_log WHERE action = 'role.create' AND outcome = 'success' AND target = 'role:ghost'")
+            .trim(),
+        "1"
+    );
+}
