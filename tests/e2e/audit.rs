@@ -253,6 +253,10 @@ fn scripted_session_is_recorded_chained_signed_and_secret_free() {
         .unwrap();
     assert!(!out.status.success());
 
+    // Normal traffic (one wrong password, one refused step-up, a non-admin grant)
+    // raises no alert.
+    assert_eq!(server.sql("SELECT count(*) FROM alerts").trim(), "0");
+
     // No secret in the log or anywhere in the database files.
     let log = server.sql("SELECT * FROM audit_log");
     let mut secrets: Vec<&str> = vec![
@@ -355,4 +359,86 @@ fn a_failing_audit_insert_fails_the_request_and_changes_nothing() {
             .trim(),
         "1"
     );
+}
+
+#[test]
+fn each_alert_rule_fires_on_its_scenario() {
+    let server = Server::start_with(&["--seed-operator", "victim:support"]);
+    let api = Api::new(&server);
+    let mut last = None;
+    let secret = &server.info.totp_secret;
+    let token = api.login_tracking(
+        &server.info.username,
+        &server.info.password,
+        secret,
+        &mut last,
+    );
+    let alerts = |min: &str| -> Vec<Value> {
+        let (st, env) = api.call(
+            "GET",
+            &format!("/admin/alerts?min_severity={min}"),
+            Some(&token),
+            None,
+            None,
+        );
+        assert_eq!(st, 200, "{env}");
+        env["data"]["items"].as_array().unwrap().clone()
+    };
+    assert!(alerts("low").is_empty());
+
+    // Repeated login failures for one username (and the lockout they cause).
+    for _ in 0..5 {
+        api.call(
+            "POST",
+            "/admin/auth/login",
+            None,
+            None,
+            Some(&json!({"username": "victim", "password": "wrong-password-1"})),
+        );
+    }
+    let medium = alerts("medium");
+    let rules: Vec<&str> = medium.iter().map(|a| a["rule"].as_str().unwrap()).collect();
+    assert!(rules.contains(&"login_failures"), "{medium:?}");
+    assert!(rules.iter().all(|r| *r != "role_escalation"));
+    let failures = medium
+        .iter()
+        .find(|a| a["rule"] == "login_failures")
+        .unwrap();
+    assert_eq!(failures["severity"], "medium");
+    assert_eq!(failures["actor"], "victim");
+    assert!(alerts("high").is_empty());
+
+    // Role escalation: granting admin.
+    let code = fresh_code(secret, &mut last);
+    let (st, env) = api.call(
+        "POST",
+        "/admin/operators/victim/grant",
+        Some(&token),
+        Some(&code),
+        Some(&json!({"roles": ["admin"]})),
+    );
+    assert_eq!(st, 200, "{env}");
+    let high = alerts("high");
+    assert_eq!(high.len(), 1, "{high:?}");
+    assert_eq!(high[0]["rule"], "role_escalation");
+
+    // A burst of sensitive reads (audit exports) by one actor: fires once at 20.
+    for _ in 0..25 {
+        let (st, _) = api.call(
+            "POST",
+            "/admin/audit/export",
+            Some(&token),
+            None,
+            Some(&json!({})),
+        );
+        assert_eq!(st, 200);
+    }
+    let high = alerts("high");
+    assert_eq!(high.len(), 2, "{high:?}");
+    assert_eq!(high[1]["rule"], "sensitive_read_burst");
+
+    // Each alert is itself in the audit log.
+    let raised = server.sql("SELECT count(*) FROM audit_log WHERE action = 'alert.raised'");
+    let total = server.sql("SELECT count(*) FROM alerts");
+    assert_eq!(raised, total);
 }

@@ -140,7 +140,96 @@ pub(crate) fn insert(conn: &Connection, e: &NewAudit, now_ms: i64) -> rusqlite::
         ev.detail,
         ev.hash
     ])?;
+    if e.action != "alert.raised" {
+        evaluate_rules(conn, &ev, at_ms)?;
+    }
     Ok(seq)
+}
+
+/// Alert thresholds: `count` events within `window_ms`.
+pub const LOGIN_FAILURES: (i64, i64) = (5, 10 * 60 * 1000);
+pub const READ_BURST: (i64, i64) = (20, 60 * 1000);
+/// Actions that read sensitive data (the read-burst rule counts them).
+pub const SENSITIVE_READS: &[&str] = &["message.read", "audit.export", "user.export"];
+
+/// The security rules, run on each new event inside its transaction, so an alert
+/// exists exactly when its triggering event does. Count rules fire once, when the
+/// count reaches the threshold, not on every event after it.
+fn evaluate_rules(conn: &Connection, ev: &AuditEvent, at_ms: i64) -> rusqlite::Result<()> {
+    let count = |actions: &[&str], window_ms: i64, outcome: &str| -> rusqlite::Result<i64> {
+        let list = actions.join(",");
+        conn.prepare_cached(
+            "SELECT count(*) FROM audit_log WHERE at_ms >= ?1 AND actor = ?2 AND outcome = ?3
+               AND instr(',' || ?4 || ',', ',' || action || ',') > 0",
+        )?
+        .query_row(params![at_ms - window_ms, ev.actor, outcome, list], |r| {
+            r.get(0)
+        })
+    };
+    let raise = |rule: &str, severity: &str, detail: String| -> rusqlite::Result<()> {
+        conn.prepare_cached(
+            "INSERT INTO alerts (at_ms, rule, severity, actor, detail, event_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            at_ms,
+            rule,
+            severity,
+            ev.actor,
+            detail,
+            ev.seq as i64
+        ])?;
+        insert(
+            conn,
+            &NewAudit {
+                actor_type: "system".into(),
+                actor: String::new(),
+                source: None,
+                action: "alert.raised".into(),
+                target: Some(format!("alert:{}", conn.last_insert_rowid())),
+                outcome: "success".into(),
+                request_id: ev.request_id.clone(),
+                detail: Some(format!("{rule} ({severity}) by {:?}: {detail}", ev.actor)),
+            },
+            at_ms,
+        )?;
+        Ok(())
+    };
+    match (ev.action.as_str(), ev.outcome.as_str()) {
+        ("auth.login" | "auth.mfa", "failure") => {
+            let (n, w) = LOGIN_FAILURES;
+            if count(&["auth.login", "auth.mfa"], w, "failure")? == n {
+                raise(
+                    "login_failures",
+                    "medium",
+                    format!("{n} failed logins within {}s", w / 1000),
+                )?;
+            }
+        }
+        ("auth.lockout", _) => raise("lockout", "medium", "account locked".into())?,
+        (a, "success") if SENSITIVE_READS.contains(&a) => {
+            let (n, w) = READ_BURST;
+            if count(SENSITIVE_READS, w, "success")? == n {
+                raise(
+                    "sensitive_read_burst",
+                    "high",
+                    format!("{n} sensitive reads within {}s", w / 1000),
+                )?;
+            }
+        }
+        ("operator.grant", "success") => {
+            let roles = ev.detail.as_deref().unwrap_or("");
+            if roles.split(',').any(|r| r == "owner" || r == "admin") {
+                raise(
+                    "role_escalation",
+                    "high",
+                    format!("{} granted {roles}", ev.target.as_deref().unwrap_or("?")),
+                )?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// A keyset page request, decoded from `EventsQuery`.

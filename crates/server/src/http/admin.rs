@@ -249,12 +249,13 @@ pub async fn grant(
     P(name): P<String>,
     Body(req): Body<RoleNames>,
 ) -> Result<Response, ApiError> {
-    let ev = s.audit_event(
+    let mut ev = s.audit_event(
         &ctx,
         Some(&c),
         "operator.grant",
         Some(format!("operator:{name}")),
     );
+    ev.detail = Some(req.roles.join(","));
     Ok(ok(blocking(&s, move |s| {
         s.audited(ev, || {
             s.change_operator_roles(&ctx, &c, otp.as_deref(), &name, req.roles, vec![])

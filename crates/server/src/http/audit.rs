@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use imadm_api::admin::Page;
-use imadm_api::audit::{AuditEvent, Checkpoint, EventsQuery, ExportPlan, ExportRequest};
+use imadm_api::audit::{Alert, AuditEvent, Checkpoint, EventsQuery, ExportPlan, ExportRequest};
 use imadm_api::{Envelope, codes};
 use serde::Deserialize;
 
@@ -27,6 +27,7 @@ pub fn router() -> Router<Shared> {
         .route("/admin/audit/events", get(events))
         .route("/admin/audit/checkpoint", get(checkpoint))
         .route("/admin/audit/export", post(export))
+        .route("/admin/alerts", get(alerts))
 }
 
 /// RFC 3339 → Unix milliseconds.
@@ -198,4 +199,75 @@ pub async fn export(
     Ok(ok(
         blocking(&s, move |s| s.export_plan(&ctx, &c, &req)).await?
     ))
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AlertsQuery {
+    /// Alerts with id > after (the previous next_cursor).
+    pub after: Option<u64>,
+    /// RFC 3339; alerts at or after.
+    pub since: Option<String>,
+    /// `low` (default), `medium` or `high`.
+    pub min_severity: Option<String>,
+    /// 1-1000, default 100.
+    pub limit: Option<u32>,
+    /// Long-poll up to this many seconds (max 60) while nothing matches.
+    pub wait: Option<u32>,
+}
+
+/// `low` 1, `medium` 2, `high` 3.
+pub fn severity_rank(s: &str) -> Option<u8> {
+    match s {
+        "low" => Some(1),
+        "medium" => Some(2),
+        "high" => Some(3),
+        _ => None,
+    }
+}
+
+#[utoipa::path(get, path = "/admin/alerts", tag = "audit",
+    params(("app_id" = String, Header), ("access-token" = String, Header), AlertsQuery),
+    responses((status = 200, description = "a page of security alerts by id", body = Envelope<Page<Alert>>)))]
+pub async fn alerts(
+    State(s): State<Shared>,
+    Authed(c): Authed,
+    Q(q): Q<AlertsQuery>,
+) -> Result<Response, ApiError> {
+    let since = parse_time("since", q.since.as_deref())?;
+    let min = match q.min_severity.as_deref().filter(|m| !m.is_empty()) {
+        None => 1,
+        Some(m) => severity_rank(m).ok_or_else(|| {
+            ApiError::bad_request(format!("min_severity {m:?} is not a severity"))
+                .hint("use low, medium or high")
+        })?,
+    };
+    let limit = q.limit.unwrap_or(100);
+    if limit == 0 || limit > 1000 {
+        return Err(
+            ApiError::bad_request(format!("limit {limit} is out of range")).hint("use 1 to 1000"),
+        );
+    }
+    let after = q.after.unwrap_or(0);
+    let deadline =
+        Instant::now() + Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECS) as u64);
+    let c = std::sync::Arc::new(c);
+    loop {
+        let c2 = c.clone();
+        let page = blocking(&s, move |s| {
+            c2.require("security:read")?;
+            let items = s.store.alerts(after, since, min, limit)?;
+            let next_cursor = if items.len() as u32 == limit {
+                items.last().map(|a| a.id.to_string())
+            } else {
+                None
+            };
+            Ok(Page { items, next_cursor })
+        })
+        .await?;
+        if !page.items.is_empty() || Instant::now() >= deadline {
+            return Ok(ok(page));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

@@ -65,6 +65,7 @@ use utoipa::{Modify, OpenApi};
         super::audit::events,
         super::audit::checkpoint,
         super::audit::export,
+        super::audit::alerts,
     ),
     components(schemas(imadm_api::LanyingError)),
     modifiers(&ErrorResponses),

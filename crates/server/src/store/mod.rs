@@ -246,4 +246,13 @@ pub trait Store: Send + Sync + 'static {
     /// `(first seq, last seq, count)` of the events in a time range; zeros when empty.
     fn audit_range(&self, since_ms: Option<i64>, until_ms: Option<i64>) -> Result<(u64, u64, u64)>;
     fn save_checkpoint(&self, cp: &imadm_api::audit::Checkpoint) -> Result<()>;
+    /// Alerts with `id > after`, at or after `since_ms`, of at least `min_rank`
+    /// (low 1, medium 2, high 3), ascending by id.
+    fn alerts(
+        &self,
+        after: u64,
+        since_ms: Option<i64>,
+        min_rank: u8,
+        limit: u32,
+    ) -> Result<Vec<imadm_api::audit::Alert>>;
 }

@@ -1110,6 +1110,34 @@ impl Store for SqliteStore {
         ))
     }
 
+    fn alerts(
+        &self,
+        after: u64,
+        since_ms: Option<i64>,
+        min_rank: u8,
+        limit: u32,
+    ) -> Result<Vec<imadm_api::audit::Alert>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, at_ms, rule, severity, actor, detail, event_seq FROM alerts
+             WHERE id > ?1 AND (?2 IS NULL OR at_ms >= ?2)
+               AND (CASE severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END) >= ?3
+             ORDER BY id LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(params![after as i64, since_ms, min_rank, limit], |r| {
+            Ok(imadm_api::audit::Alert {
+                id: r.get::<_, i64>(0)? as u64,
+                at: imadm_api::audit::format_at(r.get(1)?),
+                rule: r.get(2)?,
+                severity: r.get(3)?,
+                actor: r.get(4)?,
+                detail: r.get(5)?,
+                event_seq: r.get::<_, i64>(6)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     fn save_checkpoint(&self, cp: &imadm_api::audit::Checkpoint) -> Result<()> {
         self.conn().execute(
             "INSERT INTO audit_checkpoints (seq, head, at, server_id, signature)
