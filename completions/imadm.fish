@@ -50,6 +50,7 @@ complete -c imadm -n "__fish_imadm_needs_command" -f -a "user" -d 'IM users (Lan
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "operator" -d 'Console operators (admin accounts) and their roles'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "role" -d 'RBAC roles and the permission catalogue'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "token" -d 'Service tokens for cron and CI'
+complete -c imadm -n "__fish_imadm_needs_command" -f -a "audit" -d 'The tamper-evident audit log and security alerts'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "server" -d 'Run the reference admin API server'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "config" -d 'Read and change settings and profiles'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "completion" -d 'Print a shell completion script'
@@ -996,6 +997,82 @@ complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subco
 complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts" -f -a "log" -d 'Audit events by sequence number, with filters; --follow waits for new ones'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts" -f -a "alerts" -d 'Security alerts; --fail-on exits 9 when one at or above a severity exists'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -l since -d 'Events at or after T' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -l until -d 'Events at or before T' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -l actor -d 'Only this actor (operator username or `<token name>#<id>`)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -l action -d 'Only this action, or a prefix ending in `.`' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -l limit -d 'At most N events' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -l follow -d 'Keep waiting for new events (Ctrl-C to stop)'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -l since -d 'Alerts at or after T (RFC 3339 or 24h/7d)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -l min-severity -d 'Only alerts of at least this severity' -r -f -a "low\t''
+medium\t''
+high\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -l fail-on -d 'Exit 9 when any alert at or above SEVERITY exists in the window' -r -f -a "low\t''
+medium\t''
+high\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -l follow -d 'Keep waiting for new alerts (Ctrl-C to stop)'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l listen -d 'Address to listen on (port 0 picks a free port)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l data-dir -d 'Data directory (SQLite database, server key, dev certificates)' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l tls-cert -d 'PEM certificate chain (required without --dev)' -r -F

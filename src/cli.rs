@@ -130,6 +130,12 @@ pub enum Command {
         after_help = "Examples:\n  $ imadm token create --name nightly --scope user:read --expires 90d\n  $ imadm token list"
     )]
     Token(TokenCommand),
+    /// The tamper-evident audit log and security alerts
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  $ imadm audit log --since 24h\n  $ imadm audit alerts --since 24h --fail-on high"
+    )]
+    Audit(commands::audit::AuditCommand),
     /// Run the reference admin API server
     Server(commands::server::ServerArgs),
     /// Read and change settings and profiles

@@ -442,3 +442,67 @@ fn each_alert_rule_fires_on_its_scenario() {
     let total = server.sql("SELECT count(*) FROM alerts");
     assert_eq!(raised, total);
 }
+
+#[test]
+fn cli_audit_log_and_alerts_fail_on() {
+    let server = Server::start_with(&["--seed-operator", "victim:support"]);
+    server.login();
+
+    let out = run(server
+        .imadm()
+        .args(["audit", "alerts", "--since", "1h", "--fail-on", "high"]));
+    assert_success(&out);
+
+    let code = server.next_code();
+    let out = run(server
+        .imadm()
+        .args(["operator", "grant", "victim", "admin", "--otp", &code]));
+    assert_success(&out);
+
+    let out = run(server
+        .imadm()
+        .args(["audit", "alerts", "--since", "1h", "--fail-on", "high"]));
+    assert_exit(&out, 9);
+    assert!(
+        stdout(&out).contains("role_escalation"),
+        "{}",
+        describe(&out)
+    );
+    // --min-severity filters the output: only the escalation is high.
+    let out =
+        run(server
+            .imadm()
+            .args(["audit", "alerts", "--min-severity", "high", "-o", "jsonl"]));
+    assert_success(&out);
+    assert_eq!(stdout(&out).lines().count(), 1, "{}", describe(&out));
+
+    let out = run(server.imadm().args([
+        "audit",
+        "log",
+        "--since",
+        "1h",
+        "--action",
+        "operator.",
+        "-o",
+        "jsonl",
+    ]));
+    assert_success(&out);
+    let lines: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", describe(&out));
+    assert_eq!(lines[0]["action"], "operator.grant");
+    assert_eq!(lines[0]["target"], "operator:victim");
+    assert_eq!(lines[0]["detail"], "admin");
+
+    let out = run(server
+        .imadm()
+        .args(["audit", "log", "--limit", "2", "-o", "jsonl"]));
+    assert_success(&out);
+    assert_eq!(stdout(&out).lines().count(), 2);
+    let out = run(server
+        .imadm()
+        .args(["audit", "log", "--since", "yesterday"]));
+    assert_exit(&out, 2);
+}
