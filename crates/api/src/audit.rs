@@ -191,7 +191,9 @@ pub struct EventsQuery {
 /// `POST /admin/audit/export` body: the time range to export (RFC 3339; open ends allowed).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct ExportRequest {
+    #[schema(format = DateTime)]
     pub since: Option<String>,
+    #[schema(format = DateTime)]
     pub until: Option<String>,
 }
 

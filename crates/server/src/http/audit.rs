@@ -134,15 +134,7 @@ impl AppState {
 }
 
 #[utoipa::path(get, path = "/admin/audit/events", tag = "audit",
-    params(("app_id" = String, Header), ("access-token" = String, Header),
-        ("after" = Option<u64>, Query, description = "events with seq > after (the previous next_cursor)"),
-        ("to" = Option<u64>, Query, description = "events with seq <= to"),
-        ("limit" = Option<u32>, Query, description = "page size, 1-10000, default 1000"),
-        ("since" = Option<String>, Query, description = "RFC 3339, events at or after"),
-        ("until" = Option<String>, Query, description = "RFC 3339, events at or before"),
-        ("actor" = Option<String>, Query),
-        ("action" = Option<String>, Query, description = "exact action or prefix ending in `.`"),
-        ("wait" = Option<u32>, Query, description = "long-poll up to this many seconds (max 60) while nothing matches")),
+    params(("app_id" = String, Header), ("access-token" = String, Header), EventsParams),
     responses((status = 200, description = "a page of events by sequence number", body = Envelope<Page<AuditEvent>>)))]
 pub async fn events(
     State(s): State<Shared>,
@@ -163,6 +155,33 @@ pub async fn events(
         // without a notification channel between writer and waiters.
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// The documented form of `EventsQuery` (the handler deserialises `EventsQuery` itself).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct EventsParams {
+    /// Events with seq > after (the previous next_cursor).
+    after: Option<u64>,
+    /// Events with seq <= to.
+    to: Option<u64>,
+    /// Page size, 1-10000, default 1000.
+    #[param(minimum = 1, maximum = 10000)]
+    limit: Option<u32>,
+    /// RFC 3339; events at or after.
+    #[param(format = DateTime)]
+    since: Option<String>,
+    /// RFC 3339; events at or before.
+    #[param(format = DateTime)]
+    until: Option<String>,
+    /// Operator username or `<token name>#<id>`.
+    actor: Option<String>,
+    /// Exact action, or a prefix ending in `.`.
+    action: Option<String>,
+    /// Long-poll up to this many seconds (max 60) while nothing matches.
+    #[param(maximum = 60)]
+    wait: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -194,8 +213,17 @@ pub async fn export(
     State(s): State<Shared>,
     ctx: RequestCtx,
     Authed(c): Authed,
-    Body(req): Body<ExportRequest>,
+    Body(body): Body<serde_json::Value>,
 ) -> Result<Response, ApiError> {
+    // serde would also accept a JSON array for a struct; the API takes an object only.
+    if !body.is_object() {
+        return Err(ApiError::bad_request("the body must be a JSON object")
+            .hint(r#"send e.g. {"since": "2026-11-01T00:00:00Z"}"#));
+    }
+    let req: ExportRequest = serde_json::from_value(body).map_err(|e| {
+        ApiError::bad_request(format!("invalid export request: {e}"))
+            .hint("since and until are RFC 3339 strings or null")
+    })?;
     Ok(ok(
         blocking(&s, move |s| s.export_plan(&ctx, &c, &req)).await?
     ))
@@ -207,12 +235,16 @@ pub struct AlertsQuery {
     /// Alerts with id > after (the previous next_cursor).
     pub after: Option<u64>,
     /// RFC 3339; alerts at or after.
+    #[param(format = DateTime)]
     pub since: Option<String>,
     /// `low` (default), `medium` or `high`.
+    #[param(pattern = "^(low|medium|high)?$")]
     pub min_severity: Option<String>,
     /// 1-1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Long-poll up to this many seconds (max 60) while nothing matches.
+    #[param(maximum = 60)]
     pub wait: Option<u32>,
 }
 
