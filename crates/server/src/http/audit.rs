@@ -32,7 +32,8 @@ pub fn router() -> Router<Shared> {
 
 /// RFC 3339 → Unix milliseconds.
 pub fn parse_time(field: &str, v: Option<&str>) -> Result<Option<i64>, ApiError> {
-    let Some(v) = v.filter(|v| !v.is_empty()) else {
+    // Absent means open-ended; present but empty is a malformed time.
+    let Some(v) = v else {
         return Ok(None);
     };
     let t = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
