@@ -55,7 +55,20 @@ fn check_wait(wait: Option<u32>) -> Result<Duration, ApiError> {
     Ok(Duration::from_secs(w as u64))
 }
 
+/// Sequence numbers and ids are SQLite integers (i64).
+fn check_id(name: &str, v: Option<u64>) -> Result<(), ApiError> {
+    match v {
+        Some(v) if v > i64::MAX as u64 => {
+            Err(ApiError::bad_request(format!("{name} {v} is out of range"))
+                .hint("pass a next_cursor or sequence number the server returned"))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn filter(q: &EventsQuery) -> Result<EventFilter, ApiError> {
+    check_id("after", q.after)?;
+    check_id("to", q.to)?;
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(
@@ -113,8 +126,9 @@ impl AppState {
         req: &ExportRequest,
     ) -> Result<ExportPlan, ApiError> {
         c.require("audit:export")?;
-        let since = parse_time("since", req.since.as_deref())?;
-        let until = parse_time("until", req.until.as_deref())?;
+        // In the JSON body an empty string means the same as null: open-ended.
+        let since = parse_time("since", req.since.as_deref().filter(|v| !v.is_empty()))?;
+        let until = parse_time("until", req.until.as_deref().filter(|v| !v.is_empty()))?;
         // The range is computed before the export's own event is appended, so the
         // report does not have to contain the record of its own making.
         let (first, last, count) = self.store.audit_range(since, until)?;
@@ -174,8 +188,10 @@ pub async fn events(
 #[allow(dead_code)]
 pub struct EventsParams {
     /// Events with seq > after (the previous next_cursor).
+    #[param(maximum = 9223372036854775807_u64)]
     after: Option<u64>,
     /// Events with seq <= to.
+    #[param(maximum = 9223372036854775807_u64)]
     to: Option<u64>,
     /// Page size, 1-10000, default 1000.
     #[param(minimum = 1, maximum = 10000)]
@@ -244,6 +260,7 @@ pub async fn export(
 #[into_params(parameter_in = Query)]
 pub struct AlertsQuery {
     /// Alerts with id > after (the previous next_cursor).
+    #[param(maximum = 9223372036854775807_u64)]
     pub after: Option<u64>,
     /// RFC 3339; alerts at or after.
     #[param(format = DateTime)]
@@ -277,6 +294,7 @@ pub async fn alerts(
     Authed(c): Authed,
     Q(q): Q<AlertsQuery>,
 ) -> Result<Response, ApiError> {
+    check_id("after", q.after)?;
     let since = parse_time("since", q.since.as_deref())?;
     let min = match q.min_severity.as_deref().filter(|m| !m.is_empty()) {
         None => 1,
