@@ -9,6 +9,7 @@ mod client;
 mod commands;
 mod config;
 mod context;
+mod audit;
 mod credentials;
 mod duration;
 mod error;
