@@ -130,6 +130,12 @@ pub enum Command {
         after_help = "Examples:\n  $ imadm token create --name nightly --scope user:read --expires 90d\n  $ imadm token list"
     )]
     Token(TokenCommand),
+    /// Audit log: export signed reports, verify them
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  $ imadm audit export --since 30d --out audit.json --sign-key ~/.ssh/id_ed25519\n  $ imadm audit verify audit.json --allowed-signers allowed_signers"
+    )]
+    Audit(AuditCommand),
     /// Run the reference admin API server
     Server(commands::server::ServerArgs),
     /// Read and change settings and profiles
@@ -221,6 +227,14 @@ pub enum RoleCommand {
     Permissions(commands::role::permissions::PermissionsArgs),
     /// Make custom roles match a TOML file; shows the diff (step-up MFA)
     Apply(commands::role::apply::ApplyArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Export a time range of the audit log as a verified, optionally signed report
+    Export(commands::audit::export::ExportArgs),
+    /// Verify a report: its hash chain, the server's checkpoints and the SSH signature
+    Verify(commands::audit::verify::VerifyArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,12 +4,12 @@
 //! error into `error: ...` / `hint: ...` on stderr and the contract's exit code. Start-up
 //! does nothing else: `imadm --version` must stay instant.
 
+mod audit;
 mod cli;
 mod client;
 mod commands;
 mod config;
 mod context;
-mod audit;
 mod credentials;
 mod duration;
 mod error;

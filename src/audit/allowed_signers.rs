@@ -93,7 +93,11 @@ fn parse_time(s: &str) -> Option<i64> {
     )
     .ok()?;
     let t = time::Time::from_hms(hh as u8, mm as u8, ss as u8).ok()?;
-    Some(time::PrimitiveDateTime::new(date, t).assume_utc().unix_timestamp())
+    Some(
+        time::PrimitiveDateTime::new(date, t)
+            .assume_utc()
+            .unix_timestamp(),
+    )
 }
 
 /// OpenSSH principal patterns: `*` and `?` wildcards, `!` negation not supported.
@@ -158,9 +162,7 @@ impl AllowedSigners {
                 namespaces: None,
                 valid_after: None,
                 valid_before: None,
-                key: ssh_key::public::KeyData::Ed25519(ssh_key::public::Ed25519PublicKey(
-                    [0; 32],
-                )),
+                key: ssh_key::public::KeyData::Ed25519(ssh_key::public::Ed25519PublicKey([0; 32])),
             };
             if let Some(opts) = opts {
                 for o in split_options(&opts) {
@@ -218,7 +220,10 @@ impl AllowedSigners {
                 Some(id) => match e.principals.iter().any(|p| glob(p, id)) {
                     true => id.to_owned(),
                     false => {
-                        why = format!("the signing key is allowed for {}, not for {id:?}", e.principals.join(","));
+                        why = format!(
+                            "the signing key is allowed for {}, not for {id:?}",
+                            e.principals.join(",")
+                        );
                         continue;
                     }
                 },
@@ -240,8 +245,11 @@ impl AllowedSigners {
             }
             return Ok(principal);
         }
-        Err(CliError::new(Kind::Integrity, format!("signature not trusted: {why}"))
-            .hint("add the signer's key to the allowed signers file, or check --allowed-signers"))
+        Err(
+            CliError::new(Kind::Integrity, format!("signature not trusted: {why}")).hint(
+                "add the signer's key to the allowed signers file, or check --allowed-signers",
+            ),
+        )
     }
 }
 
@@ -249,10 +257,14 @@ impl AllowedSigners {
 mod tests {
     use super::*;
 
-    const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGWbJzbfr2Y6xcl6i0dVb1f4yYcr2nU9lPqJzGmXJ6ZG";
+    const KEY: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGWbJzbfr2Y6xcl6i0dVb1f4yYcr2nU9lPqJzGmXJ6ZG";
 
     fn key() -> ssh_key::public::KeyData {
-        ssh_key::PublicKey::from_openssh(KEY).unwrap().key_data().clone()
+        ssh_key::PublicKey::from_openssh(KEY)
+            .unwrap()
+            .key_data()
+            .clone()
     }
 
     #[test]
@@ -263,11 +275,20 @@ mod tests {
         let a = AllowedSigners::parse(&text, "f").unwrap();
         assert_eq!(a.entries.len(), 1);
         let now = 1_800_000_000;
-        assert!(a.authorize(&key(), "imadm-audit", now, Some("bob@corp"), KEY).is_ok());
+        assert!(
+            a.authorize(&key(), "imadm-audit", now, Some("bob@corp"), KEY)
+                .is_ok()
+        );
         let e = a.authorize(&key(), "file", now, None, KEY).unwrap_err();
         assert!(e.message.contains("namespaces"), "{}", e.message);
-        assert!(a.authorize(&key(), "imadm-audit", now, Some("eve"), KEY).is_err());
-        assert!(a.authorize(&key(), "imadm-audit", 1_000_000, None, KEY).is_err());
+        assert!(
+            a.authorize(&key(), "imadm-audit", now, Some("eve"), KEY)
+                .is_err()
+        );
+        assert!(
+            a.authorize(&key(), "imadm-audit", 1_000_000, None, KEY)
+                .is_err()
+        );
     }
 
     #[test]

@@ -70,7 +70,10 @@ pub fn check(pinned: Option<&str>, served: &ServerKey, profile: &str) -> Result<
     let pinned = ServerKey::parse(pinned).map_err(|e| {
         CliError::new(
             Kind::Integrity,
-            format!("the pinned audit key of profile {profile:?} is unreadable: {}", e.message),
+            format!(
+                "the pinned audit key of profile {profile:?} is unreadable: {}",
+                e.message
+            ),
         )
         .hint(format!(
             "remove it with `imadm --profile {profile} config set audit_key ''` to pin again"

@@ -4,7 +4,7 @@
 //! JSON layout, one event per line so reports diff and grep well:
 //!
 //! ```text
-//! {"schema_version":1,"kind":"imadm-audit-report","server":{...},"range":{...},"anchor":CP|null,"events":[
+//! {"schema_version":1,"kind":"imadm-audit-report","server":{...},"range":{...},"signer":ID|null,"anchor":CP|null,"events":[
 //! {event 1},
 //! {event 2}
 //! ],"checkpoint":CP|null}
@@ -50,6 +50,7 @@ struct Head<'a> {
     kind: &'static str,
     server: &'a ServerMeta,
     range: &'a Range,
+    signer: Option<&'a str>,
     anchor: &'a Option<Checkpoint>,
 }
 
@@ -68,6 +69,7 @@ impl<W: Write> ReportWriter<W> {
         inner: W,
         server: &ServerMeta,
         range: &Range,
+        signer: Option<&str>,
         anchor: &Option<Checkpoint>,
     ) -> Result<Self> {
         let mut w = HashingWriter::new(BufWriter::with_capacity(1 << 16, inner));
@@ -76,6 +78,7 @@ impl<W: Write> ReportWriter<W> {
             kind: KIND,
             server,
             range,
+            signer,
             anchor,
         })
         .map_err(|e| CliError::unexpected(e.to_string()))?;
@@ -143,9 +146,9 @@ impl AtomicFile {
         };
         self.tmp.as_file().sync_all().map_err(fail)?;
         let path = self.path.clone();
-        self.tmp
-            .persist(&path)
-            .map_err(|e| CliError::unexpected(format!("cannot write {}: {}", path.display(), e.error)))?;
+        self.tmp.persist(&path).map_err(|e| {
+            CliError::unexpected(format!("cannot write {}: {}", path.display(), e.error))
+        })?;
         if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             let _ = std::fs::File::open(d).and_then(|d| d.sync_all());
         }

@@ -172,8 +172,11 @@ pub struct Detached {
 impl Detached {
     pub fn parse(pem: &str, namespace: &str, what: &str) -> Result<Self> {
         let sig = SshSig::from_pem(pem.trim()).map_err(|e| {
-            CliError::new(Kind::Integrity, format!("{what} is not an SSH signature: {e}"))
-                .hint("expected an armored -----BEGIN SSH SIGNATURE----- file (ssh-keygen -Y sign)")
+            CliError::new(
+                Kind::Integrity,
+                format!("{what} is not an SSH signature: {e}"),
+            )
+            .hint("expected an armored -----BEGIN SSH SIGNATURE----- file (ssh-keygen -Y sign)")
         })?;
         if sig.namespace() != namespace {
             return Err(CliError::new(
@@ -188,7 +191,10 @@ impl Detached {
         if sig.public_key().ed25519().is_none() {
             return Err(CliError::new(
                 Kind::Integrity,
-                format!("{what} is made with a {} key; only Ed25519 is accepted", sig.algorithm()),
+                format!(
+                    "{what} is made with a {} key; only Ed25519 is accepted",
+                    sig.algorithm()
+                ),
             )
             .hint("sign with an Ed25519 key (ssh-keygen -t ed25519)"));
         }
@@ -216,7 +222,8 @@ impl Detached {
         };
         let pk = self.sig.public_key().ed25519().ok_or_else(bad)?;
         let vk = ed25519_dalek::VerifyingKey::from_bytes(&pk.0).map_err(|_| bad())?;
-        let sig = ed25519_dalek::Signature::from_slice(self.sig.signature_bytes()).map_err(|_| bad())?;
+        let sig =
+            ed25519_dalek::Signature::from_slice(self.sig.signature_bytes()).map_err(|_| bad())?;
         vk.verify(&data, &sig).map_err(|_| bad())
     }
 
@@ -230,7 +237,8 @@ impl Detached {
     }
 }
 
-/// Hash a whole file (for signing an already written file, and tests).
+/// Hash a whole file (tests compare with what was streamed).
+#[cfg(test)]
 pub fn digest_file(path: &Path, alg: HashAlg) -> io::Result<Vec<u8>> {
     let f = std::fs::File::open(path)?;
     let mut r = HashingReader {

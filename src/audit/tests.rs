@@ -41,7 +41,15 @@ fn allowed(dir: &Path, key: &Path) -> std::path::PathBuf {
 
 fn ssh_verify(allowed: &Path, file: &Path, sig: &Path) -> bool {
     Command::new("ssh-keygen")
-        .args(["-Y", "verify", "-I", "tester@example.com", "-n", NAMESPACE, "-f"])
+        .args([
+            "-Y",
+            "verify",
+            "-I",
+            "tester@example.com",
+            "-n",
+            NAMESPACE,
+            "-f",
+        ])
         .arg(allowed)
         .arg("-s")
         .arg(sig)
@@ -64,12 +72,19 @@ fn write_signed(dir: &Path, key: &SignKey) -> (std::path::PathBuf, std::path::Pa
     let server = serde_json::from_value(v["server"].clone()).unwrap();
     let range = serde_json::from_value(v["range"].clone()).unwrap();
     let anchor = serde_json::from_value(v["anchor"].clone()).unwrap();
-    let mut w = ReportWriter::begin(f, &server, &range, &anchor).unwrap();
+    let mut w = ReportWriter::begin(f, &server, &range, v["signer"].as_str(), &anchor).unwrap();
     for e in v["events"].as_array().unwrap() {
-        w.event(&serde_json::from_value(e.clone()).unwrap()).unwrap();
+        w.event(&serde_json::from_value(e.clone()).unwrap())
+            .unwrap();
     }
-    let (_, digest) = w.finish(&serde_json::from_value(v["checkpoint"].clone()).unwrap()).unwrap();
-    assert_eq!(std::fs::read(&file).unwrap(), text.as_bytes(), "writer is deterministic");
+    let (_, digest) = w
+        .finish(&serde_json::from_value(v["checkpoint"].clone()).unwrap())
+        .unwrap();
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        text.as_bytes(),
+        "writer is deterministic"
+    );
     let sig = dir.join("report.json.sig");
     std::fs::write(&sig, key.sign_sha512(NAMESPACE, &digest).unwrap()).unwrap();
     (file, sig)
@@ -79,7 +94,13 @@ fn our_verify(file: &Path, sig: &Path, allowed: &Path) -> crate::error::Result<S
     let d = Detached::parse(&std::fs::read_to_string(sig).unwrap(), NAMESPACE, "sig")?;
     d.verify_digest(&digest_file(file, d.sig.hash_alg()).unwrap(), "sig")?;
     let a = AllowedSigners::parse(&std::fs::read_to_string(allowed).unwrap(), "allowed")?;
-    a.authorize(d.sig.public_key(), NAMESPACE, 1_800_000_000, None, &d.public_openssh())
+    a.authorize(
+        d.sig.public_key(),
+        NAMESPACE,
+        1_800_000_000,
+        None,
+        &d.public_openssh(),
+    )
 }
 
 #[test]
@@ -89,8 +110,14 @@ fn ssh_keygen_accepts_our_signatures_and_we_accept_its() {
     let allowed = allowed(dir.path(), &keyfile);
     let key = SignKey::load(&keyfile, || panic!("no passphrase needed")).unwrap();
     let (file, sig) = write_signed(dir.path(), &key);
-    assert!(ssh_verify(&allowed, &file, &sig), "ssh-keygen -Y verify rejected our signature");
-    assert_eq!(our_verify(&file, &sig, &allowed).unwrap(), "tester@example.com");
+    assert!(
+        ssh_verify(&allowed, &file, &sig),
+        "ssh-keygen -Y verify rejected our signature"
+    );
+    assert_eq!(
+        our_verify(&file, &sig, &allowed).unwrap(),
+        "tester@example.com"
+    );
 
     // ssh-keygen's own signature (sha512 by default) over the same file verifies in ours.
     let theirs = dir.path().join("theirs.json");
@@ -104,7 +131,10 @@ fn ssh_keygen_accepts_our_signatures_and_we_accept_its() {
         .unwrap();
     assert!(st.success());
     let theirs_sig = dir.path().join("theirs.json.sig");
-    assert_eq!(our_verify(&theirs, &theirs_sig, &allowed).unwrap(), "tester@example.com");
+    assert_eq!(
+        our_verify(&theirs, &theirs_sig, &allowed).unwrap(),
+        "tester@example.com"
+    );
 
     // One byte changed: both refuse.
     let mut bytes = std::fs::read(&file).unwrap();
@@ -121,7 +151,9 @@ fn ssh_keygen_accepts_our_signatures_and_we_accept_its() {
 fn passphrase_protected_keys_are_decrypted_and_wrong_namespace_refused() {
     let dir = tempfile::tempdir().unwrap();
     let keyfile = keygen(dir.path(), "id_pw", "s3cret pass");
-    let e = SignKey::load(&keyfile, || Ok("wrong".into())).err().unwrap();
+    let e = SignKey::load(&keyfile, || Ok("wrong".into()))
+        .err()
+        .unwrap();
     assert_eq!(e.kind, Kind::Auth);
     let key = SignKey::load(&keyfile, || Ok("s3cret pass".into())).unwrap();
     let allowed = allowed(dir.path(), &keyfile);
@@ -140,8 +172,17 @@ fn mutate(rng: &mut StdRng, events: &mut Vec<String>) -> String {
             let i = rng.random_range(0..n);
             let mut v: Value = serde_json::from_str(&events[i]).unwrap();
             let fields = [
-                "seq", "at", "actor_type", "actor", "source", "action", "target", "outcome",
-                "request_id", "detail", "hash",
+                "seq",
+                "at",
+                "actor_type",
+                "actor",
+                "source",
+                "action",
+                "target",
+                "outcome",
+                "request_id",
+                "detail",
+                "hash",
             ];
             let f = fields[rng.random_range(0..fields.len())];
             let old = v[f].clone();
@@ -154,7 +195,11 @@ fn mutate(rng: &mut StdRng, events: &mut Vec<String>) -> String {
                     Value::from(String::from_utf8(h).unwrap())
                 }
                 _ if old.is_null() => Value::from("x"),
-                _ if rng.random_bool(0.2) && !matches!(f, "at" | "actor_type" | "actor" | "action" | "outcome") => Value::Null,
+                _ if rng.random_bool(0.2)
+                    && !matches!(f, "at" | "actor_type" | "actor" | "action" | "outcome") =>
+                {
+                    Value::Null
+                }
                 _ => Value::from(format!("{}!", old.as_str().unwrap())),
             };
             v[f] = new;
@@ -228,8 +273,37 @@ fn mutation_every_random_edit_delete_insert_reorder_is_detected() {
             }
             match verify::verify_json(assemble(&ev).as_bytes(), &key) {
                 Ok(_) => panic!("round {round}: not detected: {what:?}"),
-                Err(e) => assert_eq!(e.kind, Kind::Integrity, "round {round} {what:?}: {}", e.message),
+                Err(e) => assert_eq!(
+                    e.kind,
+                    Kind::Integrity,
+                    "round {round} {what:?}: {}",
+                    e.message
+                ),
             }
         }
     }
+}
+
+/// tests/vectors/audit/ holds a synthetic report (events 11..=40 of a chain, anchored)
+/// and the server key that signed its checkpoints, for the e2e tests of the binary.
+/// `IMADM_BLESS=1` rewrites them; otherwise this checks they are still what the code makes.
+#[test]
+fn report_vector_is_current() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/audit");
+    let report = testutil::report(11, 40);
+    let key = format!(
+        "{} imadm-audit@{}\n",
+        testutil::server_key(1).1,
+        testutil::SERVER_ID
+    );
+    if std::env::var_os("IMADM_BLESS").is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("report.json"), &report).unwrap();
+        std::fs::write(dir.join("server.pub"), &key).unwrap();
+    }
+    assert_eq!(std::fs::read(dir.join("report.json")).unwrap(), report);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("server.pub")).unwrap(),
+        key
+    );
 }

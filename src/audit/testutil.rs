@@ -91,7 +91,14 @@ pub fn report(first: u64, last: u64) -> Vec<u8> {
         last_seq: last,
         count: last - first + 1,
     };
-    let mut w = ReportWriter::begin(Vec::new(), &server, &range, &anchor).unwrap();
+    let mut w = ReportWriter::begin(
+        Vec::new(),
+        &server,
+        &range,
+        Some("tester@example.com"),
+        &anchor,
+    )
+    .unwrap();
     for e in &all[first as usize - 1..] {
         w.event(e).unwrap();
     }

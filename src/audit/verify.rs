@@ -120,7 +120,13 @@ pub fn start_head(
 }
 
 /// The end of a verified range: the final chain value must be the checkpoint's head.
-pub fn finish(chain: &Chain, range: &Range, cp: Option<&Checkpoint>, key: &ServerKey, server_id: &str) -> Result<()> {
+pub fn finish(
+    chain: &Chain,
+    range: &Range,
+    cp: Option<&Checkpoint>,
+    key: &ServerKey,
+    server_id: &str,
+) -> Result<()> {
     if chain.count != range.count {
         return Err(integrity(format!(
             "the report declares {} events but holds {}",
@@ -158,6 +164,8 @@ pub fn finish(chain: &Chain, range: &Range, cp: Option<&Checkpoint>, key: &Serve
 pub struct Verified {
     pub server: ServerMeta,
     pub range: Range,
+    /// The identity the exporter recorded for the report's SSH signature.
+    pub signer: Option<String>,
 }
 
 /// Verify a JSON report read from `r` against the trusted server key.
@@ -188,7 +196,10 @@ struct ReportSeed<'a> {
 
 impl<'de> DeserializeSeed<'de> for ReportSeed<'_> {
     type Value = Verified;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> std::result::Result<Verified, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Verified, D::Error> {
         d.deserialize_map(self)
     }
 }
@@ -207,6 +218,7 @@ impl<'de> Visitor<'de> for ReportSeed<'_> {
         let mut server: Option<ServerMeta> = None;
         let mut range: Option<Range> = None;
         let mut anchor: Option<Checkpoint> = None;
+        let mut signer: Option<String> = None;
         let mut chain: Option<Chain> = None;
         let mut closing: Option<Option<Checkpoint>> = None;
         while let Some(k) = map.next_key::<String>()? {
@@ -228,15 +240,23 @@ impl<'de> Visitor<'de> for ReportSeed<'_> {
                 "server" => server = Some(map.next_value()?),
                 "range" => range = Some(map.next_value()?),
                 "anchor" => anchor = map.next_value()?,
+                "signer" => signer = map.next_value()?,
                 "events" => {
                     let (Some(s), Some(r)) = (&server, &range) else {
-                        return Err(de::Error::custom("\"server\" and \"range\" must precede \"events\""));
+                        return Err(de::Error::custom(
+                            "\"server\" and \"range\" must precede \"events\"",
+                        ));
                     };
-                    if ServerKey::parse(&s.audit_public_key).ok().map(|k| k.key) != Some(self.key.key) {
-                        return Err(fail(self.failure, integrity(format!(
-                            "the report names server key {:?}, not the trusted key {}",
-                            s.audit_public_key, self.key.openssh
-                        ))));
+                    if ServerKey::parse(&s.audit_public_key).ok().map(|k| k.key)
+                        != Some(self.key.key)
+                    {
+                        return Err(fail(
+                            self.failure,
+                            integrity(format!(
+                                "the report names server key {:?}, not the trusted key {}",
+                                s.audit_public_key, self.key.openssh
+                            )),
+                        ));
                     }
                     let head = start_head(r.first_seq, anchor.as_ref(), self.key, &s.server_id)
                         .map_err(|e| fail(self.failure, e))?;
@@ -258,15 +278,26 @@ impl<'de> Visitor<'de> for ReportSeed<'_> {
                 }
             }
         }
-        let (Some(server), Some(range), Some(chain), Some(closing)) = (server, range, chain, closing)
+        let (Some(server), Some(range), Some(chain), Some(closing)) =
+            (server, range, chain, closing)
         else {
             return Err(de::Error::custom(
                 "missing one of \"server\", \"range\", \"events\", \"checkpoint\"",
             ));
         };
-        finish(&chain, &range, closing.as_ref(), self.key, &server.server_id)
-            .map_err(|e| fail(self.failure, e))?;
-        Ok(Verified { server, range })
+        finish(
+            &chain,
+            &range,
+            closing.as_ref(),
+            self.key,
+            &server.server_id,
+        )
+        .map_err(|e| fail(self.failure, e))?;
+        Ok(Verified {
+            server,
+            range,
+            signer,
+        })
     }
 }
 
@@ -324,7 +355,11 @@ mod tests {
     }
 
     fn lines(r: &[u8]) -> Vec<String> {
-        String::from_utf8(r.to_vec()).unwrap().lines().map(str::to_owned).collect()
+        String::from_utf8(r.to_vec())
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
     }
 
     fn join(l: &[String]) -> Vec<u8> {
@@ -340,21 +375,37 @@ mod tests {
         let mut edited = l.clone();
         edited[4] = edited[4].replace("\"op", "\"mallory");
         let e = verify_json(&join(&edited)[..], &key()).unwrap_err();
-        assert_eq!(e.message, "event seq 4: hash does not match; the event was altered (or an earlier one was)");
+        assert_eq!(
+            e.message,
+            "event seq 4: hash does not match; the event was altered (or an earlier one was)"
+        );
         let mut deleted = l.clone();
         deleted.remove(5);
         let e = verify_json(&join(&deleted)[..], &key()).unwrap_err();
-        assert!(e.message.starts_with("expected seq 5, found 6: events deleted"), "{}", e.message);
+        assert!(
+            e.message
+                .starts_with("expected seq 5, found 6: events deleted"),
+            "{}",
+            e.message
+        );
         let mut swapped = l.clone();
         swapped.swap(2, 3);
         let e = verify_json(&join(&swapped)[..], &key()).unwrap_err();
-        assert!(e.message.starts_with("expected seq 2, found 3"), "{}", e.message);
+        assert!(
+            e.message.starts_with("expected seq 2, found 3"),
+            "{}",
+            e.message
+        );
         // The last event removed (and the range edited to match): the checkpoint catches it.
         let mut tail = l.clone();
         tail.remove(10);
         tail[9] = tail[9].trim_end_matches(',').to_owned();
         tail[0] = tail[0].replace("\"last_seq\":10,\"count\":10", "\"last_seq\":9,\"count\":9");
         let e = verify_json(&join(&tail)[..], &key()).unwrap_err();
-        assert!(e.message.contains("closing checkpoint is at seq 10"), "{}", e.message);
+        assert!(
+            e.message.contains("closing checkpoint is at seq 10"),
+            "{}",
+            e.message
+        );
     }
 }

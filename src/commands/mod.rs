@@ -2,6 +2,7 @@
 //! (clap) and a `run(ctx, args)` function; `dispatch` is the only switchboard.
 
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod completion;
 pub mod config;
@@ -60,6 +61,7 @@ pub fn dispatch(ctx: &mut Context, command: Command) -> Result<()> {
             TokenCommand::Revoke(a) => token::revoke::run(ctx, a),
         },
         Command::User(c) => user::dispatch(ctx, c),
+        Command::Audit(c) => audit::dispatch(ctx, c),
         Command::Server(a) => server::run(ctx, a),
         Command::Config(c) => match c {
             ConfigCommand::Get(a) => config::get(ctx, a),

@@ -2,6 +2,7 @@
 //! its own `imadm server --dev` (see `harness`), so tests run in parallel and leave
 //! nothing behind. Keyring tests want a Secret Service; see `keyring.rs`.
 mod assets;
+mod audit_verify;
 mod auth;
 mod cli_output;
 mod errors;
