@@ -144,14 +144,6 @@ impl SignKey {
         })
     }
 
-    #[cfg(test)]
-    pub fn from_dalek(key: ed25519_dalek::SigningKey) -> Self {
-        let public = ssh_key::public::KeyData::Ed25519(ssh_key::public::Ed25519PublicKey(
-            key.verifying_key().to_bytes(),
-        ));
-        SignKey { key, public }
-    }
-
     /// An armored `-----BEGIN SSH SIGNATURE-----` over a file whose SHA-512 is `digest`.
     pub fn sign_sha512(&self, namespace: &str, digest: &[u8; 64]) -> Result<String> {
         let data = signed_data(namespace, &[], HashAlg::Sha512, digest);

@@ -36,14 +36,14 @@ pub fn event(seq: u64) -> AuditEvent {
     AuditEvent {
         seq,
         at: audit::format_at(1_764_000_000_000 + seq as i64 * 60_000),
-        actor_type: if seq % 5 == 0 { "token" } else { "operator" }.into(),
+        actor_type: if seq.is_multiple_of(5) { "token" } else { "operator" }.into(),
         actor: format!("op{}", seq % 4),
         source: Some(format!("10.0.0.{}", seq % 250)),
         action: action.into(),
-        target: (seq % 3 == 0).then(|| format!("user:u{seq}")),
+        target: (seq.is_multiple_of(3)).then(|| format!("user:u{seq}")),
         outcome: outcome.into(),
         request_id: Some(format!("req-{seq}")),
-        detail: (seq % 7 == 0).then(|| "detail, with \"quotes\"\nand a newline".into()),
+        detail: (seq.is_multiple_of(7)).then(|| "detail, with \"quotes\"\nand a newline".into()),
         hash: String::new(),
     }
 }
