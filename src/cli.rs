@@ -151,6 +151,9 @@ pub enum Command {
     /// Regenerate completions/ and man/ (for maintainers)
     #[command(hide = true, name = "__generate-assets")]
     GenerateAssets(commands::assets::AssetsArgs),
+    /// Write a synthetic signed audit report (for bench/audit.sh)
+    #[command(hide = true, name = "__synth-audit-report")]
+    SynthAuditReport(commands::audit::synth::SynthArgs),
 }
 
 #[derive(Debug, Subcommand)]

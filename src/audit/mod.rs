@@ -15,8 +15,7 @@ pub mod verify;
 #[cfg(test)]
 mod tests;
 
-#[cfg(test)]
-pub mod testutil;
+pub mod synth;
 
 /// The SSHSIG namespace of report signatures (`ssh-keygen -Y verify -n imadm-audit`).
 pub const NAMESPACE: &str = "imadm-audit";

@@ -104,8 +104,8 @@ mod tests {
 
     #[test]
     fn pins_first_use_accepts_same_and_refuses_change() {
-        let a = crate::audit::testutil::server_key(1);
-        let b = crate::audit::testutil::server_key(2);
+        let a = crate::audit::synth::server_key(1);
+        let b = crate::audit::synth::server_key(2);
         let ka = ServerKey::parse(&format!("{} imadm-audit@x", a.1)).unwrap();
         let kb = ServerKey::parse(&b.1).unwrap();
         assert_eq!(check(None, &ka, "p").unwrap(), Pin::First);

@@ -14,7 +14,7 @@ use super::allowed_signers::AllowedSigners;
 use super::pin::ServerKey;
 use super::report::ReportWriter;
 use super::sshsig::{Detached, SignKey, digest_file};
-use super::{NAMESPACE, testutil, verify};
+use super::{NAMESPACE, synth, verify};
 use crate::error::Kind;
 
 fn keygen(dir: &Path, name: &str, pass: &str) -> std::path::PathBuf {
@@ -63,7 +63,7 @@ fn ssh_verify(allowed: &Path, file: &Path, sig: &Path) -> bool {
 
 /// Write a report through the streaming writer and sign its streamed digest.
 fn write_signed(dir: &Path, key: &SignKey) -> (std::path::PathBuf, std::path::PathBuf) {
-    let bytes = testutil::report(1, 30);
+    let bytes = synth::report(1, 30);
     let text = String::from_utf8(bytes).unwrap();
     // Re-stream the same report through a writer to a file to sign the prehash.
     let v: Value = serde_json::from_str(&text).unwrap();
@@ -253,9 +253,9 @@ fn mutate(rng: &mut StdRng, events: &mut Vec<String>) -> String {
 
 #[test]
 fn mutation_every_random_edit_delete_insert_reorder_is_detected() {
-    let key = ServerKey::parse(&testutil::server_key(1).1).unwrap();
+    let key = ServerKey::parse(&synth::server_key(1).1).unwrap();
     for (first, last) in [(1u64, 120u64), (41, 160)] {
-        let text = String::from_utf8(testutil::report(first, last)).unwrap();
+        let text = String::from_utf8(synth::report(first, last)).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         let (head, tail) = (lines[0], lines[lines.len() - 1]);
         let events: Vec<String> = lines[1..lines.len() - 1]
@@ -290,11 +290,11 @@ fn mutation_every_random_edit_delete_insert_reorder_is_detected() {
 #[test]
 fn report_vector_is_current() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/audit");
-    let report = testutil::report(11, 40);
+    let report = synth::report(11, 40);
     let key = format!(
         "{} imadm-audit@{}\n",
-        testutil::server_key(1).1,
-        testutil::SERVER_ID
+        synth::server_key(1).1,
+        synth::SERVER_ID
     );
     if std::env::var_os("IMADM_BLESS").is_some() {
         std::fs::create_dir_all(&dir).unwrap();

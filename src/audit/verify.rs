@@ -332,24 +332,24 @@ impl<'de> Visitor<'de> for EventsSeed<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::testutil;
+    use crate::audit::synth;
 
     fn key() -> ServerKey {
-        ServerKey::parse(&testutil::server_key(1).1).unwrap()
+        ServerKey::parse(&synth::server_key(1).1).unwrap()
     }
 
     #[test]
     fn intact_reports_verify_from_genesis_and_from_an_anchor() {
-        let v = verify_json(&testutil::report(1, 50)[..], &key()).unwrap();
+        let v = verify_json(&synth::report(1, 50)[..], &key()).unwrap();
         assert_eq!((v.range.first_seq, v.range.count), (1, 50));
-        let v = verify_json(&testutil::report(20, 60)[..], &key()).unwrap();
+        let v = verify_json(&synth::report(20, 60)[..], &key()).unwrap();
         assert_eq!((v.range.first_seq, v.range.last_seq), (20, 60));
     }
 
     #[test]
     fn wrong_server_key_is_refused() {
-        let other = ServerKey::parse(&testutil::server_key(2).1).unwrap();
-        let e = verify_json(&testutil::report(1, 5)[..], &other).unwrap_err();
+        let other = ServerKey::parse(&synth::server_key(2).1).unwrap();
+        let e = verify_json(&synth::report(1, 5)[..], &other).unwrap_err();
         assert_eq!(e.kind, Kind::Integrity);
         assert!(e.message.contains("trusted key"), "{}", e.message);
     }
@@ -370,7 +370,7 @@ mod tests {
 
     #[test]
     fn named_errors_for_edit_delete_and_reorder() {
-        let l = lines(&testutil::report(1, 10));
+        let l = lines(&synth::report(1, 10));
         // line 0 is the head, lines 1..=10 the events.
         let mut edited = l.clone();
         edited[4] = edited[4].replace("\"op", "\"mallory");

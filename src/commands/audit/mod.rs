@@ -3,6 +3,7 @@
 //! the cryptography live in `crate::audit`; these commands fetch and drive it.
 
 pub mod export;
+pub mod synth;
 pub mod verify;
 
 use crate::cli::AuditCommand;

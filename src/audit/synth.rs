@@ -1,5 +1,7 @@
-//! Synthetic audit chains for tests: events hashed with the api's chain functions and
-//! checkpoints signed with a deterministic test Ed25519 key, as the server would.
+//! Synthetic audit chains for tests and the benchmark (`imadm __synth-audit-report`):
+//! events hashed with the api's chain functions and checkpoints signed with a
+//! deterministic, publicly known test Ed25519 key, as the server would. Never trusted:
+//! the key is derived from a constant and exists only to make test data.
 
 use base64::Engine;
 use ed25519_dalek::{Signer, SigningKey};
@@ -36,7 +38,12 @@ pub fn event(seq: u64) -> AuditEvent {
     AuditEvent {
         seq,
         at: audit::format_at(1_764_000_000_000 + seq as i64 * 60_000),
-        actor_type: if seq.is_multiple_of(5) { "token" } else { "operator" }.into(),
+        actor_type: if seq.is_multiple_of(5) {
+            "token"
+        } else {
+            "operator"
+        }
+        .into(),
         actor: format!("op{}", seq % 4),
         source: Some(format!("10.0.0.{}", seq % 250)),
         action: action.into(),
@@ -49,6 +56,7 @@ pub fn event(seq: u64) -> AuditEvent {
 }
 
 /// Events 1..=n with correct chain hashes.
+#[cfg(test)]
 pub fn chain(n: u64) -> Vec<AuditEvent> {
     let mut prev = GENESIS;
     (1..=n)
@@ -73,7 +81,35 @@ pub fn checkpoint(sk: &SigningKey, seq: u64, head: &str) -> Checkpoint {
     }
 }
 
+/// Stream a report of events 1..=n into `w` without holding them; returns the digest.
+pub fn write_report<W: std::io::Write>(w: W, n: u64) -> crate::error::Result<[u8; 64]> {
+    let (sk, pk) = server_key(1);
+    let server = ServerMeta {
+        url: "https://127.0.0.1:1".into(),
+        server_id: SERVER_ID.into(),
+        audit_public_key: pk,
+    };
+    let range = Range {
+        since: None,
+        until: None,
+        first_seq: 1,
+        last_seq: n,
+        count: n,
+    };
+    let mut rw = ReportWriter::begin(w, &server, &range, None, &None)?;
+    let mut prev = GENESIS;
+    for s in 1..=n {
+        let mut e = event(s);
+        prev = audit::chain_next(&prev, &e.leaf());
+        e.hash = audit::hash_hex(&prev);
+        rw.event(&e)?;
+    }
+    let cp = checkpoint(&sk, n, &audit::hash_hex(&prev));
+    Ok(rw.finish(&Some(cp))?.1)
+}
+
 /// A JSON report of events `first..=last` of a chain of `last` events.
+#[cfg(test)]
 pub fn report(first: u64, last: u64) -> Vec<u8> {
     let (sk, pk) = server_key(1);
     let all = chain(last);
