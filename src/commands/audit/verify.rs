@@ -79,7 +79,7 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
     });
     let hasher = match &detached {
         Some(Ok(d)) => d.hasher(),
-        _ => Hasher::for_alg(ssh_key::HashAlg::Sha512),
+        _ => Hasher::None,
     };
     let f = std::fs::File::open(&args.file).map_err(|e| {
         CliError::usage(format!("cannot read {}: {e}", args.file.display()))
