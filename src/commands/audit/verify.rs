@@ -92,7 +92,7 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
             hash: hasher,
         },
     );
-    let verified = verify::verify_json(&mut reader, &key).map_err(|mut e| {
+    let verified = verify::verify(&mut reader, &key).map_err(|mut e| {
         e.message = format!("{}: {}", args.file.display(), e.message);
         e
     })?;
