@@ -7,6 +7,7 @@
 //! works on readers, writers and parsed keys, so tests run it on synthetic chains.
 
 pub mod allowed_signers;
+pub mod csv;
 pub mod pin;
 pub mod report;
 pub mod sshsig;

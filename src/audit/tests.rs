@@ -251,6 +251,26 @@ fn mutate(rng: &mut StdRng, events: &mut Vec<String>) -> String {
     }
 }
 
+/// A JSON report (valid JSON, possibly tampered) rewritten as CSV.
+fn to_csv(json: &str) -> Vec<u8> {
+    let v: Value = serde_json::from_str(json).unwrap();
+    let mut w = super::csv::CsvWriter::begin(
+        Vec::new(),
+        &serde_json::from_value(v["server"].clone()).unwrap(),
+        &serde_json::from_value(v["range"].clone()).unwrap(),
+        v["signer"].as_str(),
+        &serde_json::from_value(v["anchor"].clone()).unwrap(),
+    )
+    .unwrap();
+    for e in v["events"].as_array().unwrap() {
+        w.event(&serde_json::from_value(e.clone()).unwrap())
+            .unwrap();
+    }
+    w.finish(&serde_json::from_value(v["checkpoint"].clone()).unwrap())
+        .unwrap()
+        .0
+}
+
 #[test]
 fn mutation_every_random_edit_delete_insert_reorder_is_detected() {
     let key = ServerKey::parse(&synth::server_key(1).1).unwrap();

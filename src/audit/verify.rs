@@ -174,6 +174,9 @@ pub fn verify<R: BufRead>(mut r: R, key: &ServerKey) -> Result<Verified> {
     let mut first = Vec::new();
     r.read_until(b'\n', &mut first)?;
     let head = first.strip_suffix(b"\n").unwrap_or(&first);
+    if head == super::csv::MAGIC.as_bytes() {
+        return super::csv::verify(r, key);
+    }
     match head.strip_suffix(EVENTS_OPEN) {
         Some(h) => verify_lines(h, r, key),
         None => verify_json(std::io::Cursor::new(first).chain(r), key),

@@ -13,6 +13,7 @@ use imadm_api::admin::Page;
 use imadm_api::audit::{AuditEvent, ExportPlan, ExportRequest};
 use serde_json::json;
 
+use crate::audit::csv::CsvWriter;
 use crate::audit::pin::{self, Pin, ServerKey};
 use crate::audit::report::{AtomicFile, Range, ReportWriter, ServerMeta, write_small};
 use crate::audit::sshsig::SignKey;
@@ -50,6 +51,29 @@ pub struct ExportArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReportFormat {
     Json,
+    /// Events as CSV rows, header and checkpoints in `#` lines (docs/audit-report.md)
+    Csv,
+}
+
+/// The report being written, in either format.
+enum Writer<W: std::io::Write> {
+    Json(ReportWriter<W>),
+    Csv(CsvWriter<W>),
+}
+
+impl<W: std::io::Write> Writer<W> {
+    fn event(&mut self, e: &AuditEvent) -> Result<()> {
+        match self {
+            Writer::Json(w) => w.event(e),
+            Writer::Csv(w) => w.event(e),
+        }
+    }
+    fn finish(self, cp: &Option<imadm_api::audit::Checkpoint>) -> Result<(W, [u8; 64])> {
+        match self {
+            Writer::Json(w) => w.finish(cp),
+            Writer::Csv(w) => w.finish(cp),
+        }
+    }
 }
 
 /// Events per page (the server's maximum).
@@ -116,7 +140,22 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
     };
 
     let mut file = AtomicFile::create(&args.out)?;
-    let mut w = ReportWriter::begin(file.file(), &meta, &range, signer.as_deref(), &plan.anchor)?;
+    let mut w = match args.format {
+        ReportFormat::Json => Writer::Json(ReportWriter::begin(
+            file.file(),
+            &meta,
+            &range,
+            signer.as_deref(),
+            &plan.anchor,
+        )?),
+        ReportFormat::Csv => Writer::Csv(CsvWriter::begin(
+            file.file(),
+            &meta,
+            &range,
+            signer.as_deref(),
+            &plan.anchor,
+        )?),
+    };
     let mut chain = verify::Chain::new(plan.first_seq.max(1), head);
     if plan.count > 0 {
         let mut after = plan.first_seq - 1;
