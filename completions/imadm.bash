@@ -398,7 +398,7 @@ _imadm() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "json csv" -- "${cur}"))
                     return 0
                     ;;
                 --out)

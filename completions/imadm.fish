@@ -1022,7 +1022,8 @@ complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_s
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from export verify" -f -a "verify" -d 'Verify a report: its hash chain, the server\'s checkpoints and the SSH signature'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from export" -l since -d 'Start of the range: RFC 3339 or a duration before now (`30d`)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from export" -l until -d 'End of the range: RFC 3339 or a duration before now' -r
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from export" -l format -d 'Report format' -r -f -a "json\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from export" -l format -d 'Report format' -r -f -a "json\t''
+csv\t'Events as CSV rows, header and checkpoints in `#` lines (docs/audit-report.md)'"
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from export" -l out -d 'File to write (atomically); the signature goes to FILE.sig' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from export" -l sign-key -d 'OpenSSH Ed25519 private key to sign the report with [default: config sign_key]' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from export" -l signer -d 'Identity recorded for the signature, for allowed_signers matching [default: config signer]' -r
