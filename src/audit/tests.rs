@@ -331,7 +331,16 @@ fn report_vector_is_current() {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("report.json"), &report).unwrap();
         std::fs::write(dir.join("server.pub"), &key).unwrap();
+        std::fs::write(
+            dir.join("report.csv"),
+            to_csv(std::str::from_utf8(&report).unwrap()),
+        )
+        .unwrap();
     }
+    assert_eq!(
+        std::fs::read(dir.join("report.csv")).unwrap(),
+        to_csv(std::str::from_utf8(&report).unwrap())
+    );
     assert_eq!(std::fs::read(dir.join("report.json")).unwrap(), report);
     assert_eq!(
         std::fs::read_to_string(dir.join("server.pub")).unwrap(),

@@ -169,3 +169,23 @@ fn audit_verify_checks_ssh_keygen_signatures_and_uses_the_pinned_key() {
         "changed after signing",
     );
 }
+
+#[test]
+fn audit_verify_reads_the_csv_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = server_key();
+    let csv = vectors().join("report.csv");
+    let out = verify(dir.path(), &csv, &["--server-key", &key]);
+    assert_success(&out);
+    assert_eq!(json_stdout(&out)["count"], 30);
+    // Row of seq 12 (line 0 magic, 1 header, 2 columns, 3 seq 11): actor changed.
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut l: Vec<String> = text.lines().map(str::to_owned).collect();
+    l[4] = l[4].replacen(",op", ",xop", 1);
+    let f = write(dir.path(), "edited.csv", &l);
+    assert_error(
+        &verify(dir.path(), &f, &["--server-key", &key]),
+        8,
+        "event seq 12: hash does not match",
+    );
+}
