@@ -133,7 +133,7 @@ pub enum Command {
     /// The tamper-evident audit log and security alerts
     #[command(
         subcommand,
-        after_help = "Examples:\n  $ imadm audit log --since 24h\n  $ imadm audit alerts --since 24h --fail-on high"
+        after_help = "Examples:\n  $ imadm audit log --since 24h\n  $ imadm audit alerts --since 24h --fail-on high\n  $ imadm audit export --since 30d --out audit.json --sign-key ~/.ssh/id_ed25519\n  $ imadm audit verify audit.json --allowed-signers allowed_signers"
     )]
     Audit(commands::audit::AuditCommand),
     /// Run the reference admin API server
@@ -151,6 +151,9 @@ pub enum Command {
     /// Regenerate completions/ and man/ (for maintainers)
     #[command(hide = true, name = "__generate-assets")]
     GenerateAssets(commands::assets::AssetsArgs),
+    /// Write a synthetic signed audit report (for bench/audit.sh)
+    #[command(hide = true, name = "__synth-audit-report")]
+    SynthAuditReport(commands::audit::synth::SynthArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -35,6 +35,15 @@ pub struct Profile {
     pub ca_cert: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    /// The server's audit public key, pinned at first use (`ssh-ed25519 AAAA...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_key: Option<String>,
+    /// Default `--sign-key` of `audit export|report`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_key: Option<PathBuf>,
+    /// Default `--signer` identity of `audit export|report`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
 }
 
 /// The keys `imadm config get|set|list` understand, with what they mean.
@@ -46,6 +55,12 @@ pub const KEYS: &[(&str, &str)] = &[
         "output",
         "default output format: table, json, jsonl, csv, tsv",
     ),
+    (
+        "audit_key",
+        "server audit key pinned at first use; set '' to re-pin",
+    ),
+    ("sign_key", "OpenSSH Ed25519 key that signs audit reports"),
+    ("signer", "identity recorded in signed audit reports"),
 ];
 
 impl Profile {
@@ -55,6 +70,9 @@ impl Profile {
             "app_id" => self.app_id.clone(),
             "ca_cert" => self.ca_cert.as_ref().map(|p| p.display().to_string()),
             "output" => self.output.clone(),
+            "audit_key" => self.audit_key.clone(),
+            "sign_key" => self.sign_key.as_ref().map(|p| p.display().to_string()),
+            "signer" => self.signer.clone(),
             _ => None,
         }
     }
@@ -75,6 +93,14 @@ impl Profile {
                 }
                 self.output = value
             }
+            "audit_key" => {
+                if let Some(v) = &value {
+                    crate::audit::pin::ServerKey::parse(v)?;
+                }
+                self.audit_key = value
+            }
+            "sign_key" => self.sign_key = value.map(PathBuf::from),
+            "signer" => self.signer = value,
             _ => {
                 return Err(CliError::usage(format!("unknown config key {key:?}"))
                     .hint("see `imadm config list` for the keys"));

@@ -71,6 +71,7 @@ pub fn dispatch(ctx: &mut Context, command: Command) -> Result<()> {
         Command::Completion(a) => completion::run(ctx, a),
         Command::Help(a) => help::run(ctx, a),
         Command::GenerateAssets(a) => assets::run(ctx, a),
+        Command::SynthAuditReport(a) => audit::synth::run(ctx, a),
     }
 }
 

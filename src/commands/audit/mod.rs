@@ -1,10 +1,15 @@
 //! `imadm audit`: the server's tamper-evident audit log and its security alerts.
 //! `log` and `alerts` page the server's keyset endpoints (`/admin/audit/events`,
 //! `/admin/alerts`) through `ListWriter`, so memory stays bounded; `--follow` repeats
-//! the request with the server-side long-poll `wait`.
+//! the request with the server-side long-poll `wait`. `export` writes a verified report
+//! of a time range (optionally SSH-signed), `verify` checks one offline; the report
+//! format and the cryptography live in `crate::audit`.
 
 pub mod alerts;
+pub mod export;
 pub mod log;
+pub mod synth;
+pub mod verify;
 
 use clap::Subcommand;
 
@@ -17,12 +22,18 @@ pub enum AuditCommand {
     Log(log::LogArgs),
     /// Security alerts; --fail-on exits 9 when one at or above a severity exists
     Alerts(alerts::AlertsArgs),
+    /// Export a time range of the audit log as a verified, optionally signed report
+    Export(export::ExportArgs),
+    /// Verify a report: its hash chain, the server's checkpoints and the SSH signature
+    Verify(verify::VerifyArgs),
 }
 
 pub fn dispatch(ctx: &mut Context, c: AuditCommand) -> Result<()> {
     match c {
         AuditCommand::Log(a) => log::run(ctx, a),
         AuditCommand::Alerts(a) => alerts::run(ctx, a),
+        AuditCommand::Export(a) => export::run(ctx, a),
+        AuditCommand::Verify(a) => verify::run(ctx, a),
     }
 }
 
@@ -53,4 +64,34 @@ pub fn q(v: &str) -> String {
         }
     }
     out
+}
+
+/// `T` of the contract: RFC 3339, or a relative `24h`/`7d` before now, in the form events
+/// carry (`format_at`: UTC, milliseconds).
+pub fn parse_time(ctx: &Context, flag: &str, s: &str) -> Result<String> {
+    if let Ok(t) = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
+        return Ok(imadm_api::audit::format_at(
+            (t.unix_timestamp_nanos() / 1_000_000) as i64,
+        ));
+    }
+    let secs = crate::duration::parse_secs(s).map_err(|_| {
+        CliError::usage(format!(
+            "{flag} {s:?} is neither an RFC 3339 time nor a duration"
+        ))
+        .hint(format!("e.g. {flag} 2026-11-01T00:00:00Z or {flag} 30d"))
+    })?;
+    Ok(imadm_api::audit::format_at(
+        (ctx.now() - secs as i64) * 1000,
+    ))
+}
+
+/// Passphrase of an encrypted signing key: IMADM_SIGN_KEY_PASSPHRASE, else a prompt.
+pub fn sign_key_passphrase(ctx: &Context) -> Result<String> {
+    if let Ok(p) = std::env::var("IMADM_SIGN_KEY_PASSPHRASE") {
+        return Ok(p);
+    }
+    ctx.ask_secret(
+        "Passphrase of the signing key:",
+        "set IMADM_SIGN_KEY_PASSPHRASE, or use a key without a passphrase",
+    )
 }

@@ -192,7 +192,8 @@ fn announce_dev(
             server: Some(ready.url.clone()),
             app_id: Some(ready.app_id.clone()),
             ca_cert: Some(ca.clone()),
-            output: None,
+            // A new dev server has a new audit key: its pin starts afresh.
+            ..Profile::default()
         },
     );
     // Like `vault server -dev`: make the dev server the one plain `imadm` talks to, unless

@@ -1,0 +1,22 @@
+//! Signed audit reports, independent of HTTP: the report format and its streaming writer
+//! (`report`), the streaming verifier of chain and checkpoints (`verify`), OpenSSH SSHSIG
+//! signatures over report files (`sshsig`), OpenSSH allowed_signers files
+//! (`allowed_signers`) and pinning of the server's audit key (`pin`).
+//!
+//! Commands in `commands/audit/` fetch from the server and drive these; everything here
+//! works on readers, writers and parsed keys, so tests run it on synthetic chains.
+
+pub mod allowed_signers;
+pub mod csv;
+pub mod pin;
+pub mod report;
+pub mod sshsig;
+pub mod verify;
+
+#[cfg(test)]
+mod tests;
+
+pub mod synth;
+
+/// The SSHSIG namespace of report signatures (`ssh-keygen -Y verify -n imadm-audit`).
+pub const NAMESPACE: &str = "imadm-audit";

@@ -1,0 +1,164 @@
+//! The audit report file (schema_version 1, documented in docs/audit-report.md) and its
+//! streaming writer.
+//!
+//! JSON layout, one event per line so reports diff and grep well:
+//!
+//! ```text
+//! {"schema_version":1,"kind":"imadm-audit-report","server":{...},"range":{...},"signer":ID|null,"anchor":CP|null,"events":[
+//! {event 1},
+//! {event 2}
+//! ],"checkpoint":CP|null}
+//! ```
+//!
+//! Events are written as they arrive and every byte goes through a SHA-512 hasher, so
+//! the SSHSIG signature is made without reading the file back. The file appears only
+//! when complete (temp file in the same directory, fsync, rename).
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use imadm_api::audit::{AuditEvent, Checkpoint};
+use serde::{Deserialize, Serialize};
+
+use super::sshsig::HashingWriter;
+use crate::error::{CliError, Result};
+
+pub const SCHEMA_VERSION: u32 = 1;
+pub const KIND: &str = "imadm-audit-report";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerMeta {
+    pub url: String,
+    pub server_id: String,
+    /// `ssh-ed25519 AAAA...` that signed the checkpoints.
+    pub audit_public_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Range {
+    pub since: Option<String>,
+    pub until: Option<String>,
+    /// 0 when empty.
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub count: u64,
+}
+
+#[derive(Serialize)]
+struct Head<'a> {
+    schema_version: u32,
+    kind: &'static str,
+    server: &'a ServerMeta,
+    range: &'a Range,
+    signer: Option<&'a str>,
+    anchor: &'a Option<Checkpoint>,
+}
+
+/// Writes one report to `W`, hashing every byte.
+pub struct ReportWriter<W: Write> {
+    w: HashingWriter<BufWriter<W>>,
+    first: bool,
+}
+
+fn io_err(e: std::io::Error) -> CliError {
+    CliError::from(e)
+}
+
+impl<W: Write> ReportWriter<W> {
+    pub fn begin(
+        inner: W,
+        server: &ServerMeta,
+        range: &Range,
+        signer: Option<&str>,
+        anchor: &Option<Checkpoint>,
+    ) -> Result<Self> {
+        let mut w = HashingWriter::new(BufWriter::with_capacity(1 << 16, inner));
+        let head = serde_json::to_vec(&Head {
+            schema_version: SCHEMA_VERSION,
+            kind: KIND,
+            server,
+            range,
+            signer,
+            anchor,
+        })
+        .map_err(|e| CliError::unexpected(e.to_string()))?;
+        // Re-open the object to append the events array: `{...}` → `{...,"events":[`.
+        w.write_all(&head[..head.len() - 1]).map_err(io_err)?;
+        w.write_all(b",\"events\":[").map_err(io_err)?;
+        Ok(ReportWriter { w, first: true })
+    }
+
+    pub fn event(&mut self, e: &AuditEvent) -> Result<()> {
+        self.w
+            .write_all(if self.first { b"\n" } else { b",\n" })
+            .map_err(io_err)?;
+        self.first = false;
+        serde_json::to_writer(&mut self.w, e).map_err(|e| CliError::from(std::io::Error::from(e)))
+    }
+
+    /// Close the document; returns the inner writer and the SHA-512 of all bytes written.
+    pub fn finish(mut self, checkpoint: &Option<Checkpoint>) -> Result<(W, [u8; 64])> {
+        self.w.write_all(b"\n],\"checkpoint\":").map_err(io_err)?;
+        serde_json::to_writer(&mut self.w, checkpoint)
+            .map_err(|e| CliError::from(std::io::Error::from(e)))?;
+        self.w.write_all(b"}\n").map_err(io_err)?;
+        let (buf, digest) = self.w.into_parts();
+        let inner = buf
+            .into_inner()
+            .map_err(|e| CliError::from(e.into_error()))?;
+        Ok((inner, digest))
+    }
+}
+
+/// A file that appears at `path` only on [`AtomicFile::commit`] (temp file in the same
+/// directory + fsync + rename); dropped uncommitted, it leaves nothing behind.
+pub struct AtomicFile {
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> Result<Self> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".imadm-tmp-")
+            .tempfile_in(dir)
+            .map_err(|e| {
+                CliError::unexpected(format!("cannot create a file in {}: {e}", dir.display()))
+                    .hint("check that the output directory exists and is writable")
+            })?;
+        Ok(AtomicFile {
+            tmp,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn file(&mut self) -> &mut std::fs::File {
+        self.tmp.as_file_mut()
+    }
+
+    pub fn commit(self) -> Result<()> {
+        let fail = |e: std::io::Error| {
+            CliError::unexpected(format!("cannot write {}: {e}", self.path.display()))
+        };
+        self.tmp.as_file().sync_all().map_err(fail)?;
+        let path = self.path.clone();
+        self.tmp.persist(&path).map_err(|e| {
+            CliError::unexpected(format!("cannot write {}: {}", path.display(), e.error))
+        })?;
+        if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::fs::File::open(d).and_then(|d| d.sync_all());
+        }
+        Ok(())
+    }
+}
+
+/// Write `bytes` to `path` atomically (for `.sig` files).
+pub fn write_small(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = AtomicFile::create(path)?;
+    f.file().write_all(bytes)?;
+    f.commit()
+}

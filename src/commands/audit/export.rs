@@ -1,0 +1,217 @@
+//! `imadm audit export`: fetch the events of a time range and the checkpoints proving
+//! them, verify chain and signatures while streaming the events into the report (so a
+//! report that would not verify is never written), then sign it with SSHSIG.
+//!
+//! The server's audit key is pinned in the profile at first use; a different key later
+//! is an integrity failure (exit 8) until re-pinned with `config set audit_key`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use imadm_api::ServerInfo;
+use imadm_api::admin::Page;
+use imadm_api::audit::{AuditEvent, ExportPlan, ExportRequest};
+use serde_json::json;
+
+use crate::audit::csv::CsvWriter;
+use crate::audit::pin::{self, Pin, ServerKey};
+use crate::audit::report::{AtomicFile, Range, ReportWriter, ServerMeta, write_small};
+use crate::audit::sshsig::SignKey;
+use crate::audit::{NAMESPACE, verify};
+use crate::client::Auth;
+use crate::context::Context;
+use crate::error::{CliError, Result};
+use crate::session::connect;
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  $ imadm audit export --since 30d --out audit.json\n  $ imadm audit export --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z \\\n      --out nov.json --sign-key ~/.ssh/id_ed25519 --signer alice@example.com\n  $ ssh-keygen -Y verify -f allowed_signers -I alice@example.com -n imadm-audit \\\n      -s nov.json.sig < nov.json\n\nThe signature (FILE.sig) is an OpenSSH SSHSIG, namespace `imadm-audit`, sha512.\nAn encrypted --sign-key takes its passphrase from IMADM_SIGN_KEY_PASSPHRASE or a prompt.\nThe report format is documented in docs/audit-report.md."
+)]
+pub struct ExportArgs {
+    /// Start of the range: RFC 3339 or a duration before now (`30d`)
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// End of the range: RFC 3339 or a duration before now
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+    /// Report format
+    #[arg(long, value_name = "FMT", default_value = "json")]
+    pub format: ReportFormat,
+    /// File to write (atomically); the signature goes to FILE.sig
+    #[arg(long = "out", value_name = "FILE")]
+    pub out: PathBuf,
+    /// OpenSSH Ed25519 private key to sign the report with [default: config sign_key]
+    #[arg(long, value_name = "KEY")]
+    pub sign_key: Option<PathBuf>,
+    /// Identity recorded for the signature, for allowed_signers matching [default: config signer]
+    #[arg(long, value_name = "ID")]
+    pub signer: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Json,
+    /// Events as CSV rows, header and checkpoints in `#` lines (docs/audit-report.md)
+    Csv,
+}
+
+/// The report being written, in either format.
+enum Writer<W: std::io::Write> {
+    Json(ReportWriter<W>),
+    Csv(CsvWriter<W>),
+}
+
+impl<W: std::io::Write> Writer<W> {
+    fn event(&mut self, e: &AuditEvent) -> Result<()> {
+        match self {
+            Writer::Json(w) => w.event(e),
+            Writer::Csv(w) => w.event(e),
+        }
+    }
+    fn finish(self, cp: &Option<imadm_api::audit::Checkpoint>) -> Result<(W, [u8; 64])> {
+        match self {
+            Writer::Json(w) => w.finish(cp),
+            Writer::Csv(w) => w.finish(cp),
+        }
+    }
+}
+
+/// Events per page (the server's maximum).
+const PAGE: u32 = 10_000;
+
+pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| super::parse_time(ctx, "--since", s))
+        .transpose()?;
+    let until = args
+        .until
+        .as_deref()
+        .map(|s| super::parse_time(ctx, "--until", s))
+        .transpose()?;
+    let profile = ctx.profile();
+    let signer = args.signer.clone().or(profile.signer.clone());
+    // Load the signing key first: a wrong passphrase should not cost a whole export.
+    let sign_key = match args.sign_key.clone().or(profile.sign_key.clone()) {
+        Some(p) => Some(SignKey::load(&p, || super::sign_key_passphrase(ctx))?),
+        None => None,
+    };
+
+    let conn = connect(ctx)?;
+    let info: ServerInfo = conn.client.get("/admin/server-info", &Auth::NONE)?;
+    let served = info.audit_public_key.as_deref().ok_or_else(|| {
+        CliError::usage(format!("{} publishes no audit key", conn.client.server()))
+            .hint("the server is too old for signed audit exports; upgrade it")
+    })?;
+    let key = ServerKey::parse(served)?;
+    let pinned = pin::check(profile.audit_key.as_deref(), &key, &ctx.profile_name)?;
+    if pinned == Pin::First {
+        let mut p = ctx.profile();
+        p.audit_key = Some(served.trim().to_owned());
+        ctx.config.profiles.insert(ctx.profile_name.clone(), p);
+        ctx.config.save(&ctx.config_dir)?;
+        ctx.info(format!(
+            "pinned the server's audit key {} in profile {:?}",
+            key.openssh, ctx.profile_name
+        ))?;
+    }
+
+    let req = ExportRequest {
+        since: since.clone(),
+        until: until.clone(),
+    };
+    let plan: ExportPlan = conn.call(ctx, |c, t| {
+        c.post("/admin/audit/export", &req, &Auth::token(t), true)
+    })?;
+    let server_id = info.server_id.clone();
+    let head = verify::start_head(plan.first_seq, plan.anchor.as_ref(), &key, &server_id)?;
+    let range = Range {
+        since,
+        until,
+        first_seq: plan.first_seq,
+        last_seq: plan.last_seq,
+        count: plan.count,
+    };
+    let meta = ServerMeta {
+        url: conn.client.server(),
+        server_id: server_id.clone(),
+        audit_public_key: key.openssh.clone(),
+    };
+
+    let mut file = AtomicFile::create(&args.out)?;
+    let mut w = match args.format {
+        ReportFormat::Json => Writer::Json(ReportWriter::begin(
+            file.file(),
+            &meta,
+            &range,
+            signer.as_deref(),
+            &plan.anchor,
+        )?),
+        ReportFormat::Csv => Writer::Csv(CsvWriter::begin(
+            file.file(),
+            &meta,
+            &range,
+            signer.as_deref(),
+            &plan.anchor,
+        )?),
+    };
+    let mut chain = verify::Chain::new(plan.first_seq.max(1), head);
+    if plan.count > 0 {
+        let mut after = plan.first_seq - 1;
+        loop {
+            let path = format!(
+                "/admin/audit/events?after={after}&to={}&limit={PAGE}",
+                plan.last_seq
+            );
+            let page: Page<AuditEvent> = conn.call(ctx, |c, t| c.get(&path, &Auth::token(t)))?;
+            for e in &page.items {
+                chain.push(e)?;
+                w.event(e)?;
+            }
+            match page
+                .next_cursor
+                .as_deref()
+                .and_then(|c| c.parse::<u64>().ok())
+            {
+                Some(c) if c < plan.last_seq && !page.items.is_empty() => after = c,
+                _ => break,
+            }
+        }
+    }
+    verify::finish(&chain, &range, plan.checkpoint.as_ref(), &key, &server_id)?;
+    let (_, digest) = w.finish(&plan.checkpoint)?;
+    let sig_path = sign_key.as_ref().map(|_| sig_path_for(&args.out));
+    let sig = sign_key
+        .as_ref()
+        .map(|k| k.sign_sha512(NAMESPACE, &digest))
+        .transpose()?;
+    file.commit()?;
+    if let (Some(p), Some(s)) = (&sig_path, sig) {
+        write_small(p, s.as_bytes())?;
+    }
+    crate::output::object(
+        ctx,
+        vec![
+            ("file", "File", json!(args.out.display().to_string())),
+            (
+                "signature",
+                "Signature",
+                json!(sig_path.map(|p| p.display().to_string())),
+            ),
+            ("signer", "Signer", json!(signer)),
+            ("server_id", "Server id", json!(server_id)),
+            ("first_seq", "First seq", json!(range.first_seq)),
+            ("last_seq", "Last seq", json!(range.last_seq)),
+            ("count", "Events", json!(range.count)),
+            ("verified", "Verified", json!(true)),
+        ],
+    )
+}
+
+/// `FILE.sig` beside `FILE`, like `ssh-keygen -Y sign`.
+pub fn sig_path_for(file: &std::path::Path) -> PathBuf {
+    let mut s = file.as_os_str().to_owned();
+    s.push(".sig");
+    PathBuf::from(s)
+}

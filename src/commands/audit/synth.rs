@@ -1,0 +1,30 @@
+//! `imadm __synth-audit-report N --out FILE` (hidden, for bench/audit.sh): write a valid
+//! report of N synthetic events signed by the public test key of `audit::synth`, and
+//! print that key, so `audit verify` can be measured without a server.
+
+use std::path::PathBuf;
+
+use std::io::Write;
+
+use clap::Args;
+
+use crate::audit::report::AtomicFile;
+use crate::audit::synth;
+use crate::context::Context;
+use crate::error::Result;
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Number of events
+    pub count: u64,
+    #[arg(long = "out", value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+pub fn run(ctx: &mut Context, args: SynthArgs) -> Result<()> {
+    let mut f = AtomicFile::create(&args.out)?;
+    synth::write_report(f.file(), args.count)?;
+    f.commit()?;
+    writeln!(ctx.io.out, "{}", synth::server_key(1).1)?;
+    Ok(())
+}

@@ -1,0 +1,157 @@
+//! `imadm audit verify`: check a report offline. One streaming pass re-hashes the chain,
+//! checks the server's checkpoint signatures with the trusted key (`--server-key`, else
+//! the key pinned in the profile) and digests the file for its SSHSIG signature, which is
+//! then checked against `--allowed-signers`. Chain errors are reported first (they name
+//! the event), then signature errors; all of them exit 8.
+
+use std::io::{BufReader, Read};
+use std::path::PathBuf;
+
+use clap::Args;
+use serde_json::json;
+
+use crate::audit::allowed_signers::AllowedSigners;
+use crate::audit::pin::ServerKey;
+use crate::audit::sshsig::{Detached, Hasher, HashingReader};
+use crate::audit::{NAMESPACE, verify};
+use crate::context::Context;
+use crate::error::{CliError, Kind, Result};
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  $ imadm audit verify audit.json --allowed-signers allowed_signers\n  $ imadm audit verify audit.json --server-key 'ssh-ed25519 AAAA...' --signature audit.json.sig\n\nallowed_signers is OpenSSH's format: `alice@example.com namespaces=\"imadm-audit\" ssh-ed25519 AAAA...`.\nExit 8 when anything does not verify."
+)]
+pub struct VerifyArgs {
+    /// The report (JSON) to verify
+    pub file: PathBuf,
+    /// Detached SSH signature [default: FILE.sig when it exists]
+    #[arg(long, value_name = "FILE.sig")]
+    pub signature: Option<PathBuf>,
+    /// OpenSSH allowed_signers file of who may sign reports
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<PathBuf>,
+    /// The server's audit key (`ssh-ed25519 AAAA...` or a file) [default: pinned in the profile]
+    #[arg(long, value_name = "KEY")]
+    pub server_key: Option<String>,
+    /// Require this signer identity [default: the one recorded in the report]
+    #[arg(long, value_name = "ID")]
+    pub signer: Option<String>,
+}
+
+pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
+    let key = match (&args.server_key, ctx.profile().audit_key) {
+        (Some(k), _) => ServerKey::from_arg(k)?,
+        (None, Some(k)) => ServerKey::parse(&k)?,
+        (None, None) => {
+            return Err(CliError::usage("no trusted server audit key to verify against")
+                .hint("pass --server-key 'ssh-ed25519 AAAA...' or run `imadm audit export` once to pin the server's key in this profile"));
+        }
+    };
+    let allowed = args
+        .allowed_signers
+        .as_ref()
+        .map(|p| {
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                CliError::usage(format!(
+                    "cannot read allowed signers file {}: {e}",
+                    p.display()
+                ))
+                .hint("check --allowed-signers")
+            })?;
+            AllowedSigners::parse(&text, &p.display().to_string())
+        })
+        .transpose()?;
+    let sig_path = args.signature.clone().or_else(|| {
+        let p = super::export::sig_path_for(&args.file);
+        p.exists().then_some(p)
+    });
+    let sig_name = sig_path
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    // A bad signature file is reported after the chain, so keep its error for later.
+    let detached: Option<Result<Detached>> = sig_path.as_ref().map(|p| {
+        let text = std::fs::read_to_string(p).map_err(|e| {
+            CliError::usage(format!("cannot read signature {}: {e}", p.display()))
+                .hint("pass --signature FILE.sig, or leave it out to check the chain only")
+        })?;
+        Detached::parse(&text, NAMESPACE, &sig_name)
+    });
+    let hasher = match &detached {
+        Some(Ok(d)) => d.hasher(),
+        _ => Hasher::None,
+    };
+    let f = std::fs::File::open(&args.file).map_err(|e| {
+        CliError::usage(format!("cannot read {}: {e}", args.file.display()))
+            .hint("give the path of a report written by `imadm audit export`")
+    })?;
+    let mut reader = BufReader::with_capacity(
+        1 << 16,
+        HashingReader {
+            inner: f,
+            hash: hasher,
+        },
+    );
+    let verified = verify::verify(&mut reader, &key).map_err(|mut e| {
+        e.message = format!("{}: {}", args.file.display(), e.message);
+        e
+    })?;
+    // Hash whatever the parser did not need to read.
+    std::io::copy(&mut reader.by_ref(), &mut std::io::sink())?;
+    let digest = reader.into_inner().hash.finish();
+
+    let mut principal = None;
+    match detached {
+        None if allowed.is_some() => {
+            return Err(CliError::new(
+                Kind::Integrity,
+                format!(
+                    "{} has no signature ({}.sig not found)",
+                    args.file.display(),
+                    args.file.display()
+                ),
+            )
+            .hint("pass --signature FILE, or drop --allowed-signers to check the chain only"));
+        }
+        None => ctx.warn(
+            "the report is not signed; only the server's chain and checkpoints were checked",
+        )?,
+        Some(d) => {
+            let d = d?;
+            d.verify_digest(&digest, &sig_name)?;
+            let identity = args.signer.clone().or(verified.signer.clone());
+            match &allowed {
+                Some(a) => {
+                    principal = Some(a.authorize(
+                        d.sig.public_key(),
+                        NAMESPACE,
+                        ctx.now(),
+                        identity.as_deref(),
+                        &d.public_openssh(),
+                    )?)
+                }
+                None => ctx.warn(format!(
+                    "the signature is valid, made by {}, but no --allowed-signers says whether that key is trusted",
+                    d.public_openssh()
+                ))?,
+            }
+        }
+    }
+    crate::output::object(
+        ctx,
+        vec![
+            ("file", "File", json!(args.file.display().to_string())),
+            ("verified", "Verified", json!(true)),
+            ("server_id", "Server id", json!(verified.server.server_id)),
+            ("first_seq", "First seq", json!(verified.range.first_seq)),
+            ("last_seq", "Last seq", json!(verified.range.last_seq)),
+            ("count", "Events", json!(verified.range.count)),
+            (
+                "signature",
+                "Signature",
+                json!(sig_path.map(|p| p.display().to_string())),
+            ),
+            ("signer", "Signer", json!(principal)),
+        ],
+    )
+}
