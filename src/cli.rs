@@ -130,6 +130,12 @@ pub enum Command {
         after_help = "Examples:\n  $ imadm token create --name nightly --scope user:read --expires 90d\n  $ imadm token list"
     )]
     Token(TokenCommand),
+    /// Compliance gate for CI: controls mapped to ISO 27001 and GDPR
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  $ imadm compliance check\n  $ imadm compliance check --format junit > compliance.xml"
+    )]
+    Compliance(commands::compliance::ComplianceCommand),
     /// Run the reference admin API server
     Server(commands::server::ServerArgs),
     /// Read and change settings and profiles

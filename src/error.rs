@@ -18,8 +18,7 @@ pub enum Kind {
     NotFound = 6,
     Conflict = 7,
     Integrity = 8,
-    // Reserved by the contract for `compliance check` and `audit alerts --fail-on`.
-    #[allow(dead_code)]
+    /// `compliance check` found violations; `audit alerts --fail-on` matched.
     Violations = 9,
     Cancelled = 10,
 }

@@ -7,6 +7,7 @@
 mod cli;
 mod client;
 mod commands;
+mod compliance;
 mod config;
 mod context;
 mod credentials;

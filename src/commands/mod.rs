@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod auth;
 pub mod completion;
+pub mod compliance;
 pub mod config;
 pub mod help;
 pub mod mfa;
@@ -60,6 +61,7 @@ pub fn dispatch(ctx: &mut Context, command: Command) -> Result<()> {
             TokenCommand::Revoke(a) => token::revoke::run(ctx, a),
         },
         Command::User(c) => user::dispatch(ctx, c),
+        Command::Compliance(c) => compliance::dispatch(ctx, c),
         Command::Server(a) => server::run(ctx, a),
         Command::Config(c) => match c {
             ConfigCommand::Get(a) => config::get(ctx, a),
