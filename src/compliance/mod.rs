@@ -252,7 +252,7 @@ fn skipped(why: &str) -> NotJudged {
     }
 }
 
-fn fact<'a, T>(f: &'a Fact<T>) -> std::result::Result<&'a T, NotJudged> {
+fn fact<T>(f: &Fact<T>) -> std::result::Result<&T, NotJudged> {
     f.as_ref().map_err(|e| error(e))
 }
 
