@@ -290,7 +290,7 @@ fn judge(
                 active += 1;
                 let since = o.last_login_at.unwrap_or(o.created_at);
                 let idle = days(now - since);
-                if idle > limit {
+                if now - since > limit * DAY {
                     let what = if o.last_login_at.is_some() {
                         "last logged in"
                     } else {
@@ -349,7 +349,7 @@ fn judge(
                 .collect();
             for k in &live {
                 let left = days(k.expires_at - now);
-                if left > limit {
+                if k.expires_at - now > limit * DAY {
                     bad(
                         ev,
                         format!(
@@ -371,7 +371,7 @@ fn judge(
             for k in &live {
                 let since = k.last_used_at.unwrap_or(k.created_at);
                 let idle = days(now - since);
-                if idle > limit {
+                if now - since > limit * DAY {
                     let what = if k.last_used_at.is_some() {
                         "last used"
                     } else {

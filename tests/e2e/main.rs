@@ -4,6 +4,7 @@
 mod assets;
 mod auth;
 mod cli_output;
+mod compliance;
 mod errors;
 mod first_login;
 mod harness;
