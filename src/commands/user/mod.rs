@@ -177,5 +177,6 @@ pub fn dispatch(ctx: &mut Context, command: crate::cli::UserCommand) -> Result<(
         C::Kick(a) => kick::run(ctx, a),
         C::ResetPassword(a) => reset_password::run(ctx, a),
         C::Delete(a) => delete::run(ctx, a),
+        C::Erase(a) => erase::run(ctx, a),
     }
 }
