@@ -259,4 +259,6 @@ pub enum UserCommand {
     ResetPassword(commands::user::reset_password::ResetPasswordArgs),
     /// Delete IM users (step-up MFA, confirmation)
     Delete(commands::user::delete::DeleteArgs),
+    /// Erase an IM user's personal data (GDPR art. 17; step-up MFA, confirmation)
+    Erase(commands::user::erase::EraseArgs),
 }

@@ -11,6 +11,7 @@ pub mod create;
 pub mod delete;
 pub mod disable;
 pub mod enable;
+pub mod erase;
 pub mod import;
 pub mod kick;
 pub mod list;
