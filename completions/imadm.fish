@@ -51,6 +51,7 @@ complete -c imadm -n "__fish_imadm_needs_command" -f -a "operator" -d 'Console o
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "role" -d 'RBAC roles and the permission catalogue'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "token" -d 'Service tokens for cron and CI'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "audit" -d 'The tamper-evident audit log and security alerts'
+complete -c imadm -n "__fish_imadm_needs_command" -f -a "compliance" -d 'Compliance gate for CI: controls mapped to ISO 27001 and GDPR'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "server" -d 'Run the reference admin API server'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "config" -d 'Read and change settings and profiles'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "completion" -d 'Print a shell completion script'
@@ -296,35 +297,36 @@ complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcomm
 complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from recovery-codes" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from recovery-codes" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from recovery-codes" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -l profile -d 'Saved server profile to use' -r
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -l server -d 'Admin API base URL (https only)' -r
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
 json\t''
 jsonl\t''
 csv\t''
 tsv\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -s y -l yes -d 'Answer yes to confirmations'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -s q -l quiet -d 'Fewer messages on stderr'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -f -a "list" -d 'List IM users, streamed page by page'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -f -a "show" -d 'Show one IM user'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -f -a "create" -d 'Register an IM user'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -f -a "import" -d 'Register IM users from a CSV file, one result per row'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -f -a "disable" -d 'Ban IM users'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -f -a "enable" -d 'Lift a ban'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -f -a "kick" -d 'Log all of a user\'s devices out'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -f -a "reset-password" -d 'Set a new password for an IM user'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete" -f -a "delete" -d 'Delete IM users (step-up MFA, confirmation)'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -f -a "list" -d 'List IM users, streamed page by page'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -f -a "show" -d 'Show one IM user'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -f -a "create" -d 'Register an IM user'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -f -a "import" -d 'Register IM users from a CSV file, one result per row'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -f -a "disable" -d 'Ban IM users'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -f -a "enable" -d 'Lift a ban'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -f -a "kick" -d 'Log all of a user\'s devices out'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -f -a "reset-password" -d 'Set a new password for an IM user'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -f -a "delete" -d 'Delete IM users (step-up MFA, confirmation)'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -f -a "erase" -d 'Erase an IM user\'s personal data (GDPR art. 17; step-up MFA, confirmation)'
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from list" -l limit -d 'At most N users in total' -r
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from list" -l status -d 'Only users in this state' -r -f -a "active\t''
 disabled\t''"
@@ -515,6 +517,27 @@ complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcom
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from erase" -l otp -d 'Current TOTP code for step-up (prompted if needed)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from erase" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from erase" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from erase" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from erase" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from erase" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from erase" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from erase" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from erase" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from erase" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from erase" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from erase" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from erase" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from erase" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from erase" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
@@ -1127,6 +1150,52 @@ complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subco
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -f -a "check" -d 'Check the live server (and backups) against a policy; exit 9 on any violation'
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l policy -d 'Policy file (TOML) with thresholds and disabled controls' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l backup-dir -d 'Directory holding backup archives and manifests (repeat for each destination)' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l format -d 'Result format [default: text, or json with -o json]' -r -f -a "text\t''
+json\t''
+junit\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l listen -d 'Address to listen on (port 0 picks a free port)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l data-dir -d 'Data directory (SQLite database, server key, dev certificates)' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l tls-cert -d 'PEM certificate chain (required without --dev)' -r -F

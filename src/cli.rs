@@ -136,6 +136,12 @@ pub enum Command {
         after_help = "Examples:\n  $ imadm audit log --since 24h\n  $ imadm audit alerts --since 24h --fail-on high\n  $ imadm audit export --since 30d --out audit.json --sign-key ~/.ssh/id_ed25519\n  $ imadm audit verify audit.json --allowed-signers allowed_signers"
     )]
     Audit(commands::audit::AuditCommand),
+    /// Compliance gate for CI: controls mapped to ISO 27001 and GDPR
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  $ imadm compliance check\n  $ imadm compliance check --format junit > compliance.xml"
+    )]
+    Compliance(commands::compliance::ComplianceCommand),
     /// Run the reference admin API server
     Server(commands::server::ServerArgs),
     /// Read and change settings and profiles
@@ -262,4 +268,6 @@ pub enum UserCommand {
     ResetPassword(commands::user::reset_password::ResetPasswordArgs),
     /// Delete IM users (step-up MFA, confirmation)
     Delete(commands::user::delete::DeleteArgs),
+    /// Erase an IM user's personal data (GDPR art. 17; step-up MFA, confirmation)
+    Erase(commands::user::erase::EraseArgs),
 }

@@ -97,6 +97,7 @@ impl ApiClient {
             .use_rustls_tls()
             .https_only(base.scheme() == "https")
             .tls_certs_merge(certs)
+            .tls_info(true)
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!("imadm/", env!("CARGO_PKG_VERSION")))
@@ -116,6 +117,32 @@ impl ApiClient {
     /// The server URL as people write it (no trailing slash).
     pub fn server(&self) -> String {
         self.base.as_str().trim_end_matches('/').to_owned()
+    }
+
+    /// When the server's TLS certificate (the leaf it presents) expires, as Unix time;
+    /// `None` over plain http. Read from a real handshake, so it is what clients see,
+    /// whatever the server claims about itself.
+    pub fn certificate_not_after(&self) -> Result<Option<i64>> {
+        if self.base.scheme() != "https" {
+            return Ok(None);
+        }
+        let url = self.url("/admin/server-info")?;
+        let resp = self
+            .http
+            .get(url)
+            .send()
+            .map_err(|e| self.transport_error(e))?;
+        let der = resp
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|i| i.peer_certificate())
+            .ok_or_else(|| {
+                CliError::unexpected("the TLS connection exposed no peer certificate")
+            })?;
+        let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| {
+            CliError::unexpected(format!("cannot parse the server's certificate: {e}"))
+        })?;
+        Ok(Some(cert.validity().not_after.timestamp()))
     }
 
     fn url(&self, path: &str) -> Result<url::Url> {

@@ -8,6 +8,7 @@ mod audit;
 mod cli;
 mod client;
 mod commands;
+mod compliance;
 mod config;
 mod context;
 mod credentials;

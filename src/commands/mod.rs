@@ -5,6 +5,7 @@ pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod completion;
+pub mod compliance;
 pub mod config;
 pub mod help;
 pub mod mfa;
@@ -62,6 +63,7 @@ pub fn dispatch(ctx: &mut Context, command: Command) -> Result<()> {
         },
         Command::User(c) => user::dispatch(ctx, c),
         Command::Audit(c) => audit::dispatch(ctx, c),
+        Command::Compliance(c) => compliance::dispatch(ctx, c),
         Command::Server(a) => server::run(ctx, a),
         Command::Config(c) => match c {
             ConfigCommand::Get(a) => config::get(ctx, a),

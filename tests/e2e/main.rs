@@ -6,6 +6,7 @@ mod audit;
 mod audit_verify;
 mod auth;
 mod cli_output;
+mod compliance;
 mod errors;
 mod first_login;
 mod harness;

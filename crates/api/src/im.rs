@@ -356,3 +356,17 @@ pub struct UsersDelete {
 pub struct UsersDeleted {
     pub deleted: u64,
 }
+
+/// `POST /admin/users/{user}/erase` (GDPR art. 17, step-up): what was erased. The user's
+/// row stays as a pseudonymous tombstone (`erased-<pseudonym>`) so ids in other people's
+/// conversations and the audit chain stay valid; nothing in it identifies the person.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UserErased {
+    pub user_id: i64,
+    /// The keyed pseudonym audit events use for this user (`user:<pseudonym>`).
+    pub pseudonym: String,
+    /// Messages the user sent whose contents were wiped.
+    pub messages_erased: u64,
+    /// Group memberships removed.
+    pub memberships_removed: u64,
+}

@@ -11,6 +11,7 @@ pub mod create;
 pub mod delete;
 pub mod disable;
 pub mod enable;
+pub mod erase;
 pub mod import;
 pub mod kick;
 pub mod list;
@@ -177,5 +178,6 @@ pub fn dispatch(ctx: &mut Context, command: crate::cli::UserCommand) -> Result<(
         C::Kick(a) => kick::run(ctx, a),
         C::ResetPassword(a) => reset_password::run(ctx, a),
         C::Delete(a) => delete::run(ctx, a),
+        C::Erase(a) => erase::run(ctx, a),
     }
 }
