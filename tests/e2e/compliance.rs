@@ -9,9 +9,8 @@ use serde_json::Value;
 
 use crate::harness::*;
 
-/// Controls whose facts need issues not yet merged on this branch, turned off with a
-/// recorded reason so the rest of the gate can be exercised.
-const NOT_YET: &[&str] = &["audit-chain", "audit-server-key", "alert-open-high"];
+/// Controls turned off (with a reason) in the scripted-state test; none at present.
+const NOT_YET: &[&str] = &[];
 
 fn policy(dir: &Path, extra: &str) -> std::path::PathBuf {
     let mut text = String::from("[thresholds]\n");
@@ -86,9 +85,9 @@ fn each_control_fails_on_a_scripted_state_and_passes_when_fixed() {
     assert_eq!(s["backup-fresh"], "skipped");
     assert_eq!(s["operator-mfa"], "pass");
     assert_eq!(s["tls-expiry"], "pass");
-    for id in NOT_YET {
-        assert_eq!(s[*id], "skipped");
-    }
+    assert_eq!(s["audit-chain"], "pass");
+    assert_eq!(s["audit-server-key"], "pass", "pinned at first use");
+    assert!(evidence(&v, "audit-chain").contains("events verified"));
 
     // A token living 200 days breaks token-expiry (limit 90) and only that.
     let out = run(server
@@ -250,4 +249,63 @@ fn junit_output_parses_and_a_credential_that_cannot_look_fails_the_gate() {
         .args(["compliance", "check", "--policy"])
         .arg(&bad));
     assert_error(&out, 2, "without a reason");
+}
+
+#[test]
+fn audit_chain_server_key_and_open_alerts_are_checked() {
+    let server = Server::start_with(&["--seed-operator", "second:owner"]);
+    server.login();
+    let pol = policy(server.tmp(), "");
+    let (code, s, v) = check(&server, &pol);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(s["audit-chain"], "pass");
+
+    // A role escalation raises a high alert; open for 25 hours it fails the gate.
+    let out = run(server
+        .imadm()
+        .args(["operator", "grant", "second", "admin", "--yes"])
+        .args(["--otp", &server.next_code()]));
+    assert_success(&out);
+    assert_eq!(
+        server
+            .sql("SELECT count(*) FROM alerts WHERE severity = 'high'")
+            .trim(),
+        "1"
+    );
+    assert_eq!(
+        check(&server, &pol).0,
+        0,
+        "a fresh alert is within the limit"
+    );
+    let old_ms = (now_secs() - 25 * 3600) * 1000;
+    server.sql(&format!("UPDATE alerts SET at_ms = {old_ms}"));
+    let (_, s, v) = check(&server, &pol);
+    assert_eq!(failing(&s), ["alert-open-high"]);
+    assert!(
+        evidence(&v, "alert-open-high").contains("open for 25 hours"),
+        "{v:#}"
+    );
+    let relaxed = policy(server.tmp(), "alert_max_open_hours = 48");
+    assert_eq!(check(&server, &relaxed).0, 0);
+
+    // Someone with access to the database file edits an audit event: the chain breaks.
+    server.sql(
+        "DROP TRIGGER audit_log_append_only_update; \
+         UPDATE audit_log SET detail = 'tampered' WHERE seq = 1;",
+    );
+    let (_, s, v) = check(&server, &relaxed);
+    assert_eq!(failing(&s), ["audit-chain"]);
+    assert!(evidence(&v, "audit-chain").contains("seq 1"), "{v:#}");
+
+    // A different audit key than the pinned one fails audit-server-key.
+    let other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+    assert_success(&run(server.imadm().args([
+        "config",
+        "set",
+        "audit_key",
+        other,
+    ])));
+    let (_, s, v) = check(&server, &relaxed);
+    assert!(failing(&s).contains(&"audit-server-key"), "{s:?}");
+    assert!(evidence(&v, "audit-server-key").contains("differs"));
 }

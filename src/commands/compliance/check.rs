@@ -8,12 +8,16 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use imadm_api::ServerInfo;
 use imadm_api::admin::{Operator, Page, Role, ServiceToken};
+use imadm_api::audit::{self, Alert, AuditEvent, Checkpoint, GENESIS};
 use serde_json::json;
 
+use crate::audit::pin::ServerKey;
+use crate::audit::verify;
 use crate::cli::OutputFormat;
 use crate::client::Auth;
-use crate::compliance::{self, Fact, Facts, Policy, Status};
+use crate::compliance::{self, AlertFact, AuditFacts, Fact, Facts, Policy, Status};
 use crate::context::Context;
 use crate::error::{CliError, Kind, Result};
 use crate::session::{Conn, connect};
@@ -77,6 +81,11 @@ pub fn run(ctx: &mut Context, args: CheckArgs) -> Result<()> {
     });
     let conn = connect(ctx)?;
     let facts = gather(ctx, &conn, &args)?;
+    if let Ok(a) = &facts.audit
+        && ctx.profile().audit_key.is_none()
+    {
+        pin_first_use(ctx, &a.server_key)?;
+    }
     let now = ctx.now();
     let results = compliance::evaluate(&policy, &facts, now);
     let server = conn.client.server();
@@ -163,6 +172,118 @@ fn soft<T>(r: Result<T>) -> Result<Fact<T>> {
     }
 }
 
+/// Trust on first use, as `audit export` does: the key seen now is pinned in the profile
+/// (and the control passes on that evidence); later checks compare against it.
+fn pin_first_use(ctx: &mut Context, served: &str) -> Result<()> {
+    let mut p = ctx.profile();
+    p.audit_key = Some(served.to_owned());
+    ctx.config.profiles.insert(ctx.profile_name.clone(), p);
+    ctx.config.save(&ctx.config_dir)?;
+    ctx.info(format!(
+        "pinned the server's audit key {served} in profile {:?}",
+        ctx.profile_name
+    ))
+}
+
+/// Verify the whole audit chain from genesis up to a checkpoint signed now, page by page
+/// (bounded memory), with the server's published key; compare that key with the pin.
+fn audit_facts(ctx: &Context, conn: &Conn) -> Result<AuditFacts> {
+    let info: ServerInfo = conn.client.get("/admin/server-info", &Auth::NONE)?;
+    let served = info
+        .audit_public_key
+        .as_deref()
+        .ok_or_else(|| CliError::unexpected("the server publishes no audit key"))?;
+    let key = ServerKey::parse(served)?;
+    let pinned = ctx.profile().audit_key.clone();
+    let mut facts = AuditFacts {
+        chain_error: None,
+        checkpoint_seq: 0,
+        events_checked: 0,
+        server_key: key.openssh.clone(),
+        // The first use pins this key (see `pin_first_use`): it then matches by definition.
+        pinned_key: Some(match &pinned {
+            Some(p) => ServerKey::parse(p)
+                .map(|k| k.openssh)
+                .unwrap_or_else(|_| p.clone()),
+            None => key.openssh.clone(),
+        }),
+    };
+    let cp: Checkpoint = conn.call(ctx, |c, t| {
+        c.get("/admin/audit/checkpoint", &Auth::token(t))
+    })?;
+    facts.checkpoint_seq = cp.seq;
+    if let Err(e) = verify::checkpoint(&cp, &key, &info.server_id, "latest") {
+        facts.chain_error = Some(e.message);
+        return Ok(facts);
+    }
+    let mut chain = verify::Chain::new(1, GENESIS);
+    let mut after = 0u64;
+    while after < cp.seq {
+        let path = format!(
+            "/admin/audit/events?after={after}&to={}&limit=10000",
+            cp.seq
+        );
+        let page: Page<AuditEvent> = conn.call(ctx, |c, t| c.get(&path, &Auth::token(t)))?;
+        if page.items.is_empty() {
+            break;
+        }
+        for e in &page.items {
+            if let Err(err) = chain.push(e) {
+                facts.chain_error = Some(err.message);
+                facts.events_checked = chain.count;
+                return Ok(facts);
+            }
+        }
+        after = chain.next_seq - 1;
+    }
+    facts.events_checked = chain.count;
+    if chain.count != cp.seq {
+        facts.chain_error = Some(format!(
+            "the server returned {} events but its checkpoint is at seq {}: events missing",
+            chain.count, cp.seq
+        ));
+    } else if audit::parse_hash(&cp.head) != Some(chain.head) {
+        facts.chain_error = Some(format!(
+            "the chain computed over events 1..={} does not end at the signed head {}",
+            cp.seq, cp.head
+        ));
+    }
+    Ok(facts)
+}
+
+/// Every alert the server holds (the reference server has no acknowledgement workflow
+/// yet, so every alert counts as open), paged by id.
+fn alert_facts(ctx: &Context, conn: &Conn) -> Result<Vec<AlertFact>> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let path = match &after {
+            None => "/admin/alerts?limit=1000".to_owned(),
+            Some(a) => format!("/admin/alerts?limit=1000&after={a}"),
+        };
+        let page: Page<Alert> = conn.call(ctx, |c, t| c.get(&path, &Auth::token(t)))?;
+        for a in page.items {
+            let at =
+                time::OffsetDateTime::parse(&a.at, &time::format_description::well_known::Rfc3339)
+                    .map(|t| t.unix_timestamp())
+                    .map_err(|e| {
+                        CliError::unexpected(format!("alert {} has a bad time: {e}", a.id))
+                    })?;
+            out.push(AlertFact {
+                id: a.id,
+                severity: a.severity,
+                rule: a.rule,
+                at,
+                open: true,
+            });
+        }
+        match page.next_cursor {
+            Some(c) => after = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
 fn gather(ctx: &Context, conn: &Conn, args: &CheckArgs) -> Result<Facts> {
     let operators = soft(operators(ctx, conn))?;
     let roles = soft(conn.call(ctx, |c, t| {
@@ -181,8 +302,8 @@ fn gather(ctx: &Context, conn: &Conn, args: &CheckArgs) -> Result<Facts> {
         operators,
         roles,
         tokens,
-        audit: Err("the audit chain check is not available yet".into()),
-        alerts: Err("security alerts are not available yet".into()),
+        audit: soft(audit_facts(ctx, conn))?,
+        alerts: soft(alert_facts(ctx, conn))?,
         backups,
         tls_not_after,
     })

@@ -37,7 +37,10 @@ pub fn run(ctx: &mut Context, args: EraseArgs) -> Result<()> {
         "Erase IM user {} ({}): profile, message contents and group memberships? This cannot be undone",
         user.username, user.user_id
     ))?;
-    let path = format!("/admin/users/{}/erase", path_segment(&user.user_id.to_string()));
+    let path = format!(
+        "/admin/users/{}/erase",
+        path_segment(&user.user_id.to_string())
+    );
     let erased: UserErased = crate::commands::mfa::with_step_up(ctx, args.otp.clone(), |otp| {
         conn.call(ctx, |c, t| {
             c.post(
@@ -60,7 +63,11 @@ pub fn run(ctx: &mut Context, args: EraseArgs) -> Result<()> {
         vec![
             ("user_id", "User id", erased.user_id.into()),
             ("pseudonym", "Pseudonym", erased.pseudonym.into()),
-            ("messages_erased", "Messages erased", erased.messages_erased.into()),
+            (
+                "messages_erased",
+                "Messages erased",
+                erased.messages_erased.into(),
+            ),
             (
                 "memberships_removed",
                 "Memberships removed",
