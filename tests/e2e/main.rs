@@ -3,6 +3,7 @@
 //! nothing behind. Keyring tests want a Secret Service; see `keyring.rs`.
 mod assets;
 mod auth;
+mod backup;
 mod cli_output;
 mod errors;
 mod first_login;

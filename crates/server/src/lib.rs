@@ -11,6 +11,7 @@
 //! - `keys`, `secrets`, `totp`, `tls`: cryptographic building blocks
 
 pub mod auth;
+pub mod backup;
 pub mod error;
 mod fsutil;
 pub mod http;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub policy: Policy,
     pub app_id: String,
     pub server_id: String,
+    /// The SQLite file, for the backup snapshot's own read connection and the restore.
+    pub db_path: PathBuf,
     /// False emulates a plain Lanying deployment: `/admin/*` and `/openapi.json` answer
     /// a bare 404, as on a server without our extension (tests of the CLI's fallback).
     pub admin_api: bool,
@@ -333,6 +336,7 @@ pub async fn serve(
         policy: opts.policy,
         app_id: dir.app_id.clone(),
         server_id: dir.server_id.clone(),
+        db_path: dir.path.join(DB_FILE),
         admin_api: opts.admin_api,
     });
     let app = http::router(state);

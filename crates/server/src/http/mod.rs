@@ -8,6 +8,7 @@
 
 mod admin;
 mod auth;
+mod backup;
 mod im;
 mod info;
 pub mod openapi;
@@ -49,6 +50,7 @@ pub fn router(state: Shared) -> Router {
         .route("/admin/mfa/recovery-codes", post(auth::recovery_codes))
         .route("/admin/mfa/disable", post(auth::mfa_disable))
         .merge(admin::router())
+        .merge(backup::router())
         // IM users, groups, messages (Lanying-compatible) and /admin/users: http/im.rs
         .merge(im::router())
         .fallback(not_found)

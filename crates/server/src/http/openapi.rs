@@ -62,10 +62,12 @@ use utoipa::{Modify, OpenApi};
         super::admin::list_tokens,
         super::admin::create_token,
         super::admin::revoke_token,
+        super::backup::snapshot,
+        super::backup::restore,
     ),
     components(schemas(imadm_api::LanyingError)),
     modifiers(&ErrorResponses),
-    tags((name = "admin"), (name = "auth"), (name = "mfa"), (name = "rbac"), (name = "user"), (name = "group"), (name = "message"))
+    tags((name = "admin"), (name = "auth"), (name = "mfa"), (name = "rbac"), (name = "user"), (name = "group"), (name = "message"), (name = "backup"))
 )]
 pub struct ApiDoc;
 
