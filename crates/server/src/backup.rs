@@ -232,25 +232,20 @@ pub fn restore<R: Read>(
                     .map_err(db_err)?,
             );
         }
-        loop {
-            match reader.next().map_err(integrity)? {
-                Item::Record { table, values } => {
-                    let params: Vec<rusqlite::types::Value> = values
-                        .into_iter()
-                        .map(|v| match v {
-                            Value::Null => rusqlite::types::Value::Null,
-                            Value::Int(i) => rusqlite::types::Value::Integer(i),
-                            Value::Real(r) => rusqlite::types::Value::Real(r),
-                            Value::Text(t) => rusqlite::types::Value::Text(t),
-                            Value::Blob(b) => rusqlite::types::Value::Blob(b),
-                        })
-                        .collect();
-                    stmts[table as usize]
-                        .execute(rusqlite::params_from_iter(params))
-                        .map_err(db_err)?;
-                }
-                Item::End(_) => break,
-            }
+        while let Item::Record { table, values } = reader.next().map_err(integrity)? {
+            let params: Vec<rusqlite::types::Value> = values
+                .into_iter()
+                .map(|v| match v {
+                    Value::Null => rusqlite::types::Value::Null,
+                    Value::Int(i) => rusqlite::types::Value::Integer(i),
+                    Value::Real(r) => rusqlite::types::Value::Real(r),
+                    Value::Text(t) => rusqlite::types::Value::Text(t),
+                    Value::Blob(b) => rusqlite::types::Value::Blob(b),
+                })
+                .collect();
+            stmts[table as usize]
+                .execute(rusqlite::params_from_iter(params))
+                .map_err(db_err)?;
         }
         drop(stmts);
         st.execute_batch("COMMIT").map_err(db_err)?;
