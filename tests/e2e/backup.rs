@@ -252,3 +252,108 @@ fn the_go_age_cli_decrypts_our_archives() {
     );
     assert_eq!(dump(&server), before, "a dry run changes nothing");
 }
+
+/// About `mib` MiB of random message blobs, written straight into the SQLite file.
+fn seed_messages(server: &Server, mib: usize) {
+    server.sql(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {}) \
+         INSERT INTO im_messages (from_id, to_type, to_id, content, created_at) \
+         SELECT i, 'user', i + 1, randomblob(65536), 1700000000 + i FROM n",
+        mib * 16
+    ));
+}
+
+#[test]
+fn a_killed_backup_run_never_leaves_a_final_name() {
+    let server = Server::start();
+    server.login();
+    seed_messages(&server, 48);
+    let (_, recipient) = keypair(server.tmp());
+    let dir = server.tmp().join("k");
+    std::fs::create_dir_all(&dir).unwrap();
+    for delay_ms in [5u64, 40, 120, 250, 400] {
+        let mut cmd = std::process::Command::new(bin());
+        cmd.arg("--config-dir")
+            .arg(&server.config_dir)
+            .args([
+                "--profile",
+                "dev",
+                "backup",
+                "run",
+                "--recipient",
+                &recipient,
+                "--to",
+            ])
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let finished = child.try_wait().unwrap().is_some();
+        let _ = child.kill();
+        let _ = child.wait();
+        let finals = archives(&dir);
+        if finished {
+            // Too slow a kill: the archive must then be complete.
+            for a in &finals {
+                let out = run(server.imadm().args(["backup", "verify"]).arg(a));
+                assert_success(&out);
+                std::fs::remove_file(a).unwrap();
+                std::fs::remove_file(manifest(a)).unwrap();
+            }
+        } else {
+            assert!(finals.is_empty(), "killed after {delay_ms} ms: {finals:?}");
+            let manifests: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".manifest.json"))
+                .collect();
+            assert!(manifests.is_empty(), "{manifests:?}");
+        }
+    }
+}
+
+fn manifest(a: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.manifest.json", a.display()))
+}
+
+fn messages_digest(server: &Server) -> String {
+    server.sql("SELECT count(*), sum(length(content)), hex(max(content)) FROM im_messages")
+}
+
+#[test]
+fn a_server_killed_mid_restore_keeps_the_old_data() {
+    let mut server = Server::start();
+    server.login();
+    seed_messages(&server, 48);
+    let (key, recipient) = keypair(server.tmp());
+    let dir = server.tmp().join("b");
+    std::fs::create_dir_all(&dir).unwrap();
+    let archive = backup(&server, &recipient, &[&dir]);
+    // Change the data so a completed restore would be visible.
+    server.sql("DELETE FROM im_messages WHERE msg_id % 2 = 0");
+    let before = messages_digest(&server);
+    let mut cmd = std::process::Command::new(bin());
+    cmd.arg("--config-dir")
+        .arg(&server.config_dir)
+        .args([
+            "--profile",
+            "dev",
+            "--yes",
+            "backup",
+            "restore",
+            "--identity",
+        ])
+        .arg(&key)
+        .arg(&archive)
+        .args(["--otp", &server.next_code()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    server.kill();
+    let _ = child.wait();
+    let server = server.restart_with(&[]);
+    assert_eq!(messages_digest(&server), before);
+    assert_eq!(server.sql("PRAGMA integrity_check").trim(), "ok");
+}
