@@ -237,6 +237,8 @@ pub enum BackupCommand {
     Verify(commands::backup::verify::VerifyArgs),
     /// Restore an archive over the server's data (step-up MFA)
     Restore(commands::backup::restore::RestoreArgs),
+    /// Delete old archives by retention policy (restic's semantics)
+    Prune(commands::backup::prune::PruneArgs),
 }
 
 #[derive(Debug, Subcommand)]
