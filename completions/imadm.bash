@@ -67,6 +67,9 @@ _imadm() {
             imadm__subcmd__auth,token)
                 cmd="imadm__subcmd__auth__subcmd__token"
                 ;;
+            imadm__subcmd__backup,list)
+                cmd="imadm__subcmd__backup__subcmd__list"
+                ;;
             imadm__subcmd__backup,prune)
                 cmd="imadm__subcmd__backup__subcmd__prune"
                 ;;
@@ -578,12 +581,62 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__backup)
-            opts="-o -y -v -q -h -V --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version run verify restore prune"
+            opts="-o -y -v -q -h -V --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version run list verify restore prune"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --app-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json jsonl csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json jsonl csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        imadm__subcmd__backup__subcmd__list)
+            opts="-o -y -v -q -h -V --in --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --in)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

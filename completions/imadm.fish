@@ -997,30 +997,31 @@ complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subco
 complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run verify restore prune" -l profile -d 'Saved server profile to use' -r
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run verify restore prune" -l server -d 'Admin API base URL (https only)' -r
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run verify restore prune" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run verify restore prune" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run verify restore prune" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
 json\t''
 jsonl\t''
 csv\t''
 tsv\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run verify restore prune" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run verify restore prune" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run verify restore prune" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run verify restore prune" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run verify restore prune" -s y -l yes -d 'Answer yes to confirmations'
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run verify restore prune" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run verify restore prune" -s q -l quiet -d 'Fewer messages on stderr'
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run verify restore prune" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run verify restore prune" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run verify restore prune" -f -a "run" -d 'Stream an age-encrypted snapshot into one or more directories'
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run verify restore prune" -f -a "verify" -d 'Check an archive against its manifest, or decrypt and check it fully'
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run verify restore prune" -f -a "restore" -d 'Restore an archive over the server\'s data (step-up MFA)'
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run verify restore prune" -f -a "prune" -d 'Delete old archives by retention policy (restic\'s semantics)'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "run" -d 'Stream an age-encrypted snapshot into one or more directories'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "list" -d 'List the archives in a directory (from their manifests)'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "verify" -d 'Check an archive against its manifest, or decrypt and check it fully'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "restore" -d 'Restore an archive over the server\'s data (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "prune" -d 'Delete old archives by retention policy (restic\'s semantics)'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s r -l recipient -d 'age recipient (age1...) or SSH public key (ssh-ed25519/ssh-rsa ...); repeatable' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s R -l recipients-file -d 'File with one recipient per line (# comments allowed)' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l to -d 'Destination directory; repeat to write several copies in one pass' -r -F
@@ -1045,6 +1046,27 @@ complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subc
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l in -d 'Directory holding archives and their manifests' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from verify" -s i -l identity -d 'age identity file or SSH private key: also decrypt and check the snapshot' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from verify" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from verify" -l server -d 'Admin API base URL (https only)' -r

@@ -60,6 +60,7 @@ pub fn dispatch(ctx: &mut Context, command: Command) -> Result<()> {
             BackupCommand::Run(a) => backup::run::run(ctx, a),
             BackupCommand::Verify(a) => backup::verify::run(ctx, a),
             BackupCommand::Restore(a) => backup::restore::run(ctx, a),
+            BackupCommand::List(a) => backup::list::run(ctx, a),
             BackupCommand::Prune(a) => backup::prune::run(ctx, a),
         },
         Command::Token(c) => match c {

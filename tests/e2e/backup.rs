@@ -109,6 +109,18 @@ fn round_trip_restores_every_table_and_damage_is_refused() {
         .arg(&archive));
     assert_success(&out);
     assert_eq!(json_stdout(&out)["decrypted"], true);
+    let out = run(server
+        .imadm()
+        .args(["backup", "list", "-o", "json", "--in"])
+        .arg(&dir2));
+    assert_success(&out);
+    let listed = json_stdout(&out);
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["archive"], a2.display().to_string());
+    assert!(
+        listed[0]["counts"]["roles"].as_u64().unwrap() >= 7,
+        "{listed}"
+    );
 
     // Change the data after the backup.
     let out = run(server.imadm().args([

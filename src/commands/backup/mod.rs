@@ -4,6 +4,7 @@
 //! identity, decrypts and checks the snapshot's own trailer; `restore` streams a
 //! decrypted archive back to the server, which switches only after it verified.
 
+pub mod list;
 pub mod prune;
 pub mod restore;
 pub mod run;
