@@ -341,3 +341,90 @@ fn switch(live: &Connection, staging: &Path, header: &Header) -> Result<(), ApiE
     let _ = live.execute_batch("DETACH DATABASE staging");
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db(dir: &Path) -> std::path::PathBuf {
+        let p = dir.join("t.db");
+        let c = Connection::open(&p).unwrap();
+        c.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA user_version=7;
+             CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT, b BLOB, r REAL);
+             CREATE TABLE log (id INTEGER PRIMARY KEY, e TEXT);
+             CREATE TRIGGER log_no_delete BEFORE DELETE ON log BEGIN SELECT RAISE(ABORT, 'append-only'); END;
+             INSERT INTO a VALUES (1, 'x', x'00ff', 1.5), (2, NULL, NULL, NULL);
+             INSERT INTO log VALUES (1, 'created');",
+        )
+        .unwrap();
+        p
+    }
+
+    fn rows(p: &Path) -> Vec<String> {
+        let c = Connection::open(p).unwrap();
+        let mut out = Vec::new();
+        for t in ["a", "log"] {
+            let mut s = c
+                .prepare(&format!("SELECT * FROM {t} ORDER BY id"))
+                .unwrap();
+            let n = s.column_count();
+            let r: Vec<String> = s
+                .query_map([], |r| {
+                    Ok((0..n)
+                        .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                        .collect::<Vec<_>>()
+                        .join("|"))
+                })
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            out.push(format!("{t}: {r:?}"));
+        }
+        out
+    }
+
+    #[test]
+    fn restore_replaces_every_table_through_triggers_and_checks_key_and_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = db(dir.path());
+        let before = rows(&p);
+        let snap = snapshot(&p, "srv", "fp", Vec::new()).unwrap();
+        {
+            let c = Connection::open(&p).unwrap();
+            c.execute_batch("DELETE FROM a WHERE id = 1; INSERT INTO log VALUES (2, 'changed');")
+                .unwrap();
+        }
+        let changed = rows(&p);
+        assert_ne!(changed, before);
+
+        let e = restore(&p, "other", &snap[..], false).unwrap_err();
+        assert_eq!(e.code, codes::INTEGRITY);
+        assert!(e.message.contains("different server key"), "{}", e.message);
+        let dry = restore(&p, "fp", &snap[..], true).unwrap();
+        assert!(dry.dry_run);
+        assert_eq!(rows(&p), changed);
+        let e = restore(&p, "fp", &snap[..snap.len() - 1], false).unwrap_err();
+        assert_eq!(e.code, codes::INTEGRITY);
+        assert_eq!(rows(&p), changed);
+
+        let report = restore(&p, "fp", &snap[..], false).unwrap();
+        assert_eq!(rows(&p), before);
+        let log = report.tables.iter().find(|t| t.table == "log").unwrap();
+        assert_eq!((log.current, log.snapshot), (2, 1));
+        // The append-only trigger is back.
+        let c = Connection::open(&p).unwrap();
+        assert!(c.execute("DELETE FROM log", []).is_err());
+
+        c.execute_batch("PRAGMA user_version=8").unwrap();
+        let e = restore(&p, "fp", &snap[..], false).unwrap_err();
+        assert!(e.message.contains("schema version 7"), "{}", e.message);
+        // No staging files left behind.
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().contains("staging"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+}
