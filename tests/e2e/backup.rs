@@ -368,4 +368,13 @@ fn a_server_killed_mid_restore_keeps_the_old_data() {
     let server = server.restart_with(&[]);
     assert_eq!(messages_digest(&server), before);
     assert_eq!(server.sql("PRAGMA integrity_check").trim(), "ok");
+    let stale: Vec<_> = std::fs::read_dir(&server.data_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".restore-staging-"))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "a restart removes stale staging files: {stale:?}"
+    );
 }

@@ -120,6 +120,21 @@ pub fn snapshot<W: Write>(
     Ok(out)
 }
 
+const STAGING_PREFIX: &str = ".restore-staging-";
+
+/// Delete staging files of restores that never finished (called at start-up, before any
+/// restore can run).
+pub fn remove_stale_staging(data_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(data_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(STAGING_PREFIX) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Rows per table before (live) and in the snapshot.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct TableCounts {
@@ -199,7 +214,7 @@ pub fn restore<R: Read>(
 
     let dir = db.parent().unwrap_or(Path::new("."));
     let staging = tempfile::Builder::new()
-        .prefix(".restore-staging-")
+        .prefix(STAGING_PREFIX)
         .suffix(".sqlite")
         .tempfile_in(dir)
         .map_err(|e| {

@@ -144,6 +144,8 @@ pub fn open_data_dir(path: &Path, create: bool) -> Result<DataDir, ServerError> 
             keys::KEY_FILE_ENV
         ))
     })?;
+    // A restore killed mid-way leaves its staging file; the live data never depended on it.
+    backup::remove_stale_staging(path);
     let store = SqliteStore::open(&db).map_err(|e| {
         ServerError::new(
             ErrorKind::Io,
