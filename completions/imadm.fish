@@ -52,6 +52,7 @@ complete -c imadm -n "__fish_imadm_needs_command" -f -a "role" -d 'RBAC roles an
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "token" -d 'Service tokens for cron and CI'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "audit" -d 'The tamper-evident audit log and security alerts'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "compliance" -d 'Compliance gate for CI: controls mapped to ISO 27001 and GDPR'
+complete -c imadm -n "__fish_imadm_needs_command" -f -a "backup" -d 'Encrypted backups of the server\'s data: run, verify, restore'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "server" -d 'Run the reference admin API server'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "config" -d 'Read and change settings and profiles'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "completion" -d 'Print a shell completion script'
@@ -1196,6 +1197,146 @@ complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "run" -d 'Stream an age-encrypted snapshot into one or more directories'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "list" -d 'List the archives in a directory (from their manifests)'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "verify" -d 'Check an archive against its manifest, or decrypt and check it fully'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "restore" -d 'Restore an archive over the server\'s data (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "prune" -d 'Delete old archives by retention policy (restic\'s semantics)'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s r -l recipient -d 'age recipient (age1...) or SSH public key (ssh-ed25519/ssh-rsa ...); repeatable' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s R -l recipients-file -d 'File with one recipient per line (# comments allowed)' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l to -d 'Destination directory; repeat to write several copies in one pass' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l name -d 'Extra name part: imadm-<server_id>-<name>-<time>.age' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l in -d 'Directory holding archives and their manifests' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from verify" -s i -l identity -d 'age identity file or SSH private key: also decrypt and check the snapshot' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from verify" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from verify" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from verify" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from verify" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from verify" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from verify" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from verify" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from verify" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from verify" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from verify" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -s i -l identity -d 'age identity file or SSH private key' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l otp -d 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l dry-run -d 'Validate and show counts per table without changing anything'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l in -d 'Directory holding archives and their manifests' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-last -d 'Keep the N newest archives' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-daily -d 'Keep the newest archive of each of the last N days that have archives' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-weekly -d 'Keep the newest archive of each of the last N ISO weeks that have archives' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-monthly -d 'Keep the newest archive of each of the last N months that have archives' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l dry-run -d 'Only show what would be kept and removed'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l listen -d 'Address to listen on (port 0 picks a free port)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l data-dir -d 'Data directory (SQLite database, server key, dev certificates)' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l tls-cert -d 'PEM certificate chain (required without --dev)' -r -F

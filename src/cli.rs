@@ -142,6 +142,12 @@ pub enum Command {
         after_help = "Examples:\n  $ imadm compliance check\n  $ imadm compliance check --format junit > compliance.xml"
     )]
     Compliance(commands::compliance::ComplianceCommand),
+    /// Encrypted backups of the server's data: run, verify, restore
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  $ imadm backup run --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p --to /backups\n  $ imadm backup verify /backups/imadm-3f2a-20260101T020000Z.age"
+    )]
+    Backup(BackupCommand),
     /// Run the reference admin API server
     Server(commands::server::ServerArgs),
     /// Read and change settings and profiles
@@ -236,6 +242,20 @@ pub enum RoleCommand {
     Permissions(commands::role::permissions::PermissionsArgs),
     /// Make custom roles match a TOML file; shows the diff (step-up MFA)
     Apply(commands::role::apply::ApplyArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Stream an age-encrypted snapshot into one or more directories
+    Run(commands::backup::run::RunArgs),
+    /// List the archives in a directory (from their manifests)
+    List(commands::backup::list::ListArgs),
+    /// Check an archive against its manifest, or decrypt and check it fully
+    Verify(commands::backup::verify::VerifyArgs),
+    /// Restore an archive over the server's data (step-up MFA)
+    Restore(commands::backup::restore::RestoreArgs),
+    /// Delete old archives by retention policy (restic's semantics)
+    Prune(commands::backup::prune::PruneArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -22,6 +22,8 @@ use crate::error::{CliError, Kind, Result};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_ATTEMPTS: u32 = 4;
+/// Backups and restores of large databases take long; only a stalled peer should end them.
+const STREAM_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
 pub struct ApiClient {
     http: Client,
@@ -226,6 +228,48 @@ impl ApiClient {
                 None => rb,
             }
         })
+    }
+
+    /// GET a binary stream (not the envelope). Errors still come as an envelope.
+    pub fn get_stream(&self, path: &str, auth: &Auth<'_>) -> Result<reqwest::blocking::Response> {
+        let url = self.url(path)?;
+        let resp = self
+            .prepare(self.http.get(url), auth)
+            .timeout(STREAM_TIMEOUT)
+            .send()
+            .map_err(|e| self.transport_error(e))?;
+        let binary = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes() == b"application/octet-stream");
+        if resp.status().is_success() && binary {
+            return Ok(resp);
+        }
+        match self.decode::<serde_json::Value>(resp) {
+            Err(e) => Err(e),
+            Ok(_) => Err(CliError::unexpected(format!(
+                "{path} answered with JSON instead of a binary stream"
+            ))
+            .hint("the server may be a different version; compare `imadm --version` with /admin/server-info")),
+        }
+    }
+
+    /// POST a binary request body streamed from a reader; never retried.
+    pub fn post_stream<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: reqwest::blocking::Body,
+        auth: &Auth<'_>,
+    ) -> Result<T> {
+        let url = self.url(path)?;
+        let resp = self
+            .prepare(self.http.post(url), auth)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .timeout(STREAM_TIMEOUT)
+            .body(body)
+            .send()
+            .map_err(|e| self.transport_error(e))?;
+        self.decode(resp)
     }
 
     fn send<T: DeserializeOwned>(

@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod completion;
 pub mod compliance;
 pub mod config;
@@ -16,7 +17,8 @@ pub mod token;
 pub mod user;
 
 use crate::cli::{
-    AuthCommand, Command, ConfigCommand, MfaCommand, OperatorCommand, RoleCommand, TokenCommand,
+    AuthCommand, BackupCommand, Command, ConfigCommand, MfaCommand, OperatorCommand, RoleCommand,
+    TokenCommand,
 };
 use crate::context::Context;
 use crate::error::Result;
@@ -55,6 +57,13 @@ pub fn dispatch(ctx: &mut Context, command: Command) -> Result<()> {
             RoleCommand::Delete(a) => role::delete::run(ctx, a),
             RoleCommand::Permissions(a) => role::permissions::run(ctx, a),
             RoleCommand::Apply(a) => role::apply::run(ctx, a),
+        },
+        Command::Backup(c) => match c {
+            BackupCommand::Run(a) => backup::run::run(ctx, a),
+            BackupCommand::Verify(a) => backup::verify::run(ctx, a),
+            BackupCommand::Restore(a) => backup::restore::run(ctx, a),
+            BackupCommand::List(a) => backup::list::run(ctx, a),
+            BackupCommand::Prune(a) => backup::prune::run(ctx, a),
         },
         Command::Token(c) => match c {
             TokenCommand::Create(a) => token::create::run(ctx, a),

@@ -591,6 +591,14 @@ impl Server {
             .collect()
     }
 
+    /// SIGKILL the server (a crash); `restart_with` starts it again on the same data.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// SIGTERM the server and wait for it; returns its exit status.
     pub fn stop(mut self) -> ExitStatus {
         let mut child = self.child.take().expect("server running");

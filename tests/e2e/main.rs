@@ -5,6 +5,7 @@ mod assets;
 mod audit;
 mod audit_verify;
 mod auth;
+mod backup;
 mod cli_output;
 mod compliance;
 mod errors;

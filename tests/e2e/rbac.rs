@@ -184,6 +184,13 @@ fn endpoints() -> Vec<(&'static str, &'static str, Option<Value>, &'static str)>
             Some(json!({})),
             "audit:export",
         ),
+        ("GET", "/admin/backup/snapshot", None, "backup:run"),
+        (
+            "POST",
+            "/admin/backup/restore?dry_run=true",
+            None,
+            "backup:restore",
+        ),
         ("GET", "/admin/users", None, "user:read"),
         ("GET", "/admin/users/nobody", None, "user:read"),
         (

@@ -116,6 +116,24 @@ impl ServerKey {
         out
     }
 
+    /// A public fingerprint of the key (hex SHA-256 of a GCM tag under a fixed nonce and
+    /// label): backups carry it so a restore can refuse a different key without ever
+    /// writing the key, or anything it could be recovered from, into the archive.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let tag = self
+            .cipher
+            .encrypt(
+                Nonce::from_slice(&[0u8; NONCE_LEN]),
+                Payload {
+                    msg: b"",
+                    aad: b"imadm backup key fingerprint v1",
+                },
+            )
+            .expect("AES-GCM encryption cannot fail for in-memory buffers");
+        hex::encode(Sha256::digest(&tag))
+    }
+
     /// Open a value sealed by [`seal`](Self::seal) with the same `aad`.
     pub fn open(&self, sealed: &[u8], aad: &str) -> Option<Zeroizing<Vec<u8>>> {
         if sealed.len() < NONCE_LEN {

@@ -12,6 +12,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod error;
 mod fsutil;
 pub mod http;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub policy: Policy,
     pub app_id: String,
     pub server_id: String,
+    /// The SQLite file, for the backup snapshot's own read connection and the restore.
+    pub db_path: PathBuf,
     /// False emulates a plain Lanying deployment: `/admin/*` and `/openapi.json` answer
     /// a bare 404, as on a server without our extension (tests of the CLI's fallback).
     pub admin_api: bool,
@@ -152,6 +155,8 @@ pub fn open_data_dir(path: &Path, create: bool) -> Result<DataDir, ServerError> 
             audit_key_path.display()
         ))
     })?;
+    // A restore killed mid-way leaves its staging file; the live data never depended on it.
+    backup::remove_stale_staging(path);
     let store = SqliteStore::open(&db).map_err(|e| {
         ServerError::new(
             ErrorKind::Io,
@@ -346,6 +351,7 @@ pub async fn serve(
         policy: opts.policy,
         app_id: dir.app_id.clone(),
         server_id: dir.server_id.clone(),
+        db_path: dir.path.join(DB_FILE),
         admin_api: opts.admin_api,
     });
     let app = http::router(state);

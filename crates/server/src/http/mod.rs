@@ -9,6 +9,7 @@
 mod admin;
 mod audit;
 mod auth;
+mod backup;
 mod im;
 mod info;
 pub mod openapi;
@@ -51,6 +52,7 @@ pub fn router(state: Shared) -> Router {
         .route("/admin/mfa/disable", post(auth::mfa_disable))
         .merge(admin::router())
         .merge(audit::router())
+        .merge(backup::router())
         // IM users, groups, messages (Lanying-compatible) and /admin/users: http/im.rs
         .merge(im::router())
         .fallback(not_found)

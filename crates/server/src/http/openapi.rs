@@ -66,10 +66,12 @@ use utoipa::{Modify, OpenApi};
         super::audit::checkpoint,
         super::audit::export,
         super::audit::alerts,
+        super::backup::snapshot,
+        super::backup::restore,
     ),
     components(schemas(imadm_api::LanyingError)),
     modifiers(&ErrorResponses),
-    tags((name = "admin"), (name = "auth"), (name = "mfa"), (name = "rbac"), (name = "user"), (name = "group"), (name = "message"), (name = "audit"))
+    tags((name = "admin"), (name = "auth"), (name = "mfa"), (name = "rbac"), (name = "user"), (name = "group"), (name = "message"), (name = "audit"), (name = "backup"))
 )]
 pub struct ApiDoc;
 

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# bench/backup.sh: backup and restore throughput of about 1 GiB of messages.
+#
+# Seeds BENCH_MIB (default 1024) MiB of random message blobs with SQL, then in one run:
+#   - `imadm backup run` to a local dir (snapshot -> age -> file, fsync) beside
+#     `age -r` encrypting a plaintext snapshot of the same size file->file and
+#     `restic backup` of that plaintext file;
+#   - `imadm backup restore` beside `age -d` of the archive.
+# Targets: backup >= 60 % of the age CLI's throughput and >= 3x restic's; restore >= 50 %
+# of `age -d`; peak RSS (VmHWM / time -v) of CLI and server < 64 MB each.
+# Needs (Debian): age restic sqlite3 oathtool jq time. Report: bench/results/backup-<date>.md
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MIB=${BENCH_MIB:-1024}
+RESULTS="$ROOT/bench/results"
+STAMP=$(date -u +%Y-%m-%d)
+REPORT="$RESULTS/backup-$STAMP.md"
+
+log() { printf '\n== %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# --- prerequisites --------------------------------------------------------------------
+missing=()
+for pair in age:age restic:restic sqlite3:sqlite3 oathtool:oathtool /usr/bin/time:time jq:jq; do
+    cmd=${pair%%:*} pkg=${pair##*:}
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        log "installing ${missing[*]}"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >&2 \
+            || { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >&2; }
+    else
+        die "missing tools: ${missing[*]} (Debian packages; run as root to install them, or apt-get install -y ${missing[*]})"
+    fi
+fi
+command -v cargo >/dev/null || die "cargo is needed to build the release binary"
+
+# --- build ----------------------------------------------------------------------------
+log "cargo build --release"
+(cd "$ROOT" && cargo build --release --bin imadm >&2)
+IMADM="${CARGO_TARGET_DIR:-$ROOT/target}/release/imadm"
+[[ -x $IMADM ]] || die "no release binary at $IMADM"
+
+# --- server ---------------------------------------------------------------------------
+TMP=$(mktemp -d -t imadm-bench-XXXXXX)
+DATA="$TMP/data"
+CONF="$TMP/config"
+SERVER_PID=
+cleanup() {
+    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    if [[ ${BENCH_KEEP:-0} == 1 ]]; then
+        echo "kept $TMP" >&2
+    else
+        rm -rf "$TMP"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log "starting imadm server --dev on 127.0.0.1"
+mkdir -p "$CONF"
+"$IMADM" --config-dir "$CONF" server --dev -o json --listen 127.0.0.1:0 \
+    --data-dir "$DATA" >"$TMP/server.json" 2>"$TMP/server.log" &
+SERVER_PID=$!
+for _ in $(seq 300); do
+    [[ -s $TMP/server.json ]] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server.log" >&2; die "the server exited"; }
+    sleep 0.2
+done
+[[ -s $TMP/server.json ]] || die "the server did not announce itself within 60 s"
+INFO=$(head -n1 "$TMP/server.json")
+URL=$(jq -r .server <<<"$INFO")
+APP=$(jq -r .app_id <<<"$INFO")
+CA=$(jq -r .ca_cert <<<"$INFO")
+ADMIN=$(jq -r .username <<<"$INFO")
+PW=$(jq -r .password <<<"$INFO")
+SECRET=$(jq -r .totp_secret <<<"$INFO")
+DB="$DATA/imadm.db"
+[[ $URL == https://127.0.0.1:* ]] || die "unexpected server URL $URL (loopback only)"
+imadm() { "$IMADM" --config-dir "$CONF" --profile dev "$@"; }
+
+
+log "logging in as $ADMIN"
+printf '%s' "$PW" | imadm auth login --username "$ADMIN" --password-stdin \
+    --otp "$(oathtool --totp -b "$SECRET")" --insecure-storage >&2
+
+log "seeding $MIB MiB of messages (random 64 KiB blobs)"
+sqlite3 "$DB" >/dev/null <<SQL
+.timeout 30000
+BEGIN IMMEDIATE;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $MIB * 16)
+INSERT INTO im_messages (from_id, to_type, to_id, content, created_at)
+SELECT i, 'user', i + 1, randomblob(65536), 1700000000 + i FROM n;
+COMMIT;
+SQL
+
+age-keygen -o "$TMP/key.txt" 2>/dev/null
+RCPT=$(age-keygen -y "$TMP/key.txt")
+mkdir -p "$TMP/out" "$TMP/restic"
+secs() { python3 -c 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]))' "$@"; }
+timed() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); secs "$t0" "$t1"; }
+rss() { grep -o 'Maximum resident set size (kbytes): [0-9]*' "$1" | grep -o '[0-9]*$'; }
+
+log "imadm backup run"
+t0=$(date +%s.%N)
+/usr/bin/time -v -o "$TMP/run.time" "$IMADM" --config-dir "$CONF" --profile dev \
+    backup run --recipient "$RCPT" --to "$TMP/out" -o json >"$TMP/run.json"
+t1=$(date +%s.%N); t_backup=$(secs "$t0" "$t1")
+ARCHIVE=$(jq -r '.archives[0]' "$TMP/run.json")
+SIZE=$(stat -c %s "$ARCHIVE")
+server_hwm=$(grep VmHWM "/proc/$SERVER_PID/status" | grep -o '[0-9]*')
+
+log "plaintext snapshot of the same size, then age -r and restic backup of it"
+age -d -i "$TMP/key.txt" -o "$TMP/plain.bin" "$ARCHIVE"
+t_age=$(timed age -r "$RCPT" -o "$TMP/plain.age" "$TMP/plain.bin")
+sync
+export RESTIC_PASSWORD=bench
+restic init -q -r "$TMP/restic" >/dev/null
+t_restic=$(timed restic backup -q -r "$TMP/restic" "$TMP/plain.bin")
+
+log "imadm backup restore beside age -d"
+t_age_d=$(timed age -d -i "$TMP/key.txt" -o "$TMP/plain2.bin" "$TMP/plain.age")
+t0=$(date +%s.%N)
+/usr/bin/time -v -o "$TMP/restore.time" "$IMADM" --config-dir "$CONF" --profile dev --yes \
+    backup restore "$ARCHIVE" --identity "$TMP/key.txt" --otp "$(oathtool --totp -b "$SECRET")" -o json >/dev/null
+t1=$(date +%s.%N); t_restore=$(secs "$t0" "$t1")
+server_hwm2=$(grep VmHWM "/proc/$SERVER_PID/status" | grep -o '[0-9]*')
+
+mbps() { python3 -c 'import sys; print(round(int(sys.argv[1]) / float(sys.argv[2]) / 1e6, 1))' "$SIZE" "$1"; }
+mkdir -p "$RESULTS"
+{
+    echo "# backup benchmark $STAMP ($MIB MiB of messages, archive $SIZE bytes)"
+    echo
+    echo "Conditions: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo
+    echo "| step | seconds | MB/s |"
+    echo "|---|---|---|"
+    echo "| imadm backup run | $t_backup | $(mbps "$t_backup") |"
+    echo "| age -r file->file | $t_age | $(mbps "$t_age") |"
+    echo "| restic backup | $t_restic | $(mbps "$t_restic") |"
+    echo "| imadm backup restore | $t_restore | $(mbps "$t_restore") |"
+    echo "| age -d file->file | $t_age_d | $(mbps "$t_age_d") |"
+    echo
+    echo "Peak RSS: backup CLI $(rss "$TMP/run.time") kB, restore CLI $(rss "$TMP/restore.time") kB, server VmHWM $server_hwm2 kB (after backup: $server_hwm kB)"
+} | tee "$REPORT"

@@ -1,0 +1,231 @@
+//! `/admin/backup/snapshot` and `/admin/backup/restore`: binary streams both ways
+//! (docs/backup-format.md), bridged to the blocking SQLite code in `crate::backup`
+//! through small bounded channels so memory stays flat whatever the database size.
+
+use std::io::{self, Read, Write};
+
+use axum::Router;
+use axum::body::Body as RawBody;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures_util::StreamExt;
+use imadm_api::Envelope;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use super::{Authed, Otp, Q, Shared, blocking, ok};
+use crate::auth::{Caller, RequestCtx};
+use crate::backup::RestoreReport;
+use crate::error::ApiError;
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/admin/backup/snapshot", get(snapshot))
+        .route(
+            "/admin/backup/restore",
+            post(restore).layer(DefaultBodyLimit::disable()),
+        )
+}
+
+/// Chunks in flight between the SQLite thread and the socket (64 KiB each).
+const CHANNEL_DEPTH: usize = 8;
+
+/// Record a backup or restore run in the audit log. Returns the store's error so the
+/// start of a snapshot can be refused (fail-closed) when it cannot be recorded.
+fn audit(
+    s: &crate::AppState,
+    ctx: &RequestCtx,
+    c: &Caller,
+    action: &str,
+    outcome: &str,
+    detail: String,
+) -> Result<(), crate::store::StoreError> {
+    let mut e = s.audit_event(ctx, Some(c), action, None);
+    e.outcome = outcome.into();
+    e.detail = Some(detail);
+    s.store.append_audit(&e).inspect_err(|err| {
+        tracing::error!(error = %err, action, "cannot record a backup event in the audit log");
+    })
+}
+
+struct ChannelWriter(mpsc::Sender<io::Result<Vec<u8>>>);
+
+impl Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .blocking_send(Ok(buf.to_vec()))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "client went away"))?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[utoipa::path(get, path = "/admin/backup/snapshot", tag = "backup",
+    params(("app_id" = String, Header), ("access-token" = String, Header)),
+    responses((status = 200, description = "a point-in-time snapshot in the imadm-backup format (docs/backup-format.md)", content_type = "application/octet-stream", body = Vec<u8>)))]
+pub async fn snapshot(
+    State(s): State<Shared>,
+    ctx: RequestCtx,
+    Authed(c): Authed,
+) -> Result<Response, ApiError> {
+    c.require("backup:run")?;
+    // Recorded before a byte leaves: a snapshot nobody can account for is refused.
+    {
+        let (st, ctx, c) = (s.clone(), ctx.clone(), c.clone());
+        blocking(&s, move |_| {
+            audit(
+                &st,
+                &ctx,
+                &c,
+                "backup.run",
+                "success",
+                "snapshot started".into(),
+            )
+            .map_err(|_| {
+                ApiError::new(
+                    imadm_api::codes::INTERNAL,
+                    "the audit log could not be written, so the backup was refused",
+                )
+            })
+        })
+        .await?;
+    }
+    let (tx, rx) = mpsc::channel::<io::Result<Vec<u8>>>(CHANNEL_DEPTH);
+    let state = s.clone();
+    tokio::task::spawn_blocking(move || {
+        let out = io::BufWriter::with_capacity(64 << 10, ChannelWriter(tx.clone()));
+        let fp = state.key.fingerprint();
+        match crate::backup::snapshot(&state.db_path, &state.server_id, &fp, out) {
+            Ok(_) => {
+                let _ = audit(
+                    &state,
+                    &ctx,
+                    &c,
+                    "backup.run",
+                    "success",
+                    "snapshot streamed".into(),
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "snapshot failed");
+                // Breaking the stream makes the client's trailer check fail.
+                let _ = tx.blocking_send(Err(io::Error::other("snapshot failed")));
+                let _ = audit(
+                    &state,
+                    &ctx,
+                    &c,
+                    "backup.run",
+                    "failure",
+                    "snapshot failed".into(),
+                );
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    let mut resp = (StatusCode::OK, RawBody::from_stream(stream)).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RestoreQuery {
+    /// Validate and report counts without switching the live data.
+    #[serde(default)]
+    pub dry_run: Option<bool>,
+}
+
+struct ChannelReader {
+    rx: mpsc::Receiver<io::Result<axum::body::Bytes>>,
+    cur: axum::body::Bytes,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos >= self.cur.len() {
+            match self.rx.blocking_recv() {
+                Some(Ok(c)) => {
+                    self.cur = c;
+                    self.pos = 0;
+                }
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+#[utoipa::path(post, path = "/admin/backup/restore", tag = "backup",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "a snapshot in the imadm-backup format"),
+    params(("app_id" = String, Header), ("access-token" = String, Header), ("x-imadm-otp" = Option<String>, Header), RestoreQuery),
+    responses((status = 200, description = "rows per table, live and in the snapshot", body = Envelope<RestoreReport>)))]
+pub async fn restore(
+    State(s): State<Shared>,
+    ctx: RequestCtx,
+    Authed(c): Authed,
+    Otp(otp): Otp,
+    Q(q): Q<RestoreQuery>,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    let dry_run = q.dry_run.unwrap_or(false);
+    let (ctx2, c2) = (ctx.clone(), c.clone());
+    blocking(&s, move |s| {
+        c2.require("backup:restore")?;
+        s.step_up(&ctx2, &c2, otp.as_deref(), "restoring a backup")
+    })
+    .await?;
+    let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
+    let mut data = body.into_data_stream();
+    tokio::spawn(async move {
+        while let Some(chunk) = data.next().await {
+            let item = chunk.map_err(|e| io::Error::other(e.to_string()));
+            let stop = item.is_err();
+            if tx.send(item).await.is_err() || stop {
+                break;
+            }
+        }
+    });
+    let report = blocking(&s, move |s| {
+        let reader = ChannelReader {
+            rx,
+            cur: Default::default(),
+            pos: 0,
+        };
+        let r = crate::backup::restore(&s.db_path, &s.key.fingerprint(), reader, dry_run);
+        let what = if dry_run {
+            "backup.restore_dry_run"
+        } else {
+            "backup.restore"
+        };
+        let _ = match &r {
+            Ok(rep) => audit(
+                s,
+                &ctx,
+                &c,
+                what,
+                "success",
+                format!("snapshot of {} taken at {}", rep.server_id, rep.created_at),
+            ),
+            Err(e) => audit(s, &ctx, &c, what, "failure", format!("code {}", e.code)),
+        };
+        r
+    })
+    .await?;
+    Ok(ok(report))
+}

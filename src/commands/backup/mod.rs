@@ -1,0 +1,140 @@
+//! `imadm backup`: age-encrypted snapshots of the server's data. `run` streams the
+//! server's snapshot through age into every destination in one pass (atomic files plus
+//! a JSON manifest each); `verify` checks an archive against its manifest or, with an
+//! identity, decrypts and checks the snapshot's own trailer; `restore` streams a
+//! decrypted archive back to the server, which switches only after it verified.
+
+pub mod list;
+pub mod prune;
+pub mod restore;
+pub mod run;
+pub mod verify;
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CliError, Kind, Result};
+
+/// Version of the manifest JSON beside each archive.
+pub const MANIFEST_SCHEMA: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub schema_version: u32,
+    pub server: String,
+    pub server_id: String,
+    /// Unix seconds when the snapshot was taken (server clock).
+    pub created_at: i64,
+    pub format: String,
+    pub format_version: u32,
+    pub db_schema_version: i64,
+    pub counts: std::collections::BTreeMap<String, u64>,
+    /// Size and SHA-256 of the encrypted archive file.
+    pub size: u64,
+    pub sha256: String,
+    pub recipients: Vec<String>,
+}
+
+pub fn manifest_path(archive: &Path) -> PathBuf {
+    let mut s = archive.as_os_str().to_owned();
+    s.push(".manifest.json");
+    PathBuf::from(s)
+}
+
+pub fn integrity(msg: impl Into<String>) -> CliError {
+    CliError::new(Kind::Integrity, msg)
+}
+
+/// Identities from an age identity file or an SSH private key (ed25519, rsa).
+pub fn load_identities(path: &Path) -> Result<Vec<Box<dyn age::Identity>>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CliError::usage(format!("cannot read identity file {}: {e}", path.display()))
+            .hint("pass an age identity file (age-keygen) or an SSH private key with --identity")
+    })?;
+    if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----")
+        || text.contains("-----BEGIN RSA PRIVATE KEY-----")
+    {
+        let id = age::ssh::Identity::from_buffer(
+            BufReader::new(text.as_bytes()),
+            Some(path.display().to_string()),
+        )
+        .map_err(|e| {
+            CliError::usage(format!("{} is not a usable SSH key: {e}", path.display()))
+                .hint("use an unencrypted ed25519 or rsa key, or an age identity")
+        })?;
+        if matches!(id, age::ssh::Identity::Encrypted(_)) {
+            return Err(CliError::usage(format!(
+                "{} is a passphrase-protected SSH key, which this version cannot unlock",
+                path.display()
+            ))
+            .hint("use an age identity file (`age-keygen -o key.txt`) or an unencrypted SSH key"));
+        }
+        return Ok(vec![Box::new(id)]);
+    }
+    let file = age::IdentityFile::from_buffer(BufReader::new(text.as_bytes())).map_err(|e| {
+        CliError::usage(format!(
+            "{} is not an age identity file: {e}",
+            path.display()
+        ))
+        .hint("generate one with `age-keygen -o key.txt`")
+    })?;
+    let ids = file.into_identities().map_err(|e| {
+        CliError::usage(format!("cannot use identities in {}: {e}", path.display()))
+            .hint("use an age identity file (`age-keygen -o key.txt`) or an SSH private key")
+    })?;
+    Ok(ids
+        .into_iter()
+        .map(|i| i as Box<dyn age::Identity>)
+        .collect())
+}
+
+/// Open an archive for decrypted reading.
+pub fn decrypt(
+    archive: &Path,
+    identities: &[Box<dyn age::Identity>],
+) -> Result<Box<dyn Read + Send>> {
+    let f = File::open(archive).map_err(|e| {
+        CliError::new(
+            Kind::NotFound,
+            format!("cannot open {}: {e}", archive.display()),
+        )
+        .hint("give the path of an archive written by `imadm backup run`")
+    })?;
+    let dec = age::Decryptor::new_buffered(BufReader::with_capacity(256 << 10, f))
+        .map_err(|e| {
+            integrity(format!("{} is not a readable age archive: {e}", archive.display()))
+                .hint("the file is damaged or not an age file; `imadm backup verify` checks it against its manifest")
+        })?;
+    let r = dec
+        .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
+        .map_err(|e| {
+            integrity(format!("cannot decrypt {}: {e}", archive.display())).hint(
+                "use the identity matching a recipient the backup was made for (see its manifest)",
+            )
+        })?;
+    Ok(Box::new(r))
+}
+
+/// A reader that remembers the first error it passed on, so a broken upload can be
+/// reported as what it was (a damaged archive) rather than as a network error.
+pub struct Remember<R> {
+    pub inner: R,
+    pub error: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl<R: Read> Read for Remember<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).inspect_err(|e| {
+            let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert_with(|| e.to_string());
+        })
+    }
+}
+
+/// fsync a directory so a rename in it survives a crash.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}

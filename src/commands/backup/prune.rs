@@ -1,0 +1,245 @@
+//! `imadm backup prune --in DIR --keep-*`: retention with restic's semantics. The policy is
+//! a pure function ([`plan`]) of archive times, so it is tested with a fixed clock.
+//!
+//! Each `--keep-daily/weekly/monthly N` keeps the newest archive in each of the last N
+//! days/weeks/months that have archives; `--keep-last N` the N newest; the union is kept.
+//! The newest archive is always kept. Removing deletes archive and manifest.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use clap::Args;
+use serde_json::json;
+
+use super::{Manifest, manifest_path};
+use crate::context::Context;
+use crate::error::{CliError, Result};
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  $ imadm backup prune --in /backups --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --dry-run\n  $ imadm backup prune --in /backups --keep-last 3"
+)]
+pub struct PruneArgs {
+    /// Directory holding archives and their manifests
+    #[arg(long = "in", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Keep the N newest archives
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub keep_last: usize,
+    /// Keep the newest archive of each of the last N days that have archives
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub keep_daily: usize,
+    /// Keep the newest archive of each of the last N ISO weeks that have archives
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub keep_weekly: usize,
+    /// Keep the newest archive of each of the last N months that have archives
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub keep_monthly: usize,
+    /// Only show what would be kept and removed
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Policy {
+    pub last: usize,
+    pub daily: usize,
+    pub weekly: usize,
+    pub monthly: usize,
+}
+
+/// For archive times (Unix seconds, UTC), the reasons each is kept (empty: remove).
+pub fn plan(times: &[i64], p: Policy) -> Vec<Vec<&'static str>> {
+    let mut order: Vec<usize> = (0..times.len()).collect();
+    order.sort_by(|a, b| times[*b].cmp(&times[*a]));
+    let mut reasons = vec![Vec::new(); times.len()];
+    type Bucket = fn(i64) -> i64;
+    let day: Bucket = |t| t.div_euclid(86_400);
+    // ISO-ish weeks starting Monday (1970-01-01 was a Thursday).
+    let week: Bucket = |t| (t.div_euclid(86_400) + 3).div_euclid(7);
+    let month: Bucket = |t| {
+        let d = time::OffsetDateTime::from_unix_timestamp(t)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        d.year() as i64 * 12 + u8::from(d.month()) as i64
+    };
+    for (pos, &i) in order.iter().enumerate() {
+        if pos < p.last {
+            reasons[i].push("last");
+        }
+    }
+    for (n, name, bucket) in [
+        (p.daily, "daily", day),
+        (p.weekly, "weekly", week),
+        (p.monthly, "monthly", month),
+    ] {
+        let mut seen = BTreeSet::new();
+        for &i in &order {
+            if seen.len() >= n {
+                break;
+            }
+            if seen.insert(bucket(times[i])) {
+                reasons[i].push(name);
+            }
+        }
+    }
+    if let Some(&newest) = order.first()
+        && reasons[newest].is_empty()
+    {
+        reasons[newest].push("newest");
+    }
+    reasons
+}
+
+pub fn run(ctx: &mut Context, args: PruneArgs) -> Result<()> {
+    let policy = Policy {
+        last: args.keep_last,
+        daily: args.keep_daily,
+        weekly: args.keep_weekly,
+        monthly: args.keep_monthly,
+    };
+    if policy == Policy::default() {
+        return Err(CliError::usage(
+            "no --keep-* policy given: prune would remove everything but the newest",
+        )
+        .hint("pass e.g. --keep-daily 7 --keep-weekly 4"));
+    }
+    let mut archives = Vec::new();
+    for e in std::fs::read_dir(&args.dir).map_err(|e| {
+        CliError::usage(format!("cannot read {}: {e}", args.dir.display()))
+            .hint("pass the directory given to `imadm backup run --to`")
+    })? {
+        let path = e?.path();
+        if path.extension().is_none_or(|x| x != "age") {
+            continue;
+        }
+        let Ok(text) = std::fs::read(manifest_path(&path)) else {
+            continue; // Not ours, or no manifest: never delete what we cannot date.
+        };
+        let Ok(m) = serde_json::from_slice::<Manifest>(&text) else {
+            continue;
+        };
+        archives.push((path, m.created_at));
+    }
+    let times: Vec<i64> = archives.iter().map(|a| a.1).collect();
+    let reasons = plan(&times, policy);
+    let mut rows = Vec::new();
+    for ((path, t), why) in archives.iter().zip(&reasons) {
+        let keep = !why.is_empty();
+        if !keep && !args.dry_run {
+            std::fs::remove_file(path)?;
+            let _ = std::fs::remove_file(manifest_path(path));
+        }
+        rows.push(json!({
+            "archive": path.display().to_string(),
+            "created_at": crate::output::rfc3339(*t),
+            "action": if keep { "keep" } else { "remove" },
+            "reason": if keep { why.join(",") } else { "not matched by any --keep policy".to_owned() },
+        }));
+    }
+    rows.sort_by(|a, b| b["created_at"].as_str().cmp(&a["created_at"].as_str()));
+    crate::output::object(
+        ctx,
+        vec![
+            ("dry_run", "Dry run", json!(args.dry_run)),
+            ("archives", "Archives", json!(rows)),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400;
+    // 2026-01-05 is a Monday.
+    const MON: i64 = 1_767_571_200;
+
+    fn kept(times: &[i64], p: Policy) -> Vec<usize> {
+        plan(times, p)
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| !r.is_empty())
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    #[test]
+    fn policies_table() {
+        let two_a_day: Vec<i64> = (0..10)
+            .flat_map(|d| [MON + d * DAY + 3600, MON + d * DAY + 7200])
+            .collect();
+        let cases: &[(&str, &[i64], Policy, &[usize])] = &[
+            (
+                "empty",
+                &[],
+                Policy {
+                    last: 3,
+                    ..Default::default()
+                },
+                &[],
+            ),
+            (
+                "last 2 of 3",
+                &[MON, MON + 10, MON + 20],
+                Policy {
+                    last: 2,
+                    ..Default::default()
+                },
+                &[1, 2],
+            ),
+            (
+                "newest always kept",
+                &[MON, MON + 10],
+                Policy {
+                    daily: 0,
+                    last: 0,
+                    weekly: 0,
+                    monthly: 0,
+                },
+                &[1],
+            ),
+            (
+                "daily keeps the newest of each day",
+                &two_a_day,
+                Policy {
+                    daily: 3,
+                    ..Default::default()
+                },
+                &[15, 17, 19],
+            ),
+            // Days 0-6 are week 1 (newest: day 6, index 13), days 7-9 week 2 (index 19).
+            (
+                "weekly",
+                &two_a_day,
+                Policy {
+                    weekly: 2,
+                    ..Default::default()
+                },
+                &[13, 19],
+            ),
+            (
+                "union of policies",
+                &two_a_day,
+                Policy {
+                    last: 1,
+                    daily: 2,
+                    weekly: 2,
+                    ..Default::default()
+                },
+                &[13, 17, 19],
+            ),
+            (
+                "monthly counts months that have archives",
+                &[MON - 40 * DAY, MON - 100 * DAY, MON],
+                Policy {
+                    monthly: 2,
+                    ..Default::default()
+                },
+                &[0, 2],
+            ),
+        ];
+        for (name, times, p, want) in cases {
+            assert_eq!(kept(times, *p), want.to_vec(), "{name}");
+        }
+    }
+}

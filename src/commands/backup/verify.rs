@@ -1,0 +1,106 @@
+//! `imadm backup verify FILE [--identity FILE]`: without an identity, size and SHA-256 of
+//! the ciphertext against the manifest; with one, also decrypt everything and check the
+//! snapshot's structure, counts and trailer hash (like `restic check --read-data`).
+
+use std::io::{BufReader, Read};
+use std::path::PathBuf;
+
+use clap::Args;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::{Manifest, decrypt, integrity, load_identities, manifest_path};
+use crate::context::Context;
+use crate::error::{CliError, Kind, Result};
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  $ imadm backup verify /backups/imadm-3f2a-20260101T020000Z.age\n  $ imadm backup verify /backups/imadm-3f2a-20260101T020000Z.age --identity ~/backup-key.txt"
+)]
+pub struct VerifyArgs {
+    /// The archive (its manifest is FILE.manifest.json)
+    pub file: PathBuf,
+    /// age identity file or SSH private key: also decrypt and check the snapshot
+    #[arg(short, long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+}
+
+pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
+    let mpath = manifest_path(&args.file);
+    let manifest: Manifest = serde_json::from_slice(&std::fs::read(&mpath).map_err(|e| {
+        CliError::new(
+            Kind::NotFound,
+            format!("cannot read manifest {}: {e}", mpath.display()),
+        )
+        .hint("`imadm backup run` writes it beside the archive; copy both together")
+    })?)
+    .map_err(|e| {
+        integrity(format!("manifest {} is unreadable: {e}", mpath.display()))
+            .hint("the manifest is damaged; with --identity the archive can still be checked")
+    })?;
+    let f = std::fs::File::open(&args.file).map_err(|e| {
+        CliError::new(
+            Kind::NotFound,
+            format!("cannot open {}: {e}", args.file.display()),
+        )
+        .hint("give the path of an archive written by `imadm backup run`")
+    })?;
+    let mut r = BufReader::with_capacity(256 << 10, f);
+    let mut hash = Sha256::new();
+    let mut size = 0u64;
+    let mut buf = vec![0u8; 256 << 10];
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hash.update(&buf[..n]);
+        size += n as u64;
+    }
+    let sha = hex::encode(hash.finalize());
+    if size != manifest.size {
+        return Err(integrity(format!(
+            "{} is {size} bytes, its manifest says {}",
+            args.file.display(),
+            manifest.size
+        ))
+        .hint("the archive is truncated or was changed; use another copy"));
+    }
+    if sha != manifest.sha256 {
+        return Err(integrity(format!(
+            "SHA-256 of {} is {sha}, its manifest says {}",
+            args.file.display(),
+            manifest.sha256
+        ))
+        .hint("the archive was changed or damaged; use another copy"));
+    }
+    let mut decrypted = false;
+    if let Some(id) = &args.identity {
+        let ids = load_identities(id)?;
+        let plain = decrypt(&args.file, &ids)?;
+        let (_, trailer) = imadm_api::backup::verify(BufReader::with_capacity(256 << 10, plain))
+            .map_err(|e| {
+                integrity(format!("{}: {e}", args.file.display()))
+                    .hint("the archive is damaged; use another copy")
+            })?;
+        if trailer.counts != manifest.counts {
+            return Err(integrity(format!(
+                "{}: the snapshot's counts differ from its manifest's",
+                args.file.display()
+            ))
+            .hint("the manifest belongs to another archive"));
+        }
+        decrypted = true;
+    }
+    crate::output::object(
+        ctx,
+        vec![
+            ("file", "File", json!(args.file.display().to_string())),
+            ("ok", "OK", json!(true)),
+            ("size", "Size", json!(size)),
+            ("sha256", "SHA-256", json!(sha)),
+            ("decrypted", "Decrypted and checked", json!(decrypted)),
+            ("counts", "Counts", json!(manifest.counts)),
+        ],
+    )
+}
