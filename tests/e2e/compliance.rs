@@ -309,3 +309,92 @@ fn audit_chain_server_key_and_open_alerts_are_checked() {
     assert!(failing(&s).contains(&"audit-server-key"), "{s:?}");
     assert!(evidence(&v, "audit-server-key").contains("differs"));
 }
+
+#[test]
+fn backup_controls_read_the_manifests_of_every_backup_dir() {
+    let server = Server::start_with(&["--seed-operator", "second:owner"]);
+    server.login();
+    let pol = policy(server.tmp(), "");
+    let (a, b) = (server.tmp().join("a"), server.tmp().join("b"));
+    std::fs::create_dir(&a).unwrap();
+    std::fs::create_dir(&b).unwrap();
+    let recipient = age::x25519::Identity::generate().to_public().to_string();
+    let out = run(server
+        .imadm()
+        .args(["backup", "run", "--recipient", &recipient, "--to"])
+        .arg(&a)
+        .arg("--to")
+        .arg(&b));
+    assert_success(&out);
+    let check_dirs = |dirs: &[&Path]| {
+        let mut cmd = server.imadm();
+        cmd.args(["compliance", "check", "-o", "json", "--policy"])
+            .arg(&pol);
+        for d in dirs {
+            cmd.arg("--backup-dir").arg(d);
+        }
+        let out = run(&mut cmd);
+        let v = json_stdout(&out);
+        let s: BTreeMap<String, String> = v["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["id"].as_str().unwrap().into(),
+                    c["status"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        (out.status.code().unwrap(), s, v)
+    };
+    let (code, s, v) = check_dirs(&[&a, &b]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(s["backup-fresh"], "pass");
+    assert!(evidence(&v, "backup-destinations").contains("/a"));
+
+    // One destination is too few.
+    let (_, s, _) = check_dirs(&[&a]);
+    assert_eq!(failing(&s), ["backup-destinations"]);
+
+    // A damaged copy no longer matches its manifest (and no longer counts as a copy).
+    let archive = std::fs::read_dir(&a)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "age"))
+        .unwrap();
+    let mut bytes = std::fs::read(&archive).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&archive, bytes).unwrap();
+    let (_, s, v) = check_dirs(&[&a, &b]);
+    assert_eq!(failing(&s), ["backup-destinations", "backup-manifest"]);
+    assert!(evidence(&v, "backup-manifest").contains("SHA-256"), "{v:#}");
+
+    // A backup taken 30 hours ago is too old (the manifest's time is what counts).
+    let (_, s, _) = check_dirs(&[&b]);
+    assert_eq!(failing(&s), ["backup-destinations"]);
+    let mpath = std::fs::read_dir(&b)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".manifest.json"))
+        .unwrap();
+    let mut m: Value = serde_json::from_slice(&std::fs::read(&mpath).unwrap()).unwrap();
+    m["created_at"] = (now_secs() as i64 - 30 * 3600).into();
+    std::fs::write(&mpath, serde_json::to_vec(&m).unwrap()).unwrap();
+    let (_, s, v) = check_dirs(&[&b]);
+    assert_eq!(failing(&s), ["backup-destinations", "backup-fresh"]);
+    assert!(
+        evidence(&v, "backup-fresh").contains("30 hours old"),
+        "{v:#}"
+    );
+
+    // No archive of this server at all: every backup control fails.
+    let empty = server.tmp().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let (_, s, _) = check_dirs(&[&empty]);
+    assert_eq!(
+        failing(&s),
+        ["backup-destinations", "backup-fresh", "backup-manifest"]
+    );
+}

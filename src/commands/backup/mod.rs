@@ -44,6 +44,50 @@ pub fn manifest_path(archive: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// Check an archive's size and SHA-256 against its manifest (reads the file once, in
+/// chunks). Shared by `backup verify` and the compliance gate.
+pub fn check_archive(file: &Path, manifest: &Manifest) -> Result<()> {
+    use sha2::Digest;
+    use std::io::Read;
+    let f = std::fs::File::open(file).map_err(|e| {
+        CliError::new(
+            Kind::NotFound,
+            format!("cannot open {}: {e}", file.display()),
+        )
+        .hint("give the path of an archive written by `imadm backup run`")
+    })?;
+    let mut r = io::BufReader::with_capacity(256 << 10, f);
+    let mut hash = sha2::Sha256::new();
+    let mut size = 0u64;
+    let mut buf = vec![0u8; 256 << 10];
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hash.update(&buf[..n]);
+        size += n as u64;
+    }
+    let sha = hex::encode(hash.finalize());
+    if size != manifest.size {
+        return Err(integrity(format!(
+            "{} is {size} bytes, its manifest says {}",
+            file.display(),
+            manifest.size
+        ))
+        .hint("the archive is truncated or was changed; use another copy"));
+    }
+    if sha != manifest.sha256 {
+        return Err(integrity(format!(
+            "SHA-256 of {} is {sha}, its manifest says {}",
+            file.display(),
+            manifest.sha256
+        ))
+        .hint("the archive was changed or damaged; use another copy"));
+    }
+    Ok(())
+}
+
 pub fn integrity(msg: impl Into<String>) -> CliError {
     CliError::new(Kind::Integrity, msg)
 }

@@ -2,12 +2,11 @@
 //! the ciphertext against the manifest; with one, also decrypt everything and check the
 //! snapshot's structure, counts and trailer hash (like `restic check --read-data`).
 
-use std::io::{BufReader, Read};
+use std::io::BufReader;
 use std::path::PathBuf;
 
 use clap::Args;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::{Manifest, decrypt, integrity, load_identities, manifest_path};
 use crate::context::Context;
@@ -38,42 +37,7 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
         integrity(format!("manifest {} is unreadable: {e}", mpath.display()))
             .hint("the manifest is damaged; with --identity the archive can still be checked")
     })?;
-    let f = std::fs::File::open(&args.file).map_err(|e| {
-        CliError::new(
-            Kind::NotFound,
-            format!("cannot open {}: {e}", args.file.display()),
-        )
-        .hint("give the path of an archive written by `imadm backup run`")
-    })?;
-    let mut r = BufReader::with_capacity(256 << 10, f);
-    let mut hash = Sha256::new();
-    let mut size = 0u64;
-    let mut buf = vec![0u8; 256 << 10];
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hash.update(&buf[..n]);
-        size += n as u64;
-    }
-    let sha = hex::encode(hash.finalize());
-    if size != manifest.size {
-        return Err(integrity(format!(
-            "{} is {size} bytes, its manifest says {}",
-            args.file.display(),
-            manifest.size
-        ))
-        .hint("the archive is truncated or was changed; use another copy"));
-    }
-    if sha != manifest.sha256 {
-        return Err(integrity(format!(
-            "SHA-256 of {} is {sha}, its manifest says {}",
-            args.file.display(),
-            manifest.sha256
-        ))
-        .hint("the archive was changed or damaged; use another copy"));
-    }
+    super::check_archive(&args.file, &manifest)?;
     let mut decrypted = false;
     if let Some(id) = &args.identity {
         let ids = load_identities(id)?;
@@ -97,8 +61,8 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
         vec![
             ("file", "File", json!(args.file.display().to_string())),
             ("ok", "OK", json!(true)),
-            ("size", "Size", json!(size)),
-            ("sha256", "SHA-256", json!(sha)),
+            ("size", "Size", json!(manifest.size)),
+            ("sha256", "SHA-256", json!(manifest.sha256)),
             ("decrypted", "Decrypted and checked", json!(decrypted)),
             ("counts", "Counts", json!(manifest.counts)),
         ],

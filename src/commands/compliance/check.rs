@@ -17,7 +17,7 @@ use crate::audit::pin::ServerKey;
 use crate::audit::verify;
 use crate::cli::OutputFormat;
 use crate::client::Auth;
-use crate::compliance::{self, AlertFact, AuditFacts, Fact, Facts, Policy, Status};
+use crate::compliance::{self, AlertFact, AuditFacts, BackupFacts, Fact, Facts, Policy, Status};
 use crate::context::Context;
 use crate::error::{CliError, Kind, Result};
 use crate::session::{Conn, connect};
@@ -284,6 +284,73 @@ fn alert_facts(ctx: &Context, conn: &Conn) -> Result<Vec<AlertFact>> {
     }
 }
 
+/// The newest archive of this server (by the manifests' `created_at`) across the
+/// `--backup-dir`s, whether it matches its manifest, and where identical copies are.
+fn backup_facts(conn: &Conn, dirs: &[PathBuf]) -> Result<BackupFacts> {
+    use crate::commands::backup::{Manifest, check_archive};
+    let info: ServerInfo = conn.client.get("/admin/server-info", &Auth::NONE)?;
+    // (dir, archive path, manifest) of every manifest of this server.
+    let mut found: Vec<(String, PathBuf, Manifest)> = Vec::new();
+    for dir in dirs {
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            CliError::usage(format!("cannot read backup dir {}: {e}", dir.display()))
+        })?;
+        for e in entries {
+            let path = e?.path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            let Some(archive) = name.strip_suffix(".manifest.json") else {
+                continue;
+            };
+            let Ok(m) = std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice::<Manifest>(&b).map_err(|e| e.to_string()))
+            else {
+                continue;
+            };
+            if m.server_id == info.server_id {
+                found.push((dir.display().to_string(), dir.join(archive), m));
+            }
+        }
+    }
+    let Some((_, newest_path, newest)) = found
+        .iter()
+        .max_by_key(|(_, p, m)| (m.created_at, p.file_name().map(|n| n.to_owned())))
+        .cloned()
+    else {
+        return Ok(BackupFacts {
+            newest: None,
+            manifest_error: None,
+            destinations: Vec::new(),
+        });
+    };
+    let name = newest_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // Every copy of the newest archive is read and checked: a copy that does not match
+    // its manifest is no copy.
+    let mut errors = Vec::new();
+    let mut destinations: Vec<String> = Vec::new();
+    for (dir, path, m) in &found {
+        if m.sha256 != newest.sha256 {
+            continue;
+        }
+        match check_archive(path, m) {
+            Ok(()) => destinations.push(dir.clone()),
+            Err(e) => errors.push(e.message),
+        }
+    }
+    destinations.dedup();
+    let manifest_error = (!errors.is_empty()).then(|| errors.join("; "));
+    Ok(BackupFacts {
+        newest: Some((name, newest.created_at)),
+        manifest_error,
+        destinations,
+    })
+}
+
 fn gather(ctx: &Context, conn: &Conn, args: &CheckArgs) -> Result<Facts> {
     let operators = soft(operators(ctx, conn))?;
     let roles = soft(conn.call(ctx, |c, t| {
@@ -296,7 +363,7 @@ fn gather(ctx: &Context, conn: &Conn, args: &CheckArgs) -> Result<Facts> {
     let backups = if args.backup_dirs.is_empty() {
         None
     } else {
-        Some(Err("backup manifests are not read yet".to_owned()))
+        Some(soft(backup_facts(conn, &args.backup_dirs))?)
     };
     Ok(Facts {
         operators,
