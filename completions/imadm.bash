@@ -1396,7 +1396,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__compliance__subcmd__check)
-            opts="-o -y -v -q -h -V --policy --backup-dir --format --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-o -y -v -q -h -V --policy --backup-dir --format --out --sign-key --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1412,6 +1412,14 @@ _imadm() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json junit" -- "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sign-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --profile)

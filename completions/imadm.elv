@@ -1271,6 +1271,8 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand --policy 'Policy file (TOML) with thresholds and disabled controls'
             cand --backup-dir 'Directory holding backup archives and manifests (repeat for each destination)'
             cand --format 'Result format [default: text, or json with -o json]'
+            cand --out 'Write the result to FILE (atomically) instead of stdout'
+            cand --sign-key 'Sign the result file (--out) with this OpenSSH Ed25519 key: FILE.sig, an SSHSIG in namespace imadm-audit, so the check itself is evidence [default: config sign_key]'
             cand --profile 'Saved server profile to use'
             cand --server 'Admin API base URL (https only)'
             cand --app-id 'Lanying app id, sent as the `app_id` header'

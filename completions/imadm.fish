@@ -1177,6 +1177,8 @@ complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l format -d 'Result format [default: text, or json with -o json]' -r -f -a "text\t''
 json\t''
 junit\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l out -d 'Write the result to FILE (atomically) instead of stdout' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l sign-key -d 'Sign the result file (--out) with this OpenSSH Ed25519 key: FILE.sig, an SSHSIG in namespace imadm-audit, so the check itself is evidence [default: config sign_key]' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r

@@ -13,7 +13,10 @@ use imadm_api::admin::{Operator, Page, Role, ServiceToken};
 use imadm_api::audit::{self, Alert, AuditEvent, Checkpoint, GENESIS};
 use serde_json::json;
 
+use crate::audit::NAMESPACE;
 use crate::audit::pin::ServerKey;
+use crate::audit::report::write_small;
+use crate::audit::sshsig::SignKey;
 use crate::audit::verify;
 use crate::cli::OutputFormat;
 use crate::client::Auth;
@@ -57,7 +60,9 @@ evaluated.
 
 Examples:
   $ imadm compliance check
-  $ imadm compliance check --policy policy.toml --backup-dir /srv/backup --format junit > compliance.xml")]
+  $ imadm compliance check --policy policy.toml --backup-dir /srv/backup --format junit > compliance.xml
+  $ imadm compliance check -o json --out result.json --sign-key ~/.ssh/id_ed25519
+  $ ssh-keygen -Y verify -f allowed_signers -I ci@example.com -n imadm-audit -s result.json.sig < result.json")]
 pub struct CheckArgs {
     /// Policy file (TOML) with thresholds and disabled controls
     #[arg(long, value_name = "FILE")]
@@ -68,6 +73,13 @@ pub struct CheckArgs {
     /// Result format [default: text, or json with -o json]
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// Write the result to FILE (atomically) instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Sign the result file (--out) with this OpenSSH Ed25519 key: FILE.sig, an SSHSIG in
+    /// namespace imadm-audit, so the check itself is evidence [default: config sign_key]
+    #[arg(long, value_name = "KEY", requires = "out")]
+    pub sign_key: Option<PathBuf>,
 }
 
 pub fn run(ctx: &mut Context, args: CheckArgs) -> Result<()> {
@@ -79,6 +91,13 @@ pub fn run(ctx: &mut Context, args: CheckArgs) -> Result<()> {
         OutputFormat::Json | OutputFormat::Jsonl => Format::Json,
         _ => Format::Text,
     });
+    // Load the signing key first: a wrong passphrase should not cost a whole check.
+    let sign_key = match (&args.out, args.sign_key.clone().or(ctx.profile().sign_key)) {
+        (Some(_), Some(p)) => Some(SignKey::load(&p, || {
+            crate::commands::audit::sign_key_passphrase(ctx)
+        })?),
+        _ => None,
+    };
     let conn = connect(ctx)?;
     let facts = gather(ctx, &conn, &args)?;
     if let Ok(a) = &facts.audit
@@ -115,8 +134,25 @@ pub fn run(ctx: &mut Context, args: CheckArgs) -> Result<()> {
         Format::Text => text(&results, &server, &checked_at),
     };
     use std::io::Write;
-    ctx.io.out.write_all(rendered.as_bytes())?;
-    ctx.io.out.flush()?;
+    match &args.out {
+        Some(path) => {
+            write_small(path, rendered.as_bytes())?;
+            let mut note = format!("wrote {}", path.display());
+            if let Some(key) = &sign_key {
+                use sha2::Digest;
+                let digest: [u8; 64] = sha2::Sha512::digest(rendered.as_bytes()).into();
+                let sig = key.sign_sha512(NAMESPACE, &digest)?;
+                let sig_path = crate::commands::audit::export::sig_path_for(path);
+                write_small(&sig_path, sig.as_bytes())?;
+                note.push_str(&format!(" and its signature {}", sig_path.display()));
+            }
+            ctx.info(note)?;
+        }
+        None => {
+            ctx.io.out.write_all(rendered.as_bytes())?;
+            ctx.io.out.flush()?;
+        }
+    }
     let bad: Vec<&str> = results
         .iter()
         .filter(|r| matches!(r.status, Status::Fail | Status::Error))
