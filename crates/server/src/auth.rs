@@ -77,6 +77,47 @@ pub struct RequestCtx {
 /// An authenticated caller, resolved from the `access-token` header on every request.
 /// Permissions are looked up per request (not baked into the token), so a revoked role
 /// stops working on the very next call.
+/// What authenticating a session token reads from the database (session, operator,
+/// permissions), kept per token hash for as long as nothing was written since.
+///
+/// Three indexed queries per request were most of the cost of a small authenticated read.
+/// The cache keeps "revoked on the very next request": an entry is used only while the
+/// store's write epoch equals the one read *before* the lookup, and every committed write
+/// (a revoke, grant, logout, disable, ...) bumps the epoch. A racing write can only make
+/// an entry look stale, never make a stale entry look fresh. Expiry, revocation and
+/// disabled state are still checked on every request from the cached records and the
+/// clock. Service tokens are not cached (each use is recorded anyway).
+#[derive(Default)]
+pub struct AuthCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, CachedSession>>,
+}
+
+#[derive(Clone)]
+struct CachedSession {
+    epoch: u64,
+    session: Session,
+    operator: Operator,
+    permissions: Vec<String>,
+}
+
+/// Entries beyond this are dropped wholesale (a rebuild costs one lookup per session).
+const AUTH_CACHE_MAX: usize = 4096;
+
+impl AuthCache {
+    fn get(&self, hash: &str, epoch: u64) -> Option<CachedSession> {
+        let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(hash).filter(|c| c.epoch == epoch).cloned()
+    }
+
+    fn put(&self, hash: String, entry: CachedSession) {
+        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= AUTH_CACHE_MAX {
+            map.clear();
+        }
+        map.insert(hash, entry);
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// The operator acting (for a service token: the operator who created it).
@@ -459,9 +500,33 @@ impl AppState {
         if access_token.starts_with(SERVICE_PREFIX) {
             return self.authenticate_service_token(ctx, access_token);
         }
-        let Some(session) = self
-            .store
-            .session_by_access_hash(&secrets::token_hash(access_token))?
+        let hash = secrets::token_hash(access_token);
+        // Read the epoch before the database: see `AuthCache`.
+        let epoch = self.store.epoch();
+        let cached = match self.auth_cache.get(&hash, epoch) {
+            Some(c) => Some(c),
+            None => match self.store.session_by_access_hash(&hash)? {
+                None => None,
+                Some(session) => {
+                    let operator = self.operator(session.operator_id)?;
+                    let permissions = self.store.operator_permissions(operator.id)?;
+                    let entry = CachedSession {
+                        epoch,
+                        session,
+                        operator,
+                        permissions,
+                    };
+                    self.auth_cache.put(hash, entry.clone());
+                    Some(entry)
+                }
+            },
+        };
+        let Some(CachedSession {
+            session,
+            operator,
+            permissions,
+            ..
+        }) = cached
         else {
             return Err(ApiError::new(
                 codes::TOKEN_INVALID,
@@ -483,14 +548,12 @@ impl AppState {
                     .hint("refresh it with the refresh token, or log in again"),
             );
         }
-        let operator = self.operator(session.operator_id)?;
         if operator.disabled {
             return Err(ApiError::new(
                 codes::ACCOUNT_DISABLED,
                 "this operator account is disabled",
             ));
         }
-        let permissions = self.store.operator_permissions(operator.id)?;
         Ok(Caller {
             operator,
             session: Some(session),

@@ -59,6 +59,8 @@ pub struct AppState {
     /// False emulates a plain Lanying deployment: `/admin/*` and `/openapi.json` answer
     /// a bare 404, as on a server without our extension (tests of the CLI's fallback).
     pub admin_api: bool,
+    /// Session lookups of recent requests, valid while the store's epoch stays the same.
+    pub auth_cache: auth::AuthCache,
 }
 
 /// Why the server could not start or bootstrap; the CLI maps `kind` to an exit code.
@@ -353,6 +355,7 @@ pub async fn serve(
         server_id: dir.server_id.clone(),
         db_path: dir.path.join(DB_FILE),
         admin_api: opts.admin_api,
+        auth_cache: auth::AuthCache::default(),
     });
     let app = http::router(state);
 

@@ -208,6 +208,8 @@ pub async fn restore(
             pos: 0,
         };
         let r = crate::backup::restore(&s.db_path, &s.key.fingerprint(), reader, dry_run);
+        // The restore wrote through its own connection: drop cached session lookups.
+        s.store.bump_epoch();
         let what = if dry_run {
             "backup.restore_dry_run"
         } else {

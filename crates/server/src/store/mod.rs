@@ -132,6 +132,12 @@ pub struct StoredEvent {
 }
 
 pub trait Store: Send + Sync + 'static {
+    /// A counter that changes after every committed write (and on [`Store::bump_epoch`]):
+    /// caches of what the database says (the authentication cache) are valid only while it
+    /// stays the same.
+    fn epoch(&self) -> u64;
+    /// Invalidate such caches after the data changed behind the store's back (a restore).
+    fn bump_epoch(&self);
     fn setting(&self, key: &str) -> Result<Option<String>>;
     fn set_setting(&self, key: &str, value: &str) -> Result<()>;
 

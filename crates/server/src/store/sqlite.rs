@@ -10,7 +10,7 @@
 //! open, so a new permission in the catalogue reaches existing databases.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -216,6 +216,36 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Bumped whenever the writer is released (see [`Writer`]): the authentication cache
+    /// (`auth.rs`) keeps entries only for the epoch they were read in.
+    epoch: AtomicU64,
+}
+
+/// The writer connection, locked. Dropping it bumps the store's epoch, after whatever
+/// the method wrote has committed (its transaction borrows this guard and ends first),
+/// so no cached authentication result outlives a write that could change it.
+pub(crate) struct Writer<'a> {
+    guard: MutexGuard<'a, Connection>,
+    epoch: &'a AtomicU64,
+}
+
+impl std::ops::Deref for Writer<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.guard
+    }
+}
+
+impl std::ops::DerefMut for Writer<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.guard
+    }
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -247,6 +277,7 @@ impl SqliteStore {
             conn: Mutex::new(conn),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
+            epoch: AtomicU64::new(0),
         };
         store.migrate()?;
         store.sync_builtin_roles()?;
@@ -267,8 +298,11 @@ impl SqliteStore {
     }
 
     /// The writer: every method that writes, and every transaction.
-    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
-        lock(&self.conn)
+    pub(crate) fn conn(&self) -> Writer<'_> {
+        Writer {
+            guard: lock(&self.conn),
+            epoch: &self.epoch,
+        }
     }
 
     /// A read-only connection for a method that only reads (one statement, or reads
@@ -276,7 +310,7 @@ impl SqliteStore {
     pub(crate) fn reader(&self) -> MutexGuard<'_, Connection> {
         let n = self.readers.len();
         if n == 0 {
-            return self.conn();
+            return lock(&self.conn);
         }
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         for i in 0..n {
@@ -380,6 +414,14 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
 }
 
 impl Store for SqliteStore {
+    fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    fn bump_epoch(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
     fn setting(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .reader()
@@ -1399,5 +1441,25 @@ mod tests {
             s.create_operator("a", "h", false, &[], 0),
             Err(StoreError::Conflict(_))
         ));
+    }
+
+    #[test]
+    fn every_write_moves_the_epoch_and_reads_do_not() {
+        let (_d, s) = store();
+        let id = s.create_operator("a", "h", false, &["owner"], 0).unwrap();
+        let e0 = s.epoch();
+        s.operator_permissions(id).unwrap();
+        s.operator_by_id(id).unwrap();
+        assert_eq!(s.epoch(), e0, "reads keep cached lookups valid");
+        s.set_operator_disabled(id, true).unwrap_err(); // the last owner: refused
+        let e1 = s.epoch();
+        s.create_operator("b", "h", false, &["owner"], 0).unwrap();
+        assert!(s.epoch() > e1);
+        let e2 = s.epoch();
+        s.set_operator_disabled(id, true).unwrap();
+        assert!(s.epoch() > e2, "a disable invalidates cached sessions");
+        let e3 = s.epoch();
+        s.bump_epoch();
+        assert!(s.epoch() > e3);
     }
 }
