@@ -4,11 +4,6 @@
 //! error into `error: ...` / `hint: ...` on stderr and the contract's exit code. Start-up
 //! does nothing else: `imadm --version` must stay instant.
 
-// The server answers many small requests, each allocating a little for JSON and HTTP;
-// glibc malloc spent ~15 % of its CPU on that under load (perf, bench/README.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod audit;
 mod cli;
 mod client;
