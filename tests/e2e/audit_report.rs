@@ -149,3 +149,83 @@ fn export_of_a_real_session_verifies_with_ssh_keygen_and_imadm() {
     assert!(stderr(&out).contains("audit_key"), "{}", describe(&out));
     assert!(!dir.join("refused.json").exists());
 }
+
+#[test]
+fn report_of_a_scripted_session_counts_logins_and_is_signed_and_self_contained() {
+    let server = Server::start();
+    server.login();
+    // One failed login (wrong password), then a real one again.
+    let code = server.next_code();
+    let out = run(&mut server.login_cmd("not-the-password", &code, Storage::preferred()));
+    assert!(!out.status.success(), "{}", describe(&out));
+    server.login();
+    assert_success(&run(server
+        .imadm()
+        .args(["user", "create", "bob", "--password-stdin"])
+        .write_stdin("pw-for-tests\n")));
+    let dir = server.tmp().join("summary");
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = keygen(&dir);
+
+    let json_file = dir.join("r.json");
+    let out = run(server
+        .imadm()
+        .args(["audit", "report", "--period", "1h", "--out"])
+        .arg(&json_file));
+    assert_success(&out);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_file).unwrap()).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    let logins: u64 = server
+        .sql("SELECT count(*) FROM audit_log WHERE action = 'auth.login' AND outcome = 'success'")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(logins >= 2);
+    assert_eq!(v["totals"]["logins"], logins, "{v}");
+    assert_eq!(v["totals"]["login_failures"], 1, "{v}");
+    assert_eq!(v["summary"]["mfa"]["enrolled"], 1, "{v}");
+    assert_eq!(v["summary"]["alerts"]["available"], true, "{v}");
+
+    let html = dir.join("r.html");
+    let out = run(server
+        .imadm()
+        .args([
+            "audit",
+            "report",
+            "--period",
+            "1h",
+            "--signer",
+            "ops@example",
+        ])
+        .arg("--out")
+        .arg(&html)
+        .arg("--sign-key")
+        .arg(&key));
+    assert_success(&out);
+    let body = std::fs::read_to_string(&html).unwrap();
+    assert!(body.contains("<svg"), "{body}");
+    assert!(!body.contains("<script"), "{body}");
+    for attr in ["src=\"http", "href=\"http", "url(http"] {
+        assert!(!body.contains(attr), "external resource {attr} in {body}");
+    }
+    let sv = ssh_keygen_verify(&dir, &html);
+    assert!(sv.status.success(), "ssh-keygen -Y verify: {sv:?}");
+
+    let md = dir.join("r.md");
+    assert_success(&run(server
+        .imadm()
+        .args(["audit", "report", "--period", "1h", "--out"])
+        .arg(&md)));
+    assert!(
+        std::fs::read_to_string(&md)
+            .unwrap()
+            .contains("## Logins per day")
+    );
+
+    let out = run(server
+        .imadm()
+        .args(["audit", "report", "--out"])
+        .arg(dir.join("r.txt")));
+    assert_error(&out, 2, "--format");
+}
