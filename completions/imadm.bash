@@ -64,6 +64,9 @@ _imadm() {
             imadm__subcmd__audit,log)
                 cmd="imadm__subcmd__audit__subcmd__log"
                 ;;
+            imadm__subcmd__audit,report)
+                cmd="imadm__subcmd__audit__subcmd__report"
+                ;;
             imadm__subcmd__audit,verify)
                 cmd="imadm__subcmd__audit__subcmd__verify"
                 ;;
@@ -343,7 +346,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__audit)
-            opts="-o -y -v -q -h -V --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version log alerts export verify"
+            opts="-o -y -v -q -h -V --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version log alerts export verify report"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -540,6 +543,72 @@ _imadm() {
                     return 0
                     ;;
                 --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --app-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json jsonl csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json jsonl csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        imadm__subcmd__audit__subcmd__report)
+            opts="-o -y -v -q -h -V --period --out --format --sign-key --signer --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --period)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "html md json" -- "${cur}"))
+                    return 0
+                    ;;
+                --sign-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signer)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
