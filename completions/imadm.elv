@@ -51,6 +51,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand help 'Help on a command or topic (`imadm help exit-codes`)'
             cand __generate-assets 'Regenerate completions/ and man/ (for maintainers)'
             cand __synth-audit-report 'Write a synthetic signed audit report (for bench/audit.sh)'
+            cand __seed-audit 'Append synthetic events to a stopped server''s audit log (for bench/audit.sh)'
         }
         &'imadm;auth'= {
             cand --profile 'Saved server profile to use'
@@ -1462,6 +1463,29 @@ set edit:completion:arg-completer[imadm] = {|@words|
         }
         &'imadm;__synth-audit-report'= {
             cand --out 'out'
+            cand --profile 'Saved server profile to use'
+            cand --server 'Admin API base URL (https only)'
+            cand --app-id 'Lanying app id, sent as the `app_id` header'
+            cand --ca-cert 'Extra PEM CA certificate to trust'
+            cand -o 'Output format [default: table on a terminal, tsv when piped]'
+            cand --output 'Output format [default: table on a terminal, tsv when piped]'
+            cand --config-dir 'Directory holding profiles [default: XDG config dir imadm/]'
+            cand --color 'When to use colour (NO_COLOR is honoured)'
+            cand --insecure-http 'Allow an http:// server URL, for a loopback address only'
+            cand --no-input 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+            cand -y 'Answer yes to confirmations'
+            cand --yes 'Answer yes to confirmations'
+            cand -v 'More diagnostics on stderr (repeat for more); never secrets'
+            cand --verbose 'More diagnostics on stderr (repeat for more); never secrets'
+            cand -q 'Fewer messages on stderr'
+            cand --quiet 'Fewer messages on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'imadm;__seed-audit'= {
+            cand --data-dir 'The server''s data directory (holding imadm.db); the server must be stopped'
             cand --profile 'Saved server profile to use'
             cand --server 'Admin API base URL (https only)'
             cand --app-id 'Lanying app id, sent as the `app_id` header'

@@ -57,6 +57,7 @@ complete -c imadm -n "__fish_imadm_needs_command" -f -a "completion" -d 'Print a
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "help" -d 'Help on a command or topic (`imadm help exit-codes`)'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "__generate-assets" -d 'Regenerate completions/ and man/ (for maintainers)'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "__synth-audit-report" -d 'Write a synthetic signed audit report (for bench/audit.sh)'
+complete -c imadm -n "__fish_imadm_needs_command" -f -a "__seed-audit" -d 'Append synthetic events to a stopped server\'s audit log (for bench/audit.sh)'
 complete -c imadm -n "__fish_imadm_using_subcommand auth; and not __fish_seen_subcommand_from login status logout token change-password" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand auth; and not __fish_seen_subcommand_from login status logout token change-password" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand auth; and not __fish_seen_subcommand_from login status logout token change-password" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
@@ -1372,3 +1373,24 @@ complete -c imadm -n "__fish_imadm_using_subcommand __synth-audit-report" -s v -
 complete -c imadm -n "__fish_imadm_using_subcommand __synth-audit-report" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand __synth-audit-report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand __synth-audit-report" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand __seed-audit" -l data-dir -d 'The server\'s data directory (holding imadm.db); the server must be stopped' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand __seed-audit" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand __seed-audit" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand __seed-audit" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand __seed-audit" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand __seed-audit" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand __seed-audit" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand __seed-audit" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand __seed-audit" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand __seed-audit" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand __seed-audit" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand __seed-audit" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand __seed-audit" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand __seed-audit" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand __seed-audit" -s V -l version -d 'Print version'

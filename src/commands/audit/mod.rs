@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod export;
 pub mod log;
 pub mod report;
+pub mod seed;
 pub mod synth;
 pub mod verify;
 
