@@ -484,48 +484,6 @@ fn hmac_sha256(key: &[u8; 32], msg: &[u8]) -> [u8; 32] {
         .into()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hmac_matches_rfc4231_shape_and_pseudonyms_are_stable() {
-        let k = AuditKey::from_seed([7u8; 32]);
-        assert_eq!(k.user_pseudonym(42), k.user_pseudonym(42));
-        assert_ne!(k.user_pseudonym(42), k.user_pseudonym(43));
-        assert_eq!(k.user_pseudonym(42).len(), "user:".len() + 16);
-        // RFC 4231 test case 2 uses a 4-byte key; pad it to our 32-byte key size
-        // (HMAC zero-pads short keys, so the result is the same).
-        let mut key = [0u8; 32];
-        key[..4].copy_from_slice(b"Jefe");
-        assert_eq!(
-            hex::encode(hmac_sha256(&key, b"what do ya want for nothing?")),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-    }
-
-    #[test]
-    fn checkpoint_signature_verifies_and_public_key_is_openssh() {
-        use ed25519_dalek::Verifier;
-        let k = AuditKey::from_seed([1u8; 32]);
-        let cp = k.checkpoint(5, &"ab".repeat(32), "srv");
-        use base64::Engine;
-        let sig: [u8; 64] = base64::engine::general_purpose::STANDARD
-            .decode(&cp.signature)
-            .unwrap()
-            .try_into()
-            .unwrap();
-        k.key
-            .verifying_key()
-            .verify(&cp.message(), &ed25519_dalek::Signature::from_bytes(&sig))
-            .unwrap();
-        assert!(
-            k.openssh_public("srv")
-                .starts_with("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI")
-        );
-    }
-}
-
 /// Append `n` synthetic events (for bench/audit.sh's `imadm __seed-audit`) to the audit
 /// log of the database at `db`, continuing its chain exactly as [`insert`] does, in one
 /// transaction. The server must be stopped. Alert rules are not evaluated.
@@ -585,4 +543,46 @@ pub fn seed(db: &std::path::Path, n: u64, now_ms: i64) -> rusqlite::Result<u64> 
     }
     tx.commit()?;
     Ok(seq)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc4231_shape_and_pseudonyms_are_stable() {
+        let k = AuditKey::from_seed([7u8; 32]);
+        assert_eq!(k.user_pseudonym(42), k.user_pseudonym(42));
+        assert_ne!(k.user_pseudonym(42), k.user_pseudonym(43));
+        assert_eq!(k.user_pseudonym(42).len(), "user:".len() + 16);
+        // RFC 4231 test case 2 uses a 4-byte key; pad it to our 32-byte key size
+        // (HMAC zero-pads short keys, so the result is the same).
+        let mut key = [0u8; 32];
+        key[..4].copy_from_slice(b"Jefe");
+        assert_eq!(
+            hex::encode(hmac_sha256(&key, b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn checkpoint_signature_verifies_and_public_key_is_openssh() {
+        use ed25519_dalek::Verifier;
+        let k = AuditKey::from_seed([1u8; 32]);
+        let cp = k.checkpoint(5, &"ab".repeat(32), "srv");
+        use base64::Engine;
+        let sig: [u8; 64] = base64::engine::general_purpose::STANDARD
+            .decode(&cp.signature)
+            .unwrap()
+            .try_into()
+            .unwrap();
+        k.key
+            .verifying_key()
+            .verify(&cp.message(), &ed25519_dalek::Signature::from_bytes(&sig))
+            .unwrap();
+        assert!(
+            k.openssh_public("srv")
+                .starts_with("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI")
+        );
+    }
 }
