@@ -166,6 +166,9 @@ pub enum Command {
     /// Write a synthetic signed audit report (for bench/audit.sh)
     #[command(hide = true, name = "__synth-audit-report")]
     SynthAuditReport(commands::audit::synth::SynthArgs),
+    /// Append synthetic events to a stopped server's audit log (for bench/audit.sh)
+    #[command(hide = true, name = "__seed-audit")]
+    SeedAudit(commands::audit::seed::SeedArgs),
 }
 
 #[derive(Debug, Subcommand)]

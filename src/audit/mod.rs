@@ -11,6 +11,7 @@ pub mod csv;
 pub mod pin;
 pub mod report;
 pub mod sshsig;
+pub mod summary;
 pub mod verify;
 
 #[cfg(test)]

@@ -83,6 +83,7 @@ pub fn dispatch(ctx: &mut Context, command: Command) -> Result<()> {
         Command::Help(a) => help::run(ctx, a),
         Command::GenerateAssets(a) => assets::run(ctx, a),
         Command::SynthAuditReport(a) => audit::synth::run(ctx, a),
+        Command::SeedAudit(a) => audit::seed::run(ctx, a),
     }
 }
 

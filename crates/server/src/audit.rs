@@ -484,6 +484,67 @@ fn hmac_sha256(key: &[u8; 32], msg: &[u8]) -> [u8; 32] {
         .into()
 }
 
+/// Append `n` synthetic events (for bench/audit.sh's `imadm __seed-audit`) to the audit
+/// log of the database at `db`, continuing its chain exactly as [`insert`] does, in one
+/// transaction. The server must be stopped. Alert rules are not evaluated.
+pub fn seed(db: &std::path::Path, n: u64, now_ms: i64) -> rusqlite::Result<u64> {
+    let mut conn = Connection::open(db)?;
+    let tx = conn.transaction()?;
+    let last: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let (mut seq, mut prev) = match last {
+        Some((s, h)) => (s as u64, parse_hash(&h).unwrap_or(GENESIS)),
+        None => (0, GENESIS),
+    };
+    {
+        let mut stmt = tx.prepare(
+            "INSERT INTO audit_log (seq, at_ms, actor_type, actor, source, action, target,
+                 outcome, request_id, detail, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        const ACTIONS: &[&str] = &["auth.login", "user.create", "message.read", "role.update"];
+        for i in 0..n {
+            seq += 1;
+            let at_ms = now_ms - (n - i) as i64;
+            let mut ev = AuditEvent {
+                seq,
+                at: format_at(at_ms),
+                actor_type: "operator".into(),
+                actor: format!("op{}", i % 50),
+                source: Some(format!("10.0.{}.{}", (i / 250) % 250, i % 250)),
+                action: ACTIONS[(i % 4) as usize].into(),
+                target: Some(format!("user:u{i}")),
+                outcome: if i % 7 == 0 { "failure" } else { "success" }.into(),
+                request_id: Some(format!("seed-{i}")),
+                detail: None,
+                hash: String::new(),
+            };
+            prev = chain_next(&prev, &ev.leaf());
+            ev.hash = hash_hex(&prev);
+            stmt.execute(params![
+                seq as i64,
+                at_ms,
+                ev.actor_type,
+                ev.actor,
+                ev.source,
+                ev.action,
+                ev.target,
+                ev.outcome,
+                ev.request_id,
+                ev.detail,
+                ev.hash
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(seq)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

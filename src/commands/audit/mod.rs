@@ -8,6 +8,8 @@
 pub mod alerts;
 pub mod export;
 pub mod log;
+pub mod report;
+pub mod seed;
 pub mod synth;
 pub mod verify;
 
@@ -26,6 +28,8 @@ pub enum AuditCommand {
     Export(export::ExportArgs),
     /// Verify a report: its hash chain, the server's checkpoints and the SSH signature
     Verify(verify::VerifyArgs),
+    /// Summarise a period (logins, lockouts, MFA coverage, changes, alerts) as HTML, Markdown or JSON
+    Report(report::ReportArgs),
 }
 
 pub fn dispatch(ctx: &mut Context, c: AuditCommand) -> Result<()> {
@@ -34,6 +38,7 @@ pub fn dispatch(ctx: &mut Context, c: AuditCommand) -> Result<()> {
         AuditCommand::Alerts(a) => alerts::run(ctx, a),
         AuditCommand::Export(a) => export::run(ctx, a),
         AuditCommand::Verify(a) => verify::run(ctx, a),
+        AuditCommand::Report(a) => report::run(ctx, a),
     }
 }
 
