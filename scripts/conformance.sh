@@ -38,6 +38,11 @@ cleanup() {
     kill "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
   fi
+  # A dropped connection in a run usually means the server logged why (a panic): show it.
+  if [ -s "$work/server.log" ] && grep -qiE "panic|error" "$work/server.log"; then
+    echo "conformance: server log (errors):" >&2
+    grep -iE -A3 "panic|error" "$work/server.log" | tail -40 >&2
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -98,8 +103,13 @@ run_schemathesis() {
   token="$(imadm auth token)"
   echo "conformance: schemathesis against $label"
   # From the work dir: schemathesis keeps state in ./.schemathesis.
+  # --request-retries: about one run in three saw one "SSL: EOF occurred in violation of
+  # protocol" on a random mutating Lanying route (the server logs no error and the same
+  # case passes on rerun; cause not found yet). Network-level failures are retried twice;
+  # every check on a response (status, schema, conformance) still fails the run.
   if ! (cd "$work" && schemathesis run "$@" \
       --checks all \
+      --request-retries 2 \
       --max-examples "$max_examples" \
       --seed "$seed" \
       --generation-database none \
