@@ -552,3 +552,127 @@ fn groups_round_trip_and_business_errors_answer_http_200_with_the_code() {
         );
     }
 }
+
+/// GDPR art. 17: `user erase` wipes the profile, the contents of sent messages and the
+/// memberships, leaves no trace of the name in the SQLite file (secure_delete, WAL
+/// truncated), keeps a pseudonymous tombstone, and the audit chain still verifies.
+#[test]
+fn erase_leaves_no_trace_of_the_name_and_the_audit_chain_still_verifies() {
+    let server = server();
+    let name = "erasable_zed";
+    let zed = create_user(&server, name, &["--nick-name", "ZedNickMarker"]);
+    let bob = create_user(&server, "bob", &[]);
+    let api = Lanying::new(&server);
+    let (_, r) = api.call(
+        reqwest::Method::POST,
+        "/message/send",
+        None,
+        Some(json!({"from_user_id": zed, "targets": [bob], "type": 1, "content": "ZedSaysHello", "content_type": 0})),
+    );
+    assert_eq!(r["code"], 200, "{r}");
+    let (_, g) = api.call(
+        reqwest::Method::POST,
+        "/group/create",
+        Some(bob),
+        Some(json!({"name": "Club", "user_list": [zed]})),
+    );
+    assert_eq!(g["code"], 200, "{g}");
+
+    // Without a step-up code the server refuses (exit 4) and nothing changes.
+    let out = run(server
+        .imadm()
+        .args(["--no-input", "--yes", "user", "erase", name]));
+    assert_exit(&out, 4);
+    assert_eq!(
+        server
+            .sql(&format!(
+                "SELECT username FROM im_users WHERE user_id = {zed}"
+            ))
+            .trim(),
+        name
+    );
+
+    let out = run(server
+        .imadm()
+        .args(["--yes", "user", "erase", name, "-o", "json", "--otp"])
+        .arg(server.next_code()));
+    assert_success(&out);
+    let v = json_stdout(&out);
+    assert_eq!(v["user_id"], zed);
+    assert_eq!(v["messages_erased"], 1, "{v}");
+    assert_eq!(v["memberships_removed"], 1, "{v}");
+    let pseudonym = v["pseudonym"].as_str().unwrap().to_owned();
+    assert!(pseudonym.starts_with("user:"));
+
+    // The row is a tombstone; the message row stays (bob's conversation keeps its shape)
+    // with no content; the membership is gone.
+    let row = server.sql(&format!(
+        "SELECT username, disabled, nick_name IS NULL, password_hash FROM im_users WHERE user_id = {zed}"
+    ));
+    assert_eq!(
+        row.trim(),
+        format!(
+            "erased-{}|1|1|!erased",
+            pseudonym.trim_start_matches("user:")
+        )
+    );
+    assert_eq!(
+        server
+            .sql(&format!(
+                "SELECT length(content) FROM im_messages WHERE from_id = {zed}"
+            ))
+            .trim(),
+        "0"
+    );
+    assert_eq!(
+        server
+            .sql(&format!(
+                "SELECT count(*) FROM im_group_members WHERE user_id = {zed}"
+            ))
+            .trim(),
+        "0"
+    );
+    // The name is nowhere in the data dir: database, WAL, anything.
+    assert_eq!(
+        files_containing(&server.data_dir, name),
+        Vec::<std::path::PathBuf>::new()
+    );
+    // The audit log names the user only by pseudonym, and records the erasure.
+    assert_eq!(
+        server
+            .sql(&format!(
+                "SELECT outcome FROM audit_log WHERE action = 'user.erase' AND target = '{pseudonym}' ORDER BY seq"
+            ))
+            .trim(),
+        "denied\nsuccess",
+        "the refused attempt, then the erasure"
+    );
+    let out = run(server
+        .imadm()
+        .args(["user", "show", &zed.to_string(), "-o", "json"]));
+    assert_success(&out);
+    assert_eq!(json_stdout(&out)["status"], "erased");
+    assert_exit(&run(server.imadm().args(["user", "show", name])), 6);
+    // Bob can still read his conversation: the erased message is empty, not an error.
+    let (_, conv) = api.call(
+        reqwest::Method::GET,
+        &format!("/message/conversation?opposite_id={zed}&msg_id_start=0&limit=10"),
+        Some(bob),
+        None,
+    );
+    assert_eq!(conv["code"], 200, "{conv}");
+
+    // The audit chain still verifies end to end.
+    let report = server.tmp().join("after-erase.json");
+    assert_success(&run(server
+        .imadm()
+        .args(["audit", "export", "--since", "1h", "--out"])
+        .arg(&report)));
+    assert_success(&run(server.imadm().arg("audit").arg("verify").arg(&report)));
+    // Erasing twice is refused.
+    let out = run(server
+        .imadm()
+        .args(["--yes", "user", "erase", &zed.to_string(), "--otp"])
+        .arg(server.next_code()));
+    assert_exit(&out, 6);
+}

@@ -76,8 +76,18 @@ fn group_not_found(id: i64) -> ApiError {
     ApiError::new(wire::GROUP_NOT_FOUND, format!("no group {id}"))
 }
 
-fn status_name(disabled: bool) -> &'static str {
-    if disabled { "disabled" } else { "active" }
+/// Prefix of an erased user's tombstone username. Usernames cannot contain `-`, so no
+/// registered user can ever carry it.
+pub const ERASED_PREFIX: &str = "erased-";
+
+fn status_name(username: &str, disabled: bool) -> &'static str {
+    if username.starts_with(ERASED_PREFIX) {
+        "erased"
+    } else if disabled {
+        "disabled"
+    } else {
+        "active"
+    }
 }
 
 /// Everything about one row, minus the secret.
@@ -98,6 +108,10 @@ impl AppState {
         let Some(sealed) = sealed else {
             return Ok(None);
         };
+        if sealed.is_empty() {
+            // Wiped by an erasure (GDPR art. 17): nothing left to open.
+            return Ok(Some(String::new()));
+        }
         let plain = self.key.open(sealed, aad).ok_or_else(|| {
             tracing::error!(aad, "sealed value does not open with the server key");
             ApiError::new(
@@ -263,8 +277,8 @@ impl AppState {
             mobile: self.open_text(u.mobile.as_deref(), &aad("im_users", id, "mobile"))?,
             groups: self.im.im_user_group_count(id)?,
             user_id: id,
+            status: status_name(&u.username, u.disabled).into(),
             username: u.username,
-            status: status_name(u.disabled).into(),
             created_at: u.created_at,
             updated_at: u.updated_at,
             kicked_at: u.kicked_at,
@@ -310,6 +324,39 @@ impl AppState {
             }
             Err(id) => Err(user_not_found(id).hint("nothing was deleted")),
         }
+    }
+
+    /// GDPR art. 17: wipe the contents of every message the user sent, remove their group
+    /// memberships, and turn their row into a pseudonymous tombstone, in one transaction;
+    /// then have SQLite forget the old bytes (secure_delete is on; the WAL is truncated).
+    pub fn erase_user(
+        &self,
+        ctx: &RequestCtx,
+        caller: &Caller,
+        otp: Option<&str>,
+        user_id: i64,
+    ) -> Result<imadm_api::im::UserErased, ApiError> {
+        caller.require("user:delete")?;
+        let u = self.user_or_404(user_id)?;
+        if u.username.starts_with(ERASED_PREFIX) {
+            return Err(ApiError::new(
+                codes::USER_NOT_FOUND,
+                format!("IM user {user_id} is already erased"),
+            ));
+        }
+        self.step_up(ctx, caller, otp, "erasing a user")?;
+        let pseudonym = self.audit_key.user_pseudonym(user_id);
+        let tombstone = format!("{ERASED_PREFIX}{}", pseudonym.trim_start_matches("user:"));
+        let (messages, memberships) = self
+            .im
+            .erase_im_user(user_id, &tombstone, crate::now())?
+            .ok_or_else(|| user_not_found(user_id))?;
+        Ok(imadm_api::im::UserErased {
+            user_id,
+            pseudonym,
+            messages_erased: messages,
+            memberships_removed: memberships,
+        })
     }
 
     pub fn delete_user(
@@ -395,8 +442,8 @@ impl AppState {
                 .into_iter()
                 .map(|u| AdminUser {
                     user_id: u.user_id,
+                    status: status_name(&u.username, u.disabled).into(),
                     username: u.username,
-                    status: status_name(u.disabled).into(),
                     created_at: u.created_at,
                 })
                 .collect(),

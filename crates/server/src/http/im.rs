@@ -52,6 +52,7 @@ pub fn router() -> Router<Shared> {
         .route("/admin/users", get(admin_users))
         .route("/admin/users/bulk-delete", post(admin_users_delete))
         .route("/admin/users/{user}", get(admin_user))
+        .route("/admin/users/{user}/erase", post(admin_user_erase))
 }
 
 /// Lanying's convention: business errors travel as HTTP 200 with the code in the body,
@@ -553,4 +554,34 @@ pub async fn admin_users_delete(
     })
     .await?;
     Ok(ok(UsersDeleted { deleted }))
+}
+
+#[utoipa::path(post, path = "/admin/users/{user}/erase", tag = "admin",
+    params(("app_id" = String, Header, description = "application id"),
+           ("access-token" = String, Header, description = "access token"),
+           ("x-imadm-otp" = Option<String>, Header, description = "step-up TOTP code"),
+           ("user" = String, Path, description = "user id or username")),
+    responses(
+        (status = 200, description = "profile, message contents and memberships erased (GDPR art. 17); a pseudonymous tombstone remains", body = Envelope<imadm_api::im::UserErased>),
+        (status = 401, description = "step-up code needed (50010), wrong (50003) or replayed (50004)", body = Envelope<imadm_api::ErrorDetail>),
+        (status = 404, description = "unknown or already erased user (10000)", body = Envelope<imadm_api::ErrorDetail>)))]
+pub async fn admin_user_erase(
+    State(s): State<Shared>,
+    ctx: RequestCtx,
+    Authed(caller): Authed,
+    Otp(otp): Otp,
+    P(user): P<String>,
+) -> Result<Response, ApiError> {
+    Ok(ok(blocking(&s, move |s| {
+        caller.require("user:delete")?;
+        let id = s.admin_user(&caller, &user)?.user_id;
+        let ev = s.audit_event(
+            &ctx,
+            Some(&caller),
+            "user.erase",
+            Some(s.audit_key.user_pseudonym(id)),
+        );
+        s.audited(ev, || s.erase_user(&ctx, &caller, otp.as_deref(), id))
+    })
+    .await?))
 }

@@ -43,6 +43,7 @@ use utoipa::{Modify, OpenApi};
         super::im::admin_users,
         super::im::admin_user,
         super::im::admin_users_delete,
+        super::im::admin_user_erase,
         super::admin::permissions,
         super::admin::list_roles,
         super::admin::show_role,

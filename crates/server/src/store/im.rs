@@ -131,6 +131,15 @@ pub trait ImStore: Send + Sync + 'static {
     /// Delete users, the groups they own, and the messages they sent or received
     /// directly. All or nothing, like [`set_im_users_disabled`](Self::set_im_users_disabled).
     fn delete_im_users(&self, ids: &[i64]) -> Result<std::result::Result<u64, i64>>;
+    /// Erase a user (GDPR art. 17): empty the contents of the messages they sent, drop
+    /// their memberships, replace the row with a tombstone named `tombstone` (no password,
+    /// no profile, disabled). `None` if unknown; else (messages wiped, memberships removed).
+    fn erase_im_user(
+        &self,
+        user_id: i64,
+        tombstone: &str,
+        now: UnixTime,
+    ) -> Result<Option<(u64, u64)>>;
     /// Replace the password hash and kick the user's devices; false if unknown.
     fn set_im_password(&self, user_id: i64, hash: &str, now: UnixTime) -> Result<bool>;
     /// Record that the user's devices were kicked offline; false if unknown.
@@ -386,6 +395,36 @@ impl ImStore for SqliteStore {
         }
         crate::audit::commit(tx)?;
         Ok(Ok(n))
+    }
+
+    fn erase_im_user(
+        &self,
+        user_id: i64,
+        tombstone: &str,
+        now: UnixTime,
+    ) -> Result<Option<(u64, u64)>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        if !user_exists(&tx, user_id)? {
+            return Ok(None);
+        }
+        let messages = tx.execute(
+            "UPDATE im_messages SET content = X'' WHERE from_id = ?1",
+            [user_id],
+        )? as u64;
+        let memberships =
+            tx.execute("DELETE FROM im_group_members WHERE user_id = ?1", [user_id])? as u64;
+        tx.execute(
+            "UPDATE im_users SET username = ?2, password_hash = '!erased', disabled = 1,
+                 nick_name = NULL, email = NULL, mobile = NULL, updated_at = ?3, kicked_at = ?3
+             WHERE user_id = ?1",
+            params![user_id, tombstone, now],
+        )?;
+        crate::audit::commit(tx)?;
+        // secure_delete (set at open) zeroed the freed bytes in the database pages; the WAL
+        // still holds older copies of those pages until a checkpoint truncates it.
+        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        Ok(Some((messages, memberships)))
     }
 
     fn set_im_password(&self, user_id: i64, hash: &str, now: UnixTime) -> Result<bool> {
