@@ -80,12 +80,14 @@ impl Write for Tee {
 struct TapRead<R, W> {
     inner: R,
     sink: W,
+    progress: indicatif::ProgressBar,
 }
 
 impl<R: Read, W: Write> Read for TapRead<R, W> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.sink.write_all(&buf[..n])?;
+        self.progress.inc(n as u64);
         Ok(n)
     }
 }
@@ -132,6 +134,11 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
         c.get_stream("/admin/backup/snapshot", &Auth::token(t))
     })?;
     let server = conn.client.server();
+    let estimate = resp
+        .headers()
+        .get("x-imadm-size-estimate")
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let progress = ctx.progress(estimate, "backup");
     let tee = Tee {
         files,
         hash: Sha256::new(),
@@ -145,6 +152,7 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
     let tap = TapRead {
         inner: resp,
         sink: writer,
+        progress: progress.clone(),
     };
     let mut reader = Reader::new(BufReader::with_capacity(256 << 10, tap)).map_err(|e| {
         integrity(format!("the server's snapshot stream is invalid: {e}"))
@@ -163,6 +171,7 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
             }
         }
     };
+    progress.finish_and_clear();
     let header = reader.header.clone();
     let tap = reader_into_tap(reader);
     let buf = tap.sink.finish().map_err(CliError::from)?;
