@@ -506,3 +506,76 @@ fn cli_audit_log_and_alerts_fail_on() {
         .args(["audit", "log", "--since", "yesterday"]));
     assert_exit(&out, 2);
 }
+
+#[test]
+fn list_operations_and_bulk_delete_name_their_targets_by_pseudonym() {
+    let server = Server::start();
+    let api = Api::new(&server);
+    let mut last = None;
+    let token = api.login_tracking(
+        &server.info.username,
+        &server.info.password,
+        &server.info.totp_secret,
+        &mut last,
+    );
+    let mut ids = Vec::new();
+    for name in ["listed_a", "listed_b"] {
+        let (_, env) = api.call(
+            "POST",
+            "/user/register/v2",
+            Some(&token),
+            None,
+            Some(&json!({"username": name, "password": "pw-123456"})),
+        );
+        assert_eq!(env["code"], 200, "{env}");
+        ids.push(env["data"]["user_id"].as_i64().unwrap());
+    }
+    let (_, env) = api.call(
+        "PUT",
+        "/user/disable",
+        Some(&token),
+        None,
+        Some(&json!({"list": ids})),
+    );
+    assert_eq!(env["code"], 200, "{env}");
+    let code = fresh_code(&server.info.totp_secret, &mut last);
+    let (st, env) = api.call(
+        "POST",
+        "/admin/users/bulk-delete",
+        Some(&token),
+        Some(&code),
+        Some(&json!({"user_ids": ids})),
+    );
+    assert_eq!(st, 200, "{env}");
+
+    let events = all_events(&api, &token, 1000);
+    for action in ["user.disable", "user.delete"] {
+        let e = find(&events, action, "success");
+        let target = e.target.as_deref().unwrap_or_default();
+        let parts: Vec<&str> = target.split(',').collect();
+        assert_eq!(parts.len(), 2, "{action}: {target}");
+        assert!(
+            parts
+                .iter()
+                .all(|p| p.starts_with("user:") && p.len() == 21),
+            "{target}"
+        );
+        assert!(!target.contains("listed_"), "{target}");
+    }
+    // A refused bulk delete (the user is gone already) is recorded too.
+    let (st, _) = api.call(
+        "POST",
+        "/admin/users/bulk-delete",
+        Some(&token),
+        None,
+        Some(&json!({"user_ids": [ids[0]]})),
+    );
+    assert_eq!(st, 404);
+    let events = all_events(&api, &token, 1000);
+    assert!(
+        events
+            .iter()
+            .any(|e| e.action == "user.delete" && e.outcome != "success"),
+        "a refused bulk delete is not in the log"
+    );
+}

@@ -300,6 +300,9 @@ pub(crate) fn from_auth_event(e: &crate::store::AuthEvent) -> Option<NewAudit> {
     })
 }
 
+/// How many users a list-style event names before `+N more`.
+pub const LIST_TARGETS: usize = 20;
+
 /// `(actor_type, actor)` of an authenticated caller.
 pub fn actor_of(c: &crate::auth::Caller) -> (String, String) {
     match c.token_id {
@@ -328,6 +331,24 @@ impl crate::AppState {
             request_id: ctx.request_id.clone(),
             detail: None,
         }
+    }
+
+    /// The target of a list-style IM operation: the users' pseudonyms, comma-joined, the
+    /// first [`LIST_TARGETS`] and then `+N more`, so an event stays small whatever the
+    /// list. `None` for an empty list.
+    pub fn user_targets(&self, ids: &[i64]) -> Option<String> {
+        if ids.is_empty() {
+            return None;
+        }
+        let mut t: Vec<String> = ids
+            .iter()
+            .take(LIST_TARGETS)
+            .map(|&id| self.audit_key.user_pseudonym(id))
+            .collect();
+        if ids.len() > LIST_TARGETS {
+            t.push(format!("+{} more", ids.len() - LIST_TARGETS));
+        }
+        Some(t.join(","))
     }
 
     /// Run `f` with `event` recorded fail-closed (see the module documentation).
