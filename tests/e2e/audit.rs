@@ -591,7 +591,8 @@ fn alerts_of(server: &Server, rule: &str) -> Vec<String> {
         .collect()
 }
 
-/// A service token with `scopes`, created by the dev owner (step-up from `last`).
+/// A service token (scope `audit:export`) created by the dev owner, step-up from `last`;
+/// `(secret, id)`.
 fn service_token(api: &Api, server: &Server, token: &str, last: &mut Option<u64>) -> (String, i64) {
     let code = fresh_code(&server.info.totp_secret, last);
     let (st, env) = api.call(
