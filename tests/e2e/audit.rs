@@ -506,3 +506,353 @@ fn cli_audit_log_and_alerts_fail_on() {
         .args(["audit", "log", "--since", "yesterday"]));
     assert_exit(&out, 2);
 }
+
+#[test]
+fn list_operations_and_bulk_delete_name_their_targets_by_pseudonym() {
+    let server = Server::start();
+    let api = Api::new(&server);
+    let mut last = None;
+    let token = api.login_tracking(
+        &server.info.username,
+        &server.info.password,
+        &server.info.totp_secret,
+        &mut last,
+    );
+    let mut ids = Vec::new();
+    for name in ["listed_a", "listed_b"] {
+        let (_, env) = api.call(
+            "POST",
+            "/user/register/v2",
+            Some(&token),
+            None,
+            Some(&json!({"username": name, "password": "pw-123456"})),
+        );
+        assert_eq!(env["code"], 200, "{env}");
+        ids.push(env["data"]["user_id"].as_i64().unwrap());
+    }
+    let (_, env) = api.call(
+        "PUT",
+        "/user/disable",
+        Some(&token),
+        None,
+        Some(&json!({"list": ids})),
+    );
+    assert_eq!(env["code"], 200, "{env}");
+    let code = fresh_code(&server.info.totp_secret, &mut last);
+    let (st, env) = api.call(
+        "POST",
+        "/admin/users/bulk-delete",
+        Some(&token),
+        Some(&code),
+        Some(&json!({"user_ids": ids})),
+    );
+    assert_eq!(st, 200, "{env}");
+
+    let events = all_events(&api, &token, 1000);
+    for action in ["user.disable", "user.delete"] {
+        let e = find(&events, action, "success");
+        let target = e.target.as_deref().unwrap_or_default();
+        let parts: Vec<&str> = target.split(',').collect();
+        assert_eq!(parts.len(), 2, "{action}: {target}");
+        assert!(
+            parts
+                .iter()
+                .all(|p| p.starts_with("user:") && p.len() == 21),
+            "{target}"
+        );
+        assert!(!target.contains("listed_"), "{target}");
+    }
+    // A refused bulk delete (the user is gone already) is recorded too.
+    let (st, _) = api.call(
+        "POST",
+        "/admin/users/bulk-delete",
+        Some(&token),
+        None,
+        Some(&json!({"user_ids": [ids[0]]})),
+    );
+    assert_eq!(st, 404);
+    let events = all_events(&api, &token, 1000);
+    assert!(
+        events
+            .iter()
+            .any(|e| e.action == "user.delete" && e.outcome != "success"),
+        "a refused bulk delete is not in the log"
+    );
+}
+
+/// Alerts of `rule`, from the database.
+fn alerts_of(server: &Server, rule: &str) -> Vec<String> {
+    server
+        .sql(&format!(
+            "SELECT severity || ' ' || actor || ' ' || detail FROM alerts WHERE rule = '{rule}'"
+        ))
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A service token (scope `audit:export`) created by the dev owner, step-up from `last`;
+/// `(secret, id)`.
+fn service_token(api: &Api, server: &Server, token: &str, last: &mut Option<u64>) -> (String, i64) {
+    let code = fresh_code(&server.info.totp_secret, last);
+    let (st, env) = api.call(
+        "POST",
+        "/admin/tokens",
+        Some(token),
+        Some(&code),
+        Some(&json!({"name": "cron", "scopes": ["audit:export"], "expires_in": 600})),
+    );
+    assert_eq!(st, 200, "{env}");
+    (
+        env["data"]["secret"].as_str().unwrap().to_owned(),
+        env["data"]["token"]["id"].as_i64().unwrap(),
+    )
+}
+
+#[test]
+fn token_used_from_a_new_address_raises_one_alert_but_not_on_first_use() {
+    let server = Server::start();
+    let api = Api::new(&server);
+    let mut last = None;
+    let token = api.login_tracking(
+        &server.info.username,
+        &server.info.password,
+        &server.info.totp_secret,
+        &mut last,
+    );
+    let (svc, id) = service_token(&api, &server, &token, &mut last);
+    let export = |api: &Api| {
+        let (st, env) = api.call(
+            "POST",
+            "/admin/audit/export",
+            Some(&svc),
+            None,
+            Some(&json!({})),
+        );
+        assert_eq!(st, 200, "{env}");
+    };
+    // Normal traffic: the first use sets the baseline, the same address again is fine.
+    export(&api);
+    export(&api);
+    assert!(alerts_of(&server, "token_new_address").is_empty());
+
+    // The same token from another loopback address (the server sees the real peer
+    // address of the connection): one alert, not repeated for that address.
+    let elsewhere = Api::bound_to(&server, "127.0.0.2".parse().unwrap());
+    export(&elsewhere);
+    export(&elsewhere);
+    let alerts = alerts_of(&server, "token_new_address");
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let actor = format!("{}#{id}", server.info.username);
+    assert!(
+        alerts[0].starts_with(&format!("medium {actor} ")),
+        "{alerts:?}"
+    );
+    assert!(
+        alerts[0].contains("127.0.0.2") && alerts[0].contains("127.0.0.1"),
+        "{alerts:?}"
+    );
+    // Back at the first address: known, no alert; the alert is in the audit log.
+    export(&api);
+    assert_eq!(alerts_of(&server, "token_new_address").len(), 1);
+    let events = all_events(&api, &token, 1000);
+    verify_chain(&events);
+    assert!(
+        events.iter().any(|e| e.action == "alert.raised"
+            && e.detail
+                .as_deref()
+                .is_some_and(|d| d.starts_with("token_new_address (medium)"))),
+        "the alert is audited"
+    );
+}
+
+/// A UTC offset that puts the current time at local 12:xx, so a window "10:00-14:00"
+/// holds now, and "15:00-18:00" does not, with an hour to spare either way.
+fn noon_offset() -> String {
+    let hour = (now_secs() / 3600 % 24) as i64;
+    let off = 12 - hour;
+    format!("{}{:02}:00", if off < 0 { '-' } else { '+' }, off.abs())
+}
+
+#[test]
+fn off_hours_alert_only_outside_the_configured_business_hours() {
+    let tz = noon_offset();
+    // Now is 12:xx local: 15:00-18:00 excludes it.
+    let server = Server::start_with(&[
+        "--business-hours",
+        "Mon-Sun 15:00-18:00",
+        "--business-tz",
+        &tz,
+    ]);
+    let api = Api::new(&server);
+    let mut last = None;
+    let token = api.login_tracking(
+        &server.info.username,
+        &server.info.password,
+        &server.info.totp_secret,
+        &mut last,
+    );
+    for i in 0..3 {
+        let (_, env) = api.call(
+            "POST",
+            "/user/register/v2",
+            Some(&token),
+            None,
+            Some(&json!({"username": format!("night_{i}"), "password": "pw-123456"})),
+        );
+        assert_eq!(env["code"], 200, "{env}");
+    }
+    // A failed login of someone else is the login rules' business, not off_hours.
+    api.call(
+        "POST",
+        "/admin/auth/login",
+        None,
+        None,
+        Some(&json!({"username": "nobody", "password": "wrong-password-1"})),
+    );
+    let alerts = alerts_of(&server, "off_hours");
+    assert_eq!(
+        alerts.len(),
+        1,
+        "one alert per operator per hour: {alerts:?}"
+    );
+    assert!(
+        alerts[0].starts_with(&format!("low {} ", server.info.username)),
+        "{alerts:?}"
+    );
+    assert!(alerts[0].contains("15:00-18:00"), "{alerts:?}");
+    let raised = server.sql("SELECT count(*) FROM audit_log WHERE action = 'alert.raised'");
+    assert_eq!(raised.trim(), "1");
+    drop(server);
+
+    // A window holding now: normal traffic, no alert.
+    let server = Server::start_with(&[
+        "--business-hours",
+        "Mon-Sun 10:00-14:00",
+        "--business-tz",
+        &tz,
+    ]);
+    let api = Api::new(&server);
+    let token = api.login(
+        &server.info.username,
+        &server.info.password,
+        &server.info.totp_secret,
+    );
+    let (_, env) = api.call(
+        "POST",
+        "/user/register/v2",
+        Some(&token),
+        None,
+        Some(&json!({"username": "day_user", "password": "pw-123456"})),
+    );
+    assert_eq!(env["code"], 200, "{env}");
+    assert!(alerts_of(&server, "off_hours").is_empty());
+    assert_eq!(server.sql("SELECT count(*) FROM alerts").trim(), "0");
+}
+
+#[test]
+fn alert_thresholds_come_from_the_server_flags() {
+    let fail_twice = |api: &Api| {
+        for _ in 0..2 {
+            let (st, _) = api.call(
+                "POST",
+                "/admin/auth/login",
+                None,
+                None,
+                Some(&json!({"username": "victim", "password": "wrong-password-1"})),
+            );
+            assert_eq!(st, 401);
+        }
+    };
+    // Defaults (5 failures in 10 minutes): two failures are normal.
+    let server = Server::start_with(&["--seed-operator", "victim:support"]);
+    fail_twice(&Api::new(&server));
+    assert_eq!(server.sql("SELECT count(*) FROM alerts").trim(), "0");
+    drop(server);
+
+    let server = Server::start_with(&[
+        "--seed-operator",
+        "victim:support",
+        "--alert-login-failures",
+        "2/10m",
+        "--alert-read-burst",
+        "3/2m",
+    ]);
+    let api = Api::new(&server);
+    fail_twice(&api);
+    let alerts = alerts_of(&server, "login_failures");
+    assert_eq!(alerts, ["medium victim 2 failed logins within 10m"]);
+
+    let token = api.login(
+        &server.info.username,
+        &server.info.password,
+        &server.info.totp_secret,
+    );
+    for _ in 0..3 {
+        let (st, _) = api.call(
+            "POST",
+            "/admin/audit/export",
+            Some(&token),
+            None,
+            Some(&json!({})),
+        );
+        assert_eq!(st, 200);
+    }
+    let alerts = alerts_of(&server, "sensitive_read_burst");
+    assert_eq!(
+        alerts,
+        [format!(
+            "high {} 3 sensitive reads within 2m",
+            server.info.username
+        )]
+    );
+}
+
+#[test]
+fn bad_alert_flag_values_are_usage_errors_naming_the_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = imadm_in(tmp.path());
+        cmd.args(["server", "--dev", "--listen", "127.0.0.1:0"])
+            .args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        run(&mut cmd)
+    };
+    for (args, needle) in [
+        (
+            &["--alert-login-failures", "5"][..],
+            "--alert-login-failures",
+        ),
+        (&["--alert-login-failures", "0/10m"], "COUNT/DURATION"),
+        (&["--alert-read-burst", "20/60"], "--alert-read-burst"),
+        (&["--alert-read-burst", "20/1w"], "COUNT/DURATION"),
+        (&["--business-hours", "Mon-Fri 8-18"], "--business-hours"),
+        (
+            &[
+                "--business-hours",
+                "Mon-Fri 08:00-18:00",
+                "--business-tz",
+                "CET",
+            ],
+            "+HH:MM",
+        ),
+        (
+            &["--business-hours", "Weekdays 08:00-18:00"],
+            "Mon-Fri 08:00-18:00",
+        ),
+        (
+            &["--business-hours", "Mon-Fri 18:00-08:00"],
+            "--business-hours",
+        ),
+    ] {
+        let out = server(args, &[]);
+        assert_error(&out, 2, needle);
+    }
+    // The environment variables are parsed the same way.
+    let out = server(&[], &[("IMADM_ALERT_READ_BURST", "lots")]);
+    assert_error(&out, 2, "COUNT/DURATION");
+    let out = server(&[], &[("IMADM_BUSINESS_HOURS", "always")]);
+    assert_error(&out, 2, "DAY-DAY HH:MM-HH:MM");
+}

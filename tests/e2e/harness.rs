@@ -30,6 +30,10 @@ pub const IMADM_ENV: &[&str] = &[
     "IMADM_LOG",
     "IMADM_SERVER_KEY_FILE",
     "IMADM_IDENTITY_PASSPHRASE",
+    "IMADM_ALERT_LOGIN_FAILURES",
+    "IMADM_ALERT_READ_BURST",
+    "IMADM_BUSINESS_HOURS",
+    "IMADM_BUSINESS_TZ",
 ];
 
 /// How long the dev server may take to print its ready line.

@@ -31,6 +31,21 @@ impl Api {
         }
     }
 
+    /// Like [`Api::new`], but the client's connections come from `local` (e.g. another
+    /// loopback address such as 127.0.0.2): the server sees a different source address.
+    pub(crate) fn bound_to(server: &Server, local: std::net::IpAddr) -> Api {
+        let ca = std::fs::read(&server.info.ca_cert).unwrap();
+        Api {
+            http: reqwest::blocking::Client::builder()
+                .tls_certs_merge(reqwest::Certificate::from_pem_bundle(&ca).unwrap())
+                .local_address(local)
+                .build()
+                .unwrap(),
+            base: server.info.server.clone(),
+            app_id: server.info.app_id.clone(),
+        }
+    }
+
     /// Send a request; returns (HTTP status, envelope).
     pub(crate) fn call(
         &self,

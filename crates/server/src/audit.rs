@@ -67,7 +67,7 @@ pub(crate) fn take_pending() -> Option<(NewAudit, bool)> {
 }
 
 /// Commit `tx` with the parked event (if any, and not yet recorded) inside it.
-pub(crate) fn commit(tx: rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+pub(crate) fn commit(tx: rusqlite::Transaction<'_>, rules: &AlertRules) -> rusqlite::Result<()> {
     let pending = PENDING.with(|p| {
         p.borrow()
             .as_ref()
@@ -75,7 +75,7 @@ pub(crate) fn commit(tx: rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
             .map(|p| p.event.clone())
     });
     if let Some(e) = &pending {
-        insert(&tx, e, now_ms())?;
+        insert(&tx, e, now_ms(), rules)?;
     }
     tx.commit()?;
     if pending.is_some() {
@@ -95,8 +95,14 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Append one event at the end of the chain (inside the caller's transaction).
-pub(crate) fn insert(conn: &Connection, e: &NewAudit, now_ms: i64) -> rusqlite::Result<u64> {
+/// Append one event at the end of the chain (inside the caller's transaction), and
+/// evaluate the alert `rules` on it.
+pub(crate) fn insert(
+    conn: &Connection,
+    e: &NewAudit,
+    now_ms: i64,
+    rules: &AlertRules,
+) -> rusqlite::Result<u64> {
     let last: Option<(i64, i64, String)> = conn
         .prepare_cached("SELECT seq, at_ms, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -141,21 +147,242 @@ pub(crate) fn insert(conn: &Connection, e: &NewAudit, now_ms: i64) -> rusqlite::
         ev.hash
     ])?;
     if e.action != "alert.raised" {
-        evaluate_rules(conn, &ev, at_ms)?;
+        evaluate_rules(conn, &ev, at_ms, rules)?;
     }
     Ok(seq)
 }
 
-/// Alert thresholds: `count` events within `window_ms`.
-pub const LOGIN_FAILURES: (i64, i64) = (5, 10 * 60 * 1000);
-pub const READ_BURST: (i64, i64) = (20, 60 * 1000);
+/// A count rule's threshold: `count` events within `window_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Threshold {
+    pub count: i64,
+    pub window_ms: i64,
+}
+
+/// Defaults of the count rules (`imadm server --alert-login-failures`, `--alert-read-burst`).
+pub const LOGIN_FAILURES: Threshold = Threshold {
+    count: 5,
+    window_ms: 10 * 60 * 1000,
+};
+pub const READ_BURST: Threshold = Threshold {
+    count: 20,
+    window_ms: 60 * 1000,
+};
 /// Actions that read sensitive data (the read-burst rule counts them).
 pub const SENSITIVE_READS: &[&str] = &["message.read", "audit.export", "user.export"];
+/// `off_hours` raises at most one alert per actor within this long.
+pub const OFF_HOURS_QUIET_MS: i64 = 60 * 60 * 1000;
+
+impl std::str::FromStr for Threshold {
+    type Err = String;
+
+    /// `COUNT/DURATION`: a count of 1 to 100000 and a duration of a whole number of
+    /// seconds, minutes, hours or days (`s`, `m`, `h`, `d`), at most 30 days: `5/10m`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = |why: &str| format!("{why}: expected COUNT/DURATION, e.g. 5/10m or 20/60s");
+        let (count, window) = s.split_once('/').ok_or_else(|| bad("missing '/'"))?;
+        let count: i64 = match count.trim().parse() {
+            Ok(n) if (1..=100_000).contains(&n) => n,
+            _ => return Err(bad("COUNT must be a whole number from 1 to 100000")),
+        };
+        let window = window.trim();
+        let unit_at = window
+            .find(|c: char| !c.is_ascii_digit())
+            .ok_or_else(|| bad("DURATION needs a unit (s, m, h or d)"))?;
+        let (n, unit) = window.split_at(unit_at);
+        let n: i64 = n
+            .parse()
+            .map_err(|_| bad("DURATION must start with a whole number"))?;
+        let unit_ms = match unit {
+            "s" => 1000,
+            "m" => 60 * 1000,
+            "h" => 60 * 60 * 1000,
+            "d" => 24 * 60 * 60 * 1000,
+            _ => return Err(bad("DURATION's unit must be s, m, h or d")),
+        };
+        let window_ms = n.saturating_mul(unit_ms);
+        if !(1000..=30 * 24 * 60 * 60 * 1000).contains(&window_ms) {
+            return Err(bad("DURATION must be from 1s to 30d"));
+        }
+        Ok(Threshold { count, window_ms })
+    }
+}
+
+impl std::fmt::Display for Threshold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.count, duration_text(self.window_ms))
+    }
+}
+
+/// `600000` → `10m`: the largest unit that divides the duration and counts at least 2
+/// of it (so 60 s stays `60s`, as the documented default reads).
+fn duration_text(ms: i64) -> String {
+    let s = ms / 1000;
+    for (unit, secs) in [("d", 86_400), ("h", 3600), ("m", 60)] {
+        if s >= 2 * secs && s % secs == 0 {
+            return format!("{}{unit}", s / secs);
+        }
+    }
+    format!("{s}s")
+}
+
+const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/// Business hours for the `off_hours` rule: a range of weekdays and a time range in
+/// one fixed UTC offset, e.g. `Mon-Fri 08:00-18:00` at `+01:00`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BusinessHours {
+    /// 0 = Monday; `first_day > last_day` wraps over the weekend (`Fri-Mon`).
+    first_day: u8,
+    last_day: u8,
+    /// Minutes after local midnight: `start <= t < end`.
+    start_min: u16,
+    end_min: u16,
+    /// Minutes east of UTC.
+    offset_min: i32,
+}
+
+impl BusinessHours {
+    /// `DAY[-DAY] HH:MM-HH:MM` in UTC; see [`BusinessHours::at_offset`].
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let bad = |why: &str| {
+            format!("{why}: expected DAY-DAY HH:MM-HH:MM, e.g. \"Mon-Fri 08:00-18:00\"")
+        };
+        let mut parts = s.split_whitespace();
+        let (Some(days), Some(times), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(bad("a day range and a time range, separated by a space"));
+        };
+        let day = |d: &str| {
+            DAYS.iter()
+                .position(|n| n.eq_ignore_ascii_case(d))
+                .map(|i| i as u8)
+                .ok_or_else(|| bad(&format!("{d:?} is not a day (Mon, Tue, ... Sun)")))
+        };
+        let (first_day, last_day) = match days.split_once('-') {
+            Some((a, b)) => (day(a)?, day(b)?),
+            None => (day(days)?, day(days)?),
+        };
+        let time = |t: &str| -> Result<u16, String> {
+            let err = || bad(&format!("{t:?} is not a time HH:MM (00:00 to 24:00)"));
+            let (h, m) = t.split_once(':').ok_or_else(err)?;
+            if h.len() != 2 || m.len() != 2 {
+                return Err(err());
+            }
+            let (h, m): (u16, u16) = (h.parse().map_err(|_| err())?, m.parse().map_err(|_| err())?);
+            if m > 59 || h > 24 || (h == 24 && m != 0) {
+                return Err(err());
+            }
+            Ok(h * 60 + m)
+        };
+        let (start, end) = times
+            .split_once('-')
+            .ok_or_else(|| bad(&format!("{times:?} is not a time range HH:MM-HH:MM")))?;
+        let (start_min, end_min) = (time(start)?, time(end)?);
+        if start_min >= end_min {
+            return Err(bad(
+                "the time range must end after it starts on the same day (no overnight ranges)",
+            ));
+        }
+        Ok(BusinessHours {
+            first_day,
+            last_day,
+            start_min,
+            end_min,
+            offset_min: 0,
+        })
+    }
+
+    /// The same hours at a UTC offset (minutes east, see [`parse_utc_offset`]).
+    pub fn at_offset(mut self, offset_min: i32) -> Self {
+        self.offset_min = offset_min;
+        self
+    }
+
+    /// Whether the instant `at_ms` (Unix milliseconds) falls inside the hours.
+    pub fn contains(&self, at_ms: i64) -> bool {
+        const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+        let local = at_ms + i64::from(self.offset_min) * 60 * 1000;
+        // 1970-01-01 was a Thursday (3 with Monday = 0).
+        let weekday = (local.div_euclid(DAY_MS) + 3).rem_euclid(7) as u8;
+        let minute = (local.rem_euclid(DAY_MS) / 60_000) as u16;
+        let day_ok = if self.first_day <= self.last_day {
+            (self.first_day..=self.last_day).contains(&weekday)
+        } else {
+            weekday >= self.first_day || weekday <= self.last_day
+        };
+        day_ok && minute >= self.start_min && minute < self.end_min
+    }
+}
+
+/// `UTC`, `Z`, or `+HH:MM` / `-HH:MM` (at most ±14:00) → minutes east of UTC.
+pub fn parse_utc_offset(tz: &str) -> Result<i32, String> {
+    if tz.eq_ignore_ascii_case("utc") || tz == "Z" {
+        return Ok(0);
+    }
+    let err =
+        || format!("{tz:?} is not a UTC offset: expected UTC or +HH:MM / -HH:MM, e.g. +01:00");
+    let sign = match tz.as_bytes().first() {
+        Some(b'+') => 1,
+        Some(b'-') => -1,
+        _ => return Err(err()),
+    };
+    let (h, m) = tz[1..].split_once(':').ok_or_else(err)?;
+    if h.len() != 2 || m.len() != 2 {
+        return Err(err());
+    }
+    let (h, m): (i32, i32) = (h.parse().map_err(|_| err())?, m.parse().map_err(|_| err())?);
+    if m > 59 || h * 60 + m > 14 * 60 {
+        return Err(err());
+    }
+    Ok(sign * (h * 60 + m))
+}
+
+impl std::fmt::Display for BusinessHours {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
+        let o = self.offset_min.abs();
+        write!(
+            f,
+            "{}-{} {}-{} UTC{}{:02}:{:02}",
+            DAYS[self.first_day as usize],
+            DAYS[self.last_day as usize],
+            hm(self.start_min),
+            hm(self.end_min),
+            if self.offset_min < 0 { '-' } else { '+' },
+            o / 60,
+            o % 60
+        )
+    }
+}
+
+/// The configurable part of the alert rules (`imadm server --alert-*`, `--business-hours`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRules {
+    pub login_failures: Threshold,
+    pub read_burst: Threshold,
+    /// `None`: the `off_hours` rule is off.
+    pub business_hours: Option<BusinessHours>,
+}
+
+impl Default for AlertRules {
+    fn default() -> Self {
+        AlertRules {
+            login_failures: LOGIN_FAILURES,
+            read_burst: READ_BURST,
+            business_hours: None,
+        }
+    }
+}
 
 /// The security rules, run on each new event inside its transaction, so an alert
 /// exists exactly when its triggering event does. Count rules fire once, when the
 /// count reaches the threshold, not on every event after it.
-fn evaluate_rules(conn: &Connection, ev: &AuditEvent, at_ms: i64) -> rusqlite::Result<()> {
+fn evaluate_rules(
+    conn: &Connection,
+    ev: &AuditEvent,
+    at_ms: i64,
+    rules: &AlertRules,
+) -> rusqlite::Result<()> {
     let count = |actions: &[&str], window_ms: i64, outcome: &str| -> rusqlite::Result<i64> {
         let list = actions.join(",");
         conn.prepare_cached(
@@ -192,28 +419,39 @@ fn evaluate_rules(conn: &Connection, ev: &AuditEvent, at_ms: i64) -> rusqlite::R
                 detail: Some(format!("{rule} ({severity}) by {:?}: {detail}", ev.actor)),
             },
             at_ms,
+            rules,
         )?;
         Ok(())
     };
+    let failed_login = matches!(
+        (ev.action.as_str(), ev.outcome.as_str()),
+        ("auth.login" | "auth.mfa", "failure") | ("auth.lockout", _)
+    );
     match (ev.action.as_str(), ev.outcome.as_str()) {
         ("auth.login" | "auth.mfa", "failure") => {
-            let (n, w) = LOGIN_FAILURES;
+            let Threshold {
+                count: n,
+                window_ms: w,
+            } = rules.login_failures;
             if count(&["auth.login", "auth.mfa"], w, "failure")? == n {
                 raise(
                     "login_failures",
                     "medium",
-                    format!("{n} failed logins within {}s", w / 1000),
+                    format!("{n} failed logins within {}", duration_text(w)),
                 )?;
             }
         }
         ("auth.lockout", _) => raise("lockout", "medium", "account locked".into())?,
         (a, "success") if SENSITIVE_READS.contains(&a) => {
-            let (n, w) = READ_BURST;
+            let Threshold {
+                count: n,
+                window_ms: w,
+            } = rules.read_burst;
             if count(SENSITIVE_READS, w, "success")? == n {
                 raise(
                     "sensitive_read_burst",
                     "high",
-                    format!("{n} sensitive reads within {}s", w / 1000),
+                    format!("{n} sensitive reads within {}", duration_text(w)),
                 )?;
             }
         }
@@ -228,6 +466,59 @@ fn evaluate_rules(conn: &Connection, ev: &AuditEvent, at_ms: i64) -> rusqlite::R
             }
         }
         _ => {}
+    }
+    // A service token used from an address it was never used from: the first address
+    // of a token is its baseline; each later new one raises an alert, once.
+    if ev.actor_type == "token"
+        && let Some(addr) = ev.source.as_deref()
+    {
+        let new = conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO token_sources (actor, source, first_seq)
+                 VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![ev.actor, addr, ev.seq as i64])?;
+        if new == 1 {
+            let earlier: Vec<String> = conn
+                .prepare_cached(
+                    "SELECT source FROM token_sources WHERE actor = ?1 AND source <> ?2
+                     ORDER BY first_seq LIMIT 4",
+                )?
+                .query_map(params![ev.actor, addr], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            if !earlier.is_empty() {
+                let mut seen = earlier[..earlier.len().min(3)].join(", ");
+                if earlier.len() > 3 {
+                    seen.push_str(", ...");
+                }
+                raise(
+                    "token_new_address",
+                    "medium",
+                    format!("service token used from {addr}, new for it (seen before: {seen})"),
+                )?;
+            }
+        }
+    }
+    // An operator acting outside business hours (when configured), at most once an hour
+    // per operator. Failed logins and lockouts have their own rules.
+    if let Some(hours) = &rules.business_hours
+        && ev.actor_type == "operator"
+        && !failed_login
+        && !hours.contains(at_ms)
+    {
+        let recent: bool = conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM alerts WHERE rule = 'off_hours' AND actor = ?1
+                   AND at_ms > ?2)",
+            )?
+            .query_row(params![ev.actor, at_ms - OFF_HOURS_QUIET_MS], |r| r.get(0))?;
+        if !recent {
+            raise(
+                "off_hours",
+                "low",
+                format!("{} outside business hours ({hours})", ev.action),
+            )?;
+        }
     }
     Ok(())
 }
@@ -300,6 +591,9 @@ pub(crate) fn from_auth_event(e: &crate::store::AuthEvent) -> Option<NewAudit> {
     })
 }
 
+/// How many users a list-style event names before `+N more`.
+pub const LIST_TARGETS: usize = 20;
+
 /// `(actor_type, actor)` of an authenticated caller.
 pub fn actor_of(c: &crate::auth::Caller) -> (String, String) {
     match c.token_id {
@@ -328,6 +622,24 @@ impl crate::AppState {
             request_id: ctx.request_id.clone(),
             detail: None,
         }
+    }
+
+    /// The target of a list-style IM operation: the users' pseudonyms, comma-joined, the
+    /// first [`LIST_TARGETS`] and then `+N more`, so an event stays small whatever the
+    /// list. `None` for an empty list.
+    pub fn user_targets(&self, ids: &[i64]) -> Option<String> {
+        if ids.is_empty() {
+            return None;
+        }
+        let mut t: Vec<String> = ids
+            .iter()
+            .take(LIST_TARGETS)
+            .map(|&id| self.audit_key.user_pseudonym(id))
+            .collect();
+        if ids.len() > LIST_TARGETS {
+            t.push(format!("+{} more", ids.len() - LIST_TARGETS));
+        }
+        Some(t.join(","))
     }
 
     /// Run `f` with `event` recorded fail-closed (see the module documentation).
@@ -563,6 +875,156 @@ mod tests {
             hex::encode(hmac_sha256(&key, b"what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn thresholds_parse_strictly_and_print_canonically() {
+        let t: Threshold = "5/10m".parse().unwrap();
+        assert_eq!(t, LOGIN_FAILURES);
+        assert_eq!(t.to_string(), "5/10m");
+        assert_eq!(READ_BURST.to_string(), "20/60s");
+        assert_eq!("1/2h".parse::<Threshold>().unwrap().to_string(), "1/2h");
+        assert_eq!("1/1h".parse::<Threshold>().unwrap().to_string(), "1/60m");
+        assert_eq!("20/60s".parse::<Threshold>().unwrap(), READ_BURST);
+        assert_eq!(
+            "3/2h".parse::<Threshold>().unwrap().window_ms,
+            2 * 3600 * 1000
+        );
+        for bad in [
+            "",
+            "5",
+            "5/",
+            "/10m",
+            "0/10m",
+            "-1/10m",
+            "x/10m",
+            "5/10",
+            "5/m",
+            "5/10w",
+            "5/0s",
+            "5/31d",
+            "5/10 m",
+            "100001/1m",
+        ] {
+            let e = bad.parse::<Threshold>().unwrap_err();
+            assert!(e.contains("COUNT/DURATION"), "{bad:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn business_hours_parse_strictly_and_hold_the_right_instants() {
+        // Thursday 2026-11-26 12:00 UTC, Saturday 2026-11-28 12:00 UTC.
+        let (thu_noon, sat_noon) = (1_795_694_400_000, 1_795_867_200_000);
+        let thu_0759 = 1_795_679_940_000;
+        let thu_2330 = 1_795_735_800_000;
+        let mon_0030 = 1_795_998_600_000;
+        let h = BusinessHours::parse("Mon-Fri 08:00-18:00").unwrap();
+        assert!(h.contains(thu_noon));
+        assert!(!h.contains(sat_noon));
+        assert!(!h.contains(thu_0759));
+        assert_eq!(h.to_string(), "Mon-Fri 08:00-18:00 UTC+00:00");
+        // At +01:00, Thursday 07:59 UTC is 08:59 local; at -05:00 noon UTC is 07:00.
+        assert!(h.at_offset(60).contains(thu_0759));
+        assert!(!h.at_offset(-300).contains(thu_noon));
+        assert_eq!(
+            h.at_offset(-330).to_string(),
+            "Mon-Fri 08:00-18:00 UTC-05:30"
+        );
+        // Sunday 23:30 at +01:00 is Monday 00:30 UTC: the local day counts.
+        let all_day = BusinessHours::parse("mon 00:00-24:00").unwrap();
+        assert!(all_day.contains(mon_0030));
+        assert!(!all_day.at_offset(-60).contains(mon_0030));
+        // Thursday 23:30 UTC is Friday 00:30 at +01:00.
+        let weekend = BusinessHours::parse("Fri-Sun 00:00-24:00").unwrap();
+        assert!(!weekend.contains(thu_2330));
+        assert!(weekend.at_offset(60).contains(thu_2330));
+        // A wrapping day range.
+        let wrap = BusinessHours::parse("Sat-Mon 09:00-17:00").unwrap();
+        assert!(wrap.contains(sat_noon) && !wrap.contains(thu_noon));
+        for bad in [
+            "",
+            "Mon-Fri",
+            "Mon-Fri 8:00-18:00",
+            "Mon-Fri 08:00",
+            "Mon-Fri 08:00-18:60",
+            "Mon-Fri 08:00-24:30",
+            "Mon-Fri 18:00-08:00",
+            "Mon-Fri 08:00-08:00",
+            "Monday-Friday 08:00-18:00",
+            "Mon-Fri 08:00-18:00 CET",
+        ] {
+            let e = BusinessHours::parse(bad).unwrap_err();
+            assert!(e.contains("DAY-DAY HH:MM-HH:MM"), "{bad:?}: {e}");
+        }
+        assert_eq!(parse_utc_offset("UTC"), Ok(0));
+        assert_eq!(parse_utc_offset("Z"), Ok(0));
+        assert_eq!(parse_utc_offset("+01:00"), Ok(60));
+        assert_eq!(parse_utc_offset("-05:30"), Ok(-330));
+        for bad in [
+            "", "CET", "+1", "+0100", "01:00", "+15:00", "+01:60", "+aa:00",
+        ] {
+            let e = parse_utc_offset(bad).unwrap_err();
+            assert!(e.contains("+HH:MM"), "{bad:?}: {e}");
+        }
+    }
+
+    fn token_event(source: &str) -> NewAudit {
+        NewAudit {
+            actor_type: "token".into(),
+            actor: "owner#7".into(),
+            source: Some(source.into()),
+            action: "audit.export".into(),
+            outcome: "success".into(),
+            ..NewAudit::default()
+        }
+    }
+
+    fn rules_fired(store: &crate::store::sqlite::SqliteStore) -> Vec<String> {
+        use crate::store::Store;
+        store
+            .alerts(0, None, 0, 100)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.rule)
+            .collect()
+    }
+
+    #[test]
+    fn token_new_address_and_off_hours_rules() {
+        use crate::store::Store;
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::sqlite::SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        // First address: the baseline; again: nothing; a second address: one alert.
+        for src in ["10.0.0.1", "10.0.0.1", "10.0.0.2", "10.0.0.2", "10.0.0.1"] {
+            store.append_audit(&token_event(src)).unwrap();
+        }
+        assert_eq!(rules_fired(&store), ["token_new_address"]);
+        // Another token's first use is its own baseline.
+        let mut other = token_event("10.0.0.9");
+        other.actor = "owner#8".into();
+        store.append_audit(&other).unwrap();
+        assert_eq!(rules_fired(&store).len(), 1);
+
+        // Business hours that never hold (a minute on a day): operators alert, once an
+        // hour; tokens and failed logins do not.
+        let mut rules = AlertRules::default();
+        let day_after_tomorrow = (now_ms() + 2 * 86_400_000).div_euclid(86_400_000);
+        let day = DAYS[(day_after_tomorrow + 3).rem_euclid(7) as usize];
+        rules.business_hours = Some(BusinessHours::parse(&format!("{day} 00:00-00:01")).unwrap());
+        store.set_alert_rules(rules);
+        let op = |action: &str, outcome: &str| NewAudit {
+            actor_type: "operator".into(),
+            actor: "night-owl".into(),
+            action: action.into(),
+            outcome: outcome.into(),
+            ..NewAudit::default()
+        };
+        store.append_audit(&op("auth.login", "failure")).unwrap();
+        store.append_audit(&token_event("10.0.0.1")).unwrap();
+        assert_eq!(rules_fired(&store).len(), 1);
+        store.append_audit(&op("user.create", "success")).unwrap();
+        store.append_audit(&op("user.delete", "success")).unwrap();
+        assert_eq!(rules_fired(&store), ["token_new_address", "off_hours"]);
     }
 
     #[test]

@@ -313,6 +313,8 @@ pub struct ServeOptions {
     pub policy: Policy,
     /// Serve the `/admin/` extension (false: Lanying-compatible API only).
     pub admin_api: bool,
+    /// Thresholds and business hours of the security alert rules.
+    pub alerts: audit::AlertRules,
 }
 
 /// Handed to the caller once the server accepts connections.
@@ -345,6 +347,7 @@ pub async fn serve(
             "pass a PEM certificate chain with --tls-cert and its PEM private key with --tls-key",
         )
     })?;
+    dir.store.set_alert_rules(opts.alerts.clone());
     let state = Arc::new(AppState {
         store: dir.store.clone(),
         im: dir.store.clone(),

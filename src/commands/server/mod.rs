@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use imadm_server::{ErrorKind, Policy, ServeOptions, ServerError, TlsSource};
+use imadm_server::{ErrorKind, Policy, ServeOptions, ServerError, TlsSource, audit};
 use serde_json::json;
 
 use crate::cli::OutputFormat;
@@ -30,6 +30,9 @@ Examples:
   $ imadm server init --data-dir /var/lib/imadm         # once, for production
   $ imadm server --data-dir /var/lib/imadm --listen 0.0.0.0:8443 \\
         --tls-cert /etc/imadm/cert.pem --tls-key /etc/imadm/key.pem
+
+  $ imadm server --data-dir /var/lib/imadm --tls-cert cert.pem --tls-key key.pem \\
+        --alert-login-failures 3/5m --business-hours \"Mon-Fri 08:00-18:00\" --business-tz +01:00
 
 Environment: IMADM_SERVER_KEY_FILE keeps the server key (which encrypts secrets at rest)
 outside the data dir."
@@ -67,6 +70,61 @@ pub struct ServerArgs {
     /// (testing aid for the CLI's fallback)
     #[arg(long, hide = true)]
     pub lanying_only: bool,
+    /// Alert (login_failures, medium) when one username fails to log in COUNT times
+    /// within DURATION (s, m, h or d)
+    #[arg(
+        long,
+        value_name = "COUNT/DURATION",
+        env = "IMADM_ALERT_LOGIN_FAILURES",
+        default_value_t = audit::LOGIN_FAILURES,
+        value_parser = parse_threshold,
+        help_heading = "Security alerts"
+    )]
+    pub alert_login_failures: audit::Threshold,
+    /// Alert (sensitive_read_burst, high) when one actor makes COUNT sensitive reads
+    /// (message history, audit or user export) within DURATION
+    #[arg(
+        long,
+        value_name = "COUNT/DURATION",
+        env = "IMADM_ALERT_READ_BURST",
+        default_value_t = audit::READ_BURST,
+        value_parser = parse_threshold,
+        help_heading = "Security alerts"
+    )]
+    pub alert_read_burst: audit::Threshold,
+    /// Alert (off_hours, low; at most one an hour per operator) when an operator acts
+    /// outside these hours, e.g. "Mon-Fri 08:00-18:00" [default: off]
+    #[arg(
+        long,
+        value_name = "DAYS HH:MM-HH:MM",
+        env = "IMADM_BUSINESS_HOURS",
+        value_parser = parse_business_hours,
+        help_heading = "Security alerts"
+    )]
+    pub business_hours: Option<audit::BusinessHours>,
+    /// UTC offset of --business-hours: UTC, +HH:MM or -HH:MM [default: UTC]
+    #[arg(
+        long,
+        value_name = "OFFSET",
+        env = "IMADM_BUSINESS_TZ",
+        requires = "business_hours",
+        value_parser = parse_offset,
+        allow_hyphen_values = true,
+        help_heading = "Security alerts"
+    )]
+    pub business_tz: Option<i32>,
+}
+
+fn parse_threshold(s: &str) -> std::result::Result<audit::Threshold, String> {
+    s.parse()
+}
+
+fn parse_business_hours(s: &str) -> std::result::Result<audit::BusinessHours, String> {
+    audit::BusinessHours::parse(s)
+}
+
+fn parse_offset(s: &str) -> std::result::Result<i32, String> {
+    audit::parse_utc_offset(s)
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,6 +218,13 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
         tls,
         policy,
         admin_api: !args.lanying_only,
+        alerts: audit::AlertRules {
+            login_failures: args.alert_login_failures,
+            read_burst: args.alert_read_burst,
+            business_hours: args
+                .business_hours
+                .map(|h| h.at_offset(args.business_tz.unwrap_or(0))),
+        },
     };
     let served = runtime.block_on(imadm_server::serve(dir, opts, |ready| {
         let r = match &owner {

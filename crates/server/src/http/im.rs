@@ -139,7 +139,9 @@ pub async fn register_batch(
     Authed(caller): Authed,
     Body(req): Body<ListRequest<UserRegisterRequest>>,
 ) -> Result<Response, ApiError> {
-    let ev = s.audit_event(&ctx, Some(&caller), "user.create", None);
+    // The new users have no id (so no pseudonym) before the insert: the event counts them.
+    let mut ev = s.audit_event(&ctx, Some(&caller), "user.create", None);
+    ev.detail = Some(format!("batch of {} users", req.list.len()));
     Ok(ok(blocking(&s, move |s| {
         s.audited(ev, || s.register_users(&caller, req.list))
     })
@@ -194,7 +196,12 @@ pub async fn user_disable(
     Authed(caller): Authed,
     Body(req): Body<ListRequest<i64>>,
 ) -> Result<Response, ApiError> {
-    let ev = s.audit_event(&ctx, Some(&caller), "user.disable", None);
+    let ev = s.audit_event(
+        &ctx,
+        Some(&caller),
+        "user.disable",
+        s.user_targets(&req.list),
+    );
     Ok(ok(blocking(&s, move |s| {
         s.audited(ev, || s.set_users_disabled(&caller, &req.list, true))
     })
@@ -211,7 +218,12 @@ pub async fn user_enable(
     Authed(caller): Authed,
     Body(req): Body<ListRequest<i64>>,
 ) -> Result<Response, ApiError> {
-    let ev = s.audit_event(&ctx, Some(&caller), "user.enable", None);
+    let ev = s.audit_event(
+        &ctx,
+        Some(&caller),
+        "user.enable",
+        s.user_targets(&req.list),
+    );
     Ok(ok(blocking(&s, move |s| {
         s.audited(ev, || s.set_users_disabled(&caller, &req.list, false))
     })
@@ -306,7 +318,13 @@ pub async fn group_create(
     UserIdHeader(owner): UserIdHeader,
     Body(req): Body<GroupInfoRequest>,
 ) -> Result<Response, ApiError> {
-    let ev = s.audit_event(&ctx, Some(&caller), "group.create", None);
+    // The group has no id before the insert: the owner is what the event can name.
+    let ev = s.audit_event(
+        &ctx,
+        Some(&caller),
+        "group.create",
+        owner.map(|u| s.audit_key.user_pseudonym(u)),
+    );
     Ok(ok(blocking(&s, move |s| {
         s.audited(ev, || s.create_group(&caller, owner, req))
     })
@@ -405,7 +423,13 @@ pub async fn group_invite(
     Authed(caller): Authed,
     Body(req): Body<GroupInvitationRequest>,
 ) -> Result<Response, ApiError> {
-    let ev = s.audit_event(&ctx, Some(&caller), "group.invite", None);
+    let mut ev = s.audit_event(
+        &ctx,
+        Some(&caller),
+        "group.invite",
+        Some(format!("group:{}", req.group_id)),
+    );
+    ev.detail = s.user_targets(&req.user_list);
     Ok(ok(blocking(&s, move |s| {
         s.audited(ev, || {
             s.change_members(&caller, req.group_id, &req.user_list, true)
@@ -424,7 +448,13 @@ pub async fn group_kick(
     Authed(caller): Authed,
     Body(req): Body<GroupMemberRequest>,
 ) -> Result<Response, ApiError> {
-    let ev = s.audit_event(&ctx, Some(&caller), "group.kick", None);
+    let mut ev = s.audit_event(
+        &ctx,
+        Some(&caller),
+        "group.kick",
+        Some(format!("group:{}", req.group_id)),
+    );
+    ev.detail = s.user_targets(&req.user_list);
     Ok(ok(blocking(&s, move |s| {
         s.audited(ev, || {
             s.change_members(&caller, req.group_id, &req.user_list, false)
@@ -552,8 +582,16 @@ pub async fn admin_users_delete(
     Otp(otp): Otp,
     Body(req): Body<UsersDelete>,
 ) -> Result<Response, ApiError> {
+    let ev = s.audit_event(
+        &ctx,
+        Some(&caller),
+        "user.delete",
+        s.user_targets(&req.user_ids),
+    );
     let deleted = blocking(&s, move |s| {
-        s.delete_users(&ctx, &caller, otp.as_deref(), &req.user_ids)
+        s.audited(ev, || {
+            s.delete_users(&ctx, &caller, otp.as_deref(), &req.user_ids)
+        })
     })
     .await?;
     Ok(ok(UsersDeleted { deleted }))

@@ -302,7 +302,7 @@ impl ImStore for SqliteStore {
             )?;
             out.push(Some(id));
         }
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         Ok(out)
     }
 
@@ -372,7 +372,7 @@ impl ImStore for SqliteStore {
                 params![id, disabled, now],
             )?;
         }
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         Ok(Ok(()))
     }
 
@@ -393,7 +393,7 @@ impl ImStore for SqliteStore {
             tx.execute("DELETE FROM im_groups WHERE owner_id = ?1", [id])?;
             n += tx.execute("DELETE FROM im_users WHERE user_id = ?1", [id])? as u64;
         }
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         Ok(Ok(n))
     }
 
@@ -420,7 +420,7 @@ impl ImStore for SqliteStore {
              WHERE user_id = ?1",
             params![user_id, tombstone, now],
         )?;
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         // secure_delete (set at open) zeroed the freed bytes in the database pages; the WAL
         // still holds older copies of those pages until a checkpoint truncates it.
         let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
@@ -498,7 +498,7 @@ impl ImStore for SqliteStore {
                 params![id, m, now],
             )?;
         }
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         Ok((id, unknown))
     }
 
@@ -534,7 +534,7 @@ impl ImStore for SqliteStore {
             [group_id],
         )?;
         let n = tx.execute("DELETE FROM im_groups WHERE group_id = ?1", [group_id])?;
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         Ok(n == 1)
     }
 
@@ -563,7 +563,7 @@ impl ImStore for SqliteStore {
                 MemberOutcome::AlreadyMember
             });
         }
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         Ok(out)
     }
 
@@ -592,7 +592,7 @@ impl ImStore for SqliteStore {
                 }
             });
         }
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         Ok(out)
     }
 
@@ -639,7 +639,7 @@ impl ImStore for SqliteStore {
             )?;
             ids.push(id);
         }
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         Ok(ids)
     }
 

@@ -11,7 +11,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, TryLockError};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -205,6 +205,20 @@ CREATE TABLE alerts (
     event_seq INTEGER NOT NULL
 );
 "#,
+    // 5: the addresses each service token was used from (alert rule `token_new_address`),
+    // seeded from the audit log so a token's known addresses survive the upgrade.
+    r#"
+CREATE TABLE token_sources (
+    actor     TEXT NOT NULL,
+    source    TEXT NOT NULL,
+    first_seq INTEGER NOT NULL,
+    PRIMARY KEY (actor, source)
+) WITHOUT ROWID;
+INSERT INTO token_sources (actor, source, first_seq)
+    SELECT actor, source, min(seq) FROM audit_log
+    WHERE actor_type = 'token' AND source IS NOT NULL
+    GROUP BY actor, source;
+"#,
 ];
 
 /// Read connections beside the writer: enough to keep both cores of a small server busy
@@ -219,6 +233,8 @@ pub struct SqliteStore {
     /// Bumped whenever the writer is released (see [`Writer`]): the authentication cache
     /// (`auth.rs`) keeps entries only for the epoch they were read in.
     epoch: AtomicU64,
+    /// The alert rules every audit insert evaluates (`imadm server --alert-*` flags).
+    rules: RwLock<Arc<crate::audit::AlertRules>>,
 }
 
 /// The writer connection, locked. Dropping it bumps the store's epoch, after whatever
@@ -281,6 +297,7 @@ impl SqliteStore {
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
             epoch: AtomicU64::new(0),
+            rules: RwLock::new(Arc::default()),
         };
         store.migrate()?;
         store.sync_builtin_roles()?;
@@ -293,6 +310,15 @@ impl SqliteStore {
             store.readers.push(Mutex::new(r));
         }
         Ok(store)
+    }
+
+    /// Use `rules` for the alerts of every event written from now on.
+    pub fn set_alert_rules(&self, rules: crate::audit::AlertRules) {
+        *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules);
+    }
+
+    pub(crate) fn alert_rules(&self) -> Arc<crate::audit::AlertRules> {
+        self.rules.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The schema version of a freshly migrated database.
@@ -362,7 +388,7 @@ impl SqliteStore {
                 )?;
             }
         }
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         Ok(())
     }
 }
@@ -471,7 +497,7 @@ impl Store for SqliteStore {
                 params![id, role],
             )?;
         }
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         Ok(id)
     }
 
@@ -537,7 +563,7 @@ impl Store for SqliteStore {
             "UPDATE operators SET password_hash = ?2, must_change_password = ?3 WHERE id = ?1",
             params![id, hash, must_change],
         )?;
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         Ok(())
     }
 
@@ -592,7 +618,7 @@ impl Store for SqliteStore {
             return Ok(false);
         }
         replace_codes(&tx, id, recovery_hashes)?;
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         Ok(true)
     }
 
@@ -600,7 +626,7 @@ impl Store for SqliteStore {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         replace_codes(&tx, id, recovery_hashes)?;
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         Ok(())
     }
 
@@ -629,7 +655,7 @@ impl Store for SqliteStore {
             [id],
         )?;
         tx.execute("DELETE FROM recovery_codes WHERE operator_id = ?1", [id])?;
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         Ok(())
     }
 
@@ -737,7 +763,7 @@ impl Store for SqliteStore {
             )
             .optional()?;
         if let Some(s) = updated {
-            crate::audit::commit(tx)?;
+            crate::audit::commit(tx, &self.alert_rules())?;
             return Ok(RotateOutcome::Rotated(s));
         }
         let reused: Option<(i64, i64)> = tx
@@ -761,7 +787,7 @@ impl Store for SqliteStore {
             }
             None => RotateOutcome::Invalid,
         };
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         Ok(outcome)
     }
 
@@ -878,7 +904,7 @@ impl Store for SqliteStore {
                 )?;
             }
         }
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         Ok(())
     }
 
@@ -913,7 +939,7 @@ impl Store for SqliteStore {
             )?;
         }
         ensure_an_owner(&tx)?;
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         Ok(())
     }
 
@@ -925,7 +951,7 @@ impl Store for SqliteStore {
             params![operator_id, disabled],
         )?;
         ensure_an_owner(&tx)?;
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         Ok(())
     }
 
@@ -934,7 +960,7 @@ impl Store for SqliteStore {
         let tx = conn.transaction()?;
         tx.execute("DELETE FROM operators WHERE id = ?1", [operator_id])?;
         ensure_an_owner(&tx)?;
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         Ok(())
     }
 
@@ -953,7 +979,7 @@ impl Store for SqliteStore {
                 params![id, p],
             )?;
         }
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         Ok(id)
     }
 
@@ -1039,7 +1065,7 @@ impl Store for SqliteStore {
             "UPDATE service_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
             params![id, now],
         )?;
-        crate::audit::commit(tx)?;
+        crate::audit::commit(tx, &self.alert_rules())?;
         Ok(n == 1)
     }
 
@@ -1064,7 +1090,7 @@ impl Store for SqliteStore {
             ],
         )?;
         if let Some(a) = crate::audit::from_auth_event(e) {
-            crate::audit::insert(&tx, &a, crate::audit::now_ms())?;
+            crate::audit::insert(&tx, &a, crate::audit::now_ms(), &self.alert_rules())?;
         }
         tx.commit()?;
         Ok(())
@@ -1073,7 +1099,7 @@ impl Store for SqliteStore {
     fn append_audit(&self, e: &crate::audit::NewAudit) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        crate::audit::insert(&tx, e, crate::audit::now_ms())?;
+        crate::audit::insert(&tx, e, crate::audit::now_ms(), &self.alert_rules())?;
         tx.commit()?;
         Ok(())
     }
