@@ -545,6 +545,7 @@ fn groups_round_trip_and_business_errors_answer_http_200_with_the_code() {
         "/group/member_list",
         "/message/conversation",
         "/admin/users/{user}",
+        "/admin/users/{user}/export",
     ] {
         assert!(
             doc["paths"].get(path).is_some(),

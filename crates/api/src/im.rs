@@ -426,7 +426,7 @@ pub struct ExportMembership {
     pub group_id: i64,
     pub name: String,
     pub description: Option<String>,
-    /// Lanying group type (0 private, 1 public).
+    /// Lanying group type (0 private group, 2 chatroom).
     pub kind: i32,
     /// `owner` or `member`.
     pub role: String,

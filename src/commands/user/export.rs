@@ -28,8 +28,8 @@ The server records the export in the audit log (`user.export`) before it sends a
 Erased users cannot be exported (exit 6).
 
 Examples:
-  $ imadm user export alice --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p --out alice.json.age
-  $ imadm user export 2199023255553 --recipients-file dpo-recipients.txt --out /secure/export.age -o json")]
+  $ imadm user export alice --recipient \"$(age-keygen -y dpo-key.txt)\" --out alice.json.age
+  $ imadm user export 2199023255553 -R dpo-recipients.txt --out export.age -o json")]
 pub struct ExportArgs {
     /// User id or username
     #[arg(value_name = "USER")]
