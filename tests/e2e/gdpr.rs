@@ -397,3 +397,43 @@ fn refused_exports_exit_with_the_contract_codes_and_leave_no_file() {
         "failure"
     );
 }
+
+/// More messages than one server page (500): every one arrives once, in id order, and
+/// the CLI's counts match the document.
+#[test]
+fn export_pages_through_more_messages_than_one_page() {
+    let server = Server::start();
+    server.login();
+    let erin = create_user(&server, "erin", &[]);
+    let frank = create_user(&server, "frank", &[]);
+    let api = Lanying::new(&server);
+    for (from, to, n) in [(erin, frank, 1000), (frank, erin, 300)] {
+        let (_, r) = api.call(
+            reqwest::Method::POST,
+            "/message/send",
+            None,
+            Some(json!({"from_user_id": from, "targets": vec![to; n], "type": 1, "content": format!("bulk from {from}"), "content_type": 0})),
+        );
+        assert_eq!(r["code"], 200, "{r}");
+    }
+    let (key, recipient) = keygen(server.tmp());
+    let file = server.tmp().join("erin.age");
+    let out = run(server
+        .imadm()
+        .args([
+            "user", "export", "erin", "-r", &recipient, "-o", "json", "--out",
+        ])
+        .arg(&file));
+    assert_success(&out);
+    assert_eq!(json_stdout(&out)["counts"]["messages"], 1300);
+    let doc: Value = serde_json::from_str(&decrypt(&key, &file)).unwrap();
+    let messages = doc["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1300);
+    let ids: Vec<i64> = messages
+        .iter()
+        .map(|m| m["msg_id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ascending, no repeats");
+    let sent = messages.iter().filter(|m| m["direction"] == "sent").count();
+    assert_eq!(sent, 1000);
+}
