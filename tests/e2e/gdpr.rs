@@ -10,7 +10,9 @@ use std::process::Command;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::harness::{Server, assert_exit, assert_success, describe, json_stdout, run};
+use crate::harness::{
+    Server, assert_error, assert_exit, assert_success, describe, json_stdout, run,
+};
 use crate::rbac::{Api, seeded};
 use crate::users::{Lanying, create_user};
 
@@ -319,7 +321,7 @@ fn export_decrypts_to_exactly_the_users_data_and_is_audited_by_pseudonym() {
 }
 
 #[test]
-fn refused_exports_exit_with_the_contract_codes_and_leave_no_file() {
+fn refused_or_broken_exports_exit_with_the_contract_codes_and_leave_no_file() {
     let server = Server::start_with(&["--seed-operator", "helper:support"]);
     server.login();
     let dave = create_user(&server, "dave", &[]);
@@ -372,13 +374,35 @@ fn refused_exports_exit_with_the_contract_codes_and_leave_no_file() {
          BEGIN SELECT RAISE(ABORT, 'injected'); END",
     );
     let out = run(&mut export("dave"));
-    assert!(!out.status.success(), "{}", describe(&out));
-    assert_ne!(out.status.code(), Some(6), "{}", describe(&out));
+    assert_error(&out, 1, "audit log could not be written");
     assert!(entries(&dir).is_empty(), "{:?}", entries(&dir));
     server.sql("DROP TRIGGER inject");
     assert_success(&run(&mut export("dave")));
     assert_eq!(entries(&dir), vec![file.clone()]);
     std::fs::remove_file(&file).unwrap();
+
+    // A stream that breaks off after it started (here: a stored message that no longer
+    // decrypts) is an integrity failure, and leaves no file; the server records it.
+    let eve = create_user(&server, "eve", &[]);
+    let (_, r) = Lanying::new(&server).call(
+        reqwest::Method::POST,
+        "/message/send",
+        None,
+        Some(json!({"from_user_id": dave, "targets": [eve], "type": 1, "content": "to eve", "content_type": 0})),
+    );
+    assert_eq!(r["code"], 200, "{r}");
+    server.sql(&format!(
+        "UPDATE im_messages SET content = X'00112233445566778899aabbccddeeff00112233445566778899' WHERE from_id = {dave}"
+    ));
+    let out = run(&mut export("dave"));
+    assert_exit(&out, 8);
+    assert!(entries(&dir).is_empty(), "{:?}", entries(&dir));
+    assert_eq!(
+        server
+            .sql("SELECT outcome || ' ' || detail FROM audit_log WHERE action = 'user.export' ORDER BY seq DESC LIMIT 1")
+            .trim(),
+        "failure the export stream broke off"
+    );
 
     // An erased user has nothing identifiable left: not found, and the refusal is
     // recorded under the pseudonym.
