@@ -1490,8 +1490,8 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
             break
         }
         'imadm;backup;verify' {
-            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'age identity file or SSH private key: also decrypt and check the snapshot')
-            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'age identity file or SSH private key: also decrypt and check the snapshot')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'age identity file or SSH private key (passphrase: prompted, or IMADM_IDENTITY_PASSPHRASE): also decrypt and check the snapshot')
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'age identity file or SSH private key (passphrase: prompted, or IMADM_IDENTITY_PASSPHRASE): also decrypt and check the snapshot')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Saved server profile to use')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Admin API base URL (https only)')
             [CompletionResult]::new('--app-id', '--app-id', [CompletionResultType]::ParameterName, 'Lanying app id, sent as the `app_id` header')
@@ -1515,8 +1515,8 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
             break
         }
         'imadm;backup;restore' {
-            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'age identity file or SSH private key')
-            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'age identity file or SSH private key')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'age identity file or SSH private key (passphrase: prompted, or IMADM_IDENTITY_PASSPHRASE)')
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'age identity file or SSH private key (passphrase: prompted, or IMADM_IDENTITY_PASSPHRASE)')
             [CompletionResult]::new('--otp', '--otp', [CompletionResultType]::ParameterName, 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Saved server profile to use')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Admin API base URL (https only)')

@@ -1430,8 +1430,8 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand --version 'Print version'
         }
         &'imadm;backup;verify'= {
-            cand -i 'age identity file or SSH private key: also decrypt and check the snapshot'
-            cand --identity 'age identity file or SSH private key: also decrypt and check the snapshot'
+            cand -i 'age identity file or SSH private key (passphrase: prompted, or IMADM_IDENTITY_PASSPHRASE): also decrypt and check the snapshot'
+            cand --identity 'age identity file or SSH private key (passphrase: prompted, or IMADM_IDENTITY_PASSPHRASE): also decrypt and check the snapshot'
             cand --profile 'Saved server profile to use'
             cand --server 'Admin API base URL (https only)'
             cand --app-id 'Lanying app id, sent as the `app_id` header'
@@ -1454,8 +1454,8 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand --version 'Print version'
         }
         &'imadm;backup;restore'= {
-            cand -i 'age identity file or SSH private key'
-            cand --identity 'age identity file or SSH private key'
+            cand -i 'age identity file or SSH private key (passphrase: prompted, or IMADM_IDENTITY_PASSPHRASE)'
+            cand --identity 'age identity file or SSH private key (passphrase: prompted, or IMADM_IDENTITY_PASSPHRASE)'
             cand --otp 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts'
             cand --profile 'Saved server profile to use'
             cand --server 'Admin API base URL (https only)'

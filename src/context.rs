@@ -17,6 +17,8 @@ pub struct Io {
     pub err: Box<dyn Write>,
     pub stdin_tty: bool,
     pub stdout_tty: bool,
+    /// Progress bars are drawn only on a terminal stderr.
+    pub stderr_tty: bool,
 }
 
 impl Io {
@@ -26,6 +28,7 @@ impl Io {
             err: Box::new(std::io::stderr()),
             stdin_tty: std::io::stdin().is_terminal(),
             stdout_tty: std::io::stdout().is_terminal(),
+            stderr_tty: std::io::stderr().is_terminal(),
         }
     }
 }
@@ -157,6 +160,31 @@ impl Context {
     pub fn warn(&mut self, msg: impl AsRef<str>) -> Result<()> {
         writeln!(self.io.err, "warning: {}", msg.as_ref())?;
         Ok(())
+    }
+
+    /// A byte-progress bar (bytes, rate, ETA when `total` is known) on stderr, drawn only
+    /// when stderr is a terminal and not under `-q`: cron and pipes get nothing.
+    pub fn progress(&self, total: Option<u64>, what: &str) -> indicatif::ProgressBar {
+        if self.global.quiet || !self.io.stderr_tty {
+            return indicatif::ProgressBar::hidden();
+        }
+        let (bar, template) = match total {
+            Some(t) => (
+                indicatif::ProgressBar::new(t),
+                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            ),
+            None => (
+                indicatif::ProgressBar::no_length(),
+                "{msg} {spinner} {bytes} {bytes_per_sec} {elapsed}",
+            ),
+        };
+        let style = indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
+        bar.set_message(what.to_owned());
+        bar
     }
 
     /// Ask for a value, or fail with a usage error naming the flag that avoids the prompt.

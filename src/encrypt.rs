@@ -168,16 +168,19 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Everything read from `inner` is also written to `sink` (the encryptor), so the
-/// plaintext can be checked while it streams and is encrypted in the same pass.
+/// plaintext can be checked while it streams and is encrypted in the same pass; `progress`
+/// counts the bytes (`Context::progress`: hidden unless stderr is a terminal).
 pub struct TapRead<R, W> {
     pub inner: R,
     pub sink: W,
+    pub progress: indicatif::ProgressBar,
 }
 
 impl<R: Read, W: Write> Read for TapRead<R, W> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.sink.write_all(&buf[..n])?;
+        self.progress.inc(n as u64);
         Ok(n)
     }
 }

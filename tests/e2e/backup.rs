@@ -380,3 +380,156 @@ fn a_server_killed_mid_restore_keeps_the_old_data() {
         "a restart removes stale staging files: {stale:?}"
     );
 }
+
+/// Shell-quote one argument for `script -c`.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+#[test]
+fn progress_is_drawn_on_a_terminal_and_never_into_pipes() {
+    let server = Server::start();
+    server.login();
+    seed_messages(&server, 8);
+    let (key, recipient) = keypair(server.tmp());
+    let dir = server.tmp().join("p");
+    std::fs::create_dir_all(&dir).unwrap();
+
+    // Piped, as under cron: stderr carries nothing but the result line.
+    let out = run(server
+        .imadm()
+        .args(["backup", "run", "--recipient", &recipient, "--to"])
+        .arg(&dir));
+    assert_success(&out);
+    let err = stderr(&out);
+    assert!(
+        err.lines().all(|l| l.starts_with("Wrote ")) && !err.contains("B/s"),
+        "{}",
+        describe(&out)
+    );
+    let archive = archives(&dir).pop().unwrap();
+
+    // On a terminal (script(1) runs the command on a pseudo-terminal): bytes, rate, ETA.
+    let on_tty = |args: &[&str]| {
+        let mut line = vec![
+            sh_quote(&bin().display().to_string()),
+            "--config-dir".into(),
+            sh_quote(&server.config_dir.display().to_string()),
+            "--profile".into(),
+            "dev".into(),
+        ];
+        line.extend(args.iter().map(|a| sh_quote(a)));
+        let mut cmd = std::process::Command::new("script");
+        cmd.args(["-qefc", &line.join(" "), "/dev/null"]);
+        for var in IMADM_ENV {
+            cmd.env_remove(var);
+        }
+        let out = cmd.output().expect("run script(1)");
+        assert!(out.status.success(), "{}", describe(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let dir2 = server.tmp().join("p2");
+    std::fs::create_dir_all(&dir2).unwrap();
+    let shown = on_tty(&[
+        "backup",
+        "run",
+        "--recipient",
+        &recipient,
+        "--to",
+        &dir2.display().to_string(),
+    ]);
+    assert!(
+        shown.contains("backup [") && shown.contains("MiB/s") && shown.contains("ETA"),
+        "no progress bar on a terminal:\n{shown}"
+    );
+    let code = server.next_code();
+    let shown = on_tty(&[
+        "backup",
+        "restore",
+        &archive.display().to_string(),
+        "--identity",
+        &key.display().to_string(),
+        "--dry-run",
+        "--otp",
+        &code,
+    ]);
+    assert!(
+        shown.contains("verify [") && shown.contains("ETA"),
+        "no progress bar on a terminal:\n{shown}"
+    );
+}
+
+#[test]
+fn passphrase_protected_identities_unlock_from_the_environment_and_refuse_a_wrong_one() {
+    use std::io::Write;
+    let server = Server::start();
+    server.login();
+    let dir = server.tmp().join("pp");
+    std::fs::create_dir_all(&dir).unwrap();
+
+    // An age identity file encrypted with a passphrase, as `age-keygen | age -p -a` makes.
+    let id = age::x25519::Identity::generate();
+    let age_key = dir.join("key.age");
+    {
+        use age::secrecy::ExposeSecret;
+        let mut r = age::scrypt::Recipient::new("correct horse".to_owned().into());
+        r.set_work_factor(12);
+        let enc = age::Encryptor::with_recipients(std::iter::once(&r as _)).unwrap();
+        let armor = age::armor::ArmoredWriter::wrap_output(
+            std::fs::File::create(&age_key).unwrap(),
+            age::armor::Format::AsciiArmor,
+        )
+        .unwrap();
+        let mut w = enc.wrap_output(armor).unwrap();
+        writeln!(w, "{}", id.to_string().expose_secret()).unwrap();
+        w.finish().unwrap().finish().unwrap();
+    }
+    // An OpenSSH key with a passphrase, from the real ssh-keygen.
+    let ssh_key = dir.join("id_ed25519");
+    let made = std::process::Command::new("ssh-keygen")
+        .args([
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "battery staple",
+            "-C",
+            "",
+            "-f",
+        ])
+        .arg(&ssh_key)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let ssh_pub = std::fs::read_to_string(dir.join("id_ed25519.pub")).unwrap();
+
+    let out = run(server
+        .imadm()
+        .args(["backup", "run", "-o", "json", "--recipient"])
+        .arg(id.to_public().to_string())
+        .args(["--recipient", ssh_pub.trim(), "--to"])
+        .arg(&dir));
+    assert_success(&out);
+    let archive = PathBuf::from(json_stdout(&out)["archives"][0].as_str().unwrap());
+
+    let verify = |key: &Path, pass: Option<&str>| {
+        let mut cmd = server.imadm();
+        cmd.args(["backup", "verify"])
+            .arg(&archive)
+            .arg("--identity")
+            .arg(key);
+        if let Some(p) = pass {
+            cmd.env("IMADM_IDENTITY_PASSPHRASE", p);
+        }
+        run(&mut cmd)
+    };
+    for (key, pass) in [(&age_key, "correct horse"), (&ssh_key, "battery staple")] {
+        let out = verify(key, Some(pass));
+        assert_success(&out);
+        let out = verify(key, Some("wrong"));
+        assert_error(&out, 2, "cannot unlock");
+        // Piped stdin: no prompt, a usage error naming the variable.
+        let out = verify(key, None);
+        assert_error(&out, 2, "IMADM_IDENTITY_PASSPHRASE");
+    }
+}

@@ -29,6 +29,7 @@ pub const IMADM_ENV: &[&str] = &[
     "IMADM_CONFIG_DIR",
     "IMADM_LOG",
     "IMADM_SERVER_KEY_FILE",
+    "IMADM_IDENTITY_PASSPHRASE",
 ];
 
 /// How long the dev server may take to print its ready line.

@@ -293,6 +293,27 @@ pub fn restore<R: Read>(
     })
 }
 
+/// The one exception to "the snapshot wins": an operator's last used TOTP step. Rolling it
+/// back to the backup's value would make every code used since the backup valid again
+/// (replay protection, RFC 6238 section 5.2), so the switch keeps the larger of the live and
+/// the restored step, matched by username.
+const KEEP_TOTP_STEPS: &str = "CREATE TEMP TABLE restore_totp_steps AS
+     SELECT username, last_totp_step FROM main.operators WHERE last_totp_step IS NOT NULL";
+const RESTORE_TOTP_STEPS: &str = "UPDATE main.operators SET last_totp_step = s.last_totp_step
+     FROM temp.restore_totp_steps AS s
+     WHERE s.username = operators.username
+       AND (operators.last_totp_step IS NULL OR operators.last_totp_step < s.last_totp_step);
+     DROP TABLE temp.restore_totp_steps;";
+
+fn has_totp_steps(live: &Connection) -> rusqlite::Result<bool> {
+    live.query_row(
+        "SELECT count(*) FROM pragma_table_info('operators') WHERE name IN ('username', 'last_totp_step')",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n == 2)
+}
+
 /// Replace every table's rows with the staging file's, in one transaction.
 fn switch(live: &Connection, staging: &Path, header: &Header) -> Result<(), ApiError> {
     // ATTACH is not allowed inside a transaction; foreign keys are off on this fresh
@@ -316,6 +337,10 @@ fn switch(live: &Connection, staging: &Path, header: &Header) -> Result<(), ApiE
             for (name, _) in &triggers {
                 live.execute_batch(&format!("DROP TRIGGER main.{}", quote(name)))?;
             }
+            let keep_steps = has_totp_steps(live)?;
+            if keep_steps {
+                live.execute_batch(KEEP_TOTP_STEPS)?;
+            }
             for t in &header.tables {
                 let q = quote(&t.name);
                 let cols = t
@@ -327,6 +352,9 @@ fn switch(live: &Connection, staging: &Path, header: &Header) -> Result<(), ApiE
                 live.execute_batch(&format!(
                     "DELETE FROM main.{q}; INSERT INTO main.{q} ({cols}) SELECT {cols} FROM staging.{q};"
                 ))?;
+            }
+            if keep_steps {
+                live.execute_batch(RESTORE_TOTP_STEPS)?;
             }
             for (_, sql) in &triggers {
                 live.execute_batch(sql)?;
@@ -397,6 +425,43 @@ mod tests {
             out.push(format!("{t}: {r:?}"));
         }
         out
+    }
+
+    #[test]
+    fn restore_keeps_the_newest_totp_step_so_used_codes_stay_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ops.db");
+        let c = Connection::open(&p).unwrap();
+        c.execute_batch(
+            "CREATE TABLE operators (id INTEGER PRIMARY KEY, username TEXT UNIQUE, last_totp_step INTEGER);
+             INSERT INTO operators VALUES (1, 'alice', 100), (2, 'bob', NULL), (3, 'carol', 500);",
+        )
+        .unwrap();
+        let snap = snapshot(&p, "srv", "fp", Vec::new()).unwrap();
+        // After the backup: alice and bob log in (newer steps), carol is deleted, dave is new.
+        c.execute_batch(
+            "UPDATE operators SET last_totp_step = 200 WHERE username = 'alice';
+             UPDATE operators SET last_totp_step = 300 WHERE username = 'bob';
+             DELETE FROM operators WHERE username = 'carol';
+             INSERT INTO operators VALUES (4, 'dave', 900);",
+        )
+        .unwrap();
+        restore(&p, "fp", &snap[..], false).unwrap();
+        let rows: Vec<(String, Option<i64>)> = c
+            .prepare("SELECT username, last_totp_step FROM operators ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                ("alice".to_owned(), Some(200)),
+                ("bob".to_owned(), Some(300)),
+                ("carol".to_owned(), Some(500)),
+            ]
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::context::Context;
 use crate::error::{CliError, Kind, Result};
 
 /// Version of the manifest JSON beside each archive.
@@ -92,39 +93,111 @@ pub fn integrity(msg: impl Into<String>) -> CliError {
     CliError::new(Kind::Integrity, msg)
 }
 
-/// Identities from an age identity file or an SSH private key (ed25519, rsa).
-pub fn load_identities(path: &Path) -> Result<Vec<Box<dyn age::Identity>>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+/// Environment variable holding the passphrase of a passphrase-protected identity, for
+/// cron; on a terminal imadm prompts instead.
+pub const PASSPHRASE_ENV: &str = "IMADM_IDENTITY_PASSPHRASE";
+
+/// Hands a passphrase obtained up front to age (which asks through callbacks). Getting it
+/// first lets imadm prompt through its own context and fail with exit 2 under --no-input.
+#[derive(Clone)]
+struct Given(age::secrecy::SecretString);
+
+impl age::Callbacks for Given {
+    fn display_message(&self, _: &str) {}
+    fn confirm(&self, _: &str, _: &str, _: Option<&str>) -> Option<bool> {
+        None
+    }
+    fn request_public_string(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn request_passphrase(&self, _: &str) -> Option<age::secrecy::SecretString> {
+        Some(self.0.clone())
+    }
+}
+
+fn passphrase(ctx: &Context, path: &Path) -> Result<age::secrecy::SecretString> {
+    if let Ok(p) = std::env::var(PASSPHRASE_ENV) {
+        return Ok(p.into());
+    }
+    ctx.ask_secret(
+        &format!("Passphrase for {}", path.display()),
+        &format!("set {PASSPHRASE_ENV} to the passphrase of the identity file"),
+    )
+    .map(Into::into)
+}
+
+fn wrong_passphrase(path: &Path, e: impl std::fmt::Display) -> CliError {
+    CliError::usage(format!("cannot unlock {}: {e}", path.display())).hint(format!(
+        "check the passphrase (prompted on a terminal, else from {PASSPHRASE_ENV})"
+    ))
+}
+
+/// Identities from an age identity file or an SSH private key (ed25519, rsa), either of
+/// them possibly passphrase-protected (`age -p` of an identity file, armored or not; an
+/// encrypted OpenSSH key). A protected one is unlocked here, once, so a wrong passphrase
+/// fails before anything is read or sent.
+pub fn load_identities(ctx: &Context, path: &Path) -> Result<Vec<Box<dyn age::Identity>>> {
+    let bytes = std::fs::read(path).map_err(|e| {
         CliError::usage(format!("cannot read identity file {}: {e}", path.display()))
             .hint("pass an age identity file (age-keygen) or an SSH private key with --identity")
     })?;
+    let name = path.display().to_string();
+    if bytes.starts_with(b"age-encryption.org/")
+        || bytes.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
+    {
+        let dec = age::Decryptor::new_buffered(age::armor::ArmoredReader::new(&bytes[..]))
+            .map_err(|e| {
+                CliError::usage(format!("{name} is not a readable age file: {e}")).hint(
+                    "an encrypted identity file is made with `age-keygen | age -p -a > key.age`",
+                )
+            })?;
+        let Some(enc) =
+            age::encrypted::EncryptedIdentity::new(dec, Given(passphrase(ctx, path)?), None)
+        else {
+            return Err(CliError::usage(format!(
+                "{name} is encrypted to a recipient, not a passphrase"
+            ))
+            .hint("use an identity file, or one encrypted with `age -p`"));
+        };
+        let file = enc
+            .decrypt(Some(&name))
+            .map_err(|e| wrong_passphrase(path, e))?;
+        return identities_of(path, file);
+    }
+    let text = String::from_utf8_lossy(&bytes);
     if text.contains("-----BEGIN OPENSSH PRIVATE KEY-----")
         || text.contains("-----BEGIN RSA PRIVATE KEY-----")
     {
-        let id = age::ssh::Identity::from_buffer(
-            BufReader::new(text.as_bytes()),
-            Some(path.display().to_string()),
-        )
-        .map_err(|e| {
-            CliError::usage(format!("{} is not a usable SSH key: {e}", path.display()))
-                .hint("use an unencrypted ed25519 or rsa key, or an age identity")
-        })?;
-        if matches!(id, age::ssh::Identity::Encrypted(_)) {
-            return Err(CliError::usage(format!(
-                "{} is a passphrase-protected SSH key, which this version cannot unlock",
-                path.display()
+        let id = age::ssh::Identity::from_buffer(BufReader::new(&bytes[..]), Some(name.clone()))
+            .map_err(|e| {
+                CliError::usage(format!("{name} is not a usable SSH key: {e}"))
+                    .hint("use an ed25519 or rsa key, or an age identity")
+            })?;
+        return match id {
+            age::ssh::Identity::Encrypted(key) => {
+                let key = key
+                    .decrypt(passphrase(ctx, path)?)
+                    .map_err(|e| wrong_passphrase(path, e))?;
+                Ok(vec![Box::new(age::ssh::Identity::Unencrypted(key))])
+            }
+            age::ssh::Identity::Unsupported(k) => Err(CliError::usage(format!(
+                "{name} is an SSH key of a kind age cannot use ({k:?})"
             ))
-            .hint("use an age identity file (`age-keygen -o key.txt`) or an unencrypted SSH key"));
-        }
-        return Ok(vec![Box::new(id)]);
+            .hint("use an ed25519 or rsa key, or an age identity")),
+            id => Ok(vec![Box::new(id)]),
+        };
     }
-    let file = age::IdentityFile::from_buffer(BufReader::new(text.as_bytes())).map_err(|e| {
-        CliError::usage(format!(
-            "{} is not an age identity file: {e}",
-            path.display()
-        ))
-        .hint("generate one with `age-keygen -o key.txt`")
+    let file = age::IdentityFile::from_buffer(BufReader::new(&bytes[..])).map_err(|e| {
+        CliError::usage(format!("{name} is not an age identity file: {e}"))
+            .hint("generate one with `age-keygen -o key.txt`")
     })?;
+    identities_of(path, file)
+}
+
+fn identities_of<C: age::Callbacks>(
+    path: &Path,
+    file: age::IdentityFile<C>,
+) -> Result<Vec<Box<dyn age::Identity>>> {
     let ids = file.into_identities().map_err(|e| {
         CliError::usage(format!("cannot use identities in {}: {e}", path.display()))
             .hint("use an age identity file (`age-keygen -o key.txt`) or an SSH private key")

@@ -24,7 +24,7 @@ use crate::session::connect;
 pub struct RestoreArgs {
     /// The archive to restore
     pub file: PathBuf,
-    /// age identity file or SSH private key
+    /// age identity file or SSH private key (passphrase: prompted, or IMADM_IDENTITY_PASSPHRASE)
     #[arg(short, long, value_name = "FILE", required = true)]
     pub identity: PathBuf,
     /// Validate and show counts per table without changing anything
@@ -50,7 +50,7 @@ struct Report {
 }
 
 pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
-    let ids = load_identities(&args.identity)?;
+    let ids = load_identities(ctx, &args.identity)?;
     // Fail on a wrong identity before asking anything.
     drop(decrypt(&args.file, &ids)?);
     if !args.dry_run {
@@ -67,10 +67,15 @@ pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
     let conn = connect(ctx)?;
     let path = format!("/admin/backup/restore?dry_run={}", args.dry_run);
     let broken = Arc::new(Mutex::new(None));
+    // Decrypted bytes against the archive's size: close enough for an ETA (age adds 16
+    // bytes per 64 KiB chunk).
+    let size = std::fs::metadata(&args.file).ok().map(|m| m.len());
+    let progress = ctx.progress(size, if args.dry_run { "verify" } else { "restore" });
     let result: Result<Report> = conn.call(ctx, |c, t| {
+        progress.reset();
         let plain = decrypt(&args.file, &ids)?;
         let body = reqwest::blocking::Body::new(Remember {
-            inner: plain,
+            inner: progress.wrap_read(plain),
             error: broken.clone(),
         });
         c.post_stream(
@@ -82,6 +87,7 @@ pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
             },
         )
     });
+    progress.finish_and_clear();
     let report = match result {
         Ok(r) => r,
         Err(e) => {

@@ -45,10 +45,16 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
         c.get_stream("/admin/backup/snapshot", &Auth::token(t))
     })?;
     let server = conn.client.server();
+    let estimate = resp
+        .headers()
+        .get("x-imadm-size-estimate")
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let progress = ctx.progress(estimate, "backup");
     let writer = encrypt::encrypt(&recipients, Tee::new(files))?;
     let tap = TapRead {
         inner: resp,
         sink: writer,
+        progress: progress.clone(),
     };
     let mut reader = Reader::new(BufReader::with_capacity(256 << 10, tap)).map_err(|e| {
         integrity(format!("the server's snapshot stream is invalid: {e}"))
@@ -67,6 +73,7 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
             }
         }
     };
+    progress.finish_and_clear();
     let header = reader.header.clone();
     let tap = reader_into_tap(reader);
     let tee = encrypt::finish(tap.sink)?;

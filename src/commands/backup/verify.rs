@@ -19,7 +19,7 @@ use crate::error::{CliError, Kind, Result};
 pub struct VerifyArgs {
     /// The archive (its manifest is FILE.manifest.json)
     pub file: PathBuf,
-    /// age identity file or SSH private key: also decrypt and check the snapshot
+    /// age identity file or SSH private key (passphrase: prompted, or IMADM_IDENTITY_PASSPHRASE): also decrypt and check the snapshot
     #[arg(short, long, value_name = "FILE")]
     pub identity: Option<PathBuf>,
 }
@@ -40,7 +40,7 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
     super::check_archive(&args.file, &manifest)?;
     let mut decrypted = false;
     if let Some(id) = &args.identity {
-        let ids = load_identities(id)?;
+        let ids = load_identities(ctx, id)?;
         let plain = decrypt(&args.file, &ids)?;
         let (_, trailer) = imadm_api::backup::verify(BufReader::with_capacity(256 << 10, plain))
             .map_err(|e| {

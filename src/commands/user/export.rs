@@ -112,14 +112,18 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
         c.get_stream_as(&path, &Auth::token(t), "application/json")
     })?;
     let writer = encrypt::encrypt(&recipients, Tee::new(vec![file]))?;
+    let progress = ctx.progress(None, "export");
     let mut tap = BufReader::with_capacity(
         256 << 10,
         TapRead {
             inner: resp,
             sink: writer,
+            progress: progress.clone(),
         },
     );
-    let summary: Summary = serde_json::from_reader(&mut tap).map_err(|e| {
+    let parsed: serde_json::Result<Summary> = serde_json::from_reader(&mut tap);
+    progress.finish_and_clear();
+    let summary = parsed.map_err(|e| {
         integrity(format!(
             "the server's export document is incomplete or invalid: {e}"
         ))

@@ -12,7 +12,7 @@ use imadm_api::admin::{
 };
 use serde::Deserialize;
 
-use super::{Authed, Body, Otp, P, Q, Shared, blocking, ok};
+use super::{Authed, Body, Otp, P, Q, Shared, Unused, blocking, ok};
 use crate::auth::RequestCtx;
 use crate::error::ApiError;
 
@@ -129,6 +129,7 @@ pub async fn delete_role(
     Authed(c): Authed,
     Otp(otp): Otp,
     P(name): P<String>,
+    _: Unused,
 ) -> Result<Response, ApiError> {
     let ev = s.audit_event(&ctx, Some(&c), "role.delete", Some(format!("role:{name}")));
     blocking(&s, move |s| {
@@ -224,6 +225,7 @@ pub async fn delete_operator(
     Authed(c): Authed,
     Otp(otp): Otp,
     P(name): P<String>,
+    _: Unused,
 ) -> Result<Response, ApiError> {
     let ev = s.audit_event(
         &ctx,
@@ -298,6 +300,7 @@ pub async fn disable(
     Authed(c): Authed,
     Otp(otp): Otp,
     P(name): P<String>,
+    _: Unused,
 ) -> Result<Response, ApiError> {
     let ev = s.audit_event(
         &ctx,
@@ -322,6 +325,7 @@ pub async fn enable(
     Authed(c): Authed,
     Otp(otp): Otp,
     P(name): P<String>,
+    _: Unused,
 ) -> Result<Response, ApiError> {
     let ev = s.audit_event(
         &ctx,
@@ -346,6 +350,7 @@ pub async fn reset_mfa(
     Authed(c): Authed,
     Otp(otp): Otp,
     P(name): P<String>,
+    _: Unused,
 ) -> Result<Response, ApiError> {
     let ev = s.audit_event(
         &ctx,
@@ -396,6 +401,7 @@ pub async fn revoke_token(
     ctx: RequestCtx,
     Authed(c): Authed,
     P(id): P<i64>,
+    _: Unused,
 ) -> Result<Response, ApiError> {
     let ev = s.audit_event(&ctx, Some(&c), "token.revoke", Some(format!("token:{id}")));
     blocking(&s, move |s| s.audited(ev, || s.revoke_token(&ctx, &c, id))).await?;

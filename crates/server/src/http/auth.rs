@@ -9,7 +9,7 @@ use imadm_api::auth::{
     SessionTokens, WhoAmI,
 };
 
-use super::{AnySession, Authed, Body, Otp, Shared, blocking, ok};
+use super::{AnySession, Authed, Body, Otp, Shared, Unused, blocking, ok};
 use crate::auth::RequestCtx;
 use crate::error::ApiError;
 
@@ -73,6 +73,7 @@ pub async fn logout(
     State(s): State<Shared>,
     ctx: RequestCtx,
     AnySession(caller): AnySession,
+    _: Unused,
 ) -> Result<Response, ApiError> {
     blocking(&s, move |s| s.logout(&ctx, &caller)).await?;
     Ok(ok(true))
@@ -124,6 +125,7 @@ pub async fn mfa_enroll(
     State(s): State<Shared>,
     ctx: RequestCtx,
     AnySession(caller): AnySession,
+    _: Unused,
 ) -> Result<Response, ApiError> {
     Ok(ok(
         blocking(&s, move |s| s.mfa_enroll_start(&ctx, &caller)).await?
@@ -156,6 +158,7 @@ pub async fn recovery_codes(
     ctx: RequestCtx,
     Authed(caller): Authed,
     Otp(otp): Otp,
+    _: Unused,
 ) -> Result<Response, ApiError> {
     Ok(ok(blocking(&s, move |s| {
         s.regenerate_recovery_codes(&ctx, &caller, otp.as_deref())
@@ -173,6 +176,7 @@ pub async fn mfa_disable(
     ctx: RequestCtx,
     Authed(caller): Authed,
     Otp(otp): Otp,
+    _: Unused,
 ) -> Result<Response, ApiError> {
     blocking(&s, move |s| s.mfa_disable(&ctx, &caller, otp.as_deref())).await?;
     Ok(ok(true))

@@ -24,7 +24,7 @@ use imadm_api::im::{
 use imadm_api::{Envelope, LanyingError, codes};
 use serde::Deserialize;
 
-use super::{Authed, Body, Otp, P, Q, Shared, blocking, ok};
+use super::{Authed, Body, Otp, P, Q, Shared, Unused, blocking, ok};
 use crate::auth::RequestCtx;
 use crate::error::{ApiError, RenderedError};
 
@@ -231,6 +231,7 @@ pub async fn user_delete(
     Authed(caller): Authed,
     Otp(otp): Otp,
     UserIdHeader(user): UserIdHeader,
+    _: Unused,
 ) -> Result<Response, ApiError> {
     let ev = s.audit_event(
         &ctx,
@@ -280,6 +281,7 @@ pub async fn user_kick(
     ctx: RequestCtx,
     Authed(caller): Authed,
     UserIdHeader(user): UserIdHeader,
+    _: Unused,
 ) -> Result<Response, ApiError> {
     let ev = s.audit_event(
         &ctx,
@@ -327,6 +329,7 @@ pub async fn group_destroy(
     ctx: RequestCtx,
     Authed(caller): Authed,
     Q(q): Q<GroupQuery>,
+    _: Unused,
 ) -> Result<Response, ApiError> {
     let ev = s.audit_event(
         &ctx,
@@ -572,6 +575,7 @@ pub async fn admin_user_erase(
     Authed(caller): Authed,
     Otp(otp): Otp,
     P(user): P<String>,
+    _: Unused,
 ) -> Result<Response, ApiError> {
     Ok(ok(blocking(&s, move |s| {
         caller.require("user:delete")?;

@@ -267,6 +267,23 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
     }
 }
 
+/// For routes that take no body: reads and drops whatever body a client sent anyway.
+///
+/// hyper does not reuse a connection whose request body was left unread; it closes it
+/// after the response, and a client that already sent its next request on that keep-alive
+/// connection sees an EOF (schemathesis reported it as an intermittent "SSL: EOF").
+/// Reading the body (bounded like any other by `DefaultBodyLimit`) keeps the connection.
+pub struct Unused;
+
+impl<S: Send + Sync> FromRequest<S> for Unused {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        // Too large or broken: the connection is closed anyway; the request still runs.
+        let _ = axum::body::Bytes::from_request(req, state).await;
+        Ok(Unused)
+    }
+}
+
 /// Query string whose parse errors become 10002 envelopes naming the problem.
 pub struct Q<T>(pub T);
 
