@@ -347,6 +347,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand kick 'Log all of a user''s devices out'
             cand reset-password 'Set a new password for an IM user'
             cand delete 'Delete IM users (step-up MFA, confirmation)'
+            cand export 'Export everything held about an IM user, age-encrypted (GDPR art. 15)'
             cand erase 'Erase an IM user''s personal data (GDPR art. 17; step-up MFA, confirmation)'
         }
         &'imadm;user;list'= {
@@ -535,6 +536,33 @@ set edit:completion:arg-completer[imadm] = {|@words|
         }
         &'imadm;user;delete'= {
             cand --otp 'Current TOTP code for step-up (prompted if needed)'
+            cand --profile 'Saved server profile to use'
+            cand --server 'Admin API base URL (https only)'
+            cand --app-id 'Lanying app id, sent as the `app_id` header'
+            cand --ca-cert 'Extra PEM CA certificate to trust'
+            cand -o 'Output format [default: table on a terminal, tsv when piped]'
+            cand --output 'Output format [default: table on a terminal, tsv when piped]'
+            cand --config-dir 'Directory holding profiles [default: XDG config dir imadm/]'
+            cand --color 'When to use colour (NO_COLOR is honoured)'
+            cand --insecure-http 'Allow an http:// server URL, for a loopback address only'
+            cand --no-input 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+            cand -y 'Answer yes to confirmations'
+            cand --yes 'Answer yes to confirmations'
+            cand -v 'More diagnostics on stderr (repeat for more); never secrets'
+            cand --verbose 'More diagnostics on stderr (repeat for more); never secrets'
+            cand -q 'Fewer messages on stderr'
+            cand --quiet 'Fewer messages on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'imadm;user;export'= {
+            cand -r 'age recipient (age1...) or SSH public key (ssh-ed25519/ssh-rsa ...); repeatable'
+            cand --recipient 'age recipient (age1...) or SSH public key (ssh-ed25519/ssh-rsa ...); repeatable'
+            cand -R 'File with one recipient per line (# comments allowed)'
+            cand --recipients-file 'File with one recipient per line (# comments allowed)'
+            cand --out 'File to write (atomically, mode 0600)'
             cand --profile 'Saved server profile to use'
             cand --server 'Admin API base URL (https only)'
             cand --app-id 'Lanying app id, sent as the `app_id` header'

@@ -299,36 +299,37 @@ complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcomm
 complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from recovery-codes" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from recovery-codes" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from recovery-codes" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -l profile -d 'Saved server profile to use' -r
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -l server -d 'Admin API base URL (https only)' -r
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
 json\t''
 jsonl\t''
 csv\t''
 tsv\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -s y -l yes -d 'Answer yes to confirmations'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -s q -l quiet -d 'Fewer messages on stderr'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -f -a "list" -d 'List IM users, streamed page by page'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -f -a "show" -d 'Show one IM user'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -f -a "create" -d 'Register an IM user'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -f -a "import" -d 'Register IM users from a CSV file, one result per row'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -f -a "disable" -d 'Ban IM users'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -f -a "enable" -d 'Lift a ban'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -f -a "kick" -d 'Log all of a user\'s devices out'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -f -a "reset-password" -d 'Set a new password for an IM user'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -f -a "delete" -d 'Delete IM users (step-up MFA, confirmation)'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete erase" -f -a "erase" -d 'Erase an IM user\'s personal data (GDPR art. 17; step-up MFA, confirmation)'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -f -a "list" -d 'List IM users, streamed page by page'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -f -a "show" -d 'Show one IM user'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -f -a "create" -d 'Register an IM user'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -f -a "import" -d 'Register IM users from a CSV file, one result per row'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -f -a "disable" -d 'Ban IM users'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -f -a "enable" -d 'Lift a ban'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -f -a "kick" -d 'Log all of a user\'s devices out'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -f -a "reset-password" -d 'Set a new password for an IM user'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -f -a "delete" -d 'Delete IM users (step-up MFA, confirmation)'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -f -a "export" -d 'Export everything held about an IM user, age-encrypted (GDPR art. 15)'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -f -a "erase" -d 'Erase an IM user\'s personal data (GDPR art. 17; step-up MFA, confirmation)'
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from list" -l limit -d 'At most N users in total' -r
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from list" -l status -d 'Only users in this state' -r -f -a "active\t''
 disabled\t''"
@@ -519,6 +520,29 @@ complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcom
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from export" -s r -l recipient -d 'age recipient (age1...) or SSH public key (ssh-ed25519/ssh-rsa ...); repeatable' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from export" -s R -l recipients-file -d 'File with one recipient per line (# comments allowed)' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from export" -l out -d 'File to write (atomically, mode 0600)' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from export" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from export" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from export" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from export" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from export" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from export" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from export" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from export" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from export" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from export" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from export" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from erase" -l otp -d 'Current TOTP code for step-up (prompted if needed)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from erase" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from erase" -l server -d 'Admin API base URL (https only)' -r

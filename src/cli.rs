@@ -291,6 +291,8 @@ pub enum UserCommand {
     ResetPassword(commands::user::reset_password::ResetPasswordArgs),
     /// Delete IM users (step-up MFA, confirmation)
     Delete(commands::user::delete::DeleteArgs),
+    /// Export everything held about an IM user, age-encrypted (GDPR art. 15)
+    Export(commands::user::export::ExportArgs),
     /// Erase an IM user's personal data (GDPR art. 17; step-up MFA, confirmation)
     Erase(commands::user::erase::EraseArgs),
 }

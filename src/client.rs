@@ -232,23 +232,34 @@ impl ApiClient {
 
     /// GET a binary stream (not the envelope). Errors still come as an envelope.
     pub fn get_stream(&self, path: &str, auth: &Auth<'_>) -> Result<reqwest::blocking::Response> {
+        self.get_stream_as(path, auth, "application/octet-stream")
+    }
+
+    /// GET a streamed document of `content_type` (a success status with that type), not
+    /// the envelope. Errors still come as an envelope with an error status.
+    pub fn get_stream_as(
+        &self,
+        path: &str,
+        auth: &Auth<'_>,
+        content_type: &str,
+    ) -> Result<reqwest::blocking::Response> {
         let url = self.url(path)?;
         let resp = self
             .prepare(self.http.get(url), auth)
             .timeout(STREAM_TIMEOUT)
             .send()
             .map_err(|e| self.transport_error(e))?;
-        let binary = resp
+        let expected = resp
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes() == b"application/octet-stream");
-        if resp.status().is_success() && binary {
+            .is_some_and(|v| v.as_bytes() == content_type.as_bytes());
+        if resp.status().is_success() && expected {
             return Ok(resp);
         }
         match self.decode::<serde_json::Value>(resp) {
             Err(e) => Err(e),
             Ok(_) => Err(CliError::unexpected(format!(
-                "{path} answered with JSON instead of a binary stream"
+                "{path} answered with an envelope instead of a {content_type} stream"
             ))
             .hint("the server may be a different version; compare `imadm --version` with /admin/server-info")),
         }

@@ -13,6 +13,7 @@ mod config;
 mod context;
 mod credentials;
 mod duration;
+mod encrypt;
 mod error;
 mod logging;
 mod output;

@@ -69,6 +69,22 @@ fn user_commands_fall_back_to_the_lanying_api_and_admin_commands_refuse_clearly(
         assert_error(&out, 2, "does not offer the imadm admin API");
         assert!(stderr(&out).contains("IMADM_TOKEN"), "{}", describe(&out));
     }
+    // The GDPR export exists only in the admin API: exit 2, and no file.
+    let recipient = age::x25519::Identity::generate().to_public().to_string();
+    let out_dir = server.tmp().join("export");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let file = out_dir.join("x.age");
+    let out = with_token(&[
+        "user",
+        "export",
+        &ids[1].to_string(),
+        "--recipient",
+        &recipient,
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert_error(&out, 2, "does not offer the imadm admin API");
+    assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 0);
 
     // ...but users are listed through Lanying's own paging, in every format.
     let out = with_token(&["user", "list", "--all", "-o", "jsonl"]);

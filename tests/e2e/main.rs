@@ -11,6 +11,7 @@ mod cli_output;
 mod compliance;
 mod errors;
 mod first_login;
+mod gdpr;
 mod harness;
 mod keyring;
 mod lanying;

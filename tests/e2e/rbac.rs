@@ -209,6 +209,7 @@ fn endpoints() -> Vec<(&'static str, &'static str, Option<Value>, &'static str)>
         ("GET", "/admin/users", None, "user:read"),
         ("GET", "/admin/users/nobody", None, "user:read"),
         ("POST", "/admin/users/nobody/erase", None, "user:delete"),
+        ("GET", "/admin/users/nobody/export", None, "user:export"),
         (
             "POST",
             "/admin/users/bulk-delete",

@@ -33,7 +33,7 @@ fn jsonl(out: &std::process::Output) -> Vec<Value> {
         .collect()
 }
 
-fn create_user(server: &Server, name: &str, extra: &[&str]) -> i64 {
+pub(crate) fn create_user(server: &Server, name: &str, extra: &[&str]) -> i64 {
     let out = run(server
         .imadm()
         .args(["user", "create", name, "--password-stdin", "-o", "json"])
@@ -47,7 +47,7 @@ fn create_user(server: &Server, name: &str, extra: &[&str]) -> i64 {
 }
 
 /// reqwest client trusting the dev CA, plus the Lanying headers.
-struct Lanying {
+pub(crate) struct Lanying {
     client: reqwest::blocking::Client,
     base: String,
     app_id: String,
@@ -55,7 +55,7 @@ struct Lanying {
 }
 
 impl Lanying {
-    fn new(server: &Server) -> Lanying {
+    pub(crate) fn new(server: &Server) -> Lanying {
         let client = server.https_client();
         Lanying {
             client,
@@ -66,7 +66,7 @@ impl Lanying {
     }
 
     /// (HTTP status, envelope)
-    fn call(
+    pub(crate) fn call(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -545,6 +545,7 @@ fn groups_round_trip_and_business_errors_answer_http_200_with_the_code() {
         "/group/member_list",
         "/message/conversation",
         "/admin/users/{user}",
+        "/admin/users/{user}/export",
     ] {
         assert!(
             doc["paths"].get(path).is_some(),

@@ -370,3 +370,102 @@ pub struct UserErased {
     /// Group memberships removed.
     pub memberships_removed: u64,
 }
+
+/// `format` of the document `GET /admin/users/{user}/export` streams.
+pub const USER_EXPORT_FORMAT: &str = "imadm-user-export";
+/// `version` of that document; bumped on any incompatible change.
+pub const USER_EXPORT_VERSION: u32 = 1;
+
+/// `GET /admin/users/{user}/export`: everything the server holds about one IM user (GDPR
+/// art. 15), streamed as one JSON object in this field order. The server writes it page by
+/// page; the closing `}` is written only once every page was read, so a document that
+/// ends early was cut off. Times are RFC 3339 UTC. Schema: docs/gdpr-export.md.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UserExport {
+    /// Always [`USER_EXPORT_FORMAT`].
+    pub format: String,
+    /// Always [`USER_EXPORT_VERSION`].
+    pub version: u32,
+    /// When the server started writing the document.
+    pub exported_at: String,
+    /// The exporting server's id (`/admin/server-info`).
+    pub server_id: String,
+    pub user: ExportProfile,
+    /// Current group memberships, by group id.
+    pub groups: Vec<ExportMembership>,
+    /// Messages the user sent (to users or groups) or received directly, by message id.
+    pub messages: Vec<ExportMessage>,
+    /// Devices the server knows for the user: the reference server keeps none.
+    #[schema(value_type = Vec<Object>)]
+    pub devices: Vec<serde_json::Value>,
+    /// Audit events naming the user (by pseudonym) as their target, by sequence number.
+    pub audit_events: Vec<ExportAuditEvent>,
+}
+
+/// The profile part of a [`UserExport`]. Never a password or its hash.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ExportProfile {
+    pub user_id: i64,
+    pub username: String,
+    /// `active` or `disabled`.
+    pub status: String,
+    pub nick_name: Option<String>,
+    pub email: Option<String>,
+    pub mobile: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// When the user's devices were last kicked offline.
+    pub kicked_at: Option<String>,
+    /// How the audit log names this user (`user:<16 hex>`).
+    pub pseudonym: String,
+}
+
+/// One group the user is a member of.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ExportMembership {
+    pub group_id: i64,
+    pub name: String,
+    pub description: Option<String>,
+    /// Lanying group type (0 private group, 2 chatroom).
+    pub kind: i32,
+    /// `owner` or `member`.
+    pub role: String,
+    /// The owner's user id.
+    pub owner_id: i64,
+    pub joined_at: String,
+}
+
+/// One message sent or received by the user.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ExportMessage {
+    pub msg_id: i64,
+    /// `sent` (the user is the sender) or `received` (a direct message to the user).
+    pub direction: String,
+    pub from_user_id: i64,
+    /// `user` or `group`.
+    pub to_type: String,
+    /// The receiving user id, or the group id.
+    pub to_id: i64,
+    /// `TEXT`, `IMAGE`, `AUDIO`, `VIDEO`, `FILE`, `LOCATION`, `COMMAND` or `FORWARD`.
+    pub content_type: String,
+    pub content: String,
+    pub sent_at: String,
+}
+
+/// An audit event whose target is the user. The event's `target` is the profile's
+/// `pseudonym`; the operator's source address and request id are left out (another
+/// person's data). `seq` and `hash` match the event in a signed audit report.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ExportAuditEvent {
+    pub seq: u64,
+    pub at: String,
+    /// `operator`, `token`, `anonymous` or `system`.
+    pub actor_type: String,
+    /// The operator (or `<operator>#<token id>`) who acted.
+    pub actor: String,
+    pub action: String,
+    /// `success`, `failure` or `denied`.
+    pub outcome: String,
+    pub detail: Option<String>,
+    pub hash: String,
+}

@@ -532,6 +532,8 @@ pub struct EventFilter {
     pub until_ms: Option<i64>,
     pub actor: Option<String>,
     pub action: Option<String>,
+    /// Exact target (the GDPR export pages a user's pseudonym).
+    pub target: Option<String>,
     pub limit: u32,
 }
 

@@ -80,7 +80,7 @@ fn group_not_found(id: i64) -> ApiError {
 /// registered user can ever carry it.
 pub const ERASED_PREFIX: &str = "erased-";
 
-fn status_name(username: &str, disabled: bool) -> &'static str {
+pub(crate) fn status_name(username: &str, disabled: bool) -> &'static str {
     if username.starts_with(ERASED_PREFIX) {
         "erased"
     } else if disabled {
@@ -88,6 +88,16 @@ fn status_name(username: &str, disabled: bool) -> &'static str {
     } else {
         "active"
     }
+}
+
+/// Lanying's name of a message content type (unknown ones read as `TEXT`).
+pub(crate) fn content_type_name(t: i32) -> &'static str {
+    [
+        "TEXT", "IMAGE", "AUDIO", "VIDEO", "FILE", "LOCATION", "COMMAND", "FORWARD",
+    ]
+    .get(t as usize)
+    .copied()
+    .unwrap_or("TEXT")
 }
 
 /// Everything about one row, minus the secret.
@@ -104,7 +114,11 @@ impl AppState {
         move |p: &[u8], a: &str| self.key.seal(p, a)
     }
 
-    fn open_text(&self, sealed: Option<&[u8]>, aad: &str) -> Result<Option<String>, ApiError> {
+    pub(crate) fn open_text(
+        &self,
+        sealed: Option<&[u8]>,
+        aad: &str,
+    ) -> Result<Option<String>, ApiError> {
         let Some(sealed) = sealed else {
             return Ok(None);
         };
@@ -724,12 +738,7 @@ impl AppState {
                         device_sn: 0,
                     },
                     content,
-                    ctype: [
-                        "TEXT", "IMAGE", "AUDIO", "VIDEO", "FILE", "LOCATION", "COMMAND", "FORWARD",
-                    ]
-                    .get(m.content_type as usize)
-                    .unwrap_or(&"TEXT")
-                    .to_string(),
+                    ctype: content_type_name(m.content_type).into(),
                     timestamp: m.created_at * 1000,
                     status: "DELIVERED".into(),
                 })

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod error;
+pub mod export;
 mod fsutil;
 pub mod http;
 pub mod im;

@@ -251,7 +251,4 @@ impl<R: Read> Read for Remember<R> {
     }
 }
 
-/// fsync a directory so a rename in it survives a crash.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
+pub use crate::encrypt::sync_dir;

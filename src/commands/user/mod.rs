@@ -1,5 +1,5 @@
 //! `imadm user`: IM users of the Lanying-compatible API — list, show, create, import,
-//! disable, enable, kick, reset-password, delete.
+//! disable, enable, kick, reset-password, delete, export (GDPR art. 15), erase (art. 17).
 //!
 //! `USER` is a user id or a username: all digits is an id (Lanying usernames are never
 //! all digits), anything else a username; both resolve through `GET /admin/users/{user}`.
@@ -12,6 +12,7 @@ pub mod delete;
 pub mod disable;
 pub mod enable;
 pub mod erase;
+pub mod export;
 pub mod import;
 pub mod kick;
 pub mod list;
@@ -178,6 +179,7 @@ pub fn dispatch(ctx: &mut Context, command: crate::cli::UserCommand) -> Result<(
         C::Kick(a) => kick::run(ctx, a),
         C::ResetPassword(a) => reset_password::run(ctx, a),
         C::Delete(a) => delete::run(ctx, a),
+        C::Export(a) => export::run(ctx, a),
         C::Erase(a) => erase::run(ctx, a),
     }
 }

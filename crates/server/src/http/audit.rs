@@ -83,6 +83,7 @@ fn filter(q: &EventsQuery) -> Result<EventFilter, ApiError> {
         until_ms: parse_time("until", q.until.as_deref())?,
         actor: q.actor.clone().filter(|a| !a.is_empty()),
         action: q.action.clone().filter(|a| !a.is_empty()),
+        target: None,
         limit,
     })
 }

@@ -2,7 +2,7 @@
 //! (docs/backup-format.md), bridged to the blocking SQLite code in `crate::backup`
 //! through small bounded channels so memory stays flat whatever the database size.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
 use axum::Router;
 use axum::body::Body as RawBody;
@@ -15,7 +15,7 @@ use imadm_api::Envelope;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
-use super::{Authed, Otp, Q, Shared, blocking, ok};
+use super::{Authed, ChannelWriter, Otp, Q, Shared, blocking, ok};
 use crate::auth::{Caller, RequestCtx};
 use crate::backup::RestoreReport;
 use crate::error::ApiError;
@@ -48,20 +48,6 @@ fn audit(
     s.store.append_audit(&e).inspect_err(|err| {
         tracing::error!(error = %err, action, "cannot record a backup event in the audit log");
     })
-}
-
-struct ChannelWriter(mpsc::Sender<io::Result<Vec<u8>>>);
-
-impl Write for ChannelWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .blocking_send(Ok(buf.to_vec()))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "client went away"))?;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }
 
 #[utoipa::path(get, path = "/admin/backup/snapshot", tag = "backup",

@@ -53,6 +53,7 @@ pub fn router() -> Router<Shared> {
         .route("/admin/users/bulk-delete", post(admin_users_delete))
         .route("/admin/users/{user}", get(admin_user))
         .route("/admin/users/{user}/erase", post(admin_user_erase))
+        .route("/admin/users/{user}/export", get(admin_user_export))
 }
 
 /// Lanying's convention: business errors travel as HTTP 200 with the code in the body,
@@ -626,4 +627,55 @@ pub async fn admin_user_erase(
         s.audited(ev, || s.erase_user(&ctx, &caller, otp.as_deref(), id))
     })
     .await?))
+}
+
+#[utoipa::path(get, path = "/admin/users/{user}/export", tag = "admin",
+    params(("app_id" = String, Header, description = "application id"),
+           ("access-token" = String, Header, description = "access token"),
+           ("user" = String, Path, description = "user id or username")),
+    responses(
+        (status = 200, description = "everything held about the user (GDPR art. 15), streamed as one JSON document (docs/gdpr-export.md); recorded as `user.export` before the first byte", content_type = "application/json", body = imadm_api::im::UserExport),
+        (status = 403, description = "the caller lacks `user:export` (10010)", body = Envelope<imadm_api::ErrorDetail>),
+        (status = 404, description = "unknown or erased user (10000)", body = Envelope<imadm_api::ErrorDetail>),
+        (status = 500, description = "the export could not be recorded in the audit log (50099); nothing was sent", body = Envelope<imadm_api::ErrorDetail>)))]
+pub async fn admin_user_export(
+    State(s): State<Shared>,
+    ctx: RequestCtx,
+    Authed(caller): Authed,
+    P(user): P<String>,
+) -> Result<Response, ApiError> {
+    let (ctx2, caller2) = (ctx.clone(), caller.clone());
+    // Fail-closed: recorded (or refused) before a byte of the document exists.
+    let start = blocking(&s, move |s| s.begin_user_export(&ctx2, &caller2, &user)).await?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(8);
+    let state = s.clone();
+    tokio::task::spawn_blocking(move || {
+        let out = std::io::BufWriter::with_capacity(64 << 10, super::ChannelWriter(tx.clone()));
+        if let Err(e) = state.write_user_export(&start, out) {
+            tracing::error!(error = %e, "user export failed");
+            // Breaking the body: the client sees a truncated, invalid document.
+            let _ = tx.blocking_send(Err(std::io::Error::other("user export failed")));
+            let mut ev =
+                state.audit_event(&ctx, Some(&caller), "user.export", Some(start.pseudonym));
+            ev.outcome = "failure".into();
+            ev.detail = Some("the export stream broke off".into());
+            if let Err(err) = state.store.append_audit(&ev) {
+                tracing::error!(error = %err, "cannot record a failed export in the audit log");
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    let mut resp = (StatusCode::OK, axum::body::Body::from_stream(stream)).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    h.insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(resp)
 }

@@ -35,6 +35,23 @@ use crate::error::ApiError;
 
 pub type Shared = Arc<AppState>;
 
+/// The blocking end of a streamed response body: each write is one chunk sent to the
+/// socket task through a small bounded channel, so a slow client slows the writer down
+/// instead of filling memory. A write fails once the client went away.
+pub(crate) struct ChannelWriter(pub tokio::sync::mpsc::Sender<std::io::Result<Vec<u8>>>);
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .blocking_send(Ok(buf.to_vec()))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 pub fn router(state: Shared) -> Router {
     Router::new()
         .route("/openapi.json", get(openapi::serve))

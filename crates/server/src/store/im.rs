@@ -101,6 +101,19 @@ pub struct ImMessage {
     pub created_at: UnixTime,
 }
 
+/// One group membership of a user (for the GDPR export), with the group's sealed fields.
+#[derive(Debug, Clone)]
+pub struct ImMembership {
+    pub group_id: i64,
+    pub owner_id: i64,
+    pub kind: i32,
+    pub name: Vec<u8>,
+    pub description: Option<Vec<u8>>,
+    /// `owner` or `member`.
+    pub role: String,
+    pub joined_at: UnixTime,
+}
+
 pub trait ImStore: Send + Sync + 'static {
     /// Create users in one transaction; per input, `Some(id)` or `None` when the
     /// username is taken (already stored, or earlier in the same batch).
@@ -192,6 +205,22 @@ pub trait ImStore: Send + Sync + 'static {
         opposite: i64,
         group: bool,
         before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<ImMessage>>;
+
+    /// The user's group memberships with group id > `after`, ascending (keyset paging).
+    fn im_memberships_after(
+        &self,
+        user_id: i64,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ImMembership>>;
+    /// Messages the user sent (to anyone or any group) or received directly, with id >
+    /// `after`, ascending (keyset paging, for the GDPR export).
+    fn im_user_messages_after(
+        &self,
+        user_id: i64,
+        after: i64,
         limit: u32,
     ) -> Result<Vec<ImMessage>>;
 }
@@ -685,6 +714,65 @@ impl ImStore for SqliteStore {
         };
         Ok(rows)
     }
+
+    fn im_memberships_after(
+        &self,
+        user_id: i64,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ImMembership>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT g.group_id, g.owner_id, g.kind, g.name, g.description, m.role, m.joined_at
+             FROM im_group_members m JOIN im_groups g ON g.group_id = m.group_id
+             WHERE m.user_id = ?1 AND m.group_id > ?2 ORDER BY m.group_id LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![user_id, after, limit], |r| {
+            Ok(ImMembership {
+                group_id: r.get(0)?,
+                owner_id: r.get(1)?,
+                kind: r.get(2)?,
+                name: r.get(3)?,
+                description: r.get(4)?,
+                role: r.get(5)?,
+                joined_at: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn im_user_messages_after(
+        &self,
+        user_id: i64,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ImMessage>> {
+        let conn = self.reader();
+        // Two index range scans (im_messages_from, im_messages_to) merged by id: each page
+        // reads at most `limit` rows from each, however large the table.
+        let mut stmt = conn.prepare_cached(
+            "SELECT msg_id, from_id, to_type, to_id, content_type, content, created_at FROM (
+                 SELECT * FROM (SELECT * FROM im_messages WHERE from_id = ?1 AND msg_id > ?2
+                                ORDER BY msg_id LIMIT ?3)
+                 UNION
+                 SELECT * FROM (SELECT * FROM im_messages
+                                WHERE to_type = 'user' AND to_id = ?1 AND msg_id > ?2
+                                ORDER BY msg_id LIMIT ?3))
+             ORDER BY msg_id LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![user_id, after, limit], |r| {
+            Ok(ImMessage {
+                msg_id: r.get(0)?,
+                from_id: r.get(1)?,
+                to_group: r.get::<_, String>(2)? == "group",
+                to_id: r.get(3)?,
+                content_type: r.get(4)?,
+                content: r.get(5)?,
+                created_at: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
 }
 
 #[cfg(test)]
@@ -776,5 +864,60 @@ mod tests {
         assert!(s.im_group(g).unwrap().is_none());
         assert!(s.im_conversation(b, g, true, None, 10).unwrap().is_empty());
         assert!(s.im_conversation(b, a, false, None, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn export_pages_cover_sent_received_and_own_group_messages_only() {
+        let (_d, s) = store();
+        let ids = s
+            .create_im_users(&[user("a"), user("b"), user("c")], &fake_seal, 1)
+            .unwrap();
+        let (a, b, c) = (ids[0].unwrap(), ids[1].unwrap(), ids[2].unwrap());
+        let (g, _) = s
+            .create_im_group(b, 0, "g", None, &[a, c], &fake_seal, 1)
+            .unwrap();
+        let (g2, _) = s
+            .create_im_group(a, 0, "h", None, &[], &fake_seal, 1)
+            .unwrap();
+        let mut mine = Vec::new();
+        mine.extend(
+            s.send_im_messages(a, false, &[b], 0, "1", &fake_seal, 1)
+                .unwrap(),
+        );
+        s.send_im_messages(b, false, &[c], 0, "other", &fake_seal, 1)
+            .unwrap();
+        mine.extend(
+            s.send_im_messages(c, false, &[a], 0, "2", &fake_seal, 1)
+                .unwrap(),
+        );
+        mine.extend(
+            s.send_im_messages(a, true, &[g], 0, "3", &fake_seal, 1)
+                .unwrap(),
+        );
+        s.send_im_messages(b, true, &[g], 0, "theirs", &fake_seal, 1)
+            .unwrap();
+        mine.extend(
+            s.send_im_messages(a, false, &[a], 0, "self", &fake_seal, 1)
+                .unwrap(),
+        );
+        let mut seen = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = s.im_user_messages_after(a, after, 2).unwrap();
+            if page.is_empty() {
+                break;
+            }
+            after = page.last().unwrap().msg_id;
+            seen.extend(page.iter().map(|m| m.msg_id));
+        }
+        assert_eq!(seen, mine);
+        let groups: Vec<(i64, String)> = s
+            .im_memberships_after(a, 0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.group_id, m.role))
+            .collect();
+        assert_eq!(groups, vec![(g, "member".into()), (g2, "owner".into())]);
+        assert_eq!(s.im_memberships_after(a, g, 10).unwrap().len(), 1);
     }
 }

@@ -1118,6 +1118,7 @@ impl Store for SqliteStore {
                AND (?3 IS NULL OR at_ms >= ?3) AND (?4 IS NULL OR at_ms <= ?4)
                AND (?5 IS NULL OR actor = ?5)
                AND (?6 IS NULL OR action = ?6 OR (substr(?6, -1) = '.' AND substr(action, 1, length(?6)) = ?6))
+               AND (?8 IS NULL OR target = ?8)
              ORDER BY seq LIMIT ?7",
         )?;
         let rows = stmt.query_map(
@@ -1128,7 +1129,8 @@ impl Store for SqliteStore {
                 q.until_ms,
                 q.actor,
                 q.action,
-                q.limit
+                q.limit,
+                q.target
             ],
             |r| {
                 Ok(imadm_api::audit::AuditEvent {

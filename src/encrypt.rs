@@ -1,0 +1,186 @@
+//! age encryption into atomic files, shared by `backup run` and `user export`.
+//!
+//! Recipients come from `--recipient` (age `age1...` or an SSH public key line) and
+//! `--recipients-file`. The ciphertext goes into temp files (0600, in the destination
+//! directory), hashed once on the way; a caller renames them to their final names only
+//! after the whole plaintext arrived and checked out ([`persist`]), so a failed or killed
+//! run never leaves a final name behind.
+
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use clap::Args;
+use sha2::{Digest, Sha256};
+
+use crate::error::{CliError, Result};
+
+/// The recipient options (flattened into a command's arguments).
+#[derive(Debug, Clone, Args)]
+pub struct RecipientArgs {
+    /// age recipient (age1...) or SSH public key (ssh-ed25519/ssh-rsa ...); repeatable
+    #[arg(short, long = "recipient", value_name = "R")]
+    pub recipients: Vec<String>,
+    /// File with one recipient per line (# comments allowed)
+    #[arg(short = 'R', long, value_name = "FILE")]
+    pub recipients_file: Option<PathBuf>,
+}
+
+/// Parsed recipients and the lines they came from (for manifests and summaries).
+pub struct Recipients {
+    pub lines: Vec<String>,
+    pub parsed: Vec<Box<dyn age::Recipient + Send>>,
+}
+
+impl RecipientArgs {
+    /// Every recipient, parsed; a usage error when there is none (`what` names the
+    /// file nobody could decrypt, e.g. "the backup").
+    pub fn load(&self, what: &str) -> Result<Recipients> {
+        let mut lines = self.recipients.clone();
+        if let Some(f) = &self.recipients_file {
+            let text = std::fs::read_to_string(f).map_err(|e| {
+                CliError::usage(format!("cannot read {}: {e}", f.display()))
+                    .hint("one recipient per line, # for comments")
+            })?;
+            lines.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_owned),
+            );
+        }
+        if lines.is_empty() {
+            return Err(
+                CliError::usage(format!("no recipients: nobody could decrypt {what}"))
+                    .hint("pass --recipient age1... or --recipients-file FILE"),
+            );
+        }
+        let parsed = lines
+            .iter()
+            .map(|l| parse_recipient(l))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Recipients { lines, parsed })
+    }
+}
+
+pub fn parse_recipient(s: &str) -> Result<Box<dyn age::Recipient + Send>> {
+    if s.starts_with("age1") {
+        return age::x25519::Recipient::from_str(s)
+            .map(|r| Box::new(r) as _)
+            .map_err(|e| {
+                CliError::usage(format!("invalid age recipient {s:?}: {e}"))
+                    .hint("an age recipient looks like age1... (see `age-keygen -y key.txt`)")
+            });
+    }
+    age::ssh::Recipient::from_str(s)
+        .map(|r| Box::new(r) as _)
+        .map_err(|e| {
+            CliError::usage(format!("invalid recipient {s:?}: {e:?}"))
+                .hint("use an age1... recipient or an ssh-ed25519/ssh-rsa public key line")
+        })
+}
+
+/// A temp file (0600) in `dir`, to be renamed into place by [`persist`].
+pub fn temp_in(dir: &Path, prefix: &str) -> Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| {
+            CliError::usage(format!("cannot write in {}: {e}", dir.display()))
+                .hint("create the directory and check its permissions")
+        })
+}
+
+/// Tees the ciphertext into every temp file and hashes it once.
+pub struct Tee {
+    pub files: Vec<tempfile::NamedTempFile>,
+    hash: Sha256,
+    pub size: u64,
+}
+
+impl Tee {
+    pub fn new(files: Vec<tempfile::NamedTempFile>) -> Tee {
+        Tee {
+            files,
+            hash: Sha256::new(),
+            size: 0,
+        }
+    }
+
+    /// Lower-case hex SHA-256 of everything written so far.
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(self.hash.clone().finalize())
+    }
+}
+
+impl Write for Tee {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        for f in &mut self.files {
+            f.write_all(buf)?;
+        }
+        self.hash.update(buf);
+        self.size += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.files.iter_mut().try_for_each(|f| f.flush())
+    }
+}
+
+/// The age writer over a [`Tee`].
+pub type Encrypting = age::stream::StreamWriter<BufWriter<Tee>>;
+
+/// Start encrypting to `recipients` into `tee`.
+pub fn encrypt(recipients: &Recipients, tee: Tee) -> Result<Encrypting> {
+    let enc = age::Encryptor::with_recipients(recipients.parsed.iter().map(|r| r.as_ref() as _))
+        .map_err(|e| CliError::usage(format!("cannot encrypt to these recipients: {e}")))?;
+    enc.wrap_output(BufWriter::with_capacity(256 << 10, tee))
+        .map_err(CliError::from)
+}
+
+/// Write the age trailer and hand the files back, flushed (not yet synced).
+pub fn finish(w: Encrypting) -> Result<Tee> {
+    let buf = w.finish().map_err(CliError::from)?;
+    let mut tee = buf
+        .into_inner()
+        .map_err(|e| CliError::from(e.into_error()))?;
+    tee.flush()?;
+    Ok(tee)
+}
+
+/// fsync `f`, rename it to `dest` and fsync the directory, so the final name appears
+/// complete or not at all, even across a crash.
+pub fn persist(f: tempfile::NamedTempFile, dest: &Path) -> Result<()> {
+    f.as_file().sync_all()?;
+    f.persist(dest).map_err(|e| CliError::from(e.error))?;
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    sync_dir(dir)?;
+    Ok(())
+}
+
+/// fsync a directory so a rename in it survives a crash.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Everything read from `inner` is also written to `sink` (the encryptor), so the
+/// plaintext can be checked while it streams and is encrypted in the same pass; `progress`
+/// counts the bytes (`Context::progress`: hidden unless stderr is a terminal).
+pub struct TapRead<R, W> {
+    pub inner: R,
+    pub sink: W,
+    pub progress: indicatif::ProgressBar,
+}
+
+impl<R: Read, W: Write> Read for TapRead<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sink.write_all(&buf[..n])?;
+        self.progress.inc(n as u64);
+        Ok(n)
+    }
+}
