@@ -56,10 +56,12 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
         sink: writer,
         progress: progress.clone(),
     };
-    let mut reader = Reader::new(BufReader::with_capacity(256 << 10, tap)).map_err(|e| {
-        integrity(format!("the server's snapshot stream is invalid: {e}"))
-            .hint("nothing was written; retry, and check the server log")
-    })?;
+    let mut reader = Reader::new(BufReader::with_capacity(256 << 10, tap))
+        .map_err(|e| {
+            integrity(format!("the server's snapshot stream is invalid: {e}"))
+                .hint("nothing was written; retry, and check the server log")
+        })?
+        .skip_values(true);
     let trailer = loop {
         match reader.next() {
             Ok(Item::End(t)) => break t,
