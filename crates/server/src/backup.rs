@@ -165,16 +165,18 @@ fn integrity(e: FormatError) -> ApiError {
 }
 
 /// Load a snapshot into a staging file beside `db`, verify it, and (unless `dry_run`)
-/// replace the live data with it in one transaction.
+/// hand the complete staging file to `install`, which makes it the live database
+/// (`Store::replace_file`). `install` is not called unless everything verified.
 pub fn restore<R: Read>(
     db: &Path,
     key_fingerprint: &str,
     inp: R,
     dry_run: bool,
+    install: impl FnOnce(&Path) -> Result<(), ApiError>,
 ) -> Result<RestoreReport, ApiError> {
     let mut reader = Reader::new(inp).map_err(integrity)?;
     let header = reader.header.clone();
-    let live = Connection::open(db).map_err(db_err)?;
+    let live = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(db_err)?;
     live.busy_timeout(std::time::Duration::from_secs(60))
         .map_err(db_err)?;
     let live_version: i64 = live
@@ -211,6 +213,21 @@ pub fn restore<R: Read>(
         )
         .hint("restore with a server of the same imadm version as the one that took the backup"));
     }
+    // The live schema, to build the staging file as a complete database: tables and
+    // indexes before the load, triggers after it (an insert must not fire them).
+    let schema: Vec<(String, String)> = {
+        let mut stmt = live
+            .prepare(
+                "SELECT type, sql FROM sqlite_master
+                 WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
+                 ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END, rowid",
+            )
+            .map_err(db_err)?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db_err)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db_err)?
+    };
 
     let dir = db.parent().unwrap_or(Path::new("."));
     let staging = tempfile::Builder::new()
@@ -226,25 +243,35 @@ pub fn restore<R: Read>(
         })?;
     {
         let st = Connection::open(staging.path()).map_err(db_err)?;
-        st.execute_batch("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN")
+        // No journal and no syncs while loading: until the file is complete and fsynced
+        // (by `install`), a crash just leaves a staging file that start-up deletes.
+        st.execute_batch(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA foreign_keys=OFF",
+        )
+        .map_err(db_err)?;
+        st.pragma_update(None, "user_version", header.schema_version)
             .map_err(db_err)?;
+        st.execute_batch("BEGIN").map_err(db_err)?;
+        for (kind, sql) in &schema {
+            if kind != "trigger" {
+                st.execute_batch(sql).map_err(db_err)?;
+            }
+        }
+        let mut stmts = Vec::new();
         for t in &header.tables {
-            // Untyped columns keep every value exactly as it was sent.
             let cols = t
                 .columns
                 .iter()
                 .map(|c| quote(c))
                 .collect::<Vec<_>>()
                 .join(",");
-            st.execute_batch(&format!("CREATE TABLE {} ({cols})", quote(&t.name)))
-                .map_err(db_err)?;
-        }
-        let mut stmts = Vec::new();
-        for t in &header.tables {
             let marks = vec!["?"; t.columns.len()].join(",");
             stmts.push(
-                st.prepare(&format!("INSERT INTO {} VALUES ({marks})", quote(&t.name)))
-                    .map_err(db_err)?,
+                st.prepare(&format!(
+                    "INSERT INTO {} ({cols}) VALUES ({marks})",
+                    quote(&t.name)
+                ))
+                .map_err(db_err)?,
             );
         }
         while let Item::Record { table, values } = reader.next().map_err(integrity)? {
@@ -260,10 +287,37 @@ pub fn restore<R: Read>(
                 .collect();
             stmts[table as usize]
                 .execute(rusqlite::params_from_iter(params))
-                .map_err(db_err)?;
+                .map_err(|e| {
+                    ApiError::new(
+                        codes::INTEGRITY,
+                        format!(
+                            "a record of table {} was refused: {e}",
+                            header.tables[table as usize].name
+                        ),
+                    )
+                    .hint("the live data was not changed; the archive is inconsistent")
+                })?;
         }
         drop(stmts);
-        st.execute_batch("COMMIT").map_err(db_err)?;
+        for (kind, sql) in &schema {
+            if kind == "trigger" {
+                st.execute_batch(sql).map_err(db_err)?;
+            }
+        }
+        let violations: i64 = st
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .map_err(db_err)?;
+        if violations > 0 {
+            return Err(ApiError::new(
+                codes::INTEGRITY,
+                format!("the snapshot breaks {violations} foreign-key reference(s)"),
+            )
+            .hint("the live data was not changed; the archive is inconsistent"));
+        }
+        st.execute_batch("COMMIT; PRAGMA journal_mode=DELETE")
+            .map_err(db_err)?;
     }
 
     let mut counts = Vec::new();
@@ -281,8 +335,11 @@ pub fn restore<R: Read>(
             snapshot: t.count,
         });
     }
+    drop(live);
     if !dry_run {
-        switch(&live, staging.path(), &header)?;
+        // On success the staging file has been renamed; the temp guard's delete then
+        // finds nothing. On failure it removes the staging file.
+        install(staging.path())?;
     }
     Ok(RestoreReport {
         dry_run,
@@ -291,98 +348,6 @@ pub fn restore<R: Read>(
         schema_version: header.schema_version,
         tables: counts,
     })
-}
-
-/// The one exception to "the snapshot wins": an operator's last used TOTP step. Rolling it
-/// back to the backup's value would make every code used since the backup valid again
-/// (replay protection, RFC 6238 section 5.2), so the switch keeps the larger of the live and
-/// the restored step, matched by username.
-const KEEP_TOTP_STEPS: &str = "CREATE TEMP TABLE restore_totp_steps AS
-     SELECT username, last_totp_step FROM main.operators WHERE last_totp_step IS NOT NULL";
-const RESTORE_TOTP_STEPS: &str = "UPDATE main.operators SET last_totp_step = s.last_totp_step
-     FROM temp.restore_totp_steps AS s
-     WHERE s.username = operators.username
-       AND (operators.last_totp_step IS NULL OR operators.last_totp_step < s.last_totp_step);
-     DROP TABLE temp.restore_totp_steps;";
-
-fn has_totp_steps(live: &Connection) -> rusqlite::Result<bool> {
-    live.query_row(
-        "SELECT count(*) FROM pragma_table_info('operators') WHERE name IN ('username', 'last_totp_step')",
-        [],
-        |r| r.get::<_, i64>(0),
-    )
-    .map(|n| n == 2)
-}
-
-/// Replace every table's rows with the staging file's, in one transaction.
-fn switch(live: &Connection, staging: &Path, header: &Header) -> Result<(), ApiError> {
-    // ATTACH is not allowed inside a transaction; foreign keys are off on this fresh
-    // connection (checked explicitly before commit), so table order does not matter.
-    live.execute(
-        "ATTACH DATABASE ?1 AS staging",
-        [staging.to_string_lossy().as_ref()],
-    )
-    .map_err(db_err)?;
-    let result = (|| -> Result<(), ApiError> {
-        live.execute_batch("PRAGMA foreign_keys=OFF; BEGIN IMMEDIATE")
-            .map_err(db_err)?;
-        let body = (|| -> rusqlite::Result<()> {
-            let triggers: Vec<(String, String)> = {
-                let mut s = live.prepare(
-                    "SELECT name, sql FROM main.sqlite_master WHERE type = 'trigger' AND sql IS NOT NULL",
-                )?;
-                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<rusqlite::Result<_>>()?
-            };
-            for (name, _) in &triggers {
-                live.execute_batch(&format!("DROP TRIGGER main.{}", quote(name)))?;
-            }
-            let keep_steps = has_totp_steps(live)?;
-            if keep_steps {
-                live.execute_batch(KEEP_TOTP_STEPS)?;
-            }
-            for t in &header.tables {
-                let q = quote(&t.name);
-                let cols = t
-                    .columns
-                    .iter()
-                    .map(|c| quote(c))
-                    .collect::<Vec<_>>()
-                    .join(",");
-                live.execute_batch(&format!(
-                    "DELETE FROM main.{q}; INSERT INTO main.{q} ({cols}) SELECT {cols} FROM staging.{q};"
-                ))?;
-            }
-            if keep_steps {
-                live.execute_batch(RESTORE_TOTP_STEPS)?;
-            }
-            for (_, sql) in &triggers {
-                live.execute_batch(sql)?;
-            }
-            Ok(())
-        })();
-        if let Err(e) = body {
-            let _ = live.execute_batch("ROLLBACK");
-            return Err(db_err(e));
-        }
-        let violations: i64 = live
-            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
-                r.get(0)
-            })
-            .map_err(db_err)?;
-        if violations > 0 {
-            let _ = live.execute_batch("ROLLBACK");
-            return Err(ApiError::new(
-                codes::INTEGRITY,
-                format!("the snapshot breaks {violations} foreign-key reference(s)"),
-            )
-            .hint("the live data was not changed; the archive is inconsistent"));
-        }
-        live.execute_batch("COMMIT").map_err(db_err)?;
-        Ok(())
-    })();
-    let _ = live.execute_batch("DETACH DATABASE staging");
-    result
 }
 
 #[cfg(test)]
@@ -427,41 +392,62 @@ mod tests {
         out
     }
 
+    /// What the server does: the store installs the file (closing and reopening its
+    /// connections). Also checks that each operator's newest TOTP step survives.
     #[test]
-    fn restore_keeps_the_newest_totp_step_so_used_codes_stay_used() {
+    fn restore_through_the_store_keeps_the_newest_totp_step_so_used_codes_stay_used() {
+        use crate::store::Store;
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("ops.db");
-        let c = Connection::open(&p).unwrap();
-        c.execute_batch(
-            "CREATE TABLE operators (id INTEGER PRIMARY KEY, username TEXT UNIQUE, last_totp_step INTEGER);
-             INSERT INTO operators VALUES (1, 'alice', 100), (2, 'bob', NULL), (3, 'carol', 500);",
-        )
-        .unwrap();
+        let p = dir.path().join("imadm.db");
+        let store = crate::store::sqlite::SqliteStore::open(&p).unwrap();
+        for name in ["alice", "bob", "carol"] {
+            store.create_operator(name, "x", false, &[], 1).unwrap();
+        }
+        let set = |sql: &str| Connection::open(&p).unwrap().execute_batch(sql).unwrap();
+        let steps = |store: &crate::store::sqlite::SqliteStore| -> Vec<(String, Option<u64>)> {
+            ["alice", "bob", "carol", "dave"]
+                .iter()
+                .filter_map(|n| store.operator_by_username(n).unwrap())
+                .map(|o| (o.username, o.last_totp_step))
+                .collect()
+        };
+        set(
+            "UPDATE operators SET last_totp_step = 100 WHERE username = 'alice';
+             UPDATE operators SET last_totp_step = 500 WHERE username = 'carol';",
+        );
         let snap = snapshot(&p, "srv", "fp", Vec::new()).unwrap();
         // After the backup: alice and bob log in (newer steps), carol is deleted, dave is new.
-        c.execute_batch(
+        set(
             "UPDATE operators SET last_totp_step = 200 WHERE username = 'alice';
              UPDATE operators SET last_totp_step = 300 WHERE username = 'bob';
-             DELETE FROM operators WHERE username = 'carol';
-             INSERT INTO operators VALUES (4, 'dave', 900);",
-        )
+             DELETE FROM operators WHERE username = 'carol';",
+        );
+        store.create_operator("dave", "x", false, &[], 1).unwrap();
+        restore(&p, "fp", &snap[..], false, |staged| {
+            store
+                .replace_file(staged)
+                .map_err(|e| ApiError::new(codes::INTERNAL, e.to_string()))
+        })
         .unwrap();
-        restore(&p, "fp", &snap[..], false).unwrap();
-        let rows: Vec<(String, Option<i64>)> = c
-            .prepare("SELECT username, last_totp_step FROM operators ORDER BY id")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
+        // The store's own (reopened) connections read the restored file.
         assert_eq!(
-            rows,
+            steps(&store),
             [
                 ("alice".to_owned(), Some(200)),
                 ("bob".to_owned(), Some(300)),
                 ("carol".to_owned(), Some(500)),
             ]
         );
+        // And it still writes: through the reopened writer, into the restored file.
+        store.create_operator("erin", "x", false, &[], 1).unwrap();
+        assert!(store.operator_by_username("erin").unwrap().is_some());
+    }
+
+    /// Install by renaming, as the store does once its connections are closed.
+    fn rename_into(db: &Path) -> impl FnOnce(&Path) -> Result<(), ApiError> + '_ {
+        move |staged| {
+            std::fs::rename(staged, db).map_err(|e| ApiError::new(codes::INTERNAL, e.to_string()))
+        }
     }
 
     #[test]
@@ -478,17 +464,17 @@ mod tests {
         let changed = rows(&p);
         assert_ne!(changed, before);
 
-        let e = restore(&p, "other", &snap[..], false).unwrap_err();
+        let e = restore(&p, "other", &snap[..], false, rename_into(&p)).unwrap_err();
         assert_eq!(e.code, codes::INTEGRITY);
         assert!(e.message.contains("different server key"), "{}", e.message);
-        let dry = restore(&p, "fp", &snap[..], true).unwrap();
+        let dry = restore(&p, "fp", &snap[..], true, rename_into(&p)).unwrap();
         assert!(dry.dry_run);
         assert_eq!(rows(&p), changed);
-        let e = restore(&p, "fp", &snap[..snap.len() - 1], false).unwrap_err();
+        let e = restore(&p, "fp", &snap[..snap.len() - 1], false, rename_into(&p)).unwrap_err();
         assert_eq!(e.code, codes::INTEGRITY);
         assert_eq!(rows(&p), changed);
 
-        let report = restore(&p, "fp", &snap[..], false).unwrap();
+        let report = restore(&p, "fp", &snap[..], false, rename_into(&p)).unwrap();
         assert_eq!(rows(&p), before);
         let log = report.tables.iter().find(|t| t.table == "log").unwrap();
         assert_eq!((log.current, log.snapshot), (2, 1));
@@ -497,7 +483,7 @@ mod tests {
         assert!(c.execute("DELETE FROM log", []).is_err());
 
         c.execute_batch("PRAGMA user_version=8").unwrap();
-        let e = restore(&p, "fp", &snap[..], false).unwrap_err();
+        let e = restore(&p, "fp", &snap[..], false, rename_into(&p)).unwrap_err();
         assert!(e.message.contains("schema version 7"), "{}", e.message);
         // No staging files left behind.
         let left: Vec<_> = std::fs::read_dir(dir.path())

@@ -62,6 +62,10 @@ pub struct AppState {
     pub admin_api: bool,
     /// Session lookups of recent requests, valid while the store's epoch stays the same.
     pub auth_cache: auth::AuthCache,
+    /// Held (shared) by a backup snapshot's own connection to `db_path` for as long as it
+    /// streams, and (exclusive) by a restore while it replaces the file: no connection may
+    /// stay open on the old file across the swap (see `SqliteStore::replace_file`).
+    pub file_lock: std::sync::RwLock<()>,
 }
 
 /// Why the server could not start or bootstrap; the CLI maps `kind` to an exit code.
@@ -360,6 +364,7 @@ pub async fn serve(
         db_path: dir.path.join(DB_FILE),
         admin_api: opts.admin_api,
         auth_cache: auth::AuthCache::default(),
+        file_lock: std::sync::RwLock::new(()),
     });
     let app = http::router(state);
 

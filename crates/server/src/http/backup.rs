@@ -92,6 +92,7 @@ pub async fn snapshot(
     tokio::task::spawn_blocking(move || {
         let out = io::BufWriter::with_capacity(64 << 10, ChannelWriter(tx.clone()));
         let fp = state.key.fingerprint();
+        let _file = state.file_lock.read().unwrap_or_else(|p| p.into_inner());
         match crate::backup::snapshot(&state.db_path, &state.server_id, &fp, out) {
             Ok(_) => {
                 let _ = audit(
@@ -211,8 +212,15 @@ pub async fn restore(
             cur: Default::default(),
             pos: 0,
         };
-        let r = crate::backup::restore(&s.db_path, &s.key.fingerprint(), reader, dry_run);
-        // The restore wrote through its own connection: drop cached session lookups.
+        let r = crate::backup::restore(&s.db_path, &s.key.fingerprint(), reader, dry_run, |staged| {
+            let _file = s.file_lock.write().unwrap_or_else(|p| p.into_inner());
+            s.store.replace_file(staged).map_err(|e| {
+                tracing::error!(error = %e, "installing the restored database failed");
+                ApiError::new(imadm_api::codes::DATABASE_ERROR, "the restored database could not be installed")
+                    .hint("see the server log; the live data is the old data unless the log says otherwise")
+            })
+        });
+        // The data changed under every cached session lookup.
         s.store.bump_epoch();
         let what = if dry_run {
             "backup.restore_dry_run"

@@ -138,6 +138,9 @@ pub trait Store: Send + Sync + 'static {
     fn epoch(&self) -> u64;
     /// Invalidate such caches after the data changed behind the store's back (a restore).
     fn bump_epoch(&self);
+    /// Install a complete, verified database file as the live data (a restore); see
+    /// `SqliteStore::replace_file`.
+    fn replace_file(&self, staged: &std::path::Path) -> Result<()>;
     fn setting(&self, key: &str) -> Result<Option<String>>;
     fn set_setting(&self, key: &str, value: &str) -> Result<()>;
 

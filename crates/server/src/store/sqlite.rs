@@ -235,6 +235,8 @@ pub struct SqliteStore {
     epoch: AtomicU64,
     /// The alert rules every audit insert evaluates (`imadm server --alert-*` flags).
     rules: RwLock<Arc<crate::audit::AlertRules>>,
+    /// The database file, for [`SqliteStore::replace_file`].
+    path: std::path::PathBuf,
 }
 
 /// The writer connection, locked. Dropping it bumps the store's epoch, after whatever
@@ -264,6 +266,28 @@ impl Drop for Writer<'_> {
     }
 }
 
+/// The writer connection's settings (also after a restore replaced the file).
+fn open_writer(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Deleted and overwritten content is zeroed, not left in free pages: an erased
+    // user's name must not be recoverable from the file (GDPR art. 17).
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+fn open_reader(path: &Path) -> Result<Connection> {
+    let r = Connection::open(path)?;
+    r.busy_timeout(std::time::Duration::from_secs(5))?;
+    r.pragma_update(None, "query_only", "ON")?;
+    r.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(r)
+}
+
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     // A panic while holding the lock cannot leave SQLite inconsistent (transactions
     // roll back on drop), so a poisoned mutex is safe to keep using.
@@ -283,33 +307,76 @@ impl From<rusqlite::Error> for StoreError {
 impl SqliteStore {
     /// Open (creating if needed) `path`, migrate it, and sync the built-in roles.
     pub fn open(path: &Path) -> Result<Self> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        // Deleted and overwritten content is zeroed, not left in free pages: an erased
-        // user's name must not be recoverable from the file (GDPR art. 17).
-        conn.pragma_update(None, "secure_delete", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let mut store = SqliteStore {
-            conn: Mutex::new(conn),
+            conn: Mutex::new(open_writer(path)?),
             readers: Vec::new(),
             next_reader: AtomicUsize::new(0),
             epoch: AtomicU64::new(0),
             rules: RwLock::new(Arc::default()),
+            path: path.to_owned(),
         };
         store.migrate()?;
         store.sync_builtin_roles()?;
         // Opened after the migrations, so they see the current schema.
         for _ in 0..READERS {
-            let r = Connection::open(path)?;
-            r.busy_timeout(std::time::Duration::from_secs(5))?;
-            r.pragma_update(None, "query_only", "ON")?;
-            r.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-            store.readers.push(Mutex::new(r));
+            store.readers.push(Mutex::new(open_reader(path)?));
         }
         Ok(store)
+    }
+
+    /// Make the complete database file `staged` the live one (a restore): every connection
+    /// is closed, the file renamed over the live one, and the connections reopened.
+    ///
+    /// Closing all connections first matters: the last close checkpoints the WAL into the
+    /// old file and deletes it, so no WAL of the old file can ever be replayed onto the new
+    /// one. Until the rename the old file is complete; after it the new one is (the caller
+    /// fsynced it): a crash at any point leaves one of the two, whole. Nothing else may hold
+    /// the file open meanwhile (the backup snapshot's connection is excluded by the caller).
+    ///
+    /// One value is carried over from the live data: each operator's last used TOTP step,
+    /// when newer. Rolling it back would make every code used since the backup valid again
+    /// (replay protection, RFC 6238 section 5.2).
+    pub fn replace_file(&self, staged: &Path) -> Result<()> {
+        let mut writer = self.conn();
+        let mut readers: Vec<_> = self.readers.iter().map(lock).collect();
+        let steps: Vec<(String, i64)> = writer
+            .prepare(
+                "SELECT username, last_totp_step FROM operators WHERE last_totp_step IS NOT NULL",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        {
+            let st = Connection::open(staged)?;
+            st.pragma_update(None, "synchronous", "FULL")?;
+            let tx = st.unchecked_transaction()?;
+            for (user, step) in &steps {
+                tx.execute(
+                    "UPDATE operators SET last_totp_step = ?2
+                     WHERE username = ?1 AND (last_totp_step IS NULL OR last_totp_step < ?2)",
+                    rusqlite::params![user, step],
+                )?;
+            }
+            tx.commit()?;
+        }
+        std::fs::File::open(staged)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| StoreError::Backend(format!("fsync of the staged file: {e}")))?;
+        // Close all: swap in throw-away in-memory connections.
+        let placeholder = || Connection::open_in_memory();
+        drop(std::mem::replace(&mut *writer, placeholder()?));
+        for r in readers.iter_mut() {
+            drop(std::mem::replace(&mut **r, placeholder()?));
+        }
+        let renamed = std::fs::rename(staged, &self.path).and_then(|()| {
+            let dir = self.path.parent().unwrap_or(Path::new("."));
+            std::fs::File::open(dir)?.sync_all()
+        });
+        // Reopen whichever file is live now (the old one if the rename failed).
+        *writer = open_writer(&self.path)?;
+        for r in readers.iter_mut() {
+            **r = open_reader(&self.path)?;
+        }
+        renamed.map_err(|e| StoreError::Backend(format!("installing the restored file: {e}")))
     }
 
     /// Use `rules` for the alerts of every event written from now on.
@@ -449,6 +516,10 @@ impl Store for SqliteStore {
 
     fn bump_epoch(&self) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn replace_file(&self, staged: &Path) -> Result<()> {
+        SqliteStore::replace_file(self, staged)
     }
 
     fn setting(&self, key: &str) -> Result<Option<String>> {
