@@ -8,6 +8,7 @@
 //! exponential backoff and jitter on connection errors and 503; others never are, since
 //! a login or a create must not run twice.
 
+use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
@@ -23,10 +24,14 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_ATTEMPTS: u32 = 4;
 /// Backups and restores of large databases take long; only a stalled peer should end them.
+/// Piece size of streamed uploads (`post_stream`).
+const UPLOAD_CHUNK: usize = 256 << 10;
 const STREAM_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
 pub struct ApiClient {
     http: Client,
+    /// Extra CAs, for the async client `post_stream` builds when it is needed.
+    certs: Vec<reqwest::Certificate>,
     base: url::Url,
     app_id: Option<String>,
 }
@@ -95,6 +100,7 @@ impl ApiClient {
             certs.extend(found);
         }
         crate::install_crypto_provider();
+        let upload_certs = certs.clone();
         let http = Client::builder()
             .use_rustls_tls()
             .https_only(base.scheme() == "https")
@@ -107,6 +113,7 @@ impl ApiClient {
             .map_err(|e| CliError::unexpected(format!("cannot set up the HTTP client: {e}")))?;
         Ok(ApiClient {
             http,
+            certs: upload_certs,
             base,
             app_id: ep.app_id.map(str::to_owned),
         })
@@ -266,21 +273,94 @@ impl ApiClient {
     }
 
     /// POST a binary request body streamed from a reader; never retried.
+    ///
+    /// Not through reqwest's blocking `Body`: that reads its source in 8 KiB pieces on
+    /// the client's runtime thread, each one a thread hand-off, an HTTP/2 frame and a TLS
+    /// record, which cost the restore more CPU than decrypting the archive. Here a thread
+    /// reads [`UPLOAD_CHUNK`] pieces into a small bounded channel (memory stays bounded)
+    /// and an async client built like the blocking one sends them.
     pub fn post_stream<T: DeserializeOwned>(
         &self,
         path: &str,
-        body: reqwest::blocking::Body,
+        body: impl Read + Send + 'static,
         auth: &Auth<'_>,
     ) -> Result<T> {
         let url = self.url(path)?;
-        let resp = self
-            .prepare(self.http.post(url), auth)
+        let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
+        let feeder = std::thread::spawn(move || {
+            let mut body = body;
+            loop {
+                let mut buf = vec![0u8; UPLOAD_CHUNK];
+                let mut n = 0;
+                let item = loop {
+                    match body.read(&mut buf[n..]) {
+                        Ok(0) => break Ok(n),
+                        Ok(k) => {
+                            n += k;
+                            if n == buf.len() {
+                                break Ok(n);
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => break Err(e),
+                    }
+                };
+                match item {
+                    Ok(0) => return,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        if tx.blocking_send(Ok(buf)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(e));
+                        return;
+                    }
+                }
+            }
+        });
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| CliError::unexpected(format!("cannot start the upload runtime: {e}")))?;
+        // Built like the blocking client in `new`, only when a command uploads.
+        let upload = reqwest::Client::builder()
+            .use_rustls_tls()
+            .https_only(self.base.scheme() == "https")
+            .tls_certs_merge(self.certs.clone())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(concat!("imadm/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| CliError::unexpected(format!("cannot set up the HTTP client: {e}")))?;
+        let mut rb = upload
+            .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-            .timeout(STREAM_TIMEOUT)
-            .body(body)
-            .send()
-            .map_err(|e| self.transport_error(e))?;
-        self.decode(resp)
+            .timeout(STREAM_TIMEOUT);
+        if let Some(app) = &self.app_id {
+            rb = rb.header(HEADER_APP_ID, app);
+        }
+        if let Some(t) = auth.token {
+            rb = rb.header(HEADER_ACCESS_TOKEN, t);
+        }
+        if let Some(o) = auth.otp {
+            rb = rb.header(HEADER_OTP, o);
+        }
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|chunk| (chunk, rx))
+        });
+        let result = rt.block_on(async move {
+            let resp = rb.body(reqwest::Body::wrap_stream(stream)).send().await?;
+            let status = resp.status();
+            let path = resp.url().path().to_owned();
+            let bytes = resp.bytes().await?;
+            Ok::<_, reqwest::Error>((status, path, bytes))
+        });
+        // The feeder ends once the body is read or the channel is gone.
+        drop(rt);
+        let _ = feeder.join();
+        let (status, path, bytes) = result.map_err(|e| self.transport_error(e))?;
+        self.decode_bytes(status, &path, &bytes)
     }
 
     fn send<T: DeserializeOwned>(
@@ -308,6 +388,15 @@ impl ApiClient {
         let status = resp.status();
         let path = resp.url().path().to_owned();
         let bytes = resp.bytes().map_err(|e| self.transport_error(e))?;
+        self.decode_bytes(status, &path, &bytes)
+    }
+
+    fn decode_bytes<T: DeserializeOwned>(
+        &self,
+        status: reqwest::StatusCode,
+        path: &str,
+        bytes: &[u8],
+    ) -> Result<T> {
         // Fast path: a success parsed straight into its type (one pass over the bytes;
         // list pages are large). Anything else takes the general path below.
         if status.is_success()

@@ -74,10 +74,10 @@ pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
     let result: Result<Report> = conn.call(ctx, |c, t| {
         progress.reset();
         let plain = decrypt(&args.file, &ids)?;
-        let body = reqwest::blocking::Body::new(Remember {
+        let body = Remember {
             inner: progress.wrap_read(plain),
             error: broken.clone(),
-        });
+        };
         c.post_stream(
             &path,
             body,
