@@ -50,7 +50,7 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
         .get("x-imadm-size-estimate")
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let progress = ctx.progress(estimate, "backup");
-    let writer = encrypt::encrypt(&recipients, Tee::new(files))?;
+    let writer = encrypt::Background::spawn(encrypt::encrypt(&recipients, Tee::new(files))?);
     let tap = TapRead {
         inner: resp,
         sink: writer,
@@ -78,7 +78,7 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
     progress.finish_and_clear();
     let header = reader.header.clone();
     let tap = reader_into_tap(reader);
-    let tee = encrypt::finish(tap.sink)?;
+    let tee = tap.sink.finish()?;
     let sha = tee.sha256_hex();
     let when = time::OffsetDateTime::from_unix_timestamp(header.created_at)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
