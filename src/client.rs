@@ -404,11 +404,11 @@ impl ApiClient {
                 code: imadm_api::codes::OK,
                 data: Some(data),
                 ..
-            }) = serde_json::from_slice::<Envelope<T>>(&bytes)
+            }) = serde_json::from_slice::<Envelope<T>>(bytes)
         {
             return Ok(data);
         }
-        let env: Envelope<serde_json::Value> = serde_json::from_slice(&bytes).map_err(|_| {
+        let env: Envelope<serde_json::Value> = serde_json::from_slice(bytes).map_err(|_| {
             // An `/admin/` path that is not there at all (no envelope): a plain Lanying
             // deployment, which has the IM API but not our admin extension.
             if status.as_u16() == 404 && path.starts_with("/admin/") {
@@ -437,7 +437,7 @@ impl ApiClient {
                 .and_then(|d| serde_json::from_value::<ErrorDetail>(d).ok())
                 .and_then(|d| d.hint)
                 .or_else(|| {
-                    serde_json::from_slice::<ErrorDetail>(&bytes)
+                    serde_json::from_slice::<ErrorDetail>(bytes)
                         .ok()
                         .and_then(|d| d.hint)
                 });

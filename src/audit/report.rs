@@ -58,6 +58,7 @@ struct Head<'a> {
 pub struct ReportWriter<W: Write> {
     w: HashingWriter<BufWriter<W>>,
     first: bool,
+    line: Vec<u8>,
 }
 
 fn io_err(e: std::io::Error) -> CliError {
@@ -85,15 +86,38 @@ impl<W: Write> ReportWriter<W> {
         // Re-open the object to append the events array: `{...}` → `{...,"events":[`.
         w.write_all(&head[..head.len() - 1]).map_err(io_err)?;
         w.write_all(b",\"events\":[").map_err(io_err)?;
-        Ok(ReportWriter { w, first: true })
+        Ok(ReportWriter {
+            w,
+            first: true,
+            line: Vec::with_capacity(1024),
+        })
     }
 
     pub fn event(&mut self, e: &AuditEvent) -> Result<()> {
-        self.w
-            .write_all(if self.first { b"\n" } else { b",\n" })
-            .map_err(io_err)?;
+        self.event_canonical(e, &e.canonical_bytes())
+    }
+
+    /// Write `e` given its canonical bytes: the line is those bytes with the hash added
+    /// before the closing brace (the same text serde writes for the whole event, and the
+    /// layout `audit verify` hashes without parsing). Built in one buffer and written
+    /// once, so the SHA-512 of the report is updated per line, not per JSON token.
+    pub fn event_canonical(&mut self, e: &AuditEvent, canonical: &[u8]) -> Result<()> {
+        let line = &mut self.line;
+        line.clear();
+        line.extend_from_slice(if self.first { b"\n" } else { b",\n" });
         self.first = false;
-        serde_json::to_writer(&mut self.w, e).map_err(|e| CliError::from(std::io::Error::from(e)))
+        match canonical.strip_suffix(b"}") {
+            // A chain value is 64 hex digits (checked before a line is written).
+            Some(body) if e.hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                line.extend_from_slice(body);
+                line.extend_from_slice(b",\"hash\":\"");
+                line.extend_from_slice(e.hash.as_bytes());
+                line.extend_from_slice(b"\"}");
+            }
+            _ => serde_json::to_writer(&mut *line, e)
+                .map_err(|e| CliError::from(std::io::Error::from(e)))?,
+        }
+        self.w.write_all(line).map_err(io_err)
     }
 
     /// Close the document; returns the inner writer and the SHA-512 of all bytes written.

@@ -347,3 +347,31 @@ fn report_vector_is_current() {
         key
     );
 }
+
+#[test]
+fn report_lines_are_the_serde_form_and_take_the_verify_fast_path() {
+    // Events 1..=30 include details with quotes and newlines (synth::event).
+    let report = synth::report(1, 30);
+    let lines: Vec<&[u8]> = report
+        .split(|b| *b == b'\n')
+        .filter(|l| l.starts_with(b"{\"seq\":"))
+        .map(|l| l.strip_suffix(b",").unwrap_or(l))
+        .collect();
+    assert_eq!(lines.len(), 30);
+    let mut chain = verify::Chain::new(1, audit::GENESIS);
+    for l in &lines {
+        let e: audit::AuditEvent = serde_json::from_slice(l).unwrap();
+        // The writer's shortcut writes exactly what serde writes for the event.
+        assert_eq!(serde_json::to_vec(&e).unwrap(), *l);
+        assert!(chain.push_exact(l), "seq {} missed the fast path", e.seq);
+    }
+    // A changed line is never accepted by the fast path (the parsing path then decides).
+    let mut chain = verify::Chain::new(1, audit::GENESIS);
+    let edited = String::from_utf8(lines[0].to_vec())
+        .unwrap()
+        .replace("auth.login", "auth.logim");
+    assert!(!chain.push_exact(edited.as_bytes()));
+    assert_eq!(chain.next_seq, 1);
+    // Nor a line out of order.
+    assert!(!chain.push_exact(lines[1]));
+}

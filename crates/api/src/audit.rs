@@ -90,11 +90,18 @@ impl AuditEvent {
     }
 
     pub fn leaf(&self) -> [u8; 32] {
-        let mut h = Sha256::new();
-        h.update(LEAF_PREFIX);
-        h.update(self.canonical_bytes());
-        h.finalize().into()
+        leaf_of_canonical(&[&self.canonical_bytes()])
     }
+}
+
+/// leaf(event) from its canonical bytes, given in consecutive parts.
+pub fn leaf_of_canonical(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(LEAF_PREFIX);
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
 }
 
 /// chain(n) from chain(n-1) and leaf(event n).

@@ -62,9 +62,10 @@ enum Writer<W: std::io::Write> {
 }
 
 impl<W: std::io::Write> Writer<W> {
-    fn event(&mut self, e: &AuditEvent) -> Result<()> {
+    /// `canonical`: the event's canonical bytes, which the JSON report line reuses.
+    fn event(&mut self, e: &AuditEvent, canonical: &[u8]) -> Result<()> {
         match self {
-            Writer::Json(w) => w.event(e),
+            Writer::Json(w) => w.event_canonical(e, canonical),
             Writer::Csv(w) => w.event(e),
         }
     }
@@ -158,26 +159,54 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
     };
     let mut chain = verify::Chain::new(plan.first_seq.max(1), head);
     if plan.count > 0 {
-        let mut after = plan.first_seq - 1;
-        loop {
-            let path = format!(
-                "/admin/audit/events?after={after}&to={}&limit={PAGE}",
-                plan.last_seq
-            );
-            let page: Page<AuditEvent> = conn.call(ctx, |c, t| c.get(&path, &Auth::token(t)))?;
-            for e in &page.items {
-                chain.push(e)?;
-                w.event(e)?;
-            }
-            match page
-                .next_cursor
-                .as_deref()
-                .and_then(|c| c.parse::<u64>().ok())
-            {
-                Some(c) if c < plan.last_seq && !page.items.is_empty() => after = c,
-                _ => break,
-            }
-        }
+        // Two stages, so the next page is fetched and parsed while this one is checked
+        // and written: this thread fetches, a scoped worker verifies and writes. The
+        // channel holds one page, so memory stays at about three pages.
+        std::thread::scope(|scope| -> Result<()> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<AuditEvent>>(1);
+            let (chain, w) = (&mut chain, &mut w);
+            let worker = scope.spawn(move || -> Result<()> {
+                for items in rx {
+                    for e in &items {
+                        let canonical = e.canonical_bytes();
+                        let leaf = imadm_api::audit::leaf_of_canonical(&[&canonical]);
+                        chain.push_leaf(e, &leaf)?;
+                        w.event(e, &canonical)?;
+                    }
+                }
+                Ok(())
+            });
+            let fetched = (|| -> Result<()> {
+                let mut after = plan.first_seq - 1;
+                loop {
+                    let path = format!(
+                        "/admin/audit/events?after={after}&to={}&limit={PAGE}",
+                        plan.last_seq
+                    );
+                    let page: Page<AuditEvent> =
+                        conn.call(ctx, |c, t| c.get(&path, &Auth::token(t)))?;
+                    let next = page
+                        .next_cursor
+                        .as_deref()
+                        .and_then(|c| c.parse::<u64>().ok())
+                        .filter(|c| *c < plan.last_seq && !page.items.is_empty());
+                    if tx.send(page.items).is_err() {
+                        // The worker stopped on an error, which it reports.
+                        return Ok(());
+                    }
+                    match next {
+                        Some(c) => after = c,
+                        None => return Ok(()),
+                    }
+                }
+            })();
+            drop(tx);
+            let written = worker
+                .join()
+                .unwrap_or_else(|_| Err(CliError::unexpected("the report writer panicked")));
+            // A verification error names the event; it wins over a fetch error after it.
+            written.and(fetched)
+        })?;
     }
     verify::finish(&chain, &range, plan.checkpoint.as_ref(), &key, &server_id)?;
     let (_, digest) = w.finish(&plan.checkpoint)?;
