@@ -97,6 +97,16 @@ impl<W: Write> ReportWriter<W> {
         self.event_canonical(e, &e.canonical_bytes())
     }
 
+    /// Write an event line that is already in the report's layout (checked by
+    /// `verify::Chain::push_exact`).
+    pub fn raw_line(&mut self, line: &[u8]) -> Result<()> {
+        self.w
+            .write_all(if self.first { b"\n" } else { b",\n" })
+            .map_err(io_err)?;
+        self.first = false;
+        self.w.write_all(line).map_err(io_err)
+    }
+
     /// Write `e` given its canonical bytes: the line is those bytes with the hash added
     /// before the closing brace (the same text serde writes for the whole event, and the
     /// layout `audit verify` hashes without parsing). Built in one buffer and written

@@ -135,9 +135,18 @@ pub fn hash_hex(h: &[u8; 32]) -> String {
 
 /// Format a Unix time in milliseconds the way events carry it: `2026-11-26T19:55:00.123Z`.
 pub fn format_at(unix_ms: i64) -> String {
+    let mut s = String::with_capacity(24);
+    format_at_into(&mut s, unix_ms);
+    s
+}
+
+/// [`format_at`] appended to `out` (no allocation when it has room).
+pub fn format_at_into(out: &mut String, unix_ms: i64) {
+    use std::fmt::Write;
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(unix_ms as i128 * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!(
+    let _ = write!(
+        out,
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
         t.year(),
         u8::from(t.month()),
@@ -146,7 +155,7 @@ pub fn format_at(unix_ms: i64) -> String {
         t.minute(),
         t.second(),
         t.millisecond()
-    )
+    );
 }
 
 /// A server-signed statement "the chain value at `seq` is `head`", made at `at`.

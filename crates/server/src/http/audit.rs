@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::State;
-use axum::response::Response;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use imadm_api::admin::Page;
 use imadm_api::audit::{Alert, AuditEvent, Checkpoint, EventsQuery, ExportPlan, ExportRequest};
@@ -88,16 +89,28 @@ fn filter(q: &EventsQuery) -> Result<EventFilter, ApiError> {
     })
 }
 
+/// The `{code, data: Page}` envelope around events already serialised by
+/// `Store::audit_events_json`: byte for byte what `ok(Page<AuditEvent>)` would send
+/// (a unit test holds the two together), without building a million structs.
+fn page_body(items: &[u8], n: u32, limit: u32, last: Option<u64>) -> Vec<u8> {
+    let mut body = Vec::with_capacity(items.len() + 64);
+    body.extend_from_slice(format!("{{\"code\":{},\"data\":{{\"items\":[", codes::OK).as_bytes());
+    body.extend_from_slice(items);
+    body.push(b']');
+    if let (true, Some(l)) = (n == limit, last) {
+        body.extend_from_slice(format!(",\"next_cursor\":\"{l}\"").as_bytes());
+    }
+    body.extend_from_slice(b"}}");
+    body
+}
+
 impl AppState {
-    fn audit_page(&self, c: &Caller, f: &EventFilter) -> Result<Page<AuditEvent>, ApiError> {
+    /// One page of events as a complete response body, and how many it holds.
+    fn audit_page_json(&self, c: &Caller, f: &EventFilter) -> Result<(Vec<u8>, u32), ApiError> {
         c.require("audit:read")?;
-        let items = self.store.audit_events(f)?;
-        let next_cursor = if items.len() as u32 == f.limit {
-            items.last().map(|e| e.seq.to_string())
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        let mut items = Vec::with_capacity(f.limit as usize * 320);
+        let (n, last) = self.store.audit_events_json(f, &mut items)?;
+        Ok((page_body(&items, n, f.limit, last), n))
     }
 
     /// Sign (and remember) a checkpoint at `seq`, or at the head when `None`.
@@ -173,9 +186,16 @@ pub async fn events(
     let c = std::sync::Arc::new(c);
     loop {
         let (c2, f2) = (c.clone(), f.clone());
-        let page = blocking(&s, move |s| s.audit_page(&c2, &f2)).await?;
-        if !page.items.is_empty() || Instant::now() >= deadline {
-            return Ok(ok(page));
+        let (body, n) = blocking(&s, move |s| s.audit_page_json(&c2, &f2)).await?;
+        if n > 0 || Instant::now() >= deadline {
+            let mut resp = (StatusCode::OK, body).into_response();
+            let h = resp.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            return Ok(resp);
         }
         // Polling the head is one indexed lookup; 200 ms keeps --follow responsive
         // without a notification channel between writer and waiters.
@@ -330,5 +350,46 @@ pub async fn alerts(
             return Ok(ok(page));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn raw_page_is_byte_for_byte_the_serde_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("imadm.db");
+        let store = crate::store::sqlite::SqliteStore::open(&p).unwrap();
+        crate::audit::seed(&p, 5, 1_764_000_000_000).unwrap();
+        // Nulls, escapes, non-ASCII and a control character.
+        rusqlite::Connection::open(&p)
+            .unwrap()
+            .execute(
+                "INSERT INTO audit_log (seq, at_ms, actor_type, actor, source, action, target,
+                     outcome, request_id, detail, hash)
+                 VALUES (6, 1764000000123, 'token', 'ci#3', NULL, 'user.export', NULL, 'denied',
+                     NULL, ?1, 'ab')",
+                ["quote \" back\\ nl\n \u{fc} \u{1}"],
+            )
+            .unwrap();
+        for limit in [3u32, 6, 10] {
+            let f = EventFilter {
+                limit,
+                ..Default::default()
+            };
+            let items = store.audit_events(&f).unwrap();
+            let next_cursor =
+                (items.len() as u32 == limit).then(|| items.last().unwrap().seq.to_string());
+            let want = serde_json::to_vec(&Envelope::ok(Page { items, next_cursor })).unwrap();
+            let mut raw = Vec::new();
+            let (n, last) = store.audit_events_json(&f, &mut raw).unwrap();
+            assert_eq!(
+                String::from_utf8(page_body(&raw, n, limit, last)).unwrap(),
+                String::from_utf8(want).unwrap()
+            );
+        }
     }
 }

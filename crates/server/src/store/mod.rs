@@ -250,6 +250,14 @@ pub trait Store: Send + Sync + 'static {
         &self,
         q: &crate::audit::EventFilter,
     ) -> Result<Vec<imadm_api::audit::AuditEvent>>;
+    /// The same page written as JSON objects (exactly serde's form of `AuditEvent`),
+    /// comma-separated, onto `out`, without building the events; returns the count and
+    /// the last seq. For `GET /admin/audit/events`, which pages through millions.
+    fn audit_events_json(
+        &self,
+        q: &crate::audit::EventFilter,
+        out: &mut Vec<u8>,
+    ) -> Result<(u32, Option<u64>)>;
     /// `(seq, hash)` of event `seq`, or of the newest event when `None`.
     fn audit_hash_at(&self, seq: Option<u64>) -> Result<Option<(u64, String)>>;
     /// `(first seq, last seq, count)` of the events in a time range; zeros when empty.

@@ -509,6 +509,44 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
             || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
+impl SqliteStore {
+    /// Run the audit page query of `q`, calling `each` per row (columns: seq, at_ms,
+    /// actor_type, actor, source, action, target, outcome, request_id, detail, hash).
+    fn audit_rows(
+        &self,
+        q: &crate::audit::EventFilter,
+        mut each: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+    ) -> Result<()> {
+        let conn = self.reader();
+        // One prepared statement whatever the filters: unset ones compare against NULL.
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, at_ms, actor_type, actor, source, action, target, outcome, request_id,
+                    detail, hash
+             FROM audit_log
+             WHERE seq > ?1 AND seq <= ?2
+               AND (?3 IS NULL OR at_ms >= ?3) AND (?4 IS NULL OR at_ms <= ?4)
+               AND (?5 IS NULL OR actor = ?5)
+               AND (?6 IS NULL OR action = ?6 OR (substr(?6, -1) = '.' AND substr(action, 1, length(?6)) = ?6))
+               AND (?8 IS NULL OR target = ?8)
+             ORDER BY seq LIMIT ?7",
+        )?;
+        let mut rows = stmt.query(params![
+            q.after as i64,
+            q.to.map_or(i64::MAX, |t| t as i64),
+            q.since_ms,
+            q.until_ms,
+            q.actor,
+            q.action,
+            q.limit,
+            q.target
+        ])?;
+        while let Some(r) = rows.next()? {
+            each(r)?;
+        }
+        Ok(())
+    }
+}
+
 impl Store for SqliteStore {
     fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::SeqCst)
@@ -1179,47 +1217,79 @@ impl Store for SqliteStore {
         &self,
         q: &crate::audit::EventFilter,
     ) -> Result<Vec<imadm_api::audit::AuditEvent>> {
-        let conn = self.reader();
-        // One prepared statement whatever the filters: unset ones compare against NULL.
-        let mut stmt = conn.prepare_cached(
-            "SELECT seq, at_ms, actor_type, actor, source, action, target, outcome, request_id,
-                    detail, hash
-             FROM audit_log
-             WHERE seq > ?1 AND seq <= ?2
-               AND (?3 IS NULL OR at_ms >= ?3) AND (?4 IS NULL OR at_ms <= ?4)
-               AND (?5 IS NULL OR actor = ?5)
-               AND (?6 IS NULL OR action = ?6 OR (substr(?6, -1) = '.' AND substr(action, 1, length(?6)) = ?6))
-               AND (?8 IS NULL OR target = ?8)
-             ORDER BY seq LIMIT ?7",
-        )?;
-        let rows = stmt.query_map(
-            params![
-                q.after as i64,
-                q.to.map_or(i64::MAX, |t| t as i64),
-                q.since_ms,
-                q.until_ms,
-                q.actor,
-                q.action,
-                q.limit,
-                q.target
-            ],
-            |r| {
-                Ok(imadm_api::audit::AuditEvent {
-                    seq: r.get::<_, i64>(0)? as u64,
-                    at: imadm_api::audit::format_at(r.get(1)?),
-                    actor_type: r.get(2)?,
-                    actor: r.get(3)?,
-                    source: r.get(4)?,
-                    action: r.get(5)?,
-                    target: r.get(6)?,
-                    outcome: r.get(7)?,
-                    request_id: r.get(8)?,
-                    detail: r.get(9)?,
-                    hash: r.get(10)?,
-                })
-            },
-        )?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut out = Vec::new();
+        self.audit_rows(q, |r| {
+            out.push(imadm_api::audit::AuditEvent {
+                seq: r.get::<_, i64>(0)? as u64,
+                at: imadm_api::audit::format_at(r.get(1)?),
+                actor_type: r.get(2)?,
+                actor: r.get(3)?,
+                source: r.get(4)?,
+                action: r.get(5)?,
+                target: r.get(6)?,
+                outcome: r.get(7)?,
+                request_id: r.get(8)?,
+                detail: r.get(9)?,
+                hash: r.get(10)?,
+            });
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    fn audit_events_json(
+        &self,
+        q: &crate::audit::EventFilter,
+        out: &mut Vec<u8>,
+    ) -> Result<(u32, Option<u64>)> {
+        /// `AuditEvent`'s fields, in its order, borrowed from the row.
+        #[derive(serde::Serialize)]
+        struct Row<'a> {
+            seq: u64,
+            at: &'a str,
+            actor_type: &'a str,
+            actor: &'a str,
+            source: Option<&'a str>,
+            action: &'a str,
+            target: Option<&'a str>,
+            outcome: &'a str,
+            request_id: Option<&'a str>,
+            detail: Option<&'a str>,
+            hash: &'a str,
+        }
+        let (mut n, mut last) = (0u32, None);
+        let mut at = String::with_capacity(24);
+        self.audit_rows(q, |r| {
+            let text = |i: usize| r.get_ref(i).and_then(|v| Ok(v.as_str()?));
+            let opt = |i: usize| r.get_ref(i).and_then(|v| Ok(v.as_str_or_null()?));
+            let seq = r.get::<_, i64>(0)? as u64;
+            at.clear();
+            imadm_api::audit::format_at_into(&mut at, r.get(1)?);
+            if n > 0 {
+                out.push(b',');
+            }
+            serde_json::to_writer(
+                &mut *out,
+                &Row {
+                    seq,
+                    at: &at,
+                    actor_type: text(2)?,
+                    actor: text(3)?,
+                    source: opt(4)?,
+                    action: text(5)?,
+                    target: opt(6)?,
+                    outcome: text(7)?,
+                    request_id: opt(8)?,
+                    detail: opt(9)?,
+                    hash: text(10)?,
+                },
+            )
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            n += 1;
+            last = Some(seq);
+            Ok(())
+        })?;
+        Ok((n, last))
     }
 
     fn audit_hash_at(&self, seq: Option<u64>) -> Result<Option<(u64, String)>> {
