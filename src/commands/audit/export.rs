@@ -163,66 +163,83 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
         // Two stages, so the next page is fetched and parsed while this one is checked
         // and written: this thread fetches, a scoped worker verifies and writes. The
         // channel holds one page, so memory stays at about three pages.
+        // Pages are fixed by seq (events are numbered without gaps), so they can be
+        // fetched ahead: FETCHERS threads each fetch and parse every FETCHERS-th page
+        // while this thread checks and writes them in order. The server works on the
+        // next page while the CLI parses this one. Each channel holds one page, so memory
+        // stays at a few pages. A missing or extra event still fails the chain check.
+        const FETCHERS: u64 = 2;
+        let pages = plan.count.div_ceil(u64::from(PAGE));
+        let path_of = |i: u64| {
+            format!(
+                "/admin/audit/events?after={}&to={}&limit={PAGE}",
+                plan.first_seq - 1 + i * u64::from(PAGE),
+                plan.last_seq
+            )
+        };
+        // The first page through `call` (which refreshes an expired session); the others
+        // with the token it used.
+        let token = std::cell::RefCell::new(String::new());
+        let first: Page<Box<RawValue>> = conn.call(ctx, |c, t| {
+            *token.borrow_mut() = t.to_owned();
+            c.get(&path_of(0), &Auth::token(t))
+        })?;
+        let token = token.into_inner();
+        let (chain, w) = (&mut chain, &mut w);
+        // Events arrive as raw JSON text. One the server serialised in the report's line
+        // layout is checked by hashing its bytes and copied as it is (the verify fast
+        // path); anything else is parsed, checked and written field by field.
+        let mut process = |items: Vec<Box<RawValue>>| -> Result<()> {
+            for raw in &items {
+                let text = raw.get().as_bytes();
+                if let Writer::Json(j) = &mut *w
+                    && chain.push_exact(text)
+                {
+                    j.raw_line(text)?;
+                    continue;
+                }
+                let e: AuditEvent = serde_json::from_slice(text).map_err(|err| {
+                    CliError::unexpected(format!(
+                        "the server sent an unreadable audit event after seq {}: {err}",
+                        chain.next_seq.saturating_sub(1)
+                    ))
+                })?;
+                let canonical = e.canonical_bytes();
+                let leaf = imadm_api::audit::leaf_of_canonical(&[&canonical]);
+                chain.push_leaf(&e, &leaf)?;
+                w.event(&e, &canonical)?;
+            }
+            Ok(())
+        };
         std::thread::scope(|scope| -> Result<()> {
-            // Events arrive as raw JSON text. One the server serialised in the report's
-            // line layout is checked by hashing its bytes and copied as it is (the verify
-            // fast path); anything else is parsed, checked and written field by field.
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Box<RawValue>>>(1);
-            let (chain, w) = (&mut chain, &mut w);
-            let worker = scope.spawn(move || -> Result<()> {
-                for items in rx {
-                    for raw in &items {
-                        let text = raw.get().as_bytes();
-                        if let Writer::Json(j) = &mut *w
-                            && chain.push_exact(text)
-                        {
-                            j.raw_line(text)?;
-                            continue;
+            let mut rxs = Vec::new();
+            for j in 0..FETCHERS {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<Box<RawValue>>>>(1);
+                rxs.push(rx);
+                let (client, token, path_of) = (&conn.client, &token, &path_of);
+                scope.spawn(move || {
+                    let mut i = 1 + j;
+                    while i < pages {
+                        let page = client
+                            .get::<Page<Box<RawValue>>>(&path_of(i), &Auth::token(token))
+                            .map(|p| p.items);
+                        let failed = page.is_err();
+                        // A closed channel: the writer stopped on an error it reports.
+                        if tx.send(page).is_err() || failed {
+                            return;
                         }
-                        let e: AuditEvent = serde_json::from_slice(text).map_err(|err| {
-                            CliError::unexpected(format!(
-                                "the server sent an unreadable audit event after seq {}: {err}",
-                                chain.next_seq.saturating_sub(1)
-                            ))
-                        })?;
-                        let canonical = e.canonical_bytes();
-                        let leaf = imadm_api::audit::leaf_of_canonical(&[&canonical]);
-                        chain.push_leaf(&e, &leaf)?;
-                        w.event(&e, &canonical)?;
+                        i += FETCHERS;
                     }
+                });
+            }
+            process(first.items)?;
+            for i in 1..pages {
+                match rxs[((i - 1) % FETCHERS) as usize].recv() {
+                    Ok(page) => process(page?)?,
+                    Err(_) => return Err(CliError::unexpected("a page fetcher stopped early")),
                 }
-                Ok(())
-            });
-            let fetched = (|| -> Result<()> {
-                let mut after = plan.first_seq - 1;
-                loop {
-                    let path = format!(
-                        "/admin/audit/events?after={after}&to={}&limit={PAGE}",
-                        plan.last_seq
-                    );
-                    let page: Page<Box<RawValue>> =
-                        conn.call(ctx, |c, t| c.get(&path, &Auth::token(t)))?;
-                    let next = page
-                        .next_cursor
-                        .as_deref()
-                        .and_then(|c| c.parse::<u64>().ok())
-                        .filter(|c| *c < plan.last_seq && !page.items.is_empty());
-                    if tx.send(page.items).is_err() {
-                        // The worker stopped on an error, which it reports.
-                        return Ok(());
-                    }
-                    match next {
-                        Some(c) => after = c,
-                        None => return Ok(()),
-                    }
-                }
-            })();
-            drop(tx);
-            let written = worker
-                .join()
-                .unwrap_or_else(|_| Err(CliError::unexpected("the report writer panicked")));
-            // A verification error names the event; it wins over a fetch error after it.
-            written.and(fetched)
+            }
+            Ok(())
         })?;
     }
     verify::finish(&chain, &range, plan.checkpoint.as_ref(), &key, &server_id)?;
