@@ -62,6 +62,12 @@ fn field(out: &mut Vec<u8>, v: Option<&str>) {
 }
 
 impl<W: Write> CsvWriter<W> {
+    /// Do not compute the SHA-512 for a signature (the report will not be signed):
+    /// `finish` then returns an all-zero digest.
+    pub fn skip_digest(&mut self) {
+        self.w.skip_digest();
+    }
+
     pub fn begin(
         inner: W,
         server: &ServerMeta,

@@ -66,6 +66,12 @@ fn io_err(e: std::io::Error) -> CliError {
 }
 
 impl<W: Write> ReportWriter<W> {
+    /// Do not compute the SHA-512 for a signature (the report will not be signed):
+    /// `finish` then returns an all-zero digest.
+    pub fn skip_digest(&mut self) {
+        self.w.skip_digest();
+    }
+
     pub fn begin(
         inner: W,
         server: &ServerMeta,

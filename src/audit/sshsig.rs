@@ -18,25 +18,34 @@ use crate::error::{CliError, Kind, Result};
 /// A writer that hashes with SHA-512 everything it passes on.
 pub struct HashingWriter<W: Write> {
     inner: W,
-    hash: Sha512,
+    /// None when nothing will be signed: SHA-512 of a large report costs a fifth of an
+    /// export's CPU.
+    hash: Option<Sha512>,
 }
 
 impl<W: Write> HashingWriter<W> {
     pub fn new(inner: W) -> Self {
         HashingWriter {
             inner,
-            hash: Sha512::new(),
+            hash: Some(Sha512::new()),
         }
     }
+    /// Stop hashing; [`HashingWriter::into_parts`] then returns an all-zero digest.
+    pub fn skip_digest(&mut self) {
+        self.hash = None;
+    }
     pub fn into_parts(self) -> (W, [u8; 64]) {
-        (self.inner, self.hash.finalize().into())
+        let digest = self.hash.map_or([0; 64], |h| h.finalize().into());
+        (self.inner, digest)
     }
 }
 
 impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hash.update(&buf[..n]);
+        if let Some(h) = &mut self.hash {
+            h.update(&buf[..n]);
+        }
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {

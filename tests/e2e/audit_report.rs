@@ -250,8 +250,7 @@ fn multi_page_export_is_complete_and_a_gap_fails_it() {
         .args(["-o", "json", "audit", "export", "--out"])
         .arg(&file));
     assert_success(&out);
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     let events = report["events"].as_array().unwrap();
     assert!(events.len() > 25_000, "{}", events.len());
     for (i, e) in events.iter().enumerate() {
@@ -265,14 +264,10 @@ fn multi_page_export_is_complete_and_a_gap_fails_it() {
 
     // A gap in the second page (bypassing the append-only trigger as an attacker with
     // file access would): the export stops and names it, and writes no file.
-    server.sql(
-        "DROP TRIGGER audit_log_append_only_delete; DELETE FROM audit_log WHERE seq = 15000;",
-    );
+    server
+        .sql("DROP TRIGGER audit_log_append_only_delete; DELETE FROM audit_log WHERE seq = 15000;");
     let gap = dir.join("gap.json");
-    let out = run(server
-        .imadm()
-        .args(["audit", "export", "--out"])
-        .arg(&gap));
+    let out = run(server.imadm().args(["audit", "export", "--out"]).arg(&gap));
     assert_error(&out, 8, "expected seq 15000");
     assert!(!gap.exists());
 }
