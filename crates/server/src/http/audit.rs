@@ -89,13 +89,17 @@ fn filter(q: &EventsQuery) -> Result<EventFilter, ApiError> {
     })
 }
 
-/// The `{code, data: Page}` envelope around events already serialised by
+/// Start of the `{code, data: Page}` envelope around events serialised by
 /// `Store::audit_events_json`: byte for byte what `ok(Page<AuditEvent>)` would send
 /// (a unit test holds the two together), without building a million structs.
-fn page_body(items: &[u8], n: u32, limit: u32, last: Option<u64>) -> Vec<u8> {
-    let mut body = Vec::with_capacity(items.len() + 64);
+fn page_start(capacity: usize) -> Vec<u8> {
+    let mut body = Vec::with_capacity(capacity);
     body.extend_from_slice(format!("{{\"code\":{},\"data\":{{\"items\":[", codes::OK).as_bytes());
-    body.extend_from_slice(items);
+    body
+}
+
+/// Close a body begun by [`page_start`] and continued with the items.
+fn page_end(mut body: Vec<u8>, n: u32, limit: u32, last: Option<u64>) -> Vec<u8> {
     body.push(b']');
     if let (true, Some(l)) = (n == limit, last) {
         body.extend_from_slice(format!(",\"next_cursor\":\"{l}\"").as_bytes());
@@ -108,9 +112,9 @@ impl AppState {
     /// One page of events as a complete response body, and how many it holds.
     fn audit_page_json(&self, c: &Caller, f: &EventFilter) -> Result<(Vec<u8>, u32), ApiError> {
         c.require("audit:read")?;
-        let mut items = Vec::with_capacity(f.limit as usize * 320);
-        let (n, last) = self.store.audit_events_json(f, &mut items)?;
-        Ok((page_body(&items, n, f.limit, last), n))
+        let mut body = page_start(f.limit as usize * 320);
+        let (n, last) = self.store.audit_events_json(f, &mut body)?;
+        Ok((page_end(body, n, f.limit, last), n))
     }
 
     /// Sign (and remember) a checkpoint at `seq`, or at the head when `None`.
@@ -384,10 +388,10 @@ mod tests {
             let next_cursor =
                 (items.len() as u32 == limit).then(|| items.last().unwrap().seq.to_string());
             let want = serde_json::to_vec(&Envelope::ok(Page { items, next_cursor })).unwrap();
-            let mut raw = Vec::new();
+            let mut raw = page_start(0);
             let (n, last) = store.audit_events_json(&f, &mut raw).unwrap();
             assert_eq!(
-                String::from_utf8(page_body(&raw, n, limit, last)).unwrap(),
+                String::from_utf8(page_end(raw, n, limit, last)).unwrap(),
                 String::from_utf8(want).unwrap()
             );
         }
