@@ -129,23 +129,7 @@ pub(crate) fn insert(
         hash: String::new(),
     };
     ev.hash = hash_hex(&chain_next(&prev, &ev.leaf()));
-    conn.prepare_cached(
-        "INSERT INTO audit_log (seq, at_ms, actor_type, actor, source, action, target, outcome,
-             request_id, detail, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?
-    .execute(params![
-        seq as i64,
-        at_ms,
-        ev.actor_type,
-        ev.actor,
-        ev.source,
-        ev.action,
-        ev.target,
-        ev.outcome,
-        ev.request_id,
-        ev.detail,
-        ev.hash
-    ])?;
+    write_row(conn, at_ms, &ev)?;
     if e.action != "alert.raised" {
         evaluate_rules(conn, &ev, at_ms, rules)?;
     }
@@ -798,6 +782,28 @@ fn hmac_sha256(key: &[u8; 32], msg: &[u8]) -> [u8; 32] {
         .into()
 }
 
+/// The one statement that writes an audit row (for `insert` and the bench's `seed`).
+fn write_row(conn: &Connection, at_ms: i64, ev: &AuditEvent) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO audit_log (seq, at_ms, actor_type, actor, source, action, target, outcome,
+             request_id, detail, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        ev.seq as i64,
+        at_ms,
+        ev.actor_type,
+        ev.actor,
+        ev.source,
+        ev.action,
+        ev.target,
+        ev.outcome,
+        ev.request_id,
+        ev.detail,
+        ev.hash
+    ])?;
+    Ok(())
+}
+
 /// Append `n` synthetic events (for bench/audit.sh's `imadm __seed-audit`) to the audit
 /// log of the database at `db`, continuing its chain exactly as [`insert`] does, in one
 /// transaction. The server must be stopped. Alert rules are not evaluated.
@@ -816,11 +822,6 @@ pub fn seed(db: &std::path::Path, n: u64, now_ms: i64) -> rusqlite::Result<u64> 
         None => (0, GENESIS),
     };
     {
-        let mut stmt = tx.prepare(
-            "INSERT INTO audit_log (seq, at_ms, actor_type, actor, source, action, target,
-                 outcome, request_id, detail, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )?;
         const ACTIONS: &[&str] = &["auth.login", "user.create", "message.read", "role.update"];
         for i in 0..n {
             seq += 1;
@@ -840,19 +841,7 @@ pub fn seed(db: &std::path::Path, n: u64, now_ms: i64) -> rusqlite::Result<u64> 
             };
             prev = chain_next(&prev, &ev.leaf());
             ev.hash = hash_hex(&prev);
-            stmt.execute(params![
-                seq as i64,
-                at_ms,
-                ev.actor_type,
-                ev.actor,
-                ev.source,
-                ev.action,
-                ev.target,
-                ev.outcome,
-                ev.request_id,
-                ev.detail,
-                ev.hash
-            ])?;
+            write_row(&tx, at_ms, &ev)?;
         }
     }
     tx.commit()?;
