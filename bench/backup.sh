@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/backup.sh: backup and restore throughput of about 1 GiB of messages.
 #
-# Seeds BENCH_MIB (default 1024) MiB of random message blobs with SQL, then in one run:
+# Seeds BENCH_MIB (default 1024) MiB of random message blobs with SQL, then BENCH_RUNS
+# (default 3) interleaved times:
 #   - `imadm backup run` to a local dir (snapshot -> age -> file, fsync) beside
 #     `age -r` encrypting a plaintext snapshot of the same size file->file and
 #     `restic backup` of that plaintext file;
@@ -108,45 +109,91 @@ secs() { python3 -c 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]))'
 timed() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); secs "$t0" "$t1"; }
 rss() { grep -o 'Maximum resident set size (kbytes): [0-9]*' "$1" | grep -o '[0-9]*$'; }
 
-log "imadm backup run"
-t0=$(date +%s.%N)
-/usr/bin/time -v -o "$TMP/run.time" "$IMADM" --config-dir "$CONF" --profile dev \
-    backup run --recipient "$RCPT" --to "$TMP/out" -o json >"$TMP/run.json"
-t1=$(date +%s.%N); t_backup=$(secs "$t0" "$t1")
-ARCHIVE=$(jq -r '.archives[0]' "$TMP/run.json")
-SIZE=$(stat -c %s "$ARCHIVE")
-server_hwm=$(grep VmHWM "/proc/$SERVER_PID/status" | grep -o '[0-9]*')
-
-log "plaintext snapshot of the same size, then age -r and restic backup of it"
-age -d -i "$TMP/key.txt" -o "$TMP/plain.bin" "$ARCHIVE"
-t_age=$(timed age -r "$RCPT" -o "$TMP/plain.age" "$TMP/plain.bin")
-sync
+# Each step runs BENCH_RUNS times, interleaved (imadm, age, restic, age -d, imadm restore),
+# and the report gives the median and the range: on a shared 2-core machine one run of
+# anything varies by +-20 %, and interleaving exposes every tool to the same conditions.
+# Every timed step starts after a `sync`, so none pays for the previous one's dirty pages.
+RUNS=${BENCH_RUNS:-3}
+# A restore needs a TOTP code of a step not used before (replay protection).
+last_step=0
+fresh_otp() {
+    local step
+    step=$(($(date +%s) / 30))
+    if ((step <= last_step)); then
+        sleep $((30 - $(date +%s) % 30 + 1))
+        step=$(($(date +%s) / 30))
+    fi
+    last_step=$step
+    oathtool --totp -b "$SECRET"
+}
+t_backup=() t_age=() t_restic=() t_age_d=() t_restore=()
 export RESTIC_PASSWORD=bench
-restic init -q -r "$TMP/restic" >/dev/null
-t_restic=$(timed restic backup -q -r "$TMP/restic" "$TMP/plain.bin")
-
-log "imadm backup restore beside age -d"
-t_age_d=$(timed age -d -i "$TMP/key.txt" -o "$TMP/plain2.bin" "$TMP/plain.age")
-t0=$(date +%s.%N)
-/usr/bin/time -v -o "$TMP/restore.time" "$IMADM" --config-dir "$CONF" --profile dev --yes \
-    backup restore "$ARCHIVE" --identity "$TMP/key.txt" --otp "$(oathtool --totp -b "$SECRET")" -o json >/dev/null
-t1=$(date +%s.%N); t_restore=$(secs "$t0" "$t1")
+for run in $(seq "$RUNS"); do
+    log "run $run of $RUNS: imadm backup run"
+    rm -rf "$TMP/out" && mkdir -p "$TMP/out" && sync
+    t0=$(date +%s.%N)
+    /usr/bin/time -v -o "$TMP/run.time" "$IMADM" --config-dir "$CONF" --profile dev \
+        backup run --recipient "$RCPT" --to "$TMP/out" -o json >"$TMP/run.json"
+    t1=$(date +%s.%N); t_backup+=("$(secs "$t0" "$t1")")
+    if ((run == 1)); then
+        ARCHIVE="$TMP/archive.age"
+        mv "$(jq -r '.archives[0]' "$TMP/run.json")" "$ARCHIVE"
+        SIZE=$(stat -c %s "$ARCHIVE")
+        server_hwm=$(grep VmHWM "/proc/$SERVER_PID/status" | grep -o '[0-9]*')
+        log "plaintext snapshot of the same size, for age and restic"
+        age -d -i "$TMP/key.txt" -o "$TMP/plain.bin" "$ARCHIVE"
+    fi
+    log "run $run: age -r, restic backup (fresh repository), age -d"
+    rm -f "$TMP/plain.age" && sync
+    t_age+=("$(timed age -r "$RCPT" -o "$TMP/plain.age" "$TMP/plain.bin")")
+    rm -rf "$TMP/restic" && restic init -q -r "$TMP/restic" >/dev/null && sync
+    t_restic+=("$(timed restic backup -q -r "$TMP/restic" "$TMP/plain.bin")")
+    rm -f "$TMP/plain2.bin" && sync
+    t_age_d+=("$(timed age -d -i "$TMP/key.txt" -o "$TMP/plain2.bin" "$TMP/plain.age")")
+    log "run $run: imadm backup restore"
+    otp=$(fresh_otp)
+    sync
+    t0=$(date +%s.%N)
+    /usr/bin/time -v -o "$TMP/restore.time" "$IMADM" --config-dir "$CONF" --profile dev --yes \
+        backup restore "$ARCHIVE" --identity "$TMP/key.txt" --otp "$otp" -o json >/dev/null
+    t1=$(date +%s.%N); t_restore+=("$(secs "$t0" "$t1")")
+done
 server_hwm2=$(grep VmHWM "/proc/$SERVER_PID/status" | grep -o '[0-9]*')
 
-mbps() { python3 -c 'import sys; print(round(int(sys.argv[1]) / float(sys.argv[2]) / 1e6, 1))' "$SIZE" "$1"; }
+# "median s (min-max) | MB/s of the median" for a list of seconds.
+stat_of() {
+    python3 - "$SIZE" "$@" <<'PY'
+import statistics, sys
+size = int(sys.argv[1]); xs = sorted(float(x) for x in sys.argv[2:])
+m = statistics.median(xs)
+print(f"{m:.2f} ({xs[0]:.2f}-{xs[-1]:.2f}) | {size / m / 1e6:.1f}")
+PY
+}
+ratio() {
+    python3 - "$1" "$2" <<'PY'
+import statistics, sys
+a = statistics.median(float(x) for x in sys.argv[1].split())
+b = statistics.median(float(x) for x in sys.argv[2].split())
+print(f"{b / a:.2f}")
+PY
+}
 mkdir -p "$RESULTS"
 {
     echo "# backup benchmark $STAMP ($MIB MiB of messages, archive $SIZE bytes)"
     echo
-    echo "Conditions: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "Conditions: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $RUNS interleaved runs per step"
     echo
-    echo "| step | seconds | MB/s |"
+    echo "| step | seconds: median (min-max) | MB/s (median) |"
     echo "|---|---|---|"
-    echo "| imadm backup run | $t_backup | $(mbps "$t_backup") |"
-    echo "| age -r file->file | $t_age | $(mbps "$t_age") |"
-    echo "| restic backup | $t_restic | $(mbps "$t_restic") |"
-    echo "| imadm backup restore | $t_restore | $(mbps "$t_restore") |"
-    echo "| age -d file->file | $t_age_d | $(mbps "$t_age_d") |"
+    echo "| imadm backup run | $(stat_of "${t_backup[@]}") |"
+    echo "| age -r file->file | $(stat_of "${t_age[@]}") |"
+    echo "| restic backup | $(stat_of "${t_restic[@]}") |"
+    echo "| imadm backup restore | $(stat_of "${t_restore[@]}") |"
+    echo "| age -d file->file | $(stat_of "${t_age_d[@]}") |"
+    echo
+    echo "Ratios of medians: backup / age -r = $(ratio "${t_backup[*]}" "${t_age[*]}") (target >= 0.60),"\
+        "backup / restic = $(ratio "${t_backup[*]}" "${t_restic[*]}") (target >= 3),"\
+        "restore / age -d = $(ratio "${t_restore[*]}" "${t_age_d[*]}") (target >= 0.50)"
     echo
     echo "Peak RSS: backup CLI $(rss "$TMP/run.time") kB, restore CLI $(rss "$TMP/restore.time") kB, server VmHWM $server_hwm2 kB (after backup: $server_hwm kB)"
 } | tee "$REPORT"

@@ -30,7 +30,9 @@ const STREAM_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
 pub struct ApiClient {
     http: Client,
-    /// Extra CAs, for the async client `post_stream` builds when it is needed.
+    /// HTTP/1.1 client for streamed downloads ([`ApiClient::get_stream_as`]), built on first use.
+    bulk: std::sync::OnceLock<Client>,
+    /// Extra CAs, for the clients built when they are needed.
     certs: Vec<reqwest::Certificate>,
     base: url::Url,
     app_id: Option<String>,
@@ -113,6 +115,7 @@ impl ApiClient {
             .map_err(|e| CliError::unexpected(format!("cannot set up the HTTP client: {e}")))?;
         Ok(ApiClient {
             http,
+            bulk: std::sync::OnceLock::new(),
             certs: upload_certs,
             base,
             app_id: ep.app_id.map(str::to_owned),
@@ -251,8 +254,17 @@ impl ApiClient {
         content_type: &str,
     ) -> Result<reqwest::blocking::Response> {
         let url = self.url(path)?;
+        let bulk = match self.bulk.get() {
+            Some(c) => c,
+            None => {
+                let built = self.bulk_builder(Client::builder()).build().map_err(|e| {
+                    CliError::unexpected(format!("cannot set up the HTTP client: {e}"))
+                })?;
+                self.bulk.get_or_init(|| built)
+            }
+        };
         let resp = self
-            .prepare(self.http.get(url), auth)
+            .prepare(bulk.get(url), auth)
             .timeout(STREAM_TIMEOUT)
             .send()
             .map_err(|e| self.transport_error(e))?;
@@ -270,6 +282,19 @@ impl ApiClient {
             ))
             .hint("the server may be a different version; compare `imadm --version` with /admin/server-info")),
         }
+    }
+
+    /// Settings of the clients for bulk streams (snapshots, restores, exports): like the
+    /// client in `new`, but HTTP/1.1. A stream of a gigabyte over HTTP/2 is cut into
+    /// 16 KiB DATA frames with flow-control updates, and h2's buffering copies it once
+    /// more; over HTTP/1.1 hyper writes large chunks as they come. Measured on a 1 GiB
+    /// restore: about 15 % less CPU between client and server (bench/README.md).
+    fn bulk_builder<B: BulkBuilder>(&self, b: B) -> B {
+        b.settings(
+            self.base.scheme() == "https",
+            self.certs.clone(),
+            concat!("imadm/", env!("CARGO_PKG_VERSION")),
+        )
     }
 
     /// POST a binary request body streamed from a reader; never retried.
@@ -324,13 +349,8 @@ impl ApiClient {
             .enable_all()
             .build()
             .map_err(|e| CliError::unexpected(format!("cannot start the upload runtime: {e}")))?;
-        // Built like the blocking client in `new`, only when a command uploads.
-        let upload = reqwest::Client::builder()
-            .use_rustls_tls()
-            .https_only(self.base.scheme() == "https")
-            .tls_certs_merge(self.certs.clone())
-            .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(concat!("imadm/", env!("CARGO_PKG_VERSION")))
+        let upload = self
+            .bulk_builder(reqwest::Client::builder())
             .build()
             .map_err(|e| CliError::unexpected(format!("cannot set up the HTTP client: {e}")))?;
         let mut rb = upload
@@ -558,3 +578,31 @@ mod tests {
         }
     }
 }
+
+/// The same bulk-stream settings on reqwest's blocking and async builders (they share no
+/// trait).
+trait BulkBuilder: Sized {
+    fn settings(self, https_only: bool, certs: Vec<reqwest::Certificate>, ua: &str) -> Self;
+}
+
+macro_rules! bulk_builder {
+    ($t:ty) => {
+        impl BulkBuilder for $t {
+            fn settings(
+                self,
+                https_only: bool,
+                certs: Vec<reqwest::Certificate>,
+                ua: &str,
+            ) -> Self {
+                self.use_rustls_tls()
+                    .https_only(https_only)
+                    .tls_certs_merge(certs)
+                    .http1_only()
+                    .connect_timeout(CONNECT_TIMEOUT)
+                    .user_agent(ua)
+            }
+        }
+    };
+}
+bulk_builder!(reqwest::blocking::ClientBuilder);
+bulk_builder!(reqwest::ClientBuilder);

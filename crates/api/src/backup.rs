@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 
 /// First bytes of every snapshot.
 pub const MAGIC: &[u8; 8] = b"IMADMBAK";
@@ -207,7 +207,7 @@ pub enum Item {
 
 /// Reads and verifies a snapshot: the header up front, then items; an `Ok(Item::End)` is
 /// returned only if the hash, the counts and end of stream all check out.
-pub struct Reader<R: Read> {
+pub struct Reader<R: BufRead> {
     inp: R,
     hash: Sha256,
     pub header: Header,
@@ -215,7 +215,6 @@ pub struct Reader<R: Read> {
     done: bool,
     /// Check records without decoding their values (see [`Reader::skip_values`]).
     skip: bool,
-    scratch: Vec<u8>,
 }
 
 fn read_exact<R: Read>(r: &mut R, buf: &mut [u8], what: &str) -> Result<(), FormatError> {
@@ -228,7 +227,7 @@ fn read_exact<R: Read>(r: &mut R, buf: &mut [u8], what: &str) -> Result<(), Form
     })
 }
 
-impl<R: Read> Reader<R> {
+impl<R: BufRead> Reader<R> {
     pub fn new(mut inp: R) -> Result<Self, FormatError> {
         let mut hash = Sha256::new();
         let mut magic = [0u8; 8];
@@ -267,7 +266,6 @@ impl<R: Read> Reader<R> {
             counts,
             done: false,
             skip: false,
-            scratch: Vec::new(),
         })
     }
 
@@ -279,18 +277,35 @@ impl<R: Read> Reader<R> {
         self
     }
 
-    /// Hash and drop `n` bytes through a reused buffer.
-    fn discard(&mut self, mut n: usize, what: &str) -> Result<(), FormatError> {
-        if self.scratch.is_empty() {
-            self.scratch = vec![0u8; 64 << 10];
-        }
+    /// Hash the next `n` bytes straight from the input's buffer and hand them to `sink`
+    /// piece by piece.
+    fn take(
+        &mut self,
+        mut n: usize,
+        what: &str,
+        mut sink: impl FnMut(&[u8]),
+    ) -> Result<(), FormatError> {
         while n > 0 {
-            let k = n.min(self.scratch.len());
-            read_exact(&mut self.inp, &mut self.scratch[..k], what)?;
-            self.hash.update(&self.scratch[..k]);
+            let avail = match self.inp.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(FormatError::Io(e)),
+            };
+            if avail.is_empty() {
+                return Err(FormatError::Truncated(format!("ended inside {what}")));
+            }
+            let k = n.min(avail.len());
+            self.hash.update(&avail[..k]);
+            sink(&avail[..k]);
+            self.inp.consume(k);
             n -= k;
         }
         Ok(())
+    }
+
+    /// Hash and drop `n` bytes (no copy).
+    fn discard(&mut self, n: usize, what: &str) -> Result<(), FormatError> {
+        self.take(n, what, |_| {})
     }
 
     /// The underlying reader (e.g. to finish a tee after the trailer).
@@ -298,10 +313,10 @@ impl<R: Read> Reader<R> {
         self.inp
     }
 
+    /// The next `n` bytes, hashed, copied once out of the input's buffer.
     fn bytes(&mut self, n: usize, what: &str) -> Result<Vec<u8>, FormatError> {
-        let mut v = vec![0u8; n];
-        read_exact(&mut self.inp, &mut v, what)?;
-        self.hash.update(&v);
+        let mut v = Vec::with_capacity(n);
+        self.take(n, what, |piece| v.extend_from_slice(piece))?;
         Ok(v)
     }
 
@@ -421,7 +436,7 @@ impl<R: Read> Reader<R> {
 }
 
 /// Read a whole snapshot, checking its structure and trailer; returns header and trailer.
-pub fn verify<R: Read>(inp: R) -> Result<(Header, Trailer), FormatError> {
+pub fn verify<R: BufRead>(inp: R) -> Result<(Header, Trailer), FormatError> {
     let mut r = Reader::new(inp)?.skip_values(true);
     loop {
         if let Item::End(t) = r.next()? {

@@ -15,7 +15,7 @@ pub mod auth;
 pub mod backup;
 pub mod error;
 pub mod export;
-mod fsutil;
+pub mod fsutil;
 pub mod http;
 pub mod im;
 pub mod keys;

@@ -2,7 +2,7 @@
 //! (docs/backup-format.md), bridged to the blocking SQLite code in `crate::backup`
 //! through small bounded channels so memory stays flat whatever the database size.
 
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 
 use axum::Router;
 use axum::body::Body as RawBody;
@@ -159,6 +159,17 @@ struct ChannelReader {
 
 impl Read for ChannelReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = buf.len().min(avail.len());
+        buf[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+/// The received pieces are the buffer: the snapshot reader hashes them in place.
+impl BufRead for ChannelReader {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
         while self.pos >= self.cur.len() {
             match self.rx.blocking_recv() {
                 Some(Ok(c)) => {
@@ -166,13 +177,14 @@ impl Read for ChannelReader {
                     self.pos = 0;
                 }
                 Some(Err(e)) => return Err(e),
-                None => return Ok(0),
+                None => break,
             }
         }
-        let n = buf.len().min(self.cur.len() - self.pos);
-        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        Ok(&self.cur[self.pos.min(self.cur.len())..])
+    }
+
+    fn consume(&mut self, n: usize) {
         self.pos += n;
-        Ok(n)
     }
 }
 

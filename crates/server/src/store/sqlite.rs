@@ -266,6 +266,13 @@ impl Drop for Writer<'_> {
     }
 }
 
+/// `db` with `suffix` appended to its file name (SQLite's `-wal` and `-shm` files).
+fn sidecar(db: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push(suffix);
+    s.into()
+}
+
 /// The writer connection's settings (also after a restore replaced the file).
 fn open_writer(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
@@ -361,6 +368,16 @@ impl SqliteStore {
         std::fs::File::open(staged)
             .and_then(|f| f.sync_all())
             .map_err(|e| StoreError::Backend(format!("fsync of the staged file: {e}")))?;
+        // The old file and its WAL (as large as the biggest transaction since they were
+        // created) are unlinked by the rename and the last close below; the kernel then
+        // drops their cached pages, about a second per GiB of CPU. Holding them open here
+        // and closing them on a thread of their own takes that off the restore's reply.
+        // These descriptors take no locks, and the new file is another inode, so closing
+        // them cannot release a lock of the new connections.
+        let old_files: Vec<std::fs::File> = [self.path.clone(), sidecar(&self.path, "-wal")]
+            .iter()
+            .filter_map(|p| std::fs::File::open(p).ok())
+            .collect();
         // Close all: swap in throw-away in-memory connections.
         let placeholder = || Connection::open_in_memory();
         drop(std::mem::replace(&mut *writer, placeholder()?));
@@ -376,6 +393,9 @@ impl SqliteStore {
         for r in readers.iter_mut() {
             **r = open_reader(&self.path)?;
         }
+        let _ = std::thread::Builder::new()
+            .name("close-old-db".into())
+            .spawn(move || drop(old_files));
         renamed.map_err(|e| StoreError::Backend(format!("installing the restored file: {e}")))
     }
 
