@@ -141,7 +141,7 @@ mod tests {
     fn write_behind_keeps_at_most_two_steps_dirty() {
         let dir = tempfile::tempdir().unwrap();
         let chunk = vec![0x5au8; 1 << 20];
-        let mut write = |name: &str, behind: bool| {
+        let write = |name: &str, behind: bool| {
             let mut f = std::fs::File::create(dir.path().join(name)).unwrap();
             let mut wb = WriteBehind::default();
             for i in 1..=48u64 {
