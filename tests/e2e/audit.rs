@@ -298,12 +298,7 @@ fn a_failing_audit_insert_fails_the_request_and_changes_nothing() {
     let server = Server::start();
     let api = Api::new(&server);
     let mut last = None;
-    let token = api.login_tracking(
-        &server.info.username,
-        &server.info.password,
-        &server.info.totp_secret,
-        &mut last,
-    );
+    let token = api.login_admin(&server, &mut last);
     let before = server.sql("SELECT count(*) FROM audit_log");
     server.sql(
         "CREATE TRIGGER inject BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'injected'); END",
@@ -367,12 +362,7 @@ fn each_alert_rule_fires_on_its_scenario() {
     let api = Api::new(&server);
     let mut last = None;
     let secret = &server.info.totp_secret;
-    let token = api.login_tracking(
-        &server.info.username,
-        &server.info.password,
-        secret,
-        &mut last,
-    );
+    let token = api.login_admin(&server, &mut last);
     let alerts = |min: &str| -> Vec<Value> {
         let (st, env) = api.call(
             "GET",
@@ -512,12 +502,7 @@ fn list_operations_and_bulk_delete_name_their_targets_by_pseudonym() {
     let server = Server::start();
     let api = Api::new(&server);
     let mut last = None;
-    let token = api.login_tracking(
-        &server.info.username,
-        &server.info.password,
-        &server.info.totp_secret,
-        &mut last,
-    );
+    let token = api.login_admin(&server, &mut last);
     let mut ids = Vec::new();
     for name in ["listed_a", "listed_b"] {
         let (_, env) = api.call(
@@ -614,12 +599,7 @@ fn token_used_from_a_new_address_raises_one_alert_but_not_on_first_use() {
     let server = Server::start();
     let api = Api::new(&server);
     let mut last = None;
-    let token = api.login_tracking(
-        &server.info.username,
-        &server.info.password,
-        &server.info.totp_secret,
-        &mut last,
-    );
+    let token = api.login_admin(&server, &mut last);
     let (svc, id) = service_token(&api, &server, &token, &mut last);
     let export = |api: &Api| {
         let (st, env) = api.call(
@@ -686,12 +666,7 @@ fn off_hours_alert_only_outside_the_configured_business_hours() {
     ]);
     let api = Api::new(&server);
     let mut last = None;
-    let token = api.login_tracking(
-        &server.info.username,
-        &server.info.password,
-        &server.info.totp_secret,
-        &mut last,
-    );
+    let token = api.login_admin(&server, &mut last);
     for i in 0..3 {
         let (_, env) = api.call(
             "POST",
@@ -733,11 +708,7 @@ fn off_hours_alert_only_outside_the_configured_business_hours() {
         &tz,
     ]);
     let api = Api::new(&server);
-    let token = api.login(
-        &server.info.username,
-        &server.info.password,
-        &server.info.totp_secret,
-    );
+    let token = api.login_admin(&server, &mut None);
     let (_, env) = api.call(
         "POST",
         "/user/register/v2",
@@ -783,11 +754,7 @@ fn alert_thresholds_come_from_the_server_flags() {
     let alerts = alerts_of(&server, "login_failures");
     assert_eq!(alerts, ["medium victim 2 failed logins within 10m"]);
 
-    let token = api.login(
-        &server.info.username,
-        &server.info.password,
-        &server.info.totp_secret,
-    );
+    let token = api.login_admin(&server, &mut None);
     for _ in 0..3 {
         let (st, _) = api.call(
             "POST",

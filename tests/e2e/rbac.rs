@@ -79,6 +79,16 @@ impl Api {
         self.login_tracking(username, password, secret, &mut None)
     }
 
+    /// The server's first admin (`server.info`), logged in like [`Api::login_tracking`].
+    pub(crate) fn login_admin(&self, server: &Server, last: &mut Option<u64>) -> String {
+        self.login_tracking(
+            &server.info.username,
+            &server.info.password,
+            &server.info.totp_secret,
+            last,
+        )
+    }
+
     /// Login using fresh codes from `last`, so the caller can go on to step-up with
     /// `fresh_code(secret, last)` without reusing a step.
     pub(crate) fn login_tracking(
