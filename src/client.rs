@@ -24,9 +24,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_ATTEMPTS: u32 = 4;
 /// Backups and restores of large databases take long; only a stalled peer should end them.
+const STREAM_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// Piece size of streamed uploads (`post_stream`).
 const UPLOAD_CHUNK: usize = 256 << 10;
-const STREAM_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
 pub struct ApiClient {
     http: Client,
@@ -102,7 +102,7 @@ impl ApiClient {
             certs.extend(found);
         }
         crate::install_crypto_provider();
-        let upload_certs = certs.clone();
+        let bulk_certs = certs.clone();
         let http = Client::builder()
             .use_rustls_tls()
             .https_only(base.scheme() == "https")
@@ -116,7 +116,7 @@ impl ApiClient {
         Ok(ApiClient {
             http,
             bulk: std::sync::OnceLock::new(),
-            certs: upload_certs,
+            certs: bulk_certs,
             base,
             app_id: ep.app_id.map(str::to_owned),
         })
@@ -163,18 +163,23 @@ impl ApiClient {
             .map_err(|e| CliError::unexpected(format!("bad request path {path}: {e}")))
     }
 
+    /// The app id and credential headers a request carries (for either client type).
+    fn auth_headers<'a>(
+        &'a self,
+        auth: &Auth<'a>,
+    ) -> impl Iterator<Item = (&'static str, &'a str)> + 'a {
+        [
+            (HEADER_APP_ID, self.app_id.as_deref()),
+            (HEADER_ACCESS_TOKEN, auth.token),
+            (HEADER_OTP, auth.otp),
+        ]
+        .into_iter()
+        .filter_map(|(name, v)| Some((name, v?)))
+    }
+
     fn prepare(&self, rb: RequestBuilder, auth: &Auth<'_>) -> RequestBuilder {
-        let mut rb = rb;
-        if let Some(app) = &self.app_id {
-            rb = rb.header(HEADER_APP_ID, app);
-        }
-        if let Some(t) = auth.token {
-            rb = rb.header(HEADER_ACCESS_TOKEN, t);
-        }
-        if let Some(o) = auth.otp {
-            rb = rb.header(HEADER_OTP, o);
-        }
-        rb
+        self.auth_headers(auth)
+            .fold(rb, |rb, (name, v)| rb.header(name, v))
     }
 
     /// GET, retried on connection errors and 503 (idempotent).
@@ -353,19 +358,13 @@ impl ApiClient {
             .bulk_builder(reqwest::Client::builder())
             .build()
             .map_err(|e| CliError::unexpected(format!("cannot set up the HTTP client: {e}")))?;
-        let mut rb = upload
-            .post(url)
-            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-            .timeout(STREAM_TIMEOUT);
-        if let Some(app) = &self.app_id {
-            rb = rb.header(HEADER_APP_ID, app);
-        }
-        if let Some(t) = auth.token {
-            rb = rb.header(HEADER_ACCESS_TOKEN, t);
-        }
-        if let Some(o) = auth.otp {
-            rb = rb.header(HEADER_OTP, o);
-        }
+        let rb = self.auth_headers(auth).fold(
+            upload
+                .post(url)
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .timeout(STREAM_TIMEOUT),
+            |rb, (name, v)| rb.header(name, v),
+        );
         let stream = futures_util::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|chunk| (chunk, rx))
         });

@@ -372,7 +372,9 @@ pub fn restore<R: BufRead + Send>(
                 };
                 for (table, params) in batch {
                     records += 1;
-                    if records.is_multiple_of(64)
+                    // A dry run's staging file is deleted, never synced: no writeback.
+                    if !dry_run
+                        && records.is_multiple_of(64)
                         && let Ok(m) = behind_file.metadata()
                     {
                         behind.advance(&behind_file, m.len());

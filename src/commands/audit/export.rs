@@ -169,9 +169,6 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
     }
     let mut chain = verify::Chain::new(plan.first_seq.max(1), head);
     if plan.count > 0 {
-        // Two stages, so the next page is fetched and parsed while this one is checked
-        // and written: this thread fetches, a scoped worker verifies and writes. The
-        // channel holds one page, so memory stays at about three pages.
         // Pages are fixed by seq (events are numbered without gaps), so they can be
         // fetched ahead: FETCHERS threads each fetch and parse every FETCHERS-th page
         // while this thread checks and writes them in order. The server works on the

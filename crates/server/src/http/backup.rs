@@ -82,11 +82,14 @@ pub async fn snapshot(
     }
     // The database and WAL file sizes bound the snapshot's size closely enough for the
     // client's progress bar (ETA); the exact size is only known at the trailer.
-    let estimate: u64 = [s.db_path.clone(), wal_path(&s.db_path)]
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
+    let estimate: u64 = [
+        s.db_path.clone(),
+        crate::store::sqlite::wal_path(&s.db_path),
+    ]
+    .iter()
+    .filter_map(|p| std::fs::metadata(p).ok())
+    .map(|m| m.len())
+    .sum();
     let (tx, rx) = mpsc::channel::<io::Result<Vec<u8>>>(CHANNEL_DEPTH);
     let state = s.clone();
     tokio::task::spawn_blocking(move || {
@@ -136,12 +139,6 @@ pub async fn snapshot(
 
 /// Response header of the snapshot: an estimate of its size in bytes (docs/backup-format.md).
 const SIZE_ESTIMATE: &str = "x-imadm-size-estimate";
-
-fn wal_path(db: &std::path::Path) -> std::path::PathBuf {
-    let mut s = db.as_os_str().to_owned();
-    s.push("-wal");
-    s.into()
-}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

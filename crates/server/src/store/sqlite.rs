@@ -266,10 +266,10 @@ impl Drop for Writer<'_> {
     }
 }
 
-/// `db` with `suffix` appended to its file name (SQLite's `-wal` and `-shm` files).
-fn sidecar(db: &Path, suffix: &str) -> std::path::PathBuf {
+/// SQLite's write-ahead log beside `db`.
+pub(crate) fn wal_path(db: &Path) -> std::path::PathBuf {
     let mut s = db.as_os_str().to_owned();
-    s.push(suffix);
+    s.push("-wal");
     s.into()
 }
 
@@ -374,7 +374,7 @@ impl SqliteStore {
         // and closing them on a thread of their own takes that off the restore's reply.
         // These descriptors take no locks, and the new file is another inode, so closing
         // them cannot release a lock of the new connections.
-        let old_files: Vec<std::fs::File> = [self.path.clone(), sidecar(&self.path, "-wal")]
+        let old_files: Vec<std::fs::File> = [self.path.clone(), wal_path(&self.path)]
             .iter()
             .filter_map(|p| std::fs::File::open(p).ok())
             .collect();
@@ -537,52 +537,36 @@ impl SqliteStore {
         q: &crate::audit::EventFilter,
         mut each: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
     ) -> Result<()> {
-        let conn = self.reader();
-        let unfiltered = q.since_ms.is_none()
-            && q.until_ms.is_none()
-            && q.actor.is_none()
-            && q.action.is_none()
-            && q.target.is_none();
-        if unfiltered {
-            // A plain range (what `audit export` pages through): the filtered statement
-            // below evaluates its five NULL tests on every row, a tenth of the cost.
-            let mut stmt = conn.prepare_cached(
-                "SELECT seq, at_ms, actor_type, actor, source, action, target, outcome,
-                        request_id, detail, hash
-                 FROM audit_log WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3",
-            )?;
-            let mut rows = stmt.query(params![
-                q.after as i64,
-                q.to.map_or(i64::MAX, |t| t as i64),
-                q.limit
-            ])?;
-            while let Some(r) = rows.next()? {
-                each(r)?;
-            }
-            return Ok(());
-        }
+        // A plain range is what `audit export` pages through: the filtered statement
+        // evaluates its five NULL tests on every row, a tenth of the cost.
+        const PLAIN: &str = "SELECT seq, at_ms, actor_type, actor, source, action, target, outcome,
+                    request_id, detail, hash
+             FROM audit_log WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3";
         // One prepared statement whatever the filters: unset ones compare against NULL.
-        let mut stmt = conn.prepare_cached(
-            "SELECT seq, at_ms, actor_type, actor, source, action, target, outcome, request_id,
-                    detail, hash
+        const FILTERED: &str = "SELECT seq, at_ms, actor_type, actor, source, action, target, outcome,
+                    request_id, detail, hash
              FROM audit_log
              WHERE seq > ?1 AND seq <= ?2
                AND (?3 IS NULL OR at_ms >= ?3) AND (?4 IS NULL OR at_ms <= ?4)
                AND (?5 IS NULL OR actor = ?5)
                AND (?6 IS NULL OR action = ?6 OR (substr(?6, -1) = '.' AND substr(action, 1, length(?6)) = ?6))
                AND (?8 IS NULL OR target = ?8)
-             ORDER BY seq LIMIT ?7",
-        )?;
-        let mut rows = stmt.query(params![
-            q.after as i64,
-            q.to.map_or(i64::MAX, |t| t as i64),
-            q.since_ms,
-            q.until_ms,
-            q.actor,
-            q.action,
-            q.limit,
-            q.target
-        ])?;
+             ORDER BY seq LIMIT ?7";
+        let unfiltered = q.since_ms.is_none()
+            && q.until_ms.is_none()
+            && q.actor.is_none()
+            && q.action.is_none()
+            && q.target.is_none();
+        let conn = self.reader();
+        let (after, to) = (q.after as i64, q.to.map_or(i64::MAX, |t| t as i64));
+        let mut stmt = conn.prepare_cached(if unfiltered { PLAIN } else { FILTERED })?;
+        let mut rows = if unfiltered {
+            stmt.query(params![after, to, q.limit])?
+        } else {
+            stmt.query(params![
+                after, to, q.since_ms, q.until_ms, q.actor, q.action, q.limit, q.target
+            ])?
+        };
         while let Some(r) = rows.next()? {
             each(r)?;
         }
