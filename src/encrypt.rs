@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use clap::Args;
-use imadm_server::fsutil::WriteBehind;
+use imadm_server::fsutil::Flusher;
 use sha2::{Digest, Sha256};
 
 use crate::error::{CliError, Result};
@@ -93,19 +93,26 @@ pub fn temp_in(dir: &Path, prefix: &str) -> Result<tempfile::NamedTempFile> {
         })
 }
 
-/// Tees the ciphertext into every temp file and hashes it once. Writeback of each file
-/// starts while it is written ([`WriteBehind`]), so the fsync in [`persist`] is short.
+/// Tees the ciphertext into every temp file and hashes it once. Each file is written back
+/// and synced while it is written, by a thread of its own ([`Flusher`]), so the fsync in
+/// [`persist`] is short.
 pub struct Tee {
     pub files: Vec<tempfile::NamedTempFile>,
-    behind: Vec<WriteBehind>,
+    flusher: Option<Flusher>,
     hash: Sha256,
     pub size: u64,
 }
 
 impl Tee {
     pub fn new(files: Vec<tempfile::NamedTempFile>) -> Tee {
+        // Opened again, not dup'ed: a write error must still reach `persist`'s fsync (see
+        // `Flusher`). Without them the files are only made durable by `persist`.
+        let watched = files
+            .iter()
+            .map(|f| std::fs::File::open(f.path()))
+            .collect::<io::Result<Vec<_>>>();
         Tee {
-            behind: files.iter().map(|_| WriteBehind::default()).collect(),
+            flusher: watched.ok().map(Flusher::spawn),
             files,
             hash: Sha256::new(),
             size: 0,
@@ -116,6 +123,16 @@ impl Tee {
     pub fn sha256_hex(&self) -> String {
         hex::encode(self.hash.clone().finalize())
     }
+
+    /// Flush the files and stop the flusher (after it started writeback of the tails):
+    /// nothing more will be written. A write error its syncs found fails the run.
+    fn done(&mut self) -> io::Result<()> {
+        self.flush()?;
+        match self.flusher.take() {
+            Some(f) => f.finish(),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Write for Tee {
@@ -125,9 +142,6 @@ impl Write for Tee {
         }
         self.hash.update(buf);
         self.size += buf.len() as u64;
-        for (f, behind) in self.files.iter().zip(&mut self.behind) {
-            behind.advance(f.as_file(), self.size);
-        }
         Ok(buf.len())
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -149,7 +163,7 @@ pub fn encrypt(recipients: &Recipients, tee: Tee) -> Result<Encrypting> {
 /// Write the age trailer and hand the files back, flushed (not yet synced).
 pub fn finish(w: Encrypting) -> Result<Tee> {
     let mut tee = w.finish().map_err(CliError::from)?;
-    tee.flush()?;
+    tee.done()?;
     Ok(tee)
 }
 
@@ -221,7 +235,7 @@ impl Background {
                 let _ = spent_tx.try_send(piece);
             }
             let mut tee = w.finish()?;
-            tee.flush()?;
+            tee.done()?;
             Ok(tee)
         });
         Background {

@@ -25,7 +25,7 @@ use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
 use crate::error::ApiError;
-use crate::fsutil::WriteBehind;
+use crate::fsutil::Flusher;
 
 fn db_err(e: rusqlite::Error) -> ApiError {
     tracing::error!(error = %e, "backup database error");
@@ -309,17 +309,26 @@ pub fn restore<R: BufRead + Send>(
             .hint("check free space and permissions of the data dir")
         })?;
     {
-        // Writeback of the staging file runs beside the load (see `WriteBehind`), so the
-        // fsync before the switch has little left to write. Declared before the
-        // connection so that it is closed after it: closing another descriptor of a file
-        // drops the POSIX locks SQLite holds on it.
-        let behind_file = std::fs::File::open(staging.path()).map_err(|e| {
-            ApiError::new(
-                codes::INTERNAL,
-                format!("cannot open the staging file: {e}"),
-            )
-        })?;
+        // The staging file is written back and synced beside the load, on a thread of its
+        // own (`Flusher`), so the fsync before the switch has little left to do. A dry
+        // run's staging file is deleted, never synced: no flusher. Declared before the
+        // connection so that its descriptor is closed after it: closing another
+        // descriptor of a file drops the POSIX locks SQLite holds on it.
+        let flusher = if dry_run {
+            None
+        } else {
+            let f = std::fs::File::open(staging.path()).map_err(|e| {
+                ApiError::new(
+                    codes::INTERNAL,
+                    format!("cannot open the staging file: {e}"),
+                )
+            })?;
+            Some(Flusher::spawn(vec![f]))
+        };
         let st = Connection::open(staging.path()).map_err(db_err)?;
+        // The page size comes first: the first write fixes it (see `PAGE_SIZE`).
+        st.pragma_update(None, "page_size", crate::store::sqlite::PAGE_SIZE)
+            .map_err(db_err)?;
         // No journal and no syncs while loading: until the file is complete and fsynced
         // (by `install`), a crash just leaves a staging file that start-up deletes.
         st.execute_batch(
@@ -351,8 +360,6 @@ pub fn restore<R: BufRead + Send>(
                 .map_err(db_err)?,
             );
         }
-        let mut behind = WriteBehind::default();
-        let mut records = 0u64;
         // Two threads: this one inserts while `decode` reads, hashes and decodes the
         // next records (on two cores the single-threaded load was bound by doing both).
         std::thread::scope(|scope| -> Result<(), ApiError> {
@@ -371,14 +378,6 @@ pub fn restore<R: BufRead + Send>(
                     }
                 };
                 for (table, params) in batch {
-                    records += 1;
-                    // A dry run's staging file is deleted, never synced: no writeback.
-                    if !dry_run
-                        && records.is_multiple_of(64)
-                        && let Ok(m) = behind_file.metadata()
-                    {
-                        behind.advance(&behind_file, m.len());
-                    }
                     stmts[table as usize]
                         .execute(rusqlite::params_from_iter(params))
                         .map_err(|e| {
@@ -418,6 +417,18 @@ pub fn restore<R: BufRead + Send>(
         }
         st.execute_batch("COMMIT; PRAGMA journal_mode=DELETE")
             .map_err(db_err)?;
+        // The connection first (see above), then the flusher's descriptor.
+        drop(st);
+        if let Some(f) = flusher {
+            f.finish().map_err(|e| {
+                tracing::error!(error = %e, "writing the restore's staging file failed");
+                ApiError::new(
+                    codes::INTERNAL,
+                    format!("writing the staging file failed: {e}"),
+                )
+                .hint("check the data dir's disk (space, errors in the kernel log); the live data was not changed")
+            })?;
+        }
         tracing::debug!(
             ms = started.elapsed().as_millis(),
             "restore: staging file checked and committed"
@@ -546,6 +557,35 @@ mod tests {
         // And it still writes: through the reopened writer, into the restored file.
         store.create_operator("erin", "x", false, &[], 1).unwrap();
         assert!(store.operator_by_username("erin").unwrap().is_some());
+    }
+
+    /// Both ways a database file comes to be get the server's page size: a new store, and
+    /// a restore over a file made with SQLite's default. The pragma only works before the
+    /// first write, so its place in each set-up matters.
+    #[test]
+    fn new_and_restored_files_use_the_server_page_size() {
+        use crate::store::sqlite::{PAGE_SIZE, SqliteStore};
+        let page_size = |p: &Path| -> u32 {
+            Connection::open(p)
+                .unwrap()
+                .pragma_query_value(None, "page_size", |r| r.get(0))
+                .unwrap()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("fresh.db");
+        drop(SqliteStore::open(&fresh).unwrap());
+        assert_eq!(page_size(&fresh), PAGE_SIZE);
+        let p = db(dir.path());
+        assert_eq!(
+            page_size(&p),
+            4096,
+            "premise: the fixture has SQLite's default"
+        );
+        let before = rows(&p);
+        let snap = snapshot(&p, "srv", "fp", Vec::new()).unwrap();
+        restore(&p, "fp", &snap[..], false, rename_into(&p)).unwrap();
+        assert_eq!(page_size(&p), PAGE_SIZE);
+        assert_eq!(rows(&p), before);
     }
 
     fn assert_no_staging_files(dir: &Path) {
