@@ -155,6 +155,7 @@ impl<W: Write> ReportWriter<W> {
 pub struct AtomicFile {
     tmp: tempfile::NamedTempFile,
     path: PathBuf,
+    flusher: Option<imadm_server::fsutil::Flusher>,
 }
 
 impl AtomicFile {
@@ -173,7 +174,18 @@ impl AtomicFile {
         Ok(AtomicFile {
             tmp,
             path: path.to_owned(),
+            flusher: None,
         })
+    }
+
+    /// For a large file: write it back and sync it while it is written (`Flusher`), so
+    /// the fsync of [`AtomicFile::commit`] is short. Best effort: without a second
+    /// descriptor, `commit` does all the work as before.
+    pub fn large(mut self) -> Self {
+        if let Ok(f) = std::fs::File::open(self.tmp.path()) {
+            self.flusher = Some(imadm_server::fsutil::Flusher::spawn(vec![f]));
+        }
+        self
     }
 
     pub fn file(&mut self) -> &mut std::fs::File {
@@ -184,6 +196,9 @@ impl AtomicFile {
         let fail = |e: std::io::Error| {
             CliError::unexpected(format!("cannot write {}: {e}", self.path.display()))
         };
+        if let Some(f) = self.flusher {
+            f.finish().map_err(fail)?;
+        }
         self.tmp.as_file().sync_all().map_err(fail)?;
         let path = self.path.clone();
         self.tmp.persist(&path).map_err(|e| {

@@ -147,7 +147,7 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
         audit_public_key: key.openssh.clone(),
     };
 
-    let mut file = AtomicFile::create(&args.out)?;
+    let mut file = AtomicFile::create(&args.out)?.large();
     let mut w = match args.format {
         ReportFormat::Json => Writer::Json(ReportWriter::begin(
             file.file(),
