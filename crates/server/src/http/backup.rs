@@ -122,10 +122,7 @@ pub async fn snapshot(
             }
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    });
-    let mut resp = (StatusCode::OK, RawBody::from_stream(stream)).into_response();
+    let mut resp = (StatusCode::OK, super::channel_body(rx)).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),

@@ -664,10 +664,7 @@ pub async fn admin_user_export(
             }
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    });
-    let mut resp = (StatusCode::OK, axum::body::Body::from_stream(stream)).into_response();
+    let mut resp = (StatusCode::OK, super::channel_body(rx)).into_response();
     let h = resp.headers_mut();
     h.insert(
         axum::http::header::CONTENT_TYPE,
