@@ -105,14 +105,9 @@ pub struct Tee {
 
 impl Tee {
     pub fn new(files: Vec<tempfile::NamedTempFile>) -> Tee {
-        // Opened again, not dup'ed: a write error must still reach `persist`'s fsync (see
-        // `Flusher`). Without them the files are only made durable by `persist`.
-        let watched = files
-            .iter()
-            .map(|f| std::fs::File::open(f.path()))
-            .collect::<io::Result<Vec<_>>>();
         Tee {
-            flusher: watched.ok().map(Flusher::spawn),
+            // Best effort: without it the files are only made durable by `persist`.
+            flusher: Flusher::watch(files.iter().map(|f| f.path())).ok(),
             files,
             hash: Sha256::new(),
             size: 0,
@@ -162,7 +157,11 @@ pub fn encrypt(recipients: &Recipients, tee: Tee) -> Result<Encrypting> {
 
 /// Write the age trailer and hand the files back, flushed (not yet synced).
 pub fn finish(w: Encrypting) -> Result<Tee> {
-    let mut tee = w.finish().map_err(CliError::from)?;
+    Ok(close(w)?)
+}
+
+fn close(w: Encrypting) -> io::Result<Tee> {
+    let mut tee = w.finish()?;
     tee.done()?;
     Ok(tee)
 }
@@ -234,9 +233,7 @@ impl Background {
                 piece.clear();
                 let _ = spent_tx.try_send(piece);
             }
-            let mut tee = w.finish()?;
-            tee.done()?;
-            Ok(tee)
+            close(w)
         });
         Background {
             buf: Vec::with_capacity(PIECE),

@@ -179,12 +179,10 @@ impl AtomicFile {
     }
 
     /// For a large file: write it back and sync it while it is written (`Flusher`), so
-    /// the fsync of [`AtomicFile::commit`] is short. Best effort: without a second
-    /// descriptor, `commit` does all the work as before.
+    /// the fsync of [`AtomicFile::commit`] is short. Best effort: if the file cannot be
+    /// opened a second time, `commit` does all the work as before.
     pub fn large(mut self) -> Self {
-        if let Ok(f) = std::fs::File::open(self.tmp.path()) {
-            self.flusher = Some(imadm_server::fsutil::Flusher::spawn(vec![f]));
-        }
+        self.flusher = imadm_server::fsutil::Flusher::watch([self.tmp.path()]).ok();
         self
     }
 

@@ -317,13 +317,12 @@ pub fn restore<R: BufRead + Send>(
         let flusher = if dry_run {
             None
         } else {
-            let f = std::fs::File::open(staging.path()).map_err(|e| {
+            Some(Flusher::watch([staging.path()]).map_err(|e| {
                 ApiError::new(
                     codes::INTERNAL,
                     format!("cannot open the staging file: {e}"),
                 )
-            })?;
-            Some(Flusher::spawn(vec![f]))
+            })?)
         };
         let st = Connection::open(staging.path()).map_err(db_err)?;
         // The page size comes first: the first write fixes it (see `PAGE_SIZE`).

@@ -59,7 +59,8 @@ pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
 /// a writeback error to one `fdatasync` per open file description (and to a description
 /// opened later only if nobody saw it yet), so an error the flusher's `fdatasync` took
 /// might never reach the writer's fsync. Hence [`Flusher::finish`] returns it, and the
-/// flusher gets descriptors **opened again by path**, never `try_clone`d ones, so that
+/// flusher opens the files again by path ([`Flusher::watch`] takes paths, not
+/// descriptors: a `try_clone`d one shares the writer's open file description), so that
 /// the writer's own descriptors still see every error too. Off Linux only the periodic
 /// `fdatasync` runs.
 #[derive(Debug)]
@@ -77,9 +78,12 @@ impl Flusher {
     /// `fdatasync` after every this many bytes.
     pub const SYNC_EVERY: u64 = 64 << 20;
 
-    /// Start for `files`, each opened again by path (read-only is enough; see above why
-    /// not a dup), which the thread closes when it stops.
-    pub fn spawn(files: Vec<std::fs::File>) -> Flusher {
+    /// Start for the files at `paths` (already created; opened again here, read-only).
+    pub fn watch<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> std::io::Result<Flusher> {
+        let files = paths
+            .into_iter()
+            .map(std::fs::File::open)
+            .collect::<std::io::Result<Vec<_>>>()?;
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
@@ -88,11 +92,9 @@ impl Flusher {
                 let mut progress = vec![Progress::default(); files.len()];
                 let mut error = None;
                 let (lock, cv) = &*flag;
-                let mut stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
                 loop {
                     // Once stopped: one last pass, to start writeback of the tail.
-                    let last = *stopped;
-                    drop(stopped);
+                    let last = *lock.lock().unwrap_or_else(|p| p.into_inner());
                     for (f, p) in files.iter().zip(&mut progress) {
                         if let Ok(m) = f.metadata()
                             && let Err(e) = p.advance(f, m.len(), last)
@@ -103,23 +105,15 @@ impl Flusher {
                     if last {
                         return error;
                     }
-                    stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
-                    while !*stopped {
-                        let (guard, timeout) = cv
-                            .wait_timeout(stopped, Self::POLL)
-                            .unwrap_or_else(|p| p.into_inner());
-                        stopped = guard;
-                        if timeout.timed_out() {
-                            break;
-                        }
-                    }
+                    let stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
+                    drop(cv.wait_timeout_while(stopped, Self::POLL, |stopped| !*stopped));
                 }
             });
-        Flusher {
+        Ok(Flusher {
             stop,
             // Without a thread (the system refused one) only the head start is lost.
             thread: thread.ok(),
-        }
+        })
     }
 
     /// The writer is done: one last pass starts writeback of the tail, then the thread
@@ -240,7 +234,7 @@ mod tests {
         let write = |name: &str, flush: bool| {
             let path = dir.path().join(name);
             let mut f = std::fs::File::create(&path).unwrap();
-            let flusher = flush.then(|| Flusher::spawn(vec![std::fs::File::open(&path).unwrap()]));
+            let flusher = flush.then(|| Flusher::watch([&path]).unwrap());
             for _ in 0..48 {
                 f.write_all(&chunk).unwrap();
             }
