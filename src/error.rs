@@ -128,7 +128,7 @@ impl CliError {
             | codes::STEP_UP_REQUIRED
             | codes::MFA_ENROLLMENT_REQUIRED
             | codes::PASSWORD_CHANGE_REQUIRED => Kind::Auth,
-            codes::FORBIDDEN => Kind::Forbidden,
+            codes::FORBIDDEN | codes::ESCALATION_REFUSED => Kind::Forbidden,
             codes::USER_NOT_FOUND | codes::NOT_FOUND => Kind::NotFound,
             codes::USER_EXISTS | codes::CONFLICT | codes::MFA_ALREADY_ENROLLED => Kind::Conflict,
             codes::INTEGRITY => Kind::Integrity,

@@ -62,6 +62,10 @@ pub const INTEGRITY: i32 = 50015;
 pub const UNAVAILABLE: i32 = 50016;
 /// The endpoint exists but not with this HTTP method.
 pub const METHOD_NOT_ALLOWED: i32 = 50017;
+/// Refused because it would give, create or use a permission the caller does not hold, or
+/// act on a principal that holds one (the "who may act on whom" rule). Raises the
+/// `escalation_attempt` alert.
+pub const ESCALATION_REFUSED: i32 = 50018;
 /// Unexpected server error.
 pub const INTERNAL: i32 = 50099;
 
@@ -74,7 +78,11 @@ pub fn http_status(code: i32) -> u16 {
         BAD_REQUEST | APP_ID_UNKNOWN => 400,
         TOKEN_MISSING | TOKEN_INVALID | BAD_CREDENTIALS | MFA_REQUIRED | MFA_INVALID
         | MFA_REPLAYED | TOKEN_EXPIRED | REFRESH_INVALID | STEP_UP_REQUIRED => 401,
-        FORBIDDEN | MFA_ENROLLMENT_REQUIRED | PASSWORD_CHANGE_REQUIRED | ACCOUNT_DISABLED => 403,
+        FORBIDDEN
+        | ESCALATION_REFUSED
+        | MFA_ENROLLMENT_REQUIRED
+        | PASSWORD_CHANGE_REQUIRED
+        | ACCOUNT_DISABLED => 403,
         ACCOUNT_LOCKED => 429,
         USER_NOT_FOUND | NOT_FOUND => 404,
         USER_EXISTS | CONFLICT | MFA_ALREADY_ENROLLED => 409,

@@ -361,6 +361,15 @@ impl Default for AlertRules {
 /// The security rules, run on each new event inside its transaction, so an alert
 /// exists exactly when its triggering event does. Count rules fire once, when the
 /// count reaches the threshold, not on every event after it.
+/// Whether a `denied` event is an attempt to go beyond the actor's permissions: refused
+/// with `ESCALATION_REFUSED`, or a restore of a snapshot that failed authentication
+/// (details are `ApiError::code_name`).
+fn is_escalation_attempt(ev: &AuditEvent) -> bool {
+    let code = |c: i32| ev.detail.as_deref() == Some(format!("code {c}").as_str());
+    code(imadm_api::codes::ESCALATION_REFUSED)
+        || (ev.action == "backup.restore" && code(imadm_api::codes::INTEGRITY))
+}
+
 fn evaluate_rules(
     conn: &Connection,
     ev: &AuditEvent,
@@ -438,6 +447,16 @@ fn evaluate_rules(
                     format!("{n} sensitive reads within {}", duration_text(w)),
                 )?;
             }
+        }
+        // Someone tried to go beyond their own permissions: a refused grant, role change or
+        // action on a more privileged principal, or a restore of a snapshot this server
+        // cannot authenticate (forged, or from another server).
+        (action, "denied") if is_escalation_attempt(ev) => {
+            raise(
+                "escalation_attempt",
+                "high",
+                format!("{action} refused: {}", ev.target.as_deref().unwrap_or("-")),
+            )?;
         }
         ("operator.grant", "success") => {
             let roles = ev.detail.as_deref().unwrap_or("");

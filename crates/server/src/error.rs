@@ -42,6 +42,7 @@ impl ApiError {
         matches!(
             self.code,
             codes::FORBIDDEN
+                | codes::ESCALATION_REFUSED
                 | codes::STEP_UP_REQUIRED
                 | codes::MFA_ENROLLMENT_REQUIRED
                 | codes::PASSWORD_CHANGE_REQUIRED
