@@ -637,6 +637,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand grant 'Grant roles to an operator (step-up MFA)'
             cand revoke 'Revoke roles from an operator (step-up MFA)'
             cand reset-mfa 'Remove an operator''s MFA so they enrol again (step-up MFA)'
+            cand reset-password 'Give an operator a new one-time password and end their sessions (step-up MFA)'
         }
         &'imadm;operator;list'= {
             cand --profile 'Saved server profile to use'
@@ -823,6 +824,29 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand --version 'Print version'
         }
         &'imadm;operator;reset-mfa'= {
+            cand --otp 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts'
+            cand --profile 'Saved server profile to use'
+            cand --server 'Admin API base URL (https only)'
+            cand --app-id 'Lanying app id, sent as the `app_id` header'
+            cand --ca-cert 'Extra PEM CA certificate to trust'
+            cand -o 'Output format [default: table on a terminal, tsv when piped]'
+            cand --output 'Output format [default: table on a terminal, tsv when piped]'
+            cand --config-dir 'Directory holding profiles [default: XDG config dir imadm/]'
+            cand --color 'When to use colour (NO_COLOR is honoured)'
+            cand --insecure-http 'Allow an http:// server URL, for a loopback address only'
+            cand --no-input 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+            cand -y 'Answer yes to confirmations'
+            cand --yes 'Answer yes to confirmations'
+            cand -v 'More diagnostics on stderr (repeat for more); never secrets'
+            cand --verbose 'More diagnostics on stderr (repeat for more); never secrets'
+            cand -q 'Fewer messages on stderr'
+            cand --quiet 'Fewer messages on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'imadm;operator;reset-password'= {
             cand --otp 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts'
             cand --profile 'Saved server profile to use'
             cand --server 'Admin API base URL (https only)'

@@ -564,35 +564,36 @@ complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcom
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from erase" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from erase" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from erase" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -l profile -d 'Saved server profile to use' -r
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -l server -d 'Admin API base URL (https only)' -r
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
 json\t''
 jsonl\t''
 csv\t''
 tsv\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -s y -l yes -d 'Answer yes to confirmations'
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -s q -l quiet -d 'Fewer messages on stderr'
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -f -a "list" -d 'List operators with their roles and MFA state'
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -f -a "show" -d 'Show one operator'
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -f -a "create" -d 'Create an operator with a one-time password (step-up MFA)'
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -f -a "disable" -d 'Disable an operator and end their sessions (step-up MFA)'
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -f -a "enable" -d 'Enable a disabled operator (step-up MFA)'
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -f -a "delete" -d 'Delete an operator (step-up MFA)'
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -f -a "grant" -d 'Grant roles to an operator (step-up MFA)'
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -f -a "revoke" -d 'Revoke roles from an operator (step-up MFA)'
-complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa" -f -a "reset-mfa" -d 'Remove an operator\'s MFA so they enrol again (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -f -a "list" -d 'List operators with their roles and MFA state'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -f -a "show" -d 'Show one operator'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -f -a "create" -d 'Create an operator with a one-time password (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -f -a "disable" -d 'Disable an operator and end their sessions (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -f -a "enable" -d 'Enable a disabled operator (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -f -a "delete" -d 'Delete an operator (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -f -a "grant" -d 'Grant roles to an operator (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -f -a "revoke" -d 'Revoke roles from an operator (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -f -a "reset-mfa" -d 'Remove an operator\'s MFA so they enrol again (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and not __fish_seen_subcommand_from list show create disable enable delete grant revoke reset-mfa reset-password" -f -a "reset-password" -d 'Give an operator a new one-time password and end their sessions (step-up MFA)'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from list" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from list" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from list" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
@@ -781,6 +782,27 @@ complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_su
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-password" -l otp -d 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-password" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-password" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-password" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-password" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-password" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-password" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-password" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-password" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-password" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-password" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-password" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-password" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-password" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-password" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand role; and not __fish_seen_subcommand_from list show create update delete permissions apply" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r

@@ -227,6 +227,8 @@ pub enum OperatorCommand {
     Revoke(commands::operator::grant::RolesArgs),
     /// Remove an operator's MFA so they enrol again (step-up MFA)
     ResetMfa(commands::operator::reset_mfa::ResetMfaArgs),
+    /// Give an operator a new one-time password and end their sessions (step-up MFA)
+    ResetPassword(commands::operator::reset_password::ResetPasswordArgs),
 }
 
 #[derive(Debug, Subcommand)]

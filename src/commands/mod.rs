@@ -48,6 +48,7 @@ pub fn dispatch(ctx: &mut Context, command: Command) -> Result<()> {
             OperatorCommand::Grant(a) => operator::grant::run(ctx, a, true),
             OperatorCommand::Revoke(a) => operator::grant::run(ctx, a, false),
             OperatorCommand::ResetMfa(a) => operator::reset_mfa::run(ctx, a),
+            OperatorCommand::ResetPassword(a) => operator::reset_password::run(ctx, a),
         },
         Command::Role(c) => match c {
             RoleCommand::List(a) => role::list::run(ctx, a),

@@ -2,7 +2,9 @@
 //! allowed or refused exactly as the permission catalogue says; grants and revokes take
 //! effect on the next request; step-up MFA guards the sensitive actions (and service
 //! tokens can never pass it); nobody changes their own roles; the last owner stays;
-//! `role apply` shows a diff and applies atomically.
+//! `role apply` shows a diff and applies atomically; who may act on whom: nobody gives,
+//! creates or uses a permission they lack, nor acts on an operator holding one (issue
+//! #13 items 2 and 3, replayed with the real binary).
 //!
 //! The endpoint → permission table below is written from the contract, independently of
 //! the server code; the role → permissions side comes from the shared catalogue
@@ -190,6 +192,12 @@ fn endpoints() -> Vec<(&'static str, &'static str, Option<Value>, &'static str)>
         (
             "POST",
             "/admin/operators/target/reset-mfa",
+            None,
+            "operator:write",
+        ),
+        (
+            "POST",
+            "/admin/operators/target/reset-password",
             None,
             "operator:write",
         ),
@@ -454,6 +462,9 @@ fn step_up_is_required_refuses_replays_and_service_tokens() {
         "role:write",
         "--scope",
         "role:read",
+        // ops carries user:read: without it the token could not touch the role at all.
+        "--scope",
+        "user:read",
         "--expires",
         "1h",
         "-o",
@@ -537,7 +548,7 @@ fn no_self_grant_no_escalation_and_the_last_owner_stays() {
         None,
         Some(&json!({"username": "mallory", "roles": ["owner"]})),
     );
-    assert_eq!((st, env["code"].as_i64()), (403, Some(10010)), "{env}");
+    assert_eq!((st, env["code"].as_i64()), (403, Some(50018)), "{env}");
 
     // ... nor demote one.
     let (st, env) = api.call(
@@ -547,13 +558,39 @@ fn no_self_grant_no_escalation_and_the_last_owner_stays() {
         None,
         Some(&json!({"roles": ["owner"]})),
     );
-    assert_eq!((st, env["code"].as_i64()), (403, Some(10010)), "{env}");
+    assert_eq!((st, env["code"].as_i64()), (403, Some(50018)), "{env}");
 
-    // Disabling or deleting the last enabled owner is refused (409), whoever asks.
-    for (method, path) in [
+    // An admin cannot disable or delete an owner at all (they lack backup:restore).
+    let attempts = [
         ("POST", "/admin/operators/admin/disable"),
         ("DELETE", "/admin/operators/admin"),
-    ] {
+    ];
+    for (method, path) in attempts {
+        // Refused before step-up: the code is never looked at.
+        let (st, env) = api.call(method, path, Some(&ada), Some("000000"), None);
+        assert_eq!(
+            (st, env["code"].as_i64()),
+            (403, Some(50018)),
+            "{method} {path}: {env}"
+        );
+    }
+    // Someone holding every permission through a custom role may act on the owner, but
+    // the last enabled owner stays: refused (409).
+    let mut all = vec!["role", "create", "everything"];
+    for (p, _) in imadm_api::permissions::CATALOGUE {
+        all.extend(["--permission", p]);
+    }
+    let code = server.next_code();
+    assert_success(&run(server.imadm().args(&all).args(["--otp", &code])));
+    assert_success(&run(server.imadm().args([
+        "operator",
+        "grant",
+        "ada",
+        "everything",
+        "--otp",
+        &server.next_code(),
+    ])));
+    for (method, path) in attempts {
         let otp = fresh_code(ada_secret, &mut ada_last);
         let (st, env) = api.call(method, path, Some(&ada), Some(&otp), None);
         assert_eq!(
@@ -679,4 +716,471 @@ permissions = ["user:read", "user:export"]
         2,
         "not a valid roles file",
     );
+}
+
+/// A seeded operator acting through the real binary: its session's access token in
+/// `IMADM_TOKEN`, its own TOTP codes for step-up.
+struct Acting<'a> {
+    server: &'a Server,
+    token: String,
+    secret: String,
+    last: Option<u64>,
+}
+
+impl<'a> Acting<'a> {
+    /// Log in `username` (seeded with `--seed-operator username:role`).
+    fn login(server: &'a Server, username: &str) -> Acting<'a> {
+        let (password, secret) = creds_of(server, username);
+        let mut last = None;
+        let token = Api::new(server).login_tracking(username, &password, &secret, &mut last);
+        Acting {
+            server,
+            token,
+            secret,
+            last,
+        }
+    }
+
+    fn code(&mut self) -> String {
+        fresh_code(&self.secret, &mut self.last)
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        run(self
+            .server
+            .imadm()
+            .env("IMADM_TOKEN", &self.token)
+            .args(args))
+    }
+}
+
+/// Password and TOTP secret of the seeded operator `username`.
+fn creds_of(server: &Server, username: &str) -> (String, String) {
+    let op = server.info.raw["seeded_operators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["username"] == username)
+        .unwrap_or_else(|| panic!("{username} is not seeded"));
+    let s = |k: &str| op[k].as_str().unwrap().to_owned();
+    (s("password"), s("totp_secret"))
+}
+
+/// `-o jsonl` lines of an `imadm` run as the server's dev owner.
+fn jsonl(server: &Server, args: &[&str]) -> Vec<Value> {
+    let out = run(server.imadm().args(args).args(["-o", "jsonl"]));
+    assert_success(&out);
+    stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The escalation alerts raised so far for `actor` (all high).
+fn escalation_alerts(server: &Server, actor: &str) -> Vec<Value> {
+    let alerts = jsonl(server, &["audit", "alerts"]);
+    let mine: Vec<Value> = alerts
+        .into_iter()
+        .filter(|a| a["rule"] == "escalation_attempt" && a["actor"] == actor)
+        .collect();
+    assert!(mine.iter().all(|a| a["severity"] == "high"), "{mine:?}");
+    mine
+}
+
+/// Issue #13 item 2, step by step: an admin creates a custom role and an operator holding
+/// it, then tries to give that role (or a new one) `backup:restore`, which admins lack.
+/// Each attempt exits 5 before step-up (the code stays unspent), nothing changes, and the
+/// audit log shows it denied with a high `escalation_attempt` alert.
+#[test]
+fn an_admin_cannot_mint_permissions_through_custom_roles() {
+    let server = Server::start_with(&["--seed-operator", "adm:admin"]);
+    let mut adm = Acting::login(&server, "adm");
+
+    let code = adm.code();
+    assert_success(&adm.run(&[
+        "role",
+        "create",
+        "r1",
+        "--permission",
+        "user:read",
+        "--otp",
+        &code,
+    ]));
+    let code = adm.code();
+    let out = adm.run(&[
+        "operator", "create", "victim", "--role", "r1", "-o", "json", "--otp", &code,
+    ]);
+    assert_success(&out);
+    assert!(
+        !json_stdout(&out)["one_time_password"]
+            .as_str()
+            .unwrap()
+            .is_empty()
+    );
+
+    let code = adm.code();
+    let out = adm.run(&[
+        "role",
+        "update",
+        "r1",
+        "--add",
+        "backup:restore",
+        "--otp",
+        &code,
+    ]);
+    assert_error(&out, 5, "`backup:restore`, which you do not hold");
+    let out = adm.run(&[
+        "role",
+        "create",
+        "r2",
+        "--permission",
+        "backup:restore",
+        "--otp",
+        &code,
+    ]);
+    assert_error(&out, 5, "`backup:restore`");
+    let file = server.tmp().join("roles.toml");
+    for declared in [
+        // r1 as it is, plus a new role carrying backup:restore ...
+        "[roles.r1]\npermissions = [\"user:read\"]\n[roles.r2]\npermissions = [\"backup:restore\"]\n",
+        // ... or r1 itself given backup:restore.
+        "[roles.r1]\npermissions = [\"user:read\", \"backup:restore\"]\n",
+    ] {
+        std::fs::write(&file, declared).unwrap();
+        let f = file.to_str().unwrap();
+        let out = adm.run(&["role", "apply", "-f", f, "--yes", "--otp", &code]);
+        assert_error(&out, 5, "`backup:restore`");
+    }
+    // The refusals came before step-up: the same code still approves a legitimate change.
+    assert_success(&adm.run(&[
+        "role",
+        "create",
+        "r3",
+        "--permission",
+        "user:write",
+        "--otp",
+        &code,
+    ]));
+
+    // Nothing changed: the attacker and the victim hold what they held.
+    server.login();
+    let show = |args: &[&str]| json_stdout(&run(server.imadm().args(args).args(["-o", "json"])));
+    assert_eq!(
+        show(&["role", "show", "r1"])["permissions"],
+        json!(["user:read"])
+    );
+    assert_exit(&run(server.imadm().args(["role", "show", "r2"])), 6);
+    assert_eq!(
+        show(&["operator", "show", "adm"])["roles"],
+        json!(["admin"])
+    );
+    assert_eq!(
+        show(&["operator", "show", "victim"])["roles"],
+        json!(["r1"])
+    );
+    let restore_held = server.sql(
+        "SELECT count(*) FROM operator_roles o JOIN role_permissions p ON p.role = o.role \
+         JOIN operators x ON x.id = o.operator_id \
+         WHERE x.username IN ('adm', 'victim') AND p.permission = 'backup:restore'",
+    );
+    assert_eq!(restore_held.trim(), "0");
+
+    // The audit log shows each attempt denied, and each raised a high alert.
+    let denied: Vec<(String, String)> = jsonl(
+        &server,
+        &["audit", "log", "--actor", "adm", "--action", "role."],
+    )
+    .iter()
+    .filter(|e| e["outcome"] == "denied")
+    .map(|e| {
+        assert_eq!(e["detail"], "code 50018", "{e}");
+        (
+            e["action"].as_str().unwrap().into(),
+            e["target"].as_str().unwrap_or("-").into(),
+        )
+    })
+    .collect();
+    assert_eq!(
+        denied,
+        [
+            ("role.update".to_owned(), "role:r1".to_owned()),
+            ("role.create".into(), "role:r2".into()),
+            ("role.apply".into(), "-".into()),
+            ("role.apply".into(), "-".into()),
+        ]
+    );
+    assert_eq!(escalation_alerts(&server, "adm").len(), 4);
+}
+
+/// Issue #13 item 3: with two owners, an admin can neither disable, enable, reset the MFA
+/// or password of, nor delete an owner, nor change the roles of an operator holding a
+/// permission admins lack, nor edit a custom role an owner holds. Each exits 5 before
+/// step-up, raises a high alert, and the owner still logs in with password and TOTP.
+#[test]
+fn an_admin_cannot_act_on_an_owner() {
+    let server = Server::start_with(&[
+        "--seed-operator",
+        "own2:owner",
+        "--seed-operator",
+        "adm:admin",
+        "--seed-operator",
+        "bk:backup-operator",
+    ]);
+    server.login();
+    let owner_cmd = |args: &[&str]| {
+        run(server
+            .imadm()
+            .args(args)
+            .args(["--otp", &server.next_code()]))
+    };
+    assert_success(&owner_cmd(&[
+        "role",
+        "create",
+        "owned",
+        "--permission",
+        "user:read",
+    ]));
+    assert_success(&owner_cmd(&["operator", "grant", "own2", "owned"]));
+
+    let mut adm = Acting::login(&server, "adm");
+    let code = adm.code();
+    let attempts: &[&[&str]] = &[
+        &["operator", "disable", "own2", "--yes"],
+        &["operator", "enable", "own2"],
+        &["operator", "reset-mfa", "own2", "--yes"],
+        &["operator", "reset-password", "own2", "--yes"],
+        &["operator", "delete", "own2", "--yes"],
+        &["operator", "revoke", "own2", "owned"],
+        // bk holds backup:restore: even a role whose permissions the admin holds cannot
+        // be granted to them.
+        &["operator", "grant", "bk", "support"],
+        &["role", "update", "owned", "--add", "user:write"],
+    ];
+    for args in attempts {
+        let out = adm.run(&[args, &["--otp", code.as_str()][..]].concat());
+        assert_error(&out, 5, "`backup:restore`, which you do not hold");
+    }
+    assert_eq!(escalation_alerts(&server, "adm").len(), attempts.len());
+    // The refusals came before step-up: the same code still approves a legitimate change.
+    assert_success(&adm.run(&[
+        "role",
+        "create",
+        "spare",
+        "--permission",
+        "user:read",
+        "--otp",
+        &code,
+    ]));
+
+    // The owner is untouched and logs in with password and TOTP as before.
+    let show = |args: &[&str]| json_stdout(&run(server.imadm().args(args).args(["-o", "json"])));
+    let own2 = show(&["operator", "show", "own2"]);
+    assert_eq!(own2["roles"], json!(["owned", "owner"]));
+    assert_eq!(own2["disabled"], false);
+    assert_eq!(own2["mfa_enrolled"], true);
+    assert_eq!(
+        show(&["operator", "show", "bk"])["roles"],
+        json!(["backup-operator"])
+    );
+    assert_eq!(
+        show(&["role", "show", "owned"])["permissions"],
+        json!(["user:read"])
+    );
+    let own2 = Acting::login(&server, "own2");
+    assert_success(&own2.run(&["operator", "list"]));
+    assert_eq!(
+        server
+            .sql("SELECT target, outcome FROM audit_log WHERE action = 'operator.reset_password'")
+            .trim(),
+        "operator:own2|denied"
+    );
+}
+
+/// The other way round: owners can do all of that to an admin (each owner here acts a
+/// few times only, as every step-up spends a TOTP step of its own). Nobody resets their
+/// own password this way, though.
+#[test]
+fn an_owner_can_act_on_an_admin() {
+    let server = Server::start_with(&[
+        "--seed-operator",
+        "own2:owner",
+        "--seed-operator",
+        "own3:owner",
+        "--seed-operator",
+        "own4:owner",
+        "--seed-operator",
+        "own5:owner",
+        "--seed-operator",
+        "adm:admin",
+    ]);
+    server.login();
+    let dev = |args: &[&str]| {
+        run(server
+            .imadm()
+            .args(args)
+            .args(["--otp", &server.next_code()]))
+    };
+    assert_success(&dev(&[
+        "role",
+        "create",
+        "held",
+        "--permission",
+        "user:read",
+    ]));
+    assert_success(&dev(&["operator", "grant", "adm", "held"]));
+    let adm = Acting::login(&server, "adm");
+    let mut owners = [
+        Acting::login(&server, "own2"),
+        Acting::login(&server, "own3"),
+        Acting::login(&server, "own4"),
+        Acting::login(&server, "own5"),
+    ];
+
+    // A new one-time password: the admin's session ends, the old password stops working,
+    // and the new one must be changed at next login.
+    let code = owners[0].code();
+    let out = owners[0].run(&[
+        "operator",
+        "reset-password",
+        "adm",
+        "--yes",
+        "-o",
+        "json",
+        "--otp",
+        &code,
+    ]);
+    assert_success(&out);
+    let v = json_stdout(&out);
+    assert_eq!(v["username"], "adm");
+    let one_time = v["one_time_password"].as_str().unwrap().to_owned();
+    assert!(one_time.len() >= 12, "{one_time}");
+    assert_error(&adm.run(&["operator", "list"]), 4, "session has ended");
+    let api = Api::new(&server);
+    let old = creds_of(&server, "adm").0;
+    for (password, status) in [(old.as_str(), 401), (one_time.as_str(), 200)] {
+        let (st, env) = api.call(
+            "POST",
+            "/admin/auth/login",
+            None,
+            None,
+            Some(&json!({"username": "adm", "password": password})),
+        );
+        assert_eq!(st, status, "{env}");
+    }
+    assert_eq!(
+        server
+            .sql("SELECT must_change_password FROM operators WHERE username = 'adm'")
+            .trim(),
+        "1"
+    );
+    assert!(files_containing(&server.data_dir, &one_time).is_empty());
+
+    let steps: [(usize, &[&str]); 7] = [
+        (0, &["operator", "reset-mfa", "adm", "--yes"]),
+        (1, &["operator", "disable", "adm", "--yes"]),
+        (1, &["operator", "enable", "adm"]),
+        (2, &["operator", "revoke", "adm", "held"]),
+        (2, &["operator", "grant", "adm", "held"]),
+        (3, &["role", "update", "held", "--add", "user:write"]),
+        (3, &["operator", "delete", "adm", "--yes"]),
+    ];
+    for (who, args) in steps {
+        let code = owners[who].code();
+        assert_success(&owners[who].run(&[args, &["--otp", code.as_str()][..]].concat()));
+    }
+    assert_exit(&run(server.imadm().args(["operator", "show", "adm"])), 6);
+    assert!(escalation_alerts(&server, "own2").is_empty());
+
+    // Not on yourself: that is `auth change-password`. Refused before step-up, so the code
+    // is never looked at.
+    let out = owners[2].run(&[
+        "operator",
+        "reset-password",
+        "own4",
+        "--yes",
+        "--otp",
+        "000000",
+    ]);
+    assert_error(&out, 5, "your own account");
+    assert_eq!(
+        server
+            .sql(
+                "SELECT actor, target, outcome FROM audit_log \
+                 WHERE action = 'operator.reset_password' ORDER BY seq"
+            )
+            .lines()
+            .collect::<Vec<_>>(),
+        ["own2|operator:adm|success", "own4|operator:own4|denied"]
+    );
+}
+
+/// Item 4 of the rule: your own service tokens you may always revoke; someone else's only
+/// when you hold every scope of it.
+#[test]
+fn revoking_another_operators_token_needs_its_scopes() {
+    let server = Server::start_with(&["--seed-operator", "adm:admin"]);
+    server.login();
+    let create = |who: Option<&Acting>, code: &str, scope: &str| {
+        let args = [
+            "token",
+            "create",
+            "--name",
+            "t",
+            "--scope",
+            scope,
+            "--expires",
+            "1h",
+            "-o",
+            "json",
+            "--otp",
+            code,
+        ];
+        let out = match who {
+            Some(a) => a.run(&args),
+            None => run(server.imadm().args(args)),
+        };
+        assert_success(&out);
+        json_stdout(&out)["id"].to_string()
+    };
+    let restore = create(None, &server.next_code(), "backup:restore");
+    let read = create(None, &server.next_code(), "user:read");
+    let mut adm = Acting::login(&server, "adm");
+    let code = adm.code();
+    let own = create(Some(&adm), &code, "user:read");
+    // Nor can an admin give a token what they lack (refused before step-up, so the
+    // spent code does not matter).
+    let out = adm.run(&[
+        "token",
+        "create",
+        "--name",
+        "x",
+        "--scope",
+        "backup:restore",
+        "--expires",
+        "1h",
+        "--otp",
+        &code,
+    ]);
+    assert_error(&out, 5, "`backup:restore`, which you do not hold");
+
+    assert_error(
+        &adm.run(&["token", "revoke", &restore]),
+        5,
+        "`backup:restore`, which you do not hold",
+    );
+    assert_success(&adm.run(&["token", "revoke", &read]));
+    assert_success(&adm.run(&["token", "revoke", &own]));
+    let tokens = jsonl(&server, &["token", "list"]);
+    let revoked: Vec<(String, bool)> = tokens
+        .iter()
+        .map(|t| (t["id"].to_string(), t["revoked"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(revoked, [(restore, false), (read, true), (own, true)]);
+    assert_eq!(escalation_alerts(&server, "adm").len(), 2);
+    // The owner may revoke anyone's.
+    assert_success(&run(server.imadm().args([
+        "token",
+        "revoke",
+        &revoked[0].0,
+    ])));
 }

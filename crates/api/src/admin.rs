@@ -121,6 +121,22 @@ impl std::fmt::Debug for OperatorCreated {
     }
 }
 
+/// `POST /admin/operators/{name}/reset-password` (step-up): a new one-time password,
+/// shown once; the operator must change it at next login, and their sessions have ended.
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct PasswordReset {
+    pub operator: Operator,
+    pub one_time_password: String,
+}
+
+impl std::fmt::Debug for PasswordReset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordReset")
+            .field("operator", &self.operator)
+            .finish_non_exhaustive()
+    }
+}
+
 /// `POST /admin/operators/{name}/grant|revoke` (step-up).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RoleNames {

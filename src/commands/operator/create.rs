@@ -1,13 +1,9 @@
 //! `imadm operator create OP --role R...` (step-up MFA): prints a one-time password the
 //! new operator must change, with MFA enrolment, at first login.
 
-use std::io::Write;
-
 use clap::Args;
 use imadm_api::admin::{OperatorCreate, OperatorCreated};
-use serde_json::json;
 
-use crate::cli::OutputFormat;
 use crate::client::Auth;
 use crate::commands::StepUpArgs;
 use crate::commands::mfa::with_step_up;
@@ -48,18 +44,10 @@ pub fn run(ctx: &mut Context, args: CreateArgs) -> Result<()> {
             )
         })
     })?;
-    if ctx.output() == OutputFormat::Table {
-        super::print_operator(ctx, &created.operator)?;
-        writeln!(
-            ctx.io.out,
-            "\nOne-time password: {}",
-            created.one_time_password
-        )?;
-        return ctx.info("Give it to the operator over a safe channel: it is shown only now. At first login they must change it and enrol MFA.");
-    }
-    let mut v = super::operator_json(&created.operator);
-    v["one_time_password"] = json!(created.one_time_password);
-    v["schema_version"] = json!(crate::output::SCHEMA_VERSION);
-    writeln!(ctx.io.out, "{v}")?;
-    Ok(())
+    super::print_one_time_password(
+        ctx,
+        &created.operator,
+        &created.one_time_password,
+        "Give it to the operator over a safe channel: it is shown only now. At first login they must change it and enrol MFA.",
+    )
 }

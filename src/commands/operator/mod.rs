@@ -1,13 +1,17 @@
 //! `imadm operator`: console operators (admin accounts) and their roles. Every change
-//! needs step-up MFA; nobody can change their own roles, and the last owner stays.
+//! needs step-up MFA; nobody can change their own roles, nobody can act on an operator
+//! holding a permission they lack (the server decides), and the last owner stays.
 
 pub mod create;
 pub mod delete;
 pub mod grant;
 pub mod list;
 pub mod reset_mfa;
+pub mod reset_password;
 pub mod show;
 pub mod state;
+
+use std::io::Write;
 
 use imadm_api::admin::Operator;
 use serde_json::{Value, json};
@@ -61,4 +65,24 @@ pub fn print_operator(ctx: &mut Context, o: &Operator) -> Result<()> {
             ("last_login_at", "Last login", last),
         ],
     )
+}
+
+/// An operator with the one-time password the server just made for them (`create`,
+/// `reset-password`): a table and `note` on a terminal, else one JSON object.
+pub fn print_one_time_password(
+    ctx: &mut Context,
+    o: &Operator,
+    password: &str,
+    note: &str,
+) -> Result<()> {
+    if ctx.output() == crate::cli::OutputFormat::Table {
+        print_operator(ctx, o)?;
+        writeln!(ctx.io.out, "\nOne-time password: {password}")?;
+        return ctx.info(note);
+    }
+    let mut v = operator_json(o);
+    v["one_time_password"] = json!(password);
+    v["schema_version"] = json!(crate::output::SCHEMA_VERSION);
+    writeln!(ctx.io.out, "{v}")?;
+    Ok(())
 }

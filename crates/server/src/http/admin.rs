@@ -7,8 +7,9 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use imadm_api::Envelope;
 use imadm_api::admin::{
-    Operator, OperatorCreate, OperatorCreated, Page, PermissionInfo, Role, RoleCreate, RoleNames,
-    RoleUpdate, RolesApply, RolesDiff, ServiceToken, TokenCreate, TokenCreated,
+    Operator, OperatorCreate, OperatorCreated, Page, PasswordReset, PermissionInfo, Role,
+    RoleCreate, RoleNames, RoleUpdate, RolesApply, RolesDiff, ServiceToken, TokenCreate,
+    TokenCreated,
 };
 use serde::Deserialize;
 
@@ -38,6 +39,10 @@ pub fn router() -> Router<Shared> {
         .route("/admin/operators/{name}/disable", post(disable))
         .route("/admin/operators/{name}/enable", post(enable))
         .route("/admin/operators/{name}/reset-mfa", post(reset_mfa))
+        .route(
+            "/admin/operators/{name}/reset-password",
+            post(reset_password),
+        )
         .route("/admin/tokens", get(list_tokens).post(create_token))
         .route("/admin/tokens/{id}", axum::routing::delete(revoke_token))
 }
@@ -360,6 +365,31 @@ pub async fn reset_mfa(
     );
     Ok(ok(blocking(&s, move |s| {
         s.audited(ev, || s.reset_operator_mfa(&ctx, &c, otp.as_deref(), &name))
+    })
+    .await?))
+}
+
+#[utoipa::path(post, path = "/admin/operators/{name}/reset-password", tag = "rbac",
+    params(("app_id" = String, Header), ("access-token" = String, Header), ("x-imadm-otp" = Option<String>, Header), ("name" = String, Path)),
+    responses((status = 200, description = "a new one-time password (shown once) the operator must change at next login; their sessions are revoked", body = Envelope<PasswordReset>)))]
+pub async fn reset_password(
+    State(s): State<Shared>,
+    ctx: RequestCtx,
+    Authed(c): Authed,
+    Otp(otp): Otp,
+    P(name): P<String>,
+    _: Unused,
+) -> Result<Response, ApiError> {
+    let ev = s.audit_event(
+        &ctx,
+        Some(&c),
+        "operator.reset_password",
+        Some(format!("operator:{name}")),
+    );
+    Ok(ok(blocking(&s, move |s| {
+        s.audited(ev, || {
+            s.reset_operator_password(&ctx, &c, otp.as_deref(), &name)
+        })
     })
     .await?))
 }

@@ -61,6 +61,7 @@ use utoipa::{Modify, OpenApi};
         super::admin::disable,
         super::admin::enable,
         super::admin::reset_mfa,
+        super::admin::reset_password,
         super::admin::list_tokens,
         super::admin::create_token,
         super::admin::revoke_token,
@@ -96,8 +97,10 @@ const ERR_400: &str = "malformed request: body, query or path parameter (10002),
 const ERR_401: &str = "missing, unknown, expired or revoked access token (10003, 10008, 50008); \
     wrong credentials or code (50001, 50003, 50004, 50009); a step-up action without a \
     current TOTP code in x-imadm-otp (50010)";
-const ERR_403: &str = "permission denied (10010), the session is restricted to enrolling MFA \
-    or changing the password (50006, 50007), or the operator is disabled (50013)";
+const ERR_403: &str = "permission denied (10010), refused as an escalation: it would give or \
+    use a permission the caller lacks, or act on an operator holding one (50018), the session \
+    is restricted to enrolling MFA or changing the password (50006, 50007), or the operator is \
+    disabled (50013)";
 const ERR_404: &str = "no such resource (10000, 50011)";
 const ERR_409: &str = "conflict: already exists, last owner, MFA already enrolled \
     (10004, 50012, 50014)";

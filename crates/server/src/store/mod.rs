@@ -44,6 +44,14 @@ pub struct Operator {
     pub last_login_at: Option<UnixTime>,
 }
 
+/// An operator and every role it holds: what the rules on role changes check against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleHolder {
+    pub id: i64,
+    pub username: String,
+    pub roles: Vec<String>,
+}
+
 /// Associated data binding a sealed TOTP secret to its operator row.
 pub fn totp_aad(operator_id: i64) -> String {
     format!("operators:{operator_id}:totp_secret")
@@ -215,6 +223,8 @@ pub trait Store: Send + Sync + 'static {
     /// refused; deleting a role an operator still holds is refused.
     fn write_roles(&self, upserts: &[Role], deletes: &[String]) -> Result<()>;
     fn list_operators(&self, after_id: i64, limit: u32) -> Result<Vec<Operator>>;
+    /// Every operator holding at least one role, with all its roles (disabled ones too).
+    fn role_holders(&self) -> Result<Vec<RoleHolder>>;
     /// Grant and revoke roles; refused (nothing changes) if no enabled owner would remain.
     fn change_roles(&self, operator_id: i64, grant: &[String], revoke: &[String]) -> Result<()>;
     /// Refused if it would disable the last enabled owner.
@@ -234,6 +244,8 @@ pub trait Store: Send + Sync + 'static {
         now: UnixTime,
     ) -> Result<Option<String>>;
     fn list_service_tokens(&self) -> Result<Vec<ServiceToken>>;
+    /// One token by id, revoked or not.
+    fn service_token(&self, id: i64) -> Result<Option<ServiceToken>>;
     /// False if there was no such live token.
     fn revoke_service_token(&self, id: i64, now: UnixTime) -> Result<bool>;
 

@@ -18,8 +18,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use imadm_api::admin::{Role, ServiceToken};
 
 use super::{
-    AuthEvent, LiveServiceToken, NewServiceToken, NewSession, Operator, Result, RotateOutcome,
-    Rotation, Session, Store, StoreError, StoredEvent,
+    AuthEvent, LiveServiceToken, NewServiceToken, NewSession, Operator, Result, RoleHolder,
+    RotateOutcome, Rotation, Session, Store, StoreError, StoredEvent,
 };
 use crate::UnixTime;
 
@@ -1082,6 +1082,26 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    fn role_holders(&self) -> Result<Vec<RoleHolder>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare(
+            "SELECT o.id, o.username, group_concat(r.role, ',')
+             FROM operators o JOIN operator_roles r ON r.operator_id = o.id
+             GROUP BY o.id ORDER BY o.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let roles: String = r.get(2)?;
+            let mut roles = split_list(&roles);
+            roles.sort();
+            Ok(RoleHolder {
+                id: r.get(0)?,
+                username: r.get(1)?,
+                roles,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     fn change_roles(&self, operator_id: i64, grant: &[String], revoke: &[String]) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -1199,28 +1219,20 @@ impl Store for SqliteStore {
 
     fn list_service_tokens(&self) -> Result<Vec<ServiceToken>> {
         let conn = self.reader();
-        let mut stmt = conn.prepare(
-            "SELECT t.id, t.name, COALESCE((SELECT group_concat(permission, ',') FROM
-                 (SELECT permission FROM service_token_scopes s WHERE s.token_id = t.id ORDER BY permission)), ''),
-                 o.username, t.created_at, t.expires_at, t.last_used_at, t.last_used_addr,
-                 t.revoked_at IS NOT NULL
-             FROM service_tokens t JOIN operators o ON o.id = t.created_by ORDER BY t.id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            let scopes: String = r.get(2)?;
-            Ok(ServiceToken {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                scopes: split_list(&scopes),
-                created_by: r.get(3)?,
-                created_at: r.get(4)?,
-                expires_at: r.get(5)?,
-                last_used_at: r.get(6)?,
-                last_used_addr: r.get(7)?,
-                revoked: r.get(8)?,
-            })
-        })?;
+        let mut stmt = conn.prepare(&format!("{SERVICE_TOKEN_SELECT} ORDER BY t.id"))?;
+        let rows = stmt.query_map([], service_token_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn service_token(&self, id: i64) -> Result<Option<ServiceToken>> {
+        Ok(self
+            .reader()
+            .query_row(
+                &format!("{SERVICE_TOKEN_SELECT} WHERE t.id = ?1"),
+                [id],
+                service_token_row,
+            )
+            .optional()?)
     }
 
     fn revoke_service_token(&self, id: i64, now: UnixTime) -> Result<bool> {
@@ -1448,6 +1460,29 @@ impl Store for SqliteStore {
     }
 }
 
+/// A service token with its scopes and its creator's name, for [`service_token_row`].
+const SERVICE_TOKEN_SELECT: &str = "SELECT t.id, t.name,
+        COALESCE((SELECT group_concat(permission, ',') FROM
+            (SELECT permission FROM service_token_scopes s WHERE s.token_id = t.id ORDER BY permission)), ''),
+        o.username, t.created_at, t.expires_at, t.last_used_at, t.last_used_addr,
+        t.revoked_at IS NOT NULL
+    FROM service_tokens t JOIN operators o ON o.id = t.created_by";
+
+fn service_token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServiceToken> {
+    let scopes: String = r.get(2)?;
+    Ok(ServiceToken {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        scopes: split_list(&scopes),
+        created_by: r.get(3)?,
+        created_at: r.get(4)?,
+        expires_at: r.get(5)?,
+        last_used_at: r.get(6)?,
+        last_used_addr: r.get(7)?,
+        revoked: r.get(8)?,
+    })
+}
+
 fn role_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Role> {
     let perms: String = r.get(3)?;
     Ok(Role {
@@ -1635,6 +1670,29 @@ mod tests {
         assert!(matches!(r, Err(StoreError::Refused(_))));
         assert!(s.role("new").unwrap().is_none());
         assert_eq!(s.role("ops").unwrap().unwrap().permissions, ["user:read"]);
+    }
+
+    #[test]
+    fn role_holders_lists_every_operator_with_all_its_roles() {
+        let (_d, s) = store();
+        let a = s
+            .create_operator("a", "h", false, &["support", "owner"], 0)
+            .unwrap();
+        s.create_operator("nobody", "h", false, &[], 0).unwrap();
+        let c = s.create_operator("c", "h", false, &["auditor"], 0).unwrap();
+        s.set_operator_disabled(c, true).unwrap();
+        let holder = |id, name: &str, roles: &[&str]| RoleHolder {
+            id,
+            username: name.into(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+        };
+        assert_eq!(
+            s.role_holders().unwrap(),
+            [
+                holder(a, "a", &["owner", "support"]),
+                holder(c, "c", &["auditor"])
+            ]
+        );
     }
 
     #[test]
