@@ -1576,6 +1576,7 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'PEM certificate chain (required without --dev)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'PEM private key for --tls-cert')
             [CompletionResult]::new('--access-ttl', '--access-ttl', [CompletionResultType]::ParameterName, 'Access-token lifetime in seconds (testing aid)')
+            [CompletionResult]::new('--refresh-grace', '--refresh-grace', [CompletionResultType]::ParameterName, 'Refresh grace window in seconds, 0 for none (testing aid)')
             [CompletionResult]::new('--lockout-base', '--lockout-base', [CompletionResultType]::ParameterName, 'Base lockout delay in seconds after 5 failures (testing aid)')
             [CompletionResult]::new('--seed-operator', '--seed-operator', [CompletionResultType]::ParameterName, 'Dev only: also create NAME with ROLE and enrolled MFA, reported in -o json (testing aid)')
             [CompletionResult]::new('--alert-login-failures', '--alert-login-failures', [CompletionResultType]::ParameterName, 'Alert (login_failures, medium) when one username fails to log in COUNT times within DURATION (s, m, h or d)')

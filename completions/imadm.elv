@@ -1513,6 +1513,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand --tls-cert 'PEM certificate chain (required without --dev)'
             cand --tls-key 'PEM private key for --tls-cert'
             cand --access-ttl 'Access-token lifetime in seconds (testing aid)'
+            cand --refresh-grace 'Refresh grace window in seconds, 0 for none (testing aid)'
             cand --lockout-base 'Base lockout delay in seconds after 5 failures (testing aid)'
             cand --seed-operator 'Dev only: also create NAME with ROLE and enrolled MFA, reported in -o json (testing aid)'
             cand --alert-login-failures 'Alert (login_failures, medium) when one username fails to log in COUNT times within DURATION (s, m, h or d)'

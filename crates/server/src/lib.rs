@@ -366,6 +366,7 @@ pub async fn serve(
         auth_cache: auth::AuthCache::default(),
         file_lock: std::sync::RwLock::new(()),
     });
+    spawn_grace_sweep(state.clone());
     let app = http::router(state);
 
     let listener = std::net::TcpListener::bind(opts.listen).map_err(|e| {
@@ -436,6 +437,29 @@ pub async fn serve(
             format!("server task failed: {e}"),
         )),
     }
+}
+
+/// Drop the sealed pairs of ended refresh grace windows (`auth::Policy::refresh_grace`)
+/// once per window, so none outlives its window by more than that even when no further
+/// refresh comes to sweep it.
+fn spawn_grace_sweep(state: Arc<AppState>) {
+    let window = state.policy.refresh_grace;
+    if window.is_zero() {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(window.max(Duration::from_secs(1)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let s = state.clone();
+            match tokio::task::spawn_blocking(move || s.store.clear_refresh_grace(now())).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!("clearing ended refresh grace windows: {e}"),
+                Err(e) => tracing::warn!("clearing ended refresh grace windows: {e}"),
+            }
+        }
+    });
 }
 
 async fn wait_for_signal() {

@@ -59,6 +59,9 @@ pub struct ServerArgs {
     /// Access-token lifetime in seconds (testing aid)
     #[arg(long, hide = true, value_name = "SECS")]
     pub access_ttl: Option<u64>,
+    /// Refresh grace window in seconds, 0 for none (testing aid)
+    #[arg(long, hide = true, value_name = "SECS")]
+    pub refresh_grace: Option<u64>,
     /// Base lockout delay in seconds after 5 failures (testing aid)
     #[arg(long, hide = true, value_name = "SECS")]
     pub lockout_base: Option<u64>,
@@ -167,6 +170,9 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
     let mut policy = Policy::default();
     if let Some(s) = args.access_ttl {
         policy.access_ttl = Duration::from_secs(s.max(1));
+    }
+    if let Some(s) = args.refresh_grace {
+        policy.refresh_grace = Duration::from_secs(s);
     }
     if let Some(s) = args.lockout_base {
         policy.lockout_base = Duration::from_secs(s);
