@@ -1528,7 +1528,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand --output 'Output format [default: table on a terminal, tsv when piped]'
             cand --config-dir 'Directory holding profiles [default: XDG config dir imadm/]'
             cand --color 'When to use colour (NO_COLOR is honoured)'
-            cand --dev 'Development mode: temp data dir, generated CA and certificate, an owner with a printed password and TOTP secret, and a `dev` profile in the CLI config'
+            cand --dev 'Development mode: temp data dir, generated CA and certificate, an owner with a printed password and TOTP secret, and a `dev` profile in the CLI config. With --data-dir, later --dev starts print the same logins (kept in DIR/dev-credentials.json); a data dir not made by --dev is refused'
             cand --lanying-only 'Serve only the Lanying-compatible API, as a plain Lanying deployment would (testing aid for the CLI''s fallback)'
             cand --insecure-http 'Allow an http:// server URL, for a loopback address only'
             cand --no-input 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'

@@ -2,17 +2,19 @@
 //! extension (operators, MFA, sessions), over HTTPS, on SQLite.
 //!
 //! The CLI's `imadm server` command is a thin wrapper over this crate's entry points:
-//! [`init`] bootstraps a production data dir, [`dev_bootstrap`] prepares a throw-away dev
-//! owner, and [`serve`] runs until SIGINT/SIGTERM. Module map:
+//! [`init`] bootstraps a production data dir, [`dev_bootstrap`] prepares (or reuses) the
+//! dev owner, and [`serve`] runs until SIGINT/SIGTERM. Module map:
 //!
 //! - `http/`: router, middleware, extractors, handlers, OpenAPI document
 //! - `auth`: the authentication policy (login, lockout, sessions, MFA, step-up)
 //! - `store/`: the persistence trait and its SQLite implementation
+//! - `dev`: dev mode's operators and `dev-credentials.json`
 //! - `keys`, `secrets`, `totp`, `tls`: cryptographic building blocks
 
 pub mod audit;
 pub mod auth;
 pub mod backup;
+pub mod dev;
 pub mod error;
 pub mod export;
 pub mod fsutil;
@@ -31,6 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use auth::Policy;
+pub use dev::{DevLogin, DevLogins, dev_bootstrap};
 pub use imadm_api::UnixTime;
 use keys::ServerKey;
 use store::Store;
@@ -239,66 +242,6 @@ pub fn init(path: &Path, username: &str) -> Result<InitOutput, ServerError> {
         username: username.to_owned(),
         one_time_password: password,
         app_id: dir.app_id,
-    })
-}
-
-/// Dev owner credentials, printed by `imadm server --dev`.
-pub struct DevOwner {
-    pub username: String,
-    pub password: String,
-    pub totp_secret: String,
-}
-
-impl DevOwner {
-    /// The TOTP code valid right now, for the dev banner.
-    pub fn current_code(&self) -> String {
-        let secret = totp_rs::Secret::try_from_base32(&self.totp_secret)
-            .map(|s| s.as_bytes().to_vec())
-            .unwrap_or_default();
-        totp::code_at(
-            &secret,
-            totp_rs::Algorithm::SHA1,
-            totp::DIGITS,
-            now() as u64,
-        )
-    }
-}
-
-/// Create (or reset) the dev owner with a random password and an enrolled TOTP secret.
-pub fn dev_bootstrap(dir: &DataDir, username: &str) -> Result<DevOwner, ServerError> {
-    dev_operator(dir, username, OWNER_ROLE)
-}
-
-/// Create (or reset) a dev operator holding `role`, with MFA enrolled. `imadm server
-/// --dev --seed-operator NAME:ROLE` uses it so tests get one operator per role without
-/// walking each through first-login enrolment.
-pub fn dev_operator(dir: &DataDir, username: &str, role: &str) -> Result<DevOwner, ServerError> {
-    let io = |e: store::StoreError| ServerError::new(ErrorKind::Io, e.to_string());
-    let password = secrets::random_password();
-    let hash = secrets::hash_password(&password);
-    let id = match dir.store.operator_by_username(username).map_err(io)? {
-        Some(op) => {
-            dir.store.set_password(op.id, &hash, false).map_err(io)?;
-            op.id
-        }
-        None => dir
-            .store
-            .create_operator(username, &hash, false, &[role], now())
-            .map_err(|e| {
-                ServerError::new(
-                    ErrorKind::Usage,
-                    format!("cannot create dev operator {username:?} with role {role:?}: {e}"),
-                )
-            })?,
-    };
-    let secret = zeroize::Zeroizing::new(totp::new_secret());
-    dir.store
-        .set_totp_secret(id, &dir.key.seal(&secret, &store::totp_aad(id)))
-        .map_err(io)?;
-    Ok(DevOwner {
-        username: username.to_owned(),
-        password,
-        totp_secret: totp::to_base32(&secret),
     })
 }
 
