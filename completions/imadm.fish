@@ -1419,6 +1419,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l tls-cert -d 'PEM certificate chain (required without --dev)' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l tls-key -d 'PEM private key for --tls-cert' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l access-ttl -d 'Access-token lifetime in seconds (testing aid)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l refresh-grace -d 'Refresh grace window in seconds, 0 for none (testing aid)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l lockout-base -d 'Base lockout delay in seconds after 5 failures (testing aid)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l seed-operator -d 'Dev only: also create NAME with ROLE and enrolled MFA, reported in -o json (testing aid)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l alert-login-failures -d 'Alert (login_failures, medium) when one username fails to log in COUNT times within DURATION (s, m, h or d)' -r
@@ -1438,7 +1439,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l dev -d 'Development mode: temp data dir, generated CA and certificate, an owner with a printed password and TOTP secret, and a `dev` profile in the CLI config'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l dev -d 'Development mode: temp data dir, generated CA and certificate, an owner with a printed password and TOTP secret, and a `dev` profile in the CLI config. With --data-dir, later --dev starts print the same logins (kept in DIR/dev-credentials.json); a data dir not made by --dev is refused'
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l lanying-only -d 'Serve only the Lanying-compatible API, as a plain Lanying deployment would (testing aid for the CLI\'s fallback)'
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'

@@ -5,9 +5,18 @@
 //! `<config-dir>/credentials.json` (mode 0600), and `auth status` says so. `IMADM_TOKEN`
 //! bypasses both for one process. The stores are tried in a fixed order (file entry if
 //! present, then keyring) so a profile's session is always found where login put it.
+//!
+//! Parallel commands (a cron burst) share one session, and the server revokes a session
+//! whose rotated refresh token comes back. So a refresh runs under a per-account lock
+//! ([`Credentials::lock_refresh`]: `<config-dir>/locks/<account>.lock`, 0600, an
+//! advisory lock the OS drops when the process dies), and the caller re-reads the
+//! session once it holds it. Rewrites of the shared `credentials.json` take a lock of
+//! their own, so two accounts refreshing at once do not undo each other's save.
 
 use std::collections::BTreeMap;
+use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use imadm_api::UnixTime;
 use serde::{Deserialize, Serialize};
@@ -16,6 +25,10 @@ use crate::error::{CliError, Kind, Result};
 
 pub const KEYRING_SERVICE: &str = "imadm";
 const INSECURE_FILE: &str = "credentials.json";
+const LOCK_DIR: &str = "locks";
+/// How long a command waits for another one that refreshes the same session (a refresh
+/// is one request, retried at most a few times).
+pub const LOCK_WAIT: Duration = Duration::from_secs(30);
 
 /// A stored login.
 #[derive(Clone, Serialize, Deserialize)]
@@ -69,6 +82,12 @@ pub fn account(profile: &str, server: &url::Url) -> String {
 pub struct Credentials {
     account: String,
     file: PathBuf,
+    locks: PathBuf,
+}
+
+/// An exclusive lock on a file; released when dropped (or when the process ends).
+pub struct Lock {
+    _file: File,
 }
 
 impl Credentials {
@@ -76,11 +95,52 @@ impl Credentials {
         Credentials {
             account,
             file: config_dir.join(INSECURE_FILE),
+            locks: config_dir.join(LOCK_DIR),
         }
     }
 
     pub fn account(&self) -> &str {
         &self.account
+    }
+
+    /// Hold this account's refresh lock, waiting up to [`LOCK_WAIT`] for another process.
+    /// Whoever holds it may refresh; everyone else re-reads the session after getting it.
+    pub fn lock_refresh(&self) -> Result<Lock> {
+        lock(
+            &self.refresh_lock_path(),
+            &format!("the session {}", self.account),
+            LOCK_WAIT,
+        )
+    }
+
+    /// `<config-dir>/locks/<account>.lock`, the account made safe as a file name.
+    fn refresh_lock_path(&self) -> PathBuf {
+        let name: String = self
+            .account
+            .chars()
+            .map(|c| match c {
+                'a'..='z' | 'A'..='Z' | '0'..='9' | '@' | '.' | ':' | '-' | '_' => c,
+                _ => '_',
+            })
+            .collect();
+        self.locks.join(format!("{name}.lock"))
+    }
+
+    /// Read-modify-write of `credentials.json`, which holds every account's session.
+    fn update_file(
+        &self,
+        f: impl FnOnce(&mut BTreeMap<String, StoredSession>) -> bool,
+    ) -> Result<()> {
+        let _lock = lock(
+            &self.locks.join("credentials.json.lock"),
+            "credentials.json",
+            LOCK_WAIT,
+        )?;
+        let mut all = read_file(&self.file)?;
+        if f(&mut all) {
+            write_file(&self.file, &all)?;
+        }
+        Ok(())
     }
 
     /// The stored session and where it was found, if any.
@@ -128,11 +188,10 @@ impl Credentials {
                 // A profile lives in one store: drop any insecure copy.
                 self.remove_from_file()?;
             }
-            StoreKind::InsecureFile => {
-                let mut all = read_file(&self.file)?;
+            StoreKind::InsecureFile => self.update_file(|all| {
                 all.insert(self.account.clone(), s.clone());
-                write_file(&self.file, &all)?;
-            }
+                true
+            })?,
         }
         Ok(())
     }
@@ -152,11 +211,50 @@ impl Credentials {
     }
 
     fn remove_from_file(&self) -> Result<()> {
-        let mut all = read_file(&self.file)?;
-        if all.remove(&self.account).is_some() {
-            write_file(&self.file, &all)?;
+        self.update_file(|all| all.remove(&self.account).is_some())
+    }
+}
+
+/// Take an exclusive lock on `path` (created 0600, in a 0700 dir), polling for up to
+/// `wait`; `what` names what it guards in the timeout error.
+fn lock(path: &Path, what: &str, wait: Duration) -> Result<Lock> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let fail = |e: std::io::Error| {
+        CliError::unexpected(format!("cannot lock {}: {e}", path.display()))
+            .hint("check that the config dir is writable (see --config-dir)")
+    };
+    if let Some(dir) = path.parent() {
+        crate::config::create_private_dir(dir).map_err(fail)?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(fail)?;
+    let deadline = Instant::now() + wait;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(Lock { _file: file }),
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(CliError::new(
+                    Kind::Unavailable,
+                    format!(
+                        "another imadm process has held the lock on {what} for {}s",
+                        wait.as_secs()
+                    ),
+                )
+                .hint(format!(
+                    "retry when it has finished; the lock is {} and is released when that process ends",
+                    path.display()
+                )));
+            }
+            Err(TryLockError::Error(e)) => return Err(fail(e)),
         }
-        Ok(())
     }
 }
 
@@ -249,6 +347,43 @@ mod tests {
         assert_eq!(b.load().unwrap().unwrap().0.access_token, "tok-b");
         b.delete().unwrap();
         assert!(!dir.path().join(INSECURE_FILE).exists());
+    }
+
+    #[test]
+    fn refresh_lock_is_a_0600_file_per_account_held_until_dropped() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let a = Credentials::new(dir.path(), "dev@127.0.0.1:1".into());
+        let held = a.lock_refresh().unwrap();
+        let path = dir.path().join("locks/dev@127.0.0.1:1.lock");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // Another holder (as another process would be: a lock per open file) waits, then
+        // gives up with a clear error.
+        let short = Duration::from_millis(100);
+        let err = lock(&path, "the session dev@127.0.0.1:1", short)
+            .err()
+            .expect("the lock is held");
+        assert_eq!(err.kind, Kind::Unavailable);
+        assert!(
+            err.message.contains("another imadm process"),
+            "{}",
+            err.message
+        );
+        // Another account is not blocked by it.
+        let b = Credentials::new(dir.path(), "prod@127.0.0.1:1".into());
+        drop(b.lock_refresh().unwrap());
+        drop(held);
+        lock(&path, "the session dev@127.0.0.1:1", short).unwrap();
+    }
+
+    #[test]
+    fn lock_file_names_stay_inside_the_lock_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Credentials::new(dir.path(), "../../x/y@[::1]:8443".into());
+        let path = c.refresh_lock_path();
+        assert_eq!(path.parent().unwrap(), dir.path().join("locks"));
+        assert_eq!(path.file_name().unwrap(), ".._.._x_y@_::1_:8443.lock");
     }
 
     #[test]

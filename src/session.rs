@@ -7,6 +7,12 @@
 //! refreshed and retried once if the server still says it expired. The rotated refresh
 //! token is saved back before the request runs, so an interrupted command never loses
 //! the session.
+//!
+//! Commands running in parallel share the stored session, and presenting a refresh token
+//! that another command already rotated would end it. So [`Conn::refresh`] holds the
+//! account's refresh lock (`credentials.rs`) from reading the session to saving the new
+//! one: the first command refreshes, the others find the new session when they get the
+//! lock and use it as it is.
 
 use imadm_api::auth::{RefreshRequest, SessionTokens};
 use imadm_api::codes;
@@ -110,10 +116,10 @@ impl Conn {
         let near_expiry = session
             .access_expires_at
             .is_some_and(|t| t - ctx.now() < REFRESH_MARGIN);
-        let session = if near_expiry {
-            self.refresh(ctx, session, kind)?
+        let (session, kind) = if near_expiry {
+            self.refresh(ctx, &session)?
         } else {
-            session
+            (session, kind)
         };
         Ok(Active {
             token: session.access_token.clone(),
@@ -122,13 +128,22 @@ impl Conn {
         })
     }
 
-    /// Exchange the refresh token and save the rotated session.
+    /// Replace `stale`, the session this command found too old: under the account's
+    /// refresh lock, take the stored session if another command replaced it meanwhile,
+    /// else exchange its refresh token and save the rotated pair.
     pub fn refresh(
         &self,
         ctx: &Context,
-        old: StoredSession,
-        kind: StoreKind,
-    ) -> Result<StoredSession> {
+        stale: &StoredSession,
+    ) -> Result<(StoredSession, StoreKind)> {
+        let _lock = self.creds.lock_refresh()?;
+        let Some((old, kind)) = self.creds.load()? else {
+            // Another command found the session dead and removed it.
+            return Err(not_logged_in(ctx));
+        };
+        if old.access_token != stale.access_token {
+            return Ok((old, kind));
+        }
         let Some(refresh_token) = old.refresh_token.clone() else {
             return Err(CliError::new(
                 Kind::Auth,
@@ -151,7 +166,7 @@ impl Conn {
             Ok(tokens) => {
                 let new = stored(&old.server, &old.username, tokens);
                 self.creds.save(&new, kind)?;
-                Ok(new)
+                Ok((new, kind))
             }
             Err(e) if e.kind == Kind::Auth => {
                 // Revoked, expired or rotated away: the stored session is dead.
@@ -167,10 +182,10 @@ impl Conn {
         let active = self.active(ctx)?;
         match f(&self.client, &active.token) {
             Err(e) if e.server_code == Some(codes::TOKEN_EXPIRED) => {
-                let (Some(session), Source::Store(kind)) = (active.session, active.source) else {
+                let (Some(session), Source::Store(_)) = (active.session, active.source) else {
                     return Err(e);
                 };
-                let fresh = self.refresh(ctx, session, kind)?;
+                let (fresh, _) = self.refresh(ctx, &session)?;
                 f(&self.client, &fresh.access_token)
             }
             other => other,

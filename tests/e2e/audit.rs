@@ -12,7 +12,7 @@ use crate::harness::*;
 use crate::rbac::{Api, seeded};
 
 /// Every event, paging `limit` at a time by the keyset cursor.
-fn all_events(api: &Api, token: &str, limit: u32) -> Vec<AuditEvent> {
+pub(crate) fn all_events(api: &Api, token: &str, limit: u32) -> Vec<AuditEvent> {
     let mut out = Vec::new();
     let mut after = 0u64;
     loop {
@@ -33,7 +33,7 @@ fn all_events(api: &Api, token: &str, limit: u32) -> Vec<AuditEvent> {
     }
 }
 
-fn verify_chain(events: &[AuditEvent]) {
+pub(crate) fn verify_chain(events: &[AuditEvent]) {
     let mut prev = GENESIS;
     for (i, e) in events.iter().enumerate() {
         assert_eq!(e.seq, i as u64 + 1, "sequence numbers have no gaps");

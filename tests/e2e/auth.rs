@@ -1,7 +1,8 @@
 //! Sessions end to end against a real dev server: the dev server's ready line and `dev`
 //! profile, non-interactive login (`--password-stdin` with `--otp` or `IMADM_OTP`),
 //! `auth status -o json`, `auth token`, automatic refresh of an expired access token,
-//! refresh-token reuse ending the session, and `auth logout` revoking on the server.
+//! parallel commands sharing one refresh, the refresh grace window, refresh-token reuse
+//! ending the session, and `auth logout` revoking on the server.
 //!
 //! Logins use the OS keyring when a Secret Service works here, else `--insecure-storage`
 //! (the keyring itself is covered in `keyring.rs`).
@@ -256,9 +257,136 @@ fn expired_access_token_is_refreshed_without_a_prompt() {
     assert_success(&out);
 }
 
+/// Issue #13 item 6: a cron burst of commands on one stored session whose access token is
+/// due for refresh. Each command takes the account's refresh lock; the first refreshes,
+/// the others find the new session and use it. Before the lock, all refreshed with the
+/// same refresh token at once, and the server, seeing it reused, ended the session.
+pub(crate) fn parallel_commands_keep_the_session(storage: Storage) {
+    // 30 s access tokens are always inside the CLI's 60 s refresh margin: every command
+    // wants to refresh before its request.
+    let server = Server::start_with(&["--access-ttl", "30"]);
+    server.login_with(storage);
+    let children: Vec<std::process::Child> = (0..20)
+        .map(|_| {
+            let mut cmd = std::process::Command::new(crate::harness::bin());
+            for var in crate::harness::IMADM_ENV {
+                cmd.env_remove(var);
+            }
+            cmd.arg("--config-dir")
+                .arg(&server.config_dir)
+                .args([
+                    "--profile",
+                    "dev",
+                    "--no-input",
+                    "user",
+                    "list",
+                    "-o",
+                    "json",
+                ])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for out in &outs {
+        assert_success(out);
+    }
+    // The session lives on, in the same store, and the server saw no reuse.
+    let out = server.status(&[]);
+    assert_success(&out);
+    let v = json_stdout(&out);
+    assert_eq!(v["logged_in"], true, "{v}");
+    assert_eq!(v["credential_store"], storage.status_name(), "{v}");
+    assert_eq!(
+        server
+            .sql("SELECT count(*), count(revoked_at) FROM sessions")
+            .trim(),
+        "1|0",
+        "one session, not revoked"
+    );
+    // One refresh for all: no command presented a token another had rotated already,
+    // so not even the server's grace window was needed.
+    assert_eq!(
+        server
+            .sql(
+                "SELECT count(*) FROM audit_log
+                 WHERE action IN ('auth.refresh_reuse', 'auth.refresh_grace')"
+            )
+            .trim(),
+        "0"
+    );
+}
+
+#[test]
+fn twenty_parallel_commands_share_one_refresh_and_keep_the_session() {
+    parallel_commands_keep_the_session(Storage::InsecureFile);
+}
+
+/// The refresh token in `credentials.json` (one login there).
+fn stored_refresh_token(server: &Server) -> String {
+    let file = std::fs::read(server.config_dir.join("credentials.json")).unwrap();
+    let all: serde_json::Value = serde_json::from_slice(&file).unwrap();
+    all[server.account()]["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn a_rotated_refresh_token_presented_again_within_the_grace_window_gets_the_same_pair() {
+    let server = Server::start();
+    server.login_with(Storage::InsecureFile);
+    let refresh = stored_refresh_token(&server);
+    let api = crate::rbac::Api::new(&server);
+    let body = serde_json::json!({ "refresh_token": refresh });
+    let first = api.call("POST", "/admin/auth/refresh", None, None, Some(&body));
+    // The answer was lost, or another machine raced: the same token again.
+    let again = api.call("POST", "/admin/auth/refresh", None, None, Some(&body));
+    assert_eq!(first.0, 200, "{}", first.1);
+    assert_eq!(again.0, 200, "{}", again.1);
+    assert_eq!(
+        first.1["data"], again.1["data"],
+        "the same pair, not a new one"
+    );
+    let access = first.1["data"]["access_token"].as_str().unwrap();
+    let rotated = first.1["data"]["refresh_token"].as_str().unwrap();
+    assert_ne!(rotated, refresh);
+    // The pair works and the session lives: rotating on from it is a plain refresh.
+    let (st, env) = api.call("GET", "/admin/auth/whoami", Some(access), None, None);
+    assert_eq!(
+        (st, env["data"]["username"].as_str()),
+        (200, Some("admin")),
+        "{env}"
+    );
+    let body = serde_json::json!({ "refresh_token": rotated });
+    let (st, env) = api.call("POST", "/admin/auth/refresh", None, None, Some(&body));
+    assert_eq!(st, 200, "{env}");
+    // Recorded as a grace hit, not as reuse; the pair was kept sealed, never in clear.
+    assert_eq!(
+        server
+            .sql("SELECT action, outcome, detail FROM audit_log WHERE action LIKE 'auth.refresh%'")
+            .trim(),
+        "auth.refresh_grace|success|grace_replay: session 1"
+    );
+    assert_eq!(
+        server.sql("SELECT count(revoked_at) FROM sessions").trim(),
+        "0"
+    );
+    for token in [access, rotated] {
+        assert!(files_containing(&server.data_dir, token).is_empty());
+    }
+}
+
 #[test]
 fn reusing_a_rotated_refresh_token_ends_the_whole_session() {
-    let server = Server::start_with(&["--access-ttl", "1"]);
+    // A one-second grace window, so the replay below comes after it.
+    let server = Server::start_with(&["--access-ttl", "1", "--refresh-grace", "1"]);
     server.login_with(Storage::InsecureFile);
     let file = server.config_dir.join("credentials.json");
     let original = std::fs::read(&file).unwrap();
@@ -270,6 +398,21 @@ fn reusing_a_rotated_refresh_token_ends_the_whole_session() {
         original, rotated,
         "refresh did not rewrite the stored session"
     );
+
+    // The rotated-away token had its grace pair; the server drops it after the window
+    // even when nothing else happens.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server
+        .sql("SELECT count(*) FROM sessions WHERE grace_tokens IS NOT NULL")
+        .trim()
+        != "0"
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the grace pair outlived its window"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     // A stolen copy of the old session presents the old refresh token: refused...
     std::fs::write(&file, &original).unwrap();
@@ -304,7 +447,11 @@ fn server_keeps_only_token_hashes() {
         Vec::<std::path::PathBuf>::new(),
         "the server data dir contains a live access token in clear"
     );
-    assert!(files_containing(&server.data_dir, &server.info.password).is_empty());
+    // The dev owner's password is kept in clear only where dev mode keeps its logins.
+    assert_eq!(
+        files_containing(&server.data_dir, &server.info.password),
+        [server.data_dir.join("dev-credentials.json")]
+    );
 }
 
 #[test]

@@ -3,36 +3,14 @@
 //! and enrol MFA; after both, it gets a full session. Also: the public discovery
 //! endpoints (`/admin/server-info`, `/openapi.json`).
 
-use std::path::Path;
-
 use crate::harness::*;
 
 const ROOT: &str = "root";
 
-fn init(data_dir: &Path) -> String {
-    let tmp = data_dir.parent().unwrap().join("init-config");
-    let out = run(imadm_in(&tmp)
-        .args([
-            "server",
-            "init",
-            "--username",
-            ROOT,
-            "-o",
-            "json",
-            "--data-dir",
-        ])
-        .arg(data_dir));
-    assert_success(&out);
-    json_stdout(&out)["one_time_password"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 #[test]
 fn one_time_password_must_be_changed_and_mfa_enrolled_before_anything_else() {
-    let mut otp_password = String::new();
-    let server = Server::start_prepared(&[], |dir| otp_password = init(dir));
+    let server = Server::start_initialised(ROOT);
+    let otp_password = server.info.password.clone();
 
     // Password step only: no MFA yet, so a restricted session (no code asked for).
     let mut login = server.imadm();

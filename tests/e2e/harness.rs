@@ -344,22 +344,17 @@ impl Server {
     /// Start `imadm server --dev -o json` on a free port with extra (hidden) flags such as
     /// `--access-ttl 2` or `--lockout-base 60`.
     pub fn start_with(extra: &[&str]) -> Server {
-        Server::start_prepared(extra, |_| {})
-    }
-
-    /// Like [`start_with`](Self::start_with), but `prepare` runs first with the data dir
-    /// path (e.g. `imadm server init --data-dir` it), and the dev server then serves it.
-    pub fn start_prepared(extra: &[&str], prepare: impl FnOnce(&Path)) -> Server {
         let tmp = tempfile::Builder::new()
             .prefix("imadm-e2e-")
             .tempdir()
             .unwrap();
-        Server::spawn_in(tmp, extra, prepare)
+        Server::spawn_in(tmp, extra)
     }
 
     /// Stop this server and start another `imadm server --dev` on the same data and
-    /// config dirs (e.g. with `--lanying-only`). The dev owner's password and TOTP
-    /// secret are reset by the new start; see the new `info`.
+    /// config dirs (e.g. with `--lanying-only`). The dev owner keeps its password and TOTP
+    /// secret (`dev-credentials.json`); the port, hence the `dev` profile's URL and
+    /// keyring account, is a new one.
     pub fn restart_with(mut self, extra: &[&str]) -> Server {
         if let Some(mut child) = self.child.take() {
             terminate(&mut child);
@@ -369,13 +364,113 @@ impl Server {
             .tempdir()
             .unwrap();
         let old = std::mem::replace(&mut self.tmp, tmp);
-        Server::spawn_in(old, extra, |_| {})
+        let last_step = *self.last_step.lock().unwrap();
+        let server = Server::spawn_in(old, extra);
+        // Same secret, same used steps: the server still refuses codes handed out before.
+        if server.info.totp_secret == self.info.totp_secret {
+            *server.last_step.lock().unwrap() = last_step;
+        }
+        server
     }
 
-    fn spawn_in(tmp: tempfile::TempDir, extra: &[&str], prepare: impl FnOnce(&Path)) -> Server {
+    /// `imadm server init` a data dir (first owner `owner`), then serve it the production
+    /// way: no `--dev`, a certificate of our own (made like the dev one), and a `dev`
+    /// profile written with `imadm config set`. `info` has the owner and its one-time
+    /// password; it has no TOTP secret (the owner enrols at first login) and `raw` is
+    /// what `server init -o json` printed.
+    pub fn start_initialised(owner: &str) -> Server {
+        let tmp = tempfile::Builder::new()
+            .prefix("imadm-e2e-")
+            .tempdir()
+            .unwrap();
         let config_dir = tmp.path().join("config");
         let data_dir = tmp.path().join("data");
-        prepare(&data_dir);
+        let out = run(imadm_in(&tmp.path().join("init-config"))
+            .args([
+                "server",
+                "init",
+                "--username",
+                owner,
+                "-o",
+                "json",
+                "--data-dir",
+            ])
+            .arg(&data_dir));
+        assert_success(&out);
+        let init = json_stdout(&out);
+        let tls = tmp.path().join("tls");
+        std::fs::create_dir_all(&tls).unwrap();
+        let certs = imadm_server::tls::ensure_dev_certs(&tls).unwrap();
+        let stderr_path = tmp.path().join("server.stderr");
+        let mut cmd = std::process::Command::new(bin());
+        for var in IMADM_ENV {
+            cmd.env_remove(var);
+        }
+        cmd.args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data_dir)
+            .arg("--tls-cert")
+            .arg(&certs.cert)
+            .arg("--tls-key")
+            .arg(&certs.key)
+            .arg("--config-dir")
+            .arg(&config_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(&stderr_path).unwrap()));
+        let mut child = cmd.spawn().expect("spawn imadm server");
+        // The production server says where it listens on stderr.
+        let deadline = Instant::now() + SERVER_START_TIMEOUT;
+        let url = loop {
+            let text = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+            if let Some(url) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("imadm server listening on "))
+            {
+                break url.trim().to_owned();
+            }
+            if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+                let _ = child.kill();
+                panic!("imadm server did not say where it listens; stderr:\n{text}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let app_id = init["app_id"].as_str().unwrap().to_owned();
+        let ca_cert = certs.ca_cert.to_string_lossy().into_owned();
+        for (key, value) in [("server", &url), ("app_id", &app_id), ("ca_cert", &ca_cert)] {
+            assert_success(&run(imadm_in(&config_dir).args([
+                "--profile",
+                "dev",
+                "config",
+                "set",
+                key,
+                value,
+            ])));
+        }
+        let info = DevInfo {
+            server: url,
+            app_id,
+            ca_cert: certs.ca_cert,
+            username: owner.to_owned(),
+            password: init["one_time_password"].as_str().unwrap().to_owned(),
+            totp_secret: String::new(),
+            data_dir: data_dir.clone(),
+            raw: init,
+        };
+        Server {
+            info,
+            config_dir,
+            data_dir,
+            child: Some(child),
+            stderr_path,
+            last_step: Mutex::new(None),
+            keyring_used: AtomicBool::new(false),
+            tmp,
+        }
+    }
+
+    fn spawn_in(tmp: tempfile::TempDir, extra: &[&str]) -> Server {
+        let config_dir = tmp.path().join("config");
+        let data_dir = tmp.path().join("data");
         let stderr_path = tmp.path().join("server.stderr");
         let stderr_file = std::fs::File::create(&stderr_path).unwrap();
         let mut cmd = std::process::Command::new(bin());
@@ -575,17 +670,7 @@ impl Server {
 
     /// Run SQL on the server's database with the `sqlite3` CLI; rows as `a|b|c` lines.
     pub fn sql(&self, query: &str) -> String {
-        let out = std::process::Command::new("sqlite3")
-            .arg(self.data_dir.join("imadm.db"))
-            .arg(query)
-            .output()
-            .expect("run sqlite3 (Debian package `sqlite3`)");
-        assert!(
-            out.status.success(),
-            "sqlite3 {query:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout(&out)
+        sql_at(&self.data_dir, query)
     }
 
     /// Outcomes recorded in `auth_events`, oldest first.
@@ -604,11 +689,51 @@ impl Server {
         }
     }
 
+    /// SIGTERM the server and wait for it, keeping its data and config dirs (to run
+    /// another `imadm server` on them).
+    pub fn stop_in_place(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("server running");
+        terminate(&mut child)
+    }
+
     /// SIGTERM the server and wait for it; returns its exit status.
     pub fn stop(mut self) -> ExitStatus {
         let mut child = self.child.take().expect("server running");
         terminate(&mut child)
     }
+}
+
+/// Run SQL on the database of `data_dir` with the `sqlite3` CLI; rows as `a|b|c` lines.
+pub fn sql_at(data_dir: &Path, query: &str) -> String {
+    let out = std::process::Command::new("sqlite3")
+        .arg(data_dir.join("imadm.db"))
+        .arg(query)
+        .output()
+        .expect("run sqlite3 (Debian package `sqlite3`)");
+    assert!(
+        out.status.success(),
+        "sqlite3 {query:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout(&out)
+}
+
+/// `imadm server --dev -o json --listen 127.0.0.1:0 --data-dir DATA` with `config_dir`,
+/// for runs expected to exit before serving (a refused start); 20 s at most.
+pub fn dev_server_cmd(config_dir: &Path, data_dir: &Path) -> assert_cmd::Command {
+    let mut cmd = imadm_in(config_dir);
+    cmd.args([
+        "server",
+        "--dev",
+        "-o",
+        "json",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+    ])
+    .arg(data_dir)
+    .timeout(Duration::from_secs(20));
+    cmd
 }
 
 /// `kill -TERM`, then wait up to 15 s (SIGKILL after that).

@@ -8,7 +8,8 @@
 //! `IMADM_TEST_KEYRING=1`, where it fails. Run it locally as in stack-notes:
 //! `HOME=$(mktemp -d) dbus-run-session -- sh -c 'printf %s pw | gnome-keyring-daemon
 //! --unlock --components=secrets >/dev/null; cargo test --test e2e'`.
-//! The other two tests need no keyring and always run.
+//! The other two tests need no keyring and always run. A keyring session also survives a
+//! burst of parallel commands (the refresh lock is the same for both stores).
 
 use std::os::unix::fs::PermissionsExt;
 
@@ -133,4 +134,12 @@ fn insecure_storage_writes_a_0600_file_and_status_says_insecure() {
     let out = run(server.imadm().args(["auth", "logout"]));
     assert_success(&out);
     assert!(files_containing(&server.config_dir, &token).is_empty());
+}
+
+#[test]
+fn parallel_commands_keep_a_keyring_session() {
+    if !require_secret_service("parallel_commands_keep_a_keyring_session") {
+        return;
+    }
+    crate::auth::parallel_commands_keep_the_session(Storage::Keyring);
 }

@@ -9,6 +9,7 @@ mod auth;
 mod backup;
 mod cli_output;
 mod compliance;
+mod dev_data;
 mod errors;
 mod first_login;
 mod gdpr;

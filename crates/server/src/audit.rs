@@ -552,6 +552,8 @@ pub(crate) fn from_auth_event(e: &crate::store::AuthEvent) -> Option<NewAudit> {
     }
     let raw = e.outcome.as_str();
     let action = match (e.event.as_str(), raw) {
+        // A refresh within the grace window is no attack: not `auth.totp_replay` either.
+        ("session.refresh", "grace_replay") => "auth.refresh_grace",
         (_, o) if o.contains("replay") => "auth.totp_replay",
         ("login.password", _) => "auth.login",
         ("login" | "login.mfa", _) => "auth.mfa",
@@ -567,9 +569,8 @@ pub(crate) fn from_auth_event(e: &crate::store::AuthEvent) -> Option<NewAudit> {
         _ => "auth.other",
     };
     let outcome = match raw {
-        "success" | "started" | "mfa_required" | "recovery_code_used" | "restricted_session" => {
-            "success"
-        }
+        "success" | "started" | "mfa_required" | "recovery_code_used" | "restricted_session"
+        | "grace_replay" => "success",
         "locked" | "disabled" | "reuse_detected_session_revoked" => "denied",
         o if o.starts_with("refused") => "denied",
         _ => "failure",
@@ -870,6 +871,31 @@ pub fn seed(db: &std::path::Path, n: u64, now_ms: i64) -> rusqlite::Result<u64> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refresh_events_map_to_reuse_or_grace() {
+        let ev = |outcome: &str| {
+            from_auth_event(&crate::store::AuthEvent {
+                username: Some("adm".into()),
+                event: "session.refresh".into(),
+                outcome: outcome.into(),
+                detail: Some("session 3".into()),
+                ..Default::default()
+            })
+            .unwrap()
+        };
+        let reuse = ev("reuse_detected_session_revoked");
+        assert_eq!(
+            (reuse.action.as_str(), reuse.outcome.as_str()),
+            ("auth.refresh_reuse", "denied")
+        );
+        let grace = ev("grace_replay");
+        assert_eq!(
+            (grace.action.as_str(), grace.outcome.as_str()),
+            ("auth.refresh_grace", "success")
+        );
+        assert_eq!(grace.detail.as_deref(), Some("grace_replay: session 3"));
+    }
 
     #[test]
     fn hmac_matches_rfc4231_shape_and_pseudonyms_are_stable() {

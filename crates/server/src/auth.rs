@@ -10,6 +10,14 @@
 //! [`Policy::lockout_threshold`] consecutive failures the account is locked for
 //! `lockout_base * 2^(n - threshold)`, capped at [`Policy::lockout_max`]. A lock refuses
 //! even a correct password, without spending argon2 time on it.
+//!
+//! Refresh tokens rotate on every use, and a rotated-away token presented again revokes
+//! the session (`auth.refresh_reuse`): it was copied, or a client misbehaves. One
+//! exception, [`Policy::refresh_grace`] (30 s): the token the last rotation replaced gets
+//! that rotation's pair again, unchanged (`auth.refresh_grace`). It covers an answer lost
+//! on the way back and two machines sharing a session that refresh at once, which the
+//! CLI's refresh lock cannot see. The pair is kept for the window only, sealed with the
+//! server key; after the window, or for any older token, reuse revokes.
 
 use std::time::Duration;
 
@@ -21,7 +29,9 @@ use imadm_api::{ErrorDetail, codes};
 
 use crate::error::ApiError;
 use crate::secrets::{self, ACCESS_PREFIX, MFA_PREFIX, REFRESH_PREFIX, SERVICE_PREFIX};
-use crate::store::{AuthEvent, NewSession, Operator, RotateOutcome, Rotation, Session, totp_aad};
+use crate::store::{
+    AuthEvent, Grace, NewSession, Operator, RotateOutcome, Rotation, Session, grace_aad, totp_aad,
+};
 use crate::totp::{self, Check};
 use crate::{AppState, UnixTime, now};
 
@@ -31,6 +41,9 @@ use crate::{AppState, UnixTime, now};
 pub struct Policy {
     pub access_ttl: Duration,
     pub refresh_idle_ttl: Duration,
+    /// How long the refresh token a rotation replaced still gets that rotation's pair
+    /// (see the module docs); zero turns the window off.
+    pub refresh_grace: Duration,
     pub session_max_ttl: Duration,
     pub mfa_challenge_ttl: Duration,
     pub lockout_threshold: u32,
@@ -57,6 +70,10 @@ impl Default for Policy {
         Policy {
             access_ttl: Duration::from_secs(15 * 60),
             refresh_idle_ttl: Duration::from_secs(24 * 3600),
+            // Long enough for a retried request after a lost answer and for a cron
+            // burst on two machines; short enough that a copied token is still caught
+            // by the rotation after next. Okta's default refresh-token grace is 30 s too.
+            refresh_grace: Duration::from_secs(30),
             session_max_ttl: Duration::from_secs(7 * 24 * 3600),
             mfa_challenge_ttl: Duration::from_secs(5 * 60),
             lockout_threshold: 5,
@@ -448,32 +465,65 @@ impl AppState {
     }
 
     /// Exchange a refresh token for a new pair. The old refresh token dies; presenting it
-    /// again revokes the whole session (it was stolen, or a client misbehaves).
+    /// again revokes the whole session (it was stolen, or a client misbehaves), except
+    /// within [`Policy::refresh_grace`], which gets the same new pair again.
     pub fn refresh(
         &self,
         ctx: &RequestCtx,
         refresh_token: &str,
     ) -> Result<SessionTokens, ApiError> {
         let (access, refresh, r) = self.rotation();
+        let t = now();
+        let pair = zeroize::Zeroizing::new(format!("{access} {refresh}"));
+        let seal = |session_id| self.key.seal(pair.as_bytes(), &grace_aad(session_id));
+        let grace = Grace {
+            until: t + self.policy.refresh_grace.as_secs() as i64,
+            seal: &seal,
+        };
         match self
             .store
-            .rotate_refresh(&secrets::token_hash(refresh_token), &r, now())?
+            .rotate_refresh(&secrets::token_hash(refresh_token), &r, t, &grace)?
         {
             RotateOutcome::Rotated(s) => {
-                let op = self.operator(s.operator_id)?;
-                if op.disabled {
-                    self.store.revoke_session(s.id, now())?;
-                    return Err(ApiError::new(
-                        codes::ACCOUNT_DISABLED,
-                        "this operator account is disabled",
-                    ));
-                }
+                self.refuse_disabled(&s)?;
                 Ok(SessionTokens {
                     access_token: access,
                     access_expires_at: s.access_expires_at,
                     refresh_token: refresh,
                     refresh_expires_at: s.refresh_expires_at,
                     restrictions: s.restrictions,
+                })
+            }
+            RotateOutcome::Grace { session, sealed } => {
+                let op = self.refuse_disabled(&session)?;
+                let opened = self.key.open(&sealed, &grace_aad(session.id));
+                let Some((access, refresh)) = opened
+                    .as_deref()
+                    .and_then(|p| std::str::from_utf8(p).ok())
+                    .and_then(|p| p.split_once(' '))
+                else {
+                    return Err(ApiError::new(
+                        codes::INTEGRITY,
+                        "the session's grace tokens do not decrypt with this server key",
+                    )
+                    .hint(
+                        "the server key file does not belong to this database; restore the right key",
+                    ));
+                };
+                self.event(
+                    ctx,
+                    Some(&op),
+                    "",
+                    "session.refresh",
+                    "grace_replay",
+                    Some(format!("session {}", session.id)),
+                )?;
+                Ok(SessionTokens {
+                    access_token: access.to_owned(),
+                    access_expires_at: session.access_expires_at,
+                    refresh_token: refresh.to_owned(),
+                    refresh_expires_at: session.refresh_expires_at,
+                    restrictions: session.restrictions,
                 })
             }
             RotateOutcome::Reused {
@@ -493,6 +543,19 @@ impl AppState {
             }
             RotateOutcome::Invalid => Err(refresh_invalid()),
         }
+    }
+
+    /// The session's operator; a disabled one ends the session instead.
+    fn refuse_disabled(&self, s: &Session) -> Result<Operator, ApiError> {
+        let op = self.operator(s.operator_id)?;
+        if op.disabled {
+            self.store.revoke_session(s.id, now())?;
+            return Err(ApiError::new(
+                codes::ACCOUNT_DISABLED,
+                "this operator account is disabled",
+            ));
+        }
+        Ok(op)
     }
 
     /// Resolve an `access-token` header (session access token or service token).

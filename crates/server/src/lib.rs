@@ -2,17 +2,19 @@
 //! extension (operators, MFA, sessions), over HTTPS, on SQLite.
 //!
 //! The CLI's `imadm server` command is a thin wrapper over this crate's entry points:
-//! [`init`] bootstraps a production data dir, [`dev_bootstrap`] prepares a throw-away dev
-//! owner, and [`serve`] runs until SIGINT/SIGTERM. Module map:
+//! [`init`] bootstraps a production data dir, [`dev_bootstrap`] prepares (or reuses) the
+//! dev owner, and [`serve`] runs until SIGINT/SIGTERM. Module map:
 //!
 //! - `http/`: router, middleware, extractors, handlers, OpenAPI document
 //! - `auth`: the authentication policy (login, lockout, sessions, MFA, step-up)
 //! - `store/`: the persistence trait and its SQLite implementation
+//! - `dev`: dev mode's operators and `dev-credentials.json`
 //! - `keys`, `secrets`, `totp`, `tls`: cryptographic building blocks
 
 pub mod audit;
 pub mod auth;
 pub mod backup;
+pub mod dev;
 pub mod error;
 pub mod export;
 pub mod fsutil;
@@ -31,6 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use auth::Policy;
+pub use dev::{DevLogin, DevLogins, dev_bootstrap};
 pub use imadm_api::UnixTime;
 use keys::ServerKey;
 use store::Store;
@@ -242,66 +245,6 @@ pub fn init(path: &Path, username: &str) -> Result<InitOutput, ServerError> {
     })
 }
 
-/// Dev owner credentials, printed by `imadm server --dev`.
-pub struct DevOwner {
-    pub username: String,
-    pub password: String,
-    pub totp_secret: String,
-}
-
-impl DevOwner {
-    /// The TOTP code valid right now, for the dev banner.
-    pub fn current_code(&self) -> String {
-        let secret = totp_rs::Secret::try_from_base32(&self.totp_secret)
-            .map(|s| s.as_bytes().to_vec())
-            .unwrap_or_default();
-        totp::code_at(
-            &secret,
-            totp_rs::Algorithm::SHA1,
-            totp::DIGITS,
-            now() as u64,
-        )
-    }
-}
-
-/// Create (or reset) the dev owner with a random password and an enrolled TOTP secret.
-pub fn dev_bootstrap(dir: &DataDir, username: &str) -> Result<DevOwner, ServerError> {
-    dev_operator(dir, username, OWNER_ROLE)
-}
-
-/// Create (or reset) a dev operator holding `role`, with MFA enrolled. `imadm server
-/// --dev --seed-operator NAME:ROLE` uses it so tests get one operator per role without
-/// walking each through first-login enrolment.
-pub fn dev_operator(dir: &DataDir, username: &str, role: &str) -> Result<DevOwner, ServerError> {
-    let io = |e: store::StoreError| ServerError::new(ErrorKind::Io, e.to_string());
-    let password = secrets::random_password();
-    let hash = secrets::hash_password(&password);
-    let id = match dir.store.operator_by_username(username).map_err(io)? {
-        Some(op) => {
-            dir.store.set_password(op.id, &hash, false).map_err(io)?;
-            op.id
-        }
-        None => dir
-            .store
-            .create_operator(username, &hash, false, &[role], now())
-            .map_err(|e| {
-                ServerError::new(
-                    ErrorKind::Usage,
-                    format!("cannot create dev operator {username:?} with role {role:?}: {e}"),
-                )
-            })?,
-    };
-    let secret = zeroize::Zeroizing::new(totp::new_secret());
-    dir.store
-        .set_totp_secret(id, &dir.key.seal(&secret, &store::totp_aad(id)))
-        .map_err(io)?;
-    Ok(DevOwner {
-        username: username.to_owned(),
-        password,
-        totp_secret: totp::to_base32(&secret),
-    })
-}
-
 /// Where the TLS certificate comes from.
 pub enum TlsSource {
     /// Generate (or reuse) a dev CA and certificate in the data dir.
@@ -366,6 +309,7 @@ pub async fn serve(
         auth_cache: auth::AuthCache::default(),
         file_lock: std::sync::RwLock::new(()),
     });
+    spawn_grace_sweep(state.clone());
     let app = http::router(state);
 
     let listener = std::net::TcpListener::bind(opts.listen).map_err(|e| {
@@ -436,6 +380,29 @@ pub async fn serve(
             format!("server task failed: {e}"),
         )),
     }
+}
+
+/// Drop the sealed pairs of ended refresh grace windows (`auth::Policy::refresh_grace`)
+/// once per window, so none outlives its window by more than that even when no further
+/// refresh comes to sweep it.
+fn spawn_grace_sweep(state: Arc<AppState>) {
+    let window = state.policy.refresh_grace;
+    if window.is_zero() {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(window.max(Duration::from_secs(1)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let s = state.clone();
+            match tokio::task::spawn_blocking(move || s.store.clear_refresh_grace(now())).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!("clearing ended refresh grace windows: {e}"),
+                Err(e) => tracing::warn!("clearing ended refresh grace windows: {e}"),
+            }
+        }
+    });
 }
 
 async fn wait_for_signal() {

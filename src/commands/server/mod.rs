@@ -41,7 +41,9 @@ pub struct ServerArgs {
     #[command(subcommand)]
     pub command: Option<ServerCommand>,
     /// Development mode: temp data dir, generated CA and certificate, an owner with a
-    /// printed password and TOTP secret, and a `dev` profile in the CLI config
+    /// printed password and TOTP secret, and a `dev` profile in the CLI config. With
+    /// --data-dir, later --dev starts print the same logins (kept in
+    /// DIR/dev-credentials.json); a data dir not made by --dev is refused
     #[arg(long)]
     pub dev: bool,
     /// Address to listen on (port 0 picks a free port)
@@ -59,6 +61,9 @@ pub struct ServerArgs {
     /// Access-token lifetime in seconds (testing aid)
     #[arg(long, hide = true, value_name = "SECS")]
     pub access_ttl: Option<u64>,
+    /// Refresh grace window in seconds, 0 for none (testing aid)
+    #[arg(long, hide = true, value_name = "SECS")]
+    pub refresh_grace: Option<u64>,
     /// Base lockout delay in seconds after 5 failures (testing aid)
     #[arg(long, hide = true, value_name = "SECS")]
     pub lockout_base: Option<u64>,
@@ -168,6 +173,9 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
     if let Some(s) = args.access_ttl {
         policy.access_ttl = Duration::from_secs(s.max(1));
     }
+    if let Some(s) = args.refresh_grace {
+        policy.refresh_grace = Duration::from_secs(s);
+    }
     if let Some(s) = args.lockout_base {
         policy.lockout_base = Duration::from_secs(s);
     }
@@ -195,19 +203,18 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
     let dir = imadm_server::open_data_dir(&data_dir, args.dev).map_err(server_error)?;
     // Absolute, so the profile's CA path works from any directory.
     let data_dir = std::fs::canonicalize(&data_dir)?;
-    let owner = if args.dev {
-        Some(imadm_server::dev_bootstrap(&dir, DEV_USERNAME).map_err(server_error)?)
-    } else {
-        None
-    };
-    let mut seeded = Vec::new();
+    let mut seeds = Vec::new();
     for spec in &args.seed_operator {
         let (name, role) = spec
             .split_once(':')
             .ok_or_else(|| CliError::usage(format!("--seed-operator {spec:?} is not NAME:ROLE")))?;
-        let op = imadm_server::dev_operator(&dir, name, role).map_err(server_error)?;
-        seeded.push(json!({"username": op.username, "role": role, "password": op.password, "totp_secret": op.totp_secret}));
+        seeds.push((name.to_owned(), role.to_owned()));
     }
+    let logins = if args.dev {
+        Some(imadm_server::dev_bootstrap(&dir, DEV_USERNAME, &seeds).map_err(server_error)?)
+    } else {
+        None
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -227,8 +234,8 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
         },
     };
     let served = runtime.block_on(imadm_server::serve(dir, opts, |ready| {
-        let r = match &owner {
-            Some(owner) => announce_dev(ctx, ready, owner, &data_dir, &seeded),
+        let r = match &logins {
+            Some(logins) => announce_dev(ctx, ready, logins, &data_dir),
             None => ctx.info(format!("imadm server listening on {}", ready.url)),
         };
         if let Err(e) = r {
@@ -246,10 +253,10 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
 fn announce_dev(
     ctx: &mut Context,
     ready: &imadm_server::Ready,
-    owner: &imadm_server::DevOwner,
+    logins: &imadm_server::DevLogins,
     data_dir: &std::path::Path,
-    seeded: &[serde_json::Value],
 ) -> Result<()> {
+    let owner = &logins.owner;
     let ca = ready.ca_cert.clone().unwrap_or_default();
     ctx.config.profiles.insert(
         DEV_PROFILE.to_owned(),
@@ -291,8 +298,8 @@ fn announce_dev(
             "totp_secret": owner.totp_secret,
             "data_dir": data_dir,
         });
-        if !seeded.is_empty() {
-            v["seeded_operators"] = json!(seeded);
+        if !logins.seeded.is_empty() {
+            v["seeded_operators"] = json!(logins.seeded);
         }
         writeln!(ctx.io.out, "{v}")?;
         ctx.io.out.flush()?;

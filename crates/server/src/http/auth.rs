@@ -52,7 +52,7 @@ pub async fn mfa(
 #[utoipa::path(post, path = "/admin/auth/refresh", tag = "auth", request_body = RefreshRequest,
     params(("app_id" = String, Header, description = "application id")),
     responses(
-        (status = 200, description = "a new token pair; the old refresh token is dead", body = Envelope<SessionTokens>),
+        (status = 200, description = "a new token pair; the old refresh token is dead, but presented again within the grace window (30 s) it gets this same pair", body = Envelope<SessionTokens>),
         (status = 401, description = "refresh token invalid (50009)", body = Envelope<imadm_api::ErrorDetail>)))]
 pub async fn refresh(
     State(s): State<Shared>,

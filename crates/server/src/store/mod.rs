@@ -57,6 +57,11 @@ pub fn totp_aad(operator_id: i64) -> String {
     format!("operators:{operator_id}:totp_secret")
 }
 
+/// Associated data binding the sealed token pair of a refresh grace window to its session.
+pub fn grace_aad(session_id: i64) -> String {
+    format!("sessions:{session_id}:grace_tokens")
+}
+
 #[derive(Debug, Clone)]
 pub struct Session {
     pub id: i64,
@@ -90,9 +95,27 @@ pub struct Rotation {
     pub refresh_expires_at: UnixTime,
 }
 
+/// The pair a rotation issues, kept for the grace window in which the refresh token it
+/// replaces may be presented again (`auth::Policy::refresh_grace`).
+pub struct Grace<'a> {
+    /// The previous refresh token gets the same pair while `now < until`; `until <= now`
+    /// keeps nothing.
+    pub until: UnixTime,
+    /// Seal the new pair for the session with this id (the id is the associated data, see
+    /// [`grace_aad`]); the store never sees it in clear.
+    pub seal: &'a dyn Fn(i64) -> Vec<u8>,
+}
+
 #[derive(Debug)]
 pub enum RotateOutcome {
     Rotated(Session),
+    /// The refresh token this session just rotated away, presented again within the grace
+    /// window: `sealed` is the pair that rotation issued, to be handed out again. Nothing
+    /// changed.
+    Grace {
+        session: Session,
+        sealed: Vec<u8>,
+    },
     /// The token was valid once but has been rotated away: someone replayed it. The
     /// store has revoked the whole session (the legitimate holder must log in again).
     Reused {
@@ -199,13 +222,21 @@ pub trait Store: Send + Sync + 'static {
     // --- sessions ---
     fn create_session(&self, s: &NewSession, now: UnixTime) -> Result<i64>;
     fn session_by_access_hash(&self, hash: &str) -> Result<Option<Session>>;
+    /// Rotate the session whose refresh token hashes to `refresh_hash`, keeping the new
+    /// pair sealed for `grace` (and dropping every grace pair whose window has passed).
+    /// The token rotated away just before, presented again, gets [`RotateOutcome::Grace`]
+    /// inside its window and revokes the session after it.
     fn rotate_refresh(
         &self,
         refresh_hash: &str,
         r: &Rotation,
         now: UnixTime,
+        grace: &Grace<'_>,
     ) -> Result<RotateOutcome>;
-    /// Replace a session's tokens and restrictions (after MFA enrolment lifts them).
+    /// Drop the sealed pairs of grace windows that ended at or before `now`.
+    fn clear_refresh_grace(&self, now: UnixTime) -> Result<()>;
+    /// Replace a session's tokens and restrictions (after MFA enrolment lifts them). The
+    /// replaced refresh token gets no grace window.
     fn upgrade_session(&self, id: i64, r: &Rotation, restrictions: &[String]) -> Result<()>;
     fn revoke_session(&self, id: i64, now: UnixTime) -> Result<()>;
     /// Revoke every live session of an operator, except `keep` (the caller's own).

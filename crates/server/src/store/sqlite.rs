@@ -18,7 +18,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use imadm_api::admin::{Role, ServiceToken};
 
 use super::{
-    AuthEvent, LiveServiceToken, NewServiceToken, NewSession, Operator, Result, RoleHolder,
+    AuthEvent, Grace, LiveServiceToken, NewServiceToken, NewSession, Operator, Result, RoleHolder,
     RotateOutcome, Rotation, Session, Store, StoreError, StoredEvent,
 };
 use crate::UnixTime;
@@ -218,6 +218,15 @@ INSERT INTO token_sources (actor, source, first_seq)
     SELECT actor, source, min(seq) FROM audit_log
     WHERE actor_type = 'token' AND source IS NOT NULL
     GROUP BY actor, source;
+"#,
+    // 6: the refresh grace window (`auth::Policy::refresh_grace`): the pair the last
+    // rotation issued, sealed with the server key (AAD `store::grace_aad`), kept until
+    // `grace_until` so the refresh token it replaced, presented again by a client that
+    // lost the answer or raced another one, gets that same pair instead of revoking.
+    r#"
+ALTER TABLE sessions ADD COLUMN grace_tokens BLOB;
+ALTER TABLE sessions ADD COLUMN grace_until INTEGER;
+CREATE INDEX sessions_grace ON sessions(grace_until) WHERE grace_until IS NOT NULL;
 "#,
 ];
 
@@ -528,6 +537,10 @@ fn operator_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Operator> {
         last_login_at: r.get(11)?,
     })
 }
+
+/// Drop the sealed pairs of refresh grace windows that have ended (`?1` = now).
+const CLEAR_ENDED_GRACE: &str =
+    "UPDATE sessions SET grace_tokens = NULL, grace_until = NULL WHERE grace_until <= ?1";
 
 const SESSION_COLUMNS: &str = "id, operator_id, access_expires_at, refresh_expires_at, \
      absolute_expires_at, restrictions, revoked_at IS NOT NULL";
@@ -903,15 +916,18 @@ impl Store for SqliteStore {
         refresh_hash: &str,
         r: &Rotation,
         now: UnixTime,
+        grace: &Grace<'_>,
     ) -> Result<RotateOutcome> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
+        tx.execute(CLEAR_ENDED_GRACE, [now])?;
         let updated = tx
             .query_row(
                 &format!(
                     "UPDATE sessions SET access_hash = ?2, access_expires_at = ?3,
                          prev_refresh_hash = refresh_hash, refresh_hash = ?4,
-                         refresh_expires_at = MIN(?5, absolute_expires_at)
+                         refresh_expires_at = MIN(?5, absolute_expires_at),
+                         grace_tokens = NULL, grace_until = NULL
                      WHERE refresh_hash = ?1 AND revoked_at IS NULL
                        AND refresh_expires_at > ?6 AND absolute_expires_at > ?6
                      RETURNING {SESSION_COLUMNS}"
@@ -928,26 +944,42 @@ impl Store for SqliteStore {
             )
             .optional()?;
         if let Some(s) = updated {
+            if grace.until > now {
+                tx.execute(
+                    "UPDATE sessions SET grace_tokens = ?2, grace_until = ?3 WHERE id = ?1",
+                    params![s.id, (grace.seal)(s.id), grace.until],
+                )?;
+            }
             crate::audit::commit(tx, &self.alert_rules())?;
             return Ok(RotateOutcome::Rotated(s));
         }
-        let reused: Option<(i64, i64)> = tx
+        let previous: Option<(Session, Option<UnixTime>, Option<Vec<u8>>)> = tx
             .query_row(
-                "SELECT id, operator_id FROM sessions
-                 WHERE prev_refresh_hash = ?1 AND revoked_at IS NULL",
+                &format!(
+                    "SELECT {SESSION_COLUMNS}, grace_until, grace_tokens FROM sessions
+                     WHERE prev_refresh_hash = ?1 AND revoked_at IS NULL"
+                ),
                 [refresh_hash],
-                |row| Ok((row.get(0)?, row.get(1)?)),
+                |row| Ok((session_row(row)?, row.get(7)?, row.get(8)?)),
             )
             .optional()?;
-        let outcome = match reused {
-            Some((session_id, operator_id)) => {
+        let outcome = match previous {
+            Some((session, Some(until), Some(sealed)))
+                if until > now
+                    && session.refresh_expires_at > now
+                    && session.absolute_expires_at > now =>
+            {
+                RotateOutcome::Grace { session, sealed }
+            }
+            Some((session, ..)) => {
                 tx.execute(
-                    "UPDATE sessions SET revoked_at = ?2 WHERE id = ?1",
-                    params![session_id, now],
+                    "UPDATE sessions SET revoked_at = ?2, grace_tokens = NULL, grace_until = NULL
+                     WHERE id = ?1",
+                    params![session.id, now],
                 )?;
                 RotateOutcome::Reused {
-                    session_id,
-                    operator_id,
+                    session_id: session.id,
+                    operator_id: session.operator_id,
                 }
             }
             None => RotateOutcome::Invalid,
@@ -956,11 +988,25 @@ impl Store for SqliteStore {
         Ok(outcome)
     }
 
+    fn clear_refresh_grace(&self, now: UnixTime) -> Result<()> {
+        // Ask a reader first: the writer bumps the epoch, which empties the auth cache.
+        let any: bool = self.reader().query_row(
+            "SELECT EXISTS (SELECT 1 FROM sessions WHERE grace_until <= ?1)",
+            [now],
+            |r| r.get(0),
+        )?;
+        if any {
+            self.conn().execute(CLEAR_ENDED_GRACE, [now])?;
+        }
+        Ok(())
+    }
+
     fn upgrade_session(&self, id: i64, r: &Rotation, restrictions: &[String]) -> Result<()> {
         self.conn().execute(
             "UPDATE sessions SET access_hash = ?2, access_expires_at = ?3,
                  prev_refresh_hash = refresh_hash, refresh_hash = ?4,
-                 refresh_expires_at = MIN(?5, absolute_expires_at), restrictions = ?6
+                 refresh_expires_at = MIN(?5, absolute_expires_at), restrictions = ?6,
+                 grace_tokens = NULL, grace_until = NULL
              WHERE id = ?1",
             params![
                 id,
@@ -1559,9 +1605,10 @@ mod tests {
         assert!(s.consume_totp_step(id, 11).unwrap());
     }
 
-    #[test]
-    fn refresh_rotation_detects_reuse_and_revokes() {
-        let (_d, s) = store();
+    /// A store with one operator and one session (refresh token hash `r1`, absolute
+    /// expiry 5000), and the rotation that issues `a{n}` / `r{n}`.
+    fn store_with_session() -> (tempfile::TempDir, SqliteStore, i64) {
+        let (d, s) = store();
         let id = s.create_operator("a", "h", false, &["owner"], 0).unwrap();
         let sid = s
             .create_session(
@@ -1578,13 +1625,28 @@ mod tests {
                 0,
             )
             .unwrap();
-        let rot = |n: &str| Rotation {
+        (d, s, sid)
+    }
+
+    fn rot(n: &str) -> Rotation {
+        Rotation {
             access_hash: format!("a{n}"),
             access_expires_at: 200,
             refresh_hash: format!("r{n}"),
             refresh_expires_at: 9000,
-        };
-        match s.rotate_refresh("r1", &rot("2"), 50).unwrap() {
+        }
+    }
+
+    /// No grace window: what a zero `refresh_grace` passes.
+    const NO_GRACE: Grace<'static> = Grace {
+        until: 0,
+        seal: &|_| unreachable!("nothing is sealed without a window"),
+    };
+
+    #[test]
+    fn refresh_rotation_detects_reuse_and_revokes() {
+        let (_d, s, sid) = store_with_session();
+        match s.rotate_refresh("r1", &rot("2"), 50, &NO_GRACE).unwrap() {
             RotateOutcome::Rotated(sess) => {
                 assert_eq!(sess.id, sid);
                 // idle expiry is capped by the absolute expiry
@@ -1594,14 +1656,101 @@ mod tests {
         }
         assert!(s.session_by_access_hash("a1").unwrap().is_none());
         assert!(matches!(
-            s.rotate_refresh("r1", &rot("3"), 60).unwrap(),
+            s.rotate_refresh("r1", &rot("3"), 60, &NO_GRACE).unwrap(),
             RotateOutcome::Reused { .. }
         ));
         assert!(s.session_by_access_hash("a2").unwrap().unwrap().revoked);
         assert!(matches!(
-            s.rotate_refresh("r2", &rot("4"), 70).unwrap(),
+            s.rotate_refresh("r2", &rot("4"), 70, &NO_GRACE).unwrap(),
             RotateOutcome::Invalid
         ));
+    }
+
+    fn grace_columns(s: &SqliteStore, sid: i64) -> (Option<Vec<u8>>, Option<i64>) {
+        s.reader()
+            .query_row(
+                "SELECT grace_tokens, grace_until FROM sessions WHERE id = ?1",
+                [sid],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn the_rotated_refresh_token_gets_the_same_sealed_pair_within_the_window_only() {
+        let (_d, s, sid) = store_with_session();
+        let seal = |id: i64| format!("pair of session {id}").into_bytes();
+        let grace = |until| Grace { until, seal: &seal };
+        assert!(matches!(
+            s.rotate_refresh("r1", &rot("2"), 50, &grace(80)).unwrap(),
+            RotateOutcome::Rotated(_)
+        ));
+        assert_eq!(
+            grace_columns(&s, sid),
+            (
+                Some(format!("pair of session {sid}").into_bytes()),
+                Some(80)
+            )
+        );
+        // Within the window, as often as it comes: the pair, nothing rotated or revoked.
+        for now in [50, 79] {
+            match s
+                .rotate_refresh("r1", &rot("x"), now, &grace(now + 30))
+                .unwrap()
+            {
+                RotateOutcome::Grace { session, sealed } => {
+                    assert_eq!(session.id, sid);
+                    assert!(!session.revoked);
+                    assert_eq!(sealed, format!("pair of session {sid}").into_bytes());
+                }
+                other => panic!("at {now}: {other:?}"),
+            }
+        }
+        assert!(s.session_by_access_hash("ax").unwrap().is_none());
+        assert!(!s.session_by_access_hash("a2").unwrap().unwrap().revoked);
+        // The window ends at `until`: the same token now revokes, and the pair is gone.
+        assert!(matches!(
+            s.rotate_refresh("r1", &rot("y"), 80, &grace(110)).unwrap(),
+            RotateOutcome::Reused { .. }
+        ));
+        assert!(s.session_by_access_hash("a2").unwrap().unwrap().revoked);
+        assert_eq!(grace_columns(&s, sid), (None, None));
+    }
+
+    #[test]
+    fn only_the_latest_rotated_token_has_a_window_and_ended_windows_are_cleared() {
+        let (_d, s, sid) = store_with_session();
+        let seal = |_| b"sealed".to_vec();
+        let grace = |until| Grace { until, seal: &seal };
+        s.rotate_refresh("r1", &rot("2"), 50, &grace(80)).unwrap();
+        s.rotate_refresh("r2", &rot("3"), 60, &grace(90)).unwrap();
+        // r1 is two rotations old: unknown now (not a grace hit, even within its window).
+        assert!(matches!(
+            s.rotate_refresh("r1", &rot("x"), 61, &grace(91)).unwrap(),
+            RotateOutcome::Invalid
+        ));
+        assert!(matches!(
+            s.rotate_refresh("r2", &rot("x"), 61, &grace(91)).unwrap(),
+            RotateOutcome::Grace { .. }
+        ));
+        // A restriction lift rotates without a window.
+        s.upgrade_session(sid, &rot("4"), &[]).unwrap();
+        assert_eq!(grace_columns(&s, sid), (None, None));
+        assert!(matches!(
+            s.rotate_refresh("r3", &rot("x"), 62, &grace(92)).unwrap(),
+            RotateOutcome::Reused { .. }
+        ));
+
+        let (_d, s, sid) = store_with_session();
+        s.rotate_refresh("r1", &rot("2"), 50, &grace(80)).unwrap();
+        s.clear_refresh_grace(79).unwrap();
+        assert_eq!(
+            grace_columns(&s, sid).1,
+            Some(80),
+            "still within the window"
+        );
+        s.clear_refresh_grace(80).unwrap();
+        assert_eq!(grace_columns(&s, sid), (None, None));
     }
 
     #[test]

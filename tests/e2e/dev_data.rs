@@ -1,0 +1,174 @@
+//! `imadm server --dev` on a data dir that already has operators (issue #13 item 7): a
+//! dir dev mode made prints the same logins again (`dev-credentials.json`) and keeps its
+//! sessions and audit chain; nothing resets a credential. A dir dev mode did not make
+//! (`server init`, or an older imadm), or whose dev logins were changed since, is
+//! refused with exit 2 and a hint, and left as it was.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use crate::harness::*;
+use crate::rbac::{Api, seeded};
+
+const SEED: [&str; 2] = ["--seed-operator", "aud:auditor"];
+
+/// Every credential-bearing column of every operator.
+fn operators(data_dir: &Path) -> String {
+    sql_at(
+        data_dir,
+        "SELECT id, username, password_hash, hex(totp_secret), must_change_password, disabled
+         FROM operators ORDER BY id",
+    )
+}
+
+#[test]
+fn dev_server_started_again_on_its_data_dir_prints_the_same_logins_and_resets_nothing() {
+    let server = Server::start_with(&SEED);
+    server.login_with(Storage::InsecureFile);
+    let token = server.token();
+    let first = server.info.clone();
+    let before = operators(&server.data_dir);
+
+    let server = server.restart_with(&SEED);
+    assert_eq!(
+        (
+            &server.info.username,
+            &server.info.password,
+            &server.info.totp_secret
+        ),
+        (&first.username, &first.password, &first.totp_secret),
+        "the same owner login, printed again"
+    );
+    assert_eq!(
+        server.info.raw["seeded_operators"],
+        first.raw["seeded_operators"]
+    );
+    assert_eq!(operators(&server.data_dir), before, "no credential changed");
+    let file = server.data_dir.join("dev-credentials.json");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "dev-credentials.json mode {mode:o}");
+
+    // The earlier session is still valid: nothing changed that would end it.
+    let out = server.status(&[("IMADM_TOKEN", &token)]);
+    assert_success(&out);
+    assert_eq!(json_stdout(&out)["operator"], "admin");
+    // The printed logins work: the owner through the CLI, the seeded one through the API.
+    server.login_with(Storage::InsecureFile);
+    let api = Api::new(&server);
+    let (password, secret) = &seeded(&server)["auditor"];
+    api.login("aud", password, secret);
+
+    // Nothing was reset (so there was nothing to audit), and the chain is whole.
+    let events = crate::audit::all_events(&api, &server.token(), 100);
+    crate::audit::verify_chain(&events);
+    let changes: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.action.as_str(),
+                "auth.password_change" | "mfa.enroll" | "mfa.disable" | "operator.reset_mfa"
+            )
+        })
+        .map(|e| (&e.action, &e.actor))
+        .collect();
+    assert!(
+        changes.is_empty(),
+        "credential changes recorded: {changes:?}"
+    );
+    assert_eq!(
+        server.sql("SELECT count(revoked_at) FROM sessions").trim(),
+        "0",
+        "no session was revoked"
+    );
+}
+
+/// File names in `dir` (not SQLite's `-wal`/`-shm`, which any open creates).
+fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with("-wal") && !n.ends_with("-shm"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// What a refused start must leave as it was.
+fn state(data_dir: &Path) -> (String, String, Vec<String>, Vec<u8>) {
+    (
+        operators(data_dir),
+        sql_at(
+            data_dir,
+            "SELECT (SELECT count(*) FROM auth_events), (SELECT count(*) FROM sessions),
+                    (SELECT max(seq) || ' ' || hash FROM audit_log
+                     WHERE seq = (SELECT max(seq) FROM audit_log))",
+        ),
+        files(data_dir),
+        std::fs::read(data_dir.join("server.key")).unwrap(),
+    )
+}
+
+#[test]
+fn dev_mode_refuses_a_production_data_dir_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let config = tmp.path().join("config");
+    let out = run(imadm_in(&config)
+        .args([
+            "server",
+            "init",
+            "--username",
+            "root",
+            "-o",
+            "json",
+            "--data-dir",
+        ])
+        .arg(&data));
+    assert_success(&out);
+    let before = state(&data);
+
+    let out = run(&mut dev_server_cmd(&config, &data));
+    assert_error(&out, 2, "dev mode did not create");
+    assert!(stderr(&out).contains("--tls-cert"), "{}", describe(&out));
+    assert!(
+        out.stdout.is_empty(),
+        "no login printed\n{}",
+        describe(&out)
+    );
+    assert_eq!(state(&data), before, "the data dir changed");
+    assert!(!data.join("dev-credentials.json").exists());
+    assert!(
+        files_containing(&config, "[profiles.dev]").is_empty(),
+        "a dev profile was saved for a server that never started"
+    );
+}
+
+#[test]
+fn dev_mode_refuses_to_reset_a_changed_dev_login_or_one_it_has_no_record_of() {
+    let mut server = Server::start();
+    server.login_with(Storage::InsecureFile);
+    let new_password = "a brand new passphrase 42";
+    let out = run(server
+        .imadm()
+        .args(["auth", "change-password", "--password-stdin"])
+        .write_stdin(format!("{}\n{new_password}\n", server.info.password)));
+    assert_success(&out);
+    server.stop_in_place();
+    let before = state(&server.data_dir);
+
+    let out = run(&mut dev_server_cmd(&server.config_dir, &server.data_dir));
+    assert_error(&out, 2, "changed since dev mode created it");
+    assert!(
+        out.stdout.is_empty(),
+        "no login printed\n{}",
+        describe(&out)
+    );
+    assert_eq!(state(&server.data_dir), before, "the data dir changed");
+
+    // A dev data dir from before dev-credentials.json: its owner's login is unknown.
+    std::fs::remove_file(server.data_dir.join("dev-credentials.json")).unwrap();
+    let before = state(&server.data_dir);
+    let out = run(&mut dev_server_cmd(&server.config_dir, &server.data_dir));
+    assert_error(&out, 2, "dev mode did not create");
+    assert_eq!(state(&server.data_dir), before, "the data dir changed");
+}
