@@ -1398,6 +1398,8 @@ complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l tls-key -d 'PEM private key for --tls-cert' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l access-ttl -d 'Access-token lifetime in seconds (testing aid)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l lockout-base -d 'Base lockout delay in seconds after 5 failures (testing aid)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l login-burst -d 'Attempts (passwords, MFA and step-up codes) one source address may make in a burst; an attempt that succeeds costs nothing' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l login-refill -d 'After the burst, one more attempt per source address every DURATION (s, m or h)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l seed-operator -d 'Dev only: also create NAME with ROLE and enrolled MFA, reported in -o json (testing aid)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l alert-login-failures -d 'Alert (login_failures, medium) when one username fails to log in COUNT times within DURATION (s, m, h or d)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l alert-read-burst -d 'Alert (sensitive_read_burst, high) when one actor makes COUNT sensitive reads (message history, audit or user export) within DURATION' -r

@@ -570,7 +570,7 @@ pub(crate) fn from_auth_event(e: &crate::store::AuthEvent) -> Option<NewAudit> {
         "success" | "started" | "mfa_required" | "recovery_code_used" | "restricted_session" => {
             "success"
         }
-        "locked" | "disabled" | "reuse_detected_session_revoked" => "denied",
+        "locked" | "throttled" | "disabled" | "reuse_detected_session_revoked" => "denied",
         o if o.starts_with("refused") => "denied",
         _ => "failure",
     };
