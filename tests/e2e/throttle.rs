@@ -2,11 +2,12 @@
 //! addresses (127.0.0.x are all local on Linux): unknown usernames get exactly the
 //! answers known ones get; a flood from one address is throttled without locking the
 //! account; an attack on the owner's name from other addresses does not keep the owner
-//! out on its usual address.
+//! out on its usual address; a name that is no operator's never reaches the database in
+//! clear.
 
 use serde_json::{Value, json};
 
-use crate::harness::{Server, assert_success, run};
+use crate::harness::{Server, assert_error, assert_success, files_containing, run};
 use crate::rbac::Api;
 
 fn from(server: &Server, last_octet: u8) -> Api {
@@ -129,6 +130,33 @@ fn the_owner_logs_in_from_its_usual_address_while_others_hammer_its_name() {
     assert_success(&run(server.imadm().args(["auth", "status"])));
     let lockouts = server.sql("SELECT count(*) FROM audit_log WHERE action = 'auth.lockout'");
     assert_eq!(lockouts.trim(), "5", "four address locks and the ceiling");
+}
+
+#[test]
+fn a_username_that_is_no_operator_never_reaches_the_database_in_clear() {
+    let mut server = Server::start();
+    let typed = "hunter2-secret-password";
+    let mut cmd = server.imadm();
+    cmd.args(["auth", "login", "--username", typed, "--insecure-storage"])
+        .args(["--password-stdin", "--otp", "123456"])
+        .write_stdin("some-password-Zq7\n");
+    let out = run(&mut cmd);
+    assert_error(&out, 4, "wrong username or password");
+    let actors = server.sql(
+        "SELECT actor || ' ' || coalesce(target, '') FROM audit_log WHERE action = 'auth.login'",
+    );
+    assert!(
+        actors.trim().starts_with("unknown:") && actors.contains("operator:unknown:"),
+        "the audit log names a pseudonym: {actors}"
+    );
+    let events = server.sql("SELECT username FROM auth_events");
+    assert!(events.trim().starts_with("unknown:"), "{events}");
+    // Nothing in the database or its WAL, even after a crash left the WAL in place.
+    server.kill();
+    assert_eq!(
+        files_containing(&server.data_dir, typed),
+        Vec::<std::path::PathBuf>::new()
+    );
 }
 
 #[test]

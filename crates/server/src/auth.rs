@@ -5,7 +5,9 @@
 //! requests and call it. Every outcome that matters (success, wrong password, wrong or
 //! replayed code, refusal, lockout, enrolment, refresh-token reuse, logout) is appended to
 //! the `auth_events` log with the actor, source address and request id, never with the
-//! secret itself.
+//! secret itself. A username that names no operator is logged as a keyed pseudonym,
+//! `unknown:<16 hex>` (`AuditKey::unknown_operator`): it is often a password typed into
+//! the wrong field.
 //!
 //! # Throttling and lockout (OWASP ASVS v4 2.2.1, v5 "anti-automation")
 //!
@@ -245,10 +247,15 @@ impl AppState {
         outcome: &str,
         detail: Option<String>,
     ) -> Result<(), ApiError> {
+        let username = match op {
+            Some(o) => o.username.clone(),
+            None if username.is_empty() => String::new(),
+            None => self.audit_key.unknown_operator(username),
+        };
         self.store.append_event(
             &AuthEvent {
                 operator_id: op.map(|o| o.id),
-                username: Some(op.map_or(username, |o| &o.username).to_owned()),
+                username: Some(username),
                 event: event.to_owned(),
                 outcome: outcome.to_owned(),
                 source_addr: ctx.source_addr.clone(),
@@ -1279,7 +1286,7 @@ mod tests {
             let (k, u) = (k.1.unwrap_or(0), u.1.unwrap_or(0));
             assert!(k.abs_diff(u) <= 1, "retry-after {k} vs {u}");
         }
-        // The same events.
+        // The same events, the unknown name as a pseudonym.
         let shape = |source: &str| -> Vec<(String, String, String)> {
             audit(&s)
                 .into_iter()
@@ -1288,6 +1295,33 @@ mod tests {
                 .collect()
         };
         assert_eq!(shape("203.0.113.1"), shape("203.0.113.2"));
+        let pseudonym = s.audit_key.unknown_operator("nobody-here");
+        assert!(
+            audit(&s)
+                .iter()
+                .filter(|e| e.source.as_deref() == Some("203.0.113.2"))
+                .all(|e| e.actor == pseudonym)
+        );
+    }
+
+    #[test]
+    fn unknown_usernames_are_recorded_as_pseudonyms_only() {
+        let (_dir, s, _) = state();
+        let typed = "hunter2-secret-password";
+        answer(&s, HOME, typed, "whatever");
+        let pseudonym = s.audit_key.unknown_operator(typed);
+        let events = s.store.recent_events(10).unwrap();
+        assert_eq!(
+            events[0].event.username.as_deref(),
+            Some(pseudonym.as_str())
+        );
+        let audit = audit(&s);
+        let last = audit.last().unwrap();
+        assert_eq!(
+            (last.actor.as_str(), last.action.as_str()),
+            (pseudonym.as_str(), "auth.login")
+        );
+        assert!(!format!("{audit:?}{events:?}").contains(typed));
     }
 
     #[test]
