@@ -3,11 +3,14 @@
 //! answers known ones get; a flood from one address is throttled without locking the
 //! account; an attack on the owner's name from other addresses does not keep the owner
 //! out on its usual address; a name that is no operator's never reaches the database in
-//! clear.
+//! clear; a right code refused for clock skew says so and counts as no failure.
 
 use serde_json::{Value, json};
 
-use crate::harness::{Server, assert_error, assert_success, files_containing, run};
+use crate::harness::{
+    Server, Storage, assert_error, assert_exit, assert_success, files_containing, fresh_code,
+    now_secs, run, stderr,
+};
 use crate::rbac::Api;
 
 fn from(server: &Server, last_octet: u8) -> Api {
@@ -169,4 +172,36 @@ fn the_address_budget_comes_from_the_server_flags() {
     let (status, code, wait) = attempt(&api, "someone-else", "wrong-password-1");
     assert_eq!((status, code), (429, 50005));
     assert!(wait.is_some_and(|w| (50..=60).contains(&w)), "{wait:?}");
+}
+
+#[test]
+fn a_right_code_after_the_server_clock_ran_ahead_is_clock_skew_and_no_failure() {
+    let server = Server::start();
+    // A code was used while the server's clock ran a day ahead, and the clock came back.
+    let ahead = now_secs() / 30 + 2880;
+    server.sql(&format!(
+        "UPDATE operators SET last_totp_step = {ahead} WHERE username = 'admin'"
+    ));
+    // Four failures first: a fifth in a row from this address would lock it.
+    for _ in 0..4 {
+        let out = run(&mut server.login_cmd("wrong-password-1", "000000", Storage::InsecureFile));
+        assert_exit(&out, 4);
+    }
+    let code = server.next_code();
+    let out = run(&mut server.login_cmd(&server.info.password, &code, Storage::InsecureFile));
+    assert_error(&out, 4, "clock skew");
+    assert!(stderr(&out).contains("next code"), "{}", stderr(&out));
+    let detail = server.sql("SELECT detail FROM audit_log WHERE action = 'auth.mfa'");
+    assert!(detail.contains("clock skew"), "{detail}");
+    // The stored step is capped at the end of the current window...
+    let capped: u64 = server
+        .sql("SELECT last_totp_step FROM operators WHERE username = 'admin'")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(capped < ahead && capped <= now_secs() / 30 + 1, "{capped}");
+    // ...so the first code after it logs in: the skew was no failure, nothing is locked.
+    let next = fresh_code(&server.info.totp_secret, &mut Some(capped));
+    let out = run(&mut server.login_cmd(&server.info.password, &next, Storage::InsecureFile));
+    assert_success(&out);
 }

@@ -46,6 +46,11 @@
 //!
 //! Attempts are counted before they are checked, and given back when they turn out
 //! right, so parallel requests cannot pass more guesses than the limits allow.
+//!
+//! A TOTP code that matches the current window while the stored last-used step lies
+//! beyond it (the server clock ran ahead once, and a code was used then) is refused as
+//! clock skew, not as a replay, and does not count as a failure; the stored step is capped
+//! at the current step + 1, so codes work again from the next step on.
 
 use std::time::{Duration, Instant};
 
@@ -530,7 +535,8 @@ impl AppState {
             return Err(fail("wrong_recovery_code", wrong_code()));
         }
         let secret = self.totp_secret(op)?;
-        match totp::check(&secret, code, now() as u64, op.last_totp_step) {
+        let t = now() as u64;
+        match totp::check(&secret, code, t, op.last_totp_step) {
             Check::Valid(step_no) => {
                 if self.store.consume_totp_step(op.id, step_no)? {
                     Ok("totp")
@@ -539,9 +545,49 @@ impl AppState {
                     Err(fail("replayed_code", replayed_code()))
                 }
             }
+            Check::ClockSkew { last_step } => {
+                Err(self.clock_skew(ctx, op, step, attempt, last_step, t)?)
+            }
             Check::Replayed => Err(fail("replayed_code", replayed_code())),
             Check::Invalid => Err(fail("wrong_code", wrong_code())),
         }
+    }
+
+    /// A right code refused because the stored last-used step lies beyond the window: cap
+    /// it at the window's end, record why, and do not count a failure. Returns the error.
+    fn clock_skew(
+        &self,
+        ctx: &RequestCtx,
+        op: &Operator,
+        step: &str,
+        attempt: Attempt,
+        last_step: u64,
+        now_secs: u64,
+    ) -> Result<ApiError, ApiError> {
+        self.throttle.release(attempt);
+        let cap = totp::max_step(now_secs);
+        self.store.cap_totp_step(op.id, cap)?;
+        self.event(
+            ctx,
+            Some(op),
+            "",
+            step,
+            "clock_skew",
+            Some(format!(
+                "clock skew: the last used TOTP step {last_step} is ahead of the server clock \
+                 (step {}); capped at {cap}",
+                now_secs / totp::STEP_SECS
+            )),
+        )?;
+        Ok(ApiError::new(
+            codes::MFA_INVALID,
+            "clock skew: the server's clock ran ahead earlier, so this code cannot be told \
+             from one already used",
+        )
+        .hint(
+            "the server has corrected its record; wait for the next code (at most a minute) \
+             and try again, and check the server's time synchronisation (NTP)",
+        ))
     }
 
     fn totp_secret(&self, op: &Operator) -> Result<zeroize::Zeroizing<Vec<u8>>, ApiError> {
@@ -920,8 +966,12 @@ impl AppState {
         })?;
         let attempt = self.admit(ctx, Some(op), Some(&op.username), "mfa.enroll")?;
         let fail = |outcome, err| self.failure(ctx, op, attempt, "mfa.enroll", outcome, err);
-        let step = match totp::check(&secret, code, now() as u64, op.last_totp_step) {
+        let t = now() as u64;
+        let step = match totp::check(&secret, code, t, op.last_totp_step) {
             Check::Valid(step) => step,
+            Check::ClockSkew { last_step } => {
+                return Err(self.clock_skew(ctx, op, "mfa.enroll", attempt, last_step, t)?);
+            }
             Check::Replayed => return Err(fail("replayed_code", replayed_code())),
             Check::Invalid => return Err(fail("wrong_code", wrong_code())),
         };
@@ -1302,6 +1352,44 @@ mod tests {
                 .filter(|e| e.source.as_deref() == Some("203.0.113.2"))
                 .all(|e| e.actor == pseudonym)
         );
+    }
+
+    #[test]
+    fn a_right_code_after_the_clock_ran_ahead_is_clock_skew_and_not_a_failure() {
+        let (_dir, s, owner) = state();
+        let op = s.store.operator_by_username("mfa-owner").unwrap().unwrap();
+        let step_now = now() as u64 / totp::STEP_SECS;
+        // Used while the clock ran a day ahead.
+        assert!(s.store.consume_totp_step(op.id, step_now + 2880).unwrap());
+        // Four failures from this address first: a fifth would lock it.
+        for _ in 0..4 {
+            assert_eq!(
+                answer(&s, HOME, "mfa-owner", "guess").0,
+                codes::BAD_CREDENTIALS
+            );
+        }
+        let challenge = s.login(&from(HOME), "mfa-owner", &owner.password).unwrap();
+        let token = challenge.mfa.unwrap().mfa_token;
+        let e = s
+            .verify_mfa(&from(HOME), &token, &owner.current_code())
+            .unwrap_err();
+        assert_eq!(e.code, codes::MFA_INVALID);
+        assert!(e.message.contains("clock skew"), "{}", e.message);
+        let hint = e.detail.and_then(|d| d.hint).unwrap();
+        assert!(hint.contains("next code"), "{hint}");
+        // The stored step is capped at the window's end...
+        let op = s.store.operator_by_id(op.id).unwrap().unwrap();
+        let capped = op.last_totp_step.unwrap();
+        assert!(capped <= totp::max_step(now() as u64) && capped > step_now);
+        // ...the audit log says why...
+        let skew = audit(&s)
+            .into_iter()
+            .find(|e| e.action == "auth.mfa")
+            .unwrap();
+        assert_eq!(skew.outcome, "failure");
+        assert!(skew.detail.unwrap().contains("clock skew"));
+        // ...and it was no failure: the address is not locked out.
+        assert_eq!(answer(&s, HOME, "mfa-owner", &owner.password).0, codes::OK);
     }
 
     #[test]

@@ -170,6 +170,8 @@ pub trait Store: Send + Sync + 'static {
     // --- MFA ---
     /// Mark `step` used if it is later than the last used step; false means replay.
     fn consume_totp_step(&self, id: i64, step: u64) -> Result<bool>;
+    /// Lower the last used step to `max` if it is beyond (clock skew, see `totp.rs`).
+    fn cap_totp_step(&self, id: i64, max: u64) -> Result<()>;
     fn set_pending_totp(&self, id: i64, sealed: &[u8]) -> Result<()>;
     /// Promote the pending secret, record `step` as used, replace the recovery codes.
     fn activate_totp(&self, id: i64, step: u64, recovery_hashes: &[String]) -> Result<bool>;

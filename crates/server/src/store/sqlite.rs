@@ -785,6 +785,14 @@ impl Store for SqliteStore {
         Ok(n == 1)
     }
 
+    fn cap_totp_step(&self, id: i64, max: u64) -> Result<()> {
+        self.conn().execute(
+            "UPDATE operators SET last_totp_step = ?2 WHERE id = ?1 AND last_totp_step > ?2",
+            params![id, max as i64],
+        )?;
+        Ok(())
+    }
+
     fn set_pending_totp(&self, id: i64, sealed: &[u8]) -> Result<()> {
         self.conn().execute(
             "UPDATE operators SET totp_pending = ?2 WHERE id = ?1",
