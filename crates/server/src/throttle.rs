@@ -3,7 +3,7 @@
 //!
 //! Three maps behind one mutex, each a least-recently-used cache of at most
 //! [`MAX_ENTRIES`] entries, so spraying names or addresses evicts old entries instead of
-//! growing memory (about 5 MiB per map when full):
+//! growing memory (a few MiB per map when full):
 //!
 //! - per source address ([`Addr`]: an IPv4 address, or the /64 of an IPv6 one, which is
 //!   what one host usually holds): a token bucket of attempts;
