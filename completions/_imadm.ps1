@@ -1603,6 +1603,8 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
             [CompletionResult]::new('--access-ttl', '--access-ttl', [CompletionResultType]::ParameterName, 'Access-token lifetime in seconds (testing aid)')
             [CompletionResult]::new('--refresh-grace', '--refresh-grace', [CompletionResultType]::ParameterName, 'Refresh grace window in seconds, 0 for none (testing aid)')
             [CompletionResult]::new('--lockout-base', '--lockout-base', [CompletionResultType]::ParameterName, 'Base lockout delay in seconds after 5 failures (testing aid)')
+            [CompletionResult]::new('--login-burst', '--login-burst', [CompletionResultType]::ParameterName, 'Attempts (passwords, MFA and step-up codes) one source address may make in a burst; an attempt that succeeds costs nothing')
+            [CompletionResult]::new('--login-refill', '--login-refill', [CompletionResultType]::ParameterName, 'After the burst, one more attempt per source address every DURATION (s, m or h)')
             [CompletionResult]::new('--seed-operator', '--seed-operator', [CompletionResultType]::ParameterName, 'Dev only: also create NAME with ROLE and enrolled MFA, reported in -o json (testing aid)')
             [CompletionResult]::new('--alert-login-failures', '--alert-login-failures', [CompletionResultType]::ParameterName, 'Alert (login_failures, medium) when one username fails to log in COUNT times within DURATION (s, m, h or d)')
             [CompletionResult]::new('--alert-read-burst', '--alert-read-burst', [CompletionResultType]::ParameterName, 'Alert (sensitive_read_burst, high) when one actor makes COUNT sensitive reads (message history, audit or user export) within DURATION')

@@ -3032,7 +3032,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__server)
-            opts="-o -y -v -q -h -V --dev --listen --data-dir --tls-cert --tls-key --access-ttl --refresh-grace --lockout-base --seed-operator --lanying-only --alert-login-failures --alert-read-burst --business-hours --business-tz --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version init"
+            opts="-o -y -v -q -h -V --dev --listen --data-dir --tls-cert --tls-key --access-ttl --refresh-grace --lockout-base --login-burst --login-refill --seed-operator --lanying-only --alert-login-failures --alert-read-burst --business-hours --business-tz --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version init"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3063,6 +3063,14 @@ _imadm() {
                     return 0
                     ;;
                 --lockout-base)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --login-burst)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --login-refill)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1539,6 +1539,8 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand --access-ttl 'Access-token lifetime in seconds (testing aid)'
             cand --refresh-grace 'Refresh grace window in seconds, 0 for none (testing aid)'
             cand --lockout-base 'Base lockout delay in seconds after 5 failures (testing aid)'
+            cand --login-burst 'Attempts (passwords, MFA and step-up codes) one source address may make in a burst; an attempt that succeeds costs nothing'
+            cand --login-refill 'After the burst, one more attempt per source address every DURATION (s, m or h)'
             cand --seed-operator 'Dev only: also create NAME with ROLE and enrolled MFA, reported in -o json (testing aid)'
             cand --alert-login-failures 'Alert (login_failures, medium) when one username fails to log in COUNT times within DURATION (s, m, h or d)'
             cand --alert-read-burst 'Alert (sensitive_read_burst, high) when one actor makes COUNT sensitive reads (message history, audit or user export) within DURATION'

@@ -44,6 +44,10 @@ pub struct StoredSession {
     pub refresh_expires_at: Option<UnixTime>,
     #[serde(default)]
     pub restrictions: Vec<String>,
+    /// When this CLI received the access token (unix seconds), so the refresh margin can
+    /// follow the token's lifetime; `None` in sessions saved by older versions.
+    #[serde(default)]
+    pub obtained_at: Option<UnixTime>,
 }
 
 impl std::fmt::Debug for StoredSession {
@@ -321,6 +325,7 @@ mod tests {
             refresh_token: None,
             refresh_expires_at: None,
             restrictions: vec![],
+            obtained_at: None,
         }
     }
 

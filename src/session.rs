@@ -15,15 +15,18 @@
 //! lock and use it as it is.
 
 use imadm_api::auth::{RefreshRequest, SessionTokens};
-use imadm_api::codes;
+use imadm_api::{UnixTime, codes};
 
 use crate::client::{ApiClient, Auth, Endpoint};
 use crate::context::Context;
 use crate::credentials::{self, Credentials, StoreKind, StoredSession};
 use crate::error::{CliError, Kind, Result};
 
-/// Refresh when the access token has less than this many seconds left.
+/// Refresh when the access token has less than this many seconds left (or less than half
+/// its lifetime, when that is shorter: see [`refresh_due`]).
 pub const REFRESH_MARGIN: i64 = 60;
+/// How many times [`Conn::call`] follows a session that other commands rotated meanwhile.
+const ROTATED_RETRIES: usize = 3;
 pub const TOKEN_ENV: &str = "IMADM_TOKEN";
 
 pub struct Conn {
@@ -113,10 +116,7 @@ impl Conn {
         let Some((session, kind)) = self.creds.load()? else {
             return Err(not_logged_in(ctx));
         };
-        let near_expiry = session
-            .access_expires_at
-            .is_some_and(|t| t - ctx.now() < REFRESH_MARGIN);
-        let (session, kind) = if near_expiry {
+        let (session, kind) = if refresh_due(&session, ctx.now()) {
             self.refresh(ctx, &session)?
         } else {
             (session, kind)
@@ -164,7 +164,7 @@ impl Conn {
         );
         match res {
             Ok(tokens) => {
-                let new = stored(&old.server, &old.username, tokens);
+                let new = stored(&old.server, &old.username, tokens, ctx.now());
                 self.creds.save(&new, kind)?;
                 Ok((new, kind))
             }
@@ -178,22 +178,61 @@ impl Conn {
     }
 
     /// Run `f` with a valid access token; on "token expired" refresh once and retry.
+    ///
+    /// A command that read the stored session just before another one rotated it sends an
+    /// access token the server no longer knows: when the stored session changed since,
+    /// the request is retried with it (a few times: a burst of commands may rotate more
+    /// than once), rather than failing a cron job that did nothing wrong.
     pub fn call<T>(&self, ctx: &Context, f: impl Fn(&ApiClient, &str) -> Result<T>) -> Result<T> {
         let active = self.active(ctx)?;
-        match f(&self.client, &active.token) {
-            Err(e) if e.server_code == Some(codes::TOKEN_EXPIRED) => {
-                let (Some(session), Source::Store(_)) = (active.session, active.source) else {
-                    return Err(e);
-                };
-                let (fresh, _) = self.refresh(ctx, &session)?;
-                f(&self.client, &fresh.access_token)
+        let (Some(mut session), Source::Store(_)) = (active.session, active.source) else {
+            return f(&self.client, &active.token);
+        };
+        let mut retries = 0;
+        loop {
+            let e = match f(&self.client, &session.access_token) {
+                Err(e)
+                    if matches!(
+                        e.server_code,
+                        Some(codes::TOKEN_EXPIRED | codes::TOKEN_INVALID)
+                    ) =>
+                {
+                    e
+                }
+                other => return other,
+            };
+            let stored = self.creds.load()?.map(|(s, _)| s);
+            match stored {
+                Some(s) if s.access_token != session.access_token && retries < ROTATED_RETRIES => {
+                    retries += 1;
+                    session = s;
+                }
+                _ if e.server_code == Some(codes::TOKEN_EXPIRED) => {
+                    let (fresh, _) = self.refresh(ctx, &session)?;
+                    return f(&self.client, &fresh.access_token);
+                }
+                _ => return Err(e),
             }
-            other => other,
         }
     }
 }
 
-pub fn stored(server: &str, username: &str, t: SessionTokens) -> StoredSession {
+/// Whether `session`'s access token should be refreshed before use at `now`: within
+/// [`REFRESH_MARGIN`] of its expiry, or within half its lifetime when that is shorter
+/// (so a token that was just refreshed is never refreshed again at once, which would
+/// rotate it away under other commands using it).
+pub fn refresh_due(session: &StoredSession, now: UnixTime) -> bool {
+    let Some(expires) = session.access_expires_at else {
+        return false;
+    };
+    let margin = match session.obtained_at {
+        Some(t) if expires > t => REFRESH_MARGIN.min((expires - t) / 2),
+        _ => REFRESH_MARGIN,
+    };
+    expires - now < margin
+}
+
+pub fn stored(server: &str, username: &str, t: SessionTokens, now: UnixTime) -> StoredSession {
     StoredSession {
         server: server.to_owned(),
         username: username.to_owned(),
@@ -202,5 +241,41 @@ pub fn stored(server: &str, username: &str, t: SessionTokens) -> StoredSession {
         refresh_token: Some(t.refresh_token),
         refresh_expires_at: Some(t.refresh_expires_at),
         restrictions: t.restrictions,
+        obtained_at: Some(now),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(expires: Option<UnixTime>, obtained: Option<UnixTime>) -> StoredSession {
+        StoredSession {
+            server: "https://127.0.0.1:1".into(),
+            username: "admin".into(),
+            access_token: "a".into(),
+            access_expires_at: expires,
+            refresh_token: None,
+            refresh_expires_at: None,
+            restrictions: vec![],
+            obtained_at: obtained,
+        }
+    }
+
+    #[test]
+    fn refresh_is_due_within_the_margin_or_half_the_lifetime() {
+        // Production lifetime (15 min): the 60 s margin.
+        let s = session(Some(1000 + 900), Some(1000));
+        assert!(!refresh_due(&s, 1000 + 839));
+        assert!(refresh_due(&s, 1000 + 841));
+        // A 20 s token is fresh for its first 10 s, then due: a token another command
+        // has just refreshed is not refreshed again at once.
+        let s = session(Some(1020), Some(1000));
+        assert!(!refresh_due(&s, 1000));
+        assert!(!refresh_due(&s, 1009));
+        assert!(refresh_due(&s, 1011));
+        // Sessions saved by older versions: the plain margin; unknown expiry: never.
+        assert!(refresh_due(&session(Some(1020), None), 1000));
+        assert!(!refresh_due(&session(None, Some(1000)), 5000));
     }
 }

@@ -262,10 +262,11 @@ fn expired_access_token_is_refreshed_without_a_prompt() {
 /// the others find the new session and use it. Before the lock, all refreshed with the
 /// same refresh token at once, and the server, seeing it reused, ended the session.
 pub(crate) fn parallel_commands_keep_the_session(storage: Storage) {
-    // 30 s access tokens are always inside the CLI's 60 s refresh margin: every command
-    // wants to refresh before its request.
-    let server = Server::start_with(&["--access-ttl", "30"]);
+    // 20 s access tokens: the CLI refreshes one in its last 10 s (half its lifetime, as
+    // that is below the 60 s margin). Wait until then: every command wants to refresh.
+    let server = Server::start_with(&["--access-ttl", "20"]);
     server.login_with(storage);
+    std::thread::sleep(Duration::from_millis(11_500));
     let children: Vec<std::process::Child> = (0..20)
         .map(|_| {
             let mut cmd = std::process::Command::new(crate::harness::bin());

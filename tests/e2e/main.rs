@@ -17,4 +17,5 @@ mod harness;
 mod keyring;
 mod lanying;
 mod rbac;
+mod throttle;
 mod users;

@@ -36,7 +36,9 @@ pub const MFA_REQUIRED: i32 = 50002;
 pub const MFA_INVALID: i32 = 50003;
 /// The TOTP code was already used by this operator (RFC 6238 §5.2 replay).
 pub const MFA_REPLAYED: i32 = 50004;
-/// Too many consecutive failures: the account is locked for a while.
+/// Too many failed attempts: this source address is locked out of the account, the
+/// address is throttled, or the account refuses addresses new to it for a while (see the
+/// server's `auth.rs`). `retry_after_secs` says how long.
 pub const ACCOUNT_LOCKED: i32 = 50005;
 /// The session may only enrol MFA (and change its password) until that is done.
 pub const MFA_ENROLLMENT_REQUIRED: i32 = 50006;

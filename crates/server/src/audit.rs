@@ -571,7 +571,7 @@ pub(crate) fn from_auth_event(e: &crate::store::AuthEvent) -> Option<NewAudit> {
     let outcome = match raw {
         "success" | "started" | "mfa_required" | "recovery_code_used" | "restricted_session"
         | "grace_replay" => "success",
-        "locked" | "disabled" | "reuse_detected_session_revoked" => "denied",
+        "locked" | "throttled" | "disabled" | "reuse_detected_session_revoked" => "denied",
         o if o.starts_with("refused") => "denied",
         _ => "failure",
     };
@@ -691,6 +691,9 @@ fn audit_failed(e: crate::store::StoreError) -> crate::error::ApiError {
 pub struct AuditKey {
     key: SigningKey,
     pseudonym_key: Zeroizing<[u8; 32]>,
+    /// Keys the pseudonyms of login names that are no operator's: derived in a context
+    /// of its own, so they cannot be matched against IM-user pseudonyms.
+    unknown_name_key: Zeroizing<[u8; 32]>,
 }
 
 impl AuditKey {
@@ -733,12 +736,19 @@ impl AuditKey {
 
     pub fn from_seed(seed: [u8; 32]) -> Self {
         use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        h.update(b"imadm-audit-pseudonym-key-v1\0");
-        h.update(seed);
+        let derive = |context: &[u8]| -> Zeroizing<[u8; 32]> {
+            Zeroizing::new(
+                Sha256::new()
+                    .chain_update(context)
+                    .chain_update(seed)
+                    .finalize()
+                    .into(),
+            )
+        };
         AuditKey {
             key: SigningKey::from_bytes(&seed),
-            pseudonym_key: Zeroizing::new(h.finalize().into()),
+            pseudonym_key: derive(b"imadm-audit-pseudonym-key-v1\0"),
+            unknown_name_key: derive(b"imadm-audit-unknown-operator-key-v1\0"),
         }
     }
 
@@ -779,6 +789,15 @@ impl AuditKey {
     pub fn user_pseudonym(&self, user_id: i64) -> String {
         let mac = hmac_sha256(&self.pseudonym_key, user_id.to_string().as_bytes());
         format!("user:{}", &hex::encode(mac)[..16])
+    }
+
+    /// `unknown:<first 16 hex of HMAC-SHA256(k, name)>`: a login name that is no
+    /// operator's (often a password typed into the username field), as the log keeps
+    /// it. The same name always gives the same pseudonym, so repeated failures still add
+    /// up per name (alert `login_failures`).
+    pub fn unknown_operator(&self, name: &str) -> String {
+        let mac = hmac_sha256(&self.unknown_name_key, name.as_bytes());
+        format!("unknown:{}", &hex::encode(mac)[..16])
     }
 }
 
@@ -903,6 +922,16 @@ mod tests {
         assert_eq!(k.user_pseudonym(42), k.user_pseudonym(42));
         assert_ne!(k.user_pseudonym(42), k.user_pseudonym(43));
         assert_eq!(k.user_pseudonym(42).len(), "user:".len() + 16);
+        // Unknown login names: their own derivation, so "42" as a name is not user 42.
+        let name = k.unknown_operator("42");
+        assert_eq!(name, k.unknown_operator("42"));
+        assert_ne!(name, k.unknown_operator("43"));
+        assert!(name.starts_with("unknown:") && name.len() == "unknown:".len() + 16);
+        assert_ne!(
+            &name["unknown:".len()..],
+            &k.user_pseudonym(42)["user:".len()..]
+        );
+        assert_ne!(name, AuditKey::from_seed([8u8; 32]).unknown_operator("42"));
         // RFC 4231 test case 2 uses a 4-byte key; pad it to our 32-byte key size
         // (HMAC zero-pads short keys, so the result is the same).
         let mut key = [0u8; 32];

@@ -1,15 +1,56 @@
-//! Authentication rules: the two-step login, lockout, sessions, MFA enrolment, step-up.
+//! Authentication rules: the two-step login, throttling and lockout, sessions, MFA
+//! enrolment, step-up.
 //!
 //! This module is the server's security policy in one place; HTTP handlers only unpack
 //! requests and call it. Every outcome that matters (success, wrong password, wrong or
-//! replayed code, lockout, enrolment, refresh-token reuse, logout) is appended to the
-//! `auth_events` log with the actor, source address and request id, never with the
-//! secret itself.
+//! replayed code, refusal, lockout, enrolment, refresh-token reuse, logout) is appended to
+//! the `auth_events` log with the actor, source address and request id, never with the
+//! secret itself. A username that names no operator is logged as a keyed pseudonym,
+//! `unknown:<16 hex>` (`AuditKey::unknown_operator`): it is often a password typed into
+//! the wrong field.
 //!
-//! Failures of the password step and of the TOTP step count together: after
-//! [`Policy::lockout_threshold`] consecutive failures the account is locked for
-//! `lockout_base * 2^(n - threshold)`, capped at [`Policy::lockout_max`]. A lock refuses
-//! even a correct password, without spending argon2 time on it.
+//! # Throttling and lockout (OWASP ASVS v4 2.2.1, v5 "anti-automation")
+//!
+//! Every check of a secret is an *attempt*: the password at login, the TOTP or recovery
+//! code at login, a step-up code, the current password of a password change, the first
+//! code of an MFA enrolment. Before it is checked, an attempt passes three limits (the
+//! counters are in `throttle.rs`, in memory; a restart clears them):
+//!
+//! 1. **Per source address**, a token bucket ([`Policy::address_rate`], default 10
+//!    attempts, then one every 6 s). An attempt that turns out right gives its token
+//!    back, so only failures and refusals use it up. Over the limit every username is
+//!    refused from that address, and no account's counters move.
+//! 2. **Per (username, address)**: from the [`Policy::lockout_threshold`]-th (5th)
+//!    consecutive failure on, that address is locked out of that username for
+//!    `lockout_base * 2^(n - threshold)` (30 s, doubling, at most [`Policy::lockout_max`],
+//!    1 h). A lock refuses even the right password without spending argon2 time on it. A
+//!    completed login from the address clears its failures; they are also forgotten
+//!    [`Policy::failure_memory`] (24 h) after the last one. Whoever hammers a name from an
+//!    address only locks that address out.
+//! 3. **Per username, the ceiling** ([`Policy::account_rate`], default 20 failures, then
+//!    one a minute: at most 80 guesses in the first hour and 60 an hour after that, below
+//!    ASVS's 100, however many addresses an attacker holds). Failures from addresses the
+//!    operator has not logged in from take a token; when none is left, such addresses are
+//!    refused for this username. The addresses of the operator's last
+//!    [`Policy::known_addresses`] (8) completed logins within
+//!    [`Policy::known_address_ttl`] (90 days) are exempt: they are limited by rules 1 and
+//!    2 only, so an owner on their usual address still logs in during an attack from
+//!    elsewhere.
+//!
+//! A username that names no operator goes through exactly the same steps: the same
+//! counters, the same answers (401 four times, then 429 with the same retry-after), the
+//! same argon2 work (against a dummy hash) and the same audit events, so answers do not
+//! tell which names exist. Refusals answer 50005 (HTTP 429) with `retry_after_secs` and
+//! a `Retry-After` header, and are audited (`throttled` or `locked`, outcome `denied`);
+//! a lock and an exhausted ceiling are `account.lockout` events (alert `lockout`).
+//!
+//! Attempts are counted before they are checked, and given back when they turn out
+//! right, so parallel requests cannot pass more guesses than the limits allow.
+//!
+//! A TOTP code that matches the current window while the stored last-used step lies
+//! beyond it (the server clock ran ahead once, and a code was used then) is refused as
+//! clock skew, not as a replay, and does not count as a failure; the stored step is capped
+//! at the current step + 1, so codes work again from the next step on.
 //!
 //! Refresh tokens rotate on every use, and a rotated-away token presented again revokes
 //! the session (`auth.refresh_reuse`): it was copied, or a client misbehaves. One
@@ -19,7 +60,7 @@
 //! CLI's refresh lock cannot see. The pair is kept for the window only, sealed with the
 //! server key; after the window, or for any older token, reuse revokes.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use imadm_api::auth::{
     LoginResponse, MfaChallenge, MfaEnrolled, MfaEnrollment, MfaStatus, PasswordChanged,
@@ -32,6 +73,7 @@ use crate::secrets::{self, ACCESS_PREFIX, MFA_PREFIX, REFRESH_PREFIX, SERVICE_PR
 use crate::store::{
     AuthEvent, Grace, NewSession, Operator, RotateOutcome, Rotation, Session, grace_aad, totp_aad,
 };
+use crate::throttle::{Addr, Attempt, Rate, Refusal};
 use crate::totp::{self, Check};
 use crate::{AppState, UnixTime, now};
 
@@ -46,22 +88,34 @@ pub struct Policy {
     pub refresh_grace: Duration,
     pub session_max_ttl: Duration,
     pub mfa_challenge_ttl: Duration,
+    /// Consecutive failures of one username from one address before that address is
+    /// locked out of it.
     pub lockout_threshold: u32,
     pub lockout_base: Duration,
     pub lockout_max: Duration,
+    /// A (username, address)'s failures are forgotten this long after the last one.
+    pub failure_memory: Duration,
+    /// Attempts per source address: a burst, then one every `refill`.
+    pub address_rate: Rate,
+    /// Failures per username from addresses its operator has not logged in from.
+    pub account_rate: Rate,
+    /// How many addresses of completed logins are remembered per operator...
+    pub known_addresses: usize,
+    /// ...and for how long after the last login from each.
+    pub known_address_ttl: Duration,
     pub min_password_len: usize,
 }
 
 impl Policy {
     /// How long to lock after the `failures`-th consecutive failure: nothing below the
     /// threshold, then the base delay doubling per further failure, capped.
-    pub fn lockout_delay(&self, failures: u32) -> Option<i64> {
+    pub fn lockout_delay(&self, failures: u32) -> Option<Duration> {
         let over = failures.checked_sub(self.lockout_threshold)?;
         let delay = self
             .lockout_base
             .saturating_mul(1u32 << over.min(20))
             .min(self.lockout_max);
-        Some(delay.as_secs().max(1) as i64)
+        Some(delay.max(Duration::from_secs(1)))
     }
 }
 
@@ -79,6 +133,17 @@ impl Default for Policy {
             lockout_threshold: 5,
             lockout_base: Duration::from_secs(30),
             lockout_max: Duration::from_secs(3600),
+            failure_memory: Duration::from_secs(24 * 3600),
+            address_rate: Rate {
+                burst: 10,
+                refill: Duration::from_secs(6),
+            },
+            account_rate: Rate {
+                burst: 20,
+                refill: Duration::from_secs(60),
+            },
+            known_addresses: 8,
+            known_address_ttl: Duration::from_secs(90 * 24 * 3600),
             min_password_len: 12,
         }
     }
@@ -204,10 +269,15 @@ impl AppState {
         outcome: &str,
         detail: Option<String>,
     ) -> Result<(), ApiError> {
+        let username = match op {
+            Some(o) => o.username.clone(),
+            None if username.is_empty() => String::new(),
+            None => self.audit_key.unknown_operator(username),
+        };
         self.store.append_event(
             &AuthEvent {
                 operator_id: op.map(|o| o.id),
-                username: Some(op.map_or(username, |o| &o.username).to_owned()),
+                username: Some(username),
                 event: event.to_owned(),
                 outcome: outcome.to_owned(),
                 source_addr: ctx.source_addr.clone(),
@@ -219,43 +289,118 @@ impl AppState {
         Ok(())
     }
 
-    /// Refuse early while an account is locked.
-    fn check_lock(&self, ctx: &RequestCtx, op: &Operator, step: &str) -> Result<(), ApiError> {
-        if let Some(until) = op.locked_until {
-            let t = now();
-            if until > t {
-                self.event(ctx, Some(op), "", step, "locked", None)?;
-                return Err(locked_error(until - t));
+    /// Admit an attempt at `step` for `name` (the operator `op`, or a name that is no
+    /// operator's; `None`: no name at all) from the request's address, or refuse it (see
+    /// the module documentation). Either way the same work is done for known and unknown
+    /// names.
+    fn admit(
+        &self,
+        ctx: &RequestCtx,
+        op: Option<&Operator>,
+        name: Option<&str>,
+        step: &str,
+    ) -> Result<Attempt, ApiError> {
+        let addr = Addr::parse(ctx.source_addr.as_deref());
+        // Asked for unknown names too (operator id 0 has no rows): the same query either way.
+        let since = now() - self.policy.known_address_ttl.as_secs() as i64;
+        let known =
+            self.store
+                .is_known_address(op.map_or(0, |o| o.id), &addr.to_string(), since)?;
+        let refusal = match self.throttle.admit(name, addr, known, Instant::now()) {
+            Ok(attempt) => return Ok(attempt),
+            Err(r) => r,
+        };
+        let name = name.unwrap_or("");
+        let (outcome, detail, err) = match refusal {
+            Refusal::Address(wait) => {
+                let Rate { burst, refill } = self.policy.address_rate;
+                (
+                    "throttled",
+                    format!(
+                        "source address over its limit ({burst} attempts, then one every {}s)",
+                        refill.as_secs()
+                    ),
+                    address_throttled_error(secs(wait)),
+                )
             }
-        }
-        Ok(())
+            Refusal::Locked(wait) => (
+                "locked",
+                format!("{addr} is locked out of this account"),
+                locked_error(secs(wait)),
+            ),
+            Refusal::Ceiling(wait) => (
+                "throttled",
+                format!(
+                    "failure ceiling of this account reached; {addr} is not one it logged in from"
+                ),
+                ceiling_error(secs(wait)),
+            ),
+        };
+        self.event(ctx, op, name, step, outcome, Some(detail))?;
+        Err(err)
     }
 
-    /// Count a failure; lock the account when the threshold is reached. Returns the error
-    /// to send: `err` itself, or a lockout error if this failure locked the account.
-    fn fail(
+    /// Record a failed attempt (the counters took it at admission); returns the lockout
+    /// error to send instead of the step's own when this failure locked the address out.
+    fn failed(
+        &self,
+        ctx: &RequestCtx,
+        op: Option<&Operator>,
+        name: &str,
+        attempt: Attempt,
+        step: &str,
+        outcome: &str,
+    ) -> Result<Option<ApiError>, ApiError> {
+        self.event(ctx, op, name, step, outcome, None)?;
+        let addr = Addr::parse(ctx.source_addr.as_deref());
+        if attempt.ceiling_reached {
+            let Rate { burst, refill } = self.policy.account_rate;
+            self.event(
+                ctx,
+                op,
+                name,
+                "account.lockout",
+                "locked",
+                Some(format!(
+                    "failure ceiling reached ({burst} failures from addresses new to this \
+                     account, then one every {}s); such addresses are refused meanwhile",
+                    refill.as_secs()
+                )),
+            )?;
+        }
+        if let Some((_, delay)) = attempt.lock {
+            let delay = secs(delay);
+            self.event(
+                ctx,
+                op,
+                name,
+                "account.lockout",
+                "locked",
+                Some(format!(
+                    "{} consecutive failures from {addr}; {addr} is locked out for {delay}s",
+                    attempt.failures
+                )),
+            )?;
+            return Ok(Some(locked_error(delay)));
+        }
+        Ok(None)
+    }
+
+    /// [`AppState::failed`] for an operator's attempt: the error to send, `err` or the
+    /// lockout error (or the error of recording it).
+    fn failure(
         &self,
         ctx: &RequestCtx,
         op: &Operator,
+        attempt: Attempt,
         step: &str,
         outcome: &str,
         err: ApiError,
-    ) -> Result<ApiError, ApiError> {
-        self.event(ctx, Some(op), "", step, outcome, None)?;
-        let n = self.store.add_failure(op.id)?;
-        if let Some(delay) = self.policy.lockout_delay(n) {
-            self.store.set_locked_until(op.id, Some(now() + delay))?;
-            self.event(
-                ctx,
-                Some(op),
-                "",
-                "account.lockout",
-                "locked",
-                Some(format!("{n} consecutive failures; locked for {delay}s")),
-            )?;
-            return Ok(locked_error(delay));
+    ) -> ApiError {
+        match self.failed(ctx, Some(op), "", attempt, step, outcome) {
+            Ok(locked) => locked.unwrap_or(err),
+            Err(e) => e,
         }
-        Ok(err)
     }
 
     /// Step 1: the password.
@@ -265,30 +410,27 @@ impl AppState {
         username: &str,
         password: &str,
     ) -> Result<LoginResponse, ApiError> {
-        let Some(op) = self.store.operator_by_username(username)? else {
-            // Same argon2 cost as a real check, so timing does not reveal unknown names.
-            secrets::verify_password(password, secrets::dummy_hash());
-            self.event(
-                ctx,
-                None,
-                username,
-                "login.password",
-                "unknown_operator",
-                None,
-            )?;
-            return Err(bad_credentials());
+        let op = self.store.operator_by_username(username)?;
+        let attempt = self.admit(ctx, op.as_ref(), Some(username), "login.password")?;
+        // The same argon2 cost for unknown names, so timing does not reveal them.
+        let hash = op
+            .as_ref()
+            .map_or(secrets::dummy_hash(), |o| o.password_hash.as_str());
+        let verified = secrets::verify_password(password, hash);
+        let op = match op {
+            Some(op) if verified => op,
+            op => {
+                let outcome = match op {
+                    Some(_) => "wrong_password",
+                    None => "unknown_operator",
+                };
+                let step = "login.password";
+                let locked = self.failed(ctx, op.as_ref(), username, attempt, step, outcome)?;
+                return Err(locked.unwrap_or_else(bad_credentials));
+            }
         };
-        self.check_lock(ctx, &op, "login.password")?;
-        if !secrets::verify_password(password, &op.password_hash) {
-            return Err(self.fail(
-                ctx,
-                &op,
-                "login.password",
-                "wrong_password",
-                bad_credentials(),
-            )?);
-        }
         if op.disabled {
+            self.throttle.release(attempt);
             self.event(ctx, Some(&op), "", "login.password", "disabled", None)?;
             return Err(ApiError::new(
                 codes::ACCOUNT_DISABLED,
@@ -298,7 +440,7 @@ impl AppState {
         }
         if op.totp_secret.is_none() {
             // No MFA yet: a session that can only enrol (and change a one-time password).
-            self.store.login_succeeded(op.id, now())?;
+            self.login_completed(ctx, &op, attempt)?;
             let mut restrictions = vec![RESTRICTION_MFA_ENROLL.to_owned()];
             if op.must_change_password {
                 restrictions.push(RESTRICTION_PASSWORD_CHANGE.to_owned());
@@ -317,6 +459,9 @@ impl AppState {
                 session: Some(session),
             });
         }
+        // The password is right, but the login is not complete: the failures of this
+        // address stay counted until the second factor passes too.
+        self.throttle.release(attempt);
         let token = secrets::random_token(MFA_PREFIX);
         let expires_at = now() + self.policy.mfa_challenge_ttl.as_secs() as i64;
         self.store
@@ -331,6 +476,21 @@ impl AppState {
         })
     }
 
+    /// A login completed from the request's address: its failures are forgotten and the
+    /// address is one the operator logs in from (exempt from the account's ceiling).
+    fn login_completed(
+        &self,
+        ctx: &RequestCtx,
+        op: &Operator,
+        attempt: Attempt,
+    ) -> Result<(), ApiError> {
+        self.throttle.complete(attempt);
+        let addr = Addr::parse(ctx.source_addr.as_deref());
+        self.store
+            .login_succeeded(op.id, &addr.to_string(), self.policy.known_addresses, now())?;
+        Ok(())
+    }
+
     /// Step 2: a TOTP code (or a recovery code) for the challenge from step 1.
     pub fn verify_mfa(
         &self,
@@ -339,18 +499,23 @@ impl AppState {
         code: &str,
     ) -> Result<SessionTokens, ApiError> {
         let challenge = secrets::token_hash(mfa_token);
-        let Some(op_id) = self.store.mfa_challenge(&challenge, now())? else {
+        let op = match self.store.mfa_challenge(&challenge, now())? {
+            Some(op_id) => Some(self.operator(op_id)?),
+            None => None,
+        };
+        let name = op.as_ref().map(|o| o.username.as_str());
+        let attempt = self.admit(ctx, op.as_ref(), name, "login.mfa")?;
+        let Some(op) = op else {
+            // Counted against the address (guessing challenges is futile, but not free).
             return Err(ApiError::new(
                 codes::MFA_INVALID,
                 "the MFA challenge is unknown or has expired",
             )
             .hint("start again with `imadm auth login`"));
         };
-        let op = self.operator(op_id)?;
-        self.check_lock(ctx, &op, "login.mfa")?;
-        let method = self.check_second_factor(ctx, &op, code, "login.mfa")?;
+        let method = self.check_second_factor(ctx, &op, code, "login.mfa", attempt)?;
         self.store.delete_mfa_challenge(&challenge)?;
-        self.store.login_succeeded(op.id, now())?;
+        self.login_completed(ctx, &op, attempt)?;
         let mut restrictions = vec![];
         if op.must_change_password {
             restrictions.push(RESTRICTION_PASSWORD_CHANGE.to_owned());
@@ -366,14 +531,17 @@ impl AppState {
         self.new_session(ctx, &op, restrictions)
     }
 
-    /// Check a TOTP or recovery code for `op`, counting failures. Returns the method used.
+    /// Check a TOTP or recovery code for `op` as the admitted `attempt`, recording a
+    /// failure. Returns the method used; the caller settles the attempt on success.
     fn check_second_factor(
         &self,
         ctx: &RequestCtx,
         op: &Operator,
         code: &str,
         step: &str,
+        attempt: Attempt,
     ) -> Result<&'static str, ApiError> {
+        let fail = |outcome, err| self.failure(ctx, op, attempt, step, outcome, err);
         let code = code.trim();
         if code.contains('-') {
             let hash = secrets::token_hash(&code.to_ascii_lowercase());
@@ -381,21 +549,62 @@ impl AppState {
                 self.event(ctx, Some(op), "", step, "recovery_code_used", None)?;
                 return Ok("recovery_code");
             }
-            return Err(self.fail(ctx, op, step, "wrong_recovery_code", wrong_code())?);
+            return Err(fail("wrong_recovery_code", wrong_code()));
         }
         let secret = self.totp_secret(op)?;
-        match totp::check(&secret, code, now() as u64, op.last_totp_step) {
+        let t = now() as u64;
+        match totp::check(&secret, code, t, op.last_totp_step) {
             Check::Valid(step_no) => {
                 if self.store.consume_totp_step(op.id, step_no)? {
                     Ok("totp")
                 } else {
                     // Lost a race with a concurrent request using the same code.
-                    Err(self.fail(ctx, op, step, "replayed_code", replayed_code())?)
+                    Err(fail("replayed_code", replayed_code()))
                 }
             }
-            Check::Replayed => Err(self.fail(ctx, op, step, "replayed_code", replayed_code())?),
-            Check::Invalid => Err(self.fail(ctx, op, step, "wrong_code", wrong_code())?),
+            Check::ClockSkew { last_step } => {
+                Err(self.clock_skew(ctx, op, step, attempt, last_step, t)?)
+            }
+            Check::Replayed => Err(fail("replayed_code", replayed_code())),
+            Check::Invalid => Err(fail("wrong_code", wrong_code())),
         }
+    }
+
+    /// A right code refused because the stored last-used step lies beyond the window: cap
+    /// it at the window's end, record why, and do not count a failure. Returns the error.
+    fn clock_skew(
+        &self,
+        ctx: &RequestCtx,
+        op: &Operator,
+        step: &str,
+        attempt: Attempt,
+        last_step: u64,
+        now_secs: u64,
+    ) -> Result<ApiError, ApiError> {
+        self.throttle.release(attempt);
+        let cap = totp::max_step(now_secs);
+        self.store.cap_totp_step(op.id, cap)?;
+        self.event(
+            ctx,
+            Some(op),
+            "",
+            step,
+            "clock_skew",
+            Some(format!(
+                "clock skew: the last used TOTP step {last_step} is ahead of the server clock \
+                 (step {}); capped at {cap}",
+                now_secs / totp::STEP_SECS
+            )),
+        )?;
+        Ok(ApiError::new(
+            codes::MFA_INVALID,
+            "clock skew: the server's clock ran ahead earlier, so this code cannot be told \
+             from one already used",
+        )
+        .hint(
+            "the server has corrected its record; wait for the next code (at most a minute) \
+             and try again, and check the server's time synchronisation (NTP)",
+        ))
     }
 
     fn totp_secret(&self, op: &Operator) -> Result<zeroize::Zeroizing<Vec<u8>>, ApiError> {
@@ -733,16 +942,12 @@ impl AppState {
     ) -> Result<PasswordChanged, ApiError> {
         let op = &caller.operator;
         let session = caller.session()?;
-        self.check_lock(ctx, op, "password.change")?;
+        let attempt = self.admit(ctx, Some(op), Some(&op.username), "password.change")?;
         if !secrets::verify_password(current, &op.password_hash) {
-            return Err(self.fail(
-                ctx,
-                op,
-                "password.change",
-                "wrong_password",
-                bad_credentials(),
-            )?);
+            let step = "password.change";
+            return Err(self.failure(ctx, op, attempt, step, "wrong_password", bad_credentials()));
         }
+        self.throttle.release(attempt);
         if new.chars().count() < self.policy.min_password_len {
             return Err(ApiError::new(
                 codes::BAD_REQUEST,
@@ -822,15 +1027,18 @@ impl AppState {
                 "the pending TOTP secret does not decrypt with this server key",
             )
         })?;
-        let step = match totp::check(&secret, code, now() as u64, op.last_totp_step) {
+        let attempt = self.admit(ctx, Some(op), Some(&op.username), "mfa.enroll")?;
+        let fail = |outcome, err| self.failure(ctx, op, attempt, "mfa.enroll", outcome, err);
+        let t = now() as u64;
+        let step = match totp::check(&secret, code, t, op.last_totp_step) {
             Check::Valid(step) => step,
-            Check::Replayed => {
-                return Err(self.fail(ctx, op, "mfa.enroll", "replayed_code", replayed_code())?);
+            Check::ClockSkew { last_step } => {
+                return Err(self.clock_skew(ctx, op, "mfa.enroll", attempt, last_step, t)?);
             }
-            Check::Invalid => {
-                return Err(self.fail(ctx, op, "mfa.enroll", "wrong_code", wrong_code())?);
-            }
+            Check::Replayed => return Err(fail("replayed_code", replayed_code())),
+            Check::Invalid => return Err(fail("wrong_code", wrong_code())),
         };
+        self.throttle.release(attempt);
         let codes_plain: Vec<String> = (0..NUM_RECOVERY_CODES)
             .map(|_| secrets::recovery_code())
             .collect();
@@ -890,8 +1098,10 @@ impl AppState {
             )
             .hint("use a TOTP code from your authenticator"));
         }
-        self.check_lock(ctx, &caller.operator, "step_up")?;
-        self.check_second_factor(ctx, &caller.operator, code, "step_up")?;
+        let op = &caller.operator;
+        let attempt = self.admit(ctx, Some(op), Some(&op.username), "step_up")?;
+        self.check_second_factor(ctx, op, code, "step_up", attempt)?;
+        self.throttle.complete(attempt);
         self.event(
             ctx,
             Some(&caller.operator),
@@ -950,22 +1160,57 @@ impl AppState {
     }
 }
 
-fn locked_error(retry_after: UnixTime) -> ApiError {
-    let mut e = ApiError::new(
-        codes::ACCOUNT_LOCKED,
-        format!("the account is locked after repeated failures; try again in {retry_after}s"),
-    )
-    .hint("wait, or ask an owner to check the security events");
+/// A refusal before any check: 50005 (HTTP 429) with `retry_after_secs` (and the
+/// `Retry-After` header).
+fn refused(message: String, retry_after: u64, hint: &str) -> ApiError {
+    let mut e = ApiError::new(codes::ACCOUNT_LOCKED, message);
     e.detail = Some(ErrorDetail {
-        retry_after_secs: Some(retry_after.max(0) as u64),
-        hint: e.detail.and_then(|d| d.hint),
+        retry_after_secs: Some(retry_after),
+        hint: Some(hint.to_owned()),
     });
     e
 }
 
+/// Whole seconds to wait, at least 1.
+fn secs(d: Duration) -> u64 {
+    d.as_secs_f64().ceil().max(1.0) as u64
+}
+
+fn locked_error(retry_after: u64) -> ApiError {
+    refused(
+        format!(
+            "the account is locked for this address after repeated failures; try again in \
+             {retry_after}s"
+        ),
+        retry_after,
+        "wait (each further failure doubles the delay); other addresses are not affected",
+    )
+}
+
+fn address_throttled_error(retry_after: u64) -> ApiError {
+    refused(
+        format!("too many attempts from this address; try again in {retry_after}s"),
+        retry_after,
+        "wait; failed attempts from one address are rate-limited whatever the username",
+    )
+}
+
+fn ceiling_error(retry_after: u64) -> ApiError {
+    refused(
+        format!(
+            "the account is locked for new addresses after many failed attempts; try again in \
+             {retry_after}s"
+        ),
+        retry_after,
+        "log in from an address you logged in from before, or wait",
+    )
+}
+
 fn bad_credentials() -> ApiError {
-    ApiError::new(codes::BAD_CREDENTIALS, "wrong username or password")
-        .hint("check both; after 5 consecutive failures the account is locked for a while")
+    ApiError::new(codes::BAD_CREDENTIALS, "wrong username or password").hint(
+        "check both; after 5 failures in a row from one address, the account is locked for \
+         that address for a while",
+    )
 }
 
 fn wrong_code() -> ApiError {
@@ -989,18 +1234,259 @@ fn refresh_invalid() -> ApiError {
 
 #[cfg(test)]
 mod tests {
-    use super::Policy;
+    use super::*;
+    use crate::audit::EventFilter;
+    use crate::store::Store;
+
+    /// A server state on a fresh data dir, with an owner `root` (password `PASSWORD`, no
+    /// MFA, so a password alone completes a login) and `mfa-owner` (MFA enrolled).
+    fn state() -> (tempfile::TempDir, AppState, crate::dev::DevLogin) {
+        let dir = tempfile::tempdir().unwrap();
+        let data = crate::open_data_dir(dir.path(), true).unwrap();
+        // Dev mode first: it refuses a data dir holding operators it did not create.
+        let mfa_owner = crate::dev_bootstrap(&data, "mfa-owner", &[]).unwrap().owner;
+        data.store
+            .create_operator(
+                "root",
+                &secrets::hash_password(PASSWORD),
+                false,
+                &["owner"],
+                now(),
+            )
+            .unwrap();
+        (dir, AppState::new(data, Policy::default(), true), mfa_owner)
+    }
+
+    const PASSWORD: &str = "correct horse battery";
+
+    fn from(addr: &str) -> RequestCtx {
+        RequestCtx {
+            source_addr: Some(addr.into()),
+            request_id: None,
+        }
+    }
+
+    /// The answer to a login attempt: HTTP-level code, retry-after, message.
+    fn answer(s: &AppState, addr: &str, user: &str, password: &str) -> (i32, Option<u64>) {
+        match s.login(&from(addr), user, password) {
+            Ok(_) => (codes::OK, None),
+            Err(e) => (e.code, e.detail.and_then(|d| d.retry_after_secs)),
+        }
+    }
+
+    fn audit(s: &AppState) -> Vec<imadm_api::audit::AuditEvent> {
+        s.store
+            .audit_events(&EventFilter {
+                limit: 10_000,
+                ..EventFilter::default()
+            })
+            .unwrap()
+    }
+
+    const HOME: &str = "192.0.2.10";
+
+    #[test]
+    fn a_flood_from_one_address_locks_only_that_address_out_of_the_account() {
+        let (_dir, s, _) = state();
+        assert_eq!(answer(&s, HOME, "root", PASSWORD).0, codes::OK);
+        let attacker = "203.0.113.66";
+        for _ in 0..4 {
+            assert_eq!(
+                answer(&s, attacker, "root", "guess"),
+                (codes::BAD_CREDENTIALS, None)
+            );
+        }
+        assert_eq!(
+            answer(&s, attacker, "root", "guess"),
+            (codes::ACCOUNT_LOCKED, Some(30))
+        );
+        // Locked for the attacker's address: even the right password is refused there.
+        assert_eq!(
+            answer(&s, attacker, "root", PASSWORD).0,
+            codes::ACCOUNT_LOCKED
+        );
+        // Hammering on uses up the address's own budget, not the account's.
+        for _ in 0..20 {
+            assert_eq!(
+                answer(&s, attacker, "root", "guess").0,
+                codes::ACCOUNT_LOCKED
+            );
+        }
+        // The owner logs in from home, and from an address never seen before.
+        assert_eq!(answer(&s, HOME, "root", PASSWORD).0, codes::OK);
+        assert_eq!(answer(&s, "198.51.100.7", "root", PASSWORD).0, codes::OK);
+        let events = audit(&s);
+        let refused: Vec<_> = events
+            .iter()
+            .filter(|e| {
+                e.source.as_deref() == Some(attacker)
+                    && (e.action.as_str(), e.outcome.as_str()) == ("auth.login", "denied")
+            })
+            .collect();
+        assert_eq!(refused.len(), 21, "every refusal is audited");
+        assert!(
+            refused
+                .iter()
+                .any(|e| e.detail.as_deref().unwrap_or("").contains("throttled")),
+            "the address's own limit: {refused:?}"
+        );
+        let lockouts: Vec<_> = events
+            .iter()
+            .filter(|e| e.action == "auth.lockout")
+            .collect();
+        assert_eq!(lockouts.len(), 1, "{lockouts:?}");
+        assert!(
+            lockouts[0]
+                .detail
+                .as_deref()
+                .unwrap()
+                .contains(&format!("{attacker} is locked out for 30s"))
+        );
+    }
+
+    #[test]
+    fn an_attack_from_many_addresses_meets_the_ceiling_but_the_owner_logs_in_from_home() {
+        let (_dir, s, _) = state();
+        assert_eq!(answer(&s, HOME, "root", PASSWORD).0, codes::OK);
+        // 20 failures from 5 addresses, 4 each: below each address's lock.
+        for i in 0..20 {
+            let addr = format!("203.0.113.{}", i / 4);
+            assert_eq!(answer(&s, &addr, "root", "guess").0, codes::BAD_CREDENTIALS);
+        }
+        // A sixth address is refused without its password being checked, right or not,
+        // until the ceiling gives one more failure back (one a minute)...
+        let (code, wait) = answer(&s, "198.51.100.7", "root", PASSWORD);
+        assert_eq!(code, codes::ACCOUNT_LOCKED);
+        assert!(wait.is_some_and(|w| (1..=60).contains(&w)), "{wait:?}");
+        // ...while the owner's usual address is exempt.
+        assert_eq!(answer(&s, HOME, "root", PASSWORD).0, codes::OK);
+        let ceiling = audit(&s)
+            .into_iter()
+            .filter(|e| e.action == "auth.lockout")
+            .collect::<Vec<_>>();
+        assert_eq!(ceiling.len(), 1, "{ceiling:?}");
+        assert!(
+            ceiling[0]
+                .detail
+                .as_deref()
+                .unwrap()
+                .contains("20 failures")
+        );
+    }
+
+    #[test]
+    fn unknown_usernames_get_the_same_answers_and_events_as_known_ones() {
+        let (_dir, s, _) = state();
+        let tries = |addr: &str, user: &str| -> Vec<(i32, Option<u64>)> {
+            let mut v: Vec<_> = (0..6).map(|_| answer(&s, addr, user, "guess")).collect();
+            v.push(answer(&s, addr, user, PASSWORD));
+            v
+        };
+        let known = tries("203.0.113.1", "root");
+        let unknown = tries("203.0.113.2", "nobody-here");
+        let expected = [
+            (codes::BAD_CREDENTIALS, None),
+            (codes::BAD_CREDENTIALS, None),
+            (codes::BAD_CREDENTIALS, None),
+            (codes::BAD_CREDENTIALS, None),
+            (codes::ACCOUNT_LOCKED, Some(30)),
+        ];
+        assert_eq!(&known[..5], &expected);
+        assert_eq!(
+            known.iter().map(|a| a.0).collect::<Vec<_>>(),
+            unknown.iter().map(|a| a.0).collect::<Vec<_>>()
+        );
+        for (k, u) in known.iter().zip(&unknown) {
+            let (k, u) = (k.1.unwrap_or(0), u.1.unwrap_or(0));
+            assert!(k.abs_diff(u) <= 1, "retry-after {k} vs {u}");
+        }
+        // The same events, the unknown name as a pseudonym.
+        let shape = |source: &str| -> Vec<(String, String, String)> {
+            audit(&s)
+                .into_iter()
+                .filter(|e| e.source.as_deref() == Some(source))
+                .map(|e| (e.actor_type, e.action, e.outcome))
+                .collect()
+        };
+        assert_eq!(shape("203.0.113.1"), shape("203.0.113.2"));
+        let pseudonym = s.audit_key.unknown_operator("nobody-here");
+        assert!(
+            audit(&s)
+                .iter()
+                .filter(|e| e.source.as_deref() == Some("203.0.113.2"))
+                .all(|e| e.actor == pseudonym)
+        );
+    }
+
+    #[test]
+    fn a_right_code_after_the_clock_ran_ahead_is_clock_skew_and_not_a_failure() {
+        let (_dir, s, owner) = state();
+        let op = s.store.operator_by_username("mfa-owner").unwrap().unwrap();
+        let step_now = now() as u64 / totp::STEP_SECS;
+        // Used while the clock ran a day ahead.
+        assert!(s.store.consume_totp_step(op.id, step_now + 2880).unwrap());
+        // Four failures from this address first: a fifth would lock it.
+        for _ in 0..4 {
+            assert_eq!(
+                answer(&s, HOME, "mfa-owner", "guess").0,
+                codes::BAD_CREDENTIALS
+            );
+        }
+        let challenge = s.login(&from(HOME), "mfa-owner", &owner.password).unwrap();
+        let token = challenge.mfa.unwrap().mfa_token;
+        let e = s
+            .verify_mfa(&from(HOME), &token, &owner.current_code())
+            .unwrap_err();
+        assert_eq!(e.code, codes::MFA_INVALID);
+        assert!(e.message.contains("clock skew"), "{}", e.message);
+        let hint = e.detail.and_then(|d| d.hint).unwrap();
+        assert!(hint.contains("next code"), "{hint}");
+        // The stored step is capped at the window's end...
+        let op = s.store.operator_by_id(op.id).unwrap().unwrap();
+        let capped = op.last_totp_step.unwrap();
+        assert!(capped <= totp::max_step(now() as u64) && capped > step_now);
+        // ...the audit log says why...
+        let skew = audit(&s)
+            .into_iter()
+            .find(|e| e.action == "auth.mfa")
+            .unwrap();
+        assert_eq!(skew.outcome, "failure");
+        assert!(skew.detail.unwrap().contains("clock skew"));
+        // ...and it was no failure: the address is not locked out.
+        assert_eq!(answer(&s, HOME, "mfa-owner", &owner.password).0, codes::OK);
+    }
+
+    #[test]
+    fn unknown_usernames_are_recorded_as_pseudonyms_only() {
+        let (_dir, s, _) = state();
+        let typed = "hunter2-secret-password";
+        answer(&s, HOME, typed, "whatever");
+        let pseudonym = s.audit_key.unknown_operator(typed);
+        let events = s.store.recent_events(10).unwrap();
+        assert_eq!(
+            events[0].event.username.as_deref(),
+            Some(pseudonym.as_str())
+        );
+        let audit = audit(&s);
+        let last = audit.last().unwrap();
+        assert_eq!(
+            (last.actor.as_str(), last.action.as_str()),
+            (pseudonym.as_str(), "auth.login")
+        );
+        assert!(!format!("{audit:?}{events:?}").contains(typed));
+    }
 
     #[test]
     fn lockout_starts_at_the_fifth_failure_and_doubles_up_to_the_cap() {
         let p = Policy::default();
-        let delays: Vec<Option<i64>> = (1..=14).map(|n| p.lockout_delay(n)).collect();
+        let secs = |n| p.lockout_delay(n).map(|d| d.as_secs());
+        let delays: Vec<Option<u64>> = (1..=14).map(secs).collect();
         assert_eq!(&delays[..4], &[None, None, None, None]);
         assert_eq!(
             &delays[4..9],
             &[Some(30), Some(60), Some(120), Some(240), Some(480)]
         );
         assert_eq!(delays[13], Some(3600), "capped at lockout_max");
-        assert_eq!(p.lockout_delay(u32::MAX), Some(3600));
+        assert_eq!(secs(u32::MAX), Some(3600));
     }
 }

@@ -6,7 +6,8 @@
 //! dev owner, and [`serve`] runs until SIGINT/SIGTERM. Module map:
 //!
 //! - `http/`: router, middleware, extractors, handlers, OpenAPI document
-//! - `auth`: the authentication policy (login, lockout, sessions, MFA, step-up)
+//! - `auth`: the authentication policy (login, throttling and lockout, sessions, MFA,
+//!   step-up); `throttle`: its in-memory counters
 //! - `store/`: the persistence trait and its SQLite implementation
 //! - `dev`: dev mode's operators and `dev-credentials.json`
 //! - `keys`, `secrets`, `totp`, `tls`: cryptographic building blocks
@@ -24,6 +25,7 @@ pub mod keys;
 pub mod rbac;
 pub mod secrets;
 pub mod store;
+pub mod throttle;
 pub mod tls;
 pub mod totp;
 
@@ -65,10 +67,32 @@ pub struct AppState {
     pub admin_api: bool,
     /// Session lookups of recent requests, valid while the store's epoch stays the same.
     pub auth_cache: auth::AuthCache,
+    /// Attempt counters of login throttling and lockout (`auth.rs`).
+    pub throttle: throttle::Throttle,
     /// Held (shared) by a backup snapshot's own connection to `db_path` for as long as it
     /// streams, and (exclusive) by a restore while it replaces the file: no connection may
     /// stay open on the old file across the swap (see `SqliteStore::replace_file`).
     pub file_lock: std::sync::RwLock<()>,
+}
+
+impl AppState {
+    /// The state of a server on the opened data dir `dir`.
+    pub fn new(dir: DataDir, policy: Policy, admin_api: bool) -> AppState {
+        AppState {
+            store: dir.store.clone(),
+            im: dir.store,
+            key: dir.key,
+            audit_key: dir.audit_key,
+            throttle: throttle::Throttle::new(&policy),
+            policy,
+            app_id: dir.app_id,
+            server_id: dir.server_id,
+            db_path: dir.path.join(DB_FILE),
+            admin_api,
+            auth_cache: auth::AuthCache::default(),
+            file_lock: std::sync::RwLock::new(()),
+        }
+    }
 }
 
 /// Why the server could not start or bootstrap; the CLI maps `kind` to an exit code.
@@ -296,19 +320,9 @@ pub async fn serve(
         )
     })?;
     dir.store.set_alert_rules(opts.alerts.clone());
-    let state = Arc::new(AppState {
-        store: dir.store.clone(),
-        im: dir.store.clone(),
-        key: dir.key,
-        audit_key: dir.audit_key,
-        policy: opts.policy,
-        app_id: dir.app_id.clone(),
-        server_id: dir.server_id.clone(),
-        db_path: dir.path.join(DB_FILE),
-        admin_api: opts.admin_api,
-        auth_cache: auth::AuthCache::default(),
-        file_lock: std::sync::RwLock::new(()),
-    });
+    let app_id = dir.app_id.clone();
+    let server_id = dir.server_id.clone();
+    let state = Arc::new(AppState::new(dir, opts.policy, opts.admin_api));
     spawn_grace_sweep(state.clone());
     let app = http::router(state);
 
@@ -348,8 +362,8 @@ pub async fn serve(
     let ready = Ready {
         url: format!("https://{host}:{}", addr.port()),
         addr,
-        app_id: dir.app_id,
-        server_id: dir.server_id,
+        app_id,
+        server_id,
         ca_cert,
     };
 

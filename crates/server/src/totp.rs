@@ -6,6 +6,12 @@
 //! (`UPDATE ... WHERE last_totp_step < ?`), so two concurrent logins with the same code
 //! cannot both win. Code generation goes through totp-rs; the RFC's Appendix B vectors are
 //! checked against this same path in the tests below.
+//!
+//! A last used step beyond the window (`> T+1`) can only come from a server clock that ran
+//! ahead and came back: every right code would then read as a replay. [`check`] says
+//! [`Check::ClockSkew`] instead, and the caller caps the stored step at [`max_step`] (no
+//! code of the current window can have been used after that), so codes work again from
+//! the next step on.
 
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
@@ -20,7 +26,19 @@ pub enum Check {
     Valid(u64),
     /// The code matches a step at or before the last one used: a replay.
     Replayed,
+    /// The code matches the window, but the last used step lies beyond the window: the
+    /// clock ran ahead when that step was used. Not the user's fault, and not a replay of
+    /// this code as far as anyone can tell.
+    ClockSkew {
+        last_step: u64,
+    },
     Invalid,
+}
+
+/// The latest step a code can be accepted for at unix time `now` (the window's end): a
+/// stored last used step is never meaningfully later than this.
+pub fn max_step(now: u64) -> u64 {
+    now / STEP_SECS + SKEW
 }
 
 /// Build the TOTP generator for a raw secret. `algorithm` and `digits` are parameters only
@@ -54,6 +72,7 @@ pub fn check(secret: &[u8], code: &str, now: u64, last_step: Option<u64>) -> Che
         let expected = totp.generate(step * STEP_SECS).to_string();
         if constant_time_eq(expected.as_bytes(), code.as_bytes()) {
             return match last_step {
+                Some(last) if last > max_step(now) => Check::ClockSkew { last_step: last },
                 Some(last) if step <= last => Check::Replayed,
                 _ => Check::Valid(step),
             };
@@ -131,6 +150,37 @@ mod tests {
         assert_eq!(
             check(SECRET, &next, now, Some(step)),
             Check::Valid(step + 1)
+        );
+    }
+
+    #[test]
+    fn a_last_step_beyond_the_window_is_clock_skew_not_a_replay() {
+        let now = 1_000_000_020;
+        let step = now / STEP_SECS;
+        let code = code_at(SECRET, Algorithm::SHA1, 6, now);
+        // Stored while the clock ran a day ahead.
+        let ahead = step + 2880;
+        assert_eq!(
+            check(SECRET, &code, now, Some(ahead)),
+            Check::ClockSkew { last_step: ahead }
+        );
+        // Just beyond the window is skew too; the window's end is an ordinary replay.
+        assert_eq!(
+            check(SECRET, &code, now, Some(step + 2)),
+            Check::ClockSkew {
+                last_step: step + 2
+            }
+        );
+        assert_eq!(max_step(now), step + 1);
+        assert_eq!(check(SECRET, &code, now, Some(step + 1)), Check::Replayed);
+        // A wrong code stays wrong.
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        assert_eq!(check(SECRET, wrong, now, Some(ahead)), Check::Invalid);
+        // Once the stored step is capped at the window's end, the next step's code works.
+        let next = code_at(SECRET, Algorithm::SHA1, 6, now + 2 * STEP_SECS);
+        assert_eq!(
+            check(SECRET, &next, now + 2 * STEP_SECS, Some(max_step(now))),
+            Check::Valid(step + 2)
         );
     }
 

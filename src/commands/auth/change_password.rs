@@ -35,6 +35,7 @@ pub fn run(ctx: &mut Context, args: ChangePasswordArgs) -> Result<()> {
         &session.server,
         &session.username,
         kind,
+        ctx.now(),
     )?;
     ctx.info("Password changed; your other sessions were logged out.")?;
     Ok(())

@@ -100,7 +100,7 @@ pub fn run(ctx: &mut Context, args: LoginArgs) -> Result<()> {
             ));
         }
     };
-    let mut stored = session::stored(&server, &username, tokens);
+    let mut stored = session::stored(&server, &username, tokens, ctx.now());
     if let Err(e) = conn.creds.save(&stored, kind) {
         // Do not leave a live session on the server that nobody holds.
         let _: Result<bool> = conn.client.post(
@@ -129,6 +129,7 @@ pub fn run(ctx: &mut Context, args: LoginArgs) -> Result<()> {
                 &server,
                 &username,
                 kind,
+                ctx.now(),
             )?;
             stored = conn.creds.load()?.map(|(s, _)| s).unwrap_or(stored);
         } else {
@@ -187,6 +188,7 @@ fn with_token(
             refresh_token: None,
             refresh_expires_at: None,
             restrictions: vec![],
+            obtained_at: Some(ctx.now()),
         },
         kind,
     )?;

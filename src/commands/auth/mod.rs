@@ -12,6 +12,7 @@ use crate::context::Context;
 use crate::credentials::StoreKind;
 use crate::error::Result;
 use crate::session::Conn;
+use imadm_api::UnixTime;
 use imadm_api::auth::{ChangePasswordRequest, PasswordChanged};
 
 /// Ask for the current and a new password (twice), or read both from stdin, one per line.
@@ -69,12 +70,13 @@ pub fn send_password_change(
     server: &str,
     username: &str,
     kind: StoreKind,
+    now: UnixTime,
 ) -> Result<bool> {
     let res: PasswordChanged =
         client.post("/admin/auth/password", req, &Auth::token(token), false)?;
     if let Some(tokens) = res.session {
         conn.creds
-            .save(&crate::session::stored(server, username, tokens), kind)?;
+            .save(&crate::session::stored(server, username, tokens, now), kind)?;
         return Ok(true);
     }
     Ok(false)

@@ -87,7 +87,7 @@ fn confirm(ctx: &mut Context, conn: &Conn, code: String) -> Result<()> {
         let active = conn.active(ctx)?;
         if let (Some(s), Source::Store(kind)) = (active.session, active.source) {
             conn.creds
-                .save(&stored(&s.server, &s.username, tokens), kind)?;
+                .save(&stored(&s.server, &s.username, tokens, ctx.now()), kind)?;
         }
     }
     print_recovery_codes(ctx, &res.recovery_codes)?;

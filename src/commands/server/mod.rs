@@ -67,6 +67,27 @@ pub struct ServerArgs {
     /// Base lockout delay in seconds after 5 failures (testing aid)
     #[arg(long, hide = true, value_name = "SECS")]
     pub lockout_base: Option<u64>,
+    /// Attempts (passwords, MFA and step-up codes) one source address may make in a burst;
+    /// an attempt that succeeds costs nothing
+    #[arg(
+        long,
+        value_name = "N",
+        env = "IMADM_LOGIN_BURST",
+        default_value_t = Policy::default().address_rate.burst,
+        value_parser = clap::value_parser!(u32).range(1..=10_000),
+        help_heading = "Login throttling"
+    )]
+    pub login_burst: u32,
+    /// After the burst, one more attempt per source address every DURATION (s, m or h)
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "IMADM_LOGIN_REFILL",
+        default_value = "6s",
+        value_parser = parse_refill,
+        help_heading = "Login throttling"
+    )]
+    pub login_refill: Duration,
     /// Dev only: also create NAME with ROLE and enrolled MFA, reported in -o json
     /// (testing aid)
     #[arg(long, hide = true, value_name = "NAME:ROLE", requires = "dev")]
@@ -118,6 +139,14 @@ pub struct ServerArgs {
         help_heading = "Security alerts"
     )]
     pub business_tz: Option<i32>,
+}
+
+/// `--login-refill`: 1 s to 1 h.
+fn parse_refill(s: &str) -> std::result::Result<Duration, String> {
+    match crate::duration::parse_secs(s) {
+        Ok(n) if n <= 3600 => Ok(Duration::from_secs(n)),
+        _ => Err("expected a duration from 1s to 1h, e.g. 6s or 1m".into()),
+    }
 }
 
 fn parse_threshold(s: &str) -> std::result::Result<audit::Threshold, String> {
@@ -179,6 +208,10 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
     if let Some(s) = args.lockout_base {
         policy.lockout_base = Duration::from_secs(s);
     }
+    policy.address_rate = imadm_server::throttle::Rate {
+        burst: args.login_burst,
+        refill: args.login_refill,
+    };
     let tls = match (args.tls_cert, args.tls_key) {
         (Some(cert), Some(key)) => TlsSource::Files { cert, key },
         _ if args.dev => TlsSource::Dev,

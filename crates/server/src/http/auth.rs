@@ -18,7 +18,7 @@ use crate::error::ApiError;
     responses(
         (status = 200, description = "an MFA challenge, or a restricted session for an operator without MFA", body = Envelope<LoginResponse>),
         (status = 401, description = "wrong username or password (code 50001)", body = Envelope<imadm_api::ErrorDetail>),
-        (status = 429, description = "account locked (code 50005)", body = Envelope<imadm_api::ErrorDetail>)))]
+        (status = 429, description = "too many failed attempts: this address is locked out of the account or throttled (code 50005, Retry-After)", body = Envelope<imadm_api::ErrorDetail>)))]
 pub async fn login(
     State(s): State<Shared>,
     ctx: RequestCtx,

@@ -105,8 +105,8 @@ const ERR_404: &str = "no such resource (10000, 50011)";
 const ERR_409: &str = "conflict: already exists, last owner, MFA already enrolled \
     (10004, 50012, 50014)";
 const ERR_422: &str = "a stored value does not decrypt with the server key (50015)";
-const ERR_429: &str = "too many failed passwords or codes: the account is locked for a while \
-    (50005, Retry-After header)";
+const ERR_429: &str = "too many failed passwords or codes: this source address is locked out \
+    of the account, or throttled, for a while (50005, Retry-After header)";
 
 impl Modify for ErrorResponses {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {

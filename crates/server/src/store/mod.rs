@@ -38,7 +38,9 @@ pub struct Operator {
     /// A secret being enrolled, not yet confirmed with a code.
     pub totp_pending: Option<Vec<u8>>,
     pub last_totp_step: Option<u64>,
+    /// Unused since login throttling moved to memory (`throttle.rs`); kept in the schema.
     pub failed_attempts: u32,
+    /// Unused, like `failed_attempts`.
     pub locked_until: Option<UnixTime>,
     pub created_at: UnixTime,
     pub last_login_at: Option<UnixTime>,
@@ -187,11 +189,11 @@ pub trait Store: Send + Sync + 'static {
     fn operator_by_username(&self, username: &str) -> Result<Option<Operator>>;
     fn operator_by_id(&self, id: i64) -> Result<Option<Operator>>;
     fn operator_count(&self) -> Result<u64>;
-    /// Count one more consecutive failure and return the new count.
-    fn add_failure(&self, id: i64) -> Result<u32>;
-    fn set_locked_until(&self, id: i64, until: Option<UnixTime>) -> Result<()>;
-    /// A successful login: clear failures and lock, stamp the login time.
-    fn login_succeeded(&self, id: i64, now: UnixTime) -> Result<()>;
+    /// A completed login from `addr` (as `throttle::Addr` prints it): stamp the login
+    /// time and remember the address, keeping the `keep` most recent ones.
+    fn login_succeeded(&self, id: i64, addr: &str, keep: usize, now: UnixTime) -> Result<()>;
+    /// Whether operator `id` completed a login from `addr` at or after `since`.
+    fn is_known_address(&self, id: i64, addr: &str, since: UnixTime) -> Result<bool>;
     fn set_password(&self, id: i64, hash: &str, must_change: bool) -> Result<()>;
     fn operator_roles(&self, id: i64) -> Result<Vec<String>>;
     fn operator_permissions(&self, id: i64) -> Result<Vec<String>>;
@@ -199,6 +201,8 @@ pub trait Store: Send + Sync + 'static {
     // --- MFA ---
     /// Mark `step` used if it is later than the last used step; false means replay.
     fn consume_totp_step(&self, id: i64, step: u64) -> Result<bool>;
+    /// Lower the last used step to `max` if it is beyond (clock skew, see `totp.rs`).
+    fn cap_totp_step(&self, id: i64, max: u64) -> Result<()>;
     fn set_pending_totp(&self, id: i64, sealed: &[u8]) -> Result<()>;
     /// Promote the pending secret, record `step` as used, replace the recovery codes.
     fn activate_totp(&self, id: i64, step: u64, recovery_hashes: &[String]) -> Result<bool>;

@@ -228,6 +228,24 @@ ALTER TABLE sessions ADD COLUMN grace_tokens BLOB;
 ALTER TABLE sessions ADD COLUMN grace_until INTEGER;
 CREATE INDEX sessions_grace ON sessions(grace_until) WHERE grace_until IS NOT NULL;
 "#,
+    // 7: the addresses each operator completed a login from (`auth.rs`: they are exempt
+    // from the account's failure ceiling), the most recent few per operator. Seeded from
+    // the IPv4 addresses of existing sessions (IPv6 ones are kept per /64 from now on).
+    r#"
+CREATE TABLE operator_addresses (
+    operator_id   INTEGER NOT NULL REFERENCES operators(id) ON DELETE CASCADE,
+    addr          TEXT NOT NULL,
+    last_login_at INTEGER NOT NULL,
+    PRIMARY KEY (operator_id, addr)
+) WITHOUT ROWID;
+INSERT INTO operator_addresses (operator_id, addr, last_login_at)
+    SELECT operator_id, source_addr, at FROM (
+        SELECT operator_id, source_addr, max(created_at) AS at,
+               row_number() OVER (PARTITION BY operator_id ORDER BY max(created_at) DESC) AS n
+        FROM sessions WHERE source_addr IS NOT NULL AND source_addr NOT LIKE '%:%'
+        GROUP BY operator_id, source_addr)
+    WHERE n <= 8;
+"#,
 ];
 
 /// Read connections beside the writer: enough to keep both cores of a small server busy
@@ -708,30 +726,36 @@ impl Store for SqliteStore {
         Ok(n as u64)
     }
 
-    fn add_failure(&self, id: i64) -> Result<u32> {
-        Ok(self.conn().query_row(
-            "UPDATE operators SET failed_attempts = failed_attempts + 1 WHERE id = ?1
-             RETURNING failed_attempts",
-            [id],
-            |r| r.get(0),
-        )?)
-    }
-
-    fn set_locked_until(&self, id: i64, until: Option<UnixTime>) -> Result<()> {
-        self.conn().execute(
-            "UPDATE operators SET locked_until = ?2 WHERE id = ?1",
-            params![id, until],
-        )?;
-        Ok(())
-    }
-
-    fn login_succeeded(&self, id: i64, now: UnixTime) -> Result<()> {
-        self.conn().execute(
-            "UPDATE operators SET failed_attempts = 0, locked_until = NULL, last_login_at = ?2
-             WHERE id = ?1",
+    fn login_succeeded(&self, id: i64, addr: &str, keep: usize, now: UnixTime) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE operators SET last_login_at = ?2 WHERE id = ?1",
             params![id, now],
         )?;
+        tx.execute(
+            "INSERT INTO operator_addresses (operator_id, addr, last_login_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (operator_id, addr) DO UPDATE SET last_login_at = excluded.last_login_at",
+            params![id, addr, now],
+        )?;
+        tx.execute(
+            "DELETE FROM operator_addresses WHERE operator_id = ?1 AND addr NOT IN (
+                 SELECT addr FROM operator_addresses WHERE operator_id = ?1
+                 ORDER BY last_login_at DESC, addr LIMIT ?2)",
+            params![id, keep as i64],
+        )?;
+        tx.commit()?;
         Ok(())
+    }
+
+    fn is_known_address(&self, id: i64, addr: &str, since: UnixTime) -> Result<bool> {
+        Ok(self
+            .reader()
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM operator_addresses
+                   WHERE operator_id = ?1 AND addr = ?2 AND last_login_at >= ?3)",
+            )?
+            .query_row(params![id, addr, since], |r| r.get(0))?)
     }
 
     fn set_password(&self, id: i64, hash: &str, must_change: bool) -> Result<()> {
@@ -772,6 +796,14 @@ impl Store for SqliteStore {
             params![id, step as i64],
         )?;
         Ok(n == 1)
+    }
+
+    fn cap_totp_step(&self, id: i64, max: u64) -> Result<()> {
+        self.conn().execute(
+            "UPDATE operators SET last_totp_step = ?2 WHERE id = ?1 AND last_totp_step > ?2",
+            params![id, max as i64],
+        )?;
+        Ok(())
     }
 
     fn set_pending_totp(&self, id: i64, sealed: &[u8]) -> Result<()> {
