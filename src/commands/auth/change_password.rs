@@ -29,7 +29,6 @@ pub fn run(ctx: &mut Context, args: ChangePasswordArgs) -> Result<()> {
     let req = super::new_password_pair(ctx, args.password_stdin, None)?;
     super::send_password_change(
         &conn,
-        &conn.client,
         &session.access_token,
         &req,
         &session.server,

@@ -123,7 +123,6 @@ pub fn run(ctx: &mut Context, args: LoginArgs) -> Result<()> {
             let req = super::new_password_pair(ctx, false, Some(password))?;
             super::send_password_change(
                 &conn,
-                &conn.client,
                 &stored.access_token,
                 &req,
                 &server,

@@ -7,7 +7,7 @@ pub mod logout;
 pub mod status;
 pub mod token;
 
-use crate::client::{ApiClient, Auth};
+use crate::client::Auth;
 use crate::context::Context;
 use crate::credentials::StoreKind;
 use crate::error::Result;
@@ -64,7 +64,6 @@ pub fn new_password_pair(
 /// Send a password change and save the rotated session it may return.
 pub fn send_password_change(
     conn: &Conn,
-    client: &ApiClient,
     token: &str,
     req: &ChangePasswordRequest,
     server: &str,
@@ -73,7 +72,8 @@ pub fn send_password_change(
     now: UnixTime,
 ) -> Result<bool> {
     let res: PasswordChanged =
-        client.post("/admin/auth/password", req, &Auth::token(token), false)?;
+        conn.client
+            .post("/admin/auth/password", req, &Auth::token(token), false)?;
     if let Some(tokens) = res.session {
         conn.creds
             .save(&crate::session::stored(server, username, tokens, now), kind)?;
