@@ -16,4 +16,5 @@ mod harness;
 mod keyring;
 mod lanying;
 mod rbac;
+mod terminal;
 mod users;

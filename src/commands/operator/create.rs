@@ -53,7 +53,7 @@ pub fn run(ctx: &mut Context, args: CreateArgs) -> Result<()> {
         writeln!(
             ctx.io.out,
             "\nOne-time password: {}",
-            created.one_time_password
+            crate::output::visible(&created.one_time_password)
         )?;
         return ctx.info("Give it to the operator over a safe channel: it is shown only now. At first login they must change it and enrol MFA.");
     }
