@@ -18,7 +18,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State,
+};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -34,6 +36,11 @@ use crate::auth::{Caller, RequestCtx};
 use crate::error::ApiError;
 
 pub type Shared = Arc<AppState>;
+
+/// The largest request body any route but the streamed restore upload takes (1 MiB). The
+/// biggest legitimate ones are batches: 100 users from `user import` are ~10 KB, 1000
+/// users with typical profiles ~150 KB, a message at its content limit under 400 KB.
+pub const MAX_BODY: usize = 1 << 20;
 
 /// The blocking end of a streamed response body: each write is one chunk sent to the
 /// socket task through a small bounded channel, so a slow client slows the writer down
@@ -96,6 +103,9 @@ pub fn router(state: Shared) -> Router {
         .merge(im::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Outside the routes: the restore route's own `DefaultBodyLimit::disable()` is
+        // applied later and wins there.
+        .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(state.clone(), context))
         .with_state(state)
 }
@@ -280,6 +290,12 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Body(v)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::bad_request(format!(
+                    "the request body is larger than {MAX_BODY} bytes, the most this server takes"
+                ))
+                .hint("send smaller requests, e.g. batches of at most 100 users"))
+            }
             Err(rejection) => Err(ApiError::bad_request(format!(
                 "invalid request body: {}",
                 rejection.body_text()
