@@ -12,6 +12,7 @@ mod compliance;
 mod errors;
 mod first_login;
 mod gdpr;
+mod hardening;
 mod harness;
 mod keyring;
 mod lanying;

@@ -172,17 +172,28 @@ async fn context(State(state): State<Shared>, mut req: Request, next: Next) -> R
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert(HEADER_REQUEST_ID, v);
     }
+    security_headers(resp.headers_mut());
     resp
 }
 
-/// Wrap a successful result in the envelope.
+/// On every response. The server speaks only HTTPS (HSTS: browsers never try plain HTTP
+/// for a year); every answer is JSON, never a page (nosniff, a CSP that allows nothing);
+/// and answers carry tokens, secrets and personal data, so no cache keeps them.
+fn security_headers(h: &mut axum::http::HeaderMap) {
+    use axum::http::header;
+    for (name, value) in [
+        (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::CONTENT_SECURITY_POLICY, "default-src 'none'"),
+        (header::CACHE_CONTROL, "no-store"),
+    ] {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+}
+
+/// Wrap a successful result in the envelope (`security_headers` adds `no-store`).
 pub fn ok<T: Serialize>(data: T) -> Response {
-    let mut resp = (StatusCode::OK, axum::Json(Envelope::ok(data))).into_response();
-    resp.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
-    resp
+    (StatusCode::OK, axum::Json(Envelope::ok(data))).into_response()
 }
 
 /// Run service-layer code (SQLite, argon2) off the async executor.
