@@ -214,7 +214,8 @@ impl Context {
             return Err(CliError::usage(format!("{prompt} needs confirmation"))
                 .hint("pass --yes to confirm without a prompt"));
         }
-        if self.prompter.confirm(prompt)? {
+        // The prompt often names what the server returned (users, operators).
+        if self.prompter.confirm(&visible_lines(prompt))? {
             Ok(())
         } else {
             Err(CliError::new(crate::error::Kind::Cancelled, "cancelled"))
