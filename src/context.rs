@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::config::{self, Config, Profile};
 use crate::error::{CliError, Result};
+use crate::output::visible_lines;
 
 pub struct Io {
     pub out: Box<dyn Write>,
@@ -149,16 +150,17 @@ impl Context {
         }
     }
 
-    /// A message for the operator on stderr (suppressed by -q).
+    /// A message for the operator on stderr (suppressed by -q). Messages often quote
+    /// server text (names, paths), so control characters are made visible.
     pub fn info(&mut self, msg: impl AsRef<str>) -> Result<()> {
         if !self.global.quiet {
-            writeln!(self.io.err, "{}", msg.as_ref())?;
+            writeln!(self.io.err, "{}", visible_lines(msg.as_ref()))?;
         }
         Ok(())
     }
 
     pub fn warn(&mut self, msg: impl AsRef<str>) -> Result<()> {
-        writeln!(self.io.err, "warning: {}", msg.as_ref())?;
+        writeln!(self.io.err, "warning: {}", visible_lines(msg.as_ref()))?;
         Ok(())
     }
 
@@ -212,7 +214,8 @@ impl Context {
             return Err(CliError::usage(format!("{prompt} needs confirmation"))
                 .hint("pass --yes to confirm without a prompt"));
         }
-        if self.prompter.confirm(prompt)? {
+        // The prompt often names what the server returned (users, operators).
+        if self.prompter.confirm(&visible_lines(prompt))? {
             Ok(())
         } else {
             Err(CliError::new(crate::error::Kind::Cancelled, "cancelled"))

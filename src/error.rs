@@ -136,15 +136,16 @@ impl CliError {
             codes::APP_ID_UNKNOWN => Kind::Usage,
             _ => Kind::Unexpected,
         };
+        // Server text: on one line, control characters visible (see `output::visible`).
         let message = if message.is_empty() {
             format!("the server answered with error code {code}")
         } else {
-            message.to_owned()
+            crate::output::visible(message).into_owned()
         };
         CliError {
             kind,
             message,
-            hint,
+            hint: hint.map(|h| crate::output::visible(&h).into_owned()),
             server_code: Some(code),
             broken_pipe: false,
             not_offered: false,
@@ -163,5 +164,21 @@ impl From<std::io::Error> for CliError {
         let mut c = CliError::unexpected(format!("I/O error: {e}"));
         c.broken_pipe = e.kind() == std::io::ErrorKind::BrokenPipe;
         c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_message_and_hint_reach_the_terminal_with_controls_visible() {
+        let e = CliError::from_envelope(
+            codes::BAD_REQUEST,
+            "bad \u{1b}]0;pwned\u{7}\nerror: fake",
+            Some("\u{1b}[2Jhint\u{9b}".into()),
+        );
+        assert_eq!(e.message, "bad \\u{1b}]0;pwned\\u{7}\\nerror: fake");
+        assert_eq!(e.hint.as_deref(), Some("\\u{1b}[2Jhint\\u{9b}"));
     }
 }

@@ -49,15 +49,16 @@ fn main() {
 }
 
 /// Print a CLI error; return its exit code. A closed stdout (`imadm ... | head`) is not
-/// an error worth a word.
+/// an error worth a word. Messages may quote the server (its envelope's `message`, names
+/// it sent), so control characters are made visible.
 fn report(e: &CliError) -> i32 {
     if e.broken_pipe {
         return 0;
     }
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "error: {}", e.message);
+    let _ = writeln!(err, "error: {}", output::visible_lines(&e.message));
     if let Some(h) = &e.hint {
-        let _ = writeln!(err, "hint: {h}");
+        let _ = writeln!(err, "hint: {}", output::visible_lines(h));
     }
     e.exit_code()
 }

@@ -1,10 +1,17 @@
-//! Printing results in the format the user asked for.
+//! Printing results in the format the user asked for, and making server text safe to print.
 //!
 //! Machine formats (`json`, `jsonl`, `csv`, `tsv`) go to stdout and are stable: single
 //! objects carry `"schema_version": 1`; list outputs (later issues) stream one page at a
 //! time through [`ListWriter`]. `table` is for people: aligned key/value rows or a
 //! comfy-table sized to the terminal.
+//!
+//! Text from the server is untrusted: a username typed at the unauthenticated login or an
+//! IM user's nick name could carry terminal escape sequences (clear the screen, retitle
+//! the window, hide text) or spreadsheet formulas. Every non-JSON writer here therefore
+//! passes values through [`visible`] (tables, key/value rows, messages) or `cell` (csv,
+//! tsv); JSON needs nothing, serde escapes control characters itself.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use serde_json::{Map, Value};
@@ -60,36 +67,114 @@ pub fn object(ctx: &mut Context, fields: Vec<(&str, &str, Value)>) -> Result<()>
     Ok(())
 }
 
-/// A value as people read it.
+/// A value as people read it, control characters made [`visible`].
 pub fn human(v: &Value) -> String {
-    match v {
-        Value::Null => "-".into(),
-        Value::String(s) => s.clone(),
-        Value::Array(a) if a.is_empty() => "-".into(),
-        Value::Array(a) => a.iter().map(human).collect::<Vec<_>>().join(", "),
+    let raw = match v {
+        Value::Null => return "-".into(),
+        Value::String(s) => return visible(s).into_owned(),
+        Value::Array(a) if a.is_empty() => return "-".into(),
+        Value::Array(a) => return a.iter().map(human).collect::<Vec<_>>().join(", "),
+        // Numbers and booleans; objects as JSON, whose strings may still hold bidi controls.
         other => other.to_string(),
+    };
+    visible(&raw).into_owned()
+}
+
+/// Server text made safe for a terminal: every control character is shown as an escape
+/// instead of being obeyed. C0 (newline and tab too: a value is one line in a table or
+/// a key/value row), DEL and C1 (U+0080-U+009F, some terminals take U+009B as ESC `[`), and
+/// the bidirectional controls that reorder what is displayed (U+061C, U+200E, U+200F,
+/// U+202A-U+202E, U+2066-U+2069, "Trojan Source"). Newline, tab and CR read `\n`, `\t`,
+/// `\r`; the others `\u{1b}`, as Rust writes them.
+///
+/// A backslash is left as it is, so `\u{1b}` in the output may also be those six
+/// characters in the data: what matters is that nothing is obeyed, and `-o json` shows
+/// the exact text. Leaving backslashes alone also makes this idempotent (text already
+/// passed through it comes out the same), so layers can apply it without double escapes.
+pub fn visible(s: &str) -> Cow<'_, str> {
+    escape(s, Escape::Terminal)
+}
+
+/// Like [`visible`] but keeps newlines: for messages that are written as lines (`error:`,
+/// `hint:`, notes on stderr), whose own line breaks are wanted.
+pub fn visible_lines(s: &str) -> Cow<'_, str> {
+    escape(s, Escape::Lines)
+}
+
+#[derive(Clone, Copy)]
+enum Escape {
+    /// Tables and key/value rows: every control character, bidi controls included.
+    Terminal,
+    /// As `Terminal`, but newlines pass.
+    Lines,
+    /// CSV/TSV cells: C0, DEL and C1. Bidi controls are kept: they are legitimate in
+    /// right-to-left names, and a spreadsheet does not execute them.
+    Cell,
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn escape(s: &str, how: Escape) -> Cow<'_, str> {
+    // `is_control` is Unicode category Cc: exactly C0, DEL and C1.
+    let needs = |c: char| match how {
+        Escape::Terminal => c.is_control() || is_bidi_control(c),
+        Escape::Lines => (c.is_control() && c != '\n') || is_bidi_control(c),
+        Escape::Cell => c.is_control(),
+    };
+    if !s.chars().any(needs) {
+        return Cow::Borrowed(s);
     }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if !needs(c) {
+            out.push(c);
+            continue;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c => {
+                use std::fmt::Write as _;
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// A value as a CSV/TSV cell: scalars plain, arrays joined by commas (inner quotes
-/// escaped by CSV rules), tabs and newlines replaced in TSV.
+/// escaped by CSV rules), control characters escaped as by [`visible`] (so a TSV cell
+/// never holds a tab or a line break).
+///
+/// Text that a spreadsheet would take for a formula (starting with `=`, `+`, `-`, `@`,
+/// tab or CR: OWASP "CSV injection") gets a leading `'`, which spreadsheets read as "this
+/// is text". Only text: a JSON number such as `-5` is data and stays as it is, and so
+/// does an array of numbers.
 fn cell(v: &Value, sep: char) -> String {
-    let raw = match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        Value::Array(a) => a
-            .iter()
-            .map(|x| match x {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join(","),
-        other => other.to_string(),
+    let (raw, text) = match v {
+        Value::Null => (String::new(), false),
+        Value::String(s) => (s.clone(), true),
+        Value::Array(a) => (
+            a.iter()
+                .map(|x| match x {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            a.first().is_some_and(Value::is_string),
+        ),
+        other => (other.to_string(), false),
     };
-    if sep == '\t' {
-        raw.replace(['\t', '\n', '\r'], " ")
-    } else if raw.contains([',', '"', '\n', '\r']) {
+    let formula = text && raw.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let mut raw = escape(&raw, Escape::Cell).into_owned();
+    if formula {
+        raw.insert(0, '\'');
+    }
+    if sep == ',' && raw.contains([',', '"']) {
         format!("\"{}\"", raw.replace('"', "\"\""))
     } else {
         raw
@@ -275,12 +360,203 @@ mod tests {
             cell(&Value::String("say \"hi\"".into()), ','),
             "\"say \"\"hi\"\"\""
         );
-        assert_eq!(cell(&Value::String("a\tb\nc".into()), '\t'), "a b c");
+        assert_eq!(cell(&Value::String("a\tb\nc".into()), '\t'), "a\\tb\\nc");
         assert_eq!(
             cell(&serde_json::json!(["owner", "admin"]), ','),
             "\"owner,admin\""
         );
         assert_eq!(cell(&Value::Null, ','), "");
+    }
+
+    /// One string per class of character `visible` must neutralise, with its escape.
+    const CONTROLS: &[(&str, &str)] = &[
+        ("\u{1b}[2J", "\\u{1b}[2J"),                      // C0: ESC, clear screen
+        ("\u{1b}]0;pwned\u{7}", "\\u{1b}]0;pwned\\u{7}"), // OSC window title, BEL
+        ("a\u{0}b", "a\\u{0}b"),                          // NUL
+        ("a\nb\tc\rd", "a\\nb\\tc\\rd"),                  // line structure
+        ("del\u{7f}", "del\\u{7f}"),                      // DEL
+        ("\u{9b}31m", "\\u{9b}31m"),                      // C1 CSI
+        ("\u{85}", "\\u{85}"),                            // C1 next line
+    ];
+    const BIDI: &[(&str, &str)] = &[
+        ("a\u{202e}cba", "a\\u{202e}cba"), // right-to-left override
+        ("\u{2066}x\u{2069}", "\\u{2066}x\\u{2069}"),
+        ("\u{200e}\u{200f}\u{61c}", "\\u{200e}\\u{200f}\\u{61c}"),
+        (
+            "\u{202a}\u{202b}\u{202c}\u{202d}",
+            "\\u{202a}\\u{202b}\\u{202c}\\u{202d}",
+        ),
+        ("\u{2067}\u{2068}", "\\u{2067}\\u{2068}"),
+    ];
+
+    #[test]
+    fn visible_escapes_every_control_and_bidi_character() {
+        for (raw, shown) in CONTROLS.iter().chain(BIDI) {
+            assert_eq!(visible(raw), *shown, "{raw:?}");
+            assert_eq!(human(&Value::String((*raw).into())), *shown, "{raw:?}");
+        }
+        // Nothing else changes, and text without controls is not copied.
+        let plain = "Zoë 张三 عربي \\u{1b} 100% \u{a0}";
+        assert_eq!(visible(plain), plain);
+        assert!(matches!(visible(plain), Cow::Borrowed(_)));
+        // Idempotent: escaping escaped text changes nothing.
+        for (raw, _) in CONTROLS.iter().chain(BIDI) {
+            assert_eq!(visible(&visible(raw)), visible(raw));
+        }
+        // Arrays and objects too.
+        assert_eq!(human(&serde_json::json!(["a\u{1b}", "b"])), "a\\u{1b}, b");
+        assert_eq!(
+            human(&serde_json::json!({"k": "\u{202e}"})),
+            "{\"k\":\"\\u{202e}\"}"
+        );
+    }
+
+    #[test]
+    fn visible_lines_keeps_newlines_only() {
+        assert_eq!(visible_lines("one\ntwo"), "one\ntwo");
+        assert_eq!(
+            visible_lines("x\u{1b}[8m\t\u{202e}\r"),
+            "x\\u{1b}[8m\\t\\u{202e}\\r"
+        );
+    }
+
+    #[test]
+    fn csv_and_tsv_cells_carry_no_control_characters() {
+        for sep in [',', '\t'] {
+            for (raw, shown) in CONTROLS {
+                let c = cell(&Value::String(format!("x{raw}")), sep);
+                assert!(!c.chars().any(char::is_control), "{sep:?} {c:?}");
+                assert!(c.contains(shown), "{sep:?} {c:?}");
+            }
+            // Bidi controls are data in a cell (right-to-left names), not escaped.
+            assert_eq!(cell(&Value::String("\u{200f}x".into()), sep), "\u{200f}x");
+        }
+    }
+
+    #[test]
+    fn csv_cells_that_look_like_formulas_become_text() {
+        for sep in [',', '\t'] {
+            for (raw, shown) in [
+                ("=1+2", "'=1+2"),
+                ("+1", "'+1"),
+                ("-2+3", "'-2+3"),
+                ("@SUM(A1)", "'@SUM(A1)"),
+                ("\t=1", "'\\t=1"),
+                ("\r=1", "'\\r=1"),
+                ("a=1", "a=1"),
+                ("'quoted", "'quoted"),
+            ] {
+                assert_eq!(cell(&Value::String(raw.into()), sep), shown, "{sep:?}");
+            }
+            // Numbers are data: a negative number keeps its sign and gets no prefix.
+            assert_eq!(cell(&serde_json::json!(-5), sep), "-5");
+            assert_eq!(cell(&serde_json::json!(-0.5), sep), "-0.5");
+            assert_eq!(cell(&serde_json::json!([-1, 2]), ','), "\"-1,2\"");
+            assert_eq!(cell(&serde_json::json!(["-x", "y"]), '\t'), "'-x,y");
+        }
+        // The prefix goes inside the CSV quotes when the cell needs quoting.
+        assert_eq!(
+            cell(&Value::String("=HYPERLINK(\"http://x\",\"y\")".into()), ','),
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""
+        );
+    }
+
+    /// Everything a writer wrote, in one format.
+    fn written(format: &str, write: impl FnOnce(&mut Context) -> Result<()>) -> String {
+        #[derive(Clone, Default)]
+        struct Buf(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+        impl Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.borrow_mut().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        use clap::Parser;
+        let dir = tempfile::tempdir().unwrap();
+        let cli = crate::cli::Cli::try_parse_from([
+            "imadm",
+            "-o",
+            format,
+            "--config-dir",
+            dir.path().to_str().unwrap(),
+            "auth",
+            "status",
+        ])
+        .unwrap();
+        let buf = Buf::default();
+        let io = crate::context::Io {
+            out: Box::new(buf.clone()),
+            err: Box::new(std::io::sink()),
+            stdin_tty: false,
+            stdout_tty: false,
+            stderr_tty: false,
+        };
+        let mut ctx = Context::new(cli.global, io).unwrap();
+        write(&mut ctx).unwrap();
+        String::from_utf8(buf.0.take()).unwrap()
+    }
+
+    /// The attack of issue #13 (clear screen, retitle the window, hide text) plus C1, DEL,
+    /// a bidi override and a formula.
+    const HOSTILE: &str = "=x\u{1b}[2J\u{1b}]0;pwned\u{7}\u{1b}[8m\u{9b}\u{7f}\u{202e}\n";
+
+    fn hostile_object(ctx: &mut Context) -> Result<()> {
+        object(
+            ctx,
+            vec![
+                ("nick_name", "Nick name", Value::String(HOSTILE.into())),
+                ("n", "N", serde_json::json!(-5)),
+            ],
+        )
+    }
+
+    fn hostile_list(ctx: &mut Context) -> Result<()> {
+        let mut w = ListWriter::new(ctx, &["nick_name", "n"])?;
+        w.page(ctx, &[serde_json::json!({"nick_name": HOSTILE, "n": -5})])?;
+        w.finish(ctx).map(drop)
+    }
+
+    #[test]
+    fn every_writer_neutralises_server_text_and_json_keeps_it_exact() {
+        for write in [hostile_object, hostile_list] {
+            for format in ["table", "csv", "tsv"] {
+                let out = written(format, write);
+                // Only the writer's own line breaks (and TSV's separators) remain.
+                assert!(
+                    !out.chars().any(|c| c.is_control()
+                        && c != '\n'
+                        && !(c == '\t' && format == "tsv")
+                        || is_bidi_control(c) && format == "table"),
+                    "{format}: {out:?}"
+                );
+                assert!(
+                    out.contains("\\u{1b}[2J\\u{1b}]0;pwned\\u{7}"),
+                    "{format}: {out}"
+                );
+                assert_eq!(out.lines().count(), 2, "{format}: {out:?}");
+                if format != "table" {
+                    assert!(out.contains("'=x"), "{format}: {out}");
+                    assert!(
+                        out.lines().nth(1).unwrap().ends_with("-5"),
+                        "{format}: {out}"
+                    );
+                }
+            }
+            for format in ["json", "jsonl"] {
+                let out = written(format, write);
+                assert!(
+                    !out.contains('\u{1b}'),
+                    "serde escapes control characters: {out}"
+                );
+                let v: Value = serde_json::from_str(&out).unwrap();
+                let item = v.as_array().map_or(&v, |a| &a[0]);
+                assert_eq!(item["nick_name"], HOSTILE, "{format}: {out}");
+                assert_eq!(item["n"], -5, "{format}: {out}");
+            }
+        }
     }
 
     #[test]

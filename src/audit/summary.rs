@@ -203,8 +203,19 @@ pub fn json(h: &Header, s: &Summary) -> String {
     out
 }
 
+/// Server text in a Markdown table cell or line: control characters made visible (a
+/// report is often `cat` to a terminal, see `output::visible`), and the characters that
+/// would end the cell, start a link, emphasis, code or raw HTML backslash-escaped, so a
+/// hostile username renders as the text it is.
 fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '|' | '`' | '*' | '_' | '[' | ']' | '<' | '>') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    crate::output::visible(&out).into_owned()
 }
 
 pub fn markdown(h: &Header, s: &Summary) -> String {
@@ -227,8 +238,13 @@ pub fn markdown(h: &Header, s: &Summary) -> String {
     for (d, c) in &s.days {
         let _ = writeln!(
             o,
-            "| {d} | {} | {} | {} | {} | {} |",
-            c.logins, c.login_failures, c.mfa_ok, c.mfa_failures, c.lockouts
+            "| {} | {} | {} | {} | {} | {} |",
+            md_escape(d),
+            c.logins,
+            c.login_failures,
+            c.mfa_ok,
+            c.mfa_failures,
+            c.lockouts
         );
     }
     let _ = writeln!(
@@ -258,11 +274,11 @@ pub fn markdown(h: &Header, s: &Summary) -> String {
             o,
             "| {} | {} | {} | {} | {} | {} | {} |",
             c.seq,
-            c.at,
+            md_escape(&c.at),
             md_escape(&c.actor),
-            c.action,
+            md_escape(&c.action),
             md_escape(c.target.as_deref().unwrap_or("")),
-            c.outcome,
+            md_escape(&c.outcome),
             md_escape(c.detail.as_deref().unwrap_or(""))
         );
     }
@@ -272,7 +288,7 @@ pub fn markdown(h: &Header, s: &Summary) -> String {
     );
     for (a, m) in &s.sensitive_access {
         for (act, n) in m {
-            let _ = writeln!(o, "| {} | {act} | {n} |", md_escape(a));
+            let _ = writeln!(o, "| {} | {} | {n} |", md_escape(a), md_escape(act));
         }
     }
     let _ = writeln!(o, "\n## Alerts\n");
@@ -286,7 +302,7 @@ pub fn markdown(h: &Header, s: &Summary) -> String {
         );
         for (r, m) in &s.alerts.by_rule {
             for (sev, n) in m {
-                let _ = writeln!(o, "| {r} | {sev} | {n} |");
+                let _ = writeln!(o, "| {} | {} | {n} |", md_escape(r), md_escape(sev));
             }
         }
     }
@@ -300,15 +316,18 @@ pub fn markdown(h: &Header, s: &Summary) -> String {
             "| {} | {} | {} | {} |",
             md_escape(k),
             u.events,
-            u.first_at,
-            u.last_at
+            md_escape(&u.first_at),
+            md_escape(&u.last_at)
         );
     }
     o
 }
 
+/// Server text in HTML: the markup characters as entities, control characters made
+/// visible as in the terminal (a raw ESC is no more welcome in a file someone may `cat`).
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
+    crate::output::visible(s)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
@@ -338,9 +357,10 @@ fn svg_days(s: &Summary) -> String {
             let bh = h * v as f64 / max as f64;
             let _ = write!(
                 o,
-                "<rect x=\"{}\" y=\"{:.1}\" width=\"{bw}\" height=\"{bh:.1}\" fill=\"{color}\"><title>{day}: {v}</title></rect>",
+                "<rect x=\"{}\" y=\"{:.1}\" width=\"{bw}\" height=\"{bh:.1}\" fill=\"{color}\"><title>{}: {v}</title></rect>",
                 x + j * bw,
-                10.0 + h - bh
+                10.0 + h - bh,
+                esc(day)
             );
         }
         let _ = write!(
@@ -628,5 +648,47 @@ mod tests {
             !body.contains("http://") && !body.contains("https://"),
             "{html}"
         );
+    }
+
+    #[test]
+    fn hostile_server_text_cannot_break_markdown_or_html_or_reach_a_terminal() {
+        let mut s = Summary::default();
+        let at = "2026-11-01T10:00:00.000Z";
+        let evil = "x\u{1b}]0;pwned\u{7}|`c`|[l](http://e)<img src=x>\\|\u{202e}\ny";
+        s.add(&ev(1, at, "operator", evil, "auth.lockout", "failure"));
+        s.add(&ev(2, at, "operator", evil, "operator.grant", evil));
+        s.add(&ev(3, at, "token", evil, "message.read", "success"));
+        s.operator(evil, false, false);
+        let h = Header {
+            server: "https://x".into(),
+            server_id: evil.into(),
+            since: "a".into(),
+            until: "b".into(),
+            generated_at: "c".into(),
+        };
+        for (form, text) in [("md", markdown(&h, &s)), ("html", html(&h, &s))] {
+            assert!(
+                !text
+                    .chars()
+                    .any(|c| c.is_control() && c != '\n' || c == '\u{202e}'),
+                "{form}: {text:?}"
+            );
+            assert!(
+                text.contains("\\u{1b}") && text.contains("pwned\\u{7}"),
+                "{form}: {text}"
+            );
+        }
+        let m = markdown(&h, &s);
+        // Every row of the changes table keeps its 7 cells: no unescaped `|` inside one.
+        let row = m
+            .lines()
+            .find(|l| l.starts_with("| 2 |"))
+            .expect("change row");
+        let cells = row.replace("\\|", "").matches('|').count();
+        assert_eq!(cells, 8, "{row}");
+        assert!(row.contains("\\`c\\`") && row.contains("\\[l\\]") && row.contains("\\<img"));
+        let html = html(&h, &s);
+        assert!(!html.contains("<img"), "{html}");
+        assert!(html.contains("&lt;img src=x&gt;"), "{html}");
     }
 }

@@ -51,7 +51,7 @@ pub fn get(ctx: &mut Context, args: GetArgs) -> Result<()> {
     check_key(&args.key)?;
     match ctx.profile().get(&args.key) {
         Some(v) => {
-            writeln!(ctx.io.out, "{v}")?;
+            writeln!(ctx.io.out, "{}", crate::output::visible(&v))?;
             Ok(())
         }
         None => Err(CliError::new(
@@ -88,7 +88,8 @@ pub fn list(ctx: &mut Context, _args: ListArgs) -> Result<()> {
         }
         _ => {
             for (k, desc) in KEYS {
-                let v = p.get(k).unwrap_or_default();
+                // The pinned audit key came from a server: print it like server text.
+                let v = crate::output::visible(&p.get(k).unwrap_or_default()).into_owned();
                 if ctx.output() == OutputFormat::Table {
                     writeln!(ctx.io.out, "{k:<8} = {v:<40} # {desc}")?;
                 } else {

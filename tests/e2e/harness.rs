@@ -571,6 +571,11 @@ impl Server {
         self.tmp.path()
     }
 
+    /// The server's process id (the `imadm server` process itself, no shell between).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("server running").id()
+    }
+
     /// What the server wrote on stderr so far.
     pub fn server_stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()

@@ -16,6 +16,30 @@ use crate::UnixTime;
 /// Header naming the IM user a Lanying request acts on (admin token + `user_id`).
 pub const HEADER_USER_ID: &str = "user_id";
 
+/// The longest text the server stores in each IM field, in characters (Unicode scalar
+/// values, as JSON Schema's `maxLength` counts them). Lanying documents no lengths (only
+/// the username pattern), so these are ours. Fields the server accepts but does not keep
+/// (a group's avatar, a message's attachment/config/ext, an invitation's reason) are
+/// bounded only by the request body limit; the server refuses longer values with 10002
+/// naming the field and the limit. The `#[schema(max_length)]` annotations below repeat
+/// them (utoipa takes only literals; a server test holds the two equal).
+pub mod limits {
+    /// Usernames: the bound the username rule always had.
+    pub const USERNAME: usize = 64;
+    /// OWASP ASVS 2.1.2: at least 64 characters permitted, more than 128 denied.
+    pub const PASSWORD: usize = 128;
+    pub const NICK_NAME: usize = 256;
+    /// The longest forward path RFC 5321 allows (256 octets with the angle brackets).
+    pub const EMAIL: usize = 254;
+    /// E.164 has at most 15 digits; room for `+`, spaces and an extension.
+    pub const MOBILE: usize = 32;
+    pub const GROUP_NAME: usize = 256;
+    pub const GROUP_DESCRIPTION: usize = 4096;
+    /// 64 Ki characters: the large message bodies the store is sized for (its 16 KiB
+    /// pages, bench/backup.sh) still fit; files go as attachments.
+    pub const MESSAGE_CONTENT: usize = 65536;
+}
+
 // Lanying group error codes (server-api-quick-start, "Error code description"). They
 // live here rather than in `codes` because only the group endpoints answer with them and
 // the CLI never sees them.
@@ -31,13 +55,18 @@ pub const ALREADY_A_MEMBER: i32 = 20017;
 /// encrypted).
 #[derive(Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct UserRegisterRequest {
+    #[schema(max_length = 64)]
     pub username: String,
+    #[schema(max_length = 128)]
     pub password: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 256)]
     pub nick_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 254)]
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 32)]
     pub mobile: Option<String>,
 }
 
@@ -120,6 +149,7 @@ pub struct UserProfileDto {
 /// Lanying's `PasswordDto` (`POST /user/change_password_admin`).
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct PasswordDto {
+    #[schema(max_length = 128)]
     pub password: String,
 }
 
@@ -148,8 +178,10 @@ impl std::fmt::Debug for UserDeleteRequest {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct GroupInfoRequest {
     #[serde(default)]
+    #[schema(max_length = 256)]
     pub name: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 4096)]
     pub description: Option<String>,
     #[serde(default)]
     pub avatar: Option<String>,
@@ -244,6 +276,7 @@ pub struct MessageRequest {
     /// 1 user, 2 group.
     #[serde(rename = "type")]
     pub kind: i32,
+    #[schema(max_length = 65536)]
     pub content: String,
     /// 0 TEXT, 1 IMAGE, 2 AUDIO, 3 VIDEO, 4 FILE, 5 LOCATION, 6 COMMAND, 7 FORWARD.
     #[serde(default)]

@@ -724,17 +724,20 @@ impl AuditKey {
             std::fs::read(path)
                 .map_err(|e| format!("cannot read the audit key {}: {e}", path.display()))?,
         );
-        let seed: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
-            format!(
-                "the audit key {} has {} bytes, expected 32",
-                path.display(),
-                bytes.len()
-            )
-        })?;
-        Ok(Self::from_seed(seed))
+        let seed: Zeroizing<[u8; 32]> =
+            Zeroizing::new(bytes.as_slice().try_into().map_err(|_| {
+                format!(
+                    "the audit key {} has {} bytes, expected 32",
+                    path.display(),
+                    bytes.len()
+                )
+            })?);
+        Ok(Self::from_seed(&seed))
     }
 
-    pub fn from_seed(seed: [u8; 32]) -> Self {
+    /// The signing key zeroizes itself on drop (ed25519-dalek's `zeroize` feature), as
+    /// does the pseudonym key; the caller keeps `seed` in a `Zeroizing` of its own.
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
         use sha2::{Digest, Sha256};
         let derive = |context: &[u8]| -> Zeroizing<[u8; 32]> {
             Zeroizing::new(
@@ -746,7 +749,7 @@ impl AuditKey {
             )
         };
         AuditKey {
-            key: SigningKey::from_bytes(&seed),
+            key: SigningKey::from_bytes(seed),
             pseudonym_key: derive(b"imadm-audit-pseudonym-key-v1\0"),
             unknown_name_key: derive(b"imadm-audit-unknown-operator-key-v1\0"),
         }
@@ -918,7 +921,7 @@ mod tests {
 
     #[test]
     fn hmac_matches_rfc4231_shape_and_pseudonyms_are_stable() {
-        let k = AuditKey::from_seed([7u8; 32]);
+        let k = AuditKey::from_seed(&[7u8; 32]);
         assert_eq!(k.user_pseudonym(42), k.user_pseudonym(42));
         assert_ne!(k.user_pseudonym(42), k.user_pseudonym(43));
         assert_eq!(k.user_pseudonym(42).len(), "user:".len() + 16);
@@ -931,7 +934,7 @@ mod tests {
             &name["unknown:".len()..],
             &k.user_pseudonym(42)["user:".len()..]
         );
-        assert_ne!(name, AuditKey::from_seed([8u8; 32]).unknown_operator("42"));
+        assert_ne!(name, AuditKey::from_seed(&[8u8; 32]).unknown_operator("42"));
         // RFC 4231 test case 2 uses a 4-byte key; pad it to our 32-byte key size
         // (HMAC zero-pads short keys, so the result is the same).
         let mut key = [0u8; 32];
@@ -1095,7 +1098,7 @@ mod tests {
     #[test]
     fn checkpoint_signature_verifies_and_public_key_is_openssh() {
         use ed25519_dalek::Verifier;
-        let k = AuditKey::from_seed([1u8; 32]);
+        let k = AuditKey::from_seed(&[1u8; 32]);
         let cp = k.checkpoint(5, &"ab".repeat(32), "srv");
         use base64::Engine;
         let sig: [u8; 64] = base64::engine::general_purpose::STANDARD

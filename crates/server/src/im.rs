@@ -10,6 +10,7 @@
 //! data (see `store::im::aad`), so a ciphertext moved to another row fails to open.
 
 use imadm_api::codes;
+use imadm_api::im::limits;
 use imadm_api::im::{
     self as wire, AdminUser, AdminUserDetail, AdminUserPage, BasicUserInfo, BatchRegisterUserDto,
     GroupInfoAndSettingsDto, GroupInfoRequest, GroupMember, GroupUserRelationResponse,
@@ -28,8 +29,27 @@ pub const MAX_BATCH: usize = 1000;
 pub const MAX_PAGE: u32 = 1000;
 /// Lanying's `/user/list` page size bound.
 pub const MAX_LANYING_PAGE: u32 = 200;
-const MAX_USERNAME_CHARS: usize = 64;
 const GROUP_CAPACITY: i64 = 2000;
+
+/// `Err` (for a 10002) when `value` is longer than `max` characters
+/// (`imadm_api::im::limits`), naming the field as the request does.
+fn check_len(field: &str, value: &str, max: usize) -> Result<(), String> {
+    // Counting stops past the limit: a 1 MiB value costs no more than a short one.
+    let n = value.chars().take(max + 1).count();
+    if n > max {
+        return Err(format!(
+            "{field} is longer than {max} characters, the most this server accepts"
+        ));
+    }
+    Ok(())
+}
+
+fn check_len_opt(field: &str, value: Option<&str>, max: usize) -> Result<(), String> {
+    value.map_or(Ok(()), |v| check_len(field, v, max))
+}
+
+/// The hint of a 10002 for a field over its limit.
+const LIMITS_HINT: &str = "shorten it; every field's limit is in /openapi.json (maxLength)";
 
 /// Lanying's username rule: letters, digits, underscore (and CJK ideographs), not only
 /// digits, not starting with `maxim` or `mta`. `Err` says what is wrong, for a 10002.
@@ -37,9 +57,10 @@ pub fn check_username(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("the username is empty".into());
     }
-    if name.chars().count() > MAX_USERNAME_CHARS {
+    if name.chars().nth(limits::USERNAME).is_some() {
         return Err(format!(
-            "the username is longer than {MAX_USERNAME_CHARS} characters"
+            "the username is longer than {} characters",
+            limits::USERNAME
         ));
     }
     let allowed =
@@ -109,6 +130,15 @@ fn check_register(r: &UserRegisterRequest) -> Result<(), String> {
     Ok(())
 }
 
+/// Each field's length (`imadm_api::im::limits`).
+fn check_lengths(r: &UserRegisterRequest) -> Result<(), String> {
+    check_len("password", &r.password, limits::PASSWORD)?;
+    check_len_opt("nick_name", r.nick_name.as_deref(), limits::NICK_NAME)?;
+    check_len_opt("email", r.email.as_deref(), limits::EMAIL)?;
+    check_len_opt("mobile", r.mobile.as_deref(), limits::MOBILE)?;
+    Ok(())
+}
+
 impl AppState {
     fn sealer(&self) -> impl Fn(&[u8], &str) -> Vec<u8> + Sync + '_ {
         move |p: &[u8], a: &str| self.key.seal(p, a)
@@ -172,7 +202,7 @@ impl AppState {
         let mut valid = Vec::new();
         let mut valid_at = Vec::new();
         for (i, r) in rows.into_iter().enumerate() {
-            match check_register(&r) {
+            match check_register(&r).and_then(|()| check_lengths(&r)) {
                 Ok(()) => {
                     valid.push(NewImUser {
                         password_hash: secrets::hash_password(&r.password),
@@ -226,6 +256,7 @@ impl AppState {
         check_register(&req).map_err(|m| {
             bad(m).hint("usernames are letters, digits and underscore, not all digits, not starting with maxim/mta")
         })?;
+        check_lengths(&req).map_err(|m| bad(m).hint(LIMITS_HINT))?;
         let r = self.register_users(caller, vec![req])?.remove(0);
         match r.user_id {
             Some(user_id) => Ok(UserSettings {
@@ -397,6 +428,7 @@ impl AppState {
         if password.is_empty() {
             return Err(bad("the new password is empty"));
         }
+        check_len("password", password, limits::PASSWORD).map_err(|m| bad(m).hint(LIMITS_HINT))?;
         let hash = secrets::hash_password(password);
         if !self.im.set_im_password(u.user_id, &hash, now())? {
             return Err(user_not_found(u.user_id));
@@ -513,6 +545,15 @@ impl AppState {
             .name
             .filter(|n| !n.trim().is_empty())
             .ok_or_else(|| bad("the group needs a name"))?;
+        check_len("name", &name, limits::GROUP_NAME)
+            .and_then(|()| {
+                check_len_opt(
+                    "description",
+                    req.description.as_deref(),
+                    limits::GROUP_DESCRIPTION,
+                )
+            })
+            .map_err(|m| bad(m).hint(LIMITS_HINT))?;
         let kind = req.kind.unwrap_or(0);
         if !matches!(kind, 0 | 2) {
             return Err(bad(format!(
@@ -666,6 +707,8 @@ impl AppState {
                 req.content_type
             )));
         }
+        check_len("content", &req.content, limits::MESSAGE_CONTENT)
+            .map_err(|m| bad(m).hint(LIMITS_HINT))?;
         if req.targets.is_empty() || req.targets.len() > MAX_BATCH {
             return Err(bad(format!(
                 "targets must name between 1 and {MAX_BATCH} recipients"
@@ -754,7 +797,7 @@ impl AppState {
 
 #[cfg(test)]
 mod tests {
-    use super::check_username;
+    use super::*;
 
     #[test]
     fn usernames_follow_lanying_rules() {
@@ -777,5 +820,90 @@ mod tests {
         }
         assert!(check_username(&"a".repeat(65)).is_err());
         assert!(check_username(&"a".repeat(64)).is_ok());
+    }
+
+    fn row(field: &str, len: usize) -> UserRegisterRequest {
+        // Multi-byte characters: limits count characters, not bytes.
+        let v = "é".repeat(len);
+        let mut r = UserRegisterRequest {
+            username: "alice".into(),
+            password: "pw".into(),
+            ..Default::default()
+        };
+        match field {
+            "password" => r.password = v,
+            "nick_name" => r.nick_name = Some(v),
+            "email" => r.email = Some(v),
+            "mobile" => r.mobile = Some(v),
+            _ => unreachable!(),
+        }
+        r
+    }
+
+    #[test]
+    fn profile_fields_are_refused_past_their_limit_naming_field_and_limit() {
+        for (field, max) in [
+            ("password", limits::PASSWORD),
+            ("nick_name", limits::NICK_NAME),
+            ("email", limits::EMAIL),
+            ("mobile", limits::MOBILE),
+        ] {
+            assert_eq!(
+                check_lengths(&row(field, max)),
+                Ok(()),
+                "{field} at its limit"
+            );
+            let e = check_lengths(&row(field, max + 1)).expect_err(field);
+            assert!(
+                e.starts_with(field) && e.contains(&format!("{max} characters")),
+                "{e}"
+            );
+        }
+        // The 2 MB nick name.
+        let mut r = row("nick_name", 1);
+        r.nick_name = Some("x".repeat(2 << 20));
+        assert!(check_lengths(&r).unwrap_err().starts_with("nick_name"));
+        assert!(
+            check_len(
+                "content",
+                &"m".repeat(limits::MESSAGE_CONTENT),
+                limits::MESSAGE_CONTENT
+            )
+            .is_ok()
+        );
+        assert!(
+            check_len(
+                "name",
+                &"g".repeat(limits::GROUP_NAME + 1),
+                limits::GROUP_NAME
+            )
+            .is_err()
+        );
+    }
+
+    /// `/openapi.json` announces the limits the service layer applies (utoipa's
+    /// `max_length` takes only literals, so the two are written twice).
+    #[test]
+    fn openapi_max_lengths_are_the_enforced_limits() {
+        use utoipa::OpenApi;
+        let doc = serde_json::to_value(crate::http::openapi::ApiDoc::openapi()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        for (schema, field, max) in [
+            ("UserRegisterRequest", "username", limits::USERNAME),
+            ("UserRegisterRequest", "password", limits::PASSWORD),
+            ("UserRegisterRequest", "nick_name", limits::NICK_NAME),
+            ("UserRegisterRequest", "email", limits::EMAIL),
+            ("UserRegisterRequest", "mobile", limits::MOBILE),
+            ("PasswordDto", "password", limits::PASSWORD),
+            ("GroupInfoRequest", "name", limits::GROUP_NAME),
+            ("GroupInfoRequest", "description", limits::GROUP_DESCRIPTION),
+            ("MessageRequest", "content", limits::MESSAGE_CONTENT),
+        ] {
+            assert_eq!(
+                schemas[schema]["properties"][field]["maxLength"], max,
+                "{schema}.{field}: {}",
+                schemas[schema]["properties"][field]
+            );
+        }
     }
 }

@@ -157,6 +157,16 @@ impl ServerKey {
 mod tests {
     use super::*;
 
+    /// Checked by the compiler: the key material the server keeps for its lifetime (the
+    /// AES key schedule inside `ServerKey`'s cipher, the audit signing key) is wiped when
+    /// dropped, given the crate features in Cargo.toml.
+    #[test]
+    fn key_material_is_zeroized_on_drop() {
+        fn zeroized_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+        zeroized_on_drop::<aes::Aes256>();
+        zeroized_on_drop::<ed25519_dalek::SigningKey>();
+    }
+
     #[test]
     fn sealed_values_open_only_with_their_aad() {
         let dir = tempfile::tempdir().unwrap();

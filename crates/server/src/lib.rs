@@ -41,6 +41,33 @@ use keys::ServerKey;
 use store::Store;
 use store::sqlite::SqliteStore;
 
+/// Keep the server's secrets out of core dumps and away from debuggers: call first thing
+/// in a process that will hold `server.key`, `audit.key`, passwords or tokens in memory.
+///
+/// `RLIMIT_CORE` goes to 0, soft and hard limit both, so nothing in the process can raise
+/// it again; and the process is marked not dumpable (`PR_SET_DUMPABLE` 0), which also
+/// covers a `core_pattern` that pipes to a crash collector (those ignore the rlimit), makes
+/// `/proc/<pid>/mem`, `environ` and the like root's, and refuses `ptrace` attaches by other
+/// processes of the same user. Linux only; elsewhere it does nothing.
+pub fn harden_process() -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let none = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: plain system calls on this process; `none` outlives the call.
+        if unsafe { libc::setrlimit(libc::RLIMIT_CORE, &none) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: as above; PR_SET_DUMPABLE takes no pointers.
+        if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 /// Seconds since the epoch, the server's one clock.
 pub fn now() -> UnixTime {
     std::time::SystemTime::now()
@@ -425,5 +452,52 @@ async fn wait_for_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    /// In a child process (the flags must not stick to the test runner): after
+    /// `harden_process`, the kernel reports it not dumpable and its core limit 0/0.
+    #[test]
+    fn harden_process_leaves_no_core_dump_and_no_dumpable_process() {
+        // SAFETY: the child only makes system calls (no allocation, no locks) before
+        // `_exit`, which is what is allowed after fork in a multi-threaded process.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            let ok = super::harden_process().is_ok();
+            let mut lim = libc::rlimit {
+                rlim_cur: 1,
+                rlim_max: 1,
+            };
+            // SAFETY: `lim` outlives the call.
+            let got = unsafe { libc::getrlimit(libc::RLIMIT_CORE, &mut lim) } == 0;
+            // SAFETY: no pointers.
+            let dumpable = unsafe { libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) };
+            let code = match (ok, got, lim.rlim_cur, lim.rlim_max, dumpable) {
+                (true, true, 0, 0, 0) => 0,
+                (false, ..) => 1,
+                (_, _, cur, max, _) if cur != 0 || max != 0 => 2,
+                _ => 3,
+            };
+            // SAFETY: ends the child without running the parent's destructors.
+            unsafe { libc::_exit(code) };
+        }
+        let mut status = 0;
+        // SAFETY: `status` outlives the call; `pid` is our child.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status), "child did not exit: {status}");
+        let code = libc::WEXITSTATUS(status);
+        assert_eq!(
+            code,
+            0,
+            "{}",
+            match code {
+                1 => "harden_process failed",
+                2 => "RLIMIT_CORE is not 0/0",
+                _ => "the process is still dumpable",
+            }
+        );
     }
 }

@@ -59,8 +59,9 @@ pub fn ensure_dev_certs(dir: &Path) -> std::io::Result<DevCerts> {
     let leaf_cert = leaf.signed_by(&leaf_key, &issuer).map_err(err)?;
 
     fsutil::write_atomic(&paths.key, leaf_key.serialize_pem().as_bytes(), 0o600)?;
-    fsutil::write_atomic(&paths.cert, leaf_cert.pem().as_bytes(), 0o644)?;
-    fsutil::write_atomic(&paths.ca_cert, ca_cert.pem().as_bytes(), 0o644)?;
+    // Public, but private like everything in the data dir: one rule is easier to check.
+    fsutil::write_atomic(&paths.cert, leaf_cert.pem().as_bytes(), 0o600)?;
+    fsutil::write_atomic(&paths.ca_cert, ca_cert.pem().as_bytes(), 0o600)?;
     Ok(paths)
 }
 

@@ -18,6 +18,6 @@ pub struct TokenArgs {}
 pub fn run(ctx: &mut Context, _args: TokenArgs) -> Result<()> {
     let conn = connect(ctx)?;
     let active = conn.active(ctx)?;
-    writeln!(ctx.io.out, "{}", active.token)?;
+    writeln!(ctx.io.out, "{}", crate::output::visible(&active.token))?;
     Ok(())
 }

@@ -91,9 +91,10 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
         when.minute(),
         when.second()
     );
+    let id = super::file_part(&header.server_id);
     let file_name = match &args.name {
-        Some(n) => format!("imadm-{}-{n}-{stamp}.age", header.server_id),
-        None => format!("imadm-{}-{stamp}.age", header.server_id),
+        Some(n) => format!("imadm-{id}-{n}-{stamp}.age"),
+        None => format!("imadm-{id}-{stamp}.age"),
     };
     let manifest = Manifest {
         schema_version: super::MANIFEST_SCHEMA,

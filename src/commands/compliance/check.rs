@@ -168,8 +168,11 @@ pub fn run(ctx: &mut Context, args: CheckArgs) -> Result<()> {
     .hint("the evidence above names each violation; a policy file (--policy) can change thresholds or turn a control off with a recorded reason"))
 }
 
+/// The people's form. Reasons and evidence quote the server (usernames, error messages),
+/// so they pass through `output::visible`.
 fn text(results: &[compliance::ControlResult], server: &str, at: &str) -> String {
-    let mut s = format!("Compliance check of {server} at {at}\n\n");
+    use crate::output::visible;
+    let mut s = format!("Compliance check of {} at {at}\n\n", visible(server));
     let width = results.iter().map(|r| r.id.len()).max().unwrap_or(0);
     for r in results {
         s.push_str(&format!(
@@ -180,10 +183,10 @@ fn text(results: &[compliance::ControlResult], server: &str, at: &str) -> String
         ));
         let indent = " ".repeat(width + 9);
         if let Some(reason) = &r.reason {
-            s.push_str(&format!("{indent}{reason}\n"));
+            s.push_str(&format!("{indent}{}\n", visible(reason)));
         }
         for e in &r.evidence {
-            s.push_str(&format!("{indent}{e}\n"));
+            s.push_str(&format!("{indent}{}\n", visible(e)));
         }
     }
     let count = |st: Status| results.iter().filter(|r| r.status == st).count();

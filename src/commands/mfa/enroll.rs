@@ -67,7 +67,8 @@ pub fn enroll_interactive(ctx: &mut Context, conn: &Conn) -> Result<()> {
     writeln!(
         err,
         "\nor enter it by hand:\n  URI:    {}\n  secret: {}\n",
-        e.otpauth_uri, e.secret
+        crate::output::visible(&e.otpauth_uri),
+        crate::output::visible(&e.secret)
     )?;
     let code = ctx.ask_secret("Code from the app", "use `imadm mfa enroll --confirm CODE`")?;
     confirm(ctx, conn, code)
@@ -99,7 +100,7 @@ pub fn print_recovery_codes(ctx: &mut Context, codes: &[String]) -> Result<()> {
         crate::cli::OutputFormat::Table => {
             writeln!(ctx.io.out, "Recovery codes:")?;
             for c in codes {
-                writeln!(ctx.io.out, "  {c}")?;
+                writeln!(ctx.io.out, "  {}", crate::output::visible(c))?;
             }
             Ok(())
         }

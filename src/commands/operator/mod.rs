@@ -77,7 +77,11 @@ pub fn print_one_time_password(
 ) -> Result<()> {
     if ctx.output() == crate::cli::OutputFormat::Table {
         print_operator(ctx, o)?;
-        writeln!(ctx.io.out, "\nOne-time password: {password}")?;
+        writeln!(
+            ctx.io.out,
+            "\nOne-time password: {}",
+            crate::output::visible(password)
+        )?;
         return ctx.info(note);
     }
     let mut v = operator_json(o);

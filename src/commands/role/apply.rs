@@ -158,7 +158,12 @@ fn print_diff(ctx: &mut Context, diff: &RolesDiff) -> Result<()> {
             }
             _ => ("=", "unchanged".to_owned()),
         };
-        writeln!(out, "{mark} {} ({detail})", c.role)?;
+        writeln!(
+            out,
+            "{mark} {} ({})",
+            crate::output::visible(&c.role),
+            crate::output::visible(&detail)
+        )?;
     }
     Ok(())
 }

@@ -194,6 +194,10 @@ fn server_error(e: ServerError) -> CliError {
 }
 
 pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
+    // Before any key or password is in memory (init creates them, too).
+    imadm_server::harden_process().map_err(|e| {
+        CliError::unexpected(format!("cannot disable core dumps of the server: {e}"))
+    })?;
     if let Some(ServerCommand::Init(init)) = args.command {
         return run_init(ctx, init);
     }

@@ -56,7 +56,7 @@ pub fn run(ctx: &mut Context, args: CreateArgs) -> Result<()> {
         })
     })?;
     if ctx.output() == OutputFormat::Table {
-        writeln!(ctx.io.out, "{}", created.secret)?;
+        writeln!(ctx.io.out, "{}", crate::output::visible(&created.secret))?;
         return ctx.info(format!(
             "Service token {} ({}) created, expires {}. This is the only time the token is shown.",
             created.token.id,

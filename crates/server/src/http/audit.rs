@@ -198,7 +198,6 @@ pub async fn events(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             );
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             return Ok(resp);
         }
         // Polling the head is one indexed lookup; 200 ms keeps --follow responsive

@@ -128,8 +128,6 @@ pub async fn snapshot(
         HeaderValue::from_static("application/octet-stream"),
     );
     resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp.headers_mut()
         .insert(SIZE_ESTIMATE, HeaderValue::from(estimate));
     Ok(resp)
 }

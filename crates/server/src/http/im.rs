@@ -399,19 +399,14 @@ pub async fn group_member_list(
         s.group_members(&caller, q.group_id, q.cursor.as_deref(), q.limit)
     })
     .await?;
-    let mut resp = axum::Json(MemberPage {
+    Ok(axum::Json(MemberPage {
         code: codes::OK,
         message: String::new(),
         data: members,
         cursor,
         version: crate::now(),
     })
-    .into_response();
-    resp.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    Ok(resp)
+    .into_response())
 }
 
 #[utoipa::path(post, path = "/group/invite", tag = "group", request_body = GroupInvitationRequest,
@@ -669,10 +664,6 @@ pub async fn admin_user_export(
     h.insert(
         axum::http::header::CONTENT_TYPE,
         axum::http::HeaderValue::from_static("application/json"),
-    );
-    h.insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
     );
     Ok(resp)
 }

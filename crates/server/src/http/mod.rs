@@ -18,7 +18,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State,
+};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -34,6 +36,11 @@ use crate::auth::{Caller, RequestCtx};
 use crate::error::ApiError;
 
 pub type Shared = Arc<AppState>;
+
+/// The largest request body any route but the streamed restore upload takes (1 MiB). The
+/// biggest legitimate ones are batches: 100 users from `user import` are ~10 KB, 1000
+/// users with typical profiles ~150 KB, a message at its content limit under 400 KB.
+pub const MAX_BODY: usize = 1 << 20;
 
 /// The blocking end of a streamed response body: each write is one chunk sent to the
 /// socket task through a small bounded channel, so a slow client slows the writer down
@@ -96,6 +103,9 @@ pub fn router(state: Shared) -> Router {
         .merge(im::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Outside the routes: the restore route's own `DefaultBodyLimit::disable()` is
+        // applied later and wins there.
+        .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(state.clone(), context))
         .with_state(state)
 }
@@ -162,17 +172,28 @@ async fn context(State(state): State<Shared>, mut req: Request, next: Next) -> R
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert(HEADER_REQUEST_ID, v);
     }
+    security_headers(resp.headers_mut());
     resp
 }
 
-/// Wrap a successful result in the envelope.
+/// On every response. The server speaks only HTTPS (HSTS: browsers never try plain HTTP
+/// for a year); every answer is JSON, never a page (nosniff, a CSP that allows nothing);
+/// and answers carry tokens, secrets and personal data, so no cache keeps them.
+fn security_headers(h: &mut axum::http::HeaderMap) {
+    use axum::http::header;
+    for (name, value) in [
+        (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::CONTENT_SECURITY_POLICY, "default-src 'none'"),
+        (header::CACHE_CONTROL, "no-store"),
+    ] {
+        h.insert(name, HeaderValue::from_static(value));
+    }
+}
+
+/// Wrap a successful result in the envelope (`security_headers` adds `no-store`).
 pub fn ok<T: Serialize>(data: T) -> Response {
-    let mut resp = (StatusCode::OK, axum::Json(Envelope::ok(data))).into_response();
-    resp.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
-    resp
+    (StatusCode::OK, axum::Json(Envelope::ok(data))).into_response()
 }
 
 /// Run service-layer code (SQLite, argon2) off the async executor.
@@ -280,6 +301,12 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Body(v)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::bad_request(format!(
+                    "the request body is larger than {MAX_BODY} bytes, the most this server takes"
+                ))
+                .hint("send smaller requests, e.g. batches of at most 100 users"))
+            }
             Err(rejection) => Err(ApiError::bad_request(format!(
                 "invalid request body: {}",
                 rejection.body_text()

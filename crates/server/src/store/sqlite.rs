@@ -300,6 +300,12 @@ pub(crate) fn wal_path(db: &Path) -> std::path::PathBuf {
     s.into()
 }
 
+fn shm_path(db: &Path) -> std::path::PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push("-shm");
+    s.into()
+}
+
 /// Page size of every database file the server creates: new ones and a restore's staging
 /// file, which becomes the live file.
 ///
@@ -357,6 +363,16 @@ impl From<rusqlite::Error> for StoreError {
 impl SqliteStore {
     /// Open (creating if needed) `path`, migrate it, and sync the built-in roles.
     pub fn open(path: &Path) -> Result<Self> {
+        // SQLite would create the file 0644 (less the umask), and it gives the `-wal` and
+        // `-shm` files the database file's mode: so the file is made 0600 first. Files an
+        // older version created are tightened too.
+        for p in [path.to_owned(), wal_path(path), shm_path(path)] {
+            if p == path || p.exists() {
+                crate::fsutil::private_file(&p).map_err(|e| {
+                    StoreError::Backend(format!("cannot make {} private: {e}", p.display()))
+                })?;
+            }
+        }
         let mut store = SqliteStore {
             conn: Mutex::new(open_writer(path)?),
             readers: Vec::new(),
@@ -1607,6 +1623,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = SqliteStore::open(&dir.path().join("imadm.db")).unwrap();
         (dir, s)
+    }
+
+    /// The database and the WAL and shared-memory files SQLite makes beside it are 0600,
+    /// whatever the umask; an older, world-readable file is tightened at open.
+    #[test]
+    fn database_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("imadm.db");
+        let s = SqliteStore::open(&path).unwrap();
+        s.set_setting("k", "v").unwrap();
+        for p in [path.clone(), wal_path(&path), shm_path(&path)] {
+            assert_eq!(mode(&p), 0o600, "{}", p.display());
+        }
+        drop(s);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let _s = SqliteStore::open(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
     }
 
     #[test]
