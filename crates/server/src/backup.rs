@@ -1005,6 +1005,13 @@ mod tests {
             forged.extend_from_slice(&genuine[n..]);
             forged
         };
+        // Hold the database open, so its WAL files stay: then only a staging file could
+        // change the directory (its modification time).
+        let hold = Connection::open(&p).unwrap();
+        hold.query_row("SELECT count(*) FROM a", [], |_| Ok(()))
+            .unwrap();
+        let modified = || std::fs::metadata(dir.path()).unwrap().modified().unwrap();
+        let untouched = modified();
         for forged in [foreign, copied_tag] {
             for dry_run in [true, false] {
                 let mut spy = Spy {
@@ -1017,6 +1024,7 @@ mod tests {
                 assert!(e.is_denial(), "a forgery is recorded as denied");
                 assert!(e.message.contains("header tag"), "{}", e.message);
                 assert!(!spy.saw_staging, "read on after the staging file was made");
+                assert_eq!(modified(), untouched, "a staging file was made");
             }
         }
         // A version 1 archive has no MAC: refused, before staging too, and said why.
