@@ -30,7 +30,7 @@ pub struct RestoreArgs {
     /// age identity file or SSH private key (passphrase: prompted, or IMADM_IDENTITY_PASSPHRASE)
     #[arg(short, long, value_name = "FILE", required = true)]
     pub identity: PathBuf,
-    /// Validate and show counts per table without changing anything
+    /// Check the archive as a restore would, and show counts per table and who would gain permissions, without changing anything
     #[arg(long)]
     pub dry_run: bool,
     #[command(flatten)]
