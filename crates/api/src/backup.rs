@@ -55,7 +55,7 @@ pub struct TableInfo {
     pub count: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Header {
     pub format: String,
     pub version: u32,
@@ -379,15 +379,7 @@ impl<R: BufRead> Reader<R> {
             inp,
             off: 0,
             hash: None,
-            header: Header {
-                format: String::new(),
-                version: 0,
-                server_id: String::new(),
-                created_at: 0,
-                schema_version: 0,
-                key_fingerprint: String::new(),
-                tables: Vec::new(),
-            },
+            header: Header::default(),
             start: Vec::new(),
             tag: None,
             mac: None,
@@ -411,7 +403,7 @@ impl<R: BufRead> Reader<R> {
         r.header = serde_json::from_slice(&json)
             .map_err(|e| FormatError::Invalid(format!("unreadable header: {e}")))?;
         let h = &r.header;
-        let hash = match (h.format.as_str(), h.version) {
+        let mut hash = match (h.format.as_str(), h.version) {
             (FORMAT_NAME, FORMAT_VERSION) => BodyHash::Blake3(Box::default()),
             (FORMAT_NAME, FORMAT_V1) => BodyHash::Sha256(Sha256::new()),
             _ => {
@@ -426,7 +418,6 @@ impl<R: BufRead> Reader<R> {
         }
         // What was read so far is hashed from `start` and the tag, not from the input.
         r.release()?;
-        let mut hash = hash;
         hash.update(&r.start);
         if let Some(tag) = &r.tag {
             hash.update(tag);
@@ -464,7 +455,8 @@ impl<R: BufRead> Reader<R> {
     fn release(&mut self) -> Result<(), FormatError> {
         if self.off > 0 {
             if let Some(h) = &mut self.hash {
-                h.update(&fill(&mut self.inp)?[..self.off]);
+                // The bytes are still in the buffer: this `fill_buf` reads nothing.
+                h.update(&self.inp.fill_buf().map_err(FormatError::Io)?[..self.off]);
             }
             self.inp.consume(self.off);
             self.off = 0;
@@ -482,7 +474,11 @@ impl<R: BufRead> Reader<R> {
     ) -> Result<(), FormatError> {
         while n > 0 {
             let Reader { inp, off, hash, .. } = self;
-            let buf = fill(inp)?;
+            let buf = match inp.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(FormatError::Io(e)),
+            };
             if buf.len() <= *off {
                 if *off == 0 {
                     return Err(FormatError::Truncated(format!("ended inside {what}")));
@@ -625,7 +621,7 @@ impl<R: BufRead> Reader<R> {
                         ));
                     }
                 }
-                if !fill(&mut self.inp)?.is_empty() {
+                if !self.inp.fill_buf().map_err(FormatError::Io)?.is_empty() {
                     return Err(FormatError::Invalid(
                         "unexpected data after the trailer".into(),
                     ));
@@ -673,20 +669,6 @@ impl<R: BufRead> Reader<R> {
             None => Err(FormatError::Invalid(format!("the trailer has no {name}"))),
         }
     }
-}
-
-/// The input's buffer, refilled when empty (retrying interrupted reads). The second
-/// `fill_buf` returns the buffer the first one filled: returning the first one's borrow
-/// from inside the loop does not pass today's borrow checker.
-fn fill<R: BufRead>(inp: &mut R) -> Result<&[u8], FormatError> {
-    loop {
-        match inp.fill_buf() {
-            Ok(_) => break,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(FormatError::Io(e)),
-        }
-    }
-    inp.fill_buf().map_err(FormatError::Io)
 }
 
 /// Read a whole snapshot, checking its structure and trailer (not its MAC: that needs
