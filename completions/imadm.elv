@@ -1489,7 +1489,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand --output 'Output format [default: table on a terminal, tsv when piped]'
             cand --config-dir 'Directory holding profiles [default: XDG config dir imadm/]'
             cand --color 'When to use colour (NO_COLOR is honoured)'
-            cand --dry-run 'Validate and show counts per table without changing anything'
+            cand --dry-run 'Check the archive as a restore would, and show counts per table and who would gain permissions, without changing anything'
             cand --insecure-http 'Allow an http:// server URL, for a loopback address only'
             cand --no-input 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
             cand -y 'Answer yes to confirmations'

@@ -1,9 +1,15 @@
 //! `imadm backup`: round trip against the real server and SQLite file, damaged archives
-//! (exit 8, live data unchanged), and interoperability with the Go `age` CLI.
+//! (exit 8, live data unchanged), interoperability with the Go `age` CLI, and what a
+//! restore refuses: snapshots the server did not write (forged by a backup operator),
+//! version 1 archives, and permissions its restorer does not hold.
 
 use std::path::{Path, PathBuf};
 
+use imadm_api::backup::{Header, Item, MacKey, Reader, Trailer, Value, ValueRef, Writer};
+use serde_json::json;
+
 use crate::harness::*;
+use crate::rbac::{Api, seeded};
 
 /// Every table's rows, in a stable order; `auth_events` and `audit_log` without backup and
 /// step-up events (the run and the restore each record some outside the snapshot).
@@ -532,4 +538,348 @@ fn passphrase_protected_identities_unlock_from_the_environment_and_refuse_a_wron
         let out = verify(key, None);
         assert_error(&out, 2, "IMADM_IDENTITY_PASSPHRASE");
     }
+}
+
+/// An age archive at `path` of the snapshot stream `plain`, for `recipient`.
+fn encrypt_to(path: &Path, recipient: &str, plain: &[u8]) {
+    use std::io::Write;
+    let r: age::x25519::Recipient = recipient.parse().unwrap();
+    let enc = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient)).unwrap();
+    let mut w = enc
+        .wrap_output(std::fs::File::create(path).unwrap())
+        .unwrap();
+    w.write_all(plain).unwrap();
+    w.finish().unwrap();
+}
+
+/// Every record of a snapshot, by table number.
+fn records(snapshot: &[u8]) -> (Header, Vec<(u32, Vec<Value>)>) {
+    let mut r = Reader::new(snapshot).unwrap();
+    let mut out = Vec::new();
+    loop {
+        match r.next().unwrap() {
+            Item::Record { table, values } => out.push((table, values)),
+            Item::End(_) => return (r.header, out),
+        }
+    }
+}
+
+/// A snapshot stream of `records` under `header`, written with the public writer and
+/// `key`, as anyone can.
+fn encode(header: &Header, records: &[(u32, Vec<Value>)], key: &MacKey) -> Vec<u8> {
+    let mut w = Writer::new(Vec::new(), header, key).unwrap();
+    for (table, values) in records {
+        let refs: Vec<ValueRef<'_>> = values
+            .iter()
+            .map(|v| match v {
+                Value::Null => ValueRef::Null,
+                Value::Int(i) => ValueRef::Int(*i),
+                Value::Real(r) => ValueRef::Real(*r),
+                Value::Text(t) => ValueRef::Text(t.as_bytes()),
+                Value::Blob(b) => ValueRef::Blob(b),
+            })
+            .collect();
+        w.record(*table, &refs).unwrap();
+    }
+    w.finish().unwrap()
+}
+
+/// Index of table `name` and of its column `col` in `header`.
+fn column(header: &Header, name: &str, col: &str) -> (usize, usize) {
+    let t = header.tables.iter().position(|t| t.name == name).unwrap();
+    let c = header.tables[t]
+        .columns
+        .iter()
+        .position(|c| c == col)
+        .unwrap();
+    (t, c)
+}
+
+/// `backup restore` of `archive` as the operator holding `token` (IMADM_TOKEN), approved
+/// with `otp`.
+fn restore_as(
+    server: &Server,
+    token: &str,
+    key: &Path,
+    archive: &Path,
+    otp: &str,
+) -> std::process::Output {
+    run(server
+        .imadm()
+        .env("IMADM_TOKEN", token)
+        .args(["--yes", "backup", "restore", "--identity"])
+        .arg(key)
+        .arg(archive)
+        .args(["--otp", otp]))
+}
+
+fn roles_of(server: &Server, operator: &str) -> serde_json::Value {
+    let out = run(server
+        .imadm()
+        .args(["operator", "show", operator, "-o", "json"]));
+    assert_success(&out);
+    json_stdout(&out)["roles"].clone()
+}
+
+/// `audit alerts` rules and details, as the owner sees them.
+fn alerts(server: &Server) -> Vec<(String, String)> {
+    let out = run(server.imadm().args(["audit", "alerts", "-o", "json"]));
+    assert_success(&out);
+    json_stdout(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["rule"].as_str().unwrap().to_owned(),
+                a["detail"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `(outcome, detail)` of every `backup.restore` event, from `audit log`.
+fn restore_events(server: &Server) -> Vec<(String, String)> {
+    let out =
+        run(server
+            .imadm()
+            .args(["audit", "log", "--action", "backup.restore", "-o", "json"]));
+    assert_success(&out);
+    json_stdout(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["outcome"].as_str().unwrap().to_owned(),
+                e["detail"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Issue #13's first attack, step by step: a backup operator downloads a snapshot, makes
+/// itself owner in it, re-encodes it (with the real key fingerprint) and restores it. The
+/// server did not write that snapshot, so it refuses it: exit 8, nothing changes, the
+/// attempt is in the audit log and raises `escalation_attempt`. The same for a subtler
+/// forgery that keeps the genuine header and its tag and recomputes the BLAKE3 hash.
+#[test]
+fn a_backup_operator_cannot_make_itself_owner_with_a_forged_snapshot() {
+    let server = Server::start_with(&["--seed-operator", "bop:backup-operator"]);
+    server.login();
+    let api = Api::new(&server);
+    let (password, secret) = &seeded(&server)["backup-operator"];
+    let mut last = None;
+    let bop = api.login_tracking("bop", password, secret, &mut last);
+    let (key, recipient) = keypair(server.tmp());
+
+    // 1. The snapshot, as backup:run allows.
+    let resp = server
+        .https_client()
+        .get(format!("{}/admin/backup/snapshot", server.info.server))
+        .header("app_id", &server.info.app_id)
+        .header("access-token", &bop)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let genuine = resp.bytes().unwrap().to_vec();
+
+    // 2. bop's row (bop, 'backup-operator') in operator_roles becomes (bop, 'owner') ...
+    let (header, mut rows) = records(&genuine);
+    let (ops, ops_name) = column(&header, "operators", "username");
+    let (_, ops_id) = column(&header, "operators", "id");
+    let (roles, roles_op) = column(&header, "operator_roles", "operator_id");
+    let (_, roles_role) = column(&header, "operator_roles", "role");
+    let bop_id = rows
+        .iter()
+        .find(|(t, v)| *t as usize == ops && v[ops_name] == Value::Text("bop".into()))
+        .map(|(_, v)| v[ops_id].clone())
+        .unwrap();
+    let row = rows
+        .iter_mut()
+        .find(|(t, v)| *t as usize == roles && v[roles_op] == bop_id)
+        .unwrap();
+    row.1[roles_role] = Value::Text("owner".into());
+
+    // 3a. ... re-encoded with the public writer: the real fingerprint, another key.
+    let forged_dir = server.tmp().join("forged");
+    std::fs::create_dir_all(&forged_dir).unwrap();
+    let own_key = encode(&header, &rows, &MacKey::from_bytes([0x42; 32]));
+    assert!(
+        imadm_api::backup::verify(&own_key[..]).is_ok(),
+        "well formed"
+    );
+    // 3b. ... or spliced after the genuine header and tag, with the hash recomputed
+    // (the header is unchanged: same tables, same counts).
+    let spliced = {
+        let start = 12 + u32::from_be_bytes(genuine[8..12].try_into().unwrap()) as usize + 32;
+        let body_end = own_key
+            .windows(10)
+            .rposition(|w| w == b"{\"counts\":")
+            .unwrap()
+            - 4;
+        let mut body = genuine[..start].to_vec();
+        body.extend_from_slice(&own_key[start..body_end]);
+        let mut trailer: Trailer = serde_json::from_slice(&own_key[body_end + 4..]).unwrap();
+        trailer.blake3 = Some(blake3::hash(&body).to_hex().to_string());
+        let json = serde_json::to_vec(&trailer).unwrap();
+        body.extend_from_slice(&(json.len() as u32).to_be_bytes());
+        body.extend_from_slice(&json);
+        body
+    };
+    assert!(
+        imadm_api::backup::verify(&spliced[..]).is_ok(),
+        "well formed"
+    );
+
+    // 4. Restored by bop with a valid step-up code: refused as a forgery, exit 8.
+    for (name, forged) in [("own-key", &own_key), ("spliced", &spliced)] {
+        let archive = forged_dir.join(format!("{name}.age"));
+        encrypt_to(&archive, &recipient, forged);
+        let otp = fresh_code(secret, &mut last);
+        let out = restore_as(&server, &bop, &key, &archive, &otp);
+        assert_error(&out, 8, "fails authentication");
+        assert_eq!(
+            roles_of(&server, "bop"),
+            json!(["backup-operator"]),
+            "{name}"
+        );
+    }
+
+    // A version 1 archive carries no MAC: refused too (exit 8, saying what to do), but
+    // as an old file, not an attack.
+    let v1 = server.tmp().join("v1.age");
+    encrypt_to(
+        &v1,
+        &recipient,
+        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/backup/v1.bin"))
+            .unwrap(),
+    );
+    let out = restore_as(&server, &bop, &key, &v1, &fresh_code(secret, &mut last));
+    assert_error(&out, 8, "take a new backup");
+
+    assert_eq!(roles_of(&server, "bop"), json!(["backup-operator"]));
+    let code = |c: i32| format!("code {c}");
+    assert_eq!(
+        restore_events(&server),
+        [
+            ("denied".to_owned(), code(imadm_api::codes::INTEGRITY)),
+            ("denied".to_owned(), code(imadm_api::codes::INTEGRITY)),
+            ("failure".to_owned(), code(imadm_api::codes::INTEGRITY)),
+        ]
+    );
+    let raised: Vec<_> = alerts(&server)
+        .into_iter()
+        .filter(|(rule, _)| rule == "escalation_attempt")
+        .collect();
+    assert_eq!(raised.len(), 2, "{raised:?}");
+    assert!(
+        raised.iter().all(|(_, d)| d.contains("backup.restore")),
+        "{raised:?}"
+    );
+}
+
+/// A genuine snapshot taken while `x` was admin, restored after x's admin role was
+/// revoked, gives x admin again: a backup operator (who holds none of admin's
+/// permissions) is refused (exit 5, `escalation_attempt`); the owner sees the gain in a
+/// dry run and in the restore's report, and the real restore raises `role_escalation`
+/// for x.
+#[test]
+fn a_restore_that_gives_permissions_needs_a_restorer_who_holds_them() {
+    let server = Server::start_with(&[
+        "--seed-operator",
+        "x:admin",
+        "--seed-operator",
+        "bop:backup-operator",
+    ]);
+    server.login();
+    let (key, recipient) = keypair(server.tmp());
+    let dir = server.tmp().join("b");
+    std::fs::create_dir_all(&dir).unwrap();
+    let archive = backup(&server, &recipient, &[&dir]);
+    let out = run(server.imadm().args([
+        "operator",
+        "revoke",
+        "x",
+        "admin",
+        "--otp",
+        &server.next_code(),
+    ]));
+    assert_success(&out);
+    assert_eq!(roles_of(&server, "x"), json!([]));
+    let mut admin: Vec<String> = imadm_api::permissions::builtin_permissions("admin")
+        .unwrap()
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    admin.sort();
+
+    // The backup operator: refused, nothing changes.
+    let api = Api::new(&server);
+    let (password, secret) = &seeded(&server)["backup-operator"];
+    let mut last = None;
+    let bop = api.login_tracking("bop", password, secret, &mut last);
+    let out = restore_as(
+        &server,
+        &bop,
+        &key,
+        &archive,
+        &fresh_code(secret, &mut last),
+    );
+    assert_error(&out, 5, "operator \"x\"");
+    assert_eq!(roles_of(&server, "x"), json!([]));
+    assert_eq!(
+        restore_events(&server),
+        [(
+            "denied".to_owned(),
+            format!("code {}", imadm_api::codes::ESCALATION_REFUSED)
+        )]
+    );
+    assert!(
+        alerts(&server)
+            .iter()
+            .any(|(rule, d)| rule == "escalation_attempt" && d.contains("backup.restore")),
+        "{:?}",
+        alerts(&server)
+    );
+
+    // The owner's dry run shows the gain (JSON here, a table below); nothing changes.
+    let out = run(server
+        .imadm()
+        .args(["backup", "restore", "--dry-run", "-o", "json", "--identity"])
+        .arg(&key)
+        .arg(&archive)
+        .args(["--otp", &server.next_code()]));
+    assert_success(&out);
+    assert_eq!(
+        json_stdout(&out)["permission_gains"],
+        json!([{"operator": "x", "permissions": admin}])
+    );
+    assert_eq!(roles_of(&server, "x"), json!([]));
+
+    // The owner's restore: x is admin again, and that raises role_escalation for x.
+    let out = run(server
+        .imadm()
+        .args(["--yes", "backup", "restore", "-o", "table", "--identity"])
+        .arg(&key)
+        .arg(&archive)
+        .args(["--otp", &server.next_code()]));
+    assert_success(&out);
+    let table = stdout(&out);
+    assert!(
+        table.contains(&format!("Permissions gained: x: {}", admin.join(" "))),
+        "{table}"
+    );
+    assert_eq!(roles_of(&server, "x"), json!(["admin"]));
+    let escalations: Vec<_> = alerts(&server)
+        .into_iter()
+        .filter(|(rule, _)| rule == "role_escalation")
+        .collect();
+    assert_eq!(escalations.len(), 1, "{escalations:?}");
+    assert!(
+        escalations[0]
+            .1
+            .contains(&format!("operator x {}", admin.join(","))),
+        "{escalations:?}"
+    );
 }

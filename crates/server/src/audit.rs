@@ -39,6 +39,17 @@ pub struct NewAudit {
     pub outcome: String,
     pub request_id: Option<String>,
     pub detail: Option<String>,
+    /// Alerts the service raises with this event when it records a success: what no rule
+    /// can see in the event alone (who a restore gives which permissions).
+    pub alerts: Vec<RequestedAlert>,
+}
+
+/// An alert for [`NewAudit::alerts`].
+#[derive(Debug, Clone)]
+pub struct RequestedAlert {
+    pub rule: &'static str,
+    pub severity: &'static str,
+    pub detail: String,
 }
 
 struct Pending {
@@ -58,6 +69,16 @@ pub(crate) fn set_pending(e: NewAudit) {
             event: e,
             written: false,
         })
+    });
+}
+
+/// Complete the parked event with what the request learnt on the way (e.g. what a
+/// restore's snapshot contains), before its write.
+pub(crate) fn amend_pending(f: impl FnOnce(&mut NewAudit)) {
+    PENDING.with(|p| {
+        if let Some(p) = p.borrow_mut().as_mut() {
+            f(&mut p.event)
+        }
     });
 }
 
@@ -131,7 +152,7 @@ pub(crate) fn insert(
     ev.hash = hash_hex(&chain_next(&prev, &ev.leaf()));
     write_row(conn, at_ms, &ev)?;
     if e.action != "alert.raised" {
-        evaluate_rules(conn, &ev, at_ms, rules)?;
+        evaluate_rules(conn, &ev, &e.alerts, at_ms, rules)?;
     }
     Ok(seq)
 }
@@ -362,17 +383,18 @@ impl Default for AlertRules {
 /// exists exactly when its triggering event does. Count rules fire once, when the
 /// count reaches the threshold, not on every event after it.
 /// Whether a `denied` event is an attempt to go beyond the actor's permissions: refused
-/// with `ESCALATION_REFUSED`, or a restore of a snapshot that failed authentication
-/// (details are `ApiError::code_name`).
+/// with `ESCALATION_REFUSED`, or a restore (or dry run) of a snapshot that failed
+/// authentication (details are `ApiError::code_name`).
 fn is_escalation_attempt(ev: &AuditEvent) -> bool {
     let code = |c: i32| ev.detail.as_deref() == Some(format!("code {c}").as_str());
     code(imadm_api::codes::ESCALATION_REFUSED)
-        || (ev.action == "backup.restore" && code(imadm_api::codes::INTEGRITY))
+        || (ev.action.starts_with("backup.restore") && code(imadm_api::codes::INTEGRITY))
 }
 
 fn evaluate_rules(
     conn: &Connection,
     ev: &AuditEvent,
+    requested: &[RequestedAlert],
     at_ms: i64,
     rules: &AlertRules,
 ) -> rusqlite::Result<()> {
@@ -410,6 +432,7 @@ fn evaluate_rules(
                 outcome: "success".into(),
                 request_id: ev.request_id.clone(),
                 detail: Some(format!("{rule} ({severity}) by {:?}: {detail}", ev.actor)),
+                alerts: Vec::new(),
             },
             at_ms,
             rules,
@@ -469,6 +492,11 @@ fn evaluate_rules(
             }
         }
         _ => {}
+    }
+    if ev.outcome == "success" {
+        for a in requested {
+            raise(a.rule, a.severity, a.detail.clone())?;
+        }
     }
     // A service token used from an address it was never used from: the first address
     // of a token is its baseline; each later new one raises an alert, once.
@@ -594,6 +622,7 @@ pub(crate) fn from_auth_event(e: &crate::store::AuthEvent) -> Option<NewAudit> {
         outcome: outcome.into(),
         request_id: e.request_id.clone(),
         detail,
+        alerts: Vec::new(),
     })
 }
 
@@ -627,6 +656,7 @@ impl crate::AppState {
             outcome: "success".into(),
             request_id: ctx.request_id.clone(),
             detail: None,
+            alerts: Vec::new(),
         }
     }
 
@@ -1093,6 +1123,37 @@ mod tests {
         store.append_audit(&op("user.create", "success")).unwrap();
         store.append_audit(&op("user.delete", "success")).unwrap();
         assert_eq!(rules_fired(&store), ["token_new_address", "off_hours"]);
+    }
+
+    /// A service's own alerts (a restore's permission gains) fire with a successful
+    /// event only: a failed or refused one changed nothing.
+    #[test]
+    fn requested_alerts_fire_with_successful_events_only() {
+        use crate::store::Store;
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::sqlite::SqliteStore::open(&dir.path().join("t.db")).unwrap();
+        let restore = |outcome: &str| NewAudit {
+            actor_type: "operator".into(),
+            actor: "owner".into(),
+            action: "backup.restore".into(),
+            outcome: outcome.into(),
+            alerts: vec![RequestedAlert {
+                rule: "role_escalation",
+                severity: "high",
+                detail: "a restore gives operator x role:write".into(),
+            }],
+            ..NewAudit::default()
+        };
+        store.append_audit(&restore("failure")).unwrap();
+        assert!(rules_fired(&store).is_empty());
+        store.append_audit(&restore("success")).unwrap();
+        let alerts = store.alerts(0, None, 0, 100).unwrap();
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(
+            (alerts[0].rule.as_str(), alerts[0].severity.as_str()),
+            ("role_escalation", "high")
+        );
+        assert!(alerts[0].detail.contains("operator x role:write"));
     }
 
     #[test]

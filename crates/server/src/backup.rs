@@ -10,20 +10,31 @@
 //! one (`SqliteStore::replace_file`), so a crash leaves the old file or the new one, whole.
 //! Sealed columns stay sealed: a restore needs the same server key, which the header's
 //! key fingerprint checks.
+//!
+//! What a restore accepts ([`AppState::restore_backup`], the service behind
+//! `POST /admin/backup/restore`): only snapshots this server key authenticated (the
+//! header tag before the staging file is created, the trailer's MAC before the file can
+//! be installed or a dry run succeed), and only permission changes its restorer could
+//! have granted: every operator's effective permissions in the staged file are compared
+//! with the live ones, a gain the restorer does not hold refuses the restore, and every
+//! gain raises a `role_escalation` alert.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, Write};
 use std::path::Path;
 
 use imadm_api::backup::{
-    FORMAT_NAME, FORMAT_VERSION, FormatError, Header, Item, Reader, TableInfo, Value, ValueRef,
-    Writer,
+    FORMAT_NAME, FORMAT_VERSION, FormatError, Header, Item, MacKey, Reader, TableInfo, Value,
+    ValueRef, Writer,
 };
 use imadm_api::codes;
 use rusqlite::types::ValueRef as SqlRef;
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
+use crate::AppState;
+use crate::audit::RequestedAlert;
+use crate::auth::{Caller, RequestCtx};
 use crate::error::ApiError;
 use crate::fsutil::Flusher;
 
@@ -56,11 +67,12 @@ fn tables(conn: &Connection) -> rusqlite::Result<Vec<(String, Vec<String>)>> {
     Ok(out)
 }
 
-/// Write a snapshot of the database at `db` to `out`.
+/// Write a snapshot of the database at `db` to `out`, authenticated under `mac`.
 pub fn snapshot<W: Write>(
     db: &Path,
     server_id: &str,
     key_fingerprint: &str,
+    mac: &MacKey,
     out: W,
 ) -> Result<W, String> {
     let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -93,7 +105,7 @@ pub fn snapshot<W: Write>(
         key_fingerprint: key_fingerprint.into(),
         tables: infos,
     };
-    let mut w = Writer::new(out, &header).map_err(|e| e.to_string())?;
+    let mut w = Writer::new(out, &header, mac).map_err(|e| e.to_string())?;
     for (i, (name, columns)) in tabs.iter().enumerate() {
         let cols = columns
             .iter()
@@ -153,18 +165,76 @@ pub struct RestoreReport {
     pub created_at: i64,
     pub schema_version: i64,
     pub tables: Vec<TableCounts>,
+    /// Operators whose effective permissions the restore extends (or would extend).
+    pub permission_gains: Vec<PermissionGain>,
+}
+
+/// An operator who holds permissions in the snapshot that it does not hold live (a
+/// disabled operator holds none).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct PermissionGain {
+    pub operator: String,
+    pub permissions: Vec<String>,
 }
 
 fn integrity(e: FormatError) -> ApiError {
+    let unchanged = "the live data was not changed; check the archive with `imadm backup verify`";
     match e {
         FormatError::Io(e) => ApiError::new(
             codes::INTEGRITY,
             format!("the snapshot stream broke off: {e}"),
         )
-        .hint("the live data was not changed; check the archive with `imadm backup verify`"),
-        other => ApiError::new(codes::INTEGRITY, other.to_string())
-            .hint("the live data was not changed; check the archive with `imadm backup verify`"),
+        .hint(unchanged),
+        // Only a forgery or an edit makes a well-formed stream fail its MAC: a refusal,
+        // recorded as `denied` (and alerted), not a damaged file.
+        FormatError::Unauthentic(_) => ApiError::new(codes::INTEGRITY, e.to_string())
+            .hint("the live data was not changed; this server restores only snapshots written by a server with its server key (`imadm backup run`), unaltered")
+            .as_denial(),
+        FormatError::NoMac => ApiError::new(codes::INTEGRITY, e.to_string()).hint(
+            "the live data was not changed; take a new backup with this version of imadm (`imadm backup run`) and restore that one (`imadm backup verify --identity` still checks a version 1 archive's integrity)",
+        ),
+        other => ApiError::new(codes::INTEGRITY, other.to_string()).hint(unchanged),
     }
+}
+
+/// Every enabled operator's permissions through its roles, by username (the name a
+/// restore keeps; ids may differ between the snapshot and the live data).
+fn effective_permissions(
+    conn: &Connection,
+) -> rusqlite::Result<BTreeMap<String, BTreeSet<String>>> {
+    let mut stmt = conn.prepare(
+        "SELECT o.username, rp.permission FROM operators o
+           JOIN operator_roles r ON r.operator_id = o.id
+           JOIN role_permissions rp ON rp.role = r.role
+          WHERE o.disabled = 0",
+    )?;
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
+    for row in rows {
+        let (user, perm) = row?;
+        out.entry(user).or_default().insert(perm);
+    }
+    Ok(out)
+}
+
+/// What each operator holds in `staged` and not in `live`.
+fn permission_gains(
+    live: &Connection,
+    staged: &Connection,
+) -> rusqlite::Result<Vec<PermissionGain>> {
+    let before = effective_permissions(live)?;
+    let none = BTreeSet::new();
+    Ok(effective_permissions(staged)?
+        .into_iter()
+        .filter_map(|(operator, after)| {
+            let had = before.get(&operator).unwrap_or(&none);
+            let permissions: Vec<String> = after.difference(had).cloned().collect();
+            (!permissions.is_empty()).then_some(PermissionGain {
+                operator,
+                permissions,
+            })
+        })
+        .collect())
 }
 
 /// Decoded records in flight between [`decode`] and the inserting thread, and their budget.
@@ -230,18 +300,52 @@ fn decode<R: BufRead>(mut reader: Reader<R>, tx: std::sync::mpsc::SyncSender<Dec
     }
 }
 
-/// Load a snapshot into a staging file beside `db`, verify it, and (unless `dry_run`)
-/// hand the complete staging file to `install`, which makes it the live database
-/// (`Store::replace_file`). `install` is not called unless everything verified.
-pub fn restore<R: BufRead + Send>(
+/// A snapshot loaded into a complete staging file beside the database: verified,
+/// authenticated and checked, not yet live. Dropping it deletes the file.
+pub struct Staged {
+    file: tempfile::NamedTempFile,
+    pub report: RestoreReport,
+}
+
+impl Staged {
+    /// Make the staging file the live database through `install`
+    /// (`Store::replace_file`); on failure the file is deleted.
+    pub fn install(
+        self,
+        install: impl FnOnce(&Path) -> Result<(), ApiError>,
+    ) -> Result<RestoreReport, ApiError> {
+        // On success the staging file has been renamed; the temp guard's delete then
+        // finds nothing. On failure it removes the staging file.
+        install(self.file.path())?;
+        Ok(self.report)
+    }
+}
+
+/// Load a snapshot authenticated under `mac` into a staging file beside `db` and verify
+/// it. Nothing live changes: [`Staged::install`] does that. A dry run's staging file is
+/// never synced.
+pub fn stage<R: BufRead + Send>(
     db: &Path,
     key_fingerprint: &str,
+    mac: &MacKey,
     inp: R,
     dry_run: bool,
-    install: impl FnOnce(&Path) -> Result<(), ApiError>,
-) -> Result<RestoreReport, ApiError> {
+) -> Result<Staged, ApiError> {
     let started = std::time::Instant::now();
     let reader = Reader::new(inp).map_err(integrity)?;
+    if reader.header.version != FORMAT_VERSION {
+        return Err(integrity(FormatError::NoMac));
+    }
+    if reader.header.key_fingerprint != key_fingerprint {
+        return Err(ApiError::new(
+            codes::INTEGRITY,
+            "the snapshot was taken under a different server key (key fingerprint mismatch)",
+        )
+        .hint("start the server with the server.key of the backed-up server (IMADM_SERVER_KEY_FILE); sealed secrets cannot be read without it"));
+    }
+    // Before anything else is looked at or created: a header this key did not write is
+    // refused here, its records unread.
+    let reader = reader.authenticate(mac).map_err(integrity)?;
     let header = reader.header.clone();
     let live = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(db_err)?;
     live.busy_timeout(std::time::Duration::from_secs(60))
@@ -258,13 +362,6 @@ pub fn restore<R: BufRead + Send>(
             ),
         )
         .hint("restore with a server of the same imadm version as the one that took the backup"));
-    }
-    if header.key_fingerprint != key_fingerprint {
-        return Err(ApiError::new(
-            codes::INTEGRITY,
-            "the snapshot was taken under a different server key (key fingerprint mismatch)",
-        )
-        .hint("start the server with the server.key of the backed-up server (IMADM_SERVER_KEY_FILE); sealed secrets cannot be read without it"));
     }
     let live_tables: BTreeMap<String, Vec<String>> =
         tables(&live).map_err(db_err)?.into_iter().collect();
@@ -296,6 +393,7 @@ pub fn restore<R: BufRead + Send>(
             .map_err(db_err)?
     };
 
+    let gains;
     let dir = db.parent().unwrap_or(Path::new("."));
     let staging = tempfile::Builder::new()
         .prefix(STAGING_PREFIX)
@@ -414,6 +512,7 @@ pub fn restore<R: BufRead + Send>(
             )
             .hint("the live data was not changed; the archive is inconsistent"));
         }
+        gains = permission_gains(&live, &st).map_err(db_err)?;
         st.execute_batch("COMMIT; PRAGMA journal_mode=DELETE")
             .map_err(db_err)?;
         // The connection first (see above), then the flusher's descriptor.
@@ -450,30 +549,163 @@ pub fn restore<R: BufRead + Send>(
         });
     }
     drop(live);
-    if !dry_run {
-        // On success the staging file has been renamed; the temp guard's delete then
-        // finds nothing. On failure it removes the staging file.
-        install(staging.path())?;
-        tracing::debug!(ms = started.elapsed().as_millis(), "restore: installed");
-    }
-    Ok(RestoreReport {
-        dry_run,
-        server_id: header.server_id,
-        created_at: header.created_at,
-        schema_version: header.schema_version,
-        tables: counts,
+    Ok(Staged {
+        file: staging,
+        report: RestoreReport {
+            dry_run,
+            server_id: header.server_id,
+            created_at: header.created_at,
+            schema_version: header.schema_version,
+            tables: counts,
+            permission_gains: gains,
+        },
     })
+}
+
+/// Refuse gains the restorer could not have granted: nobody can give a permission they
+/// do not hold, through a restore either.
+fn check_gains(caller: &Caller, gains: &[PermissionGain]) -> Result<(), ApiError> {
+    for g in gains {
+        if let Some(p) = g
+            .permissions
+            .iter()
+            .find(|p| !caller.permissions.contains(p))
+        {
+            return Err(ApiError::new(
+                codes::ESCALATION_REFUSED,
+                format!(
+                    "the snapshot gives operator {:?} `{p}`, which you do not hold",
+                    g.operator
+                ),
+            )
+            .hint("a restore cannot give anyone a permission its restorer does not hold; ask an operator who holds it (an owner) to restore this snapshot"));
+        }
+    }
+    Ok(())
+}
+
+/// The audit detail of a restore: which snapshot, and who gains what.
+fn restore_detail(r: &RestoreReport) -> String {
+    let mut d = format!("snapshot of {} taken at {}", r.server_id, r.created_at);
+    for g in &r.permission_gains {
+        d.push_str(&format!(
+            "; {} gains {}",
+            g.operator,
+            g.permissions.join(",")
+        ));
+    }
+    d
+}
+
+impl AppState {
+    /// Restore (or with `dry_run`, check) the snapshot streamed from `inp`: permission
+    /// `backup:restore` and step-up first, then [`stage`], the permission-gain check, and
+    /// the install under `file_lock`. Recorded fail-closed as `backup.restore` (or
+    /// `backup.restore_dry_run`): `denied` for refusals (no permission, a snapshot that
+    /// fails authentication, a gain the restorer does not hold), `failure` otherwise.
+    /// The success event commits inside the new database file, with one
+    /// `role_escalation` alert per operator that gains permissions.
+    pub fn restore_backup<R: BufRead + Send>(
+        &self,
+        ctx: &RequestCtx,
+        caller: &Caller,
+        otp: Option<&str>,
+        inp: R,
+        dry_run: bool,
+    ) -> Result<RestoreReport, ApiError> {
+        let action = if dry_run {
+            "backup.restore_dry_run"
+        } else {
+            "backup.restore"
+        };
+        let event = self.audit_event(ctx, Some(caller), action, None);
+        self.audited(event, || {
+            caller.require("backup:restore")?;
+            self.step_up(ctx, caller, otp, "restoring a backup")?;
+            let staged = stage(
+                &self.db_path,
+                &self.key.fingerprint(),
+                self.key.backup_mac_key(),
+                inp,
+                dry_run,
+            )?;
+            check_gains(caller, &staged.report.permission_gains)?;
+            crate::audit::amend_pending(|e| {
+                e.detail = Some(restore_detail(&staged.report));
+                if !dry_run {
+                    e.alerts = staged
+                        .report
+                        .permission_gains
+                        .iter()
+                        .map(|g| RequestedAlert {
+                            rule: "role_escalation",
+                            severity: "high",
+                            detail: format!(
+                                "a restore gives operator {} {}",
+                                g.operator,
+                                g.permissions.join(",")
+                            ),
+                        })
+                        .collect();
+                }
+            });
+            if dry_run {
+                return Ok(staged.report);
+            }
+            let r = staged.install(|staged| {
+                let _file = self.file_lock.write().unwrap_or_else(|p| p.into_inner());
+                self.store.replace_file(staged).map_err(|e| {
+                    tracing::error!(error = %e, "installing the restored database failed");
+                    ApiError::new(codes::DATABASE_ERROR, "the restored database could not be installed")
+                        .hint("see the server log; the live data is the old data unless the log says otherwise")
+                })
+            });
+            // The data changed under every cached session lookup.
+            self.store.bump_epoch();
+            r
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The MAC key of these tests' server.
+    fn mac() -> MacKey {
+        MacKey::from_bytes([9; 32])
+    }
+
+    /// [`stage`] and, unless a dry run, [`Staged::install`], under [`mac`].
+    fn restore<R: BufRead + Send>(
+        db: &Path,
+        key_fingerprint: &str,
+        inp: R,
+        dry_run: bool,
+        install: impl FnOnce(&Path) -> Result<(), ApiError>,
+    ) -> Result<RestoreReport, ApiError> {
+        let staged = stage(db, key_fingerprint, &mac(), inp, dry_run)?;
+        if dry_run {
+            Ok(staged.report)
+        } else {
+            staged.install(install)
+        }
+    }
+
+    fn snap(db: &Path) -> Vec<u8> {
+        snapshot(db, "srv", "fp", &mac(), Vec::new()).unwrap()
+    }
+
+    /// A small database with the tables a restore compares permissions in, besides a
+    /// table of each kind of value and an append-only one.
     fn db(dir: &Path) -> std::path::PathBuf {
         let p = dir.join("t.db");
         let c = Connection::open(&p).unwrap();
         c.execute_batch(
             "PRAGMA journal_mode=WAL; PRAGMA user_version=7;
+             CREATE TABLE operators (id INTEGER PRIMARY KEY, username TEXT, disabled INTEGER);
+             CREATE TABLE operator_roles (operator_id INTEGER, role TEXT);
+             CREATE TABLE role_permissions (role TEXT, permission TEXT);
              CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT, b BLOB, r REAL);
              CREATE TABLE log (id INTEGER PRIMARY KEY, e TEXT);
              CREATE TRIGGER log_no_delete BEFORE DELETE ON log BEGIN SELECT RAISE(ABORT, 'append-only'); END;
@@ -530,7 +762,7 @@ mod tests {
             "UPDATE operators SET last_totp_step = 100 WHERE username = 'alice';
              UPDATE operators SET last_totp_step = 500 WHERE username = 'carol';",
         );
-        let snap = snapshot(&p, "srv", "fp", Vec::new()).unwrap();
+        let snap = snap(&p);
         // After the backup: alice and bob log in (newer steps), carol is deleted, dave is new.
         set(
             "UPDATE operators SET last_totp_step = 200 WHERE username = 'alice';
@@ -581,7 +813,7 @@ mod tests {
             "premise: the fixture has SQLite's default"
         );
         let before = rows(&p);
-        let snap = snapshot(&p, "srv", "fp", Vec::new()).unwrap();
+        let snap = snap(&p);
         restore(&p, "fp", &snap[..], false, rename_into(&p)).unwrap();
         assert_eq!(page_size(&p), PAGE_SIZE);
         assert_eq!(rows(&p), before);
@@ -608,7 +840,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = db(dir.path());
         let before = rows(&p);
-        let snap = snapshot(&p, "srv", "fp", Vec::new()).unwrap();
+        let snap = snap(&p);
         {
             let c = Connection::open(&p).unwrap();
             c.execute_batch("DELETE FROM a WHERE id = 1; INSERT INTO log VALUES (2, 'changed');")
@@ -618,6 +850,7 @@ mod tests {
         assert_ne!(changed, before);
 
         let e = restore(&p, "other", &snap[..], false, rename_into(&p)).unwrap_err();
+        assert!(!e.is_denial(), "a foreign key is a mistake, not an attack");
         assert_eq!(e.code, codes::INTEGRITY);
         assert!(e.message.contains("different server key"), "{}", e.message);
         let dry = restore(&p, "fp", &snap[..], true, rename_into(&p)).unwrap();
@@ -658,7 +891,7 @@ mod tests {
             .unwrap();
         }
         let before = rows(&p);
-        let snap = snapshot(&p, "srv", "fp", Vec::new()).unwrap();
+        let snap = snap(&p);
         Connection::open(&p)
             .unwrap()
             .execute_batch("DELETE FROM a WHERE id > 10")
@@ -674,7 +907,7 @@ mod tests {
                 t.count = 3001;
             }
         }
-        let mut w = Writer::new(Vec::new(), &header).unwrap();
+        let mut w = Writer::new(Vec::new(), &header, &mac()).unwrap();
         let a = header.tables.iter().position(|t| t.name == "a").unwrap() as u32;
         let blob = vec![7u8; 2048];
         for id in (1..=3000).chain([2500]) {
@@ -709,5 +942,188 @@ mod tests {
         assert!(!installed);
         assert_eq!(rows(&p), changed);
         assert_no_staging_files(dir.path());
+    }
+
+    /// An input that notes whether a staging file existed whenever it was read.
+    struct Spy<'a> {
+        data: &'a [u8],
+        dir: &'a Path,
+        saw_staging: bool,
+    }
+
+    impl std::io::Read for Spy<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = std::io::Read::read(&mut self.fill_buf()?, buf)?;
+            self.consume(n);
+            Ok(n)
+        }
+    }
+
+    impl BufRead for Spy<'_> {
+        fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+            self.saw_staging |= std::fs::read_dir(self.dir)?
+                .any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().contains("staging")));
+            Ok(self.data)
+        }
+
+        fn consume(&mut self, n: usize) {
+            self.data = &self.data[n..];
+        }
+    }
+
+    /// Magic, header length, header JSON: the part of a stream the header tag covers.
+    fn start_len(stream: &[u8]) -> usize {
+        12 + u32::from_be_bytes(stream[8..12].try_into().unwrap()) as usize
+    }
+
+    #[test]
+    fn a_forged_header_is_refused_before_a_staging_file_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = db(dir.path());
+        let genuine = snap(&p);
+        let mut header = Reader::new(&genuine[..]).unwrap().header;
+        header.server_id = "elsewhere".into();
+        // The fingerprint is public, so a forger copies it; the tag is what they cannot
+        // make: written under their own key, or the genuine tag copied after their header.
+        let foreign = {
+            let mut w = Writer::new(Vec::new(), &header, &MacKey::from_bytes([1; 32])).unwrap();
+            w.record(
+                0,
+                &[
+                    ValueRef::Int(1),
+                    ValueRef::Text(b"x"),
+                    ValueRef::Null,
+                    ValueRef::Null,
+                ],
+            )
+            .unwrap();
+            w.finish().unwrap()
+        };
+        let copied_tag = {
+            let mut forged = foreign[..start_len(&foreign)].to_vec();
+            let n = start_len(&genuine);
+            forged.extend_from_slice(&genuine[n..]);
+            forged
+        };
+        // Hold the database open, so its WAL files stay: then only a staging file could
+        // change the directory (its modification time).
+        let hold = Connection::open(&p).unwrap();
+        hold.query_row("SELECT count(*) FROM a", [], |_| Ok(()))
+            .unwrap();
+        let modified = || std::fs::metadata(dir.path()).unwrap().modified().unwrap();
+        let untouched = modified();
+        for forged in [foreign, copied_tag] {
+            for dry_run in [true, false] {
+                let mut spy = Spy {
+                    data: &forged,
+                    dir: dir.path(),
+                    saw_staging: false,
+                };
+                let e = restore(&p, "fp", &mut spy, dry_run, |_| panic!("installed")).unwrap_err();
+                assert_eq!(e.code, codes::INTEGRITY);
+                assert!(e.is_denial(), "a forgery is recorded as denied");
+                assert!(e.message.contains("header tag"), "{}", e.message);
+                assert!(!spy.saw_staging, "read on after the staging file was made");
+                assert_eq!(modified(), untouched, "a staging file was made");
+            }
+        }
+        // A version 1 archive has no MAC: refused, before staging too, and said why.
+        let v1 = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/vectors/backup/v1.bin"
+        ))
+        .unwrap();
+        let mut spy = Spy {
+            data: &v1,
+            dir: dir.path(),
+            saw_staging: false,
+        };
+        let e = restore(&p, "fp", &mut spy, true, |_| panic!("installed")).unwrap_err();
+        assert_eq!(e.code, codes::INTEGRITY);
+        assert!(e.message.contains("version 1"), "{}", e.message);
+        let hint = e.detail.and_then(|d| d.hint).unwrap_or_default();
+        assert!(hint.contains("take a new backup"), "{hint}");
+        assert!(!spy.saw_staging);
+        assert_no_staging_files(dir.path());
+    }
+
+    /// The stream with one body byte changed and its BLAKE3 recomputed (anyone can):
+    /// the genuine header and tag pass, the trailer's MAC must not.
+    fn rehashed_with_flip(stream: &[u8], at: usize) -> Vec<u8> {
+        let p = stream
+            .windows(10)
+            .rposition(|w| w == b"{\"counts\":")
+            .unwrap()
+            - 4;
+        let mut body = stream[..p].to_vec();
+        body[at] ^= 0x01;
+        let mut trailer: imadm_api::backup::Trailer =
+            serde_json::from_slice(&stream[p + 4..]).unwrap();
+        trailer.blake3 = Some(blake3::hash(&body).to_hex().to_string());
+        let json = serde_json::to_vec(&trailer).unwrap();
+        body.extend_from_slice(&(json.len() as u32).to_be_bytes());
+        body.extend_from_slice(&json);
+        body
+    }
+
+    #[test]
+    fn a_changed_body_with_a_recomputed_hash_fails_at_the_trailer_and_installs_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = db(dir.path());
+        let before = rows(&p);
+        let genuine = snap(&p);
+        // Table `a`'s text 'x' becomes 'y'.
+        let x = genuine
+            .windows(6)
+            .position(|w| w == [3, 0, 0, 0, 1, b'x'])
+            .unwrap()
+            + 5;
+        let forged = rehashed_with_flip(&genuine, x);
+        assert!(
+            imadm_api::backup::verify(&forged[..]).is_ok(),
+            "integrity holds"
+        );
+        for dry_run in [true, false] {
+            let e = restore(&p, "fp", &forged[..], dry_run, |_| panic!("installed")).unwrap_err();
+            assert_eq!(e.code, codes::INTEGRITY);
+            assert!(e.is_denial());
+            assert!(e.message.contains("trailer's MAC"), "{}", e.message);
+        }
+        assert_eq!(rows(&p), before);
+        assert_no_staging_files(dir.path());
+        // The genuine stream restores.
+        restore(&p, "fp", &genuine[..], false, rename_into(&p)).unwrap();
+    }
+
+    #[test]
+    fn permission_gains_compare_live_and_staged_effective_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = db(dir.path());
+        let sql = |q: &str| Connection::open(&p).unwrap().execute_batch(q).unwrap();
+        sql("INSERT INTO operators VALUES (1, 'x', 0), (2, 'y', 0), (3, 'z', 0), (4, 'old', 0);
+             INSERT INTO role_permissions VALUES ('admin', 'user:read'), ('admin', 'role:write'),
+                 ('viewer', 'user:read');
+             INSERT INTO operator_roles VALUES (1, 'admin'), (2, 'viewer'), (3, 'viewer'), (4, 'viewer');");
+        let genuine = snap(&p);
+        // Since the backup: x lost admin (keeps viewer), y gained admin, z was disabled,
+        // `old` was deleted, and `new` appeared (with id 4 again).
+        sql("DELETE FROM operator_roles WHERE operator_id = 1;
+             INSERT INTO operator_roles VALUES (1, 'viewer'), (2, 'admin');
+             UPDATE operators SET disabled = 1 WHERE id = 3;
+             DELETE FROM operator_roles WHERE operator_id = 4;
+             UPDATE operators SET username = 'new' WHERE id = 4;");
+        let report = restore(&p, "fp", &genuine[..], true, |_| panic!("installed")).unwrap();
+        let gain = |op: &str, perms: &[&str]| PermissionGain {
+            operator: op.into(),
+            permissions: perms.iter().map(|p| p.to_string()).collect(),
+        };
+        assert_eq!(
+            report.permission_gains,
+            [
+                gain("old", &["user:read"]),
+                gain("x", &["role:write"]),
+                gain("z", &["user:read"]),
+            ]
+        );
     }
 }

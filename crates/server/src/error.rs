@@ -21,6 +21,8 @@ pub struct ApiError {
     pub code: i32,
     pub message: String,
     pub detail: Option<ErrorDetail>,
+    /// Recorded as `denied` whatever the code (see [`ApiError::as_denial`]).
+    denial: bool,
 }
 
 impl ApiError {
@@ -29,7 +31,15 @@ impl ApiError {
             code,
             message: message.into(),
             detail: None,
+            denial: false,
         }
+    }
+
+    /// Mark a refusal whose code is not a permission code (a restore of a snapshot that
+    /// fails authentication: exit 8 like any integrity error, but an attempt, not damage).
+    pub fn as_denial(mut self) -> Self {
+        self.denial = true;
+        self
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
@@ -39,15 +49,16 @@ impl ApiError {
 
     /// A permission refusal (recorded as outcome `denied` in the audit log).
     pub fn is_denial(&self) -> bool {
-        matches!(
-            self.code,
-            codes::FORBIDDEN
-                | codes::ESCALATION_REFUSED
-                | codes::STEP_UP_REQUIRED
-                | codes::MFA_ENROLLMENT_REQUIRED
-                | codes::PASSWORD_CHANGE_REQUIRED
-                | codes::ACCOUNT_DISABLED
-        )
+        self.denial
+            || matches!(
+                self.code,
+                codes::FORBIDDEN
+                    | codes::ESCALATION_REFUSED
+                    | codes::STEP_UP_REQUIRED
+                    | codes::MFA_ENROLLMENT_REQUIRED
+                    | codes::PASSWORD_CHANGE_REQUIRED
+                    | codes::ACCOUNT_DISABLED
+            )
     }
 
     /// `code <n>`: what the audit log keeps of an error (messages may quote input).

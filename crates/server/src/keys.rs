@@ -4,11 +4,16 @@
 //! points, so an operator can keep it off the disk that holds the database. Each value is
 //! sealed with a fresh random 96-bit nonce and the row's identity as associated data, so
 //! a ciphertext copied into another row (or another column) fails to open.
+//!
+//! The key also authenticates backup snapshots: a MAC key derived from it with BLAKE3's
+//! key derivation under a context of its own ([`BACKUP_MAC_CONTEXT`]), so the two uses
+//! never share a key (docs/backup-format.md).
 
 use std::path::{Path, PathBuf};
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
+use imadm_api::backup::MacKey;
 use rand::RngCore;
 use zeroize::Zeroizing;
 
@@ -16,9 +21,13 @@ use crate::fsutil;
 
 pub const KEY_FILE_ENV: &str = "IMADM_SERVER_KEY_FILE";
 const NONCE_LEN: usize = 12;
+/// BLAKE3 `derive_key` context of the backup MAC key: hard-coded, globally unique, and
+/// never used for anything else, as BLAKE3's key derivation requires.
+pub const BACKUP_MAC_CONTEXT: &str = "imadm 2026-01-01 backup snapshot MAC v2";
 
 pub struct ServerKey {
     cipher: Aes256Gcm,
+    backup_mac: MacKey,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,9 +83,14 @@ impl ServerKey {
                 len: bytes.len(),
             });
         }
-        Ok(ServerKey {
-            cipher: Aes256Gcm::new_from_slice(&bytes).expect("32-byte key"),
-        })
+        Ok(Self::from_bytes(&bytes))
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Self {
+        ServerKey {
+            cipher: Aes256Gcm::new_from_slice(bytes).expect("32-byte key"),
+            backup_mac: MacKey::from_bytes(blake3::derive_key(BACKUP_MAC_CONTEXT, bytes)),
+        }
     }
 
     /// Create a new random key at `path` (0600). Fails if one exists: keys are never
@@ -91,9 +105,7 @@ impl ServerKey {
             path: path.to_owned(),
             source,
         })?;
-        Ok(ServerKey {
-            cipher: Aes256Gcm::new_from_slice(bytes.as_ref()).expect("32-byte key"),
-        })
+        Ok(Self::from_bytes(bytes.as_ref()))
     }
 
     /// Seal `plaintext`; `aad` names the row and column it belongs to.
@@ -132,6 +144,12 @@ impl ServerKey {
             )
             .expect("AES-GCM encryption cannot fail for in-memory buffers");
         hex::encode(Sha256::digest(&tag))
+    }
+
+    /// The key of backup snapshots' MACs: only a server holding this server key can
+    /// write a snapshot that it (or another server with the same key) will restore.
+    pub fn backup_mac_key(&self) -> &MacKey {
+        &self.backup_mac
     }
 
     /// Open a value sealed by [`seal`](Self::seal) with the same `aad`.
@@ -180,6 +198,31 @@ mod tests {
         assert!(key.open(&sealed, "operator:2:totp").is_none());
         let reloaded = ServerKey::load(&dir.path().join("k")).unwrap();
         assert!(reloaded.open(&sealed, "operator:1:totp").is_some());
+    }
+
+    /// The MAC key is neither the server key nor independent of it: the same file gives
+    /// the same MAC key, another file another one.
+    #[test]
+    fn backup_mac_key_is_derived_per_server_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let start = b"IMADMBAK\0\0\0\x02{}";
+        let tag = |k: &ServerKey| k.backup_mac_key().header_tag(start);
+        let a = ServerKey::create(&dir.path().join("a")).unwrap();
+        let b = ServerKey::create(&dir.path().join("b")).unwrap();
+        assert_eq!(
+            tag(&a),
+            tag(&ServerKey::load(&dir.path().join("a")).unwrap())
+        );
+        assert_ne!(tag(&a), tag(&b));
+        let raw: [u8; 32] = std::fs::read(dir.path().join("a"))
+            .unwrap()
+            .try_into()
+            .unwrap();
+        assert_ne!(tag(&a), MacKey::from_bytes(raw).header_tag(start));
+        assert_eq!(
+            tag(&a),
+            MacKey::from_bytes(blake3::derive_key(BACKUP_MAC_CONTEXT, &raw)).header_tag(start)
+        );
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! `imadm backup restore FILE --identity FILE [--dry-run]`: decrypt and stream the
 //! snapshot to the server, which loads it into a staging file and switches the live data
-//! only after the whole stream verified. Needs step-up MFA and confirmation. After a real
-//! restore the restored data's sessions apply: you may have to log in again.
+//! only after the whole stream verified and authenticated (its MAC under the server's
+//! key). Needs step-up MFA and confirmation. The report names every operator whose
+//! permissions the restore extends (a dry run: would extend); the server refuses gains
+//! the restorer does not hold. After a real restore the restored data's sessions apply:
+//! you may have to log in again.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -27,7 +30,7 @@ pub struct RestoreArgs {
     /// age identity file or SSH private key (passphrase: prompted, or IMADM_IDENTITY_PASSPHRASE)
     #[arg(short, long, value_name = "FILE", required = true)]
     pub identity: PathBuf,
-    /// Validate and show counts per table without changing anything
+    /// Check the archive as a restore would, and show counts per table and who would gain permissions, without changing anything
     #[arg(long)]
     pub dry_run: bool,
     #[command(flatten)]
@@ -42,11 +45,19 @@ struct TableCounts {
 }
 
 #[derive(Debug, Deserialize)]
+struct Gain {
+    operator: String,
+    permissions: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
 struct Report {
     dry_run: bool,
     server_id: String,
     created_at: i64,
     tables: Vec<TableCounts>,
+    #[serde(default)]
+    permission_gains: Vec<Gain>,
 }
 
 pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
@@ -105,6 +116,22 @@ pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
         .iter()
         .map(|t| json!({"table": t.table, "current": t.current, "snapshot": t.snapshot}))
         .collect();
+    // Structured in JSON; one `operator: permissions` item each elsewhere.
+    let structured = matches!(
+        ctx.output(),
+        crate::cli::OutputFormat::Json | crate::cli::OutputFormat::Jsonl
+    );
+    let gains: Vec<_> = report
+        .permission_gains
+        .iter()
+        .map(|g| {
+            if structured {
+                json!({"operator": g.operator, "permissions": g.permissions})
+            } else {
+                json!(format!("{}: {}", g.operator, g.permissions.join(" ")))
+            }
+        })
+        .collect();
     crate::output::object(
         ctx,
         vec![
@@ -116,6 +143,7 @@ pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
                 json!(crate::output::rfc3339(report.created_at)),
             ),
             ("tables", "Rows (current → snapshot)", json!(rows)),
+            ("permission_gains", "Permissions gained", json!(gains)),
         ],
     )?;
     if !report.dry_run {

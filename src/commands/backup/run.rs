@@ -3,12 +3,14 @@
 //! Each destination gets a temp file in that directory, fsynced and renamed to the final
 //! name only after the whole snapshot arrived and verified (its trailer is checked while
 //! it streams), then the directory is fsynced: a killed run never leaves a final name.
+//! The check is of integrity (structure, counts, BLAKE3): the snapshot's MAC needs the
+//! server's key, so the server checks it when the archive is restored.
 
 use std::io::{self, BufReader, Read, Write};
 use std::path::PathBuf;
 
 use clap::Args;
-use imadm_api::backup::{FORMAT_NAME, FORMAT_VERSION, Item, Reader};
+use imadm_api::backup::{FORMAT_NAME, Item, Reader};
 use serde_json::json;
 
 use super::{Manifest, integrity, manifest_path, sync_dir};
@@ -102,7 +104,7 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
         server_id: header.server_id.clone(),
         created_at: header.created_at,
         format: FORMAT_NAME.into(),
-        format_version: FORMAT_VERSION,
+        format_version: header.version,
         db_schema_version: header.schema_version,
         counts: trailer.counts.clone(),
         size: tee.size,

@@ -1,6 +1,8 @@
 //! `imadm backup verify FILE [--identity FILE]`: without an identity, size and SHA-256 of
 //! the ciphertext against the manifest; with one, also decrypt everything and check the
-//! snapshot's structure, counts and trailer hash (like `restic check --read-data`).
+//! snapshot's structure, counts and trailer hash (like `restic check --read-data`), BLAKE3
+//! in format version 2, SHA-256 in version 1. Authenticity (the MACs) needs the server's
+//! key: the server checks it at restore, and the output says so.
 
 use std::io::BufReader;
 use std::path::PathBuf;
@@ -39,11 +41,12 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
     })?;
     super::check_archive(&args.file, &manifest)?;
     let mut decrypted = false;
+    let mut version = manifest.format_version;
     if let Some(id) = &args.identity {
         let ids = load_identities(ctx, id)?;
         let plain = decrypt(&args.file, &ids)?;
-        let (_, trailer) = imadm_api::backup::verify(BufReader::with_capacity(256 << 10, plain))
-            .map_err(|e| {
+        let (header, trailer) =
+            imadm_api::backup::verify(BufReader::with_capacity(256 << 10, plain)).map_err(|e| {
                 integrity(format!("{}: {e}", args.file.display()))
                     .hint("the archive is damaged; use another copy")
             })?;
@@ -55,7 +58,13 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
             .hint("the manifest belongs to another archive"));
         }
         decrypted = true;
+        version = header.version;
     }
+    let authenticity = if version == imadm_api::backup::FORMAT_V1 {
+        "none: format version 1 has no MAC; servers of this version refuse to restore it"
+    } else {
+        "checked by the server when it restores the archive (MAC under its key)"
+    };
     crate::output::object(
         ctx,
         vec![
@@ -64,6 +73,8 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
             ("size", "Size", json!(manifest.size)),
             ("sha256", "SHA-256", json!(manifest.sha256)),
             ("decrypted", "Decrypted and checked", json!(decrypted)),
+            ("format_version", "Format version", json!(version)),
+            ("authenticity", "Authenticity", json!(authenticity)),
             ("counts", "Counts", json!(manifest.counts)),
         ],
     )

@@ -96,7 +96,8 @@ pub async fn snapshot(
         let out = io::BufWriter::with_capacity(64 << 10, ChannelWriter(tx.clone()));
         let fp = state.key.fingerprint();
         let _file = state.file_lock.read().unwrap_or_else(|p| p.into_inner());
-        match crate::backup::snapshot(&state.db_path, &state.server_id, &fp, out) {
+        let mac = state.key.backup_mac_key();
+        match crate::backup::snapshot(&state.db_path, &state.server_id, &fp, mac, out) {
             Ok(_) => {
                 let _ = audit(
                     &state,
@@ -159,7 +160,8 @@ impl Read for ChannelReader {
     }
 }
 
-/// The received pieces are the buffer: the snapshot reader hashes them in place.
+/// The received pieces are the buffer: the snapshot reader hashes each one whole, in
+/// place.
 impl BufRead for ChannelReader {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         while self.pos >= self.cur.len() {
@@ -193,12 +195,6 @@ pub async fn restore(
     body: RawBody,
 ) -> Result<Response, ApiError> {
     let dry_run = q.dry_run.unwrap_or(false);
-    let (ctx2, c2) = (ctx.clone(), c.clone());
-    blocking(&s, move |s| {
-        c2.require("backup:restore")?;
-        s.step_up(&ctx2, &c2, otp.as_deref(), "restoring a backup")
-    })
-    .await?;
     let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
     let mut data = body.into_data_stream();
     tokio::spawn(async move {
@@ -216,33 +212,7 @@ pub async fn restore(
             cur: Default::default(),
             pos: 0,
         };
-        let r = crate::backup::restore(&s.db_path, &s.key.fingerprint(), reader, dry_run, |staged| {
-            let _file = s.file_lock.write().unwrap_or_else(|p| p.into_inner());
-            s.store.replace_file(staged).map_err(|e| {
-                tracing::error!(error = %e, "installing the restored database failed");
-                ApiError::new(imadm_api::codes::DATABASE_ERROR, "the restored database could not be installed")
-                    .hint("see the server log; the live data is the old data unless the log says otherwise")
-            })
-        });
-        // The data changed under every cached session lookup.
-        s.store.bump_epoch();
-        let what = if dry_run {
-            "backup.restore_dry_run"
-        } else {
-            "backup.restore"
-        };
-        let _ = match &r {
-            Ok(rep) => audit(
-                s,
-                &ctx,
-                &c,
-                what,
-                "success",
-                format!("snapshot of {} taken at {}", rep.server_id, rep.created_at),
-            ),
-            Err(e) => audit(s, &ctx, &c, what, "failure", format!("code {}", e.code)),
-        };
-        r
+        s.restore_backup(&ctx, &c, otp.as_deref(), reader, dry_run)
     })
     .await?;
     Ok(ok(report))

@@ -423,7 +423,10 @@ impl SqliteStore {
                     rusqlite::params![user, step],
                 )?;
             }
-            tx.commit()?;
+            // The request's parked audit event (the restore's own `backup.restore`, with
+            // its alerts) commits inside the new file: it is there exactly when the new
+            // data is, and a failing audit insert stops the install.
+            crate::audit::commit(tx, &self.alert_rules())?;
         }
         std::fs::File::open(staged)
             .and_then(|f| f.sync_all())
