@@ -1,6 +1,7 @@
-# scripts/lib.sh: sourced by .ci/run and scripts/test.sh. Owns what they share: the
-# project's Python environment for schemathesis (path and pin), and `step`, which runs one
-# named step so that a failing run always ends with an `error:` line naming it.
+# scripts/lib.sh: sourced by .ci/run, scripts/test.sh and scripts/conformance.sh. Owns what
+# they share: the project's Python environment for schemathesis (path and pin); `step`,
+# which runs one named step, and `fail`, so that a failing run always ends with an `error:`
+# line saying what failed.
 #
 # Why the last line matters: CI logs are read from the bottom. Every step's output is
 # complete (its pipes drained, its children gone) before `step` returns, so nothing a step
