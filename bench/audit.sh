@@ -10,59 +10,43 @@
 # straight into its `audit_log` (imadm_server::audit::seed, the chain of audit::insert);
 # the server is then restarted on the same data dir and the CLI logs in.
 #
-# Run: bench/audit.sh   Knobs: BENCH_EVENTS (1000000), BENCH_RUNS (3), BENCH_KEEP=1.
-# Needs: cargo, hyperfine, ssh-keygen, oathtool, /usr/bin/time
-# (Debian: hyperfine openssh-client oathtool time).
-set -euo pipefail
-cd "$(dirname "$0")/.."
+# Run: bench/audit.sh   Knobs: BENCH_EVENTS (1000000), BENCH_RUNS (3); and bench/lib.sh's
+# IMADM_BIN, BENCH_KEEP=1. Needs: cargo, hyperfine, ssh-keygen, oathtool, /usr/bin/time, jq
+# (Debian: hyperfine openssh-client oathtool time jq; bench/lib.sh installs them as root).
+# Results: bench/results/audit-<UTC date>T<HHMMSS>Z.md and .json.
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 N=${BENCH_EVENTS:-1000000}
 RUNS=${BENCH_RUNS:-3}
-cargo build --release -q
-BIN=$(realpath "${CARGO_TARGET_DIR:-target}/release/imadm")
-T=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  [ -n "${BENCH_KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
+OUT=$(bench_result audit)
 
-start_server() {
-  : >"$T/ready"
-  "$BIN" server --dev -o json --listen 127.0.0.1:0 --data-dir "$T/data" --config-dir "$T/cfg" \
-    >"$T/ready" 2>"$T/server.log" </dev/null &
-  SERVER_PID=$!
-  for _ in $(seq 600); do [ -s "$T/ready" ] && break; sleep 0.1; done
-  [ -s "$T/ready" ] || { cat "$T/server.log"; exit 1; }
-}
-stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=; }
-field() { python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())[sys.argv[2]])' "$T/ready" "$1"; }
-
-start_server
-stop_server
-"$BIN" __seed-audit "$N" --data-dir "$T/data" >/dev/null
-start_server
-IM=("$BIN" --config-dir "$T/cfg" --profile dev)
-field password | "${IM[@]}" auth login --username "$(field username)" --password-stdin \
-  --otp "$(oathtool --totp -b "$(field totp_secret)")" --insecure-storage
-ssh-keygen -q -t ed25519 -N '' -f "$T/id_ed25519"
+bench_require hyperfine:hyperfine ssh-keygen:openssh-client oathtool:oathtool /usr/bin/time:time
+bench_build
+bench_tmp
+# Started once to create its database, stopped, seeded, started again on the same data dir.
+bench_start_server
+bench_stop_server
+log "seeding $N audit events"
+"$IMADM" __seed-audit "$N" --data-dir "$DATA" >/dev/null
+bench_start_server
+bench_login
+ssh-keygen -q -t ed25519 -N '' -f "$TMP/id_ed25519"
 # First export pins the server key (outside the timing).
-"${IM[@]}" -q audit export --out "$T/report.json"
-ls -l "$T/report.json"
-IMS="$BIN --config-dir $T/cfg --profile dev -q"
-mkdir -p bench/results
-OUT=bench/results/audit-$(date -u +%F)
+imadm -q audit export --out "$TMP/report.json"
+ls -l "$TMP/report.json"
+# hyperfine takes command lines (so the paths must not contain spaces; mktemp's do not).
+IMS="$IMADM --config-dir $CONF --profile dev -q"
 hyperfine --runs "$RUNS" --export-json "$OUT.json" \
-  -n "audit export ($N+ events)" "$IMS audit export --out $T/e.json" \
-  -n "audit verify ($N+ events)" "$IMS -o json audit verify $T/report.json" \
-  -n "ssh-keygen -Y sign" "rm -f $T/report.json.sig; ssh-keygen -q -Y sign -f $T/id_ed25519 -n imadm-audit $T/report.json" \
+  -n "audit export ($N+ events)" "$IMS audit export --out $TMP/e.json" \
+  -n "audit verify ($N+ events)" "$IMS -o json audit verify $TMP/report.json" \
+  -n "ssh-keygen -Y sign" "rm -f $TMP/report.json.sig; ssh-keygen -q -Y sign -f $TMP/id_ed25519 -n imadm-audit $TMP/report.json" \
   | tee "$OUT.md"
-rm -f "$T/report.json.sig"
+rm -f "$TMP/report.json.sig"
 for what in export verify; do
   if [ $what = export ]; then
-    /usr/bin/time -v $IMS audit export --out "$T/e.json" >/dev/null 2>"$T/time"
+    /usr/bin/time -v "$IMADM" --config-dir "$CONF" --profile dev -q audit export --out "$TMP/e.json" >/dev/null 2>"$TMP/time"
   else
-    /usr/bin/time -v $IMS -o json audit verify "$T/report.json" >/dev/null 2>"$T/time"
+    /usr/bin/time -v "$IMADM" --config-dir "$CONF" --profile dev -q -o json audit verify "$TMP/report.json" >/dev/null 2>"$TMP/time"
   fi
-  echo "peak RSS ($what): $(grep 'Maximum resident' "$T/time" | awk '{print $NF}') kB" | tee -a "$OUT.md"
+  echo "peak RSS ($what): $(grep 'Maximum resident' "$TMP/time" | awk '{print $NF}') kB" | tee -a "$OUT.md"
 done

@@ -9,88 +9,20 @@
 #   - `imadm backup restore` beside `age -d` of the archive.
 # Targets: backup >= 60 % of the age CLI's throughput and >= 3x restic's; restore >= 50 %
 # of `age -d`; peak RSS (VmHWM / time -v) of CLI and server < 64 MB each.
-# Needs (Debian): age restic sqlite3 oathtool jq time. Report: bench/results/backup-<date>.md
-set -euo pipefail
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Needs (Debian): age restic sqlite3 oathtool jq time (bench/lib.sh installs them as root).
+# Knobs: BENCH_MIB, BENCH_RUNS; and bench/lib.sh's IMADM_BIN, BENCH_KEEP=1.
+# Report: bench/results/backup-<UTC date>T<HHMMSS>Z.md
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 MIB=${BENCH_MIB:-1024}
-RESULTS="$ROOT/bench/results"
-STAMP=$(date -u +%Y-%m-%d)
-REPORT="$RESULTS/backup-$STAMP.md"
+OUT=$(bench_result backup)
+REPORT="$OUT.md"
 
-log() { printf '\n== %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
-
-# --- prerequisites --------------------------------------------------------------------
-missing=()
-for pair in age:age restic:restic sqlite3:sqlite3 oathtool:oathtool /usr/bin/time:time jq:jq; do
-    cmd=${pair%%:*} pkg=${pair##*:}
-    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-        log "installing ${missing[*]}"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >&2 \
-            || { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >&2; }
-    else
-        die "missing tools: ${missing[*]} (Debian packages; run as root to install them, or apt-get install -y ${missing[*]})"
-    fi
-fi
-command -v cargo >/dev/null || die "cargo is needed to build the release binary"
-
-# --- build ----------------------------------------------------------------------------
-log "cargo build --release"
-(cd "$ROOT" && cargo build --release --bin imadm >&2)
-IMADM="${CARGO_TARGET_DIR:-$ROOT/target}/release/imadm"
-[[ -x $IMADM ]] || die "no release binary at $IMADM"
-
-# --- server ---------------------------------------------------------------------------
-TMP=$(mktemp -d -t imadm-bench-XXXXXX)
-DATA="$TMP/data"
-CONF="$TMP/config"
-SERVER_PID=
-cleanup() {
-    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    if [[ ${BENCH_KEEP:-0} == 1 ]]; then
-        echo "kept $TMP" >&2
-    else
-        rm -rf "$TMP"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log "starting imadm server --dev on 127.0.0.1"
-mkdir -p "$CONF"
-"$IMADM" --config-dir "$CONF" server --dev -o json --listen 127.0.0.1:0 \
-    --data-dir "$DATA" >"$TMP/server.json" 2>"$TMP/server.log" &
-SERVER_PID=$!
-for _ in $(seq 300); do
-    [[ -s $TMP/server.json ]] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server.log" >&2; die "the server exited"; }
-    sleep 0.2
-done
-[[ -s $TMP/server.json ]] || die "the server did not announce itself within 60 s"
-INFO=$(head -n1 "$TMP/server.json")
-URL=$(jq -r .server <<<"$INFO")
-APP=$(jq -r .app_id <<<"$INFO")
-CA=$(jq -r .ca_cert <<<"$INFO")
-ADMIN=$(jq -r .username <<<"$INFO")
-PW=$(jq -r .password <<<"$INFO")
-SECRET=$(jq -r .totp_secret <<<"$INFO")
-DB="$DATA/imadm.db"
-[[ $URL == https://127.0.0.1:* ]] || die "unexpected server URL $URL (loopback only)"
-imadm() { "$IMADM" --config-dir "$CONF" --profile dev "$@"; }
-
-
-log "logging in as $ADMIN"
-printf '%s' "$PW" | imadm auth login --username "$ADMIN" --password-stdin \
-    --otp "$(oathtool --totp -b "$SECRET")" --insecure-storage >&2
+bench_require age:age restic:restic sqlite3:sqlite3 oathtool:oathtool /usr/bin/time:time
+bench_build
+bench_tmp
+bench_start_server
+bench_login
 
 log "seeding $MIB MiB of messages (random 64 KiB blobs)"
 sqlite3 "$DB" >/dev/null <<SQL
@@ -179,9 +111,8 @@ b = statistics.median(float(x) for x in sys.argv[2].split())
 print(f"{b / a:.2f}")
 PY
 }
-mkdir -p "$RESULTS"
 {
-    echo "# backup benchmark $STAMP ($MIB MiB of messages, archive $SIZE bytes)"
+    echo "# backup benchmark $(date -u +'%Y-%m-%d %H:%M UTC') ($MIB MiB of messages, archive $SIZE bytes)"
     echo
     echo "Conditions: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $RUNS interleaved runs per step"
     echo

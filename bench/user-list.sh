@@ -18,14 +18,14 @@
 # How to run (from anywhere; takes ~2 minutes after the release build):
 #   bench/user-list.sh
 # Knobs (environment): BENCH_USERS (100000), BENCH_RUNS (10 hyperfine runs per command),
-#   WRK_THREADS (2), WRK_CONNECTIONS (32), WRK_DURATION (10s), BENCH_KEEP=1 (keep the
-#   temp dir), CARGO_TARGET_DIR (reused, like cargo does).
-# Results: printed, and written to bench/results/user-list-<UTC date>.md (+ hyperfine's
-#   JSON export beside it).
+#   WRK_THREADS (2), WRK_CONNECTIONS (32), WRK_DURATION (10s); and bench/lib.sh's
+#   IMADM_BIN, BENCH_KEEP=1, CARGO_TARGET_DIR.
+# Results: printed, and written to bench/results/user-list-<UTC date>T<HHMMSS>Z.md (+
+#   hyperfine's JSON export beside it).
 #
 # Prerequisites: cargo; and the Debian packages hyperfine, wrk, sqlite3, oathtool, time
-# (/usr/bin/time), jq. Missing ones are installed with `apt-get install -y` when run as
-# root, otherwise the script stops and names them.
+# (/usr/bin/time), curl, jq. Missing ones are installed with `apt-get install -y` when run
+# as root, otherwise the script stops and names them (bench/lib.sh).
 #
 # Seeding: registering 100,000 users through the API would spend ~20 ms of argon2 each
 # (over half an hour), so one user is registered through the API and its argon2 PHC hash
@@ -38,90 +38,21 @@
 # Everything is bounded and self-stopping: the server listens on 127.0.0.1 only and is
 # stopped by an EXIT trap; the temp dir (data dir + config dir) is removed.
 
-set -euo pipefail
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 USERS=${BENCH_USERS:-100000}
 RUNS=${BENCH_RUNS:-10}
 WRK_THREADS=${WRK_THREADS:-2}
 WRK_CONNECTIONS=${WRK_CONNECTIONS:-32}
 WRK_DURATION=${WRK_DURATION:-10s}
-RESULTS="$ROOT/bench/results"
-STAMP=$(date -u +%Y-%m-%d)
-REPORT="$RESULTS/user-list-$STAMP.md"
+OUT=$(bench_result user-list)
+REPORT="$OUT.md"
 
-log() { printf '\n== %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
-
-# --- prerequisites --------------------------------------------------------------------
-missing=()
-for pair in hyperfine:hyperfine wrk:wrk sqlite3:sqlite3 oathtool:oathtool /usr/bin/time:time jq:jq; do
-    cmd=${pair%%:*} pkg=${pair##*:}
-    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-        log "installing ${missing[*]}"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >&2 \
-            || { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >&2; }
-    else
-        die "missing tools: ${missing[*]} (Debian packages; run as root to install them, or apt-get install -y ${missing[*]})"
-    fi
-fi
-command -v cargo >/dev/null || die "cargo is needed to build the release binary"
-
-# --- build ----------------------------------------------------------------------------
-log "cargo build --release"
-(cd "$ROOT" && cargo build --release --bin imadm >&2)
-IMADM="${CARGO_TARGET_DIR:-$ROOT/target}/release/imadm"
-[[ -x $IMADM ]] || die "no release binary at $IMADM"
-
-# --- server ---------------------------------------------------------------------------
-TMP=$(mktemp -d -t imadm-bench-XXXXXX)
-DATA="$TMP/data"
-CONF="$TMP/config"
-SERVER_PID=
-cleanup() {
-    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.2; done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    if [[ ${BENCH_KEEP:-0} == 1 ]]; then
-        echo "kept $TMP" >&2
-    else
-        rm -rf "$TMP"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-log "starting imadm server --dev on 127.0.0.1"
-mkdir -p "$CONF"
-"$IMADM" --config-dir "$CONF" server --dev -o json --listen 127.0.0.1:0 \
-    --data-dir "$DATA" >"$TMP/server.json" 2>"$TMP/server.log" &
-SERVER_PID=$!
-for _ in $(seq 300); do
-    [[ -s $TMP/server.json ]] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server.log" >&2; die "the server exited"; }
-    sleep 0.2
-done
-[[ -s $TMP/server.json ]] || die "the server did not announce itself within 60 s"
-INFO=$(head -n1 "$TMP/server.json")
-URL=$(jq -r .server <<<"$INFO")
-APP=$(jq -r .app_id <<<"$INFO")
-CA=$(jq -r .ca_cert <<<"$INFO")
-ADMIN=$(jq -r .username <<<"$INFO")
-PW=$(jq -r .password <<<"$INFO")
-SECRET=$(jq -r .totp_secret <<<"$INFO")
-DB="$DATA/imadm.db"
-[[ $URL == https://127.0.0.1:* ]] || die "unexpected server URL $URL (loopback only)"
-imadm() { "$IMADM" --config-dir "$CONF" --profile dev "$@"; }
-
-log "logging in as $ADMIN (password on stdin, TOTP from oathtool, file credential store)"
-printf '%s' "$PW" | imadm auth login --username "$ADMIN" --password-stdin \
-    --otp "$(oathtool --totp -b "$SECRET")" --insecure-storage >&2
+bench_require hyperfine:hyperfine wrk:wrk sqlite3:sqlite3 oathtool:oathtool /usr/bin/time:time curl:curl
+bench_build
+bench_tmp
+bench_start_server
+bench_login
 
 # --- seed -----------------------------------------------------------------------------
 log "seeding $USERS IM users"
@@ -160,14 +91,13 @@ cmp -s "$TMP/cli.jsonl" "$TMP/sqlite.jsonl" \
 printf 'identical: %s rows\n' "$(wc -l <"$TMP/cli.jsonl")" >&2
 
 # --- hyperfine ------------------------------------------------------------------------
-mkdir -p "$RESULTS"
 log "hyperfine: CLI export vs sqlite3 -json ($RUNS runs each)"
 hyperfine --warmup 1 --runs "$RUNS" --style basic \
-    --export-markdown "$TMP/hyperfine.md" --export-json "$RESULTS/user-list-$STAMP.json" \
+    --export-markdown "$TMP/hyperfine.md" --export-json "$OUT.json" \
     -n "imadm user list --all -o jsonl" "$CLI_CMD" \
     -n "sqlite3 -json" "$SQLITE_CMD" >&2
-CLI_MEAN=$(jq '.results[0].mean' "$RESULTS/user-list-$STAMP.json")
-SQL_MEAN=$(jq '.results[1].mean' "$RESULTS/user-list-$STAMP.json")
+CLI_MEAN=$(jq '.results[0].mean' "$OUT.json")
+SQL_MEAN=$(jq '.results[1].mean' "$OUT.json")
 RATIO=$(jq -n "$CLI_MEAN / $SQL_MEAN * 100 | round / 100")
 
 # --- peak RSS -------------------------------------------------------------------------
@@ -191,7 +121,6 @@ run_wrk() {
         -H "app_id: $APP" -H "access-token: $TOKEN" "$URL$path" | tee "$out" >&2
     if grep -q 'Non-2xx' "$out"; then die "wrk saw non-2xx answers on $path"; fi
 }
-command -v curl >/dev/null || die "curl is needed for the wrk pre-check"
 run_wrk "/admin/users?limit=100" "$TMP/wrk-admin.txt"
 run_wrk "/user/list?page_num=1&page_size=20" "$TMP/wrk-lanying.txt"
 RPS_ADMIN=$(awk '/Requests\/sec/ {print $2}' "$TMP/wrk-admin.txt")

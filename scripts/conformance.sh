@@ -1,27 +1,46 @@
 #!/usr/bin/env bash
 # API conformance (issue 3): run schemathesis with every check against a throw-away
 # `imadm server --dev`:
-#   1. Lanying's own document (../shared/lanying/server-api.en.json, Swagger 2.0),
-#      restricted to the Lanying operations this server implements: Lanying's document is
-#      the contract of those routes;
+#   1. Lanying's own document (tests/data/lanying/server-api.en.json, Swagger 2.0; its
+#      source in tests/data/lanying/README.md), restricted to the Lanying operations this
+#      server implements: Lanying's document is the contract of those routes;
 #   2. our own /openapi.json (utoipa, generated from the handlers): every endpoint but
 #      POST /admin/auth/logout, in two runs (the /admin/ extension, the Lanying routes).
-# Exits non-zero on any failure. Needs: python3 with schemathesis (.ci/run installs the
-# pinned version), oathtool, and a debug build of imadm (built here if missing). About a
-# minute on 2 cores.
+# Exits non-zero on any failure, and on a missing prerequisite with what is missing and how
+# to get it. Needs: schemathesis (the version pinned in scripts/conformance-requirements.txt)
+# in the project's virtual environment target/venv (.ci/run creates it), oathtool, and a
+# debug build of imadm (built here if missing). About a minute on 2 cores.
 #
 # Environment knobs: CONFORMANCE_MAX_EXAMPLES (default 25 per operation),
-# CONFORMANCE_SEED (default 3), IMADM_BIN (default: cargo's debug binary).
+# CONFORMANCE_SEED (default 3), IMADM_BIN (default: cargo's debug binary), IMADM_VENV
+# (default target/venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 
 max_examples="${CONFORMANCE_MAX_EXAMPLES:-25}"
 seed="${CONFORMANCE_SEED:-3}"
-lanying_doc="$PWD/../shared/lanying/server-api.en.json"
+lanying_doc="$PWD/tests/data/lanying/server-api.en.json"
 
-command -v schemathesis >/dev/null || { echo "conformance: schemathesis is not installed (bash .ci/run installs it)" >&2; exit 1; }
-command -v oathtool >/dev/null || { echo "conformance: oathtool is not installed" >&2; exit 1; }
-[ -f "$lanying_doc" ] || { echo "conformance: $lanying_doc not found" >&2; exit 1; }
+# --- prerequisites: all reported at once, each with how to get it -----------------------
+missing=0
+need() { printf 'missing: %s\n  how: %s\n' "$1" "$2" >&2; missing=1; }
+pinned="$(pinned_schemathesis)"
+installed="$(venv_schemathesis)"
+if [ ! -x "$VENV/bin/python" ]; then
+  need "no Python virtual environment at $VENV (schemathesis $pinned runs from it)" \
+    "bash .ci/run creates it; or: python3 -m venv $VENV && $VENV/bin/pip install -r $CONFORMANCE_REQUIREMENTS (Debian: apt-get install python3-venv first)"
+elif [ "$installed" != "$pinned" ]; then
+  need "schemathesis ${installed:-is not installed} in $VENV${installed:+, but $CONFORMANCE_REQUIREMENTS pins $pinned}" \
+    "$VENV/bin/pip install -r $CONFORMANCE_REQUIREMENTS (bash .ci/run does this)"
+fi
+command -v oathtool >/dev/null ||
+  need "oathtool is not installed (it computes the login's TOTP code)" "apt-get install oathtool (bash .ci/run does this)"
+[ -f "$lanying_doc" ] ||
+  need "Lanying's API document is missing: $lanying_doc" "it is part of the repository: git checkout -- tests/data/lanying"
+[ "$missing" -eq 0 ] || fail "conformance: a prerequisite is missing (see above)"
+python="$VENV/bin/python"
+schemathesis="$VENV/bin/schemathesis"
 
 if [ -z "${IMADM_BIN:-}" ]; then
   cargo build --locked -q --bin imadm
@@ -45,7 +64,7 @@ cleanup() {
   fi
   rm -rf "$work"
 }
-trap cleanup EXIT
+at_exit cleanup
 mkdir -p "$work/data" "$work/config" "$work/reports"
 
 # --- the server ------------------------------------------------------------------------
@@ -54,11 +73,11 @@ mkdir -p "$work/data" "$work/config" "$work/reports"
 server_pid=$!
 for _ in $(seq 1 200); do
   [ -s "$work/server.json" ] && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; echo "conformance: the server exited" >&2; exit 1; }
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; fail "conformance: the server exited"; }
   sleep 0.1
 done
-[ -s "$work/server.json" ] || { echo "conformance: the server did not start" >&2; exit 1; }
-field() { python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())[sys.argv[2]])' "$work/server.json" "$1"; }
+[ -s "$work/server.json" ] || fail "conformance: the server did not start"
+field() { "$python" -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())[sys.argv[2]])' "$work/server.json" "$1"; }
 server="$(field server)"
 app_id="$(field app_id)"
 ca_cert="$(field ca_cert)"
@@ -109,7 +128,7 @@ run_schemathesis() {
   # response (reproduced with curl and a 500 KB body on /user/kick; such routes now read
   # and drop it, `http::Unused`). The retries stay as a guard for network-level failures
   # only; every check on a response (status, schema, conformance) still fails the run.
-  if ! (cd "$work" && schemathesis run "$@" \
+  if ! (cd "$work" && "$schemathesis" run "$@" \
       --checks all \
       --request-retries 2 \
       --max-examples "$max_examples" \
@@ -129,11 +148,12 @@ run_schemathesis() {
 }
 
 # --- 1. Lanying's document, the operations we implement ----------------------------------
-# Lanying's document has one dangling reference among our operations: GET
+# Lanying's document has one dangling reference among our operations (recorded in
+# tests/data/lanying/README.md): GET
 # /group/member_list answers `PagingResponse«List«Group member format»»`, defined as
 # `PagingResponse«List« Group member format»»` (an extra space). Unresolved, schemathesis
 # would skip validating that answer, so the run uses a copy with that one name fixed.
-python3 - "$lanying_doc" "$work/lanying.json" <<'PY'
+"$python" - "$lanying_doc" "$work/lanying.json" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1], encoding="utf-8"))
 good, bad = "PagingResponse«List«Group member format»»", "PagingResponse«List« Group member format»»"
@@ -184,4 +204,4 @@ run_schemathesis openapi-lanying "$server/openapi.json" \
 
 # One plain summary line for CI logs: the three schemathesis runs above.
 echo "conformance: $((3 - failed_runs)) passed, $failed_runs failed"
-exit "$status"
+[ "$status" -eq 0 ] || fail "conformance: $failed_runs of 3 schemathesis runs failed (see FAILED above)"
