@@ -54,8 +54,8 @@ Output fields (json/jsonl objects, csv/tsv columns), stable:
   id, at, severity, rule, actor, detail, event_seq
 
 Rules: login_failures (medium), lockout (medium), sensitive_read_burst (high),
-role_escalation (high), token_new_address (medium), off_hours (low; only when the server
-runs with --business-hours). Thresholds are `imadm server` flags (see its --help). Exit
+role_escalation (high), escalation_attempt (high), token_new_address (medium), off_hours
+(low; only when the server runs with --business-hours). Thresholds are `imadm server` flags (see its --help). Exit
 code 9 with --fail-on when any alert in the window is at or above that severity.
 
 Examples:
