@@ -69,7 +69,9 @@ fn write_man(cmd: &clap::Command, name: &str, dir: &Path, root: bool) -> Result<
         }
     }
     man.render_version_section(&mut buf)?;
-    crate::config::write_atomic(&dir.join(format!("{name}.1")), &buf, 0o644)?;
+    let path = dir.join(format!("{name}.1"));
+    imadm_server::fsutil::write_atomic(&path, &buf, 0o644)
+        .map_err(|e| crate::error::CliError::write_failed(&path, e))?;
     for sub in cmd.get_subcommands() {
         write_man(sub, &format!("{name}-{}", sub.get_name()), dir, false)?;
     }

@@ -11,14 +11,15 @@ use clap::Args;
 use imadm_api::ServerInfo;
 use imadm_api::admin::Page;
 use imadm_api::audit::{AuditEvent, ExportPlan, ExportRequest};
+use imadm_server::fsutil::AtomicFile;
 use serde_json::json;
 use serde_json::value::RawValue;
 
 use crate::audit::csv::CsvWriter;
 use crate::audit::pin::{self, Pin, ServerKey};
-use crate::audit::report::{AtomicFile, Range, ReportWriter, ServerMeta, write_small};
+use crate::audit::report::{Range, ReportWriter, ServerMeta};
 use crate::audit::sshsig::SignKey;
-use crate::audit::{NAMESPACE, verify};
+use crate::audit::verify;
 use crate::client::Auth;
 use crate::context::Context;
 use crate::error::{CliError, Result};
@@ -147,7 +148,8 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
         audit_public_key: key.openssh.clone(),
     };
 
-    let mut file = AtomicFile::create(&args.out)?.large();
+    let fail = |e| CliError::write_failed(&args.out, e);
+    let mut file = AtomicFile::create(&args.out, 0o600).map_err(fail)?.large();
     let mut w = match args.format {
         ReportFormat::Json => Writer::Json(ReportWriter::begin(
             file.file(),
@@ -250,15 +252,11 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
     }
     verify::finish(&chain, &range, plan.checkpoint.as_ref(), &key, &server_id)?;
     let (_, digest) = w.finish(&plan.checkpoint)?;
-    let sig_path = sign_key.as_ref().map(|_| sig_path_for(&args.out));
-    let sig = sign_key
+    file.commit().map_err(fail)?;
+    let sig_path = sign_key
         .as_ref()
-        .map(|k| k.sign_sha512(NAMESPACE, &digest))
+        .map(|k| k.sign_file(&args.out, &digest))
         .transpose()?;
-    file.commit()?;
-    if let (Some(p), Some(s)) = (&sig_path, sig) {
-        write_small(p, s.as_bytes())?;
-    }
     crate::output::object(
         ctx,
         vec![
@@ -276,11 +274,4 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
             ("verified", "Verified", json!(true)),
         ],
     )
-}
-
-/// `FILE.sig` beside `FILE`, like `ssh-keygen -Y sign`.
-pub fn sig_path_for(file: &std::path::Path) -> PathBuf {
-    let mut s = file.as_os_str().to_owned();
-    s.push(".sig");
-    PathBuf::from(s)
 }

@@ -9,12 +9,11 @@ use std::path::PathBuf;
 use clap::Args;
 use imadm_api::admin::{Operator, Page};
 use imadm_api::audit::{Alert, AuditEvent};
+use imadm_server::fsutil::write_atomic;
 use serde_json::json;
 use sha2::{Digest, Sha512};
 
 use super::q;
-use crate::audit::NAMESPACE;
-use crate::audit::report::write_small;
 use crate::audit::sshsig::SignKey;
 use crate::audit::summary::{self, Header, Summary};
 use crate::client::Auth;
@@ -150,16 +149,13 @@ pub fn run(ctx: &mut Context, args: ReportArgs) -> Result<()> {
         SummaryFormat::Md => summary::markdown(&header, &s),
         SummaryFormat::Json => summary::json(&header, &s),
     };
+    write_atomic(&args.out, body.as_bytes(), 0o600)
+        .map_err(|e| CliError::write_failed(&args.out, e))?;
     let digest: [u8; 64] = Sha512::digest(body.as_bytes()).into();
-    let sig = sign_key
+    let sig_path = sign_key
         .as_ref()
-        .map(|k| k.sign_sha512(NAMESPACE, &digest))
+        .map(|k| k.sign_file(&args.out, &digest))
         .transpose()?;
-    write_small(&args.out, body.as_bytes())?;
-    let sig_path = sig.as_ref().map(|_| super::export::sig_path_for(&args.out));
-    if let (Some(p), Some(sig)) = (&sig_path, &sig) {
-        write_small(p, sig.as_bytes())?;
-    }
     let t = s.totals();
     crate::output::object(
         ctx,

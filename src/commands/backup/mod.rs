@@ -279,8 +279,6 @@ impl<R: Read> Read for Remember<R> {
     }
 }
 
-pub use crate::encrypt::sync_dir;
-
 #[cfg(test)]
 mod tests {
     use super::file_part;

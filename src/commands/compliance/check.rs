@@ -11,11 +11,10 @@ use clap::{Args, ValueEnum};
 use imadm_api::ServerInfo;
 use imadm_api::admin::{Operator, Page, Role, ServiceToken};
 use imadm_api::audit::{self, Alert, AuditEvent, Checkpoint, GENESIS};
+use imadm_server::fsutil::write_atomic;
 use serde_json::json;
 
-use crate::audit::NAMESPACE;
 use crate::audit::pin::ServerKey;
-use crate::audit::report::write_small;
 use crate::audit::sshsig::SignKey;
 use crate::audit::verify;
 use crate::cli::OutputFormat;
@@ -136,14 +135,13 @@ pub fn run(ctx: &mut Context, args: CheckArgs) -> Result<()> {
     use std::io::Write;
     match &args.out {
         Some(path) => {
-            write_small(path, rendered.as_bytes())?;
+            write_atomic(path, rendered.as_bytes(), 0o600)
+                .map_err(|e| CliError::write_failed(path, e))?;
             let mut note = format!("wrote {}", path.display());
             if let Some(key) = &sign_key {
                 use sha2::Digest;
                 let digest: [u8; 64] = sha2::Sha512::digest(rendered.as_bytes()).into();
-                let sig = key.sign_sha512(NAMESPACE, &digest)?;
-                let sig_path = crate::commands::audit::export::sig_path_for(path);
-                write_small(&sig_path, sig.as_bytes())?;
+                let sig_path = key.sign_file(path, &digest)?;
                 note.push_str(&format!(" and its signature {}", sig_path.display()));
             }
             ctx.info(note)?;

@@ -6,7 +6,7 @@
 
 use std::fmt;
 use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
 use imadm_api::im::{USER_EXPORT_FORMAT, USER_EXPORT_VERSION};
@@ -85,13 +85,6 @@ struct Summary {
     audit_events: Count,
 }
 
-fn out_dir(out: &Path) -> &Path {
-    match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
 pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
     if args.user.trim().is_empty() {
         return Err(CliError::usage("USER is empty").hint("pass a user id or a username"));
@@ -104,7 +97,7 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
         );
     }
     // Before the request: a destination we cannot write to must not cost an export.
-    let file = encrypt::temp_in(out_dir(&args.out), ".imadm-export-")?;
+    let file = encrypt::output(&args.out)?;
 
     let conn = connect(ctx)?;
     let path = format!("/admin/users/{}/export", path_segment(&args.user));
@@ -139,7 +132,8 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
     let tee = encrypt::finish(tap.into_inner().sink)?;
     let (size, sha) = (tee.size, tee.sha256_hex());
     let file = tee.files.into_iter().next().expect("one file");
-    encrypt::persist(file, &args.out)?;
+    file.commit()
+        .map_err(|e| CliError::write_failed(&args.out, e))?;
 
     let written = args.out.display().to_string();
     if matches!(
