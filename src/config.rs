@@ -84,7 +84,7 @@ impl Profile {
             "ca_cert" => self.ca_cert = value.map(PathBuf::from),
             "output" => {
                 if let Some(v) = &value {
-                    <crate::cli::OutputFormat as clap::ValueEnum>::from_str(v, true).map_err(
+                    <crate::output::OutputFormat as clap::ValueEnum>::from_str(v, true).map_err(
                         |_| {
                             CliError::usage(format!("{v:?} is not an output format"))
                                 .hint("use one of table, json, jsonl, csv, tsv")

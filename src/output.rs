@@ -16,11 +16,28 @@ use std::io::Write;
 
 use serde_json::{Map, Value};
 
-use crate::cli::OutputFormat;
 use crate::context::Context;
 use crate::error::Result;
 
 pub const SCHEMA_VERSION: u64 = 1;
+
+// `--output`: what `object` and `ListWriter` write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Jsonl,
+    Csv,
+    Tsv,
+}
+
+// `--color` (a plain comment: a doc comment would reach clap's help).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
 
 /// Print one object. `fields` are its key/value pairs in display order; `labels` are
 /// the human names used by the table format.

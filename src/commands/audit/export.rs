@@ -103,7 +103,9 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
     let signer = args.signer.clone().or(profile.signer.clone());
     // Load the signing key first: a wrong passphrase should not cost a whole export.
     let sign_key = match args.sign_key.clone().or(profile.sign_key.clone()) {
-        Some(p) => Some(SignKey::load(&p, || super::sign_key_passphrase(ctx))?),
+        Some(p) => Some(SignKey::load(&p, || {
+            crate::cmdutil::sign_key_passphrase(ctx)
+        })?),
         None => None,
     };
 

@@ -72,7 +72,9 @@ pub fn run(ctx: &mut Context, args: ReportArgs) -> Result<()> {
     let until = imadm_api::audit::format_at(ctx.now() * 1000);
     let profile = ctx.profile();
     let sign_key = match args.sign_key.clone().or(profile.sign_key.clone()) {
-        Some(p) => Some(SignKey::load(&p, || super::sign_key_passphrase(ctx))?),
+        Some(p) => Some(SignKey::load(&p, || {
+            crate::cmdutil::sign_key_passphrase(ctx)
+        })?),
         None => None,
     };
     let signer = args.signer.clone().or(profile.signer.clone());

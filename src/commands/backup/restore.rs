@@ -108,7 +108,7 @@ pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
     // Structured in JSON; one `operator: permissions` item each elsewhere.
     let structured = matches!(
         ctx.output(),
-        crate::cli::OutputFormat::Json | crate::cli::OutputFormat::Jsonl
+        crate::output::OutputFormat::Json | crate::output::OutputFormat::Jsonl
     );
     let gains: Vec<_> = report
         .permission_gains

@@ -125,7 +125,7 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
     }
     if matches!(
         ctx.output(),
-        crate::cli::OutputFormat::Json | crate::cli::OutputFormat::Jsonl
+        crate::output::OutputFormat::Json | crate::output::OutputFormat::Jsonl
     ) {
         crate::output::object(
             ctx,

@@ -17,11 +17,11 @@ use serde_json::json;
 use crate::audit::pin::ServerKey;
 use crate::audit::sshsig::SignKey;
 use crate::audit::verify;
-use crate::cli::OutputFormat;
 use crate::client::Auth;
 use crate::compliance::{self, AlertFact, AuditFacts, BackupFacts, Fact, Facts, Policy, Status};
 use crate::context::Context;
 use crate::error::{CliError, Kind, Result};
+use crate::output::OutputFormat;
 use crate::session::{Conn, connect};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -93,7 +93,7 @@ pub fn run(ctx: &mut Context, args: CheckArgs) -> Result<()> {
     // Load the signing key first: a wrong passphrase should not cost a whole check.
     let sign_key = match (&args.out, args.sign_key.clone().or(ctx.profile().sign_key)) {
         (Some(_), Some(p)) => Some(SignKey::load(&p, || {
-            crate::commands::audit::sign_key_passphrase(ctx)
+            crate::cmdutil::sign_key_passphrase(ctx)
         })?),
         _ => None,
     };
@@ -324,7 +324,7 @@ fn alert_facts(ctx: &Context, conn: &Conn) -> Result<Vec<AlertFact>> {
 /// The newest archive of this server (by the manifests' `created_at`) across the
 /// `--backup-dir`s, whether it matches its manifest, and where identical copies are.
 fn backup_facts(conn: &Conn, dirs: &[PathBuf]) -> Result<BackupFacts> {
-    use crate::commands::backup::{Manifest, check_archive};
+    use crate::cmdutil::archive::{Manifest, check_archive};
     let info: ServerInfo = conn.client.get("/admin/server-info", &Auth::NONE)?;
     // (dir, archive path, manifest) of every manifest of this server.
     let mut found: Vec<(String, PathBuf, Manifest)> = Vec::new();

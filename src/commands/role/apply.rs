@@ -19,11 +19,11 @@ use imadm_api::admin::{RoleCreate, RolesApply, RolesDiff};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::cli::OutputFormat;
 use crate::client::Auth;
 use crate::commands::StepUpArgs;
 use crate::context::Context;
 use crate::error::{CliError, Result};
+use crate::output::OutputFormat;
 use crate::session::connect;
 
 #[derive(Debug, Args)]

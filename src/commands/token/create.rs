@@ -6,7 +6,7 @@ use clap::Args;
 use imadm_api::admin::{TokenCreate, TokenCreated};
 use serde_json::json;
 
-use crate::cli::OutputFormat;
+use crate::output::OutputFormat;
 
 use crate::commands::StepUpArgs;
 use crate::context::Context;

@@ -15,7 +15,7 @@ use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde_json::json;
 
 use crate::client::{Auth, path_segment};
-use crate::commands::backup::integrity;
+use crate::cmdutil::integrity;
 use crate::context::Context;
 use crate::encrypt::{self, RecipientArgs, TapRead, Tee};
 use crate::error::{CliError, Result};
@@ -138,7 +138,7 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
     let written = args.out.display().to_string();
     if matches!(
         ctx.output(),
-        crate::cli::OutputFormat::Json | crate::cli::OutputFormat::Jsonl
+        crate::output::OutputFormat::Json | crate::output::OutputFormat::Jsonl
     ) {
         crate::output::object(
             ctx,
