@@ -565,6 +565,69 @@ fn list_operations_and_bulk_delete_name_their_targets_by_pseudonym() {
     );
 }
 
+/// `user.create` names the users it created by pseudonym, as the other IM-user events
+/// do; a batch names those it created (ids that exist only once inserted), not the one
+/// that was taken.
+#[test]
+fn user_create_names_the_created_users_by_pseudonym() {
+    let server = Server::start();
+    let api = Api::new(&server);
+    let mut last = None;
+    let token = api.login_admin(&server, &mut last);
+    let user = |name: &str| json!({"username": name, "password": "pw-123456"});
+    let (_, env) = api.call(
+        "POST",
+        "/user/register/v2",
+        Some(&token),
+        None,
+        Some(&user("made_a")),
+    );
+    assert_eq!(env["code"], 200, "{env}");
+    let mut ids = vec![env["data"]["user_id"].as_i64().unwrap()];
+    let (_, env) = api.call(
+        "POST",
+        "/user/register/batch",
+        Some(&token),
+        None,
+        Some(&json!({"list": [user("made_b"), user("made_a"), user("made_c")]})),
+    );
+    assert_eq!(env["code"], 200, "{env}");
+    let rows = env["data"].as_array().unwrap();
+    ids.extend(rows.iter().filter_map(|r| r["user_id"].as_i64()));
+    assert_eq!(ids.len(), 3, "{env}");
+    // `user.disable` of the same users names them the way the log always has.
+    let (_, env) = api.call(
+        "PUT",
+        "/user/disable",
+        Some(&token),
+        None,
+        Some(&json!({"list": ids})),
+    );
+    assert_eq!(env["code"], 200, "{env}");
+    let events = all_events(&api, &token, 1000);
+    let of = |action: &str| -> Vec<&AuditEvent> {
+        events
+            .iter()
+            .filter(|e| e.action == action && e.outcome == "success")
+            .collect()
+    };
+    let disabled = of("user.disable")[0].target.clone().unwrap();
+    let p: Vec<&str> = disabled.split(',').collect();
+    let created: Vec<(Option<&str>, Option<&str>)> = of("user.create")
+        .iter()
+        .map(|e| (e.target.as_deref(), e.detail.as_deref()))
+        .collect();
+    let batch = format!("{},{}", p[1], p[2]);
+    assert_eq!(
+        created,
+        [
+            (Some(p[0]), None),
+            (Some(batch.as_str()), Some("batch of 3 users"))
+        ]
+    );
+    assert!(!format!("{created:?}").contains("made_"), "{created:?}");
+}
+
 /// Alerts of `rule`, from the database.
 fn alerts_of(server: &Server, rule: &str) -> Vec<String> {
     server
