@@ -238,7 +238,7 @@ pub enum RoleCommand {
 pub enum BackupCommand {
     /// Stream an age-encrypted snapshot into one or more directories
     Run(commands::backup::run::RunArgs),
-    /// List the archives in a directory (from their manifests)
+    /// List the archives in directories (from their manifests)
     List(commands::backup::list::ListArgs),
     /// Check an archive against its manifest, or decrypt and check it fully
     Verify(commands::backup::verify::VerifyArgs),

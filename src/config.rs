@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{CliError, Result};
 
 pub const DEFAULT_PROFILE: &str = "default";
+/// The profile `imadm server --dev` writes.
+pub const DEV_PROFILE: &str = "dev";
 const FILE_NAME: &str = "config.toml";
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]

@@ -81,6 +81,11 @@ pub fn connect(ctx: &Context) -> Result<Conn> {
     let app_id = ctx.global.app_id.clone().or(profile.app_id.clone());
     let mut cas = Vec::new();
     if let Some(p) = &profile.ca_cert {
+        if ctx.global.server.is_none()
+            && std::fs::metadata(p).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        {
+            return Err(server_gone(ctx, p));
+        }
         cas.push(p.as_path());
     }
     if let Some(p) = &ctx.global.ca_cert {
@@ -97,6 +102,29 @@ pub fn connect(ctx: &Context) -> Result<Conn> {
         creds: Credentials::new(&ctx.config_dir, account),
         client,
     })
+}
+
+/// The profile's CA certificate no longer exists. The dev server keeps its CA in its data
+/// dir, a temp dir removed when the server stops: this is how a stopped dev server looks,
+/// and "cannot read the CA" (exit 2, check --ca-cert) would send people the wrong way.
+fn server_gone(ctx: &Context, ca: &std::path::Path) -> CliError {
+    let hint = if ctx.profile_name == crate::config::DEV_PROFILE {
+        "the dev server has stopped (its data went with it): start it again with `imadm server --dev`, which saves its new CA in this profile, then log in again".to_owned()
+    } else {
+        format!(
+            "start the server again, or point the profile at its CA: `imadm --profile {} config set ca_cert FILE`",
+            ctx.profile_name
+        )
+    };
+    CliError::new(
+        Kind::Unavailable,
+        format!(
+            "the server of profile {:?} is gone: its CA certificate {} no longer exists",
+            ctx.profile_name,
+            ca.display()
+        ),
+    )
+    .hint(hint)
 }
 
 fn not_logged_in(ctx: &Context) -> CliError {

@@ -35,18 +35,22 @@ pub fn manifest_path(archive: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Check an archive's size and SHA-256 against its manifest (reads the file once, in
-/// chunks). Shared by `backup verify` and the compliance gate.
-pub fn check_archive(file: &Path, manifest: &Manifest) -> Result<()> {
-    use sha2::Digest;
-    use std::io::Read;
-    let f = std::fs::File::open(file).map_err(|e| {
+/// Open an archive; not there is exit 6.
+pub fn open_archive(file: &Path) -> Result<std::fs::File> {
+    std::fs::File::open(file).map_err(|e| {
         CliError::new(
             Kind::NotFound,
             format!("cannot open {}: {e}", file.display()),
         )
         .hint("give the path of an archive written by `imadm backup run`")
-    })?;
+    })
+}
+
+/// Size and lower-case hex SHA-256 of an archive file (read once, in chunks).
+pub fn digest_archive(file: &Path) -> Result<(u64, String)> {
+    use sha2::Digest;
+    use std::io::Read;
+    let f = open_archive(file)?;
     let mut r = io::BufReader::with_capacity(256 << 10, f);
     let mut hash = sha2::Sha256::new();
     let mut size = 0u64;
@@ -59,7 +63,13 @@ pub fn check_archive(file: &Path, manifest: &Manifest) -> Result<()> {
         hash.update(&buf[..n]);
         size += n as u64;
     }
-    let sha = hex::encode(hash.finalize());
+    Ok((size, hex::encode(hash.finalize())))
+}
+
+/// Check an archive's size and SHA-256 against its manifest. Shared by `backup verify`
+/// and the compliance gate.
+pub fn check_archive(file: &Path, manifest: &Manifest) -> Result<()> {
+    let (size, sha) = digest_archive(file)?;
     if size != manifest.size {
         return Err(integrity(format!(
             "{} is {size} bytes, its manifest says {}",

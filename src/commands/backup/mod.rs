@@ -10,15 +10,14 @@ pub mod restore;
 pub mod run;
 pub mod verify;
 
-use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 // Manifests are read by the compliance gate too, so they live in `cmdutil`.
-pub use crate::cmdutil::archive::{MANIFEST_SCHEMA, Manifest, check_archive, manifest_path};
+pub use crate::cmdutil::archive::{MANIFEST_SCHEMA, Manifest, manifest_path};
 pub use crate::cmdutil::integrity;
 use crate::context::Context;
-use crate::error::{CliError, Kind, Result};
+use crate::error::{CliError, Result};
 
 /// Longest server id kept in a file name (ours are 22 characters).
 const MAX_ID_IN_NAME: usize = 64;
@@ -168,13 +167,7 @@ pub fn decrypt(
     archive: &Path,
     identities: &[Box<dyn age::Identity>],
 ) -> Result<Box<dyn Read + Send>> {
-    let f = File::open(archive).map_err(|e| {
-        CliError::new(
-            Kind::NotFound,
-            format!("cannot open {}: {e}", archive.display()),
-        )
-        .hint("give the path of an archive written by `imadm backup run`")
-    })?;
+    let f = crate::cmdutil::archive::open_archive(archive)?;
     let dec = age::Decryptor::new_buffered(BufReader::with_capacity(256 << 10, f))
         .map_err(|e| {
             integrity(format!("{} is not a readable age archive: {e}", archive.display()))

@@ -189,8 +189,8 @@ fn text(results: &[compliance::ControlResult], server: &str, at: &str) -> String
     }
     let count = |st: Status| results.iter().filter(|r| r.status == st).count();
     s.push_str(&format!(
-        "\n{} controls: {} passed, {} failed, {} could not be evaluated, {} skipped\n",
-        results.len(),
+        "\n{}: {} passed, {} failed, {} could not be evaluated, {} skipped\n",
+        crate::output::plural(results.len(), "control"),
         count(Status::Pass),
         count(Status::Fail),
         count(Status::Error),

@@ -47,7 +47,7 @@ pub fn print_operator(ctx: &mut Context, o: &Operator) -> Result<()> {
             json!(format!(
                 "{} ({})",
                 crate::output::rfc3339(t),
-                crate::output::relative(t, now)
+                crate::output::ago(t, now)
             ))
         }
         other => json!(other),

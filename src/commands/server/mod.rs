@@ -11,13 +11,12 @@ use clap::{Args, Subcommand};
 use imadm_server::{ErrorKind, Policy, ServeOptions, ServerError, TlsSource, audit};
 use serde_json::json;
 
-use crate::config::Profile;
+use crate::config::{DEV_PROFILE, Profile};
 use crate::context::Context;
 use crate::error::{CliError, Kind, Result};
 use crate::output;
 use crate::output::OutputFormat;
 
-pub const DEV_PROFILE: &str = "dev";
 const DEV_USERNAME: &str = "admin";
 
 #[derive(Debug, Args)]

@@ -9,7 +9,7 @@ use imadm_api::im::UserErased;
 use crate::client::path_segment;
 use crate::context::Context;
 use crate::error::Result;
-use crate::output;
+use crate::output::{self, plural};
 use crate::session::connect;
 
 #[derive(Debug, Args)]
@@ -45,8 +45,11 @@ pub fn run(ctx: &mut Context, args: EraseArgs) -> Result<()> {
         c.post(&path, &serde_json::json!({}), auth, false)
     })?;
     ctx.info(format!(
-        "Erased user {} ({}): {} message(s) wiped, {} group membership(s) removed.",
-        user.username, erased.user_id, erased.messages_erased, erased.memberships_removed
+        "Erased user {} ({}): {} wiped, {} removed.",
+        user.username,
+        erased.user_id,
+        plural(erased.messages_erased, "message"),
+        plural(erased.memberships_removed, "group membership")
     ))?;
     output::object(
         ctx,

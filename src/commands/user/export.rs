@@ -19,6 +19,7 @@ use crate::cmdutil::integrity;
 use crate::context::Context;
 use crate::encrypt::{self, RecipientArgs, TapRead, Tee};
 use crate::error::{CliError, Result};
+use crate::output::plural;
 use crate::session::connect;
 
 #[derive(Debug, Args)]
@@ -163,12 +164,12 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
         )
     } else {
         ctx.info(format!(
-            "Wrote {written} ({size} bytes, SHA-256 {sha}): user {}, {} group(s), {} message(s), {} audit event(s), encrypted to {} recipient(s).",
+            "Wrote {written} ({size} bytes, SHA-256 {sha}): user {}, {}, {}, {}, encrypted to {}.",
             summary.user.user_id,
-            summary.groups.0,
-            summary.messages.0,
-            summary.audit_events.0,
-            recipients.lines.len()
+            plural(summary.groups.0, "group"),
+            plural(summary.messages.0, "message"),
+            plural(summary.audit_events.0, "audit event"),
+            plural(recipients.lines.len(), "recipient")
         ))
     }
 }
