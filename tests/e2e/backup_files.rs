@@ -28,21 +28,22 @@ fn verify_checks_an_archive_without_its_manifest_from_the_archive_alone() {
     let dirs = backup_dirs(&server, &["v"]);
     let archive = backup(&server, &recipient, &[&dirs[0]]);
     let manifest = format!("{}.manifest.json", archive.display());
-    let with_manifest = json_stdout(&run(server
-        .imadm()
-        .args(["backup", "verify", "-o", "json"])
-        .arg(&archive)));
+    let key = key.display().to_string();
+    let verify = |args: &[&str]| {
+        run(server
+            .imadm()
+            .args(["backup", "verify"])
+            .args(args)
+            .arg(&archive))
+    };
+    let with_manifest = json_stdout(&verify(&["-o", "json"]));
     std::fs::remove_file(&manifest).unwrap();
 
-    let out = run(server.imadm().args(["backup", "verify"]).arg(&archive));
+    let out = verify(&[]);
     assert_error(&out, 2, "no manifest");
     assert!(stderr(&out).contains("--identity"), "{}", describe(&out));
 
-    let out = run(server
-        .imadm()
-        .args(["backup", "verify", "-o", "json", "--identity"])
-        .arg(&key)
-        .arg(&archive));
+    let out = verify(&["-o", "json", "--identity", &key]);
     assert_success(&out);
     let v = json_stdout(&out);
     assert_eq!(v["decrypted"], true, "{v}");
@@ -52,11 +53,7 @@ fn verify_checks_an_archive_without_its_manifest_from_the_archive_alone() {
     }
 
     // The table says what was checked, in words, not as JSON.
-    let out = run(server
-        .imadm()
-        .args(["backup", "verify", "-o", "table", "--identity"])
-        .arg(&key)
-        .arg(&archive));
+    let out = verify(&["-o", "table", "--identity", &key]);
     assert_success(&out);
     let text = stdout(&out);
     assert!(text.contains("checked from the archive alone"), "{text}");
@@ -68,12 +65,7 @@ fn verify_checks_an_archive_without_its_manifest_from_the_archive_alone() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x55;
     std::fs::write(&archive, &bytes).unwrap();
-    let out = run(server
-        .imadm()
-        .args(["backup", "verify", "--identity"])
-        .arg(&key)
-        .arg(&archive));
-    assert_exit(&out, 8);
+    assert_exit(&verify(&["--identity", &key]), 8);
 }
 
 fn listed(out: &std::process::Output) -> Vec<String> {
