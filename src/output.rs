@@ -31,6 +31,13 @@ pub enum OutputFormat {
     Tsv,
 }
 
+impl OutputFormat {
+    /// JSON or JSON lines: a structured answer rather than text for people.
+    pub fn is_json(self) -> bool {
+        matches!(self, OutputFormat::Json | OutputFormat::Jsonl)
+    }
+}
+
 // `--color` (a plain comment: a doc comment would reach clap's help).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {

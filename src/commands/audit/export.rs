@@ -21,6 +21,7 @@ use crate::audit::report::{Range, ReportWriter, ServerMeta};
 use crate::audit::sshsig::SignKey;
 use crate::audit::verify;
 use crate::client::Auth;
+use crate::cmdutil::sign_written;
 use crate::context::Context;
 use crate::error::{CliError, Result};
 use crate::session::connect;
@@ -255,25 +256,13 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
     verify::finish(&chain, &range, plan.checkpoint.as_ref(), &key, &server_id)?;
     let (_, digest) = w.finish(&plan.checkpoint)?;
     file.commit().map_err(fail)?;
-    let sig_path = sign_key
-        .as_ref()
-        .map(|k| k.sign_file(&args.out, &digest))
-        .transpose()?;
-    crate::output::object(
-        ctx,
-        vec![
-            ("file", "File", json!(args.out.display().to_string())),
-            (
-                "signature",
-                "Signature",
-                json!(sig_path.map(|p| p.display().to_string())),
-            ),
-            ("signer", "Signer", json!(signer)),
-            ("server_id", "Server id", json!(server_id)),
-            ("first_seq", "First seq", json!(range.first_seq)),
-            ("last_seq", "Last seq", json!(range.last_seq)),
-            ("count", "Events", json!(range.count)),
-            ("verified", "Verified", json!(true)),
-        ],
-    )
+    let mut fields = sign_written(sign_key.as_ref(), &args.out, &digest, signer.as_deref())?;
+    fields.extend([
+        ("server_id", "Server id", json!(server_id)),
+        ("first_seq", "First seq", json!(range.first_seq)),
+        ("last_seq", "Last seq", json!(range.last_seq)),
+        ("count", "Events", json!(range.count)),
+        ("verified", "Verified", json!(true)),
+    ]);
+    crate::output::object(ctx, fields)
 }

@@ -17,6 +17,7 @@ use super::q;
 use crate::audit::sshsig::SignKey;
 use crate::audit::summary::{self, Header, Summary};
 use crate::client::Auth;
+use crate::cmdutil::sign_written;
 use crate::context::Context;
 use crate::error::{CliError, Kind, Result};
 use crate::session::connect;
@@ -154,30 +155,18 @@ pub fn run(ctx: &mut Context, args: ReportArgs) -> Result<()> {
     write_atomic(&args.out, body.as_bytes(), 0o600)
         .map_err(|e| CliError::write_failed(&args.out, e))?;
     let digest: [u8; 64] = Sha512::digest(body.as_bytes()).into();
-    let sig_path = sign_key
-        .as_ref()
-        .map(|k| k.sign_file(&args.out, &digest))
-        .transpose()?;
+    let mut fields = sign_written(sign_key.as_ref(), &args.out, &digest, signer.as_deref())?;
     let t = s.totals();
-    crate::output::object(
-        ctx,
-        vec![
-            ("file", "File", json!(args.out.display().to_string())),
-            (
-                "signature",
-                "Signature",
-                json!(sig_path.map(|p| p.display().to_string())),
-            ),
-            ("signer", "Signer", json!(signer)),
-            ("since", "Since", json!(since)),
-            ("events", "Events", json!(s.events)),
-            ("logins", "Logins", json!(t.logins)),
-            ("login_failures", "Failed logins", json!(t.login_failures)),
-            (
-                "alerts",
-                "Alerts",
-                json!(s.alerts.available.then_some(s.alerts.total)),
-            ),
-        ],
-    )
+    fields.extend([
+        ("since", "Since", json!(since)),
+        ("events", "Events", json!(s.events)),
+        ("logins", "Logins", json!(t.logins)),
+        ("login_failures", "Failed logins", json!(t.login_failures)),
+        (
+            "alerts",
+            "Alerts",
+            json!(s.alerts.available.then_some(s.alerts.total)),
+        ),
+    ]);
+    crate::output::object(ctx, fields)
 }

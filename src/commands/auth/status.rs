@@ -30,10 +30,7 @@ pub fn run(ctx: &mut Context, _args: StatusArgs) -> Result<()> {
     let (active, me) = match result {
         Ok(x) => x,
         Err(e) => {
-            if matches!(
-                ctx.output(),
-                crate::output::OutputFormat::Json | crate::output::OutputFormat::Jsonl
-            ) {
+            if ctx.output().is_json() {
                 output::object(
                     ctx,
                     vec![

@@ -123,10 +123,7 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
         write_atomic(&m, &manifest_json, 0o600).map_err(|e| CliError::write_failed(&m, e))?;
         written.push(dest.display().to_string());
     }
-    if matches!(
-        ctx.output(),
-        crate::output::OutputFormat::Json | crate::output::OutputFormat::Jsonl
-    ) {
+    if ctx.output().is_json() {
         crate::output::object(
             ctx,
             vec![

@@ -15,7 +15,6 @@ use crate::config::{DEV_PROFILE, Profile};
 use crate::context::Context;
 use crate::error::{CliError, Kind, Result};
 use crate::output;
-use crate::output::OutputFormat;
 
 const DEV_USERNAME: &str = "admin";
 
@@ -321,7 +320,7 @@ fn announce_dev(
         ctx.config.active_profile = Some(DEV_PROFILE.to_owned());
     }
     ctx.config.save(&ctx.config_dir)?;
-    if matches!(ctx.output(), OutputFormat::Json | OutputFormat::Jsonl) {
+    if ctx.output().is_json() {
         // One object, one line, so `read -r line` or `head -1` gets all of it.
         let mut v = json!({
             "schema_version": output::SCHEMA_VERSION,
@@ -397,7 +396,7 @@ fn announce_dev(
 
 fn run_init(ctx: &mut Context, args: InitArgs) -> Result<()> {
     let out = imadm_server::init(&args.data_dir, &args.username).map_err(server_error)?;
-    if matches!(ctx.output(), OutputFormat::Json | OutputFormat::Jsonl) {
+    if ctx.output().is_json() {
         return output::object(
             ctx,
             vec![

@@ -137,10 +137,7 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
         .map_err(|e| CliError::write_failed(&args.out, e))?;
 
     let written = args.out.display().to_string();
-    if matches!(
-        ctx.output(),
-        crate::output::OutputFormat::Json | crate::output::OutputFormat::Jsonl
-    ) {
+    if ctx.output().is_json() {
         crate::output::object(
             ctx,
             vec![
