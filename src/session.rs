@@ -250,9 +250,7 @@ impl Conn {
             }
         }
     }
-}
 
-impl Conn {
     /// Send a request that needs step-up MFA: `f` sends it with the token and code in
     /// `Auth`.
     ///
