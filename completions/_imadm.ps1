@@ -1455,7 +1455,7 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Stream an age-encrypted snapshot into one or more directories')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the archives in a directory (from their manifests)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the archives in directories (from their manifests)')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check an archive against its manifest, or decrypt and check it fully')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Restore an archive over the server''s data (step-up MFA)')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete old archives by retention policy (restic''s semantics)')
@@ -1491,7 +1491,7 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
             break
         }
         'imadm;backup;list' {
-            [CompletionResult]::new('--in', '--in', [CompletionResultType]::ParameterName, 'Directory holding archives and their manifests')
+            [CompletionResult]::new('--in', '--in', [CompletionResultType]::ParameterName, 'A directory holding archives and their manifests, like DIR (repeatable)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Saved server profile to use')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Admin API base URL (https only)')
             [CompletionResult]::new('--app-id', '--app-id', [CompletionResultType]::ParameterName, 'Lanying app id, sent as the `app_id` header')

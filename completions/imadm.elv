@@ -1397,7 +1397,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand run 'Stream an age-encrypted snapshot into one or more directories'
-            cand list 'List the archives in a directory (from their manifests)'
+            cand list 'List the archives in directories (from their manifests)'
             cand verify 'Check an archive against its manifest, or decrypt and check it fully'
             cand restore 'Restore an archive over the server''s data (step-up MFA)'
             cand prune 'Delete old archives by retention policy (restic''s semantics)'
@@ -1431,7 +1431,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand --version 'Print version'
         }
         &'imadm;backup;list'= {
-            cand --in 'Directory holding archives and their manifests'
+            cand --in 'A directory holding archives and their manifests, like DIR (repeatable)'
             cand --profile 'Saved server profile to use'
             cand --server 'Admin API base URL (https only)'
             cand --app-id 'Lanying app id, sent as the `app_id` header'

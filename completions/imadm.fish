@@ -1295,7 +1295,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "run" -d 'Stream an age-encrypted snapshot into one or more directories'
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "list" -d 'List the archives in a directory (from their manifests)'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "list" -d 'List the archives in directories (from their manifests)'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "verify" -d 'Check an archive against its manifest, or decrypt and check it fully'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "restore" -d 'Restore an archive over the server\'s data (step-up MFA)'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "prune" -d 'Delete old archives by retention policy (restic\'s semantics)'
@@ -1323,7 +1323,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subc
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l in -d 'Directory holding archives and their manifests' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l in -d 'A directory holding archives and their manifests, like DIR (repeatable)' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from list" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r

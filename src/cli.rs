@@ -6,9 +6,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::commands;
+use crate::output::{ColorChoice, OutputFormat};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -74,22 +75,6 @@ pub struct GlobalArgs {
     /// Fewer messages on stderr
     #[arg(short, long, global = true)]
     pub quiet: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Table,
-    Json,
-    Jsonl,
-    Csv,
-    Tsv,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -253,7 +238,7 @@ pub enum RoleCommand {
 pub enum BackupCommand {
     /// Stream an age-encrypted snapshot into one or more directories
     Run(commands::backup::run::RunArgs),
-    /// List the archives in a directory (from their manifests)
+    /// List the archives in directories (from their manifests)
     List(commands::backup::list::ListArgs),
     /// Check an archive against its manifest, or decrypt and check it fully
     Verify(commands::backup::verify::VerifyArgs),

@@ -2,11 +2,11 @@
 //!
 //! A profile names a server: URL, app id, the CA to trust, and (from the audit issue on)
 //! the pinned server key. Profiles hold no secrets; credentials live in the keyring
-//! (`credentials.rs`). The file is rewritten whole through a temp file, fsync and
-//! rename, so a crash never leaves half a config behind.
+//! (`credentials.rs`). The file is rewritten whole through `fsutil::write_atomic` (temp
+//! file, fsync, rename, fsync of the directory), so a crash never leaves half a config
+//! behind.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{CliError, Result};
 
 pub const DEFAULT_PROFILE: &str = "default";
+/// The profile `imadm server --dev` writes.
+pub const DEV_PROFILE: &str = "dev";
 const FILE_NAME: &str = "config.toml";
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -84,7 +86,7 @@ impl Profile {
             "ca_cert" => self.ca_cert = value.map(PathBuf::from),
             "output" => {
                 if let Some(v) = &value {
-                    <crate::cli::OutputFormat as clap::ValueEnum>::from_str(v, true).map_err(
+                    <crate::output::OutputFormat as clap::ValueEnum>::from_str(v, true).map_err(
                         |_| {
                             CliError::usage(format!("{v:?} is not an output format"))
                                 .hint("use one of table, json, jsonl, csv, tsv")
@@ -134,30 +136,18 @@ impl Config {
     pub fn save(&self, dir: &Path) -> Result<()> {
         let text = toml::to_string_pretty(self)
             .map_err(|e| CliError::unexpected(format!("cannot serialise config: {e}")))?;
-        write_atomic(&dir.join(FILE_NAME), text.as_bytes(), 0o600)
+        write_private(&dir.join(FILE_NAME), text.as_bytes())
     }
 }
 
-/// Write a file atomically (temp file in the same dir, fsync, rename) with `mode`.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+/// Write a file under the config dir (0600), creating the directory (0700) if needed.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let fail = |e: std::io::Error| {
-        CliError::unexpected(format!("cannot write {}: {e}", path.display()))
+        CliError::write_failed(path, e)
             .hint("check that the directory exists and is writable (see --config-dir)")
     };
-    create_private_dir(dir).map_err(fail)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    tmp.write_all(bytes).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(fail)?;
-    Ok(())
+    create_private_dir(path.parent().unwrap_or_else(|| Path::new("."))).map_err(fail)?;
+    imadm_server::fsutil::write_atomic(path, bytes, 0o600).map_err(fail)
 }
 
 pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {

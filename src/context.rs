@@ -8,9 +8,10 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use crate::cli::{GlobalArgs, OutputFormat};
+use crate::cli::GlobalArgs;
 use crate::config::{self, Config, Profile};
 use crate::error::{CliError, Result};
+use crate::output::OutputFormat;
 use crate::output::visible_lines;
 
 pub struct Io {

@@ -309,7 +309,7 @@ fn write_file(path: &Path, all: &BTreeMap<String, StoredSession>) -> Result<()> 
         };
     }
     let json = serde_json::to_vec_pretty(all).expect("sessions serialise");
-    crate::config::write_atomic(path, &json, 0o600)
+    crate::config::write_private(path, &json)
 }
 
 #[cfg(test)]

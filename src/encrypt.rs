@@ -1,17 +1,17 @@
 //! age encryption into atomic files, shared by `backup run` and `user export`.
 //!
 //! Recipients come from `--recipient` (age `age1...` or an SSH public key line) and
-//! `--recipients-file`. The ciphertext goes into temp files (0600, in the destination
-//! directory), hashed once on the way; a caller renames them to their final names only
-//! after the whole plaintext arrived and checked out ([`persist`]), so a failed or killed
-//! run never leaves a final name behind.
+//! `--recipients-file`. The ciphertext goes into `fsutil::AtomicFile`s (0600 temp files
+//! in the destination directories), hashed once on the way; a caller commits them under
+//! their final names only after the whole plaintext arrived and checked out, so a failed or
+//! killed run never leaves a final name behind.
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use clap::Args;
-use imadm_server::fsutil::Flusher;
+use imadm_server::fsutil::{AtomicFile, Flusher};
 use sha2::{Digest, Sha256};
 
 use crate::error::{CliError, Result};
@@ -81,33 +81,42 @@ pub fn parse_recipient(s: &str) -> Result<Box<dyn age::Recipient + Send>> {
         })
 }
 
-/// A temp file (0600) in `dir`, to be renamed into place by [`persist`].
-pub fn temp_in(dir: &Path, prefix: &str) -> Result<tempfile::NamedTempFile> {
-    tempfile::Builder::new()
-        .prefix(prefix)
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| {
-            CliError::usage(format!("cannot write in {}: {e}", dir.display()))
-                .hint("create the directory and check its permissions")
-        })
+/// The encrypted file to be committed as `file`. Created before anything is asked of the
+/// server, so a destination that cannot be written fails first, with exit 2.
+pub fn output(file: &Path) -> Result<AtomicFile> {
+    let dir = match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    AtomicFile::create(file, 0o600).map_err(|e| cannot_write_in(dir, e))
 }
 
-/// Tees the ciphertext into every temp file and hashes it once. Each file is written back
-/// and synced while it is written, by a thread of its own ([`Flusher`]), so the fsync in
-/// [`persist`] is short.
+/// Like [`output`], for a file in `dir` whose name is known only at the end
+/// (`AtomicFile::commit_as`).
+pub fn output_in(dir: &Path) -> Result<AtomicFile> {
+    AtomicFile::create_in(dir, 0o600).map_err(|e| cannot_write_in(dir, e))
+}
+
+fn cannot_write_in(dir: &Path, e: io::Error) -> CliError {
+    CliError::usage(format!("cannot write in {}: {e}", dir.display()))
+        .hint("create the directory and check its permissions")
+}
+
+/// Tees the ciphertext into every file and hashes it once. The files are written back and
+/// synced while they are written, by one thread of their own ([`Flusher`]), so the fsync of
+/// their commits is short.
 pub struct Tee {
-    pub files: Vec<tempfile::NamedTempFile>,
+    pub files: Vec<AtomicFile>,
     flusher: Option<Flusher>,
     hash: Sha256,
     pub size: u64,
 }
 
 impl Tee {
-    pub fn new(files: Vec<tempfile::NamedTempFile>) -> Tee {
+    pub fn new(files: Vec<AtomicFile>) -> Tee {
         Tee {
-            // Best effort: without it the files are only made durable by `persist`.
-            flusher: Flusher::watch(files.iter().map(|f| f.path())).ok(),
+            // Best effort: without it the files are only made durable by their commits.
+            flusher: Flusher::watch(files.iter().map(|f| f.temp_path())).ok(),
             files,
             hash: Sha256::new(),
             size: 0,
@@ -164,24 +173,6 @@ fn close(w: Encrypting) -> io::Result<Tee> {
     let mut tee = w.finish()?;
     tee.done()?;
     Ok(tee)
-}
-
-/// fsync `f`, rename it to `dest` and fsync the directory, so the final name appears
-/// complete or not at all, even across a crash.
-pub fn persist(f: tempfile::NamedTempFile, dest: &Path) -> Result<()> {
-    f.as_file().sync_all()?;
-    f.persist(dest).map_err(|e| CliError::from(e.error))?;
-    let dir = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    sync_dir(dir)?;
-    Ok(())
-}
-
-/// fsync a directory so a rename in it survives a crash.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    std::fs::File::open(dir)?.sync_all()
 }
 
 /// Everything read from `inner` is also written to `sink` (the encryptor), so the

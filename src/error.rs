@@ -107,6 +107,12 @@ impl CliError {
         CliError::new(Kind::Unexpected, message)
     }
 
+    /// A file could not be written whole (created, synced or renamed into place).
+    pub fn write_failed(path: &std::path::Path, e: std::io::Error) -> Self {
+        CliError::unexpected(format!("cannot write {}: {e}", path.display()))
+            .hint("check that the directory exists and is writable")
+    }
+
     pub fn exit_code(&self) -> i32 {
         self.kind as i32
     }

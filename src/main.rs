@@ -7,6 +7,7 @@
 mod audit;
 mod cli;
 mod client;
+mod cmdutil;
 mod commands;
 mod compliance;
 mod config;
@@ -36,7 +37,7 @@ fn main() {
         Err(e) => std::process::exit(clap_error(e)),
     };
     logging::init_cli(cli.global.verbose);
-    if cli.global.color == cli::ColorChoice::Never {
+    if cli.global.color == output::ColorChoice::Never {
         console::set_colors_enabled(false);
         console::set_colors_enabled_stderr(false);
     }

@@ -16,11 +16,35 @@ use std::io::Write;
 
 use serde_json::{Map, Value};
 
-use crate::cli::OutputFormat;
 use crate::context::Context;
 use crate::error::Result;
 
 pub const SCHEMA_VERSION: u64 = 1;
+
+// `--output`: what `object` and `ListWriter` write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Jsonl,
+    Csv,
+    Tsv,
+}
+
+impl OutputFormat {
+    /// JSON or JSON lines: a structured answer rather than text for people.
+    pub fn is_json(self) -> bool {
+        matches!(self, OutputFormat::Json | OutputFormat::Jsonl)
+    }
+}
+
+// `--color` (a plain comment: a doc comment would reach clap's help).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
 
 /// Print one object. `fields` are its key/value pairs in display order; `labels` are
 /// the human names used by the table format.
@@ -195,6 +219,8 @@ fn cell(v: &Value, sep: char) -> String {
 pub struct ListWriter {
     format: OutputFormat,
     columns: Vec<&'static str>,
+    /// Table columns whose cells are never wrapped (see [`ListWriter::unbroken`]).
+    unbroken: Vec<&'static str>,
     count: u64,
     width: Option<u16>,
 }
@@ -204,6 +230,7 @@ impl ListWriter {
         let w = ListWriter {
             format: ctx.output(),
             columns: columns.to_vec(),
+            unbroken: Vec::new(),
             count: 0,
             width: ctx.io.stdout_tty.then(|| console::Term::stdout().size().1),
         };
@@ -222,6 +249,13 @@ impl ListWriter {
             _ => {}
         }
         Ok(w)
+    }
+
+    /// In a table, never wrap the cells of `columns`: a path or a name broken mid-word
+    /// cannot be copied (the table may then be wider than the terminal).
+    pub fn unbroken(mut self, columns: &[&'static str]) -> Self {
+        self.unbroken = columns.to_vec();
+        self
     }
 
     fn sep(&self) -> char {
@@ -284,6 +318,13 @@ impl ListWriter {
                 if let Some(w) = self.width {
                     table.set_width(w);
                 }
+                for (i, c) in self.columns.iter().enumerate() {
+                    if self.unbroken.contains(c)
+                        && let Some(col) = table.column_mut(i)
+                    {
+                        col.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+                    }
+                }
                 for item in items {
                     table.add_row(self.columns.iter().map(|c| {
                         let v = item.get(*c).unwrap_or(&Value::Null);
@@ -329,9 +370,28 @@ pub fn rfc3339(t: i64) -> String {
         .unwrap_or_else(|| t.to_string())
 }
 
-/// "in 14m" / "3h ago" for a unix time relative to now.
+/// "1 owner", "2 owners", "0 owners": a count with a noun that takes -s.
+pub fn plural<N: std::fmt::Display + TryInto<i64> + Copy>(n: N, noun: &str) -> String {
+    let s = if n.try_into().ok() == Some(1) {
+        ""
+    } else {
+        "s"
+    };
+    format!("{n} {noun}{s}")
+}
+
+/// "3h ago" for a time that has passed: an event (a creation, a login) never reads "in
+/// 2s", even when the server's clock is a little ahead of ours.
+pub fn ago(t: i64, now: i64) -> String {
+    relative(t.min(now), now)
+}
+
+/// "in 14m" / "3h ago" / "now" for a unix time relative to now.
 pub fn relative(t: i64, now: i64) -> String {
     let d = t - now;
+    if d == 0 {
+        return "now".into();
+    }
     let a = d.unsigned_abs();
     let s = if a < 90 {
         format!("{a}s")
@@ -565,5 +625,18 @@ mod tests {
         assert_eq!(relative(1000 + 900, 1000), "in 15m");
         assert_eq!(relative(1000 - 7200, 1000), "2h ago");
         assert_eq!(relative(1000 + 3 * 86400, 1000), "in 3d");
+        assert_eq!(relative(1000, 1000), "now");
+        // What happened reads as past, also a second "ahead" of our clock.
+        assert_eq!(ago(1000 - 30, 1000), "30s ago");
+        assert_eq!(ago(1000 + 1, 1000), "now");
+        assert_eq!(ago(1000, 1000), "now");
+    }
+
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        assert_eq!(plural(1, "active owner"), "1 active owner");
+        assert_eq!(plural(2u32, "active owner"), "2 active owners");
+        assert_eq!(plural(0usize, "event"), "0 events");
+        assert_eq!(plural(-1i64, "day"), "-1 days");
     }
 }

@@ -13,6 +13,9 @@
 //! account's refresh lock (`credentials.rs`) from reading the session to saving the new
 //! one: the first command refreshes, the others find the new session when they get the
 //! lock and use it as it is.
+//!
+//! Sensitive requests need step-up MFA, a current TOTP code beside the token:
+//! [`Conn::step_up`] is the one way commands send them (when to ask for the code, how often).
 
 use imadm_api::auth::{RefreshRequest, SessionTokens};
 use imadm_api::{UnixTime, codes};
@@ -27,6 +30,10 @@ use crate::error::{CliError, Kind, Result};
 pub const REFRESH_MARGIN: i64 = 60;
 /// How many times [`Conn::call`] follows a session that other commands rotated meanwhile.
 const ROTATED_RETRIES: usize = 3;
+/// How many codes an interactive step-up asks for before it gives up.
+pub const STEP_UP_TRIES: usize = 3;
+const STEP_UP_PROMPT: &str = "TOTP code (step-up)";
+const STEP_UP_HINT: &str = "pass --otp CODE or set IMADM_OTP";
 pub const TOKEN_ENV: &str = "IMADM_TOKEN";
 
 pub struct Conn {
@@ -74,6 +81,11 @@ pub fn connect(ctx: &Context) -> Result<Conn> {
     let app_id = ctx.global.app_id.clone().or(profile.app_id.clone());
     let mut cas = Vec::new();
     if let Some(p) = &profile.ca_cert {
+        if ctx.global.server.is_none()
+            && std::fs::metadata(p).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        {
+            return Err(server_gone(ctx, p));
+        }
         cas.push(p.as_path());
     }
     if let Some(p) = &ctx.global.ca_cert {
@@ -90,6 +102,29 @@ pub fn connect(ctx: &Context) -> Result<Conn> {
         creds: Credentials::new(&ctx.config_dir, account),
         client,
     })
+}
+
+/// The profile's CA certificate no longer exists. The dev server keeps its CA in its data
+/// dir, a temp dir removed when the server stops: this is how a stopped dev server looks,
+/// and "cannot read the CA" (exit 2, check --ca-cert) would send people the wrong way.
+fn server_gone(ctx: &Context, ca: &std::path::Path) -> CliError {
+    let hint = if ctx.profile_name == crate::config::DEV_PROFILE {
+        "the dev server has stopped (its data went with it): start it again with `imadm server --dev`, which saves its new CA in this profile, then log in again".to_owned()
+    } else {
+        format!(
+            "start the server again, or point the profile at its CA: `imadm --profile {} config set ca_cert FILE`",
+            ctx.profile_name
+        )
+    };
+    CliError::new(
+        Kind::Unavailable,
+        format!(
+            "the server of profile {:?} is gone: its CA certificate {} no longer exists",
+            ctx.profile_name,
+            ca.display()
+        ),
+    )
+    .hint(hint)
 }
 
 fn not_logged_in(ctx: &Context) -> CliError {
@@ -215,6 +250,96 @@ impl Conn {
             }
         }
     }
+
+    /// Send a request that needs step-up MFA: `f` sends it with the token and code in
+    /// `Auth`.
+    ///
+    /// With `otp` (`--otp`, `IMADM_OTP`): one try. On a terminal, with an operator's session
+    /// from `auth login`: the code is asked for before the first request (the server
+    /// always wants one here, and a request without it would only add a `denied` row to the
+    /// audit log), and asked for again after a wrong or used code, [`STEP_UP_TRIES`] codes
+    /// in all. Any other credential (`IMADM_TOKEN`, `auth login --with-token`: maybe a
+    /// service token, which never passes step-up, or a plain Lanying token, which needs
+    /// none) is tried without a code first; a terminal is then asked only if the server
+    /// wants a code, and without one the server's refusal is the error (exit 4).
+    pub fn step_up<T>(
+        &self,
+        ctx: &mut Context,
+        otp: Option<&str>,
+        f: impl Fn(&ApiClient, &Auth<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let ask_first = otp.is_none()
+            && ctx.interactive()
+            && self
+                .active(ctx)?
+                .session
+                .is_some_and(|s| s.refresh_token.is_some());
+        self.step_up_with(ctx, otp, ask_first, f)
+    }
+
+    /// [`Conn::step_up`], asking for the code before the first request whenever `ask_first`
+    /// (for a request too costly to send twice: a restore's upload). Without a terminal
+    /// that is then a usage error (exit 2), as for any prompt.
+    pub fn step_up_with<T>(
+        &self,
+        ctx: &mut Context,
+        otp: Option<&str>,
+        ask_first: bool,
+        f: impl Fn(&ApiClient, &Auth<'_>) -> Result<T>,
+    ) -> Result<T> {
+        step_up_dialogue(ctx, otp, ask_first, |ctx, code| {
+            self.call(ctx, |c, t| {
+                f(
+                    c,
+                    &Auth {
+                        token: Some(t),
+                        otp: code,
+                    },
+                )
+            })
+        })
+    }
+}
+
+/// The dialogue of [`Conn::step_up_with`] apart from HTTP: `send` makes the request with a
+/// code or without one.
+fn step_up_dialogue<T>(
+    ctx: &mut Context,
+    otp: Option<&str>,
+    ask_first: bool,
+    send: impl Fn(&Context, Option<&str>) -> Result<T>,
+) -> Result<T> {
+    if let Some(code) = otp {
+        return send(ctx, Some(code));
+    }
+    if !ask_first {
+        match send(ctx, None) {
+            Err(e) if e.server_code == Some(codes::STEP_UP_REQUIRED) && ctx.interactive() => {}
+            other => return other,
+        }
+    }
+    let mut left = STEP_UP_TRIES;
+    loop {
+        let code = ctx.ask_secret(STEP_UP_PROMPT, STEP_UP_HINT)?;
+        left -= 1;
+        match send(ctx, Some(&code)) {
+            Err(e)
+                if left > 0
+                    && matches!(
+                        e.server_code,
+                        Some(codes::MFA_INVALID | codes::MFA_REPLAYED)
+                    ) =>
+            {
+                let more = if left == 1 {
+                    "1 more try".to_owned()
+                } else {
+                    format!("{left} more tries")
+                };
+                ctx.warn(format!("{}; enter another code ({more})", e.message))?;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Whether `session`'s access token should be refreshed before use at `now`: within
@@ -277,5 +402,145 @@ mod tests {
         // Sessions saved by older versions: the plain margin; unknown expiry: never.
         assert!(refresh_due(&session(Some(1020), None), 1000));
         assert!(!refresh_due(&session(None, Some(1000)), 5000));
+    }
+
+    /// Answers prompts from a script and remembers what was asked.
+    struct Script {
+        answers: std::cell::RefCell<std::collections::VecDeque<&'static str>>,
+        asked: std::rc::Rc<std::cell::RefCell<Vec<String>>>,
+    }
+
+    impl crate::context::Prompter for Script {
+        fn input(&self, prompt: &str) -> Result<String> {
+            self.password(prompt)
+        }
+        fn password(&self, prompt: &str) -> Result<String> {
+            self.asked.borrow_mut().push(prompt.to_owned());
+            let a = self.answers.borrow_mut().pop_front();
+            Ok(a.expect("no more scripted answers").to_owned())
+        }
+        fn confirm(&self, _: &str) -> Result<bool> {
+            unreachable!()
+        }
+    }
+
+    /// A context whose stdin is a terminal (or not) and whose prompts are answered by
+    /// `answers`; returns it and the prompts it will have shown.
+    fn context(
+        terminal: bool,
+        answers: &[&'static str],
+    ) -> (Context, std::rc::Rc<std::cell::RefCell<Vec<String>>>) {
+        use clap::Parser;
+        let dir = tempfile::tempdir().unwrap();
+        let cli = crate::cli::Cli::try_parse_from([
+            "imadm",
+            "--config-dir",
+            dir.path().to_str().unwrap(),
+            "auth",
+            "status",
+        ])
+        .unwrap();
+        let io = crate::context::Io {
+            out: Box::new(std::io::sink()),
+            err: Box::new(std::io::sink()),
+            stdin_tty: terminal,
+            stdout_tty: false,
+            stderr_tty: false,
+        };
+        let mut ctx = Context::new(cli.global, io).unwrap();
+        let asked = std::rc::Rc::default();
+        ctx.prompter = Box::new(Script {
+            answers: std::cell::RefCell::new(answers.iter().copied().collect()),
+            asked: std::rc::Rc::clone(&asked),
+        });
+        (ctx, asked)
+    }
+
+    /// The server's answers: "good" passes, "used" is a replay, anything else is wrong;
+    /// no code asks for one. Every code sent is logged.
+    fn server(
+        sent: &std::cell::RefCell<Vec<Option<String>>>,
+    ) -> impl Fn(&Context, Option<&str>) -> Result<&'static str> + '_ {
+        move |_, code| {
+            sent.borrow_mut().push(code.map(str::to_owned));
+            let refuse = |c, m: &str| Err(CliError::from_envelope(c, m, None));
+            match code {
+                None => refuse(codes::STEP_UP_REQUIRED, "needs a current TOTP code"),
+                Some("good") => Ok("done"),
+                Some("used") => refuse(codes::MFA_REPLAYED, "this TOTP code has already been used"),
+                Some(_) => refuse(codes::MFA_INVALID, "the MFA code is wrong"),
+            }
+        }
+    }
+
+    fn sent_codes(sent: &std::cell::RefCell<Vec<Option<String>>>) -> Vec<Option<String>> {
+        sent.borrow().clone()
+    }
+
+    fn owned(codes: &[Option<&str>]) -> Vec<Option<String>> {
+        codes.iter().map(|c| c.map(str::to_owned)).collect()
+    }
+
+    #[test]
+    fn step_up_asks_first_and_again_after_a_used_or_wrong_code() {
+        let sent = Default::default();
+        let (mut ctx, asked) = context(true, &["used", "123456", "good"]);
+        let r = step_up_dialogue(&mut ctx, None, true, server(&sent));
+        assert_eq!(r.unwrap(), "done");
+        // No request without a code (no `denied 50010` row), one per code typed.
+        assert_eq!(
+            sent_codes(&sent),
+            owned(&[Some("used"), Some("123456"), Some("good")])
+        );
+        assert_eq!(asked.borrow().len(), 3);
+    }
+
+    #[test]
+    fn step_up_gives_up_after_three_codes() {
+        let sent = Default::default();
+        let (mut ctx, asked) = context(true, &["1", "2", "3", "good"]);
+        let e = step_up_dialogue(&mut ctx, None, true, server(&sent)).unwrap_err();
+        assert_eq!(e.server_code, Some(codes::MFA_INVALID));
+        assert_eq!(e.exit_code(), 4);
+        assert_eq!(asked.borrow().len(), STEP_UP_TRIES);
+        assert_eq!(sent.borrow().len(), STEP_UP_TRIES);
+    }
+
+    #[test]
+    fn a_code_given_up_front_is_tried_once() {
+        let sent = Default::default();
+        let (mut ctx, asked) = context(true, &[]);
+        let e = step_up_dialogue(&mut ctx, Some("used"), true, server(&sent)).unwrap_err();
+        assert_eq!(e.server_code, Some(codes::MFA_REPLAYED));
+        assert_eq!(sent_codes(&sent), owned(&[Some("used")]));
+        assert!(asked.borrow().is_empty());
+    }
+
+    #[test]
+    fn other_credentials_try_without_a_code_and_ask_only_when_told() {
+        // A terminal: asked once the server wants a code.
+        let sent = Default::default();
+        let (mut ctx, asked) = context(true, &["good"]);
+        let r = step_up_dialogue(&mut ctx, None, false, server(&sent));
+        assert_eq!(r.unwrap(), "done");
+        assert_eq!(sent_codes(&sent), owned(&[None, Some("good")]));
+        assert_eq!(asked.borrow().len(), 1);
+        // No terminal: the server's refusal is the answer (exit 4), nothing is asked.
+        let sent = Default::default();
+        let (mut ctx, asked) = context(false, &[]);
+        let e = step_up_dialogue(&mut ctx, None, false, server(&sent)).unwrap_err();
+        assert_eq!(e.server_code, Some(codes::STEP_UP_REQUIRED));
+        assert_eq!(sent_codes(&sent), owned(&[None]));
+        assert!(asked.borrow().is_empty());
+    }
+
+    #[test]
+    fn asking_first_without_a_terminal_is_a_usage_error_before_any_request() {
+        let sent = Default::default();
+        let (mut ctx, _) = context(false, &[]);
+        let e = step_up_dialogue(&mut ctx, None, true, server(&sent)).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.hint.unwrap().contains("IMADM_OTP"));
+        assert!(sent.borrow().is_empty());
     }
 }

@@ -12,10 +12,9 @@
 //!
 //! Events are written as they arrive and every byte goes through a SHA-512 hasher, so
 //! the SSHSIG signature is made without reading the file back. The file appears only
-//! when complete (temp file in the same directory, fsync, rename).
+//! when complete (the commands write it through `imadm_server::fsutil::AtomicFile`).
 
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
 
 use imadm_api::audit::{AuditEvent, Checkpoint};
 use serde::{Deserialize, Serialize};
@@ -148,70 +147,4 @@ impl<W: Write> ReportWriter<W> {
             .map_err(|e| CliError::from(e.into_error()))?;
         Ok((inner, digest))
     }
-}
-
-/// A file that appears at `path` only on [`AtomicFile::commit`] (temp file in the same
-/// directory + fsync + rename); dropped uncommitted, it leaves nothing behind.
-pub struct AtomicFile {
-    tmp: tempfile::NamedTempFile,
-    path: PathBuf,
-    flusher: Option<imadm_server::fsutil::Flusher>,
-}
-
-impl AtomicFile {
-    pub fn create(path: &Path) -> Result<Self> {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let tmp = tempfile::Builder::new()
-            .prefix(".imadm-tmp-")
-            .tempfile_in(dir)
-            .map_err(|e| {
-                CliError::unexpected(format!("cannot create a file in {}: {e}", dir.display()))
-                    .hint("check that the output directory exists and is writable")
-            })?;
-        Ok(AtomicFile {
-            tmp,
-            path: path.to_owned(),
-            flusher: None,
-        })
-    }
-
-    /// For a large file: write it back and sync it while it is written (`Flusher`), so
-    /// the fsync of [`AtomicFile::commit`] is short. Best effort: if the file cannot be
-    /// opened a second time, `commit` does all the work as before.
-    pub fn large(mut self) -> Self {
-        self.flusher = imadm_server::fsutil::Flusher::watch([self.tmp.path()]).ok();
-        self
-    }
-
-    pub fn file(&mut self) -> &mut std::fs::File {
-        self.tmp.as_file_mut()
-    }
-
-    pub fn commit(self) -> Result<()> {
-        let fail = |e: std::io::Error| {
-            CliError::unexpected(format!("cannot write {}: {e}", self.path.display()))
-        };
-        if let Some(f) = self.flusher {
-            f.finish().map_err(fail)?;
-        }
-        self.tmp.as_file().sync_all().map_err(fail)?;
-        let path = self.path.clone();
-        self.tmp.persist(&path).map_err(|e| {
-            CliError::unexpected(format!("cannot write {}: {}", path.display(), e.error))
-        })?;
-        if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            let _ = std::fs::File::open(d).and_then(|d| d.sync_all());
-        }
-        Ok(())
-    }
-}
-
-/// Write `bytes` to `path` atomically (for `.sig` files).
-pub fn write_small(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = AtomicFile::create(path)?;
-    f.file().write_all(bytes)?;
-    f.commit()
 }

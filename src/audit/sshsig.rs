@@ -4,10 +4,11 @@
 //! string(hash_alg) || string(H(file))`, so we hash the file while it is written (or
 //! read) and sign the digest: nothing is re-read into memory. Signing uses sha512 and an
 //! Ed25519 key from an OpenSSH private key file; verifying accepts sha256 and sha512,
-//! which is what `ssh-keygen -Y sign` produces.
+//! which is what `ssh-keygen -Y sign` produces. [`SignKey::sign_file`] is the one way
+//! a command signs a file it wrote: the signature goes to `FILE.sig` ([`sig_path_for`]).
 
 use std::io::{self, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ed25519_dalek::{Signer, Verifier};
 use sha2::{Digest, Sha256, Sha512};
@@ -167,6 +168,25 @@ impl SignKey {
             .map_err(|e| CliError::unexpected(format!("cannot encode the signature: {e}")))?;
         Ok(sig)
     }
+}
+
+impl SignKey {
+    /// Sign a file whose SHA-512 is `digest` (in [`crate::audit::NAMESPACE`]) and write the
+    /// signature atomically to `FILE.sig`; returns that path.
+    pub fn sign_file(&self, file: &Path, digest: &[u8; 64]) -> Result<PathBuf> {
+        let sig = self.sign_sha512(crate::audit::NAMESPACE, digest)?;
+        let path = sig_path_for(file);
+        imadm_server::fsutil::write_atomic(&path, sig.as_bytes(), 0o600)
+            .map_err(|e| CliError::write_failed(&path, e))?;
+        Ok(path)
+    }
+}
+
+/// `FILE.sig` beside `FILE`, like `ssh-keygen -Y sign`.
+pub fn sig_path_for(file: &Path) -> PathBuf {
+    let mut s = file.as_os_str().to_owned();
+    s.push(".sig");
+    PathBuf::from(s)
 }
 
 /// A parsed detached signature, before the file is hashed.

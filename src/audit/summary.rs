@@ -9,6 +9,8 @@ use std::fmt::Write as _;
 use imadm_api::audit::{Alert, AuditEvent};
 use serde::Serialize;
 
+use crate::output::plural;
+
 /// Role/permission changes listed one by one; beyond this only counted.
 pub const MAX_CHANGES: usize = 200;
 
@@ -224,12 +226,12 @@ pub fn markdown(h: &Header, s: &Summary) -> String {
     let _ = writeln!(o, "# Audit report: {}\n", md_escape(&h.server_id));
     let _ = writeln!(
         o,
-        "Server {} — {} to {} — generated {} — {} events\n",
+        "Server {} — {} to {} — generated {} — {}\n",
         md_escape(&h.server),
         h.since,
         h.until,
         h.generated_at,
-        s.events
+        plural(s.events, "event")
     );
     let _ = writeln!(
         o,
@@ -297,8 +299,8 @@ pub fn markdown(h: &Header, s: &Summary) -> String {
     } else {
         let _ = writeln!(
             o,
-            "{} alerts.\n\n| Rule | Severity | Count |\n|---|---|---:|",
-            s.alerts.total
+            "{}.\n\n| Rule | Severity | Count |\n|---|---|---:|",
+            plural(s.alerts.total, "alert")
         );
         for (r, m) in &s.alerts.by_rule {
             for (sev, n) in m {
@@ -390,18 +392,22 @@ pub fn html(h: &Header, s: &Summary) -> String {
     );
     let _ = writeln!(
         o,
-        "<h1>Audit report: {}</h1><p>Server {} — {} to {} — generated {} — {} events</p>",
+        "<h1>Audit report: {}</h1><p>Server {} — {} to {} — generated {} — {}</p>",
         esc(&h.server_id),
         esc(&h.server),
         esc(&h.since),
         esc(&h.until),
         esc(&h.generated_at),
-        s.events
+        plural(s.events, "event")
     );
     let _ = writeln!(
         o,
-        "<h2>Logins per day</h2><p>Successful (green) and failed (red) logins. Totals: {} logins, {} failed, {} MFA ok, {} MFA failed, {} lockouts.</p>{chart}",
-        t.logins, t.login_failures, t.mfa_ok, t.mfa_failures, t.lockouts
+        "<h2>Logins per day</h2><p>Successful (green) and failed (red) logins. Totals: {}, {} failed, {} MFA ok, {} MFA failed, {}.</p>{chart}",
+        plural(t.logins, "login"),
+        t.login_failures,
+        t.mfa_ok,
+        t.mfa_failures,
+        plural(t.lockouts, "lockout")
     );
     let table = |o: &mut String, head: &[&str], rows: Vec<Vec<String>>| {
         o.push_str("<table><tr>");
@@ -503,7 +509,7 @@ pub fn html(h: &Header, s: &Summary) -> String {
     if let Some(n) = &s.alerts.note {
         let _ = writeln!(o, "<p>{}</p>", esc(n));
     } else {
-        let _ = writeln!(o, "<p>{} alerts.</p>", s.alerts.total);
+        let _ = writeln!(o, "<p>{}.</p>", plural(s.alerts.total, "alert"));
         table(
             &mut o,
             &["Rule", "Severity", "Count"],

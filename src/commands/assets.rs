@@ -69,9 +69,49 @@ fn write_man(cmd: &clap::Command, name: &str, dir: &Path, root: bool) -> Result<
         }
     }
     man.render_version_section(&mut buf)?;
-    crate::config::write_atomic(&dir.join(format!("{name}.1")), &buf, 0o644)?;
+    let path = dir.join(format!("{name}.1"));
+    imadm_server::fsutil::write_atomic(&path, &buf, 0o644)
+        .map_err(|e| crate::error::CliError::write_failed(&path, e))?;
     for sub in cmd.get_subcommands() {
         write_man(sub, &format!("{name}-{}", sub.get_name()), dir, false)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every option with an environment variable names it in its command's man page, as
+    /// `--help` does.
+    #[test]
+    fn man_pages_name_each_options_environment_variable() {
+        fn check(cmd: &clap::Command, name: &str, dir: &Path, checked: &mut usize) {
+            if cmd.is_hide_set() {
+                return;
+            }
+            let page = std::fs::read_to_string(dir.join(format!("{name}.1"))).unwrap();
+            for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+                if let Some(env) = arg.get_env().filter(|_| !arg.is_hide_env_set()) {
+                    let env = env.to_string_lossy();
+                    assert!(
+                        page.contains(&format!("\\fB{env}\\fR")),
+                        "{name}.1 does not name {env} (--{})",
+                        arg.get_id()
+                    );
+                    *checked += 1;
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                check(sub, &format!("{name}-{}", sub.get_name()), dir, checked);
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        generate(dir.path()).unwrap();
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut checked = 0;
+        check(&cmd, "imadm", &dir.path().join("man"), &mut checked);
+        assert!(checked > 100, "only {checked} options with a variable");
+    }
 }

@@ -5,10 +5,10 @@ use std::io::Write;
 use clap::Args;
 use serde_json::json;
 
-use crate::cli::OutputFormat;
 use crate::config::KEYS;
 use crate::context::Context;
 use crate::error::{CliError, Kind, Result};
+use crate::output::OutputFormat;
 
 #[derive(Debug, Args)]
 #[command(

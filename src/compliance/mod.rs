@@ -13,6 +13,8 @@ pub mod policy;
 use imadm_api::admin::{Operator, Role, ServiceToken};
 use serde::Serialize;
 
+use crate::output::plural;
+
 pub use policy::Policy;
 
 /// One built-in control: what it checks and which standards it supports.
@@ -298,12 +300,14 @@ fn judge(
                     };
                     bad(
                         ev,
-                        format!("operator {} {what} {idle} days ago", o.username),
+                        format!("operator {} {what} {} ago", o.username, plural(idle, "day")),
                     );
                 }
             }
             ev.push(format!(
-                "{active} active operators checked against {limit} days"
+                "{} checked against {}",
+                plural(active, "active operator"),
+                plural(limit, "day")
             ));
         }
         "owner-count" => {
@@ -317,11 +321,14 @@ fn judge(
             if n < t.owners_min {
                 bad(
                     ev,
-                    format!("{n} active owners, fewer than {}", t.owners_min),
+                    format!("{}, fewer than {}", plural(n, "active owner"), t.owners_min),
                 );
             }
             if n > t.owners_max {
-                bad(ev, format!("{n} active owners, more than {}", t.owners_max));
+                bad(
+                    ev,
+                    format!("{}, more than {}", plural(n, "active owner"), t.owners_max),
+                );
             }
             ev.push(format!("owners: {}", owners.join(", ")));
         }
@@ -338,7 +345,7 @@ fn judge(
                     bad(ev, format!("custom role {} holds every permission", r.name));
                 }
             }
-            ev.push(format!("{custom} custom roles checked"));
+            ev.push(format!("{} checked", plural(custom, "custom role")));
         }
         "token-expiry" => {
             let tokens = fact(&f.tokens)?;
@@ -353,13 +360,18 @@ fn judge(
                     bad(
                         ev,
                         format!(
-                            "token {} (#{}) expires in {left} days, beyond {limit}",
-                            k.name, k.id
+                            "token {} (#{}) expires in {}, beyond {limit}",
+                            k.name,
+                            k.id,
+                            plural(left, "day")
                         ),
                     );
                 }
             }
-            ev.push(format!("{} live service tokens checked", live.len()));
+            ev.push(format!(
+                "{} checked",
+                plural(live.len(), "live service token")
+            ));
         }
         "token-unused" => {
             let tokens = fact(&f.tokens)?;
@@ -379,19 +391,28 @@ fn judge(
                     };
                     bad(
                         ev,
-                        format!("token {} (#{}) {what} {idle} days ago", k.name, k.id),
+                        format!(
+                            "token {} (#{}) {what} {} ago",
+                            k.name,
+                            k.id,
+                            plural(idle, "day")
+                        ),
                     );
                 }
             }
-            ev.push(format!("{} live service tokens checked", live.len()));
+            ev.push(format!(
+                "{} checked",
+                plural(live.len(), "live service token")
+            ));
         }
         "audit-chain" => {
             let a = fact(&f.audit)?;
             match &a.chain_error {
                 Some(e) => bad(ev, e.clone()),
                 None => ev.push(format!(
-                    "{} events verified up to the checkpoint at seq {}",
-                    a.events_checked, a.checkpoint_seq
+                    "{} verified up to the checkpoint at seq {}",
+                    plural(a.events_checked, "event"),
+                    a.checkpoint_seq
                 )),
             }
         }
@@ -428,12 +449,16 @@ fn judge(
                         bad(
                             ev,
                             format!(
-                                "newest backup {name} is {age_h} hours old (limit {})",
+                                "newest backup {name} is {} old (limit {})",
+                                plural(age_h, "hour"),
                                 t.backup_max_age_hours
                             ),
                         );
                     } else {
-                        ev.push(format!("newest backup {name} is {age_h} hours old"));
+                        ev.push(format!(
+                            "newest backup {name} is {} old",
+                            plural(age_h, "hour")
+                        ));
                     }
                 }
                 "backup-manifest" => match &b.manifest_error {
@@ -446,7 +471,8 @@ fn judge(
                         bad(
                             ev,
                             format!(
-                                "{name} is kept in {n} place(s), fewer than {}",
+                                "{name} is kept in {}, fewer than {}",
+                                plural(n, "place"),
                                 t.backup_min_destinations
                             ),
                         );
@@ -468,13 +494,15 @@ fn judge(
                     bad(
                         ev,
                         format!(
-                            "alert #{} ({}) has been open for {age_h} hours",
-                            a.id, a.rule
+                            "alert #{} ({}) has been open for {}",
+                            a.id,
+                            a.rule,
+                            plural(age_h, "hour")
                         ),
                     );
                 }
             }
-            ev.push(format!("{} open high-severity alerts", high.len()));
+            ev.push(plural(high.len(), "open high-severity alert"));
         }
         "tls-expiry" => {
             let Some(cert) = &f.tls_not_after else {
@@ -486,14 +514,16 @@ fn judge(
                 bad(
                     ev,
                     format!(
-                        "certificate expires in {left} days (at {}), limit {}",
+                        "certificate expires in {} (at {}), limit {}",
+                        plural(left, "day"),
                         crate::output::rfc3339(not_after),
                         t.tls_min_valid_days
                     ),
                 );
             } else {
                 ev.push(format!(
-                    "certificate valid for {left} more days (until {})",
+                    "certificate valid for {} (until {})",
+                    plural(left, "more day"),
                     crate::output::rfc3339(not_after)
                 ));
             }

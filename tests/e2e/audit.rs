@@ -497,24 +497,35 @@ fn cli_audit_log_and_alerts_fail_on() {
     assert_exit(&out, 2);
 }
 
+/// IM users appear in the log by pseudonym only: created (one, or a batch: the users it
+/// created, whose ids exist only once inserted), disabled and deleted in bulk.
 #[test]
-fn list_operations_and_bulk_delete_name_their_targets_by_pseudonym() {
+fn user_create_list_operations_and_bulk_delete_name_their_targets_by_pseudonym() {
     let server = Server::start();
     let api = Api::new(&server);
     let mut last = None;
     let token = api.login_admin(&server, &mut last);
-    let mut ids = Vec::new();
-    for name in ["listed_a", "listed_b"] {
-        let (_, env) = api.call(
-            "POST",
-            "/user/register/v2",
-            Some(&token),
-            None,
-            Some(&json!({"username": name, "password": "pw-123456"})),
-        );
-        assert_eq!(env["code"], 200, "{env}");
-        ids.push(env["data"]["user_id"].as_i64().unwrap());
-    }
+    let user = |name: &str| json!({"username": name, "password": "pw-123456"});
+    let (_, env) = api.call(
+        "POST",
+        "/user/register/v2",
+        Some(&token),
+        None,
+        Some(&user("listed_a")),
+    );
+    assert_eq!(env["code"], 200, "{env}");
+    let mut ids = vec![env["data"]["user_id"].as_i64().unwrap()];
+    // A batch with a name that is taken: only listed_b is created.
+    let (_, env) = api.call(
+        "POST",
+        "/user/register/batch",
+        Some(&token),
+        None,
+        Some(&json!({"list": [user("listed_a"), user("listed_b")]})),
+    );
+    assert_eq!(env["code"], 200, "{env}");
+    ids.extend(env["data"].as_array().unwrap()[1]["user_id"].as_i64());
+    assert_eq!(ids.len(), 2, "{env}");
     let (_, env) = api.call(
         "PUT",
         "/user/disable",
@@ -547,6 +558,21 @@ fn list_operations_and_bulk_delete_name_their_targets_by_pseudonym() {
         );
         assert!(!target.contains("listed_"), "{target}");
     }
+    // Created: the same pseudonyms as the disable's, the batch naming only what it created.
+    let disabled = find(&events, "user.disable", "success").target.clone();
+    let p: Vec<String> = disabled.unwrap().split(',').map(str::to_owned).collect();
+    let created: Vec<(Option<&str>, Option<&str>)> = events
+        .iter()
+        .filter(|e| e.action == "user.create")
+        .map(|e| (e.target.as_deref(), e.detail.as_deref()))
+        .collect();
+    assert_eq!(
+        created,
+        [
+            (Some(p[0].as_str()), None),
+            (Some(p[1].as_str()), Some("batch of 2 users"))
+        ]
+    );
     // A refused bulk delete (the user is gone already) is recorded too.
     let (st, _) = api.call(
         "POST",

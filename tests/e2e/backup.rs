@@ -41,7 +41,7 @@ fn dump(server: &Server) -> String {
     out
 }
 
-fn keypair(dir: &Path) -> (PathBuf, String) {
+pub(crate) fn keypair(dir: &Path) -> (PathBuf, String) {
     use age::secrecy::ExposeSecret;
     let id = age::x25519::Identity::generate();
     let path = dir.join("key.txt");
@@ -59,7 +59,7 @@ fn archives(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-fn backup(server: &Server, recipient: &str, dirs: &[&Path]) -> PathBuf {
+pub(crate) fn backup(server: &Server, recipient: &str, dirs: &[&Path]) -> PathBuf {
     let mut cmd = server.imadm();
     cmd.args(["backup", "run", "--recipient", recipient, "-o", "json"]);
     for d in dirs {

@@ -1,7 +1,8 @@
 //! Failures and their exit codes: wrong / replayed TOTP codes, wrong password, account
 //! lockout (and what `auth_events` records about them, never the secrets), https-only
-//! server URLs, no server configured, nothing listening, unknown flags, and
-//! `imadm server init` (its one-time password, and exit 7 on a second init).
+//! server URLs, no server configured, nothing listening, a dev server that is gone,
+//! unknown flags, and `imadm server init` (its one-time password, and exit 7 on a second
+//! init).
 
 use crate::harness::{
     Server, Storage, assert_error, assert_exit, assert_success, describe, files_containing,
@@ -154,7 +155,7 @@ fn insecure_http_on_loopback_passes_the_url_check() {
         .args(["--insecure-http", "--server", &url, "auth", "status"])
         .env("IMADM_TOKEN", "imadm_at_whatever"));
     // Accepted as a URL; it then fails only because nothing listens there.
-    assert_error(&out, 3, "");
+    assert_error(&out, 3, &format!("cannot reach {url}"));
 }
 
 #[test]
@@ -175,12 +176,37 @@ fn nothing_listening_exits_3() {
         .args(["--server", &url, "auth", "login", "--username", "x"])
         .args(["--password-stdin", "--otp", "123456", "--insecure-storage"])
         .write_stdin("some-password\n"));
-    assert_error(&out, 3, "");
+    assert_error(&out, 3, &format!("cannot reach {url}"));
+    assert!(
+        stderr(&out).contains("is the server running"),
+        "{}",
+        describe(&out)
+    );
     // The same for a command holding a token.
     let out = run(imadm_in(cfg.path())
         .args(["--server", &url, "auth", "status"])
         .env("IMADM_TOKEN", "imadm_at_whatever"));
-    assert_error(&out, 3, "");
+    assert_error(&out, 3, &format!("cannot reach {url}"));
+}
+
+/// `imadm server --dev` keeps its CA in its data dir, a temp dir removed when it stops, and
+/// the `dev` profile points at that CA: afterwards commands say the server is gone (exit
+/// 3) and how to start it again, not that --ca-cert is wrong (exit 2).
+#[test]
+fn a_stopped_dev_server_is_reported_gone() {
+    let mut server = Server::start();
+    server.stop_in_place();
+    // What the end of a dev server without --data-dir does to its temp dir.
+    std::fs::remove_dir_all(&server.data_dir).unwrap();
+    for args in [&["auth", "status"][..], &["user", "list"]] {
+        let out = run(server.imadm().args(args));
+        assert_error(&out, 3, "is gone");
+        assert!(
+            stderr(&out).contains("imadm server --dev"),
+            "{}",
+            describe(&out)
+        );
+    }
 }
 
 #[test]

@@ -30,6 +30,7 @@ pub const IMADM_ENV: &[&str] = &[
     "IMADM_LOG",
     "IMADM_SERVER_KEY_FILE",
     "IMADM_IDENTITY_PASSPHRASE",
+    "IMADM_SIGN_KEY_PASSPHRASE",
     "IMADM_ALERT_LOGIN_FAILURES",
     "IMADM_ALERT_READ_BURST",
     "IMADM_BUSINESS_HOURS",
@@ -739,6 +740,77 @@ pub fn dev_server_cmd(config_dir: &Path, data_dir: &Path) -> assert_cmd::Command
     .arg(data_dir)
     .timeout(Duration::from_secs(20));
     cmd
+}
+
+/// Run `imadm --config-dir CONFIG ARGS` on a pseudo-terminal (`script(1)`), as someone at
+/// a terminal: whenever the terminal waits at `prompt` (what it shows ends with it), the
+/// next of `answers` is typed. Returns the exit code and everything the terminal showed
+/// (stdout and stderr, in order).
+pub fn on_terminal(
+    config_dir: &Path,
+    args: &[&str],
+    prompt: &str,
+    answers: &[&str],
+) -> (Option<i32>, String) {
+    use std::io::{Read, Write};
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let mut line = vec![quote(&bin().display().to_string()), "--config-dir".into()];
+    line.push(quote(&config_dir.display().to_string()));
+    line.extend(args.iter().map(|a| quote(a)));
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qefc", &line.join(" "), "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for var in IMADM_ENV {
+        cmd.env_remove(var);
+    }
+    let mut child = cmd
+        .spawn()
+        .expect("run script(1) (Debian package bsdutils)");
+    let shown = std::sync::Arc::new(Mutex::new(String::new()));
+    let mut out = child.stdout.take().unwrap();
+    let sink = shown.clone();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = out.read(&mut buf) {
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    let deadline = Instant::now() + COMMAND_TIMEOUT;
+    let waiting = || shown.lock().unwrap().trim_end().ends_with(prompt);
+    let wait_for = |done: &dyn Fn() -> bool, child: &mut Child| {
+        while !done() && Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    for answer in answers {
+        wait_for(&waiting, &mut child);
+        // The prompt is drawn just before the terminal stops echoing, which discards what
+        // was typed ahead (TCSAFLUSH): give it a moment.
+        std::thread::sleep(Duration::from_millis(500));
+        let before = shown.lock().unwrap().len();
+        let _ = writeln!(stdin, "{answer}");
+        // Until the answer is taken (the program draws something), it still waits there.
+        wait_for(&|| shown.lock().unwrap().len() > before, &mut child);
+    }
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break child.wait().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(stdin);
+    let _ = reader.join();
+    let text = shown.lock().unwrap().clone();
+    (status.code(), text)
 }
 
 /// `kill -TERM`, then wait up to 15 s (SIGKILL after that).

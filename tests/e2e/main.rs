@@ -7,6 +7,7 @@ mod audit_report;
 mod audit_verify;
 mod auth;
 mod backup;
+mod backup_files;
 mod cli_output;
 mod compliance;
 mod dev_data;

@@ -398,6 +398,57 @@ fn revoked_role_stops_working_on_the_next_request_of_an_open_session() {
     );
 }
 
+/// On a terminal, a sensitive command asks for the TOTP code before its first request (a
+/// request without one would only leave a `denied` row in the audit log), and asks again
+/// after a used or a wrong code instead of giving up.
+#[test]
+fn interactive_step_up_asks_first_and_again_after_a_used_or_wrong_code() {
+    let server = Server::start();
+    server.login();
+    let used = server.next_code();
+    let out = run(server
+        .imadm()
+        .args(["role", "create", "first", "--permission", "user:read"])
+        .args(["--otp", &used]));
+    assert_success(&out);
+    let (wrong, fresh) = (server.wrong_code(), server.next_code());
+    let (code, shown) = on_terminal(
+        &server.config_dir,
+        &[
+            "--profile",
+            "dev",
+            "role",
+            "create",
+            "second",
+            "--permission",
+            "user:read",
+        ],
+        "TOTP code (step-up):",
+        &[&used, &wrong, &fresh],
+    );
+    assert_eq!(code, Some(0), "{shown}");
+    // Asked three times (each prompt is drawn, then redrawn with the answer hidden).
+    assert_eq!(
+        shown.matches("TOTP code (step-up): [hidden]").count(),
+        3,
+        "{shown:?}"
+    );
+    assert!(shown.contains("already been used"), "{shown}");
+    assert!(shown.contains("code is wrong"), "{shown}");
+    assert!(shown.contains("1 more try"), "{shown}");
+    assert_success(&run(server.imadm().args(["role", "show", "second"])));
+    // Every request carried a code: two refused (replay, wrong), then the change.
+    let rows = server.sql(
+        "SELECT outcome || ' ' || coalesce(detail, '') FROM audit_log \
+         WHERE action = 'role.create' AND target = 'role:second' ORDER BY seq",
+    );
+    assert_eq!(
+        rows.lines().collect::<Vec<_>>(),
+        ["failure code 50004", "failure code 50003", "success "],
+        "{rows}"
+    );
+}
+
 #[test]
 fn step_up_is_required_refuses_replays_and_service_tokens() {
     let server = Server::start();

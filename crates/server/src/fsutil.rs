@@ -1,30 +1,126 @@
-//! Small filesystem helpers: atomic, permission-correct writes of secrets and configs,
-//! and a head start on the fsync of large files.
+//! Small filesystem helpers: atomic, permission-correct writes, private files and
+//! directories, and a head start on the fsync of large files. Shared by the server and the
+//! CLI: every file either of them writes whole goes through [`AtomicFile`].
 //!
-//! Every file the server writes that matters (keys, certificates) goes through
-//! [`write_atomic`]: a temp file in the same directory, fsync, rename, fsync of the
-//! directory. A crash leaves either the old file or the new one, never half of either.
-//! Large files written the same way (backup archives, the restore's staging database) have
-//! a [`Flusher`] beside them, so that their final fsync does not start from a gigabyte of
+//! [`AtomicFile`] (and the one-shot [`write_atomic`] built on it): a temp file in the same
+//! directory, fsync, rename, fsync of the directory, each step's error returned. A crash
+//! leaves either the old file or the new one, never half of either. Large files written
+//! the same way (backup archives, audit exports, the restore's staging database) have a
+//! [`Flusher`] beside them, so that their final fsync does not start from a gigabyte of
 //! dirty pages and an unflushed disk cache.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// Write `bytes` to `path` atomically with the given unix mode (e.g. `0o600`).
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    std::fs::File::open(dir)?.sync_all()?;
-    Ok(())
+    let mut f = AtomicFile::create(path, mode)?;
+    f.write_all(bytes)?;
+    f.commit()
+}
+
+/// A file that appears under its final name only on [`AtomicFile::commit`]: until then it
+/// is a temp file (`.imadm-tmp-*`, created with `mode`) in the same directory. Dropped
+/// uncommitted, on an error path, it leaves nothing behind.
+#[derive(Debug)]
+pub struct AtomicFile {
+    tmp: tempfile::NamedTempFile,
+    /// The final name; `None` until [`AtomicFile::commit_as`] gives one.
+    path: Option<PathBuf>,
+    flusher: Option<Flusher>,
+}
+
+impl AtomicFile {
+    /// A file to appear at `path`.
+    pub fn create(path: &Path, mode: u32) -> std::io::Result<AtomicFile> {
+        let mut f = AtomicFile::create_in(dir_of(path), mode)?;
+        f.path = Some(path.to_owned());
+        Ok(f)
+    }
+
+    /// A file in `dir` whose name is known only once it is written (a backup is named
+    /// after its snapshot's time): commit it with [`AtomicFile::commit_as`].
+    pub fn create_in(dir: &Path, mode: u32) -> std::io::Result<AtomicFile> {
+        let tmp = tempfile::Builder::new()
+            .prefix(".imadm-tmp-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
+            .tempfile_in(dir)?;
+        Ok(AtomicFile {
+            tmp,
+            path: None,
+            flusher: None,
+        })
+    }
+
+    /// For a large file: a [`Flusher`] writes it back and syncs it while it is written, so
+    /// the fsync of the commit is short. Best effort: if the file cannot be opened a second
+    /// time, the commit does all the work. (Several large files written together share one
+    /// flusher instead: [`Flusher::watch`] their [`AtomicFile::temp_path`]s.)
+    pub fn large(mut self) -> Self {
+        self.flusher = Flusher::watch([self.tmp.path()]).ok();
+        self
+    }
+
+    /// Where the bytes are until the commit.
+    pub fn temp_path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    pub fn file(&mut self) -> &mut std::fs::File {
+        self.tmp.as_file_mut()
+    }
+
+    /// fsync, rename to the path given at creation, fsync the directory.
+    pub fn commit(self) -> std::io::Result<()> {
+        let path = self.path.clone().ok_or_else(|| {
+            std::io::Error::other("AtomicFile::create_in needs commit_as, not commit")
+        })?;
+        self.commit_as(&path)
+    }
+
+    /// fsync, rename to `path` (in the directory the file was created in), fsync the
+    /// directory. Returns the first error of any step: after an error of the last one the
+    /// file may be there but is not known to survive a crash.
+    pub fn commit_as(self, path: &Path) -> std::io::Result<()> {
+        self.commit_with(path, sync_dir)
+    }
+
+    fn commit_with(
+        mut self,
+        path: &Path,
+        sync_dir: impl FnOnce(&Path) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        if let Some(f) = self.flusher.take() {
+            f.finish()?;
+        }
+        self.tmp.as_file().sync_all()?;
+        self.tmp.persist(path).map_err(|e| e.error)?;
+        sync_dir(dir_of(path))
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.tmp.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tmp.flush()
+    }
+}
+
+/// The directory a file name is in (`.` for a bare name).
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// fsync a directory, so that a rename or a new file in it survives a crash.
+pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
 }
 
 /// Make `path` a file only the owner can read and write: create it empty with mode 0600
@@ -278,5 +374,90 @@ mod tests {
             with * page < Flusher::STEP,
             "{with} dirty pages left, more than a step"
         );
+    }
+}
+
+#[cfg(test)]
+mod atomic_tests {
+    use super::{AtomicFile, write_atomic};
+    use std::io::Write;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn a_write_gets_its_mode_and_replaces_the_old_file_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        write_atomic(&path, b"first", 0o600).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        write_atomic(&path, b"second", 0o600).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        // The umask may take bits away, never add them.
+        let public = dir.path().join("page.1");
+        write_atomic(&public, b"man", 0o644).unwrap();
+        assert_eq!(mode(&public) & !0o644, 0);
+        assert_eq!(mode(&public) & 0o600, 0o600);
+        assert_eq!(names(dir.path()), ["key", "page.1"]);
+    }
+
+    #[test]
+    fn nothing_is_left_behind_when_a_write_fails_or_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        // Rename over a non-empty directory: the last step before the directory sync fails.
+        let busy = dir.path().join("busy");
+        std::fs::create_dir(&busy).unwrap();
+        std::fs::write(busy.join("x"), b"x").unwrap();
+        assert!(write_atomic(&busy, b"data", 0o600).is_err());
+        // No directory to put the temp file in.
+        assert!(write_atomic(&dir.path().join("missing/f"), b"data", 0o600).is_err());
+        // Dropped uncommitted (the caller's own error path).
+        let mut f = AtomicFile::create(&dir.path().join("half"), 0o600).unwrap();
+        f.write_all(b"half").unwrap();
+        drop(f);
+        // A name known only at the end, and none given.
+        let f = AtomicFile::create_in(dir.path(), 0o600).unwrap();
+        assert!(f.commit().is_err());
+        assert_eq!(names(dir.path()), ["busy"]);
+    }
+
+    #[test]
+    fn a_large_file_is_committed_under_the_name_given_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = AtomicFile::create_in(dir.path(), 0o600).unwrap().large();
+        f.write_all(&vec![7u8; 1 << 20]).unwrap();
+        let path = dir.path().join("archive.age");
+        f.commit_as(&path).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 1 << 20);
+        assert_eq!(names(dir.path()), ["archive.age"]);
+    }
+
+    /// The directory fsync is what makes the rename survive a crash: its error is the
+    /// commit's error, not ignored.
+    #[test]
+    fn a_failed_directory_sync_fails_the_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        let mut f = AtomicFile::create(&path, 0o600).unwrap();
+        f.write_all(b"{}").unwrap();
+        let err = f
+            .commit_with(&path, |d| {
+                assert_eq!(d, dir.path());
+                Err(std::io::Error::other("injected fsync failure"))
+            })
+            .unwrap_err();
+        assert_eq!(err.to_string(), "injected fsync failure");
     }
 }

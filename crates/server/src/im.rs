@@ -225,7 +225,9 @@ impl AppState {
             }
         }
         let seal = self.sealer();
-        let ids = self.im.create_im_users(&valid, &seal, now())?;
+        // The event names the new users (pseudonyms), known only inside the insert.
+        let name = |ids: &[i64]| crate::audit::amend_pending(|e| e.target = self.user_targets(ids));
+        let ids = self.im.create_im_users(&valid, &seal, now(), &name)?;
         for ((u, id), i) in valid.into_iter().zip(ids).zip(valid_at) {
             out[i] = Some(match id {
                 Some(id) => BatchRegisterUserDto {

@@ -11,15 +11,17 @@ use clap::Args;
 use imadm_api::ServerInfo;
 use imadm_api::admin::Page;
 use imadm_api::audit::{AuditEvent, ExportPlan, ExportRequest};
+use imadm_server::fsutil::AtomicFile;
 use serde_json::json;
 use serde_json::value::RawValue;
 
 use crate::audit::csv::CsvWriter;
 use crate::audit::pin::{self, Pin, ServerKey};
-use crate::audit::report::{AtomicFile, Range, ReportWriter, ServerMeta, write_small};
+use crate::audit::report::{Range, ReportWriter, ServerMeta};
 use crate::audit::sshsig::SignKey;
-use crate::audit::{NAMESPACE, verify};
+use crate::audit::verify;
 use crate::client::Auth;
+use crate::cmdutil::sign_written;
 use crate::context::Context;
 use crate::error::{CliError, Result};
 use crate::session::connect;
@@ -102,7 +104,9 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
     let signer = args.signer.clone().or(profile.signer.clone());
     // Load the signing key first: a wrong passphrase should not cost a whole export.
     let sign_key = match args.sign_key.clone().or(profile.sign_key.clone()) {
-        Some(p) => Some(SignKey::load(&p, || super::sign_key_passphrase(ctx))?),
+        Some(p) => Some(SignKey::load(&p, || {
+            crate::cmdutil::sign_key_passphrase(ctx)
+        })?),
         None => None,
     };
 
@@ -147,7 +151,8 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
         audit_public_key: key.openssh.clone(),
     };
 
-    let mut file = AtomicFile::create(&args.out)?.large();
+    let fail = |e| CliError::write_failed(&args.out, e);
+    let mut file = AtomicFile::create(&args.out, 0o600).map_err(fail)?.large();
     let mut w = match args.format {
         ReportFormat::Json => Writer::Json(ReportWriter::begin(
             file.file(),
@@ -250,37 +255,14 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
     }
     verify::finish(&chain, &range, plan.checkpoint.as_ref(), &key, &server_id)?;
     let (_, digest) = w.finish(&plan.checkpoint)?;
-    let sig_path = sign_key.as_ref().map(|_| sig_path_for(&args.out));
-    let sig = sign_key
-        .as_ref()
-        .map(|k| k.sign_sha512(NAMESPACE, &digest))
-        .transpose()?;
-    file.commit()?;
-    if let (Some(p), Some(s)) = (&sig_path, sig) {
-        write_small(p, s.as_bytes())?;
-    }
-    crate::output::object(
-        ctx,
-        vec![
-            ("file", "File", json!(args.out.display().to_string())),
-            (
-                "signature",
-                "Signature",
-                json!(sig_path.map(|p| p.display().to_string())),
-            ),
-            ("signer", "Signer", json!(signer)),
-            ("server_id", "Server id", json!(server_id)),
-            ("first_seq", "First seq", json!(range.first_seq)),
-            ("last_seq", "Last seq", json!(range.last_seq)),
-            ("count", "Events", json!(range.count)),
-            ("verified", "Verified", json!(true)),
-        ],
-    )
-}
-
-/// `FILE.sig` beside `FILE`, like `ssh-keygen -Y sign`.
-pub fn sig_path_for(file: &std::path::Path) -> PathBuf {
-    let mut s = file.as_os_str().to_owned();
-    s.push(".sig");
-    PathBuf::from(s)
+    file.commit().map_err(fail)?;
+    let mut fields = sign_written(sign_key.as_ref(), &args.out, &digest, signer.as_deref())?;
+    fields.extend([
+        ("server_id", "Server id", json!(server_id)),
+        ("first_seq", "First seq", json!(range.first_seq)),
+        ("last_seq", "Last seq", json!(range.last_seq)),
+        ("count", "Events", json!(range.count)),
+        ("verified", "Verified", json!(true)),
+    ]);
+    crate::output::object(ctx, fields)
 }

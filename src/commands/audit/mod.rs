@@ -89,14 +89,3 @@ pub fn parse_time(ctx: &Context, flag: &str, s: &str) -> Result<String> {
         (ctx.now() - secs as i64) * 1000,
     ))
 }
-
-/// Passphrase of an encrypted signing key: IMADM_SIGN_KEY_PASSPHRASE, else a prompt.
-pub fn sign_key_passphrase(ctx: &Context) -> Result<String> {
-    if let Ok(p) = std::env::var("IMADM_SIGN_KEY_PASSPHRASE") {
-        return Ok(p);
-    }
-    ctx.ask_secret(
-        "Passphrase of the signing key:",
-        "set IMADM_SIGN_KEY_PASSPHRASE, or use a key without a passphrase",
-    )
-}

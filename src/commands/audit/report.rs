@@ -9,15 +9,15 @@ use std::path::PathBuf;
 use clap::Args;
 use imadm_api::admin::{Operator, Page};
 use imadm_api::audit::{Alert, AuditEvent};
+use imadm_server::fsutil::write_atomic;
 use serde_json::json;
 use sha2::{Digest, Sha512};
 
 use super::q;
-use crate::audit::NAMESPACE;
-use crate::audit::report::write_small;
 use crate::audit::sshsig::SignKey;
 use crate::audit::summary::{self, Header, Summary};
 use crate::client::Auth;
+use crate::cmdutil::sign_written;
 use crate::context::Context;
 use crate::error::{CliError, Kind, Result};
 use crate::session::connect;
@@ -73,7 +73,9 @@ pub fn run(ctx: &mut Context, args: ReportArgs) -> Result<()> {
     let until = imadm_api::audit::format_at(ctx.now() * 1000);
     let profile = ctx.profile();
     let sign_key = match args.sign_key.clone().or(profile.sign_key.clone()) {
-        Some(p) => Some(SignKey::load(&p, || super::sign_key_passphrase(ctx))?),
+        Some(p) => Some(SignKey::load(&p, || {
+            crate::cmdutil::sign_key_passphrase(ctx)
+        })?),
         None => None,
     };
     let signer = args.signer.clone().or(profile.signer.clone());
@@ -150,36 +152,21 @@ pub fn run(ctx: &mut Context, args: ReportArgs) -> Result<()> {
         SummaryFormat::Md => summary::markdown(&header, &s),
         SummaryFormat::Json => summary::json(&header, &s),
     };
+    write_atomic(&args.out, body.as_bytes(), 0o600)
+        .map_err(|e| CliError::write_failed(&args.out, e))?;
     let digest: [u8; 64] = Sha512::digest(body.as_bytes()).into();
-    let sig = sign_key
-        .as_ref()
-        .map(|k| k.sign_sha512(NAMESPACE, &digest))
-        .transpose()?;
-    write_small(&args.out, body.as_bytes())?;
-    let sig_path = sig.as_ref().map(|_| super::export::sig_path_for(&args.out));
-    if let (Some(p), Some(sig)) = (&sig_path, &sig) {
-        write_small(p, sig.as_bytes())?;
-    }
+    let mut fields = sign_written(sign_key.as_ref(), &args.out, &digest, signer.as_deref())?;
     let t = s.totals();
-    crate::output::object(
-        ctx,
-        vec![
-            ("file", "File", json!(args.out.display().to_string())),
-            (
-                "signature",
-                "Signature",
-                json!(sig_path.map(|p| p.display().to_string())),
-            ),
-            ("signer", "Signer", json!(signer)),
-            ("since", "Since", json!(since)),
-            ("events", "Events", json!(s.events)),
-            ("logins", "Logins", json!(t.logins)),
-            ("login_failures", "Failed logins", json!(t.login_failures)),
-            (
-                "alerts",
-                "Alerts",
-                json!(s.alerts.available.then_some(s.alerts.total)),
-            ),
-        ],
-    )
+    fields.extend([
+        ("since", "Since", json!(since)),
+        ("events", "Events", json!(s.events)),
+        ("logins", "Logins", json!(t.logins)),
+        ("login_failures", "Failed logins", json!(t.login_failures)),
+        (
+            "alerts",
+            "Alerts",
+            json!(s.alerts.available.then_some(s.alerts.total)),
+        ),
+    ]);
+    crate::output::object(ctx, fields)
 }

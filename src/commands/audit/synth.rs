@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use std::io::Write;
 
 use clap::Args;
+use imadm_server::fsutil::AtomicFile;
 
-use crate::audit::report::AtomicFile;
 use crate::audit::synth;
 use crate::context::Context;
-use crate::error::Result;
+use crate::error::{CliError, Result};
 
 #[derive(Debug, Args)]
 pub struct SynthArgs {
@@ -22,9 +22,10 @@ pub struct SynthArgs {
 }
 
 pub fn run(ctx: &mut Context, args: SynthArgs) -> Result<()> {
-    let mut f = AtomicFile::create(&args.out)?;
+    let fail = |e| CliError::write_failed(&args.out, e);
+    let mut f = AtomicFile::create(&args.out, 0o600).map_err(fail)?;
     synth::write_report(f.file(), args.count)?;
-    f.commit()?;
+    f.commit().map_err(fail)?;
     writeln!(ctx.io.out, "{}", synth::server_key(1).1)?;
     Ok(())
 }

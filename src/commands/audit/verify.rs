@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::audit::allowed_signers::AllowedSigners;
 use crate::audit::pin::ServerKey;
-use crate::audit::sshsig::{Detached, Hasher, HashingReader};
+use crate::audit::sshsig::{Detached, Hasher, HashingReader, sig_path_for};
 use crate::audit::{NAMESPACE, verify};
 use crate::context::Context;
 use crate::error::{CliError, Kind, Result};
@@ -62,7 +62,7 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
         })
         .transpose()?;
     let sig_path = args.signature.clone().or_else(|| {
-        let p = super::export::sig_path_for(&args.file);
+        let p = sig_path_for(&args.file);
         p.exists().then_some(p)
     });
     let sig_name = sig_path

@@ -30,10 +30,7 @@ pub fn run(ctx: &mut Context, _args: StatusArgs) -> Result<()> {
     let (active, me) = match result {
         Ok(x) => x,
         Err(e) => {
-            if matches!(
-                ctx.output(),
-                crate::cli::OutputFormat::Json | crate::cli::OutputFormat::Jsonl
-            ) {
+            if ctx.output().is_json() {
                 output::object(
                     ctx,
                     vec![
@@ -52,7 +49,7 @@ pub fn run(ctx: &mut Context, _args: StatusArgs) -> Result<()> {
     let refresh_exp = session.and_then(|s| s.refresh_expires_at);
     let insecure = active.source == Source::Store(crate::credentials::StoreKind::InsecureFile);
     let human_time = |t: Option<i64>| t.map(|t| format!("{} ({})", rfc3339(t), relative(t, now)));
-    let table = ctx.output() == crate::cli::OutputFormat::Table;
+    let table = ctx.output() == crate::output::OutputFormat::Table;
     let time_value = |t: Option<i64>| {
         if table {
             json!(human_time(t))

@@ -1,5 +1,6 @@
-//! `imadm backup list --in DIR`: the archives in a directory, from their manifests,
-//! written one at a time (a directory may hold years of archives).
+//! `imadm backup list DIR...` (or `--in DIR`, repeatable): the archives in directories,
+//! from their manifests, in name order (names carry the snapshot's time) within each
+//! directory, written a page at a time (a directory may hold years of archives).
 
 use std::path::PathBuf;
 
@@ -9,53 +10,72 @@ use serde_json::json;
 use super::{Manifest, manifest_path};
 use crate::context::Context;
 use crate::error::{CliError, Result};
-use crate::output::ListWriter;
+use crate::output::{ListWriter, OutputFormat};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  $ imadm backup list --in /backups\n  $ imadm backup list --in /backups -o json"
+    after_help = "Examples:\n  $ imadm backup list /backups\n  $ imadm backup list /backups /mnt/offsite -o json"
 )]
 pub struct ListArgs {
-    /// Directory holding archives and their manifests
+    /// Directories holding archives and their manifests (those given to `backup run --to`)
+    #[arg(value_name = "DIR", required_unless_present = "in_dirs")]
+    pub dirs: Vec<PathBuf>,
+    /// A directory holding archives and their manifests, like DIR (repeatable)
     #[arg(long = "in", value_name = "DIR")]
-    pub dir: PathBuf,
+    pub in_dirs: Vec<PathBuf>,
 }
 
 pub fn run(ctx: &mut Context, args: ListArgs) -> Result<()> {
-    let entries = std::fs::read_dir(&args.dir).map_err(|e| {
-        CliError::usage(format!("cannot read {}: {e}", args.dir.display()))
-            .hint("pass the directory given to `imadm backup run --to`")
-    })?;
-    let mut w = ListWriter::new(
-        ctx,
-        &["archive", "server_id", "created_at", "size", "sha256"],
-    )?;
-    for e in entries {
-        let path = e?.path();
-        if path.extension().is_none_or(|x| x != "age") {
-            continue;
-        }
-        let m: Option<Manifest> = std::fs::read(manifest_path(&path))
-            .ok()
-            .and_then(|t| serde_json::from_slice(&t).ok());
-        let item = match m {
-            Some(m) => json!({
-                "archive": path.display().to_string(),
-                "server": m.server,
-                "server_id": m.server_id,
-                "created_at": crate::output::rfc3339(m.created_at),
-                "format_version": m.format_version,
-                "size": m.size,
-                "sha256": m.sha256,
-                "counts": m.counts,
-                "recipients": m.recipients,
-            }),
-            None => {
-                json!({"archive": path.display().to_string(), "manifest": "missing or unreadable"})
+    // People get the columns they read (the name carries server id and time), none of
+    // them wrapped: a path broken across lines cannot be copied. Machine formats get all.
+    let columns: &[&'static str] = if ctx.output() == OutputFormat::Table {
+        &["archive", "created_at", "size"]
+    } else {
+        &["archive", "server_id", "created_at", "size", "sha256"]
+    };
+    let mut w = ListWriter::new(ctx, columns)?.unbroken(columns);
+    for dir in args.dirs.iter().chain(&args.in_dirs) {
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            CliError::usage(format!("cannot read {}: {e}", dir.display()))
+                .hint("pass the directory given to `imadm backup run --to`")
+        })?;
+        let mut paths = Vec::new();
+        for e in entries {
+            let path = e?.path();
+            if path.extension().is_some_and(|x| x == "age") {
+                paths.push(path);
             }
-        };
-        w.page(ctx, &[item])?;
+        }
+        paths.sort();
+        for page in paths.chunks(PAGE) {
+            let items: Vec<_> = page.iter().map(|p| item(p)).collect();
+            w.page(ctx, &items)?;
+        }
     }
     w.finish(ctx)?;
     Ok(())
+}
+
+/// Archives per table (a table is sized to its rows).
+const PAGE: usize = 500;
+
+/// One archive as listed: its manifest's facts, or that it has none.
+fn item(path: &std::path::Path) -> serde_json::Value {
+    let m: Option<Manifest> = std::fs::read(manifest_path(path))
+        .ok()
+        .and_then(|t| serde_json::from_slice(&t).ok());
+    match m {
+        Some(m) => json!({
+            "archive": path.display().to_string(),
+            "server": m.server,
+            "server_id": m.server_id,
+            "created_at": crate::output::rfc3339(m.created_at),
+            "format_version": m.format_version,
+            "size": m.size,
+            "sha256": m.sha256,
+            "counts": m.counts,
+            "recipients": m.recipients,
+        }),
+        None => json!({"archive": path.display().to_string(), "manifest": "missing or unreadable"}),
+    }
 }

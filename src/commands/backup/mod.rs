@@ -10,34 +10,14 @@ pub mod restore;
 pub mod run;
 pub mod verify;
 
-use std::fs::File;
 use std::io::{self, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
+// Manifests are read by the compliance gate too, so they live in `cmdutil`.
+pub use crate::cmdutil::archive::{MANIFEST_SCHEMA, Manifest, manifest_path};
+pub use crate::cmdutil::integrity;
 use crate::context::Context;
-use crate::error::{CliError, Kind, Result};
-
-/// Version of the manifest JSON beside each archive.
-pub const MANIFEST_SCHEMA: u32 = 1;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Manifest {
-    pub schema_version: u32,
-    pub server: String,
-    pub server_id: String,
-    /// Unix seconds when the snapshot was taken (server clock).
-    pub created_at: i64,
-    pub format: String,
-    pub format_version: u32,
-    pub db_schema_version: i64,
-    pub counts: std::collections::BTreeMap<String, u64>,
-    /// Size and SHA-256 of the encrypted archive file.
-    pub size: u64,
-    pub sha256: String,
-    pub recipients: Vec<String>,
-}
+use crate::error::{CliError, Result};
 
 /// Longest server id kept in a file name (ours are 22 characters).
 const MAX_ID_IN_NAME: usize = 64;
@@ -65,60 +45,6 @@ pub fn file_part(id: &str) -> String {
         out.push_str("unknown");
     }
     out
-}
-
-pub fn manifest_path(archive: &Path) -> PathBuf {
-    let mut s = archive.as_os_str().to_owned();
-    s.push(".manifest.json");
-    PathBuf::from(s)
-}
-
-/// Check an archive's size and SHA-256 against its manifest (reads the file once, in
-/// chunks). Shared by `backup verify` and the compliance gate.
-pub fn check_archive(file: &Path, manifest: &Manifest) -> Result<()> {
-    use sha2::Digest;
-    use std::io::Read;
-    let f = std::fs::File::open(file).map_err(|e| {
-        CliError::new(
-            Kind::NotFound,
-            format!("cannot open {}: {e}", file.display()),
-        )
-        .hint("give the path of an archive written by `imadm backup run`")
-    })?;
-    let mut r = io::BufReader::with_capacity(256 << 10, f);
-    let mut hash = sha2::Sha256::new();
-    let mut size = 0u64;
-    let mut buf = vec![0u8; 256 << 10];
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hash.update(&buf[..n]);
-        size += n as u64;
-    }
-    let sha = hex::encode(hash.finalize());
-    if size != manifest.size {
-        return Err(integrity(format!(
-            "{} is {size} bytes, its manifest says {}",
-            file.display(),
-            manifest.size
-        ))
-        .hint("the archive is truncated or was changed; use another copy"));
-    }
-    if sha != manifest.sha256 {
-        return Err(integrity(format!(
-            "SHA-256 of {} is {sha}, its manifest says {}",
-            file.display(),
-            manifest.sha256
-        ))
-        .hint("the archive was changed or damaged; use another copy"));
-    }
-    Ok(())
-}
-
-pub fn integrity(msg: impl Into<String>) -> CliError {
-    CliError::new(Kind::Integrity, msg)
 }
 
 /// Environment variable holding the passphrase of a passphrase-protected identity, for
@@ -241,13 +167,7 @@ pub fn decrypt(
     archive: &Path,
     identities: &[Box<dyn age::Identity>],
 ) -> Result<Box<dyn Read + Send>> {
-    let f = File::open(archive).map_err(|e| {
-        CliError::new(
-            Kind::NotFound,
-            format!("cannot open {}: {e}", archive.display()),
-        )
-        .hint("give the path of an archive written by `imadm backup run`")
-    })?;
+    let f = crate::cmdutil::archive::open_archive(archive)?;
     let dec = age::Decryptor::new_buffered(BufReader::with_capacity(256 << 10, f))
         .map_err(|e| {
             integrity(format!("{} is not a readable age archive: {e}", archive.display()))
@@ -278,8 +198,6 @@ impl<R: Read> Read for Remember<R> {
         })
     }
 }
-
-pub use crate::encrypt::sync_dir;
 
 #[cfg(test)]
 mod tests {

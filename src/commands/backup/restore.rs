@@ -14,7 +14,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Remember, decrypt, integrity, load_identities};
-use crate::client::Auth;
 use crate::commands::StepUpArgs;
 use crate::context::Context;
 use crate::error::Result;
@@ -70,11 +69,6 @@ pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
             args.file.display()
         ))?;
     }
-    let otp = match args.step_up.otp {
-        Some(o) => o,
-        // The stream cannot be replayed, so ask for the code up front.
-        None => ctx.ask_secret("TOTP code (step-up)", "pass --otp CODE or set IMADM_OTP")?,
-    };
     let conn = connect(ctx)?;
     let path = format!("/admin/backup/restore?dry_run={}", args.dry_run);
     let broken = Arc::new(Mutex::new(None));
@@ -82,22 +76,17 @@ pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
     // bytes per 64 KiB chunk).
     let size = std::fs::metadata(&args.file).ok().map(|m| m.len());
     let progress = ctx.progress(size, if args.dry_run { "verify" } else { "restore" });
-    let result: Result<Report> = conn.call(ctx, |c, t| {
-        progress.reset();
-        let plain = decrypt(&args.file, &ids)?;
-        let body = Remember {
-            inner: progress.wrap_read(plain),
-            error: broken.clone(),
-        };
-        c.post_stream(
-            &path,
-            body,
-            &Auth {
-                token: Some(t),
-                otp: Some(&otp),
-            },
-        )
-    });
+    // Streaming the archive only to be asked for a code is a waste: the code comes first.
+    let result: Result<Report> =
+        conn.step_up_with(ctx, args.step_up.otp.as_deref(), true, |c, auth| {
+            progress.reset();
+            let plain = decrypt(&args.file, &ids)?;
+            let body = Remember {
+                inner: progress.wrap_read(plain),
+                error: broken.clone(),
+            };
+            c.post_stream(&path, body, auth)
+        });
     progress.finish_and_clear();
     let report = match result {
         Ok(r) => r,
@@ -119,7 +108,7 @@ pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
     // Structured in JSON; one `operator: permissions` item each elsewhere.
     let structured = matches!(
         ctx.output(),
-        crate::cli::OutputFormat::Json | crate::cli::OutputFormat::Jsonl
+        crate::output::OutputFormat::Json | crate::output::OutputFormat::Jsonl
     );
     let gains: Vec<_> = report
         .permission_gains

@@ -1,19 +1,21 @@
 //! `imadm backup run`: snapshot → age → every `--to` directory, in one pass.
 //!
-//! Each destination gets a temp file in that directory, fsynced and renamed to the final
-//! name only after the whole snapshot arrived and verified (its trailer is checked while
-//! it streams), then the directory is fsynced: a killed run never leaves a final name.
+//! Each destination gets an `AtomicFile` in that directory, committed under the final name
+//! (fsync, rename, fsync of the directory) only after the whole snapshot arrived and
+//! verified (its trailer is checked while it streams): a killed run never leaves a final
+//! name. The manifest follows, written atomically too.
 //! The check is of integrity (structure, counts, BLAKE3): the snapshot's MAC needs the
 //! server's key, so the server checks it when the archive is restored.
 
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, Read};
 use std::path::PathBuf;
 
 use clap::Args;
 use imadm_api::backup::{FORMAT_NAME, Item, Reader};
+use imadm_server::fsutil::write_atomic;
 use serde_json::json;
 
-use super::{Manifest, integrity, manifest_path, sync_dir};
+use super::{Manifest, integrity, manifest_path};
 use crate::client::Auth;
 use crate::context::Context;
 use crate::encrypt::{self, RecipientArgs, TapRead, Tee};
@@ -39,7 +41,7 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
     let recipients = args.recipients.load("the backup")?;
     let mut files = Vec::new();
     for dir in &args.to {
-        files.push(encrypt::temp_in(dir, ".imadm-backup-")?);
+        files.push(encrypt::output_in(dir)?);
     }
 
     let conn = connect(ctx)?;
@@ -115,21 +117,13 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
     let mut written = Vec::new();
     for (f, dir) in tee.files.into_iter().zip(&args.to) {
         let dest = dir.join(&file_name);
-        encrypt::persist(f, &dest)?;
-        let mut m = tempfile::Builder::new()
-            .prefix(".imadm-manifest-")
-            .tempfile_in(dir)?;
-        m.write_all(&manifest_json)?;
-        m.as_file().sync_all()?;
-        m.persist(manifest_path(&dest))
-            .map_err(|e| CliError::from(e.error))?;
-        sync_dir(dir)?;
+        f.commit_as(&dest)
+            .map_err(|e| CliError::write_failed(&dest, e))?;
+        let m = manifest_path(&dest);
+        write_atomic(&m, &manifest_json, 0o600).map_err(|e| CliError::write_failed(&m, e))?;
         written.push(dest.display().to_string());
     }
-    if matches!(
-        ctx.output(),
-        crate::cli::OutputFormat::Json | crate::cli::OutputFormat::Jsonl
-    ) {
+    if ctx.output().is_json() {
         crate::output::object(
             ctx,
             vec![

@@ -3,6 +3,10 @@
 //! snapshot's structure, counts and trailer hash (like `restic check --read-data`), BLAKE3
 //! in format version 2, SHA-256 in version 1. Authenticity (the MACs) needs the server's
 //! key: the server checks it at restore, and the output says so.
+//!
+//! An archive whose manifest was lost (only the `.age` file was copied) is checked from
+//! the archive alone when an identity is given; without either there is nothing to check
+//! it against, which is a usage error (exit 2), not a pass.
 
 use std::io::BufReader;
 use std::path::PathBuf;
@@ -11,8 +15,10 @@ use clap::Args;
 use serde_json::json;
 
 use super::{Manifest, decrypt, integrity, load_identities, manifest_path};
+use crate::cmdutil::archive::{check_archive, digest_archive, open_archive};
 use crate::context::Context;
-use crate::error::{CliError, Kind, Result};
+use crate::error::{CliError, Result};
+use crate::output::OutputFormat;
 
 #[derive(Debug, Args)]
 #[command(
@@ -28,20 +34,41 @@ pub struct VerifyArgs {
 
 pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
     let mpath = manifest_path(&args.file);
-    let manifest: Manifest = serde_json::from_slice(&std::fs::read(&mpath).map_err(|e| {
-        CliError::new(
-            Kind::NotFound,
-            format!("cannot read manifest {}: {e}", mpath.display()),
-        )
-        .hint("`imadm backup run` writes it beside the archive; copy both together")
-    })?)
-    .map_err(|e| {
-        integrity(format!("manifest {} is unreadable: {e}", mpath.display()))
-            .hint("the manifest is damaged; with --identity the archive can still be checked")
-    })?;
-    super::check_archive(&args.file, &manifest)?;
+    let manifest: Option<Manifest> = match std::fs::read(&mpath) {
+        Ok(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| {
+            integrity(format!("manifest {} is unreadable: {e}", mpath.display())).hint(
+                "the manifest is damaged: take it from another copy, or move it away and check the archive alone with --identity",
+            )
+        })?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(CliError::unexpected(format!(
+                "cannot read manifest {}: {e}",
+                mpath.display()
+            )));
+        }
+    };
+    let (size, sha256) = match &manifest {
+        Some(m) => {
+            check_archive(&args.file, m)?;
+            (m.size, m.sha256.clone())
+        }
+        None => {
+            if args.identity.is_none() {
+                open_archive(&args.file)?;
+                return Err(CliError::usage(format!(
+                    "nothing to verify {} against: it has no manifest ({} is missing) and no --identity was given",
+                    args.file.display(),
+                    mpath.display()
+                ))
+                .hint("pass --identity KEY to decrypt the archive and check the snapshot inside it, or copy the manifest beside it"));
+            }
+            digest_archive(&args.file)?
+        }
+    };
     let mut decrypted = false;
-    let mut version = manifest.format_version;
+    let mut version = manifest.as_ref().map(|m| m.format_version);
+    let mut counts = manifest.as_ref().map(|m| m.counts.clone());
     if let Some(id) = &args.identity {
         let ids = load_identities(ctx, id)?;
         let plain = decrypt(&args.file, &ids)?;
@@ -50,7 +77,7 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
                 integrity(format!("{}: {e}", args.file.display()))
                     .hint("the archive is damaged; use another copy")
             })?;
-        if trailer.counts != manifest.counts {
+        if counts.as_ref().is_some_and(|c| *c != trailer.counts) {
             return Err(integrity(format!(
                 "{}: the snapshot's counts differ from its manifest's",
                 args.file.display()
@@ -58,24 +85,44 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
             .hint("the manifest belongs to another archive"));
         }
         decrypted = true;
-        version = header.version;
+        version = Some(header.version);
+        counts = Some(trailer.counts);
     }
-    let authenticity = if version == imadm_api::backup::FORMAT_V1 {
+    let authenticity = if version == Some(imadm_api::backup::FORMAT_V1) {
         "none: format version 1 has no MAC; servers of this version refuse to restore it"
     } else {
         "checked by the server when it restores the archive (MAC under its key)"
+    };
+    let table = ctx.output() == OutputFormat::Table;
+    let manifest_shown = match (&manifest, table) {
+        (Some(_), _) => json!(mpath.display().to_string()),
+        (None, true) => json!("missing: checked from the archive alone"),
+        (None, false) => json!(null),
+    };
+    let counts = counts.unwrap_or_default();
+    // People read `table: rows`, not a JSON object.
+    let counts = if table {
+        json!(
+            counts
+                .iter()
+                .map(|(t, n)| format!("{t}: {n}"))
+                .collect::<Vec<_>>()
+        )
+    } else {
+        json!(counts)
     };
     crate::output::object(
         ctx,
         vec![
             ("file", "File", json!(args.file.display().to_string())),
             ("ok", "OK", json!(true)),
-            ("size", "Size", json!(manifest.size)),
-            ("sha256", "SHA-256", json!(manifest.sha256)),
+            ("manifest", "Manifest", manifest_shown),
+            ("size", "Size", json!(size)),
+            ("sha256", "SHA-256", json!(sha256)),
             ("decrypted", "Decrypted and checked", json!(decrypted)),
             ("format_version", "Format version", json!(version)),
             ("authenticity", "Authenticity", json!(authenticity)),
-            ("counts", "Counts", json!(manifest.counts)),
+            ("counts", "Counts", counts),
         ],
     )
 }

@@ -11,18 +11,17 @@ use clap::{Args, ValueEnum};
 use imadm_api::ServerInfo;
 use imadm_api::admin::{Operator, Page, Role, ServiceToken};
 use imadm_api::audit::{self, Alert, AuditEvent, Checkpoint, GENESIS};
+use imadm_server::fsutil::write_atomic;
 use serde_json::json;
 
-use crate::audit::NAMESPACE;
 use crate::audit::pin::ServerKey;
-use crate::audit::report::write_small;
 use crate::audit::sshsig::SignKey;
 use crate::audit::verify;
-use crate::cli::OutputFormat;
 use crate::client::Auth;
 use crate::compliance::{self, AlertFact, AuditFacts, BackupFacts, Fact, Facts, Policy, Status};
 use crate::context::Context;
 use crate::error::{CliError, Kind, Result};
+use crate::output::OutputFormat;
 use crate::session::{Conn, connect};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -94,7 +93,7 @@ pub fn run(ctx: &mut Context, args: CheckArgs) -> Result<()> {
     // Load the signing key first: a wrong passphrase should not cost a whole check.
     let sign_key = match (&args.out, args.sign_key.clone().or(ctx.profile().sign_key)) {
         (Some(_), Some(p)) => Some(SignKey::load(&p, || {
-            crate::commands::audit::sign_key_passphrase(ctx)
+            crate::cmdutil::sign_key_passphrase(ctx)
         })?),
         _ => None,
     };
@@ -136,14 +135,13 @@ pub fn run(ctx: &mut Context, args: CheckArgs) -> Result<()> {
     use std::io::Write;
     match &args.out {
         Some(path) => {
-            write_small(path, rendered.as_bytes())?;
+            write_atomic(path, rendered.as_bytes(), 0o600)
+                .map_err(|e| CliError::write_failed(path, e))?;
             let mut note = format!("wrote {}", path.display());
             if let Some(key) = &sign_key {
                 use sha2::Digest;
                 let digest: [u8; 64] = sha2::Sha512::digest(rendered.as_bytes()).into();
-                let sig = key.sign_sha512(NAMESPACE, &digest)?;
-                let sig_path = crate::commands::audit::export::sig_path_for(path);
-                write_small(&sig_path, sig.as_bytes())?;
+                let sig_path = key.sign_file(path, &digest)?;
                 note.push_str(&format!(" and its signature {}", sig_path.display()));
             }
             ctx.info(note)?;
@@ -191,8 +189,8 @@ fn text(results: &[compliance::ControlResult], server: &str, at: &str) -> String
     }
     let count = |st: Status| results.iter().filter(|r| r.status == st).count();
     s.push_str(&format!(
-        "\n{} controls: {} passed, {} failed, {} could not be evaluated, {} skipped\n",
-        results.len(),
+        "\n{}: {} passed, {} failed, {} could not be evaluated, {} skipped\n",
+        crate::output::plural(results.len(), "control"),
         count(Status::Pass),
         count(Status::Fail),
         count(Status::Error),
@@ -326,7 +324,7 @@ fn alert_facts(ctx: &Context, conn: &Conn) -> Result<Vec<AlertFact>> {
 /// The newest archive of this server (by the manifests' `created_at`) across the
 /// `--backup-dir`s, whether it matches its manifest, and where identical copies are.
 fn backup_facts(conn: &Conn, dirs: &[PathBuf]) -> Result<BackupFacts> {
-    use crate::commands::backup::{Manifest, check_archive};
+    use crate::cmdutil::archive::{Manifest, check_archive};
     let info: ServerInfo = conn.client.get("/admin/server-info", &Auth::NONE)?;
     // (dir, archive path, manifest) of every manifest of this server.
     let mut found: Vec<(String, PathBuf, Manifest)> = Vec::new();

@@ -3,7 +3,6 @@
 
 use clap::Args;
 
-use crate::client::Auth;
 use crate::context::Context;
 use crate::error::Result;
 use crate::session::connect;
@@ -21,18 +20,8 @@ pub struct DisableArgs {
 pub fn run(ctx: &mut Context, args: DisableArgs) -> Result<()> {
     let conn = connect(ctx)?;
     ctx.confirm("Disable MFA for your account and end all your sessions?")?;
-    super::with_step_up(ctx, args.otp, |otp| {
-        conn.call(ctx, |c, t| -> Result<bool> {
-            c.post(
-                "/admin/mfa/disable",
-                &(),
-                &Auth {
-                    token: Some(t),
-                    otp,
-                },
-                false,
-            )
-        })
+    conn.step_up(ctx, args.otp.as_deref(), |c, auth| -> Result<bool> {
+        c.post("/admin/mfa/disable", &(), auth, false)
     })?;
     conn.creds.delete()?;
     ctx.info("MFA disabled and all sessions ended. Log in again to enrol a new authenticator.")

@@ -97,7 +97,7 @@ fn confirm(ctx: &mut Context, conn: &Conn, code: String) -> Result<()> {
 
 pub fn print_recovery_codes(ctx: &mut Context, codes: &[String]) -> Result<()> {
     match ctx.output() {
-        crate::cli::OutputFormat::Table => {
+        crate::output::OutputFormat::Table => {
             writeln!(ctx.io.out, "Recovery codes:")?;
             for c in codes {
                 writeln!(ctx.io.out, "  {}", crate::output::visible(c))?;

@@ -36,18 +36,8 @@ pub fn run(ctx: &mut Context, args: RecoveryCodesArgs) -> Result<()> {
             )],
         );
     }
-    let res: RecoveryCodes = super::with_step_up(ctx, args.otp, |otp| {
-        conn.call(ctx, |c, t| {
-            c.post(
-                "/admin/mfa/recovery-codes",
-                &(),
-                &Auth {
-                    token: Some(t),
-                    otp,
-                },
-                false,
-            )
-        })
+    let res: RecoveryCodes = conn.step_up(ctx, args.otp.as_deref(), |c, auth| {
+        c.post("/admin/mfa/recovery-codes", &(), auth, false)
     })?;
     super::enroll::print_recovery_codes(ctx, &res.recovery_codes)?;
     ctx.info("New recovery codes issued; the old ones no longer work.")

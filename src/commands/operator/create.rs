@@ -4,9 +4,7 @@
 use clap::Args;
 use imadm_api::admin::{OperatorCreate, OperatorCreated};
 
-use crate::client::Auth;
 use crate::commands::StepUpArgs;
-use crate::commands::mfa::with_step_up;
 use crate::context::Context;
 use crate::error::Result;
 use crate::session::connect;
@@ -31,18 +29,8 @@ pub fn run(ctx: &mut Context, args: CreateArgs) -> Result<()> {
         username: args.operator,
         roles: args.roles,
     };
-    let created: OperatorCreated = with_step_up(ctx, args.step_up.otp, |otp| {
-        conn.call(ctx, |c, t| {
-            c.post(
-                "/admin/operators",
-                &body,
-                &Auth {
-                    token: Some(t),
-                    otp,
-                },
-                false,
-            )
-        })
+    let created: OperatorCreated = conn.step_up(ctx, args.step_up.otp.as_deref(), |c, auth| {
+        c.post("/admin/operators", &body, auth, false)
     })?;
     super::print_one_time_password(
         ctx,

@@ -43,11 +43,11 @@ pub fn operator_json(o: &Operator) -> Value {
 pub fn print_operator(ctx: &mut Context, o: &Operator) -> Result<()> {
     let now = ctx.now();
     let when = |t: Option<i64>| match t {
-        Some(t) if ctx.output() == crate::cli::OutputFormat::Table => {
+        Some(t) if ctx.output() == crate::output::OutputFormat::Table => {
             json!(format!(
                 "{} ({})",
                 crate::output::rfc3339(t),
-                crate::output::relative(t, now)
+                crate::output::ago(t, now)
             ))
         }
         other => json!(other),
@@ -75,7 +75,7 @@ pub fn print_one_time_password(
     password: &str,
     note: &str,
 ) -> Result<()> {
-    if ctx.output() == crate::cli::OutputFormat::Table {
+    if ctx.output() == crate::output::OutputFormat::Table {
         print_operator(ctx, o)?;
         writeln!(
             ctx.io.out,

@@ -5,9 +5,8 @@
 use clap::Args;
 use imadm_api::admin::PasswordReset;
 
-use crate::client::{Auth, path_segment};
+use crate::client::path_segment;
 use crate::commands::StepUpArgs;
-use crate::commands::mfa::with_step_up;
 use crate::context::Context;
 use crate::error::Result;
 use crate::session::connect;
@@ -33,18 +32,8 @@ pub fn run(ctx: &mut Context, args: ResetPasswordArgs) -> Result<()> {
         "/admin/operators/{}/reset-password",
         path_segment(&args.operator)
     );
-    let reset: PasswordReset = with_step_up(ctx, args.step_up.otp, |otp| {
-        conn.call(ctx, |c, t| {
-            c.post(
-                &path,
-                &(),
-                &Auth {
-                    token: Some(t),
-                    otp,
-                },
-                false,
-            )
-        })
+    let reset: PasswordReset = conn.step_up(ctx, args.step_up.otp.as_deref(), |c, auth| {
+        c.post(&path, &(), auth, false)
     })?;
     super::print_one_time_password(
         ctx,

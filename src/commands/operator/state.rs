@@ -4,9 +4,8 @@
 use clap::Args;
 use imadm_api::admin::Operator;
 
-use crate::client::{Auth, path_segment};
+use crate::client::path_segment;
 use crate::commands::StepUpArgs;
-use crate::commands::mfa::with_step_up;
 use crate::context::Context;
 use crate::error::Result;
 use crate::session::connect;
@@ -32,18 +31,8 @@ pub fn run(ctx: &mut Context, args: StateArgs, disable: bool) -> Result<()> {
     }
     let verb = if disable { "disable" } else { "enable" };
     let path = format!("/admin/operators/{}/{verb}", path_segment(&args.operator));
-    let op: Operator = with_step_up(ctx, args.step_up.otp, |otp| {
-        conn.call(ctx, |c, t| {
-            c.post(
-                &path,
-                &(),
-                &Auth {
-                    token: Some(t),
-                    otp,
-                },
-                false,
-            )
-        })
+    let op: Operator = conn.step_up(ctx, args.step_up.otp.as_deref(), |c, auth| {
+        c.post(&path, &(), auth, false)
     })?;
     super::print_operator(ctx, &op)
 }

@@ -19,12 +19,11 @@ use imadm_api::admin::{RoleCreate, RolesApply, RolesDiff};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::cli::OutputFormat;
 use crate::client::Auth;
 use crate::commands::StepUpArgs;
-use crate::commands::mfa::with_step_up;
 use crate::context::Context;
 use crate::error::{CliError, Result};
+use crate::output::OutputFormat;
 use crate::session::connect;
 
 #[derive(Debug, Args)]
@@ -109,18 +108,8 @@ pub fn run(ctx: &mut Context, args: ApplyArgs) -> Result<()> {
     }
     ctx.confirm("Apply these role changes?")?;
     body.dry_run = false;
-    let done: RolesDiff = with_step_up(ctx, args.step_up.otp, |otp| {
-        conn.call(ctx, |c, t| {
-            c.post(
-                "/admin/roles/apply",
-                &body,
-                &Auth {
-                    token: Some(t),
-                    otp,
-                },
-                false,
-            )
-        })
+    let done: RolesDiff = conn.step_up(ctx, args.step_up.otp.as_deref(), |c, auth| {
+        c.post("/admin/roles/apply", &body, auth, false)
     })?;
     if ctx.output() == OutputFormat::Table {
         ctx.info("Applied.")

@@ -3,9 +3,7 @@
 use clap::Args;
 use imadm_api::admin::{Role, RoleCreate};
 
-use crate::client::Auth;
 use crate::commands::StepUpArgs;
-use crate::commands::mfa::with_step_up;
 use crate::context::Context;
 use crate::error::Result;
 use crate::session::connect;
@@ -34,18 +32,8 @@ pub fn run(ctx: &mut Context, args: CreateArgs) -> Result<()> {
         description: args.description,
         permissions: args.permissions,
     };
-    let role: Role = with_step_up(ctx, args.step_up.otp, |otp| {
-        conn.call(ctx, |c, t| {
-            c.post(
-                "/admin/roles",
-                &body,
-                &Auth {
-                    token: Some(t),
-                    otp,
-                },
-                false,
-            )
-        })
+    let role: Role = conn.step_up(ctx, args.step_up.otp.as_deref(), |c, auth| {
+        c.post("/admin/roles", &body, auth, false)
     })?;
     super::print_role(ctx, &role)
 }

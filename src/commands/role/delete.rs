@@ -2,9 +2,8 @@
 
 use clap::Args;
 
-use crate::client::{Auth, path_segment};
+use crate::client::path_segment;
 use crate::commands::StepUpArgs;
-use crate::commands::mfa::with_step_up;
 use crate::context::Context;
 use crate::error::Result;
 use crate::session::connect;
@@ -23,16 +22,8 @@ pub fn run(ctx: &mut Context, args: DeleteArgs) -> Result<()> {
     let conn = connect(ctx)?;
     ctx.confirm(&format!("Delete role {:?}?", args.role))?;
     let path = format!("/admin/roles/{}", path_segment(&args.role));
-    let _: bool = with_step_up(ctx, args.step_up.otp, |otp| {
-        conn.call(ctx, |c, t| {
-            c.delete(
-                &path,
-                &Auth {
-                    token: Some(t),
-                    otp,
-                },
-            )
-        })
+    let _: bool = conn.step_up(ctx, args.step_up.otp.as_deref(), |c, auth| {
+        c.delete(&path, auth)
     })?;
     ctx.info(format!("Deleted role {}.", args.role))
 }

@@ -3,9 +3,8 @@
 use clap::Args;
 use imadm_api::admin::{Role, RoleUpdate};
 
-use crate::client::{Auth, path_segment};
+use crate::client::path_segment;
 use crate::commands::StepUpArgs;
-use crate::commands::mfa::with_step_up;
 use crate::context::Context;
 use crate::error::{CliError, Result};
 use crate::session::connect;
@@ -42,17 +41,8 @@ pub fn run(ctx: &mut Context, args: UpdateArgs) -> Result<()> {
         add: args.add,
         remove: args.remove,
     };
-    let role: Role = with_step_up(ctx, args.step_up.otp, |otp| {
-        conn.call(ctx, |c, t| {
-            c.patch(
-                &path,
-                &body,
-                &Auth {
-                    token: Some(t),
-                    otp,
-                },
-            )
-        })
+    let role: Role = conn.step_up(ctx, args.step_up.otp.as_deref(), |c, auth| {
+        c.patch(&path, &body, auth)
     })?;
     super::print_role(ctx, &role)
 }

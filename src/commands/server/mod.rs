@@ -11,13 +11,11 @@ use clap::{Args, Subcommand};
 use imadm_server::{ErrorKind, Policy, ServeOptions, ServerError, TlsSource, audit};
 use serde_json::json;
 
-use crate::cli::OutputFormat;
-use crate::config::Profile;
+use crate::config::{DEV_PROFILE, Profile};
 use crate::context::Context;
 use crate::error::{CliError, Kind, Result};
 use crate::output;
 
-pub const DEV_PROFILE: &str = "dev";
 const DEV_USERNAME: &str = "admin";
 
 #[derive(Debug, Args)]
@@ -322,7 +320,7 @@ fn announce_dev(
         ctx.config.active_profile = Some(DEV_PROFILE.to_owned());
     }
     ctx.config.save(&ctx.config_dir)?;
-    if matches!(ctx.output(), OutputFormat::Json | OutputFormat::Jsonl) {
+    if ctx.output().is_json() {
         // One object, one line, so `read -r line` or `head -1` gets all of it.
         let mut v = json!({
             "schema_version": output::SCHEMA_VERSION,
@@ -398,7 +396,7 @@ fn announce_dev(
 
 fn run_init(ctx: &mut Context, args: InitArgs) -> Result<()> {
     let out = imadm_server::init(&args.data_dir, &args.username).map_err(server_error)?;
-    if matches!(ctx.output(), OutputFormat::Json | OutputFormat::Jsonl) {
+    if ctx.output().is_json() {
         return output::object(
             ctx,
             vec![

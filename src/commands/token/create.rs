@@ -6,10 +6,9 @@ use clap::Args;
 use imadm_api::admin::{TokenCreate, TokenCreated};
 use serde_json::json;
 
-use crate::cli::OutputFormat;
-use crate::client::Auth;
+use crate::output::OutputFormat;
+
 use crate::commands::StepUpArgs;
-use crate::commands::mfa::with_step_up;
 use crate::context::Context;
 use crate::error::Result;
 use crate::session::connect;
@@ -42,18 +41,8 @@ pub fn run(ctx: &mut Context, args: CreateArgs) -> Result<()> {
         scopes: args.scopes,
         expires_in,
     };
-    let created: TokenCreated = with_step_up(ctx, args.step_up.otp, |otp| {
-        conn.call(ctx, |c, t| {
-            c.post(
-                "/admin/tokens",
-                &body,
-                &Auth {
-                    token: Some(t),
-                    otp,
-                },
-                false,
-            )
-        })
+    let created: TokenCreated = conn.step_up(ctx, args.step_up.otp.as_deref(), |c, auth| {
+        c.post("/admin/tokens", &body, auth, false)
     })?;
     if ctx.output() == OutputFormat::Table {
         writeln!(ctx.io.out, "{}", crate::output::visible(&created.secret))?;

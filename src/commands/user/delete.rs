@@ -5,7 +5,6 @@
 use clap::Args;
 use imadm_api::im::{UserDeleteRequest, UsersDelete, UsersDeleted};
 
-use crate::client::Auth;
 use crate::context::Context;
 use crate::error::Result;
 use crate::session::connect;
@@ -43,19 +42,13 @@ pub fn run(ctx: &mut Context, args: DeleteArgs) -> Result<()> {
     let body = UsersDelete {
         user_ids: found.iter().map(|d| d.user_id).collect(),
     };
-    let bulk = crate::commands::mfa::with_step_up(ctx, args.otp.clone(), |otp| {
-        conn.call(ctx, |c, t| -> Result<UsersDeleted> {
-            c.post(
-                "/admin/users/bulk-delete",
-                &body,
-                &Auth {
-                    token: Some(t),
-                    otp,
-                },
-                false,
-            )
-        })
-    });
+    let bulk = conn.step_up(
+        ctx,
+        args.otp.as_deref(),
+        |c, auth| -> Result<UsersDeleted> {
+            c.post("/admin/users/bulk-delete", &body, auth, false)
+        },
+    );
     let done = match bulk {
         // A plain Lanying server: its own per-user endpoint (not all-or-nothing there).
         Err(e) if e.not_offered => {

@@ -6,10 +6,10 @@
 use clap::Args;
 use imadm_api::im::UserErased;
 
-use crate::client::{Auth, path_segment};
+use crate::client::path_segment;
 use crate::context::Context;
 use crate::error::Result;
-use crate::output;
+use crate::output::{self, plural};
 use crate::session::connect;
 
 #[derive(Debug, Args)]
@@ -41,22 +41,15 @@ pub fn run(ctx: &mut Context, args: EraseArgs) -> Result<()> {
         "/admin/users/{}/erase",
         path_segment(&user.user_id.to_string())
     );
-    let erased: UserErased = crate::commands::mfa::with_step_up(ctx, args.otp.clone(), |otp| {
-        conn.call(ctx, |c, t| {
-            c.post(
-                &path,
-                &serde_json::json!({}),
-                &Auth {
-                    token: Some(t),
-                    otp,
-                },
-                false,
-            )
-        })
+    let erased: UserErased = conn.step_up(ctx, args.otp.as_deref(), |c, auth| {
+        c.post(&path, &serde_json::json!({}), auth, false)
     })?;
     ctx.info(format!(
-        "Erased user {} ({}): {} message(s) wiped, {} group membership(s) removed.",
-        user.username, erased.user_id, erased.messages_erased, erased.memberships_removed
+        "Erased user {} ({}): {} wiped, {} removed.",
+        user.username,
+        erased.user_id,
+        plural(erased.messages_erased, "message"),
+        plural(erased.memberships_removed, "group membership")
     ))?;
     output::object(
         ctx,

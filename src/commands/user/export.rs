@@ -6,7 +6,7 @@
 
 use std::fmt;
 use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
 use imadm_api::im::{USER_EXPORT_FORMAT, USER_EXPORT_VERSION};
@@ -15,10 +15,11 @@ use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde_json::json;
 
 use crate::client::{Auth, path_segment};
-use crate::commands::backup::integrity;
+use crate::cmdutil::integrity;
 use crate::context::Context;
 use crate::encrypt::{self, RecipientArgs, TapRead, Tee};
 use crate::error::{CliError, Result};
+use crate::output::plural;
 use crate::session::connect;
 
 #[derive(Debug, Args)]
@@ -85,13 +86,6 @@ struct Summary {
     audit_events: Count,
 }
 
-fn out_dir(out: &Path) -> &Path {
-    match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
 pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
     if args.user.trim().is_empty() {
         return Err(CliError::usage("USER is empty").hint("pass a user id or a username"));
@@ -104,7 +98,7 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
         );
     }
     // Before the request: a destination we cannot write to must not cost an export.
-    let file = encrypt::temp_in(out_dir(&args.out), ".imadm-export-")?;
+    let file = encrypt::output(&args.out)?;
 
     let conn = connect(ctx)?;
     let path = format!("/admin/users/{}/export", path_segment(&args.user));
@@ -139,13 +133,11 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
     let tee = encrypt::finish(tap.into_inner().sink)?;
     let (size, sha) = (tee.size, tee.sha256_hex());
     let file = tee.files.into_iter().next().expect("one file");
-    encrypt::persist(file, &args.out)?;
+    file.commit()
+        .map_err(|e| CliError::write_failed(&args.out, e))?;
 
     let written = args.out.display().to_string();
-    if matches!(
-        ctx.output(),
-        crate::cli::OutputFormat::Json | crate::cli::OutputFormat::Jsonl
-    ) {
+    if ctx.output().is_json() {
         crate::output::object(
             ctx,
             vec![
@@ -169,12 +161,12 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
         )
     } else {
         ctx.info(format!(
-            "Wrote {written} ({size} bytes, SHA-256 {sha}): user {}, {} group(s), {} message(s), {} audit event(s), encrypted to {} recipient(s).",
+            "Wrote {written} ({size} bytes, SHA-256 {sha}): user {}, {}, {}, {}, encrypted to {}.",
             summary.user.user_id,
-            summary.groups.0,
-            summary.messages.0,
-            summary.audit_events.0,
-            recipients.lines.len()
+            plural(summary.groups.0, "group"),
+            plural(summary.messages.0, "message"),
+            plural(summary.audit_events.0, "audit event"),
+            plural(recipients.lines.len(), "recipient")
         ))
     }
 }

@@ -323,7 +323,10 @@ pub fn run(ctx: &mut Context, args: ImportArgs) -> Result<()> {
     } = tally;
     let failed = malformed + conflicts;
     if failed == 0 {
-        return ctx.info(format!("Imported {total} users."));
+        return ctx.info(format!(
+            "Imported {}.",
+            crate::output::plural(total, "user")
+        ));
     }
     let kind = if malformed > 0 {
         Kind::Usage
@@ -333,8 +336,8 @@ pub fn run(ctx: &mut Context, args: ImportArgs) -> Result<()> {
     Err(CliError::new(
         kind,
         format!(
-            "{failed} of {total} rows failed ({malformed} malformed or invalid, {conflicts} already existing or repeated); the other {} were imported",
-            total - failed
+            "{failed} of {total} rows failed ({malformed} malformed or invalid, {conflicts} already existing or repeated); {} imported",
+            crate::output::plural(total - failed, "other row")
         ),
     )
     .hint("fix the rows marked error (see the row numbers above) and import just those again"))

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::client::Auth;
 use crate::context::Context;
 use crate::error::{CliError, Result};
-use crate::output::{ListWriter, rfc3339};
+use crate::output::{ListWriter, plural, rfc3339};
 use crate::session::connect;
 
 /// The server's page bound (`/admin/users?limit=`).
@@ -110,7 +110,8 @@ pub fn run(ctx: &mut Context, args: ListArgs) -> Result<()> {
     w.finish(ctx)?;
     if more && !args.all && args.limit.is_none() {
         ctx.info(format!(
-            "Showing the first {written} users; pass --all for every user, or --limit N."
+            "Showing the first {}; pass --all for every user, or --limit N.",
+            plural(written, "user")
         ))?;
     }
     Ok(())
@@ -161,7 +162,8 @@ fn lanying_list(
     w.finish(ctx)?;
     if more && !explicit {
         ctx.info(format!(
-            "Showing the first {written} users; pass --all for every user, or --limit N."
+            "Showing the first {}; pass --all for every user, or --limit N.",
+            plural(written, "user")
         ))?;
     }
     Ok(())

@@ -140,9 +140,13 @@ pub async fn register_batch(
     Authed(caller): Authed,
     Body(req): Body<ListRequest<UserRegisterRequest>>,
 ) -> Result<Response, ApiError> {
-    // The new users have no id (so no pseudonym) before the insert: the event counts them.
+    // The target (the created users) is filled in by the insert; the detail counts the batch.
     let mut ev = s.audit_event(&ctx, Some(&caller), "user.create", None);
-    ev.detail = Some(format!("batch of {} users", req.list.len()));
+    let n = req.list.len();
+    ev.detail = Some(format!(
+        "batch of {n} user{}",
+        if n == 1 { "" } else { "s" }
+    ));
     Ok(ok(blocking(&s, move |s| {
         s.audited(ev, || s.register_users(&caller, req.list))
     })

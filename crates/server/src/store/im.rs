@@ -116,12 +116,15 @@ pub struct ImMembership {
 
 pub trait ImStore: Send + Sync + 'static {
     /// Create users in one transaction; per input, `Some(id)` or `None` when the
-    /// username is taken (already stored, or earlier in the same batch).
+    /// username is taken (already stored, or earlier in the same batch). `created` gets
+    /// the new ids inside the transaction, before it commits: the request's audit event,
+    /// written with it, can then name them (they have no id before the insert).
     fn create_im_users(
         &self,
         users: &[NewImUser],
         seal: Sealer<'_>,
         now: UnixTime,
+        created: &dyn Fn(&[i64]),
     ) -> Result<Vec<Option<i64>>>;
     fn im_user(&self, user_id: i64) -> Result<Option<ImUser>>;
     fn im_user_by_username(&self, username: &str) -> Result<Option<ImUser>>;
@@ -297,6 +300,7 @@ impl ImStore for SqliteStore {
         users: &[NewImUser],
         seal: Sealer<'_>,
         now: UnixTime,
+        created: &dyn Fn(&[i64]),
     ) -> Result<Vec<Option<i64>>> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -331,6 +335,7 @@ impl ImStore for SqliteStore {
             )?;
             out.push(Some(id));
         }
+        created(&out.iter().flatten().copied().collect::<Vec<_>>());
         crate::audit::commit(tx, &self.alert_rules())?;
         Ok(out)
     }
@@ -803,13 +808,15 @@ mod tests {
     fn ids_start_high_grow_and_are_never_reused() {
         let (_d, s) = store();
         let ids = s
-            .create_im_users(&[user("a"), user("b"), user("a")], &fake_seal, 1)
+            .create_im_users(&[user("a"), user("b"), user("a")], &fake_seal, 1, &|_| {})
             .unwrap();
         assert_eq!(ids[0], Some(USER_ID_BASE));
         assert_eq!(ids[1], Some(USER_ID_BASE + 1));
         assert_eq!(ids[2], None, "duplicate in the same batch");
         s.delete_im_users(&[USER_ID_BASE + 1]).unwrap().unwrap();
-        let again = s.create_im_users(&[user("c")], &fake_seal, 2).unwrap();
+        let again = s
+            .create_im_users(&[user("c")], &fake_seal, 2, &|_| {})
+            .unwrap();
         assert_eq!(again[0], Some(USER_ID_BASE + 2));
     }
 
@@ -818,7 +825,7 @@ mod tests {
         let (_d, s) = store();
         let names: Vec<NewImUser> = (0..5).map(|i| user(&format!("u{i}"))).collect();
         let ids: Vec<i64> = s
-            .create_im_users(&names, &fake_seal, 1)
+            .create_im_users(&names, &fake_seal, 1, &|_| {})
             .unwrap()
             .into_iter()
             .map(Option::unwrap)
@@ -847,7 +854,7 @@ mod tests {
     fn deleting_an_owner_removes_their_groups_and_messages() {
         let (_d, s) = store();
         let ids = s
-            .create_im_users(&[user("a"), user("b")], &fake_seal, 1)
+            .create_im_users(&[user("a"), user("b")], &fake_seal, 1, &|_| {})
             .unwrap();
         let (a, b) = (ids[0].unwrap(), ids[1].unwrap());
         let (g, unknown) = s
@@ -870,7 +877,7 @@ mod tests {
     fn export_pages_cover_sent_received_and_own_group_messages_only() {
         let (_d, s) = store();
         let ids = s
-            .create_im_users(&[user("a"), user("b"), user("c")], &fake_seal, 1)
+            .create_im_users(&[user("a"), user("b"), user("c")], &fake_seal, 1, &|_| {})
             .unwrap();
         let (a, b, c) = (ids[0].unwrap(), ids[1].unwrap(), ids[2].unwrap());
         let (g, _) = s
