@@ -15,6 +15,7 @@ mod credentials;
 mod duration;
 mod encrypt;
 mod error;
+mod lockfile;
 mod logging;
 mod output;
 mod session;
