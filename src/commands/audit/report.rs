@@ -2,7 +2,8 @@
 //! failures per day, lockouts, MFA coverage, role changes, sensitive-data access, alerts,
 //! token use). Events are paged and folded into `crate::audit::summary` counters, so
 //! memory is bounded by distinct days/actors; the rendered file is written atomically and
-//! SSH-signed like `audit export`.
+//! SSH-signed like `audit export`. Like `audit log`, it first checks that the server's
+//! chain extends the checkpoint the profile pinned (the cheap proof), then advances it.
 
 use std::path::PathBuf;
 
@@ -79,7 +80,11 @@ pub fn run(ctx: &mut Context, args: ReportArgs) -> Result<()> {
     let signer = args.signer.clone().or(profile.signer.clone());
 
     let conn = connect(ctx)?;
-    let info: imadm_api::ServerInfo = conn.client.get("/admin/server-info", &Auth::NONE)?;
+    let (key, info) = super::checkpoint::trusted_key(ctx, &conn)?;
+    let guard = super::checkpoint::Guard::load(ctx, &conn, &info, &key, "audit report")?;
+    let current = guard.current(ctx, &conn)?;
+    guard.prove(ctx, &conn, &current)?;
+    guard.advance(ctx, &current)?;
     let mut s = Summary::default();
 
     // No `until`: events of the current second would be cut off; the report covers the
