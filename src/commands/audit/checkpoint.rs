@@ -38,13 +38,14 @@ Output fields (json/jsonl objects, csv/tsv columns), stable:
   server_id, status, pinned_seq, pinned_head, pinned_signed_at, pinned_at, pinned_audit_key,
   pinned_signature, server_seq, server_head, server_signed_at, server_audit_key,
   server_signature, record
+status is `not pinned`, `at the pin`, `extends the pin`, `re-pinned`, or the fork found.
 
 Examples:
   $ imadm audit checkpoint
   $ imadm audit checkpoint --repin --yes")]
 pub struct CheckpointArgs {
-    /// Pin the server's current checkpoint whatever was pinned (asks unless --yes); for
-    /// after a restore the server's administrator accepted as a fork (--accept-fork)
+    /// Pin the server's current checkpoint in place of the pinned one (asks unless --yes),
+    /// after a restore its administrator accepted as a fork (--accept-fork)
     #[arg(long)]
     pub repin: bool,
 }

@@ -27,7 +27,7 @@ use crate::session::connect;
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  $ imadm audit export --since 30d --out audit.json\n  $ imadm audit export --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z \\\n      --out nov.json --sign-key ~/.ssh/id_ed25519 --signer alice@example.com\n  $ ssh-keygen -Y verify -f allowed_signers -I alice@example.com -n imadm-audit \\\n      -s nov.json.sig < nov.json\n\nThe signature (FILE.sig) is an OpenSSH SSHSIG, namespace `imadm-audit`, sha512.\nAn encrypted --sign-key takes its passphrase from IMADM_SIGN_KEY_PASSPHRASE or a prompt.\nThe report format is documented in docs/audit-report.md."
+    after_help = "Examples:\n  $ imadm audit export --since 30d --out audit.json\n  $ imadm audit export --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z \\\n      --out nov.json --sign-key ~/.ssh/id_ed25519 --signer alice@example.com\n  $ ssh-keygen -Y verify -f allowed_signers -I alice@example.com -n imadm-audit \\\n      -s nov.json.sig < nov.json\n\nThe signature (FILE.sig) is an OpenSSH SSHSIG, namespace `imadm-audit`, sha512.\nAn encrypted --sign-key takes its passphrase from IMADM_SIGN_KEY_PASSPHRASE or a prompt.\nThe report format is documented in docs/audit-report.md.\nThe server's chain must extend the checkpoint pinned in the profile: exit 8 when it was\nrolled back or forked (see `imadm audit checkpoint`)."
 )]
 pub struct ExportArgs {
     /// Start of the range: RFC 3339 or a duration before now (`30d`)

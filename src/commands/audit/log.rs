@@ -37,6 +37,8 @@ Output fields (json/jsonl objects, csv/tsv columns), stable:
 
 Times (T) are RFC 3339 or relative (24h, 7d). --action takes an exact action or a prefix
 ending in a dot (auth.). IM users appear as keyed pseudonyms (user:<hex>).
+The server's chain must extend the checkpoint pinned in the profile: exit 8 when it was
+rolled back or forked (see `imadm audit checkpoint`).
 
 Examples:
   $ imadm audit log --since 24h

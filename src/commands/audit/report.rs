@@ -25,7 +25,7 @@ use crate::session::connect;
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  $ imadm audit report --period 30d --out november.html\n  $ imadm audit report --period 7d --out week.md --sign-key ~/.ssh/id_ed25519 --signer ops@example.com\n\nThe format comes from the extension of --out (.html, .md, .json) unless --format is given.\nThe JSON form is documented in docs/audit-report.md (schema_version 1)."
+    after_help = "Examples:\n  $ imadm audit report --period 30d --out november.html\n  $ imadm audit report --period 7d --out week.md --sign-key ~/.ssh/id_ed25519 --signer ops@example.com\n\nThe format comes from the extension of --out (.html, .md, .json) unless --format is given.\nThe JSON form is documented in docs/audit-report.md (schema_version 1).\nThe server's chain must extend the checkpoint pinned in the profile: exit 8 when it was\nrolled back or forked (see `imadm audit checkpoint`)."
 )]
 pub struct ReportArgs {
     /// How far back the report goes (`30d`, `24h`)

@@ -26,7 +26,7 @@ use crate::error::{CliError, Kind, Result};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  $ imadm audit verify audit.json --allowed-signers allowed_signers\n  $ imadm audit verify audit.json --server-key 'ssh-ed25519 AAAA...' --signature audit.json.sig\n\nallowed_signers is OpenSSH's format: `alice@example.com namespaces=\"imadm-audit\" ssh-ed25519 AAAA...`.\nExit 8 when anything does not verify."
+    after_help = "Examples:\n  $ imadm audit verify audit.json --allowed-signers allowed_signers\n  $ imadm audit verify audit.json --server-key 'ssh-ed25519 AAAA...' --signature audit.json.sig\n\nallowed_signers is OpenSSH's format: `alice@example.com namespaces=\"imadm-audit\" ssh-ed25519 AAAA...`.\nExit 8 when anything does not verify. With the profile's key (no --server-key), a report\nthat passes the checkpoint pinned in the profile must match it, and a newer one advances it."
 )]
 pub struct VerifyArgs {
     /// The report (JSON) to verify

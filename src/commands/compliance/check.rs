@@ -42,7 +42,8 @@ Controls (id: what is checked; policy knob and default):
   role-all-permissions  no custom role holds every permission
   token-expiry          live service tokens expire within token_max_lifetime_days (90)
   token-unused          no live token unused for token_unused_days (30)
-  audit-chain           the audit chain verifies up to the latest signed checkpoint
+  audit-chain           the audit chain verifies up to the latest signed checkpoint and
+                        extends the checkpoint pinned in the profile
   audit-server-key      the server's audit key matches the key pinned in the profile
   backup-fresh          newest backup younger than backup_max_age_hours (26)
   backup-manifest       newest backup matches its manifest (size, SHA-256)
