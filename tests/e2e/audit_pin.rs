@@ -256,6 +256,19 @@ fn every_chain_reading_command_advances_the_pin() {
     let dir = server.tmp().join("reports");
     std::fs::create_dir_all(&dir).unwrap();
 
+    // `audit checkpoint` only shows: nothing pinned yet, and it pins nothing.
+    let out = run(server.imadm().args(["audit", "checkpoint", "-o", "csv"]));
+    assert_success(&out);
+    let csv = stdout(&out);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(
+        lines[0].starts_with("server_id,status,pinned_seq,"),
+        "{csv}"
+    );
+    assert!(lines[1].contains(",not pinned,"), "{csv}");
+    assert!(!server.config_dir.join("checkpoints/dev.json").exists());
+
     // `audit export` pins its closing checkpoint (the export's own event comes after).
     let first = dir.join("first.json");
     assert_success(&run(server
@@ -321,11 +334,21 @@ fn every_chain_reading_command_advances_the_pin() {
     assert_eq!(json_stdout(&out)["pin"], "advanced");
     assert!(pinned(&server).0 > p3);
 
-    // `audit checkpoint` at the pin.
+    // `audit checkpoint` shows the pin and the server's checkpoint in every format.
     let out = run(server.imadm().args(["audit", "checkpoint", "-o", "json"]));
     assert_success(&out);
     let v = json_stdout(&out);
     assert_eq!(v["pinned_seq"], pinned(&server).0);
+    assert_eq!(v["pinned_head"], pinned(&server).1.as_str());
     assert!(v["server_seq"].as_u64() >= v["pinned_seq"].as_u64());
+    let out = run(server.imadm().args(["audit", "checkpoint", "-o", "table"]));
+    assert_success(&out);
+    assert!(stdout(&out).contains(&format!("Pinned seq: {}", pinned(&server).0)));
+    let out = run(server.imadm().args(["audit", "checkpoint", "-o", "tsv"]));
+    assert_success(&out);
+    assert!(stdout(&out).starts_with("server_id\tstatus\tpinned_seq\t"));
+    let out = run(server.imadm().args(["audit", "checkpoint", "-o", "jsonl"]));
+    assert_success(&out);
+    assert_eq!(stdout(&out).lines().count(), 1);
     assert!(evidence_files(&server).is_empty());
 }
