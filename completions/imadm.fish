@@ -1069,31 +1069,32 @@ complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subco
 complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report" -l profile -d 'Saved server profile to use' -r
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report" -l server -d 'Admin API base URL (https only)' -r
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
 json\t''
 jsonl\t''
 csv\t''
 tsv\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report" -s y -l yes -d 'Answer yes to confirmations'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report" -s q -l quiet -d 'Fewer messages on stderr'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report" -f -a "log" -d 'Audit events by sequence number, with filters; --follow waits for new ones'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report" -f -a "alerts" -d 'Security alerts; --fail-on exits 9 when one at or above a severity exists'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report" -f -a "export" -d 'Export a time range of the audit log as a verified, optionally signed report'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report" -f -a "verify" -d 'Verify a report: its hash chain, the server\'s checkpoints and the SSH signature'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report" -f -a "report" -d 'Summarise a period (logins, lockouts, MFA coverage, changes, alerts) as HTML, Markdown or JSON'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "log" -d 'Audit events by sequence number, with filters; --follow waits for new ones'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "alerts" -d 'Security alerts; --fail-on exits 9 when one at or above a severity exists'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "export" -d 'Export a time range of the audit log as a verified, optionally signed report'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "verify" -d 'Verify a report: its hash chain, the server\'s checkpoints and the SSH signature'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "report" -d 'Summarise a period (logins, lockouts, MFA coverage, changes, alerts) as HTML, Markdown or JSON'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "checkpoint" -d 'Show the checkpoint this profile pinned and the server\'s current one; --repin re-pins'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -l since -d 'Events at or after T' -r
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -l until -d 'Events at or before T' -r
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -l actor -d 'Only this actor (operator username or `<token name>#<id>`)' -r
@@ -1226,6 +1227,27 @@ complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subco
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from report" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from report" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from checkpoint" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from checkpoint" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from checkpoint" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from checkpoint" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from checkpoint" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from checkpoint" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from checkpoint" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from checkpoint" -l repin -d 'Pin the server\'s current checkpoint in place of the pinned one (asks unless --yes), after a restore its administrator accepted as a fork (--accept-fork)'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from checkpoint" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from checkpoint" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from checkpoint" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from checkpoint" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from checkpoint" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from checkpoint" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from checkpoint" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r

@@ -9,19 +9,19 @@
 //! Parallel commands (a cron burst) share one session, and the server revokes a session
 //! whose rotated refresh token comes back. So a refresh runs under a per-account lock
 //! ([`Credentials::lock_refresh`]: `<config-dir>/locks/<account>.lock`, 0600, an
-//! advisory lock the OS drops when the process dies), and the caller re-reads the
+//! advisory lock the OS drops when the process dies, `lockfile.rs`), and the caller re-reads the
 //! session once it holds it. Rewrites of the shared `credentials.json` take a lock of
 //! their own, so two accounts refreshing at once do not undo each other's save.
 
 use std::collections::BTreeMap;
-use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use imadm_api::UnixTime;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CliError, Kind, Result};
+use crate::lockfile::{Lock, lock};
 
 pub const KEYRING_SERVICE: &str = "imadm";
 const INSECURE_FILE: &str = "credentials.json";
@@ -89,11 +89,6 @@ pub struct Credentials {
     locks: PathBuf,
 }
 
-/// An exclusive lock on a file; released when dropped (or when the process ends).
-pub struct Lock {
-    _file: File,
-}
-
 impl Credentials {
     pub fn new(config_dir: &Path, account: String) -> Self {
         Credentials {
@@ -119,15 +114,8 @@ impl Credentials {
 
     /// `<config-dir>/locks/<account>.lock`, the account made safe as a file name.
     fn refresh_lock_path(&self) -> PathBuf {
-        let name: String = self
-            .account
-            .chars()
-            .map(|c| match c {
-                'a'..='z' | 'A'..='Z' | '0'..='9' | '@' | '.' | ':' | '-' | '_' => c,
-                _ => '_',
-            })
-            .collect();
-        self.locks.join(format!("{name}.lock"))
+        self.locks
+            .join(format!("{}.lock", crate::fsname::file_part(&self.account)))
     }
 
     /// Read-modify-write of `credentials.json`, which holds every account's session.
@@ -216,49 +204,6 @@ impl Credentials {
 
     fn remove_from_file(&self) -> Result<()> {
         self.update_file(|all| all.remove(&self.account).is_some())
-    }
-}
-
-/// Take an exclusive lock on `path` (created 0600, in a 0700 dir), polling for up to
-/// `wait`; `what` names what it guards in the timeout error.
-fn lock(path: &Path, what: &str, wait: Duration) -> Result<Lock> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let fail = |e: std::io::Error| {
-        CliError::unexpected(format!("cannot lock {}: {e}", path.display()))
-            .hint("check that the config dir is writable (see --config-dir)")
-    };
-    if let Some(dir) = path.parent() {
-        crate::config::create_private_dir(dir).map_err(fail)?;
-    }
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(path)
-        .map_err(fail)?;
-    let deadline = Instant::now() + wait;
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(Lock { _file: file }),
-            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(TryLockError::WouldBlock) => {
-                return Err(CliError::new(
-                    Kind::Unavailable,
-                    format!(
-                        "another imadm process has held the lock on {what} for {}s",
-                        wait.as_secs()
-                    ),
-                )
-                .hint(format!(
-                    "retry when it has finished; the lock is {} and is released when that process ends",
-                    path.display()
-                )));
-            }
-            Err(TryLockError::Error(e)) => return Err(fail(e)),
-        }
     }
 }
 
@@ -360,7 +305,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let a = Credentials::new(dir.path(), "dev@127.0.0.1:1".into());
         let held = a.lock_refresh().unwrap();
-        let path = dir.path().join("locks/dev@127.0.0.1:1.lock");
+        let path = dir.path().join("locks/dev_127.0.0.1_1.lock");
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         // Another holder (as another process would be: a lock per open file) waits, then
@@ -388,7 +333,7 @@ mod tests {
         let c = Credentials::new(dir.path(), "../../x/y@[::1]:8443".into());
         let path = c.refresh_lock_path();
         assert_eq!(path.parent().unwrap(), dir.path().join("locks"));
-        assert_eq!(path.file_name().unwrap(), ".._.._x_y@_::1_:8443.lock");
+        assert_eq!(path.file_name().unwrap(), "_._.._x_y____1__8443.lock");
     }
 
     #[test]

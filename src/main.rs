@@ -16,6 +16,8 @@ mod credentials;
 mod duration;
 mod encrypt;
 mod error;
+mod fsname;
+mod lockfile;
 mod logging;
 mod output;
 mod session;

@@ -226,7 +226,7 @@ fn event(f: Vec<Option<String>>) -> Result<AuditEvent> {
 }
 
 /// Verify a CSV report whose first line (`MAGIC`) was already read.
-pub fn verify<R: BufRead>(mut r: R, key: &ServerKey) -> Result<Verified> {
+pub fn verify<R: BufRead>(mut r: R, key: &ServerKey, watch: verify::Watch) -> Result<Verified> {
     let mut line = String::new();
     r.read_line(&mut line)?;
     let head: Head = line
@@ -262,6 +262,7 @@ pub fn verify<R: BufRead>(mut r: R, key: &ServerKey) -> Result<Verified> {
         &head.server.server_id,
     )?;
     let mut chain = Chain::new(head.range.first_seq.max(1), start);
+    chain.watch(watch(&head.server.server_id));
     let tail: Tail = loop {
         line.clear();
         if r.read_line(&mut line)? == 0 {
@@ -292,6 +293,8 @@ pub fn verify<R: BufRead>(mut r: R, key: &ServerKey) -> Result<Verified> {
         server: head.server,
         range: head.range,
         signer: head.signer,
+        checkpoint: tail.checkpoint,
+        watched: chain.watched,
     })
 }
 
@@ -331,6 +334,9 @@ mod tests {
         );
         let v = verify::verify(&csv[..], &key).unwrap();
         assert_eq!((v.range.first_seq, v.range.count), (3, 38));
+        let v = verify::verify_watching(&csv[..], &key, &|_| Some(20)).unwrap();
+        let at20 = imadm_api::audit::parse_hash(&synth::chain(20)[19].hash).unwrap();
+        assert_eq!(v.watched, Some((20, at20)));
         // An absent target (empty field) turned into an empty string: caught.
         let edited = text.replacen(",auth.login,,", ",auth.login,\"\",", 1);
         assert_ne!(edited, text);

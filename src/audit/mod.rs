@@ -1,12 +1,14 @@
 //! Signed audit reports, independent of HTTP: the report format and its streaming writer
 //! (`report`), the streaming verifier of chain and checkpoints (`verify`), OpenSSH SSHSIG
 //! signatures over report files (`sshsig`), OpenSSH allowed_signers files
-//! (`allowed_signers`) and pinning of the server's audit key (`pin`).
+//! (`allowed_signers`), pinning of the server's audit key (`pin`) and of the newest
+//! checkpoint verified (`checkpoint`).
 //!
 //! Commands in `commands/audit/` fetch from the server and drive these; everything here
 //! works on readers, writers and parsed keys, so tests run it on synthetic chains.
 
 pub mod allowed_signers;
+pub mod checkpoint;
 pub mod csv;
 pub mod pin;
 pub mod report;

@@ -6,7 +6,9 @@
 //! key, for the report's server id.
 //!
 //! [`Chain`] is also what `audit export` runs over events as they arrive, so an export
-//! never writes a report that would not verify.
+//! never writes a report that would not verify. A chain can watch one sequence number
+//! ([`Chain::watch`]) and keep its value as it passes, which is how a pass over the chain
+//! checks the checkpoint the profile pinned (`audit::checkpoint`) without a second look.
 
 use std::fmt;
 use std::io::{BufRead, Read};
@@ -32,6 +34,9 @@ pub struct Chain {
     pub head: [u8; 32],
     pub next_seq: u64,
     pub count: u64,
+    /// The sequence number to watch, and its chain value once the chain passed it.
+    watch: Option<u64>,
+    pub watched: Option<(u64, [u8; 32])>,
 }
 
 impl Chain {
@@ -41,6 +46,21 @@ impl Chain {
             head,
             next_seq: first_seq,
             count: 0,
+            watch: None,
+            watched: None,
+        }
+    }
+
+    /// Keep the chain value at `seq` in [`Chain::watched`] when the chain reaches it (at
+    /// once when it is the value the chain starts from).
+    pub fn watch(&mut self, seq: Option<u64>) {
+        self.watch = seq;
+        self.passed();
+    }
+
+    fn passed(&mut self) {
+        if self.watch.is_some() && self.watch == self.next_seq.checked_sub(1) {
+            self.watched = Some((self.next_seq - 1, self.head));
         }
     }
 
@@ -72,6 +92,7 @@ impl Chain {
         self.head = next;
         self.next_seq += 1;
         self.count += 1;
+        self.passed();
         Ok(())
     }
 
@@ -116,6 +137,7 @@ impl Chain {
         self.head = next;
         self.next_seq += 1;
         self.count += 1;
+        self.passed();
         true
     }
 }
@@ -216,20 +238,34 @@ pub struct Verified {
     pub range: Range,
     /// The identity the exporter recorded for the report's SSH signature.
     pub signer: Option<String>,
+    /// The closing checkpoint (verified); `None` for an empty report.
+    pub checkpoint: Option<Checkpoint>,
+    /// The chain value at the watched sequence number, when the report covers it.
+    pub watched: Option<(u64, [u8; 32])>,
 }
+
+/// Which sequence number to watch in a report of the server with this id (the
+/// checkpoint a profile pinned for it), asked once the header is read.
+pub type Watch<'a> = &'a dyn Fn(&str) -> Option<u64>;
 
 /// Verify a JSON report: reports in the writer's layout (one event per line) take the
 /// fast line path, anything else (the same JSON reformatted) the general streaming parser.
-pub fn verify<R: BufRead>(mut r: R, key: &ServerKey) -> Result<Verified> {
+#[cfg(test)]
+pub fn verify<R: BufRead>(r: R, key: &ServerKey) -> Result<Verified> {
+    verify_watching(r, key, &|_| None)
+}
+
+/// [`verify`], keeping the chain value at the sequence number `watch` names.
+pub fn verify_watching<R: BufRead>(mut r: R, key: &ServerKey, watch: Watch) -> Result<Verified> {
     let mut first = Vec::new();
     r.read_until(b'\n', &mut first)?;
     let head = first.strip_suffix(b"\n").unwrap_or(&first);
     if head == super::csv::MAGIC.as_bytes() {
-        return super::csv::verify(r, key);
+        return super::csv::verify(r, key, watch);
     }
     match head.strip_suffix(EVENTS_OPEN) {
-        Some(h) => verify_lines(h, r, key),
-        None => verify_json(std::io::Cursor::new(first).chain(r), key),
+        Some(h) => verify_lines(h, r, key, watch),
+        None => verify_json(std::io::Cursor::new(first).chain(r), key, watch),
     }
 }
 
@@ -256,7 +292,12 @@ struct TailLine {
 
 /// The line path: each event parsed from its own line with `from_slice` into a reused
 /// buffer (several times faster than parsing from a reader byte by byte).
-fn verify_lines<R: BufRead>(head: &[u8], mut r: R, key: &ServerKey) -> Result<Verified> {
+fn verify_lines<R: BufRead>(
+    head: &[u8],
+    mut r: R,
+    key: &ServerKey,
+    watch: Watch,
+) -> Result<Verified> {
     let malformed =
         |what: String| integrity(format!("the report is not a valid audit report: {what}"));
     let mut h = head.to_vec();
@@ -289,6 +330,7 @@ fn verify_lines<R: BufRead>(head: &[u8], mut r: R, key: &ServerKey) -> Result<Ve
         &h.server.server_id,
     )?;
     let mut chain = Chain::new(h.range.first_seq.max(1), start);
+    chain.watch(watch(&h.server.server_id));
     let mut line = Vec::with_capacity(1024);
     let mut open_comma = false;
     let closing = loop {
@@ -344,16 +386,19 @@ fn verify_lines<R: BufRead>(head: &[u8], mut r: R, key: &ServerKey) -> Result<Ve
         server: h.server,
         range: h.range,
         signer: h.signer,
+        checkpoint: closing,
+        watched: chain.watched,
     })
 }
 
 /// Verify a JSON report read from `r` against the trusted server key, in any layout.
-pub fn verify_json<R: Read>(r: R, key: &ServerKey) -> Result<Verified> {
+pub fn verify_json<R: Read>(r: R, key: &ServerKey, watch: Watch) -> Result<Verified> {
     let mut de = serde_json::Deserializer::from_reader(r);
     let mut failure = None;
     let out = DeserializeSeed::deserialize(
         ReportSeed {
             key,
+            watch,
             failure: &mut failure,
         },
         &mut de,
@@ -370,6 +415,7 @@ pub fn verify_json<R: Read>(r: R, key: &ServerKey) -> Result<Verified> {
 /// Carries the typed error out of serde, which only has string errors.
 struct ReportSeed<'a> {
     key: &'a ServerKey,
+    watch: Watch<'a>,
     failure: &'a mut Option<CliError>,
 }
 
@@ -440,6 +486,7 @@ impl<'de> Visitor<'de> for ReportSeed<'_> {
                     let head = start_head(r.first_seq, anchor.as_ref(), self.key, &s.server_id)
                         .map_err(|e| fail(self.failure, e))?;
                     let mut c = Chain::new(r.first_seq.max(1), head);
+                    c.watch((self.watch)(&s.server_id));
                     let mut err = None;
                     let res = map.next_value_seed(EventsSeed {
                         chain: &mut c,
@@ -476,6 +523,8 @@ impl<'de> Visitor<'de> for ReportSeed<'_> {
             server,
             range,
             signer,
+            checkpoint: closing,
+            watched: chain.watched,
         })
     }
 }
@@ -545,6 +594,27 @@ mod tests {
             .unwrap()
             .replacen("},\n{", "}\n{", 1);
         assert!(verify(text.as_bytes(), &key()).is_err());
+    }
+
+    #[test]
+    fn a_watched_seq_keeps_its_chain_value_in_every_form() {
+        let all = synth::chain(30);
+        let value = |s: usize| audit::parse_hash(&all[s - 1].hash).unwrap();
+        let r = synth::report(10, 30);
+        let v =
+            verify_watching(&r[..], &key(), &|id| (id == synth::SERVER_ID).then_some(17)).unwrap();
+        assert_eq!(v.watched, Some((17, value(17))));
+        assert_eq!(v.checkpoint.unwrap().seq, 30);
+        // The anchor's value (the seq before the range) counts as passed.
+        let v = verify_watching(&r[..], &key(), &|_| Some(9)).unwrap();
+        assert_eq!(v.watched, Some((9, value(9))));
+        // Outside the range: nothing.
+        let v = verify_watching(&r[..], &key(), &|_| Some(5)).unwrap();
+        assert_eq!(v.watched, None);
+        let json: serde_json::Value = serde_json::from_slice(&r).unwrap();
+        let pretty = serde_json::to_vec_pretty(&json).unwrap();
+        let v = verify_watching(&pretty[..], &key(), &|_| Some(30)).unwrap();
+        assert_eq!(v.watched, Some((30, value(30))));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! nothing behind. Keyring tests want a Secret Service; see `keyring.rs`.
 mod assets;
 mod audit;
+mod audit_pin;
 mod audit_report;
 mod audit_verify;
 mod auth;

@@ -3,12 +3,14 @@
 //! report that would not verify is never written), then sign it with SSHSIG.
 //!
 //! The server's audit key is pinned in the profile at first use; a different key later
-//! is an integrity failure (exit 8) until re-pinned with `config set audit_key`.
+//! is an integrity failure (exit 8) until re-pinned with `config set audit_key`. The
+//! chain must extend the checkpoint the profile pinned (`checkpoint::Guard`): checked
+//! during the pass when the range passes the pinned seq, else by the cheap proof; the
+//! newest verified checkpoint then becomes the pin.
 
 use std::path::PathBuf;
 
 use clap::Args;
-use imadm_api::ServerInfo;
 use imadm_api::admin::Page;
 use imadm_api::audit::{AuditEvent, ExportPlan, ExportRequest};
 use imadm_server::fsutil::AtomicFile;
@@ -16,7 +18,6 @@ use serde_json::json;
 use serde_json::value::RawValue;
 
 use crate::audit::csv::CsvWriter;
-use crate::audit::pin::{self, Pin, ServerKey};
 use crate::audit::report::{Range, ReportWriter, ServerMeta};
 use crate::audit::sshsig::SignKey;
 use crate::audit::verify;
@@ -28,7 +29,7 @@ use crate::session::connect;
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  $ imadm audit export --since 30d --out audit.json\n  $ imadm audit export --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z \\\n      --out nov.json --sign-key ~/.ssh/id_ed25519 --signer alice@example.com\n  $ ssh-keygen -Y verify -f allowed_signers -I alice@example.com -n imadm-audit \\\n      -s nov.json.sig < nov.json\n\nThe signature (FILE.sig) is an OpenSSH SSHSIG, namespace `imadm-audit`, sha512.\nAn encrypted --sign-key takes its passphrase from IMADM_SIGN_KEY_PASSPHRASE or a prompt.\nThe report format is documented in docs/audit-report.md."
+    after_help = "Examples:\n  $ imadm audit export --since 30d --out audit.json\n  $ imadm audit export --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z \\\n      --out nov.json --sign-key ~/.ssh/id_ed25519 --signer alice@example.com\n  $ ssh-keygen -Y verify -f allowed_signers -I alice@example.com -n imadm-audit \\\n      -s nov.json.sig < nov.json\n\nThe signature (FILE.sig) is an OpenSSH SSHSIG, namespace `imadm-audit`, sha512.\nAn encrypted --sign-key takes its passphrase from IMADM_SIGN_KEY_PASSPHRASE or a prompt.\nThe report format is documented in docs/audit-report.md.\nThe server's chain must extend the checkpoint pinned in the profile: exit 8 when it was\nrolled back or forked (see `imadm audit checkpoint`)."
 )]
 pub struct ExportArgs {
     /// Start of the range: RFC 3339 or a duration before now (`30d`)
@@ -111,23 +112,8 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
     };
 
     let conn = connect(ctx)?;
-    let info: ServerInfo = conn.client.get("/admin/server-info", &Auth::NONE)?;
-    let served = info.audit_public_key.as_deref().ok_or_else(|| {
-        CliError::usage(format!("{} publishes no audit key", conn.client.server()))
-            .hint("the server is too old for signed audit exports; upgrade it")
-    })?;
-    let key = ServerKey::parse(served)?;
-    let pinned = pin::check(profile.audit_key.as_deref(), &key, &ctx.profile_name)?;
-    if pinned == Pin::First {
-        let mut p = ctx.profile();
-        p.audit_key = Some(served.trim().to_owned());
-        ctx.config.profiles.insert(ctx.profile_name.clone(), p);
-        ctx.config.save(&ctx.config_dir)?;
-        ctx.info(format!(
-            "pinned the server's audit key {} in profile {:?}",
-            key.openssh, ctx.profile_name
-        ))?;
-    }
+    let (key, info) = super::checkpoint::trusted_key(ctx, &conn)?;
+    let guard = super::checkpoint::Guard::load(ctx, &conn, &info, &key, "audit export")?;
 
     let req = ExportRequest {
         since: since.clone(),
@@ -138,6 +124,24 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
     })?;
     let server_id = info.server_id.clone();
     let head = verify::start_head(plan.first_seq, plan.anchor.as_ref(), &key, &server_id)?;
+    // The pinned checkpoint is checked during the pass when the range passes it (from the
+    // anchor on); otherwise by the cheap proof, before anything is written.
+    let covers = plan.count > 0
+        && guard
+            .seq()
+            .is_some_and(|p| p + 1 >= plan.first_seq && p <= plan.last_seq);
+    let mut proven = None;
+    if let (Some(p), false) = (guard.seq(), covers) {
+        let signed = match &plan.checkpoint {
+            Some(cp) if cp.seq >= p => {
+                verify::checkpoint(cp, &key, &server_id, "closing")?;
+                cp.clone()
+            }
+            _ => guard.current(ctx, &conn)?,
+        };
+        guard.prove(ctx, &conn, &signed)?;
+        proven = Some(signed);
+    }
     let range = Range {
         since,
         until,
@@ -173,6 +177,9 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
         w.skip_digest();
     }
     let mut chain = verify::Chain::new(plan.first_seq.max(1), head);
+    if covers {
+        chain.watch(guard.seq());
+    }
     if plan.count > 0 {
         // Pages are fixed by seq (events are numbered without gaps), so they can be
         // fetched ahead: FETCHERS threads each fetch and parse every FETCHERS-th page
@@ -254,6 +261,18 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
         })?;
     }
     verify::finish(&chain, &range, plan.checkpoint.as_ref(), &key, &server_id)?;
+    if let (true, Some(cp)) = (covers, &plan.checkpoint) {
+        guard.check_pass(ctx, chain.watched, cp)?;
+    }
+    // The newest checkpoint verified and shown to extend the pin (before the report is
+    // committed: a concurrent command that pinned another chain value refuses it).
+    if let Some(newest) = [proven, plan.checkpoint.clone()]
+        .into_iter()
+        .flatten()
+        .max_by_key(|cp| cp.seq)
+    {
+        guard.advance(ctx, &newest)?;
+    }
     let (_, digest) = w.finish(&plan.checkpoint)?;
     file.commit().map_err(fail)?;
     let mut fields = sign_written(sign_key.as_ref(), &args.out, &digest, signer.as_deref())?;

@@ -1,11 +1,14 @@
-//! `imadm audit log`: audit events in sequence order, streamed page by page.
+//! `imadm audit log`: audit events in sequence order, streamed page by page. First, the
+//! cheap check that the server's chain extends the checkpoint the profile pinned
+//! (`checkpoint::Guard::prove`: the server's current signed checkpoint and the event at
+//! the pinned seq, not the whole chain), which then advances the pin.
 
 use clap::Args;
 use imadm_api::admin::Page;
 use imadm_api::audit::AuditEvent;
 use serde_json::json;
 
-use super::{q, time_arg};
+use super::{checkpoint, q, time_arg};
 use crate::client::Auth;
 use crate::context::Context;
 use crate::error::{CliError, Result};
@@ -34,6 +37,8 @@ Output fields (json/jsonl objects, csv/tsv columns), stable:
 
 Times (T) are RFC 3339 or relative (24h, 7d). --action takes an exact action or a prefix
 ending in a dot (auth.). IM users appear as keyed pseudonyms (user:<hex>).
+The server's chain must extend the checkpoint pinned in the profile: exit 8 when it was
+rolled back or forked (see `imadm audit checkpoint`).
 
 Examples:
   $ imadm audit log --since 24h
@@ -78,6 +83,11 @@ pub fn run(ctx: &mut Context, args: LogArgs) -> Result<()> {
         filters.push_str(&format!("&action={}", q(a)));
     }
     let conn = connect(ctx)?;
+    let (key, info) = checkpoint::trusted_key(ctx, &conn)?;
+    let guard = checkpoint::Guard::load(ctx, &conn, &info, &key, "audit log")?;
+    let current = guard.current(ctx, &conn)?;
+    guard.prove(ctx, &conn, &current)?;
+    guard.advance(ctx, &current)?;
     let mut w = ListWriter::new(ctx, COLUMNS)?;
     let mut after: u64 = 0;
     let mut written: u64 = 0;

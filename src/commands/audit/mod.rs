@@ -3,9 +3,11 @@
 //! `/admin/alerts`) through `ListWriter`, so memory stays bounded; `--follow` repeats
 //! the request with the server-side long-poll `wait`. `export` writes a verified report
 //! of a time range (optionally SSH-signed), `verify` checks one offline; the report
-//! format and the cryptography live in `crate::audit`.
+//! format and the cryptography live in `crate::audit`. `checkpoint` shows the checkpoint
+//! the profile pinned, and holds the check every chain-reading command makes against it.
 
 pub mod alerts;
+pub mod checkpoint;
 pub mod export;
 pub mod log;
 pub mod report;
@@ -30,6 +32,8 @@ pub enum AuditCommand {
     Verify(verify::VerifyArgs),
     /// Summarise a period (logins, lockouts, MFA coverage, changes, alerts) as HTML, Markdown or JSON
     Report(report::ReportArgs),
+    /// Show the checkpoint this profile pinned and the server's current one; --repin re-pins
+    Checkpoint(checkpoint::CheckpointArgs),
 }
 
 pub fn dispatch(ctx: &mut Context, c: AuditCommand) -> Result<()> {
@@ -39,6 +43,7 @@ pub fn dispatch(ctx: &mut Context, c: AuditCommand) -> Result<()> {
         AuditCommand::Export(a) => export::run(ctx, a),
         AuditCommand::Verify(a) => verify::run(ctx, a),
         AuditCommand::Report(a) => report::run(ctx, a),
+        AuditCommand::Checkpoint(a) => checkpoint::run(ctx, a),
     }
 }
 

@@ -2,7 +2,8 @@
 //! failures per day, lockouts, MFA coverage, role changes, sensitive-data access, alerts,
 //! token use). Events are paged and folded into `crate::audit::summary` counters, so
 //! memory is bounded by distinct days/actors; the rendered file is written atomically and
-//! SSH-signed like `audit export`.
+//! SSH-signed like `audit export`. Like `audit log`, it first checks that the server's
+//! chain extends the checkpoint the profile pinned (the cheap proof), then advances it.
 
 use std::path::PathBuf;
 
@@ -24,7 +25,7 @@ use crate::session::connect;
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  $ imadm audit report --period 30d --out november.html\n  $ imadm audit report --period 7d --out week.md --sign-key ~/.ssh/id_ed25519 --signer ops@example.com\n\nThe format comes from the extension of --out (.html, .md, .json) unless --format is given.\nThe JSON form is documented in docs/audit-report.md (schema_version 1)."
+    after_help = "Examples:\n  $ imadm audit report --period 30d --out november.html\n  $ imadm audit report --period 7d --out week.md --sign-key ~/.ssh/id_ed25519 --signer ops@example.com\n\nThe format comes from the extension of --out (.html, .md, .json) unless --format is given.\nThe JSON form is documented in docs/audit-report.md (schema_version 1).\nThe server's chain must extend the checkpoint pinned in the profile: exit 8 when it was\nrolled back or forked (see `imadm audit checkpoint`)."
 )]
 pub struct ReportArgs {
     /// How far back the report goes (`30d`, `24h`)
@@ -81,7 +82,11 @@ pub fn run(ctx: &mut Context, args: ReportArgs) -> Result<()> {
     let signer = args.signer.clone().or(profile.signer.clone());
 
     let conn = connect(ctx)?;
-    let info: imadm_api::ServerInfo = conn.client.get("/admin/server-info", &Auth::NONE)?;
+    let (key, info) = super::checkpoint::trusted_key(ctx, &conn)?;
+    let guard = super::checkpoint::Guard::load(ctx, &conn, &info, &key, "audit report")?;
+    let current = guard.current(ctx, &conn)?;
+    guard.prove(ctx, &conn, &current)?;
+    guard.advance(ctx, &current)?;
     let mut s = Summary::default();
 
     // No `until`: events of the current second would be cut off; the report covers the

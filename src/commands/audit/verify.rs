@@ -3,7 +3,13 @@
 //! the key pinned in the profile) and digests the file for its SSHSIG signature, which is
 //! then checked against `--allowed-signers`. Chain errors are reported first (they name
 //! the event), then signature errors; all of them exit 8.
+//!
+//! With the profile's key (no `--server-key`), the report is also held against the
+//! checkpoint the profile pinned for its server: a report whose chain passes the pinned
+//! seq must have the pinned chain value there (else exit 8, evidence saved), and one that
+//! ends later advances the pin; the first report of a server pins its closing checkpoint.
 
+use std::cell::RefCell;
 use std::io::{BufReader, Read};
 use std::path::PathBuf;
 
@@ -11,6 +17,7 @@ use clap::Args;
 use serde_json::json;
 
 use crate::audit::allowed_signers::AllowedSigners;
+use crate::audit::checkpoint::{self as pins, AdvanceError, PinStore, Pinned};
 use crate::audit::pin::ServerKey;
 use crate::audit::sshsig::{Detached, Hasher, HashingReader, sig_path_for};
 use crate::audit::{NAMESPACE, verify};
@@ -19,7 +26,7 @@ use crate::error::{CliError, Kind, Result};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  $ imadm audit verify audit.json --allowed-signers allowed_signers\n  $ imadm audit verify audit.json --server-key 'ssh-ed25519 AAAA...' --signature audit.json.sig\n\nallowed_signers is OpenSSH's format: `alice@example.com namespaces=\"imadm-audit\" ssh-ed25519 AAAA...`.\nExit 8 when anything does not verify."
+    after_help = "Examples:\n  $ imadm audit verify audit.json --allowed-signers allowed_signers\n  $ imadm audit verify audit.json --server-key 'ssh-ed25519 AAAA...' --signature audit.json.sig\n\nallowed_signers is OpenSSH's format: `alice@example.com namespaces=\"imadm-audit\" ssh-ed25519 AAAA...`.\nExit 8 when anything does not verify. With the profile's key (no --server-key), a report\nthat passes the checkpoint pinned in the profile must match it, and a newer one advances it."
 )]
 pub struct VerifyArgs {
     /// The report (JSON) to verify
@@ -39,6 +46,7 @@ pub struct VerifyArgs {
 }
 
 pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
+    let from_profile = args.server_key.is_none();
     let key = match (&args.server_key, ctx.profile().audit_key) {
         (Some(k), _) => ServerKey::from_arg(k)?,
         (None, Some(k)) => ServerKey::parse(&k)?,
@@ -92,10 +100,26 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
             hash: hasher,
         },
     );
-    let verified = verify::verify(&mut reader, &key).map_err(|mut e| {
+    let store = PinStore::new(&ctx.config_dir, &ctx.profile_name);
+    // The pin is looked up once the report's header names its server.
+    let pinned: RefCell<Option<Result<Option<Pinned>>>> = RefCell::new(None);
+    let watch = |server_id: &str| {
+        if !from_profile {
+            return None;
+        }
+        let p = store.get(server_id);
+        let seq = p.as_ref().ok().and_then(|p| p.as_ref().map(Pinned::seq));
+        *pinned.borrow_mut() = Some(p);
+        seq
+    };
+    let verified = verify::verify_watching(&mut reader, &key, &watch).map_err(|mut e| {
         e.message = format!("{}: {}", args.file.display(), e.message);
         e
     })?;
+    let pin = match pinned.into_inner() {
+        Some(p) => check_pin(ctx, &args, &store, p?, &verified, &key)?,
+        None => "not checked",
+    };
     // Hash whatever the parser did not need to read.
     std::io::copy(&mut reader.by_ref(), &mut std::io::sink())?;
     let digest = reader.into_inner().hash.finish();
@@ -152,6 +176,65 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
                 json!(sig_path.map(|p| p.display().to_string())),
             ),
             ("signer", "Signer", json!(principal)),
+            ("pin", "Pinned checkpoint", json!(pin)),
         ],
     )
+}
+
+/// Hold the verified report against the profile's pin for its server; what was found.
+fn check_pin(
+    ctx: &mut Context,
+    args: &VerifyArgs,
+    store: &PinStore,
+    pinned: Option<Pinned>,
+    verified: &verify::Verified,
+    key: &ServerKey,
+) -> Result<&'static str> {
+    let Some(cp) = &verified.checkpoint else {
+        return Ok("not covered");
+    };
+    let Some(p) = pinned else {
+        store
+            .advance(&Pinned::new(cp.clone(), key, ctx.now()))
+            .map_err(|e| match e {
+                AdvanceError::Fork(f) => fork(ctx, args, verified, key, &f.0, &f.1, cp),
+                AdvanceError::Other(e) => e,
+            })?;
+        return Ok("pinned");
+    };
+    let Some((_, value)) = verified.watched else {
+        return Ok("not covered");
+    };
+    pins::check_value(&p, &value).map_err(|f| fork(ctx, args, verified, key, &f, &p, cp))?;
+    if cp.seq == p.seq() {
+        return Ok("matches");
+    }
+    match store.advance(&Pinned::new(cp.clone(), key, ctx.now())) {
+        Ok(_) => Ok("advanced"),
+        Err(AdvanceError::Fork(f)) => Err(fork(ctx, args, verified, key, &f.0, &f.1, cp)),
+        Err(AdvanceError::Other(e)) => Err(e),
+    }
+}
+
+fn fork(
+    ctx: &Context,
+    args: &VerifyArgs,
+    verified: &verify::Verified,
+    key: &ServerKey,
+    fork: &pins::Fork,
+    pinned: &Pinned,
+    closing: &imadm_api::audit::Checkpoint,
+) -> CliError {
+    let (mut e, _) = super::checkpoint::fork_found(
+        ctx,
+        "audit verify",
+        &verified.server.url,
+        key,
+        fork,
+        pinned,
+        closing,
+        json!({ "report": args.file.display().to_string() }),
+    );
+    e.message = format!("{}: {}", args.file.display(), e.message);
+    e
 }

@@ -95,7 +95,7 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
         when.minute(),
         when.second()
     );
-    let id = super::file_part(&header.server_id);
+    let id = crate::fsname::file_part(&header.server_id);
     let file_name = match &args.name {
         Some(n) => format!("imadm-{id}-{n}-{stamp}.age"),
         None => format!("imadm-{id}-{stamp}.age"),

@@ -18,6 +18,7 @@ use crate::audit::pin::ServerKey;
 use crate::audit::sshsig::SignKey;
 use crate::audit::verify;
 use crate::client::Auth;
+use crate::commands::audit::checkpoint::Guard;
 use crate::compliance::{self, AlertFact, AuditFacts, BackupFacts, Fact, Facts, Policy, Status};
 use crate::context::Context;
 use crate::error::{CliError, Kind, Result};
@@ -40,7 +41,8 @@ Controls (id: what is checked; policy knob and default):
   role-all-permissions  no custom role holds every permission
   token-expiry          live service tokens expire within token_max_lifetime_days (90)
   token-unused          no live token unused for token_unused_days (30)
-  audit-chain           the audit chain verifies up to the latest signed checkpoint
+  audit-chain           the audit chain verifies up to the latest signed checkpoint and
+                        extends the checkpoint pinned in the profile
   audit-server-key      the server's audit key matches the key pinned in the profile
   backup-fresh          newest backup younger than backup_max_age_hours (26)
   backup-manifest       newest backup matches its manifest (size, SHA-256)
@@ -223,7 +225,9 @@ fn pin_first_use(ctx: &mut Context, served: &str) -> Result<()> {
 }
 
 /// Verify the whole audit chain from genesis up to a checkpoint signed now, page by page
-/// (bounded memory), with the server's published key; compare that key with the pin.
+/// (bounded memory), with the server's published key; compare that key with the pin. The
+/// chain must pass the checkpoint this profile pinned (else `chain_error` is the fork),
+/// and the newly verified checkpoint becomes the pin.
 fn audit_facts(ctx: &Context, conn: &Conn) -> Result<AuditFacts> {
     let info: ServerInfo = conn.client.get("/admin/server-info", &Auth::NONE)?;
     let served = info
@@ -253,7 +257,16 @@ fn audit_facts(ctx: &Context, conn: &Conn) -> Result<AuditFacts> {
         facts.chain_error = Some(e.message);
         return Ok(facts);
     }
+    // The checkpoint this profile pinned must be in the chain: checked during the pass.
+    let guard = match Guard::load(ctx, conn, &info, &key, "compliance check") {
+        Ok(g) => g,
+        Err(e) => {
+            facts.chain_error = Some(e.message);
+            return Ok(facts);
+        }
+    };
     let mut chain = verify::Chain::new(1, GENESIS);
+    chain.watch(guard.seq());
     let mut after = 0u64;
     while after < cp.seq {
         let path = format!(
@@ -284,6 +297,18 @@ fn audit_facts(ctx: &Context, conn: &Conn) -> Result<AuditFacts> {
             "the chain computed over events 1..={} does not end at the signed head {}",
             cp.seq, cp.head
         ));
+    } else if let Err(e) = guard
+        .check_pass(ctx, chain.watched, &cp)
+        .and_then(|()| guard.advance_quietly(ctx, &cp))
+    {
+        facts.chain_error = Some(match guard.evidence() {
+            Some(p) => format!(
+                "{}; both signed checkpoints saved in {}",
+                e.message,
+                p.display()
+            ),
+            None => e.message,
+        });
     }
     Ok(facts)
 }
