@@ -1,9 +1,12 @@
 //! The context every command runs in: its I/O streams and terminal flags, the prompter,
 //! the clock, the resolved profile and global options.
 //!
-//! Commands never touch `std::io::stdout()`, environment variables or `dialoguer`
-//! directly: they ask the context. That is what lets the same code run in a terminal, in
-//! cron, and in tests (which drive the real binary with `--no-input` and pipes).
+//! Commands never touch `std::io::stdout()` or `dialoguer` directly: they ask the
+//! context. That is what lets the same code run in a terminal, in cron, and in tests
+//! (which drive the real binary with `--no-input` and pipes). Environment variables reach
+//! commands through clap (`env = ...`), except three read where they are used, because
+//! they hold secrets clap would show in `--help`: `IMADM_TOKEN` (`session.rs`),
+//! `IMADM_IDENTITY_PASSPHRASE` and `IMADM_SIGN_KEY_PASSPHRASE`.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;

@@ -205,7 +205,7 @@ pub struct Background {
     buf: Vec<u8>,
     tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
     /// Pieces the thread is done with, to be filled again: a fresh 256 KiB allocation per
-    /// piece is an mmap and 64 page faults each time (glibc), about 5 % of the CPU.
+    /// piece is an mmap and a page fault per 4 KiB each time (glibc).
     spent: std::sync::mpsc::Receiver<Vec<u8>>,
     worker: Option<std::thread::JoinHandle<io::Result<Tee>>>,
 }

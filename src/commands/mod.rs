@@ -1,5 +1,6 @@
 //! One module per noun, one file per verb (as in gh). Each verb has an `Args` struct
-//! (clap) and a `run(ctx, args)` function; `dispatch` is the only switchboard.
+//! (clap) and a `run(ctx, args)` function. `dispatch` routes a command to its verb (the
+//! `user` noun routes its verbs itself, in `user/mod.rs`, beside the Lanying fallback).
 
 pub mod assets;
 pub mod audit;

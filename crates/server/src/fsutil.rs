@@ -155,12 +155,13 @@ pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
 /// Makes a large file durable while it is still being written, on a thread of its own,
 /// so the fsync that ends it finds little left to do.
 ///
-/// Why: an fsync at the end of a 1 GiB file costs two waits, both measured here. First the
-/// kernel writes the dirty pages: with plenty of RAM it keeps gigabytes dirty before it
-/// starts on its own (`vm.dirty_background_ratio`), about 1.5 s per GiB. Then the disk
-/// must make its write cache durable (the flush that fsync sends): on this VM's virtio disk
-/// that is another ~1 s per GiB even when every page had already been written. Both are
-/// waits for the disk, not CPU, so they can run beside the work that produces the file.
+/// Why: an fsync at the end of a large file costs two waits. First the kernel writes the
+/// dirty pages: with plenty of RAM it keeps gigabytes dirty before it starts on its own
+/// (`vm.dirty_background_ratio`). Then the disk must make its write cache durable (the
+/// flush that fsync sends), which on some virtual disks takes time in proportion to what
+/// was written even when every page had already been written back (bench/README.md has
+/// the figures). Both are waits for the disk, not CPU, so they can run beside the work
+/// that produces the file.
 ///
 /// What it does: every [`Flusher::POLL`] it looks at each file's length; for each new
 /// [`Flusher::STEP`] it starts writeback (`sync_file_range(SYNC_FILE_RANGE_WRITE)`, which

@@ -162,8 +162,8 @@ async fn context(State(state): State<Shared>, mut req: Request, next: Next) -> R
         next.run(req).await
     };
     // Method, path, status and id only: headers and bodies carry secrets.
-    // Debug, not info: an access log line per request costs 10-20 % of throughput; run
-    // the server with -v (or IMADM_LOG) to see them.
+    // Debug, not info: an access log line per request costs a noticeable share of
+    // throughput (bench/README.md); run the server with -v (or IMADM_LOG) to see them.
     tracing::debug!(
         request_id = %request_id,
         status = resp.status().as_u16(),
@@ -255,8 +255,8 @@ impl FromRequestParts<Shared> for AnySession {
             .cloned()
             .unwrap_or_default();
         // Inline, not on the blocking pool: a few indexed reads with cached statements on
-        // pooled read connections take microseconds, and a second thread hop per request
-        // (auth, then the handler) halved throughput under load (bench/README.md).
+        // pooled read connections are quick, and a second thread hop per request (auth,
+        // then the handler) cost much of the throughput under load (bench/README.md).
         let caller = state.authenticate(&ctx, &token)?;
         Ok(AnySession(caller))
     }

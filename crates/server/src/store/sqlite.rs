@@ -312,8 +312,8 @@ fn shm_path(db: &Path) -> std::path::PathBuf {
 /// Why not SQLite's 4 KiB: the bulk of the data is message bodies, and a row larger than a
 /// page lives in a chain of overflow pages, each read and written by a syscall of its own.
 /// With 16 KiB pages a restore's load writes a quarter as many pages and the kernel takes
-/// them in larger folios: loading 1 GiB of 64 KiB messages costs about half the system
-/// time (bench/README.md). 16 KiB is also what InnoDB uses. The cost is on tiny commits,
+/// them in larger folios, which saves much of its system time (bench/README.md). 16 KiB is
+/// also what InnoDB uses. The cost is on tiny commits,
 /// which log a 16 KiB WAL frame per page they touch instead of 4 KiB: an audit entry or a
 /// login writes a few dozen KiB, nothing an admin API notices. A file created with
 /// another page size keeps it until a restore replaces it (SQLite reads any size).
