@@ -352,6 +352,28 @@ impl Drop for Writer<'_> {
     }
 }
 
+/// Attach the database file `path` to `conn` as `schema`, read-only (a `mode=ro` URI, so
+/// nothing done through `conn` can write it): a restore's staging connection reads the
+/// live data through it.
+pub(crate) fn attach_read_only(
+    conn: &Connection,
+    path: &Path,
+    schema: &str,
+) -> rusqlite::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?mode=ro");
+    conn.execute(&format!("ATTACH DATABASE ?1 AS {schema}"), [uri])?;
+    Ok(())
+}
+
 /// SQLite's write-ahead log beside `db`.
 pub(crate) fn wal_path(db: &Path) -> std::path::PathBuf {
     let mut s = db.as_os_str().to_owned();
@@ -458,41 +480,41 @@ impl SqliteStore {
     /// fsynced it): a crash at any point leaves one of the two, whole. Nothing else may hold
     /// the file open meanwhile (the backup snapshot's connection is excluded by the caller).
     ///
-    /// One value is carried over from the live data: each operator's last used TOTP step,
-    /// when newer. Rolling it back would make every code used since the backup valid again
-    /// (replay protection, RFC 6238 section 5.2).
-    pub fn replace_file(&self, staged: &Path) -> Result<()> {
+    /// Before that, with the writer held (so nothing else commits), `finish` completes the
+    /// staged file in one transaction: a connection to it with foreign keys on and the live
+    /// file attached read-only as schema `live`, so what live committed up to this moment
+    /// can still be carried over (`backup::merge`). The request's parked audit event commits
+    /// in the same transaction.
+    pub fn replace_file(
+        &self,
+        staged: &Path,
+        finish: &mut dyn FnMut(&rusqlite::Transaction<'_>) -> Result<()>,
+    ) -> Result<()> {
         let started = std::time::Instant::now();
         let mut writer = self.conn();
         let mut readers: Vec<_> = self.readers.iter().map(lock).collect();
-        let steps: Vec<(String, i64)> = writer
-            .prepare(
-                "SELECT username, last_totp_step FROM operators WHERE last_totp_step IS NOT NULL",
-            )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
         {
             let st = Connection::open(staged)?;
             st.pragma_update(None, "synchronous", "FULL")?;
+            st.pragma_update(None, "foreign_keys", "ON")?;
+            // What the merge removes (sessions, removed operators) is zeroed, as live does.
+            st.pragma_update(None, "secure_delete", "ON")?;
+            attach_read_only(&st, &self.path, "live")?;
             let tx = st.unchecked_transaction()?;
-            for (user, step) in &steps {
-                tx.execute(
-                    "UPDATE operators SET last_totp_step = ?2
-                     WHERE username = ?1 AND (last_totp_step IS NULL OR last_totp_step < ?2)",
-                    rusqlite::params![user, step],
-                )?;
-            }
+            finish(&tx)?;
             // The request's parked audit event (the restore's own `backup.restore`, with
-            // its alerts) commits inside the new file: it is there exactly when the new
-            // data is, and a failing audit insert stops the install.
+            // its alerts) commits inside the new file, after everything `finish` carried
+            // over: it is there exactly when the new data is, and a failing audit insert
+            // stops the install.
             crate::audit::commit(tx, &self.alert_rules())?;
+            st.execute_batch("DETACH DATABASE live")?;
         }
         std::fs::File::open(staged)
             .and_then(|f| f.sync_all())
             .map_err(|e| StoreError::Backend(format!("fsync of the staged file: {e}")))?;
         tracing::debug!(
             ms = started.elapsed().as_millis(),
-            "install: connections idle, TOTP steps carried over, staged file synced"
+            "install: connections idle, staged file finished and synced"
         );
         // The old file and its WAL (as large as the biggest transaction since they were
         // created) are unlinked by the rename and the last close below; the kernel then
@@ -745,8 +767,12 @@ impl Store for SqliteStore {
         self.epoch.fetch_add(1, Ordering::SeqCst);
     }
 
-    fn replace_file(&self, staged: &Path) -> Result<()> {
-        SqliteStore::replace_file(self, staged)
+    fn replace_file(
+        &self,
+        staged: &Path,
+        finish: &mut dyn FnMut(&rusqlite::Transaction<'_>) -> Result<()>,
+    ) -> Result<()> {
+        SqliteStore::replace_file(self, staged, finish)
     }
 
     fn setting(&self, key: &str) -> Result<Option<String>> {
