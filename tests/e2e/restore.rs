@@ -100,21 +100,6 @@ fn a_restore_keeps_every_event_and_an_earlier_report_stays_a_prefix() {
     let out = restore(&server, &key, &archive, &["-o", "json"]);
     assert_success(&out);
     let report = json_stdout(&out);
-    assert_eq!(report["ledger"]["relation"], "extends", "{report}");
-    let head = &report["ledger"]["snapshot_head"];
-    assert!(head["seq"].as_u64().unwrap() < pre.len() as u64, "{report}");
-    let source = |t: &str| {
-        report["tables"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| x["table"] == t)
-            .unwrap()["source"]
-            .clone()
-    };
-    assert_eq!(source("audit_log"), "live");
-    assert_eq!(source("im_users"), "snapshot");
-    assert_eq!(source("sessions"), "cleared");
 
     // Every session ended, the restorer's too.
     let out = run(server.imadm().args(["user", "list"]));
@@ -124,10 +109,22 @@ fn a_restore_keeps_every_event_and_an_earlier_report_stays_a_prefix() {
     let (before, after) = (chain(&pre), chain(&post));
     assert!(after.len() > before.len());
     assert_eq!(after[..before.len()], before[..], "same seq, same hash");
+    let users = usernames(&server);
+    assert!(
+        !users
+            .iter()
+            .any(|u| ["ann", "ben", "cat"].contains(&u.as_str())),
+        "{users:?}"
+    );
     let restored = post[before.len()..]
         .iter()
         .find(|e| e["action"] == "backup.restore" && e["outcome"] == "success")
         .expect("the restore event follows the earlier events");
+
+    // The event and the report name the snapshot and say what became of each table.
+    assert_eq!(report["ledger"]["relation"], "extends", "{report}");
+    let head = &report["ledger"]["snapshot_head"];
+    assert!(head["seq"].as_u64().unwrap() < pre.len() as u64, "{report}");
     let detail = restored["detail"].as_str().unwrap();
     for part in [
         format!(
@@ -142,13 +139,18 @@ fn a_restore_keeps_every_event_and_an_earlier_report_stays_a_prefix() {
     ] {
         assert!(detail.contains(&part), "{part:?} not in {detail:?}");
     }
-    let users = usernames(&server);
-    assert!(
-        !users
+    let source = |t: &str| {
+        report["tables"]
+            .as_array()
+            .unwrap()
             .iter()
-            .any(|u| ["ann", "ben", "cat"].contains(&u.as_str())),
-        "{users:?}"
-    );
+            .find(|x| x["table"] == t)
+            .unwrap()["source"]
+            .clone()
+    };
+    assert_eq!(source("audit_log"), "live");
+    assert_eq!(source("im_users"), "snapshot");
+    assert_eq!(source("sessions"), "cleared");
 }
 
 /// After the backup: a token revoked, an operator disabled, a password changed, a role
@@ -274,19 +276,6 @@ fn revocations_made_after_the_backup_stay_in_force() {
 
     let out = restore(&server, &key, &archive, &["-o", "table"]);
     assert_success(&out);
-    let table = stdout(&out);
-    for line in [
-        "operator x: stays disabled (disabled after the backup)",
-        "operator y: stays without role auditor (revoked after the backup)",
-        "operator z: keeps its current password (password changed after the backup)",
-        &format!(r"token {token_id} (ci\u{{1b}}[31mred): stays revoked (revoked after the backup)"),
-    ] {
-        assert!(table.contains(line), "{line:?} not in\n{table}");
-    }
-    assert!(
-        !table.contains('\u{1b}'),
-        "a control character reached the terminal"
-    );
 
     // The IM data is back ...
     assert_eq!(usernames(&server), ["before"]);
@@ -318,8 +307,23 @@ fn revocations_made_after_the_backup_stay_in_force() {
         "0",
         "y's auditor role stays revoked"
     );
-    let out = run(server.imadm().args(["user", "list"]));
-    assert_exit(&out, 4);
+    let out_list = run(server.imadm().args(["user", "list"]));
+    assert_exit(&out_list, 4);
+
+    // The report says what was kept from live, and why (escaped for the terminal).
+    let table = stdout(&out);
+    for line in [
+        "operator x: stays disabled (disabled after the backup)",
+        "operator y: stays without role auditor (revoked after the backup)",
+        "operator z: keeps its current password (password changed after the backup)",
+        &format!(r"token {token_id} (ci\u{{1b}}[31mred): stays revoked (revoked after the backup)"),
+    ] {
+        assert!(table.contains(line), "{line:?} not in\n{table}");
+    }
+    assert!(
+        !table.contains('\u{1b}'),
+        "a control character reached the terminal"
+    );
 }
 
 /// A new install (a fresh data dir with the old server's `server.key`, and only its own
@@ -335,24 +339,25 @@ fn disaster_recovery_into_a_fresh_data_dir_continues_the_chain() {
     let old_report = export_and_verify(&old, &old.tmp().join("old.json"));
     let server_key = std::fs::read(old.data_dir.join("server.key")).unwrap();
 
+    // The snapshot's chain ends at seq n (its audit_log rows, per the manifest).
+    let manifest: Value = serde_json::from_slice(
+        &std::fs::read(format!("{}.manifest.json", archive.display())).unwrap(),
+    )
+    .unwrap();
+    let n = manifest["counts"]["audit_log"].as_u64().unwrap() as usize;
+
     let new = Server::start_with_files(&[("server.key", &server_key)], &[]);
     new.login();
-    let install = ledger(&new);
+    let events = |s: &Server| -> Vec<String> {
+        s.sql("SELECT action || ' ' || actor FROM audit_log ORDER BY seq")
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let install = events(&new);
     let out = restore(&new, &key, &archive, &["-o", "json"]);
     assert_success(&out);
     let report = json_stdout(&out);
-    let l = &report["ledger"];
-    assert_eq!(l["relation"], "recovery", "{report}");
-    let (old_id, new_id) = (
-        report["server_id"].as_str().unwrap(),
-        l["server_id"].as_str().unwrap(),
-    );
-    assert_ne!(old_id, new_id);
-    let n = l["snapshot_head"]["seq"].as_u64().unwrap();
-    assert_eq!(l["appended"]["live_from"], 1);
-    // The install's events, and the restore's own step-up.
-    assert!(l["appended"]["live_to"].as_u64().unwrap() > install.len() as u64);
-    assert_eq!(l["appended"]["from"].as_u64(), Some(n + 1));
 
     // The install's owner is gone; the old server's logs in.
     let mut cmd = new.imadm();
@@ -365,19 +370,38 @@ fn disaster_recovery_into_a_fresh_data_dir_continues_the_chain() {
     // The old server's report (exported after the backup) and the recovered log agree up
     // to the snapshot's head; then come the install's events and the restore.
     let (a, b) = (chain(&old_report), chain(&recovered));
-    assert_eq!(a[..n as usize], b[..n as usize], "same seq, same hash");
+    assert_eq!(a[..n], b[..n], "same seq, same hash");
+    assert_eq!(
+        events(&new)[n..n + install.len()],
+        install[..],
+        "the install's events follow the old chain"
+    );
     let restored = recovered
         .iter()
         .find(|e| e["action"] == "backup.restore" && e["outcome"] == "success")
         .unwrap();
-    assert!(restored["seq"].as_u64().unwrap() > n + install.len() as u64);
+    assert!(restored["seq"].as_u64().unwrap() > (n + install.len()) as u64);
+    assert_eq!(usernames(&new), ["kept"]);
+
+    // The event and the report name both servers and the appended range.
+    let l = &report["ledger"];
+    assert_eq!(l["relation"], "recovery", "{report}");
+    let (old_id, new_id) = (
+        report["server_id"].as_str().unwrap(),
+        l["server_id"].as_str().unwrap(),
+    );
+    assert_ne!(old_id, new_id);
     let detail = restored["detail"].as_str().unwrap();
     assert!(
         detail.contains(&format!("snapshot of {old_id}"))
             && detail.contains(&format!("disaster recovery onto server {new_id}")),
         "{detail}"
     );
-    assert_eq!(usernames(&new), ["kept"]);
+    assert_eq!(l["snapshot_head"]["seq"].as_u64(), Some(n as u64));
+    assert_eq!(l["appended"]["live_from"], 1);
+    // The install's events, and the restore's own step-up.
+    assert!(l["appended"]["live_to"].as_u64().unwrap() > install.len() as u64);
+    assert_eq!(l["appended"]["from"].as_u64(), Some(n as u64 + 1));
 }
 
 /// A log edited behind the server's back (cut back before the backup's head, as someone
