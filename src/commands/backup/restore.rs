@@ -132,9 +132,9 @@ fn ledger_text(l: &Ledger) -> String {
             head(&l.snapshot_head)
         ),
         "behind" => format!(
-            "the snapshot's log ({}) continues the server's ({}), which it replaces",
-            head(&l.snapshot_head),
-            head(&l.live_head)
+            "the server's log ({}) is a prefix of the snapshot's ({}), which is continued",
+            head(&l.live_head),
+            head(&l.snapshot_head)
         ),
         "recovery" => format!(
             "disaster recovery onto server {}: the snapshot's log ({}) is continued",
