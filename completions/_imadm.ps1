@@ -1482,7 +1482,7 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Stream an age-encrypted snapshot into one or more directories')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the archives in directories (from their manifests)')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check an archive against its manifest, or decrypt and check it fully')
-            [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Restore an archive over the server''s data (step-up MFA)')
+            [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Roll the server''s data back to an archive; its audit log and revocations stay (step-up MFA)')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete old archives by retention policy (restic''s semantics)')
             break
         }
@@ -1567,6 +1567,7 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
         'imadm;backup;restore' {
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'age identity file or SSH private key (passphrase: prompted, or IMADM_IDENTITY_PASSPHRASE)')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'age identity file or SSH private key (passphrase: prompted, or IMADM_IDENTITY_PASSPHRASE)')
+            [CompletionResult]::new('--accept-fork', '--accept-fork', [CompletionResultType]::ParameterName, 'Restore even though the archive''s audit log forks from the server''s, for this reason (recorded in the audit log; the server''s log is kept)')
             [CompletionResult]::new('--otp', '--otp', [CompletionResultType]::ParameterName, 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Saved server profile to use')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Admin API base URL (https only)')
@@ -1576,7 +1577,7 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, tsv when piped]')
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding profiles [default: XDG config dir imadm/]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured)')
-            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Check the archive as a restore would, and show counts per table and who would gain permissions, without changing anything')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Check the archive as a restore would, and show what it would do (per table, to the audit log, per operator and token) and who would gain permissions, without changing anything')
             [CompletionResult]::new('--insecure-http', '--insecure-http', [CompletionResultType]::ParameterName, 'Allow an http:// server URL, for a loopback address only')
             [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations')

@@ -1299,7 +1299,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__backup__subcmd__restore)
-            opts="-i -o -y -v -q -h -V --identity --dry-run --otp --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-i -o -y -v -q -h -V --identity --dry-run --accept-fork --otp --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1310,6 +1310,10 @@ _imadm() {
                     return 0
                     ;;
                 -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --accept-fork)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1423,7 +1423,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand run 'Stream an age-encrypted snapshot into one or more directories'
             cand list 'List the archives in directories (from their manifests)'
             cand verify 'Check an archive against its manifest, or decrypt and check it fully'
-            cand restore 'Restore an archive over the server''s data (step-up MFA)'
+            cand restore 'Roll the server''s data back to an archive; its audit log and revocations stay (step-up MFA)'
             cand prune 'Delete old archives by retention policy (restic''s semantics)'
         }
         &'imadm;backup;run'= {
@@ -1504,6 +1504,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
         &'imadm;backup;restore'= {
             cand -i 'age identity file or SSH private key (passphrase: prompted, or IMADM_IDENTITY_PASSPHRASE)'
             cand --identity 'age identity file or SSH private key (passphrase: prompted, or IMADM_IDENTITY_PASSPHRASE)'
+            cand --accept-fork 'Restore even though the archive''s audit log forks from the server''s, for this reason (recorded in the audit log; the server''s log is kept)'
             cand --otp 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts'
             cand --profile 'Saved server profile to use'
             cand --server 'Admin API base URL (https only)'
@@ -1513,7 +1514,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand --output 'Output format [default: table on a terminal, tsv when piped]'
             cand --config-dir 'Directory holding profiles [default: XDG config dir imadm/]'
             cand --color 'When to use colour (NO_COLOR is honoured)'
-            cand --dry-run 'Check the archive as a restore would, and show counts per table and who would gain permissions, without changing anything'
+            cand --dry-run 'Check the archive as a restore would, and show what it would do (per table, to the audit log, per operator and token) and who would gain permissions, without changing anything'
             cand --insecure-http 'Allow an http:// server URL, for a loopback address only'
             cand --no-input 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
             cand -y 'Answer yes to confirmations'

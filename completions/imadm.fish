@@ -1319,7 +1319,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "run" -d 'Stream an age-encrypted snapshot into one or more directories'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "list" -d 'List the archives in directories (from their manifests)'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "verify" -d 'Check an archive against its manifest, or decrypt and check it fully'
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "restore" -d 'Restore an archive over the server\'s data (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "restore" -d 'Roll the server\'s data back to an archive; its audit log and revocations stay (step-up MFA)'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "prune" -d 'Delete old archives by retention policy (restic\'s semantics)'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s r -l recipient -d 'age recipient (age1...) or SSH public key (ssh-ed25519/ssh-rsa ...); repeatable' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s R -l recipients-file -d 'File with one recipient per line (# comments allowed)' -r -F
@@ -1388,6 +1388,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subc
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -s i -l identity -d 'age identity file or SSH private key (passphrase: prompted, or IMADM_IDENTITY_PASSPHRASE)' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l accept-fork -d 'Restore even though the archive\'s audit log forks from the server\'s, for this reason (recorded in the audit log; the server\'s log is kept)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l otp -d 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l server -d 'Admin API base URL (https only)' -r
@@ -1402,7 +1403,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subc
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l dry-run -d 'Check the archive as a restore would, and show counts per table and who would gain permissions, without changing anything'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l dry-run -d 'Check the archive as a restore would, and show what it would do (per table, to the audit log, per operator and token) and who would gain permissions, without changing anything'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -s y -l yes -d 'Answer yes to confirmations'

@@ -242,7 +242,7 @@ pub enum BackupCommand {
     List(commands::backup::list::ListArgs),
     /// Check an archive against its manifest, or decrypt and check it fully
     Verify(commands::backup::verify::VerifyArgs),
-    /// Restore an archive over the server's data (step-up MFA)
+    /// Roll the server's data back to an archive; its audit log and revocations stay (step-up MFA)
     Restore(commands::backup::restore::RestoreArgs),
     /// Delete old archives by retention policy (restic's semantics)
     Prune(commands::backup::prune::PruneArgs),

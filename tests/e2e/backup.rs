@@ -11,34 +11,36 @@ use serde_json::json;
 use crate::harness::*;
 use crate::rbac::{Api, seeded};
 
-/// Every table's rows, in a stable order; `auth_events` and `audit_log` without backup and
-/// step-up events (the run and the restore each record some outside the snapshot).
-fn dump(server: &Server) -> String {
-    let tables = server.sql(
-        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-    );
+/// The rows of every data table (what a restore rolls back: IM data and role
+/// definitions, `imadm_server::backup::merge::TABLES`), in a stable order.
+pub(crate) fn data_dump(server: &Server) -> String {
+    use imadm_server::backup::merge::{Class, TABLES};
     let mut out = String::new();
-    for t in tables.lines() {
-        let filter = match t {
-            "auth_events" => " WHERE event NOT LIKE 'backup%' AND event != 'step_up'",
-            // Backup runs, restores and step-ups are recorded outside what they compare.
-            "audit_log" => " WHERE action NOT LIKE 'backup.%' AND action != 'auth.step_up'",
-            _ => "",
-        };
-        // Step-up records the TOTP step it used (replay protection) on every call.
-        let cols: Vec<String> = server
-            .sql(&format!("SELECT name FROM pragma_table_info('{t}')"))
-            .lines()
-            .filter(|c| *c != "last_totp_step")
-            .map(|c| format!("\"{c}\""))
-            .collect();
+    for (t, _) in TABLES.iter().filter(|(_, c)| *c == Class::Data) {
         out.push_str(&format!("== {t}\n"));
-        out.push_str(&server.sql(&format!(
-            "SELECT {} FROM \"{t}\"{filter} ORDER BY 1",
-            cols.join(",")
-        )));
+        out.push_str(&server.sql(&format!("SELECT * FROM \"{t}\" ORDER BY 1, 2")));
     }
     out
+}
+
+/// `seq|hash` of every audit event, from the database.
+pub(crate) fn ledger(server: &Server) -> Vec<String> {
+    server
+        .sql("SELECT seq, hash FROM audit_log ORDER BY seq")
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `long` starts with `short`: the ledger was kept or extended, never shortened or changed.
+pub(crate) fn assert_prefix(short: &[String], long: &[String]) {
+    assert!(
+        long.len() >= short.len() && long[..short.len()] == *short,
+        "the ledger was not kept: {} events before, {} after, first difference at {:?}",
+        short.len(),
+        long.len(),
+        short.iter().zip(long).position(|(a, b)| a != b)
+    );
 }
 
 pub(crate) fn keypair(dir: &Path) -> (PathBuf, String) {
@@ -72,9 +74,9 @@ pub(crate) fn backup(server: &Server, recipient: &str, dirs: &[&Path]) -> PathBu
     PathBuf::from(v["archives"][0].as_str().unwrap())
 }
 
-#[test]
-fn round_trip_restores_every_table_and_damage_is_refused() {
-    let server = Server::start();
+/// A server with a custom role and an archive of it (in `b1` and `b2`); then an IM user
+/// is created. Returns the archive, the identity file and the data at the backup.
+fn backed_up_then_changed(server: &Server) -> (PathBuf, PathBuf, String) {
     server.login();
     let out = run(server.imadm().args([
         "role",
@@ -91,17 +93,30 @@ fn round_trip_restores_every_table_and_damage_is_refused() {
     std::fs::create_dir_all(&dir1).unwrap();
     std::fs::create_dir_all(&dir2).unwrap();
     let (key, recipient) = keypair(server.tmp());
-
-    let archive = backup(&server, &recipient, &[&dir1, &dir2]);
-    let snapshot_state = dump(&server);
+    let archive = backup(server, &recipient, &[&dir1, &dir2]);
+    let snapshot_state = data_dump(server);
     assert!(snapshot_state.contains("kept-role"));
+    let out = run(server
+        .imadm()
+        .args(["user", "create", "later", "--password-stdin"])
+        .write_stdin("pw-for-tests\n"));
+    assert_success(&out);
+    assert_ne!(data_dump(server), snapshot_state);
+    (archive, key, snapshot_state)
+}
+
+#[test]
+fn round_trip_rolls_the_data_back_and_keeps_the_log() {
+    let server = Server::start();
+    let (archive, key, snapshot_state) = backed_up_then_changed(&server);
     // Both copies identical, each with a manifest; no temp files left.
+    let dir2 = server.tmp().join("b2");
     let a2 = dir2.join(archive.file_name().unwrap());
     assert_eq!(
         std::fs::read(&archive).unwrap(),
         std::fs::read(&a2).unwrap()
     );
-    for d in [&dir1, &dir2] {
+    for d in [archive.parent().unwrap(), &dir2] {
         let names: Vec<String> = std::fs::read_dir(d)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -129,35 +144,46 @@ fn round_trip_restores_every_table_and_damage_is_refused() {
         "{listed}"
     );
 
-    // Change the data after the backup.
-    let out = run(server.imadm().args([
-        "--yes",
-        "role",
-        "delete",
-        "kept-role",
-        "--otp",
-        &server.next_code(),
-    ]));
+    // The restore brings the data back, and keeps every event recorded since.
+    let before = ledger(&server);
+    let out = run(server
+        .imadm()
+        .args(["--yes", "backup", "restore", "-o", "json", "--identity"])
+        .arg(&key)
+        .arg(&archive)
+        .args(["--otp", &server.next_code()]));
     assert_success(&out);
-    let changed_state = dump(&server);
-    assert_ne!(changed_state, snapshot_state);
+    assert!(
+        stderr(&out).contains("everyone must log in again"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(data_dump(&server), snapshot_state);
+    assert_prefix(&before, &ledger(&server));
+    let events = server.sql("SELECT action, outcome FROM audit_log WHERE action LIKE 'backup.%'");
+    assert!(events.contains("backup.restore|success"), "{events}");
+    assert!(events.contains("backup.run|success"), "{events}");
+    assert!(
+        server
+            .sql("SELECT count(*) FROM audit_log WHERE action = 'user.create'")
+            .trim()
+            != "0",
+        "the user created after the backup is still on record"
+    );
+}
+
+#[test]
+fn damaged_archives_fail_verify_and_restore_and_change_nothing() {
+    let server = Server::start();
+    let (archive, key, _) = backed_up_then_changed(&server);
+    let changed_state = data_dump(&server);
 
     // Damaged copies: verify fails with exit 8 at many offsets.
     let bytes = std::fs::read(&archive).unwrap();
     let bad = server.tmp().join("bad");
     std::fs::create_dir_all(&bad).unwrap();
     let bad_archive = bad.join(archive.file_name().unwrap());
-    std::fs::copy(
-        dir1.join(format!(
-            "{}.manifest.json",
-            archive.file_name().unwrap().to_string_lossy()
-        )),
-        bad.join(format!(
-            "{}.manifest.json",
-            archive.file_name().unwrap().to_string_lossy()
-        )),
-    )
-    .unwrap();
+    std::fs::copy(manifest(&archive), manifest(&bad_archive)).unwrap();
     let step = (bytes.len() / 7).max(1);
     for cut in (0..bytes.len()).step_by(step) {
         std::fs::write(&bad_archive, &bytes[..cut]).unwrap();
@@ -170,13 +196,15 @@ fn round_trip_restores_every_table_and_damage_is_refused() {
         assert_exit(&out, 8);
     }
 
-    // Restoring damaged archives: exit 8 and the live data is exactly as before.
+    // Restoring damaged archives (cut short, or failing at the trailer): exit 8, the live
+    // data exactly as before, the log kept (and extended by whatever the attempt recorded).
     for damaged in [bytes[..bytes.len() - 100].to_vec(), {
         let mut f = bytes.clone();
         let i = bytes.len() / 2;
         f[i] ^= 0x01;
         f
     }] {
+        let before = ledger(&server);
         std::fs::write(&bad_archive, &damaged).unwrap();
         let out = run(server
             .imadm()
@@ -185,21 +213,9 @@ fn round_trip_restores_every_table_and_damage_is_refused() {
             .arg(&bad_archive)
             .args(["--otp", &server.next_code()]));
         assert_exit(&out, 8);
-        assert_eq!(dump(&server), changed_state);
+        assert_eq!(data_dump(&server), changed_state);
+        assert_prefix(&before, &ledger(&server));
     }
-
-    // The real restore brings back every table.
-    let out = run(server
-        .imadm()
-        .args(["--yes", "backup", "restore", "-o", "json", "--identity"])
-        .arg(&key)
-        .arg(&archive)
-        .args(["--otp", &server.next_code()]));
-    assert_success(&out);
-    assert_eq!(dump(&server), snapshot_state);
-    let events = server.sql("SELECT action, outcome FROM audit_log WHERE action LIKE 'backup.%'");
-    assert!(events.contains("backup.restore|success"), "{events}");
-    assert!(events.contains("backup.run|success"), "{events}");
 }
 
 #[test]
@@ -244,7 +260,7 @@ fn the_go_age_cli_decrypts_our_archives() {
         .status()
         .unwrap();
     assert!(st.success());
-    let before = dump(&server);
+    let before = data_dump(&server);
     let out = run(server
         .imadm()
         .args([
@@ -270,7 +286,7 @@ fn the_go_age_cli_decrypts_our_archives() {
             .any(|t| t["table"] == "operators"),
         "{v}"
     );
-    assert_eq!(dump(&server), before, "a dry run changes nothing");
+    assert_eq!(data_dump(&server), before, "a dry run changes nothing");
 }
 
 /// About `mib` MiB of random message blobs, written straight into the SQLite file.
@@ -353,6 +369,7 @@ fn a_server_killed_mid_restore_keeps_the_old_data() {
     // Change the data so a completed restore would be visible.
     server.sql("DELETE FROM im_messages WHERE msg_id % 2 = 0");
     let before = messages_digest(&server);
+    let log_before = ledger(&server);
     let mut cmd = std::process::Command::new(bin());
     cmd.arg("--config-dir")
         .arg(&server.config_dir)
@@ -375,6 +392,7 @@ fn a_server_killed_mid_restore_keeps_the_old_data() {
     let _ = child.wait();
     let server = server.restart_with(&[]);
     assert_eq!(messages_digest(&server), before);
+    assert_prefix(&log_before, &ledger(&server));
     assert_eq!(server.sql("PRAGMA integrity_check").trim(), "ok");
     let stale: Vec<_> = std::fs::read_dir(&server.data_dir)
         .unwrap()
@@ -613,7 +631,7 @@ fn restore_as(
         .args(["--otp", otp]))
 }
 
-fn roles_of(server: &Server, operator: &str) -> serde_json::Value {
+pub(crate) fn roles_of(server: &Server, operator: &str) -> serde_json::Value {
     let out = run(server
         .imadm()
         .args(["operator", "show", operator, "-o", "json"]));
@@ -622,7 +640,7 @@ fn roles_of(server: &Server, operator: &str) -> serde_json::Value {
 }
 
 /// `audit alerts` rules and details, as the owner sees them.
-fn alerts(server: &Server) -> Vec<(String, String)> {
+pub(crate) fn alerts(server: &Server) -> Vec<(String, String)> {
     let out = run(server.imadm().args(["audit", "alerts", "-o", "json"]));
     assert_success(&out);
     json_stdout(&out)
@@ -639,7 +657,7 @@ fn alerts(server: &Server) -> Vec<(String, String)> {
 }
 
 /// `(outcome, detail)` of every `backup.restore` event, from `audit log`.
-fn restore_events(server: &Server) -> Vec<(String, String)> {
+pub(crate) fn restore_events(server: &Server) -> Vec<(String, String)> {
     let out =
         run(server
             .imadm()
@@ -779,44 +797,72 @@ fn a_backup_operator_cannot_make_itself_owner_with_a_forged_snapshot() {
     );
 }
 
-/// A genuine snapshot taken while `x` was admin, restored after x's admin role was
-/// revoked, gives x admin again: a backup operator (who holds none of admin's
-/// permissions) is refused (exit 5, `escalation_attempt`); the owner sees the gain in a
-/// dry run and in the restore's report, and the real restore raises `role_escalation`
-/// for x.
+/// A genuine snapshot taken while custom role `ops` carried `user:delete`, restored after
+/// that permission was taken out of the role, gives its holder x `user:delete` again
+/// (role definitions roll back; x's grant of `ops` is in both, so it stays): a backup
+/// operator (who does not hold `user:delete`) is refused (exit 5, `escalation_attempt`);
+/// an owner sees the gain in a dry run and in the restore's report, and the real restore
+/// raises `role_escalation` for x. A role granted after the backup does not come back.
+/// (The changes are spread over the owner, an admin `a` and a second owner `o2`: each
+/// TOTP secret gives three codes without waiting for the clock.)
 #[test]
 fn a_restore_that_gives_permissions_needs_a_restorer_who_holds_them() {
     let server = Server::start_with(&[
         "--seed-operator",
-        "x:admin",
+        "x:support",
         "--seed-operator",
         "bop:backup-operator",
+        "--seed-operator",
+        "a:admin",
+        "--seed-operator",
+        "o2:owner",
     ]);
     server.login();
+    let ok = |args: &[&str]| {
+        let out = run(server
+            .imadm()
+            .args(args)
+            .args(["--otp", &server.next_code()]));
+        assert_success(&out);
+    };
+    ok(&[
+        "role",
+        "create",
+        "ops",
+        "-p",
+        "user:read",
+        "-p",
+        "user:delete",
+    ]);
+    ok(&["operator", "grant", "x", "ops"]);
     let (key, recipient) = keypair(server.tmp());
     let dir = server.tmp().join("b");
     std::fs::create_dir_all(&dir).unwrap();
     let archive = backup(&server, &recipient, &[&dir]);
-    let out = run(server.imadm().args([
-        "operator",
-        "revoke",
-        "x",
-        "admin",
-        "--otp",
-        &server.next_code(),
-    ]));
-    assert_success(&out);
-    assert_eq!(roles_of(&server, "x"), json!([]));
-    let mut admin: Vec<String> = imadm_api::permissions::builtin_permissions("admin")
-        .unwrap()
-        .iter()
-        .map(|p| p.to_string())
-        .collect();
-    admin.sort();
+    let api = Api::new(&server);
+    let seeds = seeded(&server);
+    let (a_password, a_secret) = &seeds["admin"];
+    let mut a_last = None;
+    let a = api.login_tracking("a", a_password, a_secret, &mut a_last);
+    let (st, env) = api.call(
+        "PATCH",
+        "/admin/roles/ops",
+        Some(&a),
+        Some(&fresh_code(a_secret, &mut a_last)),
+        Some(&json!({"remove": ["user:delete"]})),
+    );
+    assert_eq!(st, 200, "{env}");
+    let (st, env) = api.call(
+        "POST",
+        "/admin/operators/x/grant",
+        Some(&a),
+        Some(&fresh_code(a_secret, &mut a_last)),
+        Some(&json!({"roles": ["auditor"]})),
+    );
+    assert_eq!(st, 200, "{env}");
 
     // The backup operator: refused, nothing changes.
-    let api = Api::new(&server);
-    let (password, secret) = &seeded(&server)["backup-operator"];
+    let (password, secret) = &seeds["backup-operator"];
     let mut last = None;
     let bop = api.login_tracking("bop", password, secret, &mut last);
     let out = restore_as(
@@ -827,7 +873,7 @@ fn a_restore_that_gives_permissions_needs_a_restorer_who_holds_them() {
         &fresh_code(secret, &mut last),
     );
     assert_error(&out, 5, "operator \"x\"");
-    assert_eq!(roles_of(&server, "x"), json!([]));
+    assert_eq!(roles_of(&server, "x"), json!(["auditor", "ops", "support"]));
     assert_eq!(
         restore_events(&server),
         [(
@@ -843,43 +889,62 @@ fn a_restore_that_gives_permissions_needs_a_restorer_who_holds_them() {
         alerts(&server)
     );
 
-    // The owner's dry run shows the gain (JSON here, a table below); nothing changes.
-    let out = run(server
-        .imadm()
-        .args(["backup", "restore", "--dry-run", "-o", "json", "--identity"])
-        .arg(&key)
-        .arg(&archive)
-        .args(["--otp", &server.next_code()]));
+    // An owner's dry run shows the gain (JSON here, a table below); nothing changes.
+    let (password, secret) = &seeds["owner"];
+    let mut last = None;
+    let o2 = api.login_tracking("o2", password, secret, &mut last);
+    let as_o2 = |format: &str, dry_run: bool, otp: &str| {
+        let mut cmd = server.imadm();
+        cmd.env("IMADM_TOKEN", &o2)
+            .args(["--yes", "backup", "restore", "-o", format, "--identity"])
+            .arg(&key)
+            .arg(&archive)
+            .args(["--otp", otp]);
+        if dry_run {
+            cmd.arg("--dry-run");
+        }
+        run(&mut cmd)
+    };
+    let out = as_o2("json", true, &fresh_code(secret, &mut last));
     assert_success(&out);
+    let dry = json_stdout(&out);
     assert_eq!(
-        json_stdout(&out)["permission_gains"],
-        json!([{"operator": "x", "permissions": admin}])
+        dry["permission_gains"],
+        json!([{"operator": "x", "permissions": ["user:delete"]}])
     );
-    assert_eq!(roles_of(&server, "x"), json!([]));
+    assert!(
+        dry["kept_from_live"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"principal": "operator x", "kept": "loses role auditor", "why": "granted after the backup"})),
+        "{dry}"
+    );
+    assert_eq!(roles_of(&server, "x"), json!(["auditor", "ops", "support"]));
 
-    // The owner's restore: x is admin again, and that raises role_escalation for x.
-    let out = run(server
-        .imadm()
-        .args(["--yes", "backup", "restore", "-o", "table", "--identity"])
-        .arg(&key)
-        .arg(&archive)
-        .args(["--otp", &server.next_code()]));
+    // The restore: x holds user:delete again (through ops), which raises role_escalation
+    // for x; auditor, granted after the backup, is gone.
+    let out = as_o2("table", false, &fresh_code(secret, &mut last));
     assert_success(&out);
     let table = stdout(&out);
     assert!(
-        table.contains(&format!("Permissions gained: x: {}", admin.join(" "))),
+        table.contains("Permissions gained: x: user:delete"),
         "{table}"
     );
-    assert_eq!(roles_of(&server, "x"), json!(["admin"]));
-    let escalations: Vec<_> = alerts(&server)
-        .into_iter()
-        .filter(|(rule, _)| rule == "role_escalation")
-        .collect();
-    assert_eq!(escalations.len(), 1, "{escalations:?}");
     assert!(
-        escalations[0]
-            .1
-            .contains(&format!("operator x {}", admin.join(","))),
-        "{escalations:?}"
+        table.contains("operator x: loses role auditor (granted after the backup)"),
+        "{table}"
+    );
+    // Every session ended: read the result from the database.
+    assert_eq!(
+        server.sql(
+            "SELECT r.role FROM operator_roles r JOIN operators o ON o.id = r.operator_id
+              WHERE o.username = 'x' ORDER BY 1"
+        ),
+        "ops\nsupport\n"
+    );
+    let escalations = server.sql("SELECT detail FROM alerts WHERE rule = 'role_escalation'");
+    assert_eq!(
+        escalations.lines().collect::<Vec<_>>(),
+        ["a restore gives operator x user:delete"]
     );
 }

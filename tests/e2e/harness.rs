@@ -352,6 +352,25 @@ impl Server {
         Server::spawn_in(tmp, extra)
     }
 
+    /// Like [`Server::start_with`], on a new data dir that already holds `files` (name,
+    /// contents; 0600), e.g. another server's `server.key` for a disaster recovery.
+    pub fn start_with_files(files: &[(&str, &[u8])], extra: &[&str]) -> Server {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::Builder::new()
+            .prefix("imadm-e2e-")
+            .tempdir()
+            .unwrap();
+        let data = tmp.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+        for (name, contents) in files {
+            let p = data.join(name);
+            std::fs::write(&p, contents).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        Server::spawn_in(tmp, extra)
+    }
+
     /// Stop this server and start another `imadm server --dev` on the same data and
     /// config dirs (e.g. with `--lanying-only`). The dev owner keeps its password and TOTP
     /// secret (`dev-credentials.json`); the port, hence the `dev` profile's URL and

@@ -20,6 +20,7 @@ mod harness;
 mod keyring;
 mod lanying;
 mod rbac;
+mod restore;
 mod terminal;
 mod throttle;
 mod users;

@@ -855,7 +855,7 @@ fn hmac_sha256(key: &[u8; 32], msg: &[u8]) -> [u8; 32] {
 }
 
 /// The one statement that writes an audit row (for `insert` and the bench's `seed`).
-fn write_row(conn: &Connection, at_ms: i64, ev: &AuditEvent) -> rusqlite::Result<()> {
+pub(crate) fn write_row(conn: &Connection, at_ms: i64, ev: &AuditEvent) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO audit_log (seq, at_ms, actor_type, actor, source, action, target, outcome,
              request_id, detail, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",

@@ -6,18 +6,25 @@
 //! staging file beside the database (a complete database with the live schema: tables
 //! and indexes before the load, triggers after it, foreign keys checked), two threads
 //! deep (one reads, hashes and decodes, one inserts). Only once the trailer verified and
-//! every record was accepted does the store rename the fsynced staging file over the live
-//! one (`SqliteStore::replace_file`), so a crash leaves the old file or the new one, whole.
-//! Sealed columns stay sealed: a restore needs the same server key, which the header's
-//! key fingerprint checks.
+//! every record was accepted does the store finish the staging file and rename it,
+//! fsynced, over the live one (`SqliteStore::replace_file`), so a crash leaves the old
+//! file or the new one, whole. Sealed columns stay sealed: a restore needs the same server
+//! key, which the header's key fingerprint checks.
+//!
+//! What a restore keeps ([`merge`]): data rolls back; history never does; security state
+//! merges to the most restrictive. The live history goes into the staging file in bulk
+//! while it is staged, and what live commits after that, with the security merge, under
+//! the store's write lock at the install ([`Staged::install`]).
 //!
 //! What a restore accepts ([`AppState::restore_backup`], the service behind
 //! `POST /admin/backup/restore`): only snapshots this server key authenticated (the
 //! header tag before the staging file is created, the trailer's MAC before the file can
-//! be installed or a dry run succeed), and only permission changes its restorer could
-//! have granted: every operator's effective permissions in the staged file are compared
-//! with the live ones, a gain the restorer does not hold refuses the restore, and every
-//! gain raises a `role_escalation` alert.
+//! be installed or a dry run succeed); only a snapshot whose audit ledger the live one
+//! extends (or is behind, or a new install's), a fork only with `accept_fork`; only a
+//! merged result with an enabled owner who has MFA; and only permission changes its
+//! restorer could have granted: every operator's effective permissions in the merged
+//! result are compared with the live ones, a gain the restorer does not hold refuses the
+//! restore, and every gain raises a `role_escalation` alert.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, Write};
@@ -37,6 +44,11 @@ use crate::audit::RequestedAlert;
 use crate::auth::{Caller, RequestCtx};
 use crate::error::ApiError;
 use crate::fsutil::Flusher;
+use crate::store::{Store, StoreError};
+
+pub mod merge;
+
+use merge::{Appended, ChainHead, History, PrincipalNote, Relation, Source};
 
 fn db_err(e: rusqlite::Error) -> ApiError {
     tracing::error!(error = %e, "backup database error");
@@ -150,23 +162,48 @@ pub fn remove_stale_staging(data_dir: &Path) {
     }
 }
 
-/// Rows per table before (live) and in the snapshot.
+/// Rows per table before (live) and in the snapshot, and where the table's rows come
+/// from after the restore.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct TableCounts {
     pub table: String,
     pub current: u64,
     pub snapshot: u64,
+    pub source: Source,
+}
+
+/// The snapshot's audit ledger against the live one, and what the restore does with them.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct LedgerReport {
+    pub relation: Relation,
+    /// This server's id (the snapshot's is the report's `server_id`).
+    pub server_id: String,
+    /// The snapshot's chain head; none when its log is empty.
+    pub snapshot_head: Option<ChainHead>,
+    /// The live chain head when the restore started.
+    pub live_head: Option<ChainHead>,
+    /// Live events appended after the snapshot's chain (relation `behind` or `recovery`).
+    pub appended: Option<Appended>,
+    /// Why a fork was accepted (`accept_fork`).
+    pub fork_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct RestoreReport {
     pub dry_run: bool,
+    /// The snapshot's server.
     pub server_id: String,
     pub created_at: i64,
     pub schema_version: i64,
     pub tables: Vec<TableCounts>,
-    /// Operators whose effective permissions the restore extends (or would extend).
+    /// Operators whose effective permissions the restore extends (or would extend), after
+    /// the merge: only a rolled-back role definition can still give permissions.
     pub permission_gains: Vec<PermissionGain>,
+    pub ledger: LedgerReport,
+    /// What the restore keeps from live (or takes away), per operator and token, and why.
+    pub kept_from_live: Vec<PrincipalNote>,
+    /// Every session ends at a restore (the restorer's too): everyone logs in again.
+    pub sessions_ended: bool,
 }
 
 /// An operator who holds permissions in the snapshot that it does not hold live (a
@@ -197,17 +234,17 @@ fn integrity(e: FormatError) -> ApiError {
     }
 }
 
-/// Every enabled operator's permissions through its roles, by username (the name a
-/// restore keeps; ids may differ between the snapshot and the live data).
+/// Every enabled operator's permissions through its roles in `schema`, by username.
 fn effective_permissions(
     conn: &Connection,
+    schema: &str,
 ) -> rusqlite::Result<BTreeMap<String, BTreeSet<String>>> {
-    let mut stmt = conn.prepare(
-        "SELECT o.username, rp.permission FROM operators o
-           JOIN operator_roles r ON r.operator_id = o.id
-           JOIN role_permissions rp ON rp.role = r.role
-          WHERE o.disabled = 0",
-    )?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT o.username, rp.permission FROM {schema}.operators o
+           JOIN {schema}.operator_roles r ON r.operator_id = o.id
+           JOIN {schema}.role_permissions rp ON rp.role = r.role
+          WHERE o.disabled = 0"
+    ))?;
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
     for row in rows {
@@ -217,14 +254,12 @@ fn effective_permissions(
     Ok(out)
 }
 
-/// What each operator holds in `staged` and not in `live`.
-fn permission_gains(
-    live: &Connection,
-    staged: &Connection,
-) -> rusqlite::Result<Vec<PermissionGain>> {
-    let before = effective_permissions(live)?;
+/// What each operator holds in the staging file (`main`) and not live (`live`).
+fn permission_gains(c: &Connection) -> Result<Vec<PermissionGain>, ApiError> {
+    let before = effective_permissions(c, "live").map_err(db_err)?;
     let none = BTreeSet::new();
-    Ok(effective_permissions(staged)?
+    Ok(effective_permissions(c, "main")
+        .map_err(db_err)?
         .into_iter()
         .filter_map(|(operator, after)| {
             let had = before.get(&operator).unwrap_or(&none);
@@ -235,6 +270,18 @@ fn permission_gains(
             })
         })
         .collect())
+}
+
+/// Refuse a merged result that leaves nobody able to administer the server safely.
+fn require_owner(owners_with_mfa: u64) -> Result<(), ApiError> {
+    if owners_with_mfa > 0 {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        codes::CONFLICT,
+        "the restore would leave no enabled owner with MFA enrolled",
+    )
+    .hint("nothing was changed; `--dry-run` shows what the restore keeps from live (operators disabled, deleted or created since the backup); enable an owner or have one enrol MFA first, or restore another backup"))
 }
 
 /// Decoded records in flight between [`decode`] and the inserting thread, and their budget.
@@ -300,37 +347,131 @@ fn decode<R: BufRead>(mut reader: Reader<R>, tx: std::sync::mpsc::SyncSender<Dec
     }
 }
 
+/// How a restore was asked for.
+pub struct RestoreOptions<'a> {
+    pub dry_run: bool,
+    /// This server's id (a snapshot of another is a disaster recovery, or a fork).
+    pub server_id: &'a str,
+    /// Restore a snapshot whose ledger forks from the live one, for this recorded reason
+    /// (the live ledger stays).
+    pub accept_fork: Option<&'a str>,
+}
+
 /// A snapshot loaded into a complete staging file beside the database: verified,
 /// authenticated and checked, not yet live. Dropping it deletes the file.
 pub struct Staged {
     file: tempfile::NamedTempFile,
     pub report: RestoreReport,
+    history: History,
 }
 
 impl Staged {
-    /// Make the staging file the live database through `install`
-    /// (`Store::replace_file`); on failure the file is deleted.
+    /// Make the staging file the live database through `store`'s `replace_file`, which
+    /// first finishes it under the store's write lock: the live history committed since
+    /// [`stage`] copied it, the security state merged with live's as it is at that moment
+    /// ([`merge::security`]), the install's settings and id counters; then the checks on
+    /// the merged result (an enabled owner with MFA; `check_gains`, the restorer's
+    /// permissions) and the request's audit event, amended with the report. On failure
+    /// the file is deleted and nothing live changed.
     pub fn install(
         self,
-        install: impl FnOnce(&Path) -> Result<(), ApiError>,
+        store: &dyn Store,
+        check_gains: &dyn Fn(&[PermissionGain]) -> Result<(), ApiError>,
     ) -> Result<RestoreReport, ApiError> {
-        // On success the staging file has been renamed; the temp guard's delete then
-        // finds nothing. On failure it removes the staging file.
-        install(self.file.path())?;
-        Ok(self.report)
+        let Staged {
+            file,
+            mut report,
+            mut history,
+        } = self;
+        let mut refusal = None;
+        let done = store.replace_file(file.path(), &mut |tx| {
+            finish(tx, &mut report, &mut history, check_gains).map_err(|e| {
+                let message = e.message.clone();
+                refusal = Some(e);
+                StoreError::Refused(message)
+            })
+        });
+        match (done, refusal) {
+            (_, Some(e)) => Err(e),
+            (Err(e), None) => {
+                tracing::error!(error = %e, "installing the restored database failed");
+                Err(ApiError::new(
+                    codes::DATABASE_ERROR,
+                    "the restored database could not be installed",
+                )
+                .hint("see the server log; the live data is the old data unless the log says otherwise"))
+            }
+            // On success the staging file has been renamed; the temp guard's delete then
+            // finds nothing.
+            (Ok(()), None) => Ok(report),
+        }
     }
+}
+
+/// The part of a restore that runs under the store's write lock (see [`Staged::install`]).
+fn finish(
+    c: &Connection,
+    report: &mut RestoreReport,
+    history: &mut History,
+    check_gains: &dyn Fn(&[PermissionGain]) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
+    history.copy(c)?;
+    report.ledger.appended = history.appended().cloned();
+    report.kept_from_live = merge::security(c, report.ledger.relation.same_lineage())?;
+    merge::install_tables(c)?;
+    merge::carry_sequences(c)?;
+    require_owner(merge::owners_with_mfa(c)?)?;
+    report.permission_gains = permission_gains(c)?;
+    check_gains(&report.permission_gains)?;
+    crate::audit::amend_pending(|e| {
+        e.detail = Some(restore_detail(report));
+        e.alerts = report
+            .permission_gains
+            .iter()
+            .map(|g| RequestedAlert {
+                rule: "role_escalation",
+                severity: "high",
+                detail: format!(
+                    "a restore gives operator {} {}",
+                    g.operator,
+                    g.permissions.join(",")
+                ),
+            })
+            .collect();
+    });
+    Ok(())
+}
+
+fn fork_refused(ledger: &merge::Ledger) -> ApiError {
+    let head = |h: &Option<ChainHead>| {
+        h.as_ref().map_or("no events".to_owned(), |h| {
+            format!("seq {} ({})", h.seq, h.hash)
+        })
+    };
+    ApiError::new(
+        codes::INTEGRITY,
+        format!(
+            "the snapshot's audit log forks from this server's: the snapshot's chain ends at {}, which the live chain (ending at {}) does not hold, nor does the snapshot's hold the live head",
+            head(&ledger.snapshot_head),
+            head(&ledger.live_head)
+        ),
+    )
+    .hint("history never rewinds, so nothing was changed; restore a backup of this server's current log, or, if the divergence is known, pass --accept-fork REASON (recorded in the audit log; the live log is kept)")
+    .as_denial()
 }
 
 /// Load a snapshot authenticated under `mac` into a staging file beside `db` and verify
 /// it. Nothing live changes: [`Staged::install`] does that. A dry run's staging file is
-/// never synced.
+/// never synced; it also gets the merge a real restore does under the lock, so its report
+/// (kept from live, permission gains) and its refusals are the real one's.
 pub fn stage<R: BufRead + Send>(
     db: &Path,
     key_fingerprint: &str,
     mac: &MacKey,
     inp: R,
-    dry_run: bool,
+    opts: &RestoreOptions<'_>,
 ) -> Result<Staged, ApiError> {
+    let dry_run = opts.dry_run;
     let started = std::time::Instant::now();
     let reader = Reader::new(inp).map_err(integrity)?;
     if reader.header.version != FORMAT_VERSION {
@@ -377,6 +518,7 @@ pub fn stage<R: BufRead + Send>(
         )
         .hint("restore with a server of the same imadm version as the one that took the backup"));
     }
+    merge::check_classes(header.tables.iter().map(|t| t.name.as_str()))?;
     // The live schema, to build the staging file as a complete database: tables and
     // indexes before the load, triggers after it (an insert must not fire them).
     let schema: Vec<(String, String)> = {
@@ -393,7 +535,6 @@ pub fn stage<R: BufRead + Send>(
             .map_err(db_err)?
     };
 
-    let gains;
     let dir = db.parent().unwrap_or(Path::new("."));
     let staging = tempfile::Builder::new()
         .prefix(STAGING_PREFIX)
@@ -406,6 +547,9 @@ pub fn stage<R: BufRead + Send>(
             )
             .hint("check free space and permissions of the data dir")
         })?;
+    let ledger;
+    let history;
+    let mut merged = None;
     {
         // The staging file is written back and synced beside the load, on a thread of its
         // own (`Flusher`), so the fsync before the switch has little left to do. A dry
@@ -491,19 +635,46 @@ pub fn stage<R: BufRead + Send>(
             }
         })?;
         drop(stmts);
+        st.execute_batch("COMMIT").map_err(db_err)?;
         tracing::debug!(
             ms = started.elapsed().as_millis(),
             "restore: records loaded"
         );
+
+        // The snapshot is in; now what the restore keeps from live. Foreign keys on, so
+        // the dry run's merge removes what hangs off a removed operator.
+        st.pragma_update(None, "foreign_keys", "ON")
+            .map_err(db_err)?;
+        crate::store::sqlite::attach_read_only(&st, db, "live").map_err(db_err)?;
+        st.execute_batch("BEGIN").map_err(db_err)?;
+        ledger = merge::relate(&st, &header.server_id, opts.server_id)?;
+        if ledger.relation == Relation::Fork && opts.accept_fork.is_none() {
+            return Err(fork_refused(&ledger));
+        }
+        let mut h = History::new(&st, &ledger)?;
+        // The live history, in bulk: before the store's write lock, which `install` takes
+        // only for what live commits meanwhile. A dry run copies only the few events a
+        // continued ledger appends, for its report.
+        if !dry_run || !ledger.relation.keeps_live_ledger() {
+            h.copy(&st)?;
+        }
+        if dry_run {
+            let notes = merge::security(&st, ledger.relation.same_lineage())?;
+            require_owner(merge::owners_with_mfa(&st)?)?;
+            merged = Some((notes, permission_gains(&st)?));
+        }
+        history = h;
         for (kind, sql) in &schema {
             if kind == "trigger" {
                 st.execute_batch(sql).map_err(db_err)?;
             }
         }
         let violations: i64 = st
-            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT count(*) FROM pragma_foreign_key_check(NULL, 'main')",
+                [],
+                |r| r.get(0),
+            )
             .map_err(db_err)?;
         if violations > 0 {
             return Err(ApiError::new(
@@ -512,8 +683,9 @@ pub fn stage<R: BufRead + Send>(
             )
             .hint("the live data was not changed; the archive is inconsistent"));
         }
-        gains = permission_gains(&live, &st).map_err(db_err)?;
-        st.execute_batch("COMMIT; PRAGMA journal_mode=DELETE")
+        // Detached before the journal mode changes: unqualified, that pragma would reach
+        // the attached live file too.
+        st.execute_batch("COMMIT; DETACH DATABASE live; PRAGMA main.journal_mode=DELETE")
             .map_err(db_err)?;
         // The connection first (see above), then the flusher's descriptor.
         drop(st);
@@ -546,19 +718,36 @@ pub fn stage<R: BufRead + Send>(
             table: t.name.clone(),
             current: current as u64,
             snapshot: t.count,
+            source: merge::source(&t.name, ledger.relation),
         });
     }
     drop(live);
+    let (kept_from_live, permission_gains) = merged.unwrap_or_default();
+    let report = RestoreReport {
+        dry_run,
+        server_id: header.server_id,
+        created_at: header.created_at,
+        schema_version: header.schema_version,
+        tables: counts,
+        permission_gains,
+        ledger: LedgerReport {
+            relation: ledger.relation,
+            server_id: opts.server_id.to_owned(),
+            snapshot_head: ledger.snapshot_head,
+            live_head: ledger.live_head,
+            appended: history.appended().cloned(),
+            fork_reason: opts
+                .accept_fork
+                .filter(|_| ledger.relation == Relation::Fork)
+                .map(str::to_owned),
+        },
+        kept_from_live,
+        sessions_ended: true,
+    };
     Ok(Staged {
         file: staging,
-        report: RestoreReport {
-            dry_run,
-            server_id: header.server_id,
-            created_at: header.created_at,
-            schema_version: header.schema_version,
-            tables: counts,
-            permission_gains: gains,
-        },
+        report,
+        history,
     })
 }
 
@@ -584,9 +773,47 @@ fn check_gains(caller: &Caller, gains: &[PermissionGain]) -> Result<(), ApiError
     Ok(())
 }
 
-/// The audit detail of a restore: which snapshot, and who gains what.
+/// How many principal notes the audit detail spells out before `+N more`.
+const DETAIL_NOTES: usize = 20;
+
+/// The audit detail of a restore: which snapshot (server, time, chain head), what became
+/// of the two ledgers, who gains what, and what was kept from live.
 fn restore_detail(r: &RestoreReport) -> String {
-    let mut d = format!("snapshot of {} taken at {}", r.server_id, r.created_at);
+    let l = &r.ledger;
+    let head = |h: &Option<ChainHead>| {
+        h.as_ref().map_or("empty".to_owned(), |h| {
+            format!("seq {} hash {}", h.seq, h.hash)
+        })
+    };
+    let mut d = format!(
+        "snapshot of {} taken at {}, chain head {}",
+        r.server_id,
+        r.created_at,
+        head(&l.snapshot_head)
+    );
+    d.push_str(&match l.relation {
+        Relation::Extends => format!("; live chain ({}) extends it, kept", head(&l.live_head)),
+        Relation::Behind => format!(
+            "; live chain ({}) is a prefix of it: the snapshot's continued",
+            head(&l.live_head)
+        ),
+        Relation::Recovery => format!(
+            "; disaster recovery onto server {} (live chain {}): the snapshot's chain continued",
+            l.server_id,
+            head(&l.live_head)
+        ),
+        Relation::Fork => format!(
+            "; fork accepted ({:?}): live chain ({}) kept",
+            l.fork_reason.as_deref().unwrap_or(""),
+            head(&l.live_head)
+        ),
+    });
+    if let Some(a) = &l.appended {
+        d.push_str(&format!(
+            "; live events seq {}..={} (head {}) appended as seq {}..={}",
+            a.live_from, a.live_to, a.live_head, a.from, a.to
+        ));
+    }
     for g in &r.permission_gains {
         d.push_str(&format!(
             "; {} gains {}",
@@ -594,17 +821,52 @@ fn restore_detail(r: &RestoreReport) -> String {
             g.permissions.join(",")
         ));
     }
+    if !r.kept_from_live.is_empty() {
+        let mut kept: Vec<String> = r
+            .kept_from_live
+            .iter()
+            .take(DETAIL_NOTES)
+            .map(|n| format!("{} {} ({})", n.principal, n.kept, n.why))
+            .collect();
+        if r.kept_from_live.len() > DETAIL_NOTES {
+            kept.push(format!("+{} more", r.kept_from_live.len() - DETAIL_NOTES));
+        }
+        d.push_str(&format!("; kept from live: {}", kept.join(", ")));
+    }
+    d.push_str(if r.dry_run {
+        "; would end every session"
+    } else {
+        "; every session ended"
+    });
     d
+}
+
+/// The longest `accept_fork` reason (it goes into the audit log).
+const MAX_FORK_REASON: usize = 500;
+
+fn check_fork_reason(reason: Option<&str>) -> Result<(), ApiError> {
+    let Some(r) = reason else { return Ok(()) };
+    if r.trim().is_empty() || r.chars().count() > MAX_FORK_REASON || r.chars().any(char::is_control)
+    {
+        return Err(ApiError::bad_request(format!(
+            "accept_fork needs a reason of 1 to {MAX_FORK_REASON} characters, on one line"
+        ))
+        .hint("say why the fork is expected, e.g. --accept-fork \"restored the pre-upgrade backup on purpose, ticket 4711\""));
+    }
+    Ok(())
 }
 
 impl AppState {
     /// Restore (or with `dry_run`, check) the snapshot streamed from `inp`: permission
-    /// `backup:restore` and step-up first, then [`stage`], the permission-gain check, and
-    /// the install under `file_lock`. Recorded fail-closed as `backup.restore` (or
+    /// `backup:restore` and step-up first, then [`stage`] (the ledger relation and, for a
+    /// fork, `accept_fork`), and the install under `file_lock`, where the security state
+    /// is merged and the merged result checked (an enabled owner with MFA, no permission
+    /// gain the restorer does not hold). Recorded fail-closed as `backup.restore` (or
     /// `backup.restore_dry_run`): `denied` for refusals (no permission, a snapshot that
-    /// fails authentication, a gain the restorer does not hold), `failure` otherwise.
-    /// The success event commits inside the new database file, with one
-    /// `role_escalation` alert per operator that gains permissions.
+    /// fails authentication or forks, a gain the restorer does not hold), `failure`
+    /// otherwise. The success event commits inside the new database file, after the live
+    /// history, with one `role_escalation` alert per operator that gains permissions; a
+    /// checkpoint is signed at the restore with this server's audit key.
     pub fn restore_backup<R: BufRead + Send>(
         &self,
         ctx: &RequestCtx,
@@ -612,6 +874,7 @@ impl AppState {
         otp: Option<&str>,
         inp: R,
         dry_run: bool,
+        accept_fork: Option<&str>,
     ) -> Result<RestoreReport, ApiError> {
         let action = if dry_run {
             "backup.restore_dry_run"
@@ -621,48 +884,37 @@ impl AppState {
         let event = self.audit_event(ctx, Some(caller), action, None);
         self.audited(event, || {
             caller.require("backup:restore")?;
+            check_fork_reason(accept_fork)?;
             self.step_up(ctx, caller, otp, "restoring a backup")?;
+            let opts = RestoreOptions {
+                dry_run,
+                server_id: &self.server_id,
+                accept_fork,
+            };
             let staged = stage(
                 &self.db_path,
                 &self.key.fingerprint(),
                 self.key.backup_mac_key(),
                 inp,
-                dry_run,
+                &opts,
             )?;
-            check_gains(caller, &staged.report.permission_gains)?;
-            crate::audit::amend_pending(|e| {
-                e.detail = Some(restore_detail(&staged.report));
-                if !dry_run {
-                    e.alerts = staged
-                        .report
-                        .permission_gains
-                        .iter()
-                        .map(|g| RequestedAlert {
-                            rule: "role_escalation",
-                            severity: "high",
-                            detail: format!(
-                                "a restore gives operator {} {}",
-                                g.operator,
-                                g.permissions.join(",")
-                            ),
-                        })
-                        .collect();
-                }
-            });
             if dry_run {
+                check_gains(caller, &staged.report.permission_gains)?;
+                crate::audit::amend_pending(|e| e.detail = Some(restore_detail(&staged.report)));
                 return Ok(staged.report);
             }
-            let r = staged.install(|staged| {
+            let installed = {
                 let _file = self.file_lock.write().unwrap_or_else(|p| p.into_inner());
-                self.store.replace_file(staged).map_err(|e| {
-                    tracing::error!(error = %e, "installing the restored database failed");
-                    ApiError::new(codes::DATABASE_ERROR, "the restored database could not be installed")
-                        .hint("see the server log; the live data is the old data unless the log says otherwise")
-                })
-            });
+                staged.install(self.store.as_ref(), &|gains| check_gains(caller, gains))
+            };
             // The data changed under every cached session lookup.
             self.store.bump_epoch();
-            r
+            let report = installed?;
+            // The first checkpoint of the restored log, under this server's key.
+            if let Err(e) = self.audit_checkpoint(None) {
+                tracing::warn!(error = %e.message, "cannot sign a checkpoint after the restore");
+            }
+            Ok(report)
         })
     }
 }
@@ -670,153 +922,179 @@ impl AppState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::NewAudit;
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::{NewServiceToken, NewSession};
 
     /// The MAC key of these tests' server.
     fn mac() -> MacKey {
         MacKey::from_bytes([9; 32])
     }
 
-    /// [`stage`] and, unless a dry run, [`Staged::install`], under [`mac`].
-    fn restore<R: BufRead + Send>(
-        db: &Path,
-        key_fingerprint: &str,
-        inp: R,
-        dry_run: bool,
-        install: impl FnOnce(&Path) -> Result<(), ApiError>,
-    ) -> Result<RestoreReport, ApiError> {
-        let staged = stage(db, key_fingerprint, &mac(), inp, dry_run)?;
-        if dry_run {
-            Ok(staged.report)
-        } else {
-            staged.install(install)
+    /// A server's database, through its store (as the server has it open), with an owner
+    /// who has MFA (a restore must leave one), one IM user with a value of every kind,
+    /// and a few audit events.
+    struct Srv {
+        _dir: tempfile::TempDir,
+        dir: std::path::PathBuf,
+        p: std::path::PathBuf,
+        store: SqliteStore,
+        id: &'static str,
+    }
+
+    impl Srv {
+        fn new(id: &'static str) -> Srv {
+            Srv::with(id, |_| {})
         }
-    }
 
-    fn snap(db: &Path) -> Vec<u8> {
-        snapshot(db, "srv", "fp", &mac(), Vec::new()).unwrap()
-    }
-
-    /// A small database with the tables a restore compares permissions in, besides a
-    /// table of each kind of value and an append-only one.
-    fn db(dir: &Path) -> std::path::PathBuf {
-        let p = dir.join("t.db");
-        let c = Connection::open(&p).unwrap();
-        c.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA user_version=7;
-             CREATE TABLE operators (id INTEGER PRIMARY KEY, username TEXT, disabled INTEGER);
-             CREATE TABLE operator_roles (operator_id INTEGER, role TEXT);
-             CREATE TABLE role_permissions (role TEXT, permission TEXT);
-             CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT, b BLOB, r REAL);
-             CREATE TABLE log (id INTEGER PRIMARY KEY, e TEXT);
-             CREATE TRIGGER log_no_delete BEFORE DELETE ON log BEGIN SELECT RAISE(ABORT, 'append-only'); END;
-             INSERT INTO a VALUES (1, 'x', x'00ff', 1.5), (2, NULL, NULL, NULL);
-             INSERT INTO log VALUES (1, 'created');",
-        )
-        .unwrap();
-        p
-    }
-
-    fn rows(p: &Path) -> Vec<String> {
-        let c = Connection::open(p).unwrap();
-        let mut out = Vec::new();
-        for t in ["a", "log"] {
-            let mut s = c
-                .prepare(&format!("SELECT * FROM {t} ORDER BY id"))
+        /// `before` runs on the empty file, before the store creates its schema.
+        fn with(id: &'static str, before: impl FnOnce(&Path)) -> Srv {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("imadm.db");
+            before(&p);
+            let store = SqliteStore::open(&p).unwrap();
+            let owner = store
+                .create_operator(&format!("{id}-owner"), "h", false, &["owner"], 1)
                 .unwrap();
+            store.set_totp_secret(owner, b"sealed").unwrap();
+            let srv = Srv {
+                dir: dir.path().to_owned(),
+                _dir: dir,
+                p,
+                store,
+                id,
+            };
+            srv.sql(
+                "INSERT INTO im_users (user_id, username, password_hash, nick_name, created_at, updated_at)
+                     VALUES (1, 'x', 'h', x'00ff', 1.5, 1), (2, 'q', 'h', NULL, 2, 2);",
+            );
+            srv.event("auth.login");
+            srv.event("user.create");
+            srv
+        }
+
+        fn sql(&self, q: &str) {
+            Connection::open(&self.p).unwrap().execute_batch(q).unwrap();
+        }
+
+        fn query(&self, q: &str) -> Vec<String> {
+            let c = Connection::open(&self.p).unwrap();
+            let mut s = c.prepare(q).unwrap();
             let n = s.column_count();
-            let r: Vec<String> = s
-                .query_map([], |r| {
-                    Ok((0..n)
-                        .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
-                        .collect::<Vec<_>>()
-                        .join("|"))
+            s.query_map([], |r| {
+                Ok((0..n)
+                    .map(|i| match r.get_ref(i).unwrap() {
+                        SqlRef::Null => "NULL".to_owned(),
+                        SqlRef::Integer(v) => v.to_string(),
+                        SqlRef::Real(v) => v.to_string(),
+                        SqlRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                        SqlRef::Blob(b) => format!("x'{}'", hex::encode(b)),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("|"))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+        }
+
+        fn event(&self, action: &str) {
+            self.store
+                .append_audit(&NewAudit {
+                    actor_type: "operator".into(),
+                    actor: format!("{}-owner", self.id),
+                    action: action.into(),
+                    outcome: "success".into(),
+                    ..NewAudit::default()
                 })
-                .unwrap()
-                .collect::<rusqlite::Result<_>>()
                 .unwrap();
-            out.push(format!("{t}: {r:?}"));
         }
-        out
+
+        /// The IM data (what rolls back).
+        fn data(&self) -> Vec<String> {
+            let mut out = self.query("SELECT * FROM im_users ORDER BY user_id");
+            out.extend(
+                self.query("SELECT msg_id, length(content) FROM im_messages ORDER BY msg_id"),
+            );
+            out
+        }
+
+        /// `seq|action|hash` of every event.
+        fn ledger(&self) -> Vec<String> {
+            self.query("SELECT seq, action, hash FROM audit_log ORDER BY seq")
+        }
+
+        fn snap(&self) -> Vec<u8> {
+            snapshot(&self.p, self.id, "fp", &mac(), Vec::new()).unwrap()
+        }
+
+        fn restore(&self, inp: &[u8], dry_run: bool) -> Result<RestoreReport, ApiError> {
+            self.restore_with(inp, dry_run, None)
+        }
+
+        /// [`stage`] and, unless a dry run, [`Staged::install`] through the store.
+        fn restore_with<R: BufRead + Send>(
+            &self,
+            inp: R,
+            dry_run: bool,
+            accept_fork: Option<&str>,
+        ) -> Result<RestoreReport, ApiError> {
+            let staged = self.stage(inp, dry_run, accept_fork)?;
+            if dry_run {
+                Ok(staged.report)
+            } else {
+                staged.install(&self.store, &|_| Ok(()))
+            }
+        }
+
+        fn stage<R: BufRead + Send>(
+            &self,
+            inp: R,
+            dry_run: bool,
+            accept_fork: Option<&str>,
+        ) -> Result<Staged, ApiError> {
+            let opts = RestoreOptions {
+                dry_run,
+                server_id: self.id,
+                accept_fork,
+            };
+            stage(&self.p, "fp", &mac(), inp, &opts)
+        }
+
+        /// Cut the live ledger back to `seq` (as someone with the file could), so that
+        /// what is appended next forks from what was there.
+        fn truncate_ledger(&self, seq: u64) {
+            self.sql(&format!(
+                "DROP TRIGGER audit_log_append_only_delete;
+                 DELETE FROM audit_log WHERE seq > {seq};
+                 CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log
+                 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+            ));
+        }
     }
 
-    /// What the server does: the store installs the file (closing and reopening its
-    /// connections). Also checks that each operator's newest TOTP step survives.
-    #[test]
-    fn restore_through_the_store_keeps_the_newest_totp_step_so_used_codes_stay_used() {
-        use crate::store::Store;
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("imadm.db");
-        let store = crate::store::sqlite::SqliteStore::open(&p).unwrap();
-        for name in ["alice", "bob", "carol"] {
-            store.create_operator(name, "x", false, &[], 1).unwrap();
+    /// Every event's hash follows from the previous one and its own fields.
+    fn assert_chain_verifies(srv: &Srv) {
+        let events = srv
+            .store
+            .audit_events(&crate::audit::EventFilter {
+                limit: 100_000,
+                ..Default::default()
+            })
+            .unwrap();
+        let mut prev = imadm_api::audit::GENESIS;
+        for (i, e) in events.iter().enumerate() {
+            assert_eq!(e.seq, i as u64 + 1, "no gaps");
+            prev = imadm_api::audit::chain_next(&prev, &e.leaf());
+            assert_eq!(e.hash, imadm_api::audit::hash_hex(&prev), "event {}", e.seq);
         }
-        let set = |sql: &str| Connection::open(&p).unwrap().execute_batch(sql).unwrap();
-        let steps = |store: &crate::store::sqlite::SqliteStore| -> Vec<(String, Option<u64>)> {
-            ["alice", "bob", "carol", "dave"]
-                .iter()
-                .filter_map(|n| store.operator_by_username(n).unwrap())
-                .map(|o| (o.username, o.last_totp_step))
-                .collect()
-        };
-        set(
-            "UPDATE operators SET last_totp_step = 100 WHERE username = 'alice';
-             UPDATE operators SET last_totp_step = 500 WHERE username = 'carol';",
-        );
-        let snap = snap(&p);
-        // After the backup: alice and bob log in (newer steps), carol is deleted, dave is new.
-        set(
-            "UPDATE operators SET last_totp_step = 200 WHERE username = 'alice';
-             UPDATE operators SET last_totp_step = 300 WHERE username = 'bob';
-             DELETE FROM operators WHERE username = 'carol';",
-        );
-        store.create_operator("dave", "x", false, &[], 1).unwrap();
-        restore(&p, "fp", &snap[..], false, |staged| {
-            store
-                .replace_file(staged)
-                .map_err(|e| ApiError::new(codes::INTERNAL, e.to_string()))
-        })
-        .unwrap();
-        // The store's own (reopened) connections read the restored file.
-        assert_eq!(
-            steps(&store),
-            [
-                ("alice".to_owned(), Some(200)),
-                ("bob".to_owned(), Some(300)),
-                ("carol".to_owned(), Some(500)),
-            ]
-        );
-        // And it still writes: through the reopened writer, into the restored file.
-        store.create_operator("erin", "x", false, &[], 1).unwrap();
-        assert!(store.operator_by_username("erin").unwrap().is_some());
     }
 
-    /// Both ways a database file comes to be get the server's page size: a new store, and
-    /// a restore over a file made with SQLite's default. The pragma only works before the
-    /// first write, so its place in each set-up matters.
-    #[test]
-    fn new_and_restored_files_use_the_server_page_size() {
-        use crate::store::sqlite::{PAGE_SIZE, SqliteStore};
-        let page_size = |p: &Path| -> u32 {
-            Connection::open(p)
-                .unwrap()
-                .pragma_query_value(None, "page_size", |r| r.get(0))
-                .unwrap()
-        };
-        let dir = tempfile::tempdir().unwrap();
-        let fresh = dir.path().join("fresh.db");
-        drop(SqliteStore::open(&fresh).unwrap());
-        assert_eq!(page_size(&fresh), PAGE_SIZE);
-        let p = db(dir.path());
-        assert_eq!(
-            page_size(&p),
-            4096,
-            "premise: the fixture has SQLite's default"
+    fn prefix(short: &[String], long: &[String]) {
+        assert!(
+            long.len() >= short.len() && long[..short.len()] == *short,
+            "not a prefix:\n{short:#?}\nof\n{long:#?}"
         );
-        let before = rows(&p);
-        let snap = snap(&p);
-        restore(&p, "fp", &snap[..], false, rename_into(&p)).unwrap();
-        assert_eq!(page_size(&p), PAGE_SIZE);
-        assert_eq!(rows(&p), before);
     }
 
     fn assert_no_staging_files(dir: &Path) {
@@ -828,120 +1106,218 @@ mod tests {
         assert!(left.is_empty(), "{left:?}");
     }
 
-    /// Install by renaming, as the store does once its connections are closed.
-    fn rename_into(db: &Path) -> impl FnOnce(&Path) -> Result<(), ApiError> + '_ {
-        move |staged| {
-            std::fs::rename(staged, db).map_err(|e| ApiError::new(codes::INTERNAL, e.to_string()))
-        }
+    /// Both ways a database file comes to be get the server's page size: a new store, and
+    /// a restore over a file made with SQLite's default. The pragma only works before the
+    /// first write, so its place in each set-up matters.
+    #[test]
+    fn new_and_restored_files_use_the_server_page_size() {
+        use crate::store::sqlite::PAGE_SIZE;
+        let page_size = |p: &Path| -> u32 {
+            Connection::open(p)
+                .unwrap()
+                .pragma_query_value(None, "page_size", |r| r.get(0))
+                .unwrap()
+        };
+        let fresh = Srv::new("srv");
+        assert_eq!(page_size(&fresh.p), PAGE_SIZE);
+        let old = Srv::with("srv", |p| {
+            Connection::open(p)
+                .unwrap()
+                .execute_batch("PRAGMA page_size = 4096; CREATE TABLE x (a); DROP TABLE x;")
+                .unwrap()
+        });
+        assert_eq!(page_size(&old.p), 4096, "premise: SQLite's default");
+        let before = old.data();
+        let snap = old.snap();
+        old.restore(&snap, false).unwrap();
+        assert_eq!(page_size(&old.p), PAGE_SIZE);
+        assert_eq!(old.data(), before);
     }
 
     #[test]
-    fn restore_replaces_every_table_through_triggers_and_checks_key_and_schema() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = db(dir.path());
-        let before = rows(&p);
-        let snap = snap(&p);
-        {
-            let c = Connection::open(&p).unwrap();
-            c.execute_batch("DELETE FROM a WHERE id = 1; INSERT INTO log VALUES (2, 'changed');")
-                .unwrap();
-        }
-        let changed = rows(&p);
+    fn data_rolls_back_history_stays_and_key_and_schema_are_checked() {
+        let srv = Srv::new("srv");
+        let before = srv.data();
+        let snap = srv.snap();
+        srv.sql(
+            "DELETE FROM im_users WHERE user_id = 1;
+             INSERT INTO im_users (username, password_hash, created_at, updated_at)
+                 VALUES ('z', 'h', 3, 3);",
+        );
+        srv.event("user.delete");
+        let changed = srv.data();
         assert_ne!(changed, before);
+        let ledger = srv.ledger();
 
-        let e = restore(&p, "other", &snap[..], false, rename_into(&p)).unwrap_err();
+        let opts = RestoreOptions {
+            dry_run: false,
+            server_id: "srv",
+            accept_fork: None,
+        };
+        let Err(e) = stage(&srv.p, "other", &mac(), &snap[..], &opts) else {
+            panic!("another key fingerprint was accepted");
+        };
         assert!(!e.is_denial(), "a foreign key is a mistake, not an attack");
         assert_eq!(e.code, codes::INTEGRITY);
         assert!(e.message.contains("different server key"), "{}", e.message);
-        let dry = restore(&p, "fp", &snap[..], true, rename_into(&p)).unwrap();
+        let dry = srv.restore(&snap, true).unwrap();
         assert!(dry.dry_run);
-        assert_eq!(rows(&p), changed);
-        let e = restore(&p, "fp", &snap[..snap.len() - 1], false, rename_into(&p)).unwrap_err();
+        assert_eq!(dry.ledger.relation, Relation::Extends);
+        assert_eq!(srv.data(), changed);
+        let e = srv.restore(&snap[..snap.len() - 1], false).unwrap_err();
         assert_eq!(e.code, codes::INTEGRITY);
-        assert_eq!(rows(&p), changed);
+        assert_eq!(srv.data(), changed);
 
-        let report = restore(&p, "fp", &snap[..], false, rename_into(&p)).unwrap();
-        assert_eq!(rows(&p), before);
-        let log = report.tables.iter().find(|t| t.table == "log").unwrap();
-        assert_eq!((log.current, log.snapshot), (2, 1));
+        let report = srv.restore(&snap, false).unwrap();
+        assert_eq!(srv.data(), before, "the IM data rolled back");
+        prefix(&ledger, &srv.ledger());
+        assert_chain_verifies(&srv);
+        let source = |t: &str| report.tables.iter().find(|c| c.table == t).unwrap().source;
+        assert_eq!(source("im_users"), Source::Snapshot);
+        assert_eq!(source("audit_log"), Source::Live);
+        assert_eq!(source("operators"), Source::Merged);
+        assert_eq!(source("sessions"), Source::Cleared);
+        assert_eq!(source("settings"), Source::Live);
         // The append-only trigger is back.
-        let c = Connection::open(&p).unwrap();
-        assert!(c.execute("DELETE FROM log", []).is_err());
+        let c = Connection::open(&srv.p).unwrap();
+        assert!(c.execute("DELETE FROM audit_log", []).is_err());
 
-        c.execute_batch("PRAGMA user_version=8").unwrap();
-        let e = restore(&p, "fp", &snap[..], false, rename_into(&p)).unwrap_err();
-        assert!(e.message.contains("schema version 7"), "{}", e.message);
-        // No staging files left behind.
-        assert_no_staging_files(dir.path());
+        c.execute_batch("PRAGMA user_version=99").unwrap();
+        let e = srv.restore(&snap, false).unwrap_err();
+        assert!(e.message.contains("schema version"), "{}", e.message);
+        assert_no_staging_files(&srv.dir);
+    }
+
+    /// What live commits between the bulk copy of its history and the install (here,
+    /// events written after `stage`) is in the restored file too, before the restore's
+    /// own event; ids of rows created since the backup are not given again.
+    #[test]
+    fn history_committed_during_the_restore_is_kept_and_ids_are_not_reused() {
+        let srv = Srv::new("srv");
+        let snap = srv.snap();
+        srv.sql(
+            "INSERT INTO im_users (username, password_hash, created_at, updated_at)
+                 VALUES ('later', 'h', 3, 3);",
+        );
+        let rolled_away: i64 = srv.query("SELECT max(user_id) FROM im_users")[0]
+            .parse()
+            .unwrap();
+        srv.event("user.create");
+        let staged = srv.stage(&snap[..], false, None).unwrap();
+        srv.event("user.update");
+        srv.store
+            .append_event(
+                &crate::store::AuthEvent {
+                    event: "login.password".into(),
+                    outcome: "failure".into(),
+                    ..Default::default()
+                },
+                5,
+            )
+            .unwrap();
+        let before = srv.ledger();
+        let auth_before = srv.query("SELECT * FROM auth_events ORDER BY id");
+        crate::audit::set_pending(NewAudit {
+            actor_type: "operator".into(),
+            actor: "srv-owner".into(),
+            action: "backup.restore".into(),
+            outcome: "success".into(),
+            ..NewAudit::default()
+        });
+        let report = staged.install(&srv.store, &|_| Ok(())).unwrap();
+        let (event, written) = crate::audit::take_pending().unwrap();
+        assert!(written, "the restore's event went into the new file");
+        let after = srv.ledger();
+        prefix(&before, &after);
+        assert_eq!(after.len(), before.len() + 1);
+        assert!(after.last().unwrap().contains("|backup.restore|"));
+        assert_eq!(
+            srv.query("SELECT * FROM auth_events ORDER BY id"),
+            auth_before
+        );
+        assert_chain_verifies(&srv);
+        let detail = event.detail.unwrap();
+        let head = report.ledger.snapshot_head.unwrap();
+        assert!(
+            detail.contains(&format!("snapshot of srv taken at {}", report.created_at))
+                && detail.contains(&format!("chain head seq {} hash {}", head.seq, head.hash))
+                && detail.contains("every session ended"),
+            "{detail}"
+        );
+        srv.sql(
+            "INSERT INTO im_users (username, password_hash, created_at, updated_at)
+                 VALUES ('new', 'h', 4, 4);",
+        );
+        let new: i64 = srv.query("SELECT max(user_id) FROM im_users")[0]
+            .parse()
+            .unwrap();
+        assert!(
+            new > rolled_away,
+            "id {new} given again (was {rolled_away})"
+        );
     }
 
     /// Many records cross the decoder's batches and channel; a record the database
     /// refuses half-way (a duplicate key) stops both threads, and nothing is installed.
     #[test]
     fn restore_across_many_batches_and_a_refused_record_stops_it_cleanly() {
-        use imadm_api::backup::Writer;
-        let dir = tempfile::tempdir().unwrap();
-        let p = db(dir.path());
-        {
-            let c = Connection::open(&p).unwrap();
-            c.execute_batch(
-                "WITH RECURSIVE n(i) AS (SELECT 3 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
-                 INSERT INTO a SELECT i, 'row ' || i, randomblob(2048), i / 2.0 FROM n;",
-            )
-            .unwrap();
-        }
-        let before = rows(&p);
-        let snap = snap(&p);
-        Connection::open(&p)
-            .unwrap()
-            .execute_batch("DELETE FROM a WHERE id > 10")
-            .unwrap();
-        let changed = rows(&p);
-        restore(&p, "fp", &snap[..], false, rename_into(&p)).unwrap();
-        assert_eq!(rows(&p), before, "3000 rows of ~2 KiB, over many batches");
+        let srv = Srv::new("srv");
+        srv.sql(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+             INSERT INTO im_messages (msg_id, from_id, to_type, to_id, content, created_at)
+                 SELECT i, 1, 'user', 2, randomblob(2048), i FROM n;",
+        );
+        let before = srv.data();
+        let snap = srv.snap();
+        srv.sql("DELETE FROM im_messages WHERE msg_id > 10");
+        let changed = srv.data();
+        srv.restore(&snap, false).unwrap();
+        assert_eq!(srv.data(), before, "3000 rows of ~2 KiB, over many batches");
 
-        // The same header, but row 2500 comes twice.
-        let mut header = Reader::new(&snap[..]).unwrap().header;
-        for t in &mut header.tables {
-            if t.name == "a" {
-                t.count = 3001;
-            }
+        // The same snapshot, but message 2500 comes twice.
+        let mut r = Reader::new(&snap[..]).unwrap();
+        let mut records = Vec::new();
+        while let Item::Record { table, values } = r.next().unwrap() {
+            records.push((table, values));
         }
-        let mut w = Writer::new(Vec::new(), &header, &mac()).unwrap();
-        let a = header.tables.iter().position(|t| t.name == "a").unwrap() as u32;
-        let blob = vec![7u8; 2048];
-        for id in (1..=3000).chain([2500]) {
-            let v = format!("row {id}");
-            w.record(
-                a,
-                &[
-                    ValueRef::Int(id),
-                    ValueRef::Text(v.as_bytes()),
-                    ValueRef::Blob(&blob),
-                    ValueRef::Real(1.0),
-                ],
-            )
+        let mut header = r.header;
+        let msgs = header
+            .tables
+            .iter()
+            .position(|t| t.name == "im_messages")
             .unwrap();
-        }
-        let log = header.tables.iter().position(|t| t.name == "log").unwrap() as u32;
-        w.record(log, &[ValueRef::Int(1), ValueRef::Text(b"created")])
-            .unwrap();
-        let bad = w.finish().unwrap();
-        Connection::open(&p)
+        header.tables[msgs].count += 1;
+        let dup = records
+            .iter()
+            .find(|(t, v)| *t as usize == msgs && v[0] == Value::Int(2500))
             .unwrap()
-            .execute_batch("DELETE FROM a WHERE id > 10")
-            .unwrap();
-        let mut installed = false;
-        let e = restore(&p, "fp", &bad[..], false, |_| {
-            installed = true;
-            Ok(())
-        })
-        .unwrap_err();
+            .clone();
+        records.push(dup);
+        let mut w = Writer::new(Vec::new(), &header, &mac()).unwrap();
+        for (t, values) in &records {
+            let refs: Vec<ValueRef<'_>> = values
+                .iter()
+                .map(|v| match v {
+                    Value::Null => ValueRef::Null,
+                    Value::Int(i) => ValueRef::Int(*i),
+                    Value::Real(r) => ValueRef::Real(*r),
+                    Value::Text(t) => ValueRef::Text(t.as_bytes()),
+                    Value::Blob(b) => ValueRef::Blob(b),
+                })
+                .collect();
+            w.record(*t, &refs).unwrap();
+        }
+        let bad = w.finish().unwrap();
+        srv.sql("DELETE FROM im_messages WHERE msg_id > 10");
+        let e = srv.restore(&bad, false).unwrap_err();
         assert_eq!(e.code, codes::INTEGRITY);
-        assert!(e.message.contains("table a was refused"), "{}", e.message);
-        assert!(!installed);
-        assert_eq!(rows(&p), changed);
-        assert_no_staging_files(dir.path());
+        assert!(
+            e.message.contains("table im_messages was refused"),
+            "{}",
+            e.message
+        );
+        assert_eq!(srv.data(), changed);
+        assert_no_staging_files(&srv.dir);
     }
 
     /// An input that notes whether a staging file existed whenever it was read.
@@ -978,25 +1354,24 @@ mod tests {
 
     #[test]
     fn a_forged_header_is_refused_before_a_staging_file_exists() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = db(dir.path());
-        let genuine = snap(&p);
+        let srv = Srv::new("srv");
+        let genuine = srv.snap();
         let mut header = Reader::new(&genuine[..]).unwrap().header;
         header.server_id = "elsewhere".into();
+        for t in &mut header.tables {
+            t.count = u64::from(t.name == "settings");
+        }
+        let settings = header
+            .tables
+            .iter()
+            .position(|t| t.name == "settings")
+            .unwrap() as u32;
         // The fingerprint is public, so a forger copies it; the tag is what they cannot
         // make: written under their own key, or the genuine tag copied after their header.
         let foreign = {
             let mut w = Writer::new(Vec::new(), &header, &MacKey::from_bytes([1; 32])).unwrap();
-            w.record(
-                0,
-                &[
-                    ValueRef::Int(1),
-                    ValueRef::Text(b"x"),
-                    ValueRef::Null,
-                    ValueRef::Null,
-                ],
-            )
-            .unwrap();
+            w.record(settings, &[ValueRef::Text(b"k"), ValueRef::Text(b"v")])
+                .unwrap();
             w.finish().unwrap()
         };
         let copied_tag = {
@@ -1005,21 +1380,20 @@ mod tests {
             forged.extend_from_slice(&genuine[n..]);
             forged
         };
-        // Hold the database open, so its WAL files stay: then only a staging file could
-        // change the directory (its modification time).
-        let hold = Connection::open(&p).unwrap();
-        hold.query_row("SELECT count(*) FROM a", [], |_| Ok(()))
-            .unwrap();
-        let modified = || std::fs::metadata(dir.path()).unwrap().modified().unwrap();
+        // The store holds the database open, so its WAL files stay: then only a staging
+        // file could change the directory (its modification time).
+        let modified = || std::fs::metadata(&srv.dir).unwrap().modified().unwrap();
         let untouched = modified();
         for forged in [foreign, copied_tag] {
             for dry_run in [true, false] {
                 let mut spy = Spy {
                     data: &forged,
-                    dir: dir.path(),
+                    dir: &srv.dir,
                     saw_staging: false,
                 };
-                let e = restore(&p, "fp", &mut spy, dry_run, |_| panic!("installed")).unwrap_err();
+                let Err(e) = srv.stage(&mut spy, dry_run, None) else {
+                    panic!("a forged header was staged");
+                };
                 assert_eq!(e.code, codes::INTEGRITY);
                 assert!(e.is_denial(), "a forgery is recorded as denied");
                 assert!(e.message.contains("header tag"), "{}", e.message);
@@ -1035,16 +1409,18 @@ mod tests {
         .unwrap();
         let mut spy = Spy {
             data: &v1,
-            dir: dir.path(),
+            dir: &srv.dir,
             saw_staging: false,
         };
-        let e = restore(&p, "fp", &mut spy, true, |_| panic!("installed")).unwrap_err();
+        let Err(e) = srv.stage(&mut spy, true, None) else {
+            panic!("a version 1 archive was staged");
+        };
         assert_eq!(e.code, codes::INTEGRITY);
         assert!(e.message.contains("version 1"), "{}", e.message);
         let hint = e.detail.and_then(|d| d.hint).unwrap_or_default();
         assert!(hint.contains("take a new backup"), "{hint}");
         assert!(!spy.saw_staging);
-        assert_no_staging_files(dir.path());
+        assert_no_staging_files(&srv.dir);
     }
 
     /// The stream with one body byte changed and its BLAKE3 recomputed (anyone can):
@@ -1068,11 +1444,10 @@ mod tests {
 
     #[test]
     fn a_changed_body_with_a_recomputed_hash_fails_at_the_trailer_and_installs_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = db(dir.path());
-        let before = rows(&p);
-        let genuine = snap(&p);
-        // Table `a`'s text 'x' becomes 'y'.
+        let srv = Srv::new("srv");
+        let before = srv.data();
+        let genuine = srv.snap();
+        // IM user 1's name 'x' becomes 'y' (a name nobody has: the record loads).
         let x = genuine
             .windows(6)
             .position(|w| w == [3, 0, 0, 0, 1, b'x'])
@@ -1084,46 +1459,336 @@ mod tests {
             "integrity holds"
         );
         for dry_run in [true, false] {
-            let e = restore(&p, "fp", &forged[..], dry_run, |_| panic!("installed")).unwrap_err();
+            let e = srv.restore(&forged, dry_run).unwrap_err();
             assert_eq!(e.code, codes::INTEGRITY);
             assert!(e.is_denial());
             assert!(e.message.contains("trailer's MAC"), "{}", e.message);
         }
-        assert_eq!(rows(&p), before);
-        assert_no_staging_files(dir.path());
+        assert_eq!(srv.data(), before);
+        assert_no_staging_files(&srv.dir);
         // The genuine stream restores.
-        restore(&p, "fp", &genuine[..], false, rename_into(&p)).unwrap();
+        srv.restore(&genuine, false).unwrap();
     }
 
+    fn op(srv: &Srv, name: &str, roles: &[&str]) -> i64 {
+        let id = srv
+            .store
+            .create_operator(name, "old", false, roles, 1)
+            .unwrap();
+        srv.store.set_totp_secret(id, b"s1").unwrap();
+        srv.store
+            .replace_recovery_codes(id, &["c1".into(), "c2".into()])
+            .unwrap();
+        id
+    }
+
+    fn token(srv: &Srv, name: &str, by: i64) -> i64 {
+        srv.store
+            .create_service_token(
+                &NewServiceToken {
+                    name: name.into(),
+                    token_hash: format!("hash-{name}"),
+                    created_by: by,
+                    expires_at: 1000,
+                    scopes: vec!["user:read".into(), "audit:read".into()],
+                },
+                1,
+            )
+            .unwrap()
+    }
+
+    fn session(srv: &Srv, id: i64, n: &str) {
+        srv.store
+            .create_session(
+                &NewSession {
+                    operator_id: id,
+                    access_hash: format!("a-{n}"),
+                    access_expires_at: i64::MAX,
+                    refresh_hash: format!("r-{n}"),
+                    refresh_expires_at: i64::MAX,
+                    absolute_expires_at: i64::MAX,
+                    restrictions: vec![],
+                    source_addr: None,
+                },
+                1,
+            )
+            .unwrap();
+    }
+
+    /// Every rule of the security merge, on one restore: what was revoked, disabled,
+    /// deleted or changed after the backup stays so; what was created after it goes; the
+    /// most restrictive of the two wins where both have a say; every session ends.
     #[test]
-    fn permission_gains_compare_live_and_staged_effective_permissions() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = db(dir.path());
-        let sql = |q: &str| Connection::open(&p).unwrap().execute_batch(q).unwrap();
-        sql("INSERT INTO operators VALUES (1, 'x', 0), (2, 'y', 0), (3, 'z', 0), (4, 'old', 0);
-             INSERT INTO role_permissions VALUES ('admin', 'user:read'), ('admin', 'role:write'),
-                 ('viewer', 'user:read');
-             INSERT INTO operator_roles VALUES (1, 'admin'), (2, 'viewer'), (3, 'viewer'), (4, 'viewer');");
-        let genuine = snap(&p);
-        // Since the backup: x lost admin (keeps viewer), y gained admin, z was disabled,
-        // `old` was deleted, and `new` appeared (with id 4 again).
-        sql("DELETE FROM operator_roles WHERE operator_id = 1;
-             INSERT INTO operator_roles VALUES (1, 'viewer'), (2, 'admin');
-             UPDATE operators SET disabled = 1 WHERE id = 3;
-             DELETE FROM operator_roles WHERE operator_id = 4;
-             UPDATE operators SET username = 'new' WHERE id = 4;");
-        let report = restore(&p, "fp", &genuine[..], true, |_| panic!("installed")).unwrap();
-        let gain = |op: &str, perms: &[&str]| PermissionGain {
-            operator: op.into(),
-            permissions: perms.iter().map(|p| p.to_string()).collect(),
-        };
+    fn security_state_merges_to_the_most_restrictive() {
+        let srv = Srv::new("srv");
+        let alice = op(&srv, "alice", &["support"]);
+        let bob = op(&srv, "bob", &["support"]);
+        let carol = op(&srv, "carol", &["support"]);
+        let erin = op(&srv, "erin", &["auditor", "support"]);
+        let frank = op(&srv, "frank", &["support"]);
+        let gina = op(&srv, "gina", &["support"]);
+        srv.store.set_operator_disabled(gina, true).unwrap();
+        let t1 = token(&srv, "t1", alice);
+        let t3 = token(&srv, "t3", bob);
+        session(&srv, alice, "1");
+        srv.sql(&format!(
+            "UPDATE operators SET last_totp_step = 500 WHERE id = {alice};
+             UPDATE operators SET last_totp_step = 100 WHERE id = {bob};"
+        ));
+        let snap = srv.snap();
+
+        // After the backup.
+        srv.store.set_operator_disabled(alice, true).unwrap();
+        srv.store.set_password(bob, "new", true).unwrap();
+        srv.store.consume_totp_step(bob, 300).unwrap();
+        srv.store.delete_operator(carol).unwrap();
+        let dave = op(&srv, "dave", &["owner"]);
+        srv.store
+            .change_roles(erin, &["user-manager".into()], &["auditor".into()])
+            .unwrap();
+        srv.store.disable_totp(frank).unwrap();
+        srv.store.set_operator_disabled(gina, false).unwrap();
+        srv.store.revoke_service_token(t1, 50).unwrap();
+        srv.sql(&format!("DELETE FROM service_tokens WHERE id = {t3}"));
+        let t2 = token(&srv, "t2", bob);
+        session(&srv, bob, "2");
+
+        let dry = srv.restore(&snap, true).unwrap();
+        let report = srv.restore(&snap, false).unwrap();
+        assert_eq!(dry.kept_from_live, report.kept_from_live);
+        let notes: Vec<String> = report
+            .kept_from_live
+            .iter()
+            .map(|n| format!("{}: {} ({})", n.principal, n.kept, n.why))
+            .collect();
+        for want in [
+            "operator alice: stays disabled (disabled after the backup)".to_owned(),
+            "operator bob: keeps its current password (password changed after the backup)".into(),
+            "operator carol: stays deleted (deleted after the backup)".into(),
+            "operator dave: removed (created after the backup)".into(),
+            "operator erin: stays without role auditor (revoked after the backup)".into(),
+            "operator erin: loses role user-manager (granted after the backup)".into(),
+            "operator frank: keeps its current MFA (MFA reset or disabled after the backup)".into(),
+            "operator frank: keeps its current recovery codes (recovery codes used or replaced after the backup)".into(),
+            "operator gina: stays disabled (disabled in the backup, enabled after it)".into(),
+            format!("token {t1} (t1): stays revoked (revoked after the backup)"),
+            format!("token {t3} (t3): stays deleted (deleted after the backup)"),
+            format!("token {t2} (t2): removed (created after the backup)"),
+        ] {
+            assert!(notes.contains(&want), "{want:?} not in {notes:#?}");
+        }
+        let row = |q: &str| srv.query(q).join(";");
+        assert_eq!(
+            row("SELECT username, disabled, password_hash, must_change_password, totp_secret IS NOT NULL, last_totp_step
+                 FROM operators ORDER BY id"),
+            "srv-owner|0|h|0|1|NULL;alice|1|old|0|1|500;bob|0|new|1|1|300;erin|0|old|0|1|NULL;frank|0|old|0|0|NULL;gina|1|old|0|1|NULL"
+        );
+        assert_eq!(
+            row(&format!(
+                "SELECT role FROM operator_roles WHERE operator_id = {erin}"
+            )),
+            "support"
+        );
+        assert_eq!(
+            row(&format!(
+                "SELECT count(*) FROM recovery_codes WHERE operator_id = {frank}"
+            )),
+            "0"
+        );
+        assert_eq!(
+            row("SELECT id, revoked_at FROM service_tokens ORDER BY id"),
+            format!("{t1}|50")
+        );
+        assert_eq!(row("SELECT count(*) FROM sessions"), "0");
+        assert_eq!(row("SELECT count(*) FROM mfa_challenges"), "0");
+        // Nobody is given dave's id, or carol's, again.
+        let next = op(&srv, "hank", &[]);
+        assert!(next > dave, "{next} <= {dave}");
+        let next_token = token(&srv, "t4", alice);
+        assert!(next_token > t2);
+    }
+
+    /// A restore refuses a result without an enabled owner who has MFA, in a dry run and
+    /// for real, and changes nothing.
+    #[test]
+    fn a_result_without_an_enabled_owner_with_mfa_is_refused() {
+        let srv = Srv::new("srv");
+        let snap = srv.snap();
+        // The only owner loses MFA after the backup; another owner appears (removed by a
+        // restore, being newer than the backup).
+        let owner = srv
+            .store
+            .operator_by_username("srv-owner")
+            .unwrap()
+            .unwrap()
+            .id;
+        op(&srv, "second", &["owner"]);
+        srv.store.disable_totp(owner).unwrap();
+        let before = srv.query("SELECT * FROM operators ORDER BY id");
+        for dry_run in [true, false] {
+            let e = srv.restore(&snap, dry_run).unwrap_err();
+            assert_eq!(e.code, codes::CONFLICT);
+            assert!(
+                e.message.contains("no enabled owner with MFA"),
+                "{}",
+                e.message
+            );
+        }
+        assert_eq!(srv.query("SELECT * FROM operators ORDER BY id"), before);
+        assert_no_staging_files(&srv.dir);
+    }
+
+    /// Role definitions roll back (they are data): an operator holding a custom role in
+    /// both gains what the snapshot's definition adds; granted roles do not come back.
+    #[test]
+    fn permission_gains_come_from_rolled_back_role_definitions_only() {
+        let srv = Srv::new("srv");
+        srv.sql(
+            "INSERT INTO roles VALUES ('ops', 'custom', 0);
+             INSERT INTO role_permissions VALUES ('ops', 'user:read'), ('ops', 'user:delete');",
+        );
+        op(&srv, "x", &["ops"]);
+        let y = op(&srv, "y", &["admin"]);
+        let snap = srv.snap();
+        srv.sql("DELETE FROM role_permissions WHERE role = 'ops' AND permission = 'user:delete'");
+        srv.store.change_roles(y, &[], &["admin".into()]).unwrap();
+        let report = srv.restore(&snap, true).unwrap();
         assert_eq!(
             report.permission_gains,
+            [PermissionGain {
+                operator: "x".into(),
+                permissions: vec!["user:delete".into()],
+            }]
+        );
+    }
+
+    /// The ledgers' relations: a fork is refused (denied) unless accepted, and then the
+    /// live ledger stays; a live ledger behind the snapshot's (cut back) gives way to it.
+    #[test]
+    fn a_fork_is_refused_unless_accepted_and_a_ledger_behind_moves_forward() {
+        let srv = Srv::new("srv");
+        let snap = srv.snap();
+        let at_backup = srv.ledger();
+        srv.truncate_ledger(1);
+        srv.event("user.delete");
+        let forked = srv.ledger();
+        assert_ne!(
+            forked[1], at_backup[1],
+            "premise: the ledgers diverge at seq 2"
+        );
+        let e = srv.restore(&snap, true).unwrap_err();
+        assert_eq!(e.code, codes::INTEGRITY);
+        assert!(e.is_denial());
+        assert!(e.message.contains("forks"), "{}", e.message);
+        assert!(srv.restore(&snap, false).is_err());
+        assert_eq!(srv.ledger(), forked);
+        let report = srv
+            .restore_with(&snap[..], false, Some("on purpose"))
+            .unwrap();
+        assert_eq!(report.ledger.relation, Relation::Fork);
+        assert_eq!(report.ledger.fork_reason.as_deref(), Some("on purpose"));
+        prefix(&forked, &srv.ledger());
+
+        // Behind: the live ledger is cut back to a prefix of the snapshot's.
+        let srv = Srv::new("srv");
+        srv.event("user.update");
+        let snap = srv.snap();
+        let at_backup = srv.ledger();
+        srv.truncate_ledger(2);
+        let report = srv.restore(&snap, false).unwrap();
+        assert_eq!(report.ledger.relation, Relation::Behind);
+        prefix(&at_backup, &srv.ledger());
+        assert_chain_verifies(&srv);
+    }
+
+    /// Disaster recovery: a new install (another server id, only its own logins and an
+    /// alert in its log) takes the snapshot's ledger and continues it with its own
+    /// events, re-chained, alert ids and targets renumbered; its operators give way to
+    /// the snapshot's. The same install with a data change in its log is a fork.
+    #[test]
+    fn disaster_recovery_continues_the_snapshots_chain() {
+        let old = Srv::new("old");
+        old.store
+            .append_audit(&NewAudit {
+                actor_type: "operator".into(),
+                actor: "x".into(),
+                action: "auth.lockout".into(),
+                outcome: "denied".into(),
+                ..NewAudit::default()
+            })
+            .unwrap();
+        let snap = old.snap();
+        let old_ledger = old.ledger();
+
+        let fresh = || {
+            let new = Srv::new("new");
+            // Srv::new wrote a `user.create`: make the log an install's own.
+            new.truncate_ledger(0);
+            new.sql("DELETE FROM alerts");
+            new.event("auth.login");
+            new.store
+                .append_audit(&NewAudit {
+                    actor_type: "operator".into(),
+                    actor: "y".into(),
+                    action: "auth.lockout".into(),
+                    outcome: "denied".into(),
+                    ..NewAudit::default()
+                })
+                .unwrap();
+            new
+        };
+        let new = fresh();
+        let install = new.query("SELECT seq, action, target, hash FROM audit_log ORDER BY seq");
+        assert!(install.iter().any(|e| e.contains("|alert.raised|alert:1|")));
+        let report = new.restore(&snap, false).unwrap();
+        assert_eq!(report.ledger.relation, Relation::Recovery);
+        let after = new.ledger();
+        prefix(&old_ledger, &after);
+        assert_chain_verifies(&new);
+        let a = report.ledger.appended.clone().unwrap();
+        let n = old_ledger.len() as u64;
+        assert_eq!((a.live_from, a.live_to), (1, install.len() as u64));
+        assert_eq!((a.from, a.to), (n + 1, n + install.len() as u64));
+        // The install's events follow, same fields, new seq and hash; its alert is
+        // alert 2 now (the snapshot has alert 1).
+        let appended = new.query(&format!(
+            "SELECT action, target FROM audit_log WHERE seq > {n} AND seq <= {} ORDER BY seq",
+            a.to
+        ));
+        assert_eq!(
+            appended,
             [
-                gain("old", &["user:read"]),
-                gain("x", &["role:write"]),
-                gain("z", &["user:read"]),
+                "auth.login|NULL",
+                "auth.lockout|NULL",
+                "alert.raised|alert:2"
             ]
         );
+        assert_eq!(
+            new.query("SELECT id, actor, event_seq FROM alerts ORDER BY id"),
+            [format!("1|x|{}", n - 1), format!("2|y|{}", n + 2)]
+        );
+        assert_eq!(
+            new.query("SELECT username FROM operators"),
+            ["old-owner"],
+            "the snapshot's operators"
+        );
+        assert!(
+            report
+                .kept_from_live
+                .iter()
+                .any(|k| k.principal == "operator new-owner" && k.kept == "removed")
+        );
+        assert_eq!(
+            new.query("SELECT value FROM settings WHERE key = 'server_id'")
+                .len(),
+            0,
+            "settings are the install's (none in these tests)"
+        );
+
+        // An install that changed data is no new install: a fork.
+        let busy = fresh();
+        busy.event("user.create");
+        let e = busy.restore(&snap, false).unwrap_err();
+        assert!(e.message.contains("forks"), "{}", e.message);
     }
 }

@@ -1,16 +1,20 @@
-//! `imadm backup restore FILE --identity FILE [--dry-run]`: decrypt and stream the
-//! snapshot to the server, which loads it into a staging file and switches the live data
-//! only after the whole stream verified and authenticated (its MAC under the server's
-//! key). Needs step-up MFA and confirmation. The report names every operator whose
-//! permissions the restore extends (a dry run: would extend); the server refuses gains
-//! the restorer does not hold. After a real restore the restored data's sessions apply:
-//! you may have to log in again.
+//! `imadm backup restore FILE --identity FILE [--dry-run] [--accept-fork REASON]`:
+//! decrypt and stream the snapshot to the server, which loads it into a staging file and
+//! switches only after the whole stream verified and authenticated (its MAC under the
+//! server's key). Needs step-up MFA and confirmation.
+//!
+//! Data rolls back; history never does; security state merges to the most restrictive
+//! (README "Backup and restore"): the report says per table where its rows come from, what
+//! became of the audit log, what was kept from live per operator and token and why, and
+//! who gains permissions (the server refuses gains the restorer does not hold). A snapshot
+//! whose audit log forks from the live one is refused unless `--accept-fork REASON`. Every
+//! session ends, the restorer's too.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use clap::Args;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{Remember, decrypt, integrity, load_identities};
@@ -29,9 +33,12 @@ pub struct RestoreArgs {
     /// age identity file or SSH private key (passphrase: prompted, or IMADM_IDENTITY_PASSPHRASE)
     #[arg(short, long, value_name = "FILE", required = true)]
     pub identity: PathBuf,
-    /// Check the archive as a restore would, and show counts per table and who would gain permissions, without changing anything
+    /// Check the archive as a restore would, and show what it would do (per table, to the audit log, per operator and token) and who would gain permissions, without changing anything
     #[arg(long)]
     pub dry_run: bool,
+    /// Restore even though the archive's audit log forks from the server's, for this reason (recorded in the audit log; the server's log is kept)
+    #[arg(long, value_name = "REASON")]
+    pub accept_fork: Option<String>,
     #[command(flatten)]
     pub step_up: StepUpArgs,
 }
@@ -41,12 +48,47 @@ struct TableCounts {
     table: String,
     current: u64,
     snapshot: u64,
+    /// `snapshot`, `live`, `merged` or `cleared` (absent from older servers).
+    #[serde(default)]
+    source: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 struct Gain {
     operator: String,
     permissions: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+struct Head {
+    seq: u64,
+    hash: String,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+struct Appended {
+    live_from: u64,
+    live_to: u64,
+    live_head: String,
+    from: u64,
+    to: u64,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+struct Ledger {
+    relation: String,
+    server_id: String,
+    snapshot_head: Option<Head>,
+    live_head: Option<Head>,
+    appended: Option<Appended>,
+    fork_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+struct Note {
+    principal: String,
+    kept: String,
+    why: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,6 +99,62 @@ struct Report {
     tables: Vec<TableCounts>,
     #[serde(default)]
     permission_gains: Vec<Gain>,
+    #[serde(default)]
+    ledger: Option<Ledger>,
+    #[serde(default)]
+    kept_from_live: Vec<Note>,
+}
+
+/// How a table's `source` reads in the human formats.
+fn source_text(source: Option<&str>) -> &str {
+    match source {
+        Some("snapshot") => "from the snapshot",
+        Some("live") => "kept from live",
+        Some("merged") => "merged",
+        Some("cleared") => "cleared",
+        Some(other) => other,
+        None => "from the snapshot",
+    }
+}
+
+/// What became of the audit log, in one sentence.
+fn ledger_text(l: &Ledger) -> String {
+    let head = |h: &Option<Head>| {
+        h.as_ref().map_or("no events".to_owned(), |h| {
+            format!("seq {} {}", h.seq, h.hash)
+        })
+    };
+    let mut t = match l.relation.as_str() {
+        "extends" => format!(
+            "kept: the server's log ({}) extends the snapshot's ({})",
+            head(&l.live_head),
+            head(&l.snapshot_head)
+        ),
+        "behind" => format!(
+            "the server's log ({}) is a prefix of the snapshot's ({}), which is continued",
+            head(&l.live_head),
+            head(&l.snapshot_head)
+        ),
+        "recovery" => format!(
+            "disaster recovery onto server {}: the snapshot's log ({}) is continued",
+            l.server_id,
+            head(&l.snapshot_head)
+        ),
+        "fork" => format!(
+            "fork accepted ({}): the server's log ({}) is kept, the snapshot's ({}) is not",
+            l.fork_reason.as_deref().unwrap_or("-"),
+            head(&l.live_head),
+            head(&l.snapshot_head)
+        ),
+        other => other.to_owned(),
+    };
+    if let Some(a) = &l.appended {
+        t.push_str(&format!(
+            "; the server's events seq {}..={} appended as seq {}..={}",
+            a.live_from, a.live_to, a.from, a.to
+        ));
+    }
+    t
 }
 
 pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
@@ -65,12 +163,16 @@ pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
     drop(decrypt(&args.file, &ids)?);
     if !args.dry_run {
         ctx.confirm(&format!(
-            "Replace ALL data on the server with {}",
+            "Roll the server's data back to {} (its audit log and revocations stay; every session ends)",
             args.file.display()
         ))?;
     }
     let conn = connect(ctx)?;
-    let path = format!("/admin/backup/restore?dry_run={}", args.dry_run);
+    let mut path = format!("/admin/backup/restore?dry_run={}", args.dry_run);
+    if let Some(reason) = &args.accept_fork {
+        path.push_str("&accept_fork=");
+        path.push_str(&crate::client::path_segment(reason));
+    }
     let broken = Arc::new(Mutex::new(None));
     // Decrypted bytes against the archive's size: close enough for an ETA (age adds 16
     // bytes per 64 KiB chunk).
@@ -100,16 +202,28 @@ pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
             return Err(e);
         }
     };
-    let rows: Vec<_> = report
-        .tables
-        .iter()
-        .map(|t| json!({"table": t.table, "current": t.current, "snapshot": t.snapshot}))
-        .collect();
-    // Structured in JSON; one `operator: permissions` item each elsewhere.
+    // Structured in JSON; one line of text per item elsewhere (escaped by `output`).
     let structured = matches!(
         ctx.output(),
         crate::output::OutputFormat::Json | crate::output::OutputFormat::Jsonl
     );
+    let tables: Vec<_> = report
+        .tables
+        .iter()
+        .map(|t| {
+            if structured {
+                json!({"table": t.table, "current": t.current, "snapshot": t.snapshot, "source": t.source})
+            } else {
+                json!(format!(
+                    "{}: {} ({} → {})",
+                    t.table,
+                    source_text(t.source.as_deref()),
+                    t.current,
+                    t.snapshot
+                ))
+            }
+        })
+        .collect();
     let gains: Vec<_> = report
         .permission_gains
         .iter()
@@ -121,6 +235,22 @@ pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
             }
         })
         .collect();
+    let kept: Vec<_> = report
+        .kept_from_live
+        .iter()
+        .map(|n| {
+            if structured {
+                json!(n)
+            } else {
+                json!(format!("{}: {} ({})", n.principal, n.kept, n.why))
+            }
+        })
+        .collect();
+    let ledger = match &report.ledger {
+        Some(l) if structured => json!(l),
+        Some(l) => json!(ledger_text(l)),
+        None => serde_json::Value::Null,
+    };
     crate::output::object(
         ctx,
         vec![
@@ -131,12 +261,18 @@ pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
                 "Taken at",
                 json!(crate::output::rfc3339(report.created_at)),
             ),
-            ("tables", "Rows (current → snapshot)", json!(rows)),
+            ("tables", "Tables (rows current → snapshot)", json!(tables)),
+            ("ledger", "Audit log", ledger),
+            ("kept_from_live", "Kept from live", json!(kept)),
             ("permission_gains", "Permissions gained", json!(gains)),
         ],
     )?;
-    if !report.dry_run {
-        ctx.info("Restored. Sessions are now those of the backup: you may need to log in again.")?;
+    if report.dry_run {
+        ctx.info(
+            "Dry run: nothing changed. A restore ends every session: everyone logs in again.",
+        )?;
+    } else {
+        ctx.info("Restored. Every session has ended, yours too: everyone must log in again (`imadm auth login`).")?;
     }
     Ok(())
 }

@@ -142,6 +142,10 @@ pub struct RestoreQuery {
     /// Validate and report counts without switching the live data.
     #[serde(default)]
     pub dry_run: Option<bool>,
+    /// Restore a snapshot whose audit log forks from the live one, for this reason
+    /// (recorded in the restore's audit event; the live log is kept). 1-500 characters.
+    #[serde(default)]
+    pub accept_fork: Option<String>,
 }
 
 struct ChannelReader {
@@ -212,7 +216,14 @@ pub async fn restore(
             cur: Default::default(),
             pos: 0,
         };
-        s.restore_backup(&ctx, &c, otp.as_deref(), reader, dry_run)
+        s.restore_backup(
+            &ctx,
+            &c,
+            otp.as_deref(),
+            reader,
+            dry_run,
+            q.accept_fork.as_deref(),
+        )
     })
     .await?;
     Ok(ok(report))

@@ -171,9 +171,13 @@ pub trait Store: Send + Sync + 'static {
     fn epoch(&self) -> u64;
     /// Invalidate such caches after the data changed behind the store's back (a restore).
     fn bump_epoch(&self);
-    /// Install a complete, verified database file as the live data (a restore); see
-    /// `SqliteStore::replace_file`.
-    fn replace_file(&self, staged: &std::path::Path) -> Result<()>;
+    /// Install a complete, verified database file as the live data (a restore), after
+    /// `finish` completed it under the store's write lock; see `SqliteStore::replace_file`.
+    fn replace_file(
+        &self,
+        staged: &std::path::Path,
+        finish: &mut dyn FnMut(&rusqlite::Transaction<'_>) -> Result<()>,
+    ) -> Result<()>;
     fn setting(&self, key: &str) -> Result<Option<String>>;
     fn set_setting(&self, key: &str, value: &str) -> Result<()>;
 

@@ -246,6 +246,65 @@ INSERT INTO operator_addresses (operator_id, addr, last_login_at)
         GROUP BY operator_id, source_addr)
     WHERE n <= 8;
 "#,
+    // 8: operators, sessions and service tokens never reuse an id (AUTOINCREMENT): a
+    // restore tells a principal deleted after the backup from one created after it by
+    // id (`backup::merge`). SQLite cannot add AUTOINCREMENT in place, so each table is
+    // rebuilt (with foreign keys off, see `migrate`) under the same name, which the other
+    // tables' references then name again.
+    r#"
+CREATE TABLE operators_v8 (
+    id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+    username             TEXT NOT NULL UNIQUE,
+    password_hash        TEXT NOT NULL,
+    must_change_password INTEGER NOT NULL DEFAULT 0,
+    disabled             INTEGER NOT NULL DEFAULT 0,
+    totp_secret          BLOB,
+    totp_pending         BLOB,
+    last_totp_step       INTEGER,
+    failed_attempts      INTEGER NOT NULL DEFAULT 0,
+    locked_until         INTEGER,
+    created_at           INTEGER NOT NULL,
+    last_login_at        INTEGER
+);
+INSERT INTO operators_v8 SELECT * FROM operators;
+DROP TABLE operators;
+ALTER TABLE operators_v8 RENAME TO operators;
+CREATE TABLE sessions_v8 (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    operator_id         INTEGER NOT NULL REFERENCES operators(id) ON DELETE CASCADE,
+    access_hash         TEXT NOT NULL UNIQUE,
+    access_expires_at   INTEGER NOT NULL,
+    refresh_hash        TEXT NOT NULL UNIQUE,
+    prev_refresh_hash   TEXT,
+    refresh_expires_at  INTEGER NOT NULL,
+    absolute_expires_at INTEGER NOT NULL,
+    restrictions        TEXT NOT NULL DEFAULT '',
+    source_addr         TEXT,
+    created_at          INTEGER NOT NULL,
+    revoked_at          INTEGER,
+    grace_tokens        BLOB,
+    grace_until         INTEGER
+);
+INSERT INTO sessions_v8 SELECT * FROM sessions;
+DROP TABLE sessions;
+ALTER TABLE sessions_v8 RENAME TO sessions;
+CREATE INDEX sessions_prev_refresh ON sessions(prev_refresh_hash);
+CREATE INDEX sessions_grace ON sessions(grace_until) WHERE grace_until IS NOT NULL;
+CREATE TABLE service_tokens_v8 (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    name           TEXT NOT NULL,
+    token_hash     TEXT NOT NULL UNIQUE,
+    created_by     INTEGER NOT NULL REFERENCES operators(id) ON DELETE CASCADE,
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL,
+    last_used_at   INTEGER,
+    last_used_addr TEXT,
+    revoked_at     INTEGER
+);
+INSERT INTO service_tokens_v8 SELECT * FROM service_tokens;
+DROP TABLE service_tokens;
+ALTER TABLE service_tokens_v8 RENAME TO service_tokens;
+"#,
 ];
 
 /// Read connections beside the writer: enough to keep both cores of a small server busy
@@ -291,6 +350,28 @@ impl Drop for Writer<'_> {
     fn drop(&mut self) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
     }
+}
+
+/// Attach the database file `path` to `conn` as `schema`, read-only (a `mode=ro` URI, so
+/// nothing done through `conn` can write it): a restore's staging connection reads the
+/// live data through it.
+pub(crate) fn attach_read_only(
+    conn: &Connection,
+    path: &Path,
+    schema: &str,
+) -> rusqlite::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?mode=ro");
+    conn.execute(&format!("ATTACH DATABASE ?1 AS {schema}"), [uri])?;
+    Ok(())
 }
 
 /// SQLite's write-ahead log beside `db`.
@@ -399,41 +480,41 @@ impl SqliteStore {
     /// fsynced it): a crash at any point leaves one of the two, whole. Nothing else may hold
     /// the file open meanwhile (the backup snapshot's connection is excluded by the caller).
     ///
-    /// One value is carried over from the live data: each operator's last used TOTP step,
-    /// when newer. Rolling it back would make every code used since the backup valid again
-    /// (replay protection, RFC 6238 section 5.2).
-    pub fn replace_file(&self, staged: &Path) -> Result<()> {
+    /// Before that, with the writer held (so nothing else commits), `finish` completes the
+    /// staged file in one transaction: a connection to it with foreign keys on and the live
+    /// file attached read-only as schema `live`, so what live committed up to this moment
+    /// can still be carried over (`backup::merge`). The request's parked audit event commits
+    /// in the same transaction.
+    pub fn replace_file(
+        &self,
+        staged: &Path,
+        finish: &mut dyn FnMut(&rusqlite::Transaction<'_>) -> Result<()>,
+    ) -> Result<()> {
         let started = std::time::Instant::now();
         let mut writer = self.conn();
         let mut readers: Vec<_> = self.readers.iter().map(lock).collect();
-        let steps: Vec<(String, i64)> = writer
-            .prepare(
-                "SELECT username, last_totp_step FROM operators WHERE last_totp_step IS NOT NULL",
-            )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
         {
             let st = Connection::open(staged)?;
             st.pragma_update(None, "synchronous", "FULL")?;
+            st.pragma_update(None, "foreign_keys", "ON")?;
+            // What the merge removes (sessions, removed operators) is zeroed, as live does.
+            st.pragma_update(None, "secure_delete", "ON")?;
+            attach_read_only(&st, &self.path, "live")?;
             let tx = st.unchecked_transaction()?;
-            for (user, step) in &steps {
-                tx.execute(
-                    "UPDATE operators SET last_totp_step = ?2
-                     WHERE username = ?1 AND (last_totp_step IS NULL OR last_totp_step < ?2)",
-                    rusqlite::params![user, step],
-                )?;
-            }
+            finish(&tx)?;
             // The request's parked audit event (the restore's own `backup.restore`, with
-            // its alerts) commits inside the new file: it is there exactly when the new
-            // data is, and a failing audit insert stops the install.
+            // its alerts) commits inside the new file, after everything `finish` carried
+            // over: it is there exactly when the new data is, and a failing audit insert
+            // stops the install.
             crate::audit::commit(tx, &self.alert_rules())?;
+            st.execute_batch("DETACH DATABASE live")?;
         }
         std::fs::File::open(staged)
             .and_then(|f| f.sync_all())
             .map_err(|e| StoreError::Backend(format!("fsync of the staged file: {e}")))?;
         tracing::debug!(
             ms = started.elapsed().as_millis(),
-            "install: connections idle, TOTP steps carried over, staged file synced"
+            "install: connections idle, staged file finished and synced"
         );
         // The old file and its WAL (as large as the biggest transaction since they were
         // created) are unlinked by the rename and the last close below; the kernel then
@@ -514,6 +595,12 @@ impl SqliteStore {
         lock(&self.readers[start % n])
     }
 
+    /// Run the migrations past the file's `user_version`, each in a transaction of its own.
+    ///
+    /// Foreign keys are off meanwhile (the pragma only changes outside a transaction), as
+    /// SQLite's procedure for rebuilding a table asks: with them on, dropping the old
+    /// `operators` would cascade into every table that references it. Each migration
+    /// checks the references itself (`foreign_key_check`) before it commits.
     fn migrate(&self) -> Result<()> {
         let mut conn = self.conn();
         let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -524,13 +611,31 @@ impl SqliteStore {
                 MIGRATIONS.len()
             )));
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-            let tx = conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit()?;
+        if current == MIGRATIONS.len() {
+            return Ok(());
         }
-        Ok(())
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
+        let migrated = (|| -> Result<()> {
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+                let tx = conn.transaction()?;
+                tx.execute_batch(sql)?;
+                let broken: i64 =
+                    tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                        r.get(0)
+                    })?;
+                if broken > 0 {
+                    return Err(StoreError::Backend(format!(
+                        "migration {} would break {broken} foreign-key reference(s)",
+                        i + 1
+                    )));
+                }
+                tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+                tx.commit()?;
+            }
+            Ok(())
+        })();
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrated
     }
 
     fn sync_builtin_roles(&self) -> Result<()> {
@@ -662,8 +767,12 @@ impl Store for SqliteStore {
         self.epoch.fetch_add(1, Ordering::SeqCst);
     }
 
-    fn replace_file(&self, staged: &Path) -> Result<()> {
-        SqliteStore::replace_file(self, staged)
+    fn replace_file(
+        &self,
+        staged: &Path,
+        finish: &mut dyn FnMut(&rusqlite::Transaction<'_>) -> Result<()>,
+    ) -> Result<()> {
+        SqliteStore::replace_file(self, staged, finish)
     }
 
     fn setting(&self, key: &str) -> Result<Option<String>> {
@@ -1663,6 +1772,90 @@ mod tests {
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    /// Migration 8 on a version 7 file with data: rows, references and cascades survive
+    /// the rebuild, and from then on a deleted operator's, session's or token's id (even
+    /// the largest) is never given again.
+    #[test]
+    fn ids_are_never_reused_after_migration_8() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("imadm.db");
+        {
+            let c = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..7] {
+                c.execute_batch(sql).unwrap();
+            }
+            c.execute_batch(
+                "PRAGMA user_version = 7;
+                 INSERT INTO roles VALUES ('owner', 'o', 1);
+                 INSERT INTO operators (id, username, password_hash, created_at)
+                     VALUES (1, 'a', 'h', 1), (2, 'b', 'h', 1);
+                 INSERT INTO operator_roles VALUES (1, 'owner'), (2, 'owner');
+                 INSERT INTO recovery_codes VALUES (2, 'c', NULL);
+                 INSERT INTO sessions (id, operator_id, access_hash, access_expires_at,
+                     refresh_hash, refresh_expires_at, absolute_expires_at, created_at,
+                     grace_until)
+                     VALUES (5, 2, 'a5', 9, 'r5', 9, 9, 1, 3);
+                 INSERT INTO service_tokens (id, name, token_hash, created_by, created_at,
+                     expires_at) VALUES (7, 't', 'th', 2, 1, 9);
+                 INSERT INTO service_token_scopes VALUES (7, 'user:read');",
+            )
+            .unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        let q = |sql: &str| -> i64 { s.conn().query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(
+            q("SELECT count(*) FROM sessions WHERE id = 5 AND grace_until = 3"),
+            1
+        );
+        assert_eq!(q("SELECT count(*) FROM pragma_foreign_key_check"), 0);
+        let fk: i64 = s
+            .conn()
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1, "foreign keys are back on after the migrations");
+        // Deleting b (the largest id) cascades to its codes, session, token and scopes ...
+        s.delete_operator(2).unwrap();
+        for t in [
+            "recovery_codes",
+            "sessions",
+            "service_tokens",
+            "service_token_scopes",
+        ] {
+            assert_eq!(q(&format!("SELECT count(*) FROM {t}")), 0, "{t}");
+        }
+        // ... and its id, the session's and the token's are not given again.
+        assert_eq!(s.create_operator("c", "h", false, &[], 2).unwrap(), 3);
+        let sid = s
+            .create_session(
+                &NewSession {
+                    operator_id: 3,
+                    access_hash: "a".into(),
+                    access_expires_at: 9,
+                    refresh_hash: "r".into(),
+                    refresh_expires_at: 9,
+                    absolute_expires_at: 9,
+                    restrictions: vec![],
+                    source_addr: None,
+                },
+                2,
+            )
+            .unwrap();
+        assert_eq!(sid, 6);
+        let tid = s
+            .create_service_token(
+                &NewServiceToken {
+                    name: "t2".into(),
+                    token_hash: "th2".into(),
+                    created_by: 3,
+                    expires_at: 9,
+                    scopes: vec![],
+                },
+                2,
+            )
+            .unwrap();
+        assert_eq!(tid, 8);
     }
 
     #[test]
