@@ -513,3 +513,92 @@ fn restores_in_a_row_only_extend_the_log() {
         "2"
     );
 }
+
+/// GDPR art. 17 outlives a restore: a user erased after the backup comes back only as the
+/// tombstone, with no profile, no message contents and no memberships, and the report
+/// says so. Everybody else's data rolls back.
+#[test]
+fn a_user_erased_after_the_backup_stays_erased() {
+    let server = Server::start();
+    server.login();
+    let user_id = |name: &str| -> i64 {
+        server
+            .sql(&format!(
+                "SELECT user_id FROM im_users WHERE username = '{name}'"
+            ))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    for (name, nick) in [("dora", "Dora Private"), ("emil", "Emil")] {
+        assert_success(&run(server
+            .imadm()
+            .args([
+                "user",
+                "create",
+                name,
+                "--nick-name",
+                nick,
+                "--password-stdin",
+            ])
+            .write_stdin("pw-for-tests\n")));
+    }
+    let (dora, emil) = (user_id("dora"), user_id("emil"));
+    let (_, r) = crate::users::Lanying::new(&server).call(
+        reqwest::Method::POST,
+        "/message/send",
+        None,
+        Some(json!({"from_user_id": dora, "targets": [emil], "type": 1,
+                    "content": "dora's secret", "content_type": 0})),
+    );
+    assert_eq!(r["code"], 200, "{r}");
+    let (archive, key) = backed_up(&server);
+    assert_success(&run(server
+        .imadm()
+        .args(["--yes", "user", "erase", "dora", "--otp"])
+        .arg(server.next_code())));
+    let tombstone = server
+        .sql(&format!(
+            "SELECT username FROM im_users WHERE user_id = {dora}"
+        ))
+        .trim()
+        .to_owned();
+    assert!(tombstone.starts_with("erased-"), "{tombstone}");
+
+    let out = restore(&server, &key, &archive, &["-o", "json"]);
+    assert_success(&out);
+    let report = json_stdout(&out);
+    let row = server.sql(&format!(
+        "SELECT username, nick_name IS NULL, password_hash FROM im_users WHERE user_id = {dora}"
+    ));
+    assert_eq!(
+        row.trim(),
+        format!("{tombstone}|1|!erased"),
+        "dora came back"
+    );
+    assert_eq!(
+        server
+            .sql(&format!(
+                "SELECT count(*), sum(length(content)) FROM im_messages WHERE from_id = {dora}"
+            ))
+            .trim(),
+        "1|0",
+        "the message is there (emil's conversation keeps its shape), its content is not"
+    );
+    // Emil, never erased, is as in the backup.
+    assert_eq!(
+        server
+            .sql(&format!(
+                "SELECT username FROM im_users WHERE user_id = {emil}"
+            ))
+            .trim(),
+        "emil"
+    );
+    let notes = report["kept_from_live"].as_array().unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n["principal"] == format!("user {tombstone}") && n["kept"] == "stays erased"),
+        "{report}"
+    );
+}

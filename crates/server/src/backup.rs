@@ -418,6 +418,9 @@ fn finish(
     history.copy(c)?;
     report.ledger.appended = history.appended().cloned();
     report.kept_from_live = merge::security(c, report.ledger.relation.same_lineage())?;
+    report
+        .kept_from_live
+        .extend(merge::erasures(c, crate::now())?);
     merge::install_tables(c)?;
     merge::carry_sequences(c)?;
     require_owner(merge::owners_with_mfa(c)?)?;
@@ -659,7 +662,8 @@ pub fn stage<R: BufRead + Send>(
             h.copy(&st)?;
         }
         if dry_run {
-            let notes = merge::security(&st, ledger.relation.same_lineage())?;
+            let mut notes = merge::security(&st, ledger.relation.same_lineage())?;
+            notes.extend(merge::erasures(&st, crate::now())?);
             require_owner(merge::owners_with_mfa(&st)?)?;
             merged = Some((notes, permission_gains(&st)?));
         }

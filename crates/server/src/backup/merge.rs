@@ -12,7 +12,8 @@
 //! - [`History`]: the history that ends up in the staging file, copied in two passes:
 //!   the bulk before the store's write lock, then, under it, whatever live committed since;
 //! - [`security`]: operators and service tokens merged to the more restrictive of live
-//!   and snapshot, every session and MFA challenge gone; [`install_tables`] (the install's
+//!   and snapshot, every session and MFA challenge gone; [`erasures`]: IM users erased in
+//!   live are erased again in the restored data; [`install_tables`] (the install's
 //!   identity), [`carry_sequences`] (ids are never reused), [`owners_with_mfa`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -956,6 +957,36 @@ pub fn security(c: &Connection, same_lineage: bool) -> Result<Vec<PrincipalNote>
 }
 
 /// The install's identity (`settings`: `server_id`, `app_id`) is live's.
+/// GDPR erasures outlive a restore: an IM user erased after the backup (a tombstone in
+/// live) is erased again in the restored data, which would otherwise bring their profile,
+/// messages and memberships back. Their data rolled back; the erasure, a duty, does not.
+pub fn erasures(c: &Connection, now: i64) -> Result<Vec<PrincipalNote>, ApiError> {
+    let erased: Vec<(i64, String)> = c
+        .prepare(
+            "SELECT l.user_id, l.username FROM live.im_users l
+             JOIN main.im_users m ON m.user_id = l.user_id
+             WHERE l.password_hash = ?1 AND m.password_hash <> ?1
+             ORDER BY l.user_id",
+        )
+        .and_then(|mut st| {
+            st.query_map([crate::store::im::ERASED_HASH], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect()
+        })
+        .map_err(db_err)?;
+    let mut notes = Vec::new();
+    for (id, tombstone) in erased {
+        crate::store::im::erase_rows(c, id, &tombstone, now).map_err(db_err)?;
+        notes.push(note(
+            &format!("user {tombstone}"),
+            "stays erased",
+            "erased after the backup (GDPR art. 17)",
+        ));
+    }
+    Ok(notes)
+}
+
 pub fn install_tables(c: &Connection) -> Result<(), ApiError> {
     for (t, _) in TABLES.iter().filter(|(_, c)| *c == Class::Install) {
         c.execute_batch(&format!(

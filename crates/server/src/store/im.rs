@@ -16,7 +16,7 @@
 //! (AUTOINCREMENT: never reused after a delete), which is what makes the keyset listing
 //! `ORDER BY user_id` also a creation-order listing.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::Result;
 use super::sqlite::SqliteStore;
@@ -268,6 +268,35 @@ fn next_id(tx: &Transaction<'_>, table: &str, base: i64) -> Result<i64> {
     Ok(seq.map_or(base, |s| (s + 1).max(base)))
 }
 
+/// The password hash of an erased IM user (no password matches it).
+pub(crate) const ERASED_HASH: &str = "!erased";
+
+/// Erase IM user `user_id` on `c` (GDPR art. 17): the contents of every message they sent,
+/// their group memberships, their profile; the row stays as tombstone `tombstone` so other
+/// people's conversations keep their shape. Returns (messages, memberships). Used by
+/// `erase_im_user`, and by a restore, which erases again in the restored data whoever was
+/// erased after the backup.
+pub(crate) fn erase_rows(
+    c: &Connection,
+    user_id: i64,
+    tombstone: &str,
+    now: UnixTime,
+) -> rusqlite::Result<(u64, u64)> {
+    let messages = c.execute(
+        "UPDATE im_messages SET content = X'' WHERE from_id = ?1",
+        [user_id],
+    )? as u64;
+    let memberships =
+        c.execute("DELETE FROM im_group_members WHERE user_id = ?1", [user_id])? as u64;
+    c.execute(
+        "UPDATE im_users SET username = ?2, password_hash = ?4, disabled = 1,
+             nick_name = NULL, email = NULL, mobile = NULL, updated_at = ?3, kicked_at = ?3
+         WHERE user_id = ?1",
+        params![user_id, tombstone, now, ERASED_HASH],
+    )?;
+    Ok((messages, memberships))
+}
+
 fn user_exists(tx: &Transaction<'_>, id: i64) -> Result<bool> {
     Ok(tx
         .query_row(
@@ -442,23 +471,12 @@ impl ImStore for SqliteStore {
         if !user_exists(&tx, user_id)? {
             return Ok(None);
         }
-        let messages = tx.execute(
-            "UPDATE im_messages SET content = X'' WHERE from_id = ?1",
-            [user_id],
-        )? as u64;
-        let memberships =
-            tx.execute("DELETE FROM im_group_members WHERE user_id = ?1", [user_id])? as u64;
-        tx.execute(
-            "UPDATE im_users SET username = ?2, password_hash = '!erased', disabled = 1,
-                 nick_name = NULL, email = NULL, mobile = NULL, updated_at = ?3, kicked_at = ?3
-             WHERE user_id = ?1",
-            params![user_id, tombstone, now],
-        )?;
+        let counts = erase_rows(&tx, user_id, tombstone, now)?;
         crate::audit::commit(tx, &self.alert_rules())?;
         // secure_delete (set at open) zeroed the freed bytes in the database pages; the WAL
         // still holds older copies of those pages until a checkpoint truncates it.
         let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-        Ok(Some((messages, memberships)))
+        Ok(Some(counts))
     }
 
     fn set_im_password(&self, user_id: i64, hash: &str, now: UnixTime) -> Result<bool> {
