@@ -48,6 +48,8 @@ rss() { grep -o 'Maximum resident set size (kbytes): [0-9]*' "$1" | grep -o '[0-
 RUNS=${BENCH_RUNS:-3}
 # A restore needs a TOTP code of a step not used before (replay protection), the login's
 # included: with a small BENCH_MIB the first restore comes within the same 30 s.
+# fresh_otp sets OTP and must not run in a subshell (`$(fresh_otp)`), or last_step would
+# not stick and two restores within one step would present the same code.
 last_step=$(($(date +%s) / 30))
 fresh_otp() {
     local step
@@ -57,7 +59,7 @@ fresh_otp() {
         step=$(($(date +%s) / 30))
     fi
     last_step=$step
-    oathtool --totp -b "$SECRET"
+    OTP=$(oathtool --totp -b "$SECRET")
 }
 t_backup=() t_age=() t_restic=() t_age_d=() t_restore=()
 export RESTIC_PASSWORD=bench
@@ -84,13 +86,17 @@ for run in $(seq "$RUNS"); do
     rm -f "$TMP/plain2.bin" && sync
     t_age_d+=("$(timed age -d -i "$TMP/key.txt" -o "$TMP/plain2.bin" "$TMP/plain.age")")
     log "run $run: imadm backup restore"
-    otp=$(fresh_otp)
+    fresh_otp
     sync
     t0=$(date +%s.%N)
     # The step-up code through the environment, not argv (visible in ps).
-    IMADM_OTP=$otp /usr/bin/time -v -o "$TMP/restore.time" "$IMADM" --config-dir "$CONF" \
+    IMADM_OTP=$OTP /usr/bin/time -v -o "$TMP/restore.time" "$IMADM" --config-dir "$CONF" \
         --profile dev --yes backup restore "$ARCHIVE" --identity "$TMP/key.txt" -o json >/dev/null
     t1=$(date +%s.%N); t_restore+=("$(secs "$t0" "$t1")")
+    # A restore ends every session, the restorer's too (untimed): log in again.
+    fresh_otp
+    printf '%s' "$PW" | IMADM_OTP=$OTP imadm auth login --username "$ADMIN" --password-stdin \
+        --insecure-storage >/dev/null
 done
 server_hwm2=$(grep VmHWM "/proc/$SERVER_PID/status" | grep -o '[0-9]*')
 
@@ -115,6 +121,8 @@ PY
     echo "# backup benchmark $(date -u +'%Y-%m-%d %H:%M UTC') ($MIB MiB of messages, archive $SIZE bytes)"
     echo
     echo "Conditions: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $RUNS interleaved runs per step"
+    echo
+    echo "Binary: $IMADM ($("$IMADM" --version))"
     echo
     echo "| step | seconds: median (min-max) | MB/s (median) |"
     echo "|---|---|---|"
