@@ -143,8 +143,14 @@ pub struct RestoreQuery {
     #[serde(default)]
     pub dry_run: Option<bool>,
     /// Restore a snapshot whose audit log forks from the live one, for this reason
-    /// (recorded in the restore's audit event; the live log is kept). 1-500 characters.
+    /// (recorded in the restore's audit event; the live log is kept). 1-500 characters,
+    /// no control characters, not only whitespace (what `check_fork_reason` accepts).
     #[serde(default)]
+    #[param(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub accept_fork: Option<String>,
 }
 
