@@ -1090,7 +1090,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_s
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "log" -d 'Audit events by sequence number, with filters; --follow waits for new ones'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "alerts" -d 'Security alerts; --fail-on exits 9 when one at or above a severity exists'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "alerts" -d 'Security alerts and their state; ack and resolve them; --fail-on exits 9 on a severity'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "export" -d 'Export a time range of the audit log as a verified, optionally signed report'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "verify" -d 'Verify a report: its hash chain, the server\'s checkpoints and the SSH signature'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "report" -d 'Summarise a period (logins, lockouts, MFA coverage, changes, alerts) as HTML, Markdown or JSON'
@@ -1125,6 +1125,9 @@ complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subco
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -l min-severity -d 'Only alerts of at least this severity' -r -f -a "low\t''
 medium\t''
 high\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -l state -d 'Only alerts in this state (repeatable; default: all)' -r -f -a "open\t''
+acknowledged\t''
+resolved\t''"
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -l fail-on -d 'Exit 9 when any alert at or above SEVERITY exists in the window' -r -f -a "low\t''
 medium\t''
 high\t''"
@@ -1149,6 +1152,8 @@ complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subco
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -f -a "ack" -d 'Acknowledge an open alert, with a note saying who looks at it and why'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -f -a "resolve" -d 'Resolve an open or acknowledged alert, with a note saying how it was handled'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from export" -l since -d 'Start of the range: RFC 3339 or a duration before now (`30d`)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from export" -l until -d 'End of the range: RFC 3339 or a duration before now' -r
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from export" -l format -d 'Report format' -r -f -a "json\t''

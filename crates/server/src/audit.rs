@@ -379,6 +379,16 @@ impl Default for AlertRules {
     }
 }
 
+/// `low` 1, `medium` 2, `high` 3.
+pub fn severity_rank(s: &str) -> Option<u8> {
+    match s {
+        "low" => Some(1),
+        "medium" => Some(2),
+        "high" => Some(3),
+        _ => None,
+    }
+}
+
 /// The security rules, run on each new event inside its transaction, so an alert
 /// exists exactly when its triggering event does. Count rules fire once, when the
 /// count reaches the threshold, not on every event after it.
@@ -421,6 +431,7 @@ fn evaluate_rules(
             detail,
             ev.seq as i64
         ])?;
+        let id = conn.last_insert_rowid();
         insert(
             conn,
             &NewAudit {
@@ -428,7 +439,7 @@ fn evaluate_rules(
                 actor: String::new(),
                 source: None,
                 action: "alert.raised".into(),
-                target: Some(format!("alert:{}", conn.last_insert_rowid())),
+                target: Some(format!("alert:{id}")),
                 outcome: "success".into(),
                 request_id: ev.request_id.clone(),
                 detail: Some(format!("{rule} ({severity}) by {:?}: {detail}", ev.actor)),
@@ -1080,7 +1091,10 @@ mod tests {
     fn rules_fired(store: &crate::store::sqlite::SqliteStore) -> Vec<String> {
         use crate::store::Store;
         store
-            .alerts(0, None, 0, 100)
+            .alerts(&crate::store::AlertFilter {
+                limit: 100,
+                ..Default::default()
+            })
             .unwrap()
             .into_iter()
             .map(|a| a.rule)
@@ -1147,7 +1161,12 @@ mod tests {
         store.append_audit(&restore("failure")).unwrap();
         assert!(rules_fired(&store).is_empty());
         store.append_audit(&restore("success")).unwrap();
-        let alerts = store.alerts(0, None, 0, 100).unwrap();
+        let alerts = store
+            .alerts(&crate::store::AlertFilter {
+                limit: 100,
+                ..Default::default()
+            })
+            .unwrap();
         assert_eq!(alerts.len(), 1);
         assert_eq!(
             (alerts[0].rule.as_str(), alerts[0].severity.as_str()),

@@ -8,10 +8,12 @@
 //! - `http/`: router, middleware, extractors, handlers, OpenAPI document
 //! - `auth`: the authentication policy (login, throttling and lockout, sessions, MFA,
 //!   step-up); `throttle`: its in-memory counters
+//! - `audit`: the audit log and alert rules; `alerts`: the alert workflow
 //! - `store/`: the persistence trait and its SQLite implementation
 //! - `dev`: dev mode's operators and `dev-credentials.json`
 //! - `keys`, `secrets`, `totp`, `tls`: cryptographic building blocks
 
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod backup;

@@ -70,6 +70,8 @@ use utoipa::{Modify, OpenApi};
         super::audit::checkpoint,
         super::audit::export,
         super::audit::alerts,
+        super::audit::ack_alert,
+        super::audit::resolve_alert,
         super::backup::snapshot,
         super::backup::restore,
     ),
