@@ -8,7 +8,8 @@
 //! - `http/`: router, middleware, extractors, handlers, OpenAPI document
 //! - `auth`: the authentication policy (login, throttling and lockout, sessions, MFA,
 //!   step-up); `throttle`: its in-memory counters
-//! - `audit`: the audit log and alert rules; `alerts`: the alert workflow
+//! - `audit`: the audit log and alert rules; `alerts`: the alert workflow; `notify`:
+//!   alert notification channels
 //! - `store/`: the persistence trait and its SQLite implementation
 //! - `dev`: dev mode's operators and `dev-credentials.json`
 //! - `keys`, `secrets`, `totp`, `tls`: cryptographic building blocks
@@ -24,6 +25,7 @@ pub mod fsutil;
 pub mod http;
 pub mod im;
 pub mod keys;
+pub mod notify;
 pub mod rbac;
 pub mod secrets;
 pub mod store;
