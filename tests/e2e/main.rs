@@ -20,6 +20,7 @@ mod hardening;
 mod harness;
 mod keyring;
 mod lanying;
+mod notify;
 mod rbac;
 mod restore;
 mod terminal;

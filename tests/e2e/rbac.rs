@@ -230,6 +230,13 @@ fn endpoints() -> Vec<(&'static str, &'static str, Option<Value>, &'static str)>
             Some(json!({"note": "matrix"})),
             "security:manage",
         ),
+        ("GET", "/admin/notify/status", None, "security:read"),
+        (
+            "POST",
+            "/admin/notify/test",
+            Some(json!({"channel": "no-such-channel"})),
+            "security:manage",
+        ),
         ("GET", "/admin/backup/snapshot", None, "backup:run"),
         (
             "POST",

@@ -36,7 +36,8 @@ pub enum Class {
     History { key: &'static str },
     /// Merged to the more restrictive of live and snapshot ([`security`]).
     Security,
-    /// The install's identity (`server_id`, `app_id`): kept from live.
+    /// The install's identity (`server_id`, `app_id`) and its runtime state (the
+    /// notification queue, about live's alerts): kept from live.
     Install,
 }
 
@@ -52,6 +53,8 @@ pub const TABLES: &[(&str, Class)] = &[
     ("im_messages", Class::Data),
     ("im_users", Class::Data),
     ("mfa_challenges", Class::Security),
+    ("notify_channels", Class::Install),
+    ("notify_queue", Class::Install),
     ("operator_addresses", Class::Security),
     ("operator_roles", Class::Security),
     ("operators", Class::Security),

@@ -72,6 +72,8 @@ use utoipa::{Modify, OpenApi};
         super::audit::alerts,
         super::audit::ack_alert,
         super::audit::resolve_alert,
+        super::notify::status,
+        super::notify::test,
         super::backup::snapshot,
         super::backup::restore,
     ),

@@ -173,6 +173,18 @@ impl Config {
     pub fn channel(&self, name: &str) -> Option<&Arc<Channel>> {
         self.channels.iter().find(|c| c.name == name)
     }
+
+    /// What the store needs to queue alerts for these channels.
+    pub fn routes(&self) -> Vec<crate::store::notify::Route> {
+        self.channels
+            .iter()
+            .map(|c| crate::store::notify::Route {
+                channel: c.name.clone(),
+                min_rank: c.min_rank,
+                send_resolved: c.send_resolved,
+            })
+            .collect()
+    }
 }
 
 #[derive(Deserialize)]

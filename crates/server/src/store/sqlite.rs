@@ -324,6 +324,33 @@ BEGIN SELECT RAISE(ABORT, 'alert_events is append-only'); END;
 CREATE TRIGGER alert_events_append_only_delete BEFORE DELETE ON alert_events
 BEGIN SELECT RAISE(ABORT, 'alert_events is append-only'); END;
 "#,
+    // 10: alert notifications. The delivery queue holds each message whole (the alert as
+    // it was), one row per channel, alert and state: the UNIQUE key is what suppresses
+    // duplicates. Runtime state of this install (`backup::merge`: install, kept from live).
+    r#"
+CREATE TABLE notify_queue (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel      TEXT NOT NULL,
+    alert_id     INTEGER,
+    state        TEXT NOT NULL,
+    payload      TEXT NOT NULL,
+    created_ms   INTEGER NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_ms      INTEGER NOT NULL,
+    delivered_ms INTEGER,
+    last_error   TEXT,
+    UNIQUE (channel, alert_id, state)
+);
+CREATE INDEX notify_queue_pending ON notify_queue(channel, id) WHERE delivered_ms IS NULL;
+CREATE TABLE notify_channels (
+    name             TEXT PRIMARY KEY,
+    last_success_ms  INTEGER,
+    last_error_ms    INTEGER,
+    last_error       TEXT,
+    failing_since_ms INTEGER,
+    failing_alerted  INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Read connections beside the writer: enough to keep both cores of a small server busy
@@ -575,12 +602,23 @@ impl SqliteStore {
     }
 
     /// Use `rules` for the alerts of every event written from now on.
-    pub fn set_alert_rules(&self, rules: crate::audit::AlertRules) {
-        *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules);
+    /// The notification routes stay as they are (see [`SqliteStore::set_notify_routes`]).
+    pub fn set_alert_rules(&self, mut rules: crate::audit::AlertRules) {
+        let mut current = self.rules.write().unwrap_or_else(|p| p.into_inner());
+        rules.notify_routes = current.notify_routes.clone();
+        *current = Arc::new(rules);
     }
 
     pub(crate) fn alert_rules(&self) -> Arc<crate::audit::AlertRules> {
         self.rules.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Queue alerts for `routes` from now on (the notification config, reloaded on SIGHUP).
+    pub fn set_notify_routes(&self, routes: Vec<super::notify::Route>) {
+        let mut rules = self.rules.write().unwrap_or_else(|p| p.into_inner());
+        let mut next = (**rules).clone();
+        next.notify_routes = Arc::new(routes);
+        *rules = Arc::new(next);
     }
 
     /// The schema version of a freshly migrated database.
@@ -1692,7 +1730,11 @@ impl Store for SqliteStore {
         let alert = tx
             .prepare_cached(&format!("{ALERT_SELECT} WHERE a.id = ?1"))?
             .query_row([ch.id as i64], alert_row)?;
-        crate::audit::commit(tx, &self.alert_rules())?;
+        let rules = self.alert_rules();
+        if alert.state == imadm_api::audit::ALERT_RESOLVED {
+            super::notify::enqueue_alert(&tx, &rules.notify_routes, &alert, None, ch.at_ms)?;
+        }
+        crate::audit::commit(tx, &rules)?;
         Ok(AlertChanged::Changed(Box::new(alert)))
     }
 
