@@ -97,7 +97,8 @@ impl Receiver {
     }
 
     /// A 0600 config with a webhook (every severity), a DingTalk robot (medium and up,
-    /// markdown) and a Feishu bot (high only), all at this receiver.
+    /// markdown), a Feishu bot and a Slack webhook (high only) and a WeCom robot (medium
+    /// and up, markdown), all at this receiver.
     fn config(&self, dir: &Path) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
         let (base, ca) = (
@@ -127,6 +128,18 @@ kind = "feishu"
 url = "{base}/feishu"
 secret = "{FEISHU_SECRET}"
 min_severity = "high"
+ca_file = "{ca}"
+
+[channel.chat]
+kind = "slack"
+url = "{base}/slack"
+min_severity = "high"
+ca_file = "{ca}"
+
+[channel.qw]
+kind = "wecom"
+url = "{base}/wecom?key=test-key"
+msgtype = "markdown"
 ca_file = "{ca}"
 "#
         );
@@ -162,6 +175,8 @@ fn announced(r: &Value) -> (u64, &'static str) {
     }
     let text = b["markdown"]["text"]
         .as_str()
+        .or(b["markdown"]["content"].as_str())
+        .or(b["text"].as_str())
         .or(b["content"]["text"].as_str())
         .or(b["text"]["content"].as_str())
         .unwrap_or_else(|| panic!("no text in {r}"));
@@ -268,6 +283,8 @@ fn alerts_reach_signed_receivers_in_order_through_failures_and_a_restart() {
         ("webhook", queued(&server, "hook")),
         ("dingtalk", queued(&server, "ding")),
         ("feishu", queued(&server, "lark")),
+        ("slack", queued(&server, "chat")),
+        ("wecom", queued(&server, "qw")),
     ]
     .into();
     assert!(expect["webhook"].len() >= 3, "{expect:?}");
@@ -276,7 +293,8 @@ fn alerts_reach_signed_receivers_in_order_through_failures_and_a_restart() {
         [(esc, "open".to_owned()), (esc, "resolved".to_owned())],
         "only high alerts, and their resolution, go to the feishu channel"
     );
-    assert!(expect["dingtalk"].iter().all(|(id, _)| *id > 0));
+    assert_eq!(expect["slack"], expect["feishu"]);
+    assert_eq!(expect["wecom"], expect["dingtalk"]);
     let reqs = rx.wait_for("every queued message delivered", |r| {
         let d = delivered(r);
         expect.iter().all(|(k, want)| d.get(*k) == Some(want))
@@ -284,7 +302,7 @@ fn alerts_reach_signed_receivers_in_order_through_failures_and_a_restart() {
     // The receiver checked every signature (none refused), the first 3 requests of each
     // kind were answered 500 and retried.
     assert!(reqs.iter().all(|r| r["valid"] == true), "{reqs:#?}");
-    for kind in ["webhook", "dingtalk", "feishu"] {
+    for kind in ["webhook", "dingtalk", "feishu", "slack", "wecom"] {
         let n500 = reqs
             .iter()
             .filter(|r| r["kind"] == kind && r["answer"] == 500)
@@ -309,7 +327,7 @@ fn alerts_reach_signed_receivers_in_order_through_failures_and_a_restart() {
     assert_success(&out);
     let st = json_stdout(&out);
     let chans = st.as_array().unwrap();
-    assert_eq!(chans.len(), 3, "{st:#}");
+    assert_eq!(chans.len(), 5, "{st:#}");
     for c in chans {
         assert_eq!(c["queued"], 0, "{c}");
         assert!(c["last_success_at"].is_string(), "{c}");
@@ -548,14 +566,14 @@ fn a_failing_channel_alerts_the_others_and_sighup_reloads() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(err.contains("chmod 600"), "{err}");
-    assert_eq!(chans.len(), 4, "{chans:?}");
+    assert_eq!(chans.len(), 6, "{chans:?}");
     // Fixed: the reload takes the new file (without the dead channel).
     write_mode(&cfg, &good, 0o600);
     hup();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let (chans, err) = status(&server);
-        if chans.len() == 3 {
+        if chans.len() == 5 {
             assert!(!err.contains("reload"), "{err}");
             break;
         }
