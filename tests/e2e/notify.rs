@@ -581,3 +581,34 @@ fn a_failing_channel_alerts_the_others_and_sighup_reloads() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A bad config at start is a usage error (exit 2) naming the file and line, before the
+/// server listens; a file open to others is refused; neither error shows a secret.
+#[test]
+fn a_bad_config_at_start_is_a_usage_error_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("notify.toml");
+    let start = || {
+        run(
+            dev_server_cmd(&dir.path().join("config"), &dir.path().join("data"))
+                .arg("--notify-config")
+                .arg(&cfg),
+        )
+    };
+    write_mode(
+        &cfg,
+        "[channel.a]\nkind = \"slack\"\nurl = \"https://hooks.example/SECRET-PATH\"\nmin_severity = \"urgent\"\n",
+        0o600,
+    );
+    let out = start();
+    assert_error(&out, 2, "line 4: channel a: min_severity \"urgent\"");
+    assert!(!stderr(&out).contains("SECRET-PATH"), "{}", describe(&out));
+    write_mode(
+        &cfg,
+        "[channel.a]\nkind = \"slack\"\nurl = \"https://hooks.example/SECRET-PATH\"\n",
+        0o644,
+    );
+    let out = start();
+    assert_error(&out, 2, "chmod 600");
+    assert!(!stderr(&out).contains("SECRET-PATH"), "{}", describe(&out));
+}
