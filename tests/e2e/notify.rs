@@ -566,6 +566,12 @@ fn a_failing_channel_alerts_the_others_and_sighup_reloads() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(err.contains("chmod 600"), "{err}");
+    assert!(
+        server
+            .server_stderr()
+            .contains("the previous one stays in use"),
+        "the refused reload is logged"
+    );
     assert_eq!(chans.len(), 6, "{chans:?}");
     // Fixed: the reload takes the new file (without the dead channel).
     write_mode(&cfg, &good, 0o600);
