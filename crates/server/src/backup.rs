@@ -1768,6 +1768,35 @@ mod tests {
         assert_chain_verifies(&srv);
     }
 
+    /// The notification queue is this install's runtime state: a restore keeps live's (no
+    /// message re-sent from the snapshot's queue, none of live's dropped).
+    #[test]
+    fn the_notification_queue_is_kept_from_live() {
+        let srv = Srv::new("srv");
+        let queue = |srv: &Srv| {
+            srv.query("SELECT channel, state, delivered_ms FROM notify_queue ORDER BY id")
+        };
+        srv.sql(
+            "INSERT INTO notify_queue (channel, alert_id, state, payload, created_ms, next_ms,
+                 delivered_ms) VALUES ('hook', 1, 'open', '{}', 1, 1, NULL);",
+        );
+        let snap = srv.snap();
+        srv.sql(
+            "UPDATE notify_queue SET delivered_ms = 5;
+             INSERT INTO notify_queue (channel, alert_id, state, payload, created_ms, next_ms)
+                 VALUES ('hook', 2, 'open', '{}', 2, 2);
+             INSERT INTO notify_channels (name, last_success_ms) VALUES ('hook', 5);",
+        );
+        let before = (queue(&srv), srv.query("SELECT * FROM notify_channels"));
+        let report = srv.restore(&snap, false).unwrap();
+        assert_eq!(
+            before,
+            (queue(&srv), srv.query("SELECT * FROM notify_channels"))
+        );
+        let source = |t: &str| report.tables.iter().find(|c| c.table == t).unwrap().source;
+        assert_eq!(source("notify_queue"), Source::Live);
+    }
+
     /// Disaster recovery: a new install (another server id, only its own logins and an
     /// alert in its log) takes the snapshot's ledger and continues it with its own
     /// events, re-chained, alert ids and targets renumbered; its operators give way to
