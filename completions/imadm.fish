@@ -52,6 +52,7 @@ complete -c imadm -n "__fish_imadm_needs_command" -f -a "role" -d 'RBAC roles an
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "token" -d 'Service tokens for cron and CI'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "audit" -d 'The tamper-evident audit log and security alerts'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "compliance" -d 'Compliance gate for CI: controls mapped to ISO 27001 and GDPR'
+complete -c imadm -n "__fish_imadm_needs_command" -f -a "notify" -d 'Alert notification channels of the server: delivery status, test messages'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "backup" -d 'Encrypted backups of the server\'s data: run, verify, restore'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "server" -d 'Run the reference admin API server'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "config" -d 'Read and change settings and profiles'
@@ -1090,7 +1091,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_s
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "log" -d 'Audit events by sequence number, with filters; --follow waits for new ones'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "alerts" -d 'Security alerts; --fail-on exits 9 when one at or above a severity exists'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "alerts" -d 'Security alerts and their state; ack and resolve them; --fail-on exits 9 on a severity'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "export" -d 'Export a time range of the audit log as a verified, optionally signed report'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "verify" -d 'Verify a report: its hash chain, the server\'s checkpoints and the SSH signature'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "report" -d 'Summarise a period (logins, lockouts, MFA coverage, changes, alerts) as HTML, Markdown or JSON'
@@ -1125,6 +1126,9 @@ complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subco
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -l min-severity -d 'Only alerts of at least this severity' -r -f -a "low\t''
 medium\t''
 high\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -l state -d 'Only alerts in this state (repeatable; default: all)' -r -f -a "open\t''
+acknowledged\t''
+resolved\t''"
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -l fail-on -d 'Exit 9 when any alert at or above SEVERITY exists in the window' -r -f -a "low\t''
 medium\t''
 high\t''"
@@ -1149,6 +1153,8 @@ complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subco
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -f -a "ack" -d 'Acknowledge an open alert, with a note saying who looks at it and why'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from alerts" -f -a "resolve" -d 'Resolve an open or acknowledged alert, with a note saying how it was handled'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from export" -l since -d 'Start of the range: RFC 3339 or a duration before now (`30d`)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from export" -l until -d 'End of the range: RFC 3339 or a duration before now' -r
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from export" -l format -d 'Report format' -r -f -a "json\t''
@@ -1296,6 +1302,68 @@ complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and not __fish_seen_subcommand_from status test" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and not __fish_seen_subcommand_from status test" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and not __fish_seen_subcommand_from status test" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and not __fish_seen_subcommand_from status test" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and not __fish_seen_subcommand_from status test" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and not __fish_seen_subcommand_from status test" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and not __fish_seen_subcommand_from status test" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and not __fish_seen_subcommand_from status test" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and not __fish_seen_subcommand_from status test" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and not __fish_seen_subcommand_from status test" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and not __fish_seen_subcommand_from status test" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and not __fish_seen_subcommand_from status test" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and not __fish_seen_subcommand_from status test" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and not __fish_seen_subcommand_from status test" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and not __fish_seen_subcommand_from status test" -f -a "status" -d 'Per channel: messages queued, last success, last error (security:read)'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and not __fish_seen_subcommand_from status test" -f -a "test" -d 'Send a test message on a channel and show how it went (security:manage; audited)'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from status" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from status" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from status" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from status" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from status" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from status" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from status" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from status" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from status" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from status" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from status" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from test" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from test" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from test" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from test" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from test" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from test" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from test" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from test" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from test" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from test" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from test" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from test" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand notify; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
@@ -1451,6 +1519,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l alert-read-burst -d 'Alert (sensitive_read_burst, high) when one actor makes COUNT sensitive reads (message history, audit or user export) within DURATION' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l business-hours -d 'Alert (off_hours, low; at most one an hour per operator) when an operator acts outside these hours, e.g. "Mon-Fri 08:00-18:00" [default: off]' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l business-tz -d 'UTC offset of --business-hours: UTC, +HH:MM or -HH:MM [default: UTC]' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l notify-config -d 'Send alerts to the channels of this TOML file (webhook, Slack, DingTalk, WeCom, Feishu; see "Monitoring" in the README); mode 0600 or 0400; reloaded on SIGHUP' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r

@@ -127,6 +127,12 @@ pub enum Command {
         after_help = "Examples:\n  $ imadm compliance check\n  $ imadm compliance check --format junit > compliance.xml"
     )]
     Compliance(commands::compliance::ComplianceCommand),
+    /// Alert notification channels of the server: delivery status, test messages
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  $ imadm notify status\n  $ imadm notify test ops-dingtalk"
+    )]
+    Notify(commands::notify::NotifyCommand),
     /// Encrypted backups of the server's data: run, verify, restore
     #[command(
         subcommand,

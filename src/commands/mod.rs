@@ -11,6 +11,7 @@ pub mod compliance;
 pub mod config;
 pub mod help;
 pub mod mfa;
+pub mod notify;
 pub mod operator;
 pub mod role;
 pub mod server;
@@ -75,6 +76,7 @@ pub fn dispatch(ctx: &mut Context, command: Command) -> Result<()> {
         Command::User(c) => user::dispatch(ctx, c),
         Command::Audit(c) => audit::dispatch(ctx, c),
         Command::Compliance(c) => compliance::dispatch(ctx, c),
+        Command::Notify(c) => notify::dispatch(ctx, c),
         Command::Server(a) => server::run(ctx, a),
         Command::Config(c) => match c {
             ConfigCommand::Get(a) => config::get(ctx, a),

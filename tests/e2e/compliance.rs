@@ -287,6 +287,21 @@ fn audit_chain_server_key_and_open_alerts_are_checked() {
     );
     let relaxed = policy(server.tmp(), "alert_max_open_hours = 48");
     assert_eq!(check(&server, &relaxed).0, 0);
+    // Acknowledged by a second operator, the alert no longer counts as open.
+    let creds = crate::rbac::seeded(&server);
+    let (pw, secret) = &creds["owner"];
+    let api = crate::rbac::Api::new(&server);
+    let token = api.login("second", pw, secret);
+    let (st, env) = api.call(
+        "POST",
+        "/admin/alerts/1/ack",
+        Some(&token),
+        None,
+        Some(&serde_json::json!({"note": "promotion approved in ticket 42"})),
+    );
+    assert_eq!(st, 200, "{env}");
+    let (code, s, v) = check(&server, &pol);
+    assert_eq!((code, s["alert-open-high"].as_str()), (0, "pass"), "{v:#}");
 
     // Someone with access to the database file edits an audit event: the chain breaks.
     server.sql(

@@ -1,6 +1,7 @@
 //! End-to-end tests: one binary, modules by topic. Each test that needs a server starts
 //! its own `imadm server --dev` (see `harness`), so tests run in parallel and leave
 //! nothing behind. Keyring tests want a Secret Service; see `keyring.rs`.
+mod alerts;
 mod assets;
 mod audit;
 mod audit_pin;
@@ -19,6 +20,7 @@ mod hardening;
 mod harness;
 mod keyring;
 mod lanying;
+mod notify;
 mod rbac;
 mod restore;
 mod terminal;

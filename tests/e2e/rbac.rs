@@ -217,6 +217,26 @@ fn endpoints() -> Vec<(&'static str, &'static str, Option<Value>, &'static str)>
             Some(json!({})),
             "audit:export",
         ),
+        ("GET", "/admin/alerts", None, "security:read"),
+        (
+            "POST",
+            "/admin/alerts/999999/ack",
+            Some(json!({"note": "matrix"})),
+            "security:manage",
+        ),
+        (
+            "POST",
+            "/admin/alerts/999999/resolve",
+            Some(json!({"note": "matrix"})),
+            "security:manage",
+        ),
+        ("GET", "/admin/notify/status", None, "security:read"),
+        (
+            "POST",
+            "/admin/notify/test",
+            Some(json!({"channel": "no-such-channel"})),
+            "security:manage",
+        ),
         ("GET", "/admin/backup/snapshot", None, "backup:run"),
         (
             "POST",
@@ -771,7 +791,7 @@ permissions = ["user:read", "user:export"]
 
 /// A seeded operator acting through the real binary: its session's access token in
 /// `IMADM_TOKEN`, its own TOTP codes for step-up.
-struct Acting<'a> {
+pub(crate) struct Acting<'a> {
     server: &'a Server,
     token: String,
     secret: String,
@@ -780,7 +800,7 @@ struct Acting<'a> {
 
 impl<'a> Acting<'a> {
     /// Log in `username` (seeded with `--seed-operator username:role`).
-    fn login(server: &'a Server, username: &str) -> Acting<'a> {
+    pub(crate) fn login(server: &'a Server, username: &str) -> Acting<'a> {
         let (password, secret) = creds_of(server, username);
         let mut last = None;
         let token = Api::new(server).login_tracking(username, &password, &secret, &mut last);
@@ -796,7 +816,7 @@ impl<'a> Acting<'a> {
         fresh_code(&self.secret, &mut self.last)
     }
 
-    fn run(&self, args: &[&str]) -> std::process::Output {
+    pub(crate) fn run(&self, args: &[&str]) -> std::process::Output {
         run(self
             .server
             .imadm()

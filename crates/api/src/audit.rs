@@ -242,6 +242,37 @@ pub struct Alert {
     pub detail: String,
     /// The event that triggered it.
     pub event_seq: u64,
+    /// `open`, `acknowledged` or `resolved`: the latest of the alert's state changes
+    /// (`open` when it has none). Absent from older servers, which read as `open`.
+    #[serde(default = "open_state")]
+    pub state: String,
+    /// When, by whom and with which note the alert reached its `state` (absent while open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+fn open_state() -> String {
+    ALERT_OPEN.to_owned()
+}
+
+/// The states of an alert: `open → acknowledged → resolved` (or `open → resolved`).
+pub const ALERT_OPEN: &str = "open";
+pub const ALERT_ACKNOWLEDGED: &str = "acknowledged";
+pub const ALERT_RESOLVED: &str = "resolved";
+pub const ALERT_STATES: [&str; 3] = [ALERT_OPEN, ALERT_ACKNOWLEDGED, ALERT_RESOLVED];
+
+/// The longest note of an alert state change, in characters.
+pub const ALERT_NOTE_MAX: usize = 1000;
+
+/// `POST /admin/alerts/{id}/ack` and `/resolve`: why (required, 1 to [`ALERT_NOTE_MAX`]
+/// characters). The note is kept with the alert and in the audit event.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AlertNote {
+    pub note: String,
 }
 
 #[cfg(test)]

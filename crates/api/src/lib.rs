@@ -13,6 +13,7 @@ pub mod auth;
 pub mod backup;
 pub mod codes;
 pub mod im;
+pub mod notify;
 pub mod permissions;
 
 use serde::{Deserialize, Serialize};

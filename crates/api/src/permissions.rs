@@ -27,6 +27,10 @@ pub const CATALOGUE: &[(&str, &str)] = &[
     ("backup:run", "take encrypted backups"),
     ("backup:restore", "restore a backup over the live data"),
     ("security:read", "read security alerts and settings"),
+    (
+        "security:manage",
+        "acknowledge and resolve security alerts, send test notifications",
+    ),
 ];
 
 /// Built-in roles: name, description, permissions. `owner` has every permission.
@@ -50,6 +54,7 @@ pub const BUILTIN_ROLES: &[(&str, &str, &[&str])] = &[
             "audit:export",
             "backup:run",
             "security:read",
+            "security:manage",
         ],
     ),
     (

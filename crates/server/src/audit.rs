@@ -360,13 +360,17 @@ impl std::fmt::Display for BusinessHours {
     }
 }
 
-/// The configurable part of the alert rules (`imadm server --alert-*`, `--business-hours`).
+/// The configurable part of the alert rules (`imadm server --alert-*`, `--business-hours`),
+/// and where their alerts are sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertRules {
     pub login_failures: Threshold,
     pub read_burst: Threshold,
     /// `None`: the `off_hours` rule is off.
     pub business_hours: Option<BusinessHours>,
+    /// The notification channels an alert is queued for, in its own transaction (from
+    /// `--notify-config`; `SqliteStore::set_notify_routes`).
+    pub notify_routes: std::sync::Arc<Vec<crate::store::notify::Route>>,
 }
 
 impl Default for AlertRules {
@@ -375,7 +379,22 @@ impl Default for AlertRules {
             login_failures: LOGIN_FAILURES,
             read_burst: READ_BURST,
             business_hours: None,
+            notify_routes: Default::default(),
         }
+    }
+}
+
+/// The event the delivery task appends when a channel has been failing too long; the
+/// rule turns it into the high alert `notify_channel_failing`, sent on the other channels.
+pub const CHANNEL_FAILING_ACTION: &str = "notify.channel_failing";
+
+/// `low` 1, `medium` 2, `high` 3.
+pub fn severity_rank(s: &str) -> Option<u8> {
+    match s {
+        "low" => Some(1),
+        "medium" => Some(2),
+        "high" => Some(3),
+        _ => None,
     }
 }
 
@@ -421,6 +440,29 @@ fn evaluate_rules(
             detail,
             ev.seq as i64
         ])?;
+        let id = conn.last_insert_rowid();
+        let alert = imadm_api::audit::Alert {
+            id: id as u64,
+            at: format_at(at_ms),
+            rule: rule.to_owned(),
+            severity: severity.to_owned(),
+            actor: ev.actor.clone(),
+            detail: detail.clone(),
+            event_seq: ev.seq,
+            state: imadm_api::audit::ALERT_OPEN.to_owned(),
+            state_at: None,
+            state_by: None,
+            note: None,
+        };
+        // An alert about a failing channel goes to the other channels.
+        let exclude = (ev.action == CHANNEL_FAILING_ACTION)
+            .then(|| {
+                ev.target
+                    .as_deref()
+                    .and_then(|t| t.strip_prefix("channel:"))
+            })
+            .flatten();
+        crate::store::notify::enqueue_alert(conn, &rules.notify_routes, &alert, exclude, at_ms)?;
         insert(
             conn,
             &NewAudit {
@@ -428,7 +470,7 @@ fn evaluate_rules(
                 actor: String::new(),
                 source: None,
                 action: "alert.raised".into(),
-                target: Some(format!("alert:{}", conn.last_insert_rowid())),
+                target: Some(format!("alert:{id}")),
                 outcome: "success".into(),
                 request_id: ev.request_id.clone(),
                 detail: Some(format!("{rule} ({severity}) by {:?}: {detail}", ev.actor)),
@@ -458,6 +500,11 @@ fn evaluate_rules(
             }
         }
         ("auth.lockout", _) => raise("lockout", "medium", "account locked".into())?,
+        (CHANNEL_FAILING_ACTION, _) => raise(
+            "notify_channel_failing",
+            "high",
+            ev.detail.clone().unwrap_or_default(),
+        )?,
         (a, "success") if SENSITIVE_READS.contains(&a) => {
             let Threshold {
                 count: n,
@@ -1080,7 +1127,10 @@ mod tests {
     fn rules_fired(store: &crate::store::sqlite::SqliteStore) -> Vec<String> {
         use crate::store::Store;
         store
-            .alerts(0, None, 0, 100)
+            .alerts(&crate::store::AlertFilter {
+                limit: 100,
+                ..Default::default()
+            })
             .unwrap()
             .into_iter()
             .map(|a| a.rule)
@@ -1147,7 +1197,12 @@ mod tests {
         store.append_audit(&restore("failure")).unwrap();
         assert!(rules_fired(&store).is_empty());
         store.append_audit(&restore("success")).unwrap();
-        let alerts = store.alerts(0, None, 0, 100).unwrap();
+        let alerts = store
+            .alerts(&crate::store::AlertFilter {
+                limit: 100,
+                ..Default::default()
+            })
+            .unwrap();
         assert_eq!(alerts.len(), 1);
         assert_eq!(
             (alerts[0].rule.as_str(), alerts[0].severity.as_str()),

@@ -1705,6 +1705,98 @@ mod tests {
         assert_chain_verifies(&srv);
     }
 
+    /// Alert state changes are history: a restore of a snapshot taken while the alert was
+    /// open keeps it acknowledged, and a ledger behind the snapshot (continued from it)
+    /// neither loses nor repeats a change.
+    #[test]
+    fn a_restore_never_rewinds_an_acknowledgement() {
+        use crate::store::{AlertChanged, AlertFilter, AlertStateChange};
+        let state = |srv: &Srv| -> Vec<String> {
+            let f = AlertFilter {
+                limit: 10,
+                ..Default::default()
+            };
+            let mut out: Vec<String> = srv
+                .store
+                .alerts(&f)
+                .unwrap()
+                .into_iter()
+                .map(|a| format!("{} {}", a.id, a.state))
+                .collect();
+            out.extend(srv.query("SELECT alert_id, state, note FROM alert_events ORDER BY id"));
+            out
+        };
+        let ack = |srv: &Srv, id: u64| {
+            let ch = AlertStateChange {
+                id,
+                from: &["open"],
+                to: "acknowledged",
+                actor: "sec",
+                note: "looking",
+                at_ms: 5,
+            };
+            assert!(matches!(
+                srv.store.change_alert_state(&ch).unwrap(),
+                AlertChanged::Changed(_)
+            ));
+        };
+        let raise = "INSERT INTO alerts (at_ms, rule, severity, actor, detail, event_seq)
+                     VALUES (1, 'lockout', 'medium', 'x', 'd', 1), (2, 'lockout', 'medium', 'y', 'd', 2);";
+
+        // Extends: the snapshot has the alert open, live acknowledged it since.
+        let srv = Srv::new("srv");
+        srv.sql(raise);
+        let snap = srv.snap();
+        ack(&srv, 1);
+        let before = state(&srv);
+        assert_eq!(before[0], "1 acknowledged");
+        let report = srv.restore(&snap, false).unwrap();
+        assert_eq!(report.ledger.relation, Relation::Extends);
+        assert_eq!(state(&srv), before);
+
+        // Behind: acknowledged before the snapshot; live cut back to a prefix of it.
+        let srv = Srv::new("srv");
+        srv.sql(raise);
+        ack(&srv, 2);
+        srv.event("user.update");
+        let snap = srv.snap();
+        let before = state(&srv);
+        srv.truncate_ledger(2);
+        let report = srv.restore(&snap, false).unwrap();
+        assert_eq!(report.ledger.relation, Relation::Behind);
+        assert_eq!(state(&srv), before);
+        assert_chain_verifies(&srv);
+    }
+
+    /// The notification queue is this install's runtime state: a restore keeps live's (no
+    /// message re-sent from the snapshot's queue, none of live's dropped).
+    #[test]
+    fn the_notification_queue_is_kept_from_live() {
+        let srv = Srv::new("srv");
+        let queue = |srv: &Srv| {
+            srv.query("SELECT channel, state, delivered_ms FROM notify_queue ORDER BY id")
+        };
+        srv.sql(
+            "INSERT INTO notify_queue (channel, alert_id, state, payload, created_ms, next_ms,
+                 delivered_ms) VALUES ('hook', 1, 'open', '{}', 1, 1, NULL);",
+        );
+        let snap = srv.snap();
+        srv.sql(
+            "UPDATE notify_queue SET delivered_ms = 5;
+             INSERT INTO notify_queue (channel, alert_id, state, payload, created_ms, next_ms)
+                 VALUES ('hook', 2, 'open', '{}', 2, 2);
+             INSERT INTO notify_channels (name, last_success_ms) VALUES ('hook', 5);",
+        );
+        let before = (queue(&srv), srv.query("SELECT * FROM notify_channels"));
+        let report = srv.restore(&snap, false).unwrap();
+        assert_eq!(
+            before,
+            (queue(&srv), srv.query("SELECT * FROM notify_channels"))
+        );
+        let source = |t: &str| report.tables.iter().find(|c| c.table == t).unwrap().source;
+        assert_eq!(source("notify_queue"), Source::Live);
+    }
+
     /// Disaster recovery: a new install (another server id, only its own logins and an
     /// alert in its log) takes the snapshot's ledger and continues it with its own
     /// events, re-chained, alert ids and targets renumbered; its operators give way to

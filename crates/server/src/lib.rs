@@ -8,10 +8,13 @@
 //! - `http/`: router, middleware, extractors, handlers, OpenAPI document
 //! - `auth`: the authentication policy (login, throttling and lockout, sessions, MFA,
 //!   step-up); `throttle`: its in-memory counters
+//! - `audit`: the audit log and alert rules; `alerts`: the alert workflow; `notify`:
+//!   alert notifications (delivery task, channels)
 //! - `store/`: the persistence trait and its SQLite implementation
 //! - `dev`: dev mode's operators and `dev-credentials.json`
 //! - `keys`, `secrets`, `totp`, `tls`: cryptographic building blocks
 
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod backup;
@@ -22,6 +25,7 @@ pub mod fsutil;
 pub mod http;
 pub mod im;
 pub mod keys;
+pub mod notify;
 pub mod rbac;
 pub mod secrets;
 pub mod store;
@@ -81,6 +85,10 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// IM users, groups and messages (`im.rs`).
     pub im: Arc<dyn store::im::ImStore>,
+    /// The alert notification queue (`notify`).
+    pub queue: Arc<dyn store::notify::NotifyStore>,
+    /// The loaded notification config (`--notify-config`).
+    pub notifier: notify::Notifier,
     pub key: ServerKey,
     /// Signs audit checkpoints; keys IM-user pseudonyms in the audit log.
     pub audit_key: audit::AuditKey,
@@ -107,6 +115,8 @@ impl AppState {
     pub fn new(dir: DataDir, policy: Policy, admin_api: bool) -> AppState {
         AppState {
             store: dir.store.clone(),
+            queue: dir.store.clone(),
+            notifier: notify::Notifier::default(),
             im: dir.store,
             key: dir.key,
             audit_key: dir.audit_key,
@@ -314,6 +324,8 @@ pub struct ServeOptions {
     pub admin_api: bool,
     /// Thresholds and business hours of the security alert rules.
     pub alerts: audit::AlertRules,
+    /// The notification config file (`--notify-config`), reloaded on SIGHUP.
+    pub notify_config: Option<PathBuf>,
 }
 
 /// Handed to the caller once the server accepts connections.
@@ -346,11 +358,31 @@ pub async fn serve(
             "pass a PEM certificate chain with --tls-cert and its PEM private key with --tls-key",
         )
     })?;
+    // A bad notification config is a usage error at start (a reload keeps the old one).
+    let notify_config = match &opts.notify_config {
+        Some(path) => Some((
+            path.clone(),
+            notify::config::load(path).map_err(|m| {
+                ServerError::new(ErrorKind::Usage, m)
+                    .hint("see \"Monitoring\" in the README for the --notify-config file format")
+            })?,
+        )),
+        None => None,
+    };
     dir.store.set_alert_rules(opts.alerts.clone());
     let app_id = dir.app_id.clone();
     let server_id = dir.server_id.clone();
+    let sqlite = dir.store.clone();
     let state = Arc::new(AppState::new(dir, opts.policy, opts.admin_api));
     spawn_grace_sweep(state.clone());
+    if let Some((path, config)) = notify_config {
+        notify::start(
+            state.clone(),
+            path,
+            config,
+            Arc::new(move |routes| sqlite.set_notify_routes(routes)),
+        );
+    }
     let app = http::router(state);
 
     let listener = std::net::TcpListener::bind(opts.listen).map_err(|e| {

@@ -7,6 +7,8 @@
 //! the profile pinned, and holds the check every chain-reading command makes against it.
 
 pub mod alerts;
+pub mod alerts_ack;
+pub mod alerts_resolve;
 pub mod checkpoint;
 pub mod export;
 pub mod log;
@@ -24,7 +26,7 @@ use crate::error::{CliError, Result};
 pub enum AuditCommand {
     /// Audit events by sequence number, with filters; --follow waits for new ones
     Log(log::LogArgs),
-    /// Security alerts; --fail-on exits 9 when one at or above a severity exists
+    /// Security alerts and their state; ack and resolve them; --fail-on exits 9 on a severity
     Alerts(alerts::AlertsArgs),
     /// Export a time range of the audit log as a verified, optionally signed report
     Export(export::ExportArgs),

@@ -47,7 +47,7 @@ Controls (id: what is checked; policy knob and default):
   backup-fresh          newest backup younger than backup_max_age_hours (26)
   backup-manifest       newest backup matches its manifest (size, SHA-256)
   backup-destinations   newest backup in >= backup_min_destinations (2) --backup-dir's
-  alert-open-high       no high alert open longer than alert_max_open_hours (24)
+  alert-open-high       no high alert unacknowledged longer than alert_max_open_hours (24)
   tls-expiry            TLS certificate valid for more than tls_min_valid_days (30)
 
 Policy file (TOML):
@@ -313,8 +313,7 @@ fn audit_facts(ctx: &Context, conn: &Conn) -> Result<AuditFacts> {
     Ok(facts)
 }
 
-/// Every alert the server holds (the reference server has no acknowledgement workflow
-/// yet, so every alert counts as open), paged by id.
+/// Every alert the server holds, paged by id; open means neither acknowledged nor resolved.
 fn alert_facts(ctx: &Context, conn: &Conn) -> Result<Vec<AlertFact>> {
     let mut out = Vec::new();
     let mut after: Option<String> = None;
@@ -336,7 +335,7 @@ fn alert_facts(ctx: &Context, conn: &Conn) -> Result<Vec<AlertFact>> {
                 severity: a.severity,
                 rule: a.rule,
                 at,
-                open: true,
+                open: a.state == imadm_api::audit::ALERT_OPEN,
             });
         }
         match page.next_cursor {

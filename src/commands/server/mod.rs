@@ -137,6 +137,15 @@ pub struct ServerArgs {
         help_heading = "Security alerts"
     )]
     pub business_tz: Option<i32>,
+    /// Send alerts to the channels of this TOML file (webhook, Slack, DingTalk, WeCom,
+    /// Feishu; see "Monitoring" in the README); mode 0600 or 0400; reloaded on SIGHUP
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "IMADM_NOTIFY_CONFIG",
+        help_heading = "Security alerts"
+    )]
+    pub notify_config: Option<PathBuf>,
 }
 
 /// `--login-refill`: 1 s to 1 h.
@@ -266,7 +275,9 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
             business_hours: args
                 .business_hours
                 .map(|h| h.at_offset(args.business_tz.unwrap_or(0))),
+            ..Default::default()
         },
+        notify_config: args.notify_config.clone(),
     };
     let served = runtime.block_on(imadm_server::serve(dir, opts, |ready| {
         let r = match &logins {

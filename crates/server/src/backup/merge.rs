@@ -36,12 +36,14 @@ pub enum Class {
     History { key: &'static str },
     /// Merged to the more restrictive of live and snapshot ([`security`]).
     Security,
-    /// The install's identity (`server_id`, `app_id`): kept from live.
+    /// The install's identity (`server_id`, `app_id`) and its runtime state (the
+    /// notification queue, about live's alerts): kept from live.
     Install,
 }
 
 /// Every table of the schema and its class (docs/backup-format.md lists the same).
 pub const TABLES: &[(&str, Class)] = &[
+    ("alert_events", Class::History { key: "id" }),
     ("alerts", Class::History { key: "id" }),
     ("audit_checkpoints", Class::History { key: "id" }),
     ("audit_log", Class::History { key: "seq" }),
@@ -51,6 +53,8 @@ pub const TABLES: &[(&str, Class)] = &[
     ("im_messages", Class::Data),
     ("im_users", Class::Data),
     ("mfa_challenges", Class::Security),
+    ("notify_channels", Class::Install),
+    ("notify_queue", Class::Install),
     ("operator_addresses", Class::Security),
     ("operator_roles", Class::Security),
     ("operators", Class::Security),
@@ -79,6 +83,7 @@ const MERGED: &[&str] = &[
 
 /// The history tables [`History`] knows how to continue after a snapshot's ledger.
 const CONTINUED: &[&str] = &[
+    "alert_events",
     "alerts",
     "audit_checkpoints",
     "audit_log",
@@ -484,7 +489,8 @@ impl History {
             let live_hash: String = r.get(10).map_err(db_err)?;
             let action: String = r.get(5).map_err(db_err)?;
             let mut target: Option<String> = r.get(6).map_err(db_err)?;
-            if action == "alert.raised"
+            // `alert.raised`, `alert.ack`, `alert.resolve` name the alert.
+            if action.starts_with("alert.")
                 && let Some(new) = target
                     .as_deref()
                     .and_then(|t| t.strip_prefix("alert:"))
@@ -535,6 +541,27 @@ impl History {
         }
         drop(rows);
         drop(stmt);
+
+        // Alert state changes (acknowledged, resolved): new ids, in their order, naming
+        // the alerts by their new ids; a change to an alert the snapshot holds keeps its id.
+        let from = self.copied.get("alert_events").copied().unwrap_or(0);
+        let changes: Vec<(i64, i64)> = c
+            .prepare("SELECT id, alert_id FROM live.alert_events WHERE id > ?1 ORDER BY id")
+            .and_then(|mut s| {
+                s.query_map([from], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
+            .map_err(db_err)?;
+        for (id, alert_id) in changes {
+            let alert_id = self.alert_ids.get(&alert_id).copied().unwrap_or(alert_id);
+            c.execute(
+                "INSERT INTO main.alert_events (alert_id, state, actor, note, at_ms)
+                 SELECT ?2, state, actor, note, at_ms FROM live.alert_events WHERE id = ?1",
+                params![id, alert_id],
+            )
+            .map_err(db_err)?;
+            self.copied.insert("alert_events", id);
+        }
 
         // Authentication events and checkpoints: new ids, in their order.
         for table in ["auth_events", "audit_checkpoints"] {

@@ -9,15 +9,19 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use imadm_api::admin::Page;
-use imadm_api::audit::{Alert, AuditEvent, Checkpoint, EventsQuery, ExportPlan, ExportRequest};
+use imadm_api::audit::{
+    Alert, AlertNote, AuditEvent, Checkpoint, EventsQuery, ExportPlan, ExportRequest,
+};
 use imadm_api::{Envelope, codes};
 use serde::Deserialize;
 
-use super::{Authed, Body, Q, Shared, blocking, ok};
+use super::{Authed, Body, P, Q, Shared, blocking, ok};
 use crate::AppState;
+use crate::alerts::Transition;
 use crate::audit::EventFilter;
 use crate::auth::{Caller, RequestCtx};
 use crate::error::ApiError;
+use crate::store::AlertFilter;
 
 const DEFAULT_LIMIT: u32 = 1000;
 const MAX_LIMIT: u32 = 10_000;
@@ -29,6 +33,8 @@ pub fn router() -> Router<Shared> {
         .route("/admin/audit/checkpoint", get(checkpoint))
         .route("/admin/audit/export", post(export))
         .route("/admin/alerts", get(alerts))
+        .route("/admin/alerts/{id}/ack", post(ack_alert))
+        .route("/admin/alerts/{id}/resolve", post(resolve_alert))
 }
 
 /// RFC 3339 → Unix milliseconds.
@@ -295,19 +301,12 @@ pub struct AlertsQuery {
     /// 1-1000, default 100.
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
+    /// Comma-separated states: `open`, `acknowledged`, `resolved` (default: all).
+    #[param(pattern = "^((open|acknowledged|resolved)(,(open|acknowledged|resolved))*)?$")]
+    pub state: Option<String>,
     /// Long-poll seconds, 0-60 (not in the generated document; see `EventsParams`).
     #[param(ignore)]
     pub wait: Option<u32>,
-}
-
-/// `low` 1, `medium` 2, `high` 3.
-pub fn severity_rank(s: &str) -> Option<u8> {
-    match s {
-        "low" => Some(1),
-        "medium" => Some(2),
-        "high" => Some(3),
-        _ => None,
-    }
 }
 
 #[utoipa::path(get, path = "/admin/alerts", tag = "audit",
@@ -322,7 +321,7 @@ pub async fn alerts(
     let since = parse_time("since", q.since.as_deref())?;
     let min = match q.min_severity.as_deref().filter(|m| !m.is_empty()) {
         None => 1,
-        Some(m) => severity_rank(m).ok_or_else(|| {
+        Some(m) => crate::audit::severity_rank(m).ok_or_else(|| {
             ApiError::bad_request(format!("min_severity {m:?} is not a severity"))
                 .hint("use low, medium or high")
         })?,
@@ -333,27 +332,83 @@ pub async fn alerts(
             ApiError::bad_request(format!("limit {limit} is out of range")).hint("use 1 to 1000"),
         );
     }
-    let after = q.after.unwrap_or(0);
+    let mut states = Vec::new();
+    for st in q
+        .state
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter(|x| !x.is_empty())
+    {
+        if !imadm_api::audit::ALERT_STATES.contains(&st) {
+            return Err(
+                ApiError::bad_request(format!("state {st:?} is not an alert state"))
+                    .hint("use open, acknowledged or resolved (comma-separated for several)"),
+            );
+        }
+        states.push(st.to_owned());
+    }
+    let f = AlertFilter {
+        after: q.after.unwrap_or(0),
+        since_ms: since,
+        min_rank: min,
+        states,
+        limit,
+    };
     let deadline = Instant::now() + check_wait(q.wait)?;
     let c = std::sync::Arc::new(c);
     loop {
-        let c2 = c.clone();
-        let page = blocking(&s, move |s| {
-            c2.require("security:read")?;
-            let items = s.store.alerts(after, since, min, limit)?;
-            let next_cursor = if items.len() as u32 == limit {
-                items.last().map(|a| a.id.to_string())
-            } else {
-                None
-            };
-            Ok(Page { items, next_cursor })
-        })
-        .await?;
+        let (c2, f2) = (c.clone(), f.clone());
+        let page = blocking(&s, move |s| s.alert_page(&c2, &f2)).await?;
         if !page.items.is_empty() || Instant::now() >= deadline {
             return Ok(ok(page));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+#[utoipa::path(post, path = "/admin/alerts/{id}/ack", tag = "audit", request_body = AlertNote,
+    params(("app_id" = String, Header), ("access-token" = String, Header), ("id" = u64, Path)),
+    responses((status = 200, description = "the alert, acknowledged", body = Envelope<Alert>)))]
+pub async fn ack_alert(
+    State(s): State<Shared>,
+    ctx: RequestCtx,
+    Authed(c): Authed,
+    P(id): P<u64>,
+    Body(req): Body<AlertNote>,
+) -> Result<Response, ApiError> {
+    change_state(s, ctx, c, id, Transition::Acknowledge, req).await
+}
+
+#[utoipa::path(post, path = "/admin/alerts/{id}/resolve", tag = "audit", request_body = AlertNote,
+    params(("app_id" = String, Header), ("access-token" = String, Header), ("id" = u64, Path)),
+    responses((status = 200, description = "the alert, resolved", body = Envelope<Alert>)))]
+pub async fn resolve_alert(
+    State(s): State<Shared>,
+    ctx: RequestCtx,
+    Authed(c): Authed,
+    P(id): P<u64>,
+    Body(req): Body<AlertNote>,
+) -> Result<Response, ApiError> {
+    change_state(s, ctx, c, id, Transition::Resolve, req).await
+}
+
+async fn change_state(
+    s: Shared,
+    ctx: RequestCtx,
+    c: Caller,
+    id: u64,
+    t: Transition,
+    req: AlertNote,
+) -> Result<Response, ApiError> {
+    check_id("alert id", Some(id))?;
+    // The note is evidence: the event keeps it (a refused request records its code).
+    let mut ev = s.audit_event(&ctx, Some(&c), t.action(), Some(format!("alert:{id}")));
+    ev.detail = Some(req.note.clone());
+    Ok(ok(blocking(&s, move |s| {
+        s.audited(ev, || s.change_alert_state(&c, id, t, &req.note))
+    })
+    .await?))
 }
 
 #[cfg(test)]

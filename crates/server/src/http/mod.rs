@@ -12,6 +12,7 @@ mod auth;
 mod backup;
 mod im;
 mod info;
+mod notify;
 pub mod openapi;
 
 use std::net::SocketAddr;
@@ -98,6 +99,7 @@ pub fn router(state: Shared) -> Router {
         .route("/admin/mfa/disable", post(auth::mfa_disable))
         .merge(admin::router())
         .merge(audit::router())
+        .merge(notify::router())
         .merge(backup::router())
         // IM users, groups, messages (Lanying-compatible) and /admin/users: http/im.rs
         .merge(im::router())

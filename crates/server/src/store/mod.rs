@@ -8,6 +8,7 @@
 //! compare-and-set updates, not read-then-write sequences in Rust.
 
 pub mod im;
+pub mod notify;
 pub mod sqlite;
 
 use crate::UnixTime;
@@ -314,13 +315,48 @@ pub trait Store: Send + Sync + 'static {
     /// `(first seq, last seq, count)` of the events in a time range; zeros when empty.
     fn audit_range(&self, since_ms: Option<i64>, until_ms: Option<i64>) -> Result<(u64, u64, u64)>;
     fn save_checkpoint(&self, cp: &imadm_api::audit::Checkpoint) -> Result<()>;
-    /// Alerts with `id > after`, at or after `since_ms`, of at least `min_rank`
-    /// (low 1, medium 2, high 3), ascending by id.
-    fn alerts(
-        &self,
-        after: u64,
-        since_ms: Option<i64>,
-        min_rank: u8,
-        limit: u32,
-    ) -> Result<Vec<imadm_api::audit::Alert>>;
+    /// One page of alerts, ascending by id, each with its current state.
+    fn alerts(&self, f: &AlertFilter) -> Result<Vec<imadm_api::audit::Alert>>;
+    /// One alert with its current state.
+    fn alert(&self, id: u64) -> Result<Option<imadm_api::audit::Alert>>;
+    /// Move alert `id` to state `to` if its current state is one of `from`, recording
+    /// `actor` and `note` (an append-only row: the latest is the state), in one
+    /// transaction with the request's audit event; a resolution is queued for the
+    /// notification channels that send them.
+    fn change_alert_state(&self, change: &AlertStateChange<'_>) -> Result<AlertChanged>;
+}
+
+/// A page request for [`Store::alerts`].
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    /// Alerts with `id > after`.
+    pub after: u64,
+    /// At or after.
+    pub since_ms: Option<i64>,
+    /// Of at least this rank (low 1, medium 2, high 3).
+    pub min_rank: u8,
+    /// In one of these states; empty: any.
+    pub states: Vec<String>,
+    pub limit: u32,
+}
+
+/// An alert state change for [`Store::change_alert_state`].
+#[derive(Debug, Clone)]
+pub struct AlertStateChange<'a> {
+    pub id: u64,
+    /// The states the alert may be in for the change to happen.
+    pub from: &'a [&'a str],
+    pub to: &'a str,
+    pub actor: &'a str,
+    pub note: &'a str,
+    pub at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertChanged {
+    /// Done; the alert as it is now.
+    Changed(Box<imadm_api::audit::Alert>),
+    NotFound,
+    /// The alert's state (given) is not one of `from`; nothing changed.
+    Refused(String),
 }

@@ -18,8 +18,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use imadm_api::admin::{Role, ServiceToken};
 
 use super::{
-    AuthEvent, Grace, LiveServiceToken, NewServiceToken, NewSession, Operator, Result, RoleHolder,
-    RotateOutcome, Rotation, Session, Store, StoreError, StoredEvent,
+    AlertChanged, AlertFilter, AlertStateChange, AuthEvent, Grace, LiveServiceToken,
+    NewServiceToken, NewSession, Operator, Result, RoleHolder, RotateOutcome, Rotation, Session,
+    Store, StoreError, StoredEvent,
 };
 use crate::UnixTime;
 
@@ -305,6 +306,51 @@ INSERT INTO service_tokens_v8 SELECT * FROM service_tokens;
 DROP TABLE service_tokens;
 ALTER TABLE service_tokens_v8 RENAME TO service_tokens;
 "#,
+    // 9: the alert workflow. An alert's state changes are rows of their own, appended and
+    // never updated (the current state is the latest row, `open` without one), so a restore
+    // never rewinds an acknowledgement (`backup::merge`: history).
+    r#"
+CREATE TABLE alert_events (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert_id INTEGER NOT NULL,
+    state    TEXT NOT NULL CHECK (state IN ('acknowledged', 'resolved')),
+    actor    TEXT NOT NULL,
+    note     TEXT NOT NULL,
+    at_ms    INTEGER NOT NULL
+);
+CREATE INDEX alert_events_alert ON alert_events(alert_id, id);
+CREATE TRIGGER alert_events_append_only_update BEFORE UPDATE ON alert_events
+BEGIN SELECT RAISE(ABORT, 'alert_events is append-only'); END;
+CREATE TRIGGER alert_events_append_only_delete BEFORE DELETE ON alert_events
+BEGIN SELECT RAISE(ABORT, 'alert_events is append-only'); END;
+"#,
+    // 10: alert notifications. The delivery queue holds each message whole (the alert as
+    // it was), one row per channel, alert and state: the UNIQUE key is what suppresses
+    // duplicates. Runtime state of this install (`backup::merge`: install, kept from live).
+    r#"
+CREATE TABLE notify_queue (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel      TEXT NOT NULL,
+    alert_id     INTEGER,
+    state        TEXT NOT NULL,
+    payload      TEXT NOT NULL,
+    created_ms   INTEGER NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_ms      INTEGER NOT NULL,
+    delivered_ms INTEGER,
+    last_error   TEXT,
+    UNIQUE (channel, alert_id, state)
+);
+CREATE INDEX notify_queue_pending ON notify_queue(channel, id) WHERE delivered_ms IS NULL;
+CREATE TABLE notify_channels (
+    name             TEXT PRIMARY KEY,
+    last_success_ms  INTEGER,
+    last_error_ms    INTEGER,
+    last_error       TEXT,
+    failing_since_ms INTEGER,
+    failing_alerted  INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Read connections beside the writer: enough to keep both cores of a small server busy
@@ -556,12 +602,23 @@ impl SqliteStore {
     }
 
     /// Use `rules` for the alerts of every event written from now on.
-    pub fn set_alert_rules(&self, rules: crate::audit::AlertRules) {
-        *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules);
+    /// The notification routes stay as they are (see [`SqliteStore::set_notify_routes`]).
+    pub fn set_alert_rules(&self, mut rules: crate::audit::AlertRules) {
+        let mut current = self.rules.write().unwrap_or_else(|p| p.into_inner());
+        rules.notify_routes = current.notify_routes.clone();
+        *current = Arc::new(rules);
     }
 
     pub(crate) fn alert_rules(&self) -> Arc<crate::audit::AlertRules> {
         self.rules.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Queue alerts for `routes` from now on (the notification config, reloaded on SIGHUP).
+    pub fn set_notify_routes(&self, routes: Vec<super::notify::Route>) {
+        let mut rules = self.rules.write().unwrap_or_else(|p| p.into_inner());
+        let mut next = (**rules).clone();
+        next.notify_routes = Arc::new(routes);
+        *rules = Arc::new(next);
     }
 
     /// The schema version of a freshly migrated database.
@@ -658,6 +715,29 @@ impl SqliteStore {
         crate::audit::commit(tx, &self.alert_rules())?;
         Ok(())
     }
+}
+
+/// An alert and its latest state change (none: open).
+const ALERT_SELECT: &str = "SELECT a.id, a.at_ms, a.rule, a.severity, a.actor, a.detail,
+        a.event_seq, e.state, e.at_ms, e.actor, e.note
+     FROM alerts a LEFT JOIN alert_events e
+       ON e.id = (SELECT max(id) FROM alert_events WHERE alert_id = a.id)";
+
+fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<imadm_api::audit::Alert> {
+    let state: Option<String> = r.get(7)?;
+    Ok(imadm_api::audit::Alert {
+        id: r.get::<_, i64>(0)? as u64,
+        at: imadm_api::audit::format_at(r.get(1)?),
+        rule: r.get(2)?,
+        severity: r.get(3)?,
+        actor: r.get(4)?,
+        detail: r.get(5)?,
+        event_seq: r.get::<_, i64>(6)? as u64,
+        state: state.unwrap_or_else(|| imadm_api::audit::ALERT_OPEN.to_owned()),
+        state_at: r.get::<_, Option<i64>>(8)?.map(imadm_api::audit::format_at),
+        state_by: r.get(9)?,
+        note: r.get(10)?,
+    })
 }
 
 const OPERATOR_COLUMNS: &str = "id, username, password_hash, must_change_password, disabled, \
@@ -1604,32 +1684,58 @@ impl Store for SqliteStore {
         ))
     }
 
-    fn alerts(
-        &self,
-        after: u64,
-        since_ms: Option<i64>,
-        min_rank: u8,
-        limit: u32,
-    ) -> Result<Vec<imadm_api::audit::Alert>> {
+    fn alerts(&self, f: &AlertFilter) -> Result<Vec<imadm_api::audit::Alert>> {
+        let states = (!f.states.is_empty()).then(|| f.states.join(","));
         let conn = self.reader();
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, at_ms, rule, severity, actor, detail, event_seq FROM alerts
-             WHERE id > ?1 AND (?2 IS NULL OR at_ms >= ?2)
-               AND (CASE severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END) >= ?3
-             ORDER BY id LIMIT ?4",
+        let mut stmt = conn.prepare_cached(&format!(
+            "{ALERT_SELECT}
+             WHERE a.id > ?1 AND (?2 IS NULL OR a.at_ms >= ?2)
+               AND (CASE a.severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END) >= ?3
+               AND (?4 IS NULL OR instr(',' || ?4 || ',', ',' || coalesce(e.state, 'open') || ',') > 0)
+             ORDER BY a.id LIMIT ?5"
+        ))?;
+        let rows = stmt.query_map(
+            params![f.after as i64, f.since_ms, f.min_rank, states, f.limit],
+            alert_row,
         )?;
-        let rows = stmt.query_map(params![after as i64, since_ms, min_rank, limit], |r| {
-            Ok(imadm_api::audit::Alert {
-                id: r.get::<_, i64>(0)? as u64,
-                at: imadm_api::audit::format_at(r.get(1)?),
-                rule: r.get(2)?,
-                severity: r.get(3)?,
-                actor: r.get(4)?,
-                detail: r.get(5)?,
-                event_seq: r.get::<_, i64>(6)? as u64,
-            })
-        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn alert(&self, id: u64) -> Result<Option<imadm_api::audit::Alert>> {
+        Ok(self
+            .reader()
+            .prepare_cached(&format!("{ALERT_SELECT} WHERE a.id = ?1"))?
+            .query_row([id as i64], alert_row)
+            .optional()?)
+    }
+
+    fn change_alert_state(&self, ch: &AlertStateChange<'_>) -> Result<AlertChanged> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let Some(current) = tx
+            .prepare_cached(&format!("{ALERT_SELECT} WHERE a.id = ?1"))?
+            .query_row([ch.id as i64], alert_row)
+            .optional()?
+        else {
+            return Ok(AlertChanged::NotFound);
+        };
+        if !ch.from.contains(&current.state.as_str()) {
+            return Ok(AlertChanged::Refused(current.state));
+        }
+        tx.execute(
+            "INSERT INTO alert_events (alert_id, state, actor, note, at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![ch.id as i64, ch.to, ch.actor, ch.note, ch.at_ms],
+        )?;
+        let alert = tx
+            .prepare_cached(&format!("{ALERT_SELECT} WHERE a.id = ?1"))?
+            .query_row([ch.id as i64], alert_row)?;
+        let rules = self.alert_rules();
+        if alert.state == imadm_api::audit::ALERT_RESOLVED {
+            super::notify::enqueue_alert(&tx, &rules.notify_routes, &alert, None, ch.at_ms)?;
+        }
+        crate::audit::commit(tx, &rules)?;
+        Ok(AlertChanged::Changed(Box::new(alert)))
     }
 
     fn save_checkpoint(&self, cp: &imadm_api::audit::Checkpoint) -> Result<()> {
