@@ -201,3 +201,42 @@ fn alerts_move_open_acknowledged_resolved_with_notes_under_security_manage() {
         "{rows:?}"
     );
 }
+
+/// Failed logins name the account attacked, not an actor: on an install with one owner,
+/// the owner acknowledges and resolves the alert about attempts on its own account.
+#[test]
+fn the_operator_attacked_may_close_alerts_about_failed_logins_as_it() {
+    let server = Server::start();
+    server.login();
+    let api = Api::new(&server);
+    for _ in 0..5 {
+        api.call(
+            "POST",
+            "/admin/auth/login",
+            None,
+            None,
+            Some(&json!({"username": "admin", "password": "wrong-password-1"})),
+        );
+    }
+    let all = listed(&server, &[]);
+    let failures = all
+        .iter()
+        .find(|a| a["rule"] == "login_failures" && a["actor"] == "admin")
+        .unwrap_or_else(|| panic!("no login_failures alert for admin: {all:?}"));
+    let id = failures["id"].as_u64().unwrap().to_string();
+    for verb in ["ack", "resolve"] {
+        let out = run(server.imadm().args([
+            "audit",
+            "alerts",
+            verb,
+            &id,
+            "--note",
+            "my own typos after the password change",
+        ]));
+        assert_success(&out);
+    }
+    assert_eq!(
+        ids(&listed(&server, &["--state", "resolved"])),
+        vec![id.parse::<u64>().unwrap()]
+    );
+}

@@ -10,7 +10,8 @@
 //! kept as typed, bounded in length, control characters refused.
 //!
 //! Nobody closes an alert their own actions raised (the actor of the alert, or a service
-//! token of theirs): a second operator must look at it.
+//! token of theirs): a second operator must look at it. Failed logins and lockouts name the
+//! account attacked, not an actor, so its operator may close those.
 
 use imadm_api::admin::Page;
 use imadm_api::audit::{ALERT_ACKNOWLEDGED, ALERT_NOTE_MAX, ALERT_OPEN, ALERT_RESOLVED, Alert};
@@ -84,10 +85,18 @@ pub fn check_note(note: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The rules whose actor is the account someone failed to log in as, not anyone who
+/// acted: the operator attacked may close those (on an install with one owner nobody else
+/// could).
+const RAISED_AGAINST: &[&str] = &["login_failures", "lockout"];
+
 /// Whether `alert` was raised by `c`'s own actions: its actor is the operator, or one of
 /// the operator's service tokens (`<operator>#<id>`).
 fn raised_by(alert: &Alert, c: &Caller) -> bool {
     let me = c.operator.username.as_str();
+    if RAISED_AGAINST.contains(&alert.rule.as_str()) {
+        return false;
+    }
     alert.actor == me
         || alert
             .actor
