@@ -14,6 +14,7 @@ pub mod backup;
 pub mod codes;
 pub mod im;
 pub mod permissions;
+pub mod sinks;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

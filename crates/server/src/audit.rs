@@ -409,35 +409,22 @@ fn evaluate_rules(
         })
     };
     let raise = |rule: &str, severity: &str, detail: String| -> rusqlite::Result<()> {
-        conn.prepare_cached(
-            "INSERT INTO alerts (at_ms, rule, severity, actor, detail, event_seq)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![
-            at_ms,
+        let event_detail = format!("{rule} ({severity}) by {:?}: {detail}", ev.actor);
+        let row = AlertRow {
             rule,
             severity,
-            ev.actor,
-            detail,
-            ev.seq as i64
-        ])?;
-        insert(
+            actor: &ev.actor,
+            detail: &detail,
+            event_seq: ev.seq,
+        };
+        store_alert(
             conn,
-            &NewAudit {
-                actor_type: "system".into(),
-                actor: String::new(),
-                source: None,
-                action: "alert.raised".into(),
-                target: Some(format!("alert:{}", conn.last_insert_rowid())),
-                outcome: "success".into(),
-                request_id: ev.request_id.clone(),
-                detail: Some(format!("{rule} ({severity}) by {:?}: {detail}", ev.actor)),
-                alerts: Vec::new(),
-            },
+            &row,
+            ev.request_id.clone(),
+            event_detail,
             at_ms,
             rules,
-        )?;
-        Ok(())
+        )
     };
     let failed_login = matches!(
         (ev.action.as_str(), ev.outcome.as_str()),
@@ -552,6 +539,87 @@ fn evaluate_rules(
         }
     }
     Ok(())
+}
+
+/// One row of `alerts`.
+struct AlertRow<'a> {
+    rule: &'a str,
+    severity: &'a str,
+    actor: &'a str,
+    detail: &'a str,
+    /// The event the alert is about.
+    event_seq: u64,
+}
+
+/// Store an alert and append its `alert.raised` event (detail `event_detail`), inside
+/// the caller's transaction.
+fn store_alert(
+    conn: &Connection,
+    a: &AlertRow<'_>,
+    request_id: Option<String>,
+    event_detail: String,
+    at_ms: i64,
+    rules: &AlertRules,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO alerts (at_ms, rule, severity, actor, detail, event_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        at_ms,
+        a.rule,
+        a.severity,
+        a.actor,
+        a.detail,
+        a.event_seq as i64
+    ])?;
+    insert(
+        conn,
+        &NewAudit {
+            actor_type: "system".into(),
+            actor: String::new(),
+            source: None,
+            action: "alert.raised".into(),
+            target: Some(format!("alert:{}", conn.last_insert_rowid())),
+            outcome: "success".into(),
+            request_id,
+            detail: Some(event_detail),
+            alerts: Vec::new(),
+        },
+        at_ms,
+        rules,
+    )?;
+    Ok(())
+}
+
+/// An alert the server raises about itself, not about an event's actor (an audit sink
+/// falling behind: `audit_sink_lagging`). Its `alert.raised` event reads
+/// `<rule> (<severity>): <detail>`.
+#[derive(Debug, Clone)]
+pub struct SystemAlert {
+    pub rule: &'static str,
+    pub severity: &'static str,
+    pub detail: String,
+    /// The event it is about (for a sink: the oldest one it has not delivered).
+    pub event_seq: u64,
+}
+
+/// Raise `a` inside the caller's transaction (for `Store::raise_alert`).
+pub(crate) fn raise_system_alert(
+    conn: &Connection,
+    a: &SystemAlert,
+    at_ms: i64,
+    rules: &AlertRules,
+) -> rusqlite::Result<()> {
+    let row = AlertRow {
+        rule: a.rule,
+        severity: a.severity,
+        actor: "",
+        detail: &a.detail,
+        event_seq: a.event_seq,
+    };
+    let event_detail = format!("{} ({}): {}", a.rule, a.severity, a.detail);
+    store_alert(conn, &row, None, event_detail, at_ms, rules)
 }
 
 /// A keyset page request, decoded from `EventsQuery`.
@@ -685,7 +753,9 @@ impl crate::AppState {
         f: impl FnOnce() -> Result<T, crate::error::ApiError>,
     ) -> Result<T, crate::error::ApiError> {
         set_pending(event);
-        let r = f();
+        // A required audit sink too far behind refuses the request, which is recorded as
+        // a failure like any other (it reaches the sink once the sink catches up).
+        let r = self.sinks.gate().and_then(|()| f());
         let (mut event, written) = take_pending().expect("set above, same thread");
         match &r {
             Ok(_) if written => {}
@@ -783,6 +853,11 @@ impl AuditKey {
             pseudonym_key: derive(b"imadm-audit-pseudonym-key-v1\0"),
             unknown_name_key: derive(b"imadm-audit-unknown-operator-key-v1\0"),
         }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn verifying_key(&self) -> ed25519_dalek::VerifyingKey {
+        self.key.verifying_key()
     }
 
     /// `ssh-ed25519 AAAA... imadm-audit@<server_id>` (OpenSSH public key line).

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use imadm_server::{ErrorKind, Policy, ServeOptions, ServerError, TlsSource, audit};
+use imadm_server::{ErrorKind, Policy, ServeOptions, ServerError, TlsSource, audit, sinks};
 use serde_json::json;
 
 use crate::config::{DEV_PROFILE, Profile};
@@ -137,6 +137,30 @@ pub struct ServerArgs {
         help_heading = "Security alerts"
     )]
     pub business_tz: Option<i32>,
+    /// Copy the audit log to SPEC, in order, at least once, from a cursor kept across
+    /// restarts: file:PATH[?max_bytes=100MiB], syslog+tcp://HOST:PORT,
+    /// syslog+tls://HOST:PORT[?ca=PEM], https://HOST/PATH?secret_env=VAR; any takes
+    /// required=true (refuse changes while it lags), max_lag=EVENTS (1000), max_age=5m,
+    /// retry_max=30s, name=NAME. Repeatable; several SPECs may be separated by commas
+    #[arg(
+        long,
+        value_name = "SPEC",
+        env = "IMADM_AUDIT_SINK",
+        value_parser = parse_sinks,
+        help_heading = "Audit sinks"
+    )]
+    pub audit_sink: Vec<SinkSpecs>,
+}
+
+/// One `--audit-sink` value: one or more SPECs.
+#[derive(Debug, Clone)]
+pub struct SinkSpecs(Vec<sinks::SinkSpec>);
+
+fn parse_sinks(s: &str) -> std::result::Result<SinkSpecs, String> {
+    sinks::split_specs(s)
+        .map(sinks::parse_sink_spec)
+        .collect::<std::result::Result<_, _>>()
+        .map(SinkSpecs)
 }
 
 /// `--login-refill`: 1 s to 1 h.
@@ -267,6 +291,7 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
                 .business_hours
                 .map(|h| h.at_offset(args.business_tz.unwrap_or(0))),
         },
+        audit_sinks: args.audit_sink.into_iter().flat_map(|s| s.0).collect(),
     };
     let served = runtime.block_on(imadm_server::serve(dir, opts, |ready| {
         let r = match &logins {

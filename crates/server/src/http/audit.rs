@@ -1,4 +1,5 @@
-//! `/admin/audit/*`: paging through the audit log, signed checkpoints, and export plans.
+//! `/admin/audit/*`: paging through the audit log, signed checkpoints, export plans, and
+//! the audit sinks' backlogs.
 //! The chain and the signing live in `crate::audit`; this module is wire and permissions.
 
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use imadm_api::admin::Page;
 use imadm_api::audit::{Alert, AuditEvent, Checkpoint, EventsQuery, ExportPlan, ExportRequest};
+use imadm_api::sinks::SinkStatus;
 use imadm_api::{Envelope, codes};
 use serde::Deserialize;
 
@@ -28,6 +30,7 @@ pub fn router() -> Router<Shared> {
         .route("/admin/audit/events", get(events))
         .route("/admin/audit/checkpoint", get(checkpoint))
         .route("/admin/audit/export", post(export))
+        .route("/admin/audit/sinks", get(sinks))
         .route("/admin/alerts", get(alerts))
 }
 
@@ -354,6 +357,18 @@ pub async fn alerts(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+#[utoipa::path(get, path = "/admin/audit/sinks", tag = "audit",
+    params(("app_id" = String, Header), ("access-token" = String, Header)),
+    responses((status = 200, description = "every audit sink the server runs with and its backlog", body = Envelope<Vec<SinkStatus>>)))]
+pub async fn sinks(State(s): State<Shared>, Authed(c): Authed) -> Result<Response, ApiError> {
+    let items = blocking(&s, move |s| {
+        c.require("security:read")?;
+        Ok(s.sinks.status())
+    })
+    .await?;
+    Ok(ok(items))
 }
 
 #[cfg(test)]

@@ -314,6 +314,18 @@ pub trait Store: Send + Sync + 'static {
     /// `(first seq, last seq, count)` of the events in a time range; zeros when empty.
     fn audit_range(&self, since_ms: Option<i64>, until_ms: Option<i64>) -> Result<(u64, u64, u64)>;
     fn save_checkpoint(&self, cp: &imadm_api::audit::Checkpoint) -> Result<()>;
+    /// `(newest seq, at_ms of event after + 1)`: how far a reader at `after` is behind
+    /// and since when (`None`: it is not).
+    fn audit_lag(&self, after: u64) -> Result<(u64, Option<i64>)>;
+    /// Raise an alert that no event triggers (an audit sink falling behind): its
+    /// `alerts` row and its `alert.raised` event in one transaction.
+    fn raise_alert(&self, alert: &crate::audit::SystemAlert) -> Result<()>;
+
+    // --- audit sinks (see `crate::sinks`) ---
+    /// `(seq, hash)` of the last event sink `name` acknowledged.
+    fn sink_cursor(&self, name: &str) -> Result<Option<(u64, String)>>;
+    /// Sink `name` acknowledged every event up to `seq`, whose chain value is `hash`.
+    fn set_sink_cursor(&self, name: &str, seq: u64, hash: &str, now_ms: i64) -> Result<()>;
     /// Alerts with `id > after`, at or after `since_ms`, of at least `min_rank`
     /// (low 1, medium 2, high 3), ascending by id.
     fn alerts(
