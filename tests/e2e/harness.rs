@@ -345,11 +345,17 @@ impl Server {
     /// Start `imadm server --dev -o json` on a free port with extra (hidden) flags such as
     /// `--access-ttl 2` or `--lockout-base 60`.
     pub fn start_with(extra: &[&str]) -> Server {
+        Server::start_with_env(extra, &[])
+    }
+
+    /// Like [`Server::start_with`], with extra environment variables for the server
+    /// (e.g. the secret an audit sink names).
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Server {
         let tmp = tempfile::Builder::new()
             .prefix("imadm-e2e-")
             .tempdir()
             .unwrap();
-        Server::spawn_in(tmp, extra)
+        Server::spawn_in(tmp, extra, env)
     }
 
     /// Like [`Server::start_with`], on a new data dir that already holds `files` (name,
@@ -368,7 +374,7 @@ impl Server {
             std::fs::write(&p, contents).unwrap();
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
-        Server::spawn_in(tmp, extra)
+        Server::spawn_in(tmp, extra, &[])
     }
 
     /// Stop this server and start another `imadm server --dev` on the same data and
@@ -385,7 +391,7 @@ impl Server {
             .unwrap();
         let old = std::mem::replace(&mut self.tmp, tmp);
         let last_step = *self.last_step.lock().unwrap();
-        let server = Server::spawn_in(old, extra);
+        let server = Server::spawn_in(old, extra, &[]);
         // Same secret, same used steps: the server still refuses codes handed out before.
         if server.info.totp_secret == self.info.totp_secret {
             *server.last_step.lock().unwrap() = last_step;
@@ -488,7 +494,7 @@ impl Server {
         }
     }
 
-    fn spawn_in(tmp: tempfile::TempDir, extra: &[&str]) -> Server {
+    fn spawn_in(tmp: tempfile::TempDir, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let config_dir = tmp.path().join("config");
         let data_dir = tmp.path().join("data");
         let stderr_path = tmp.path().join("server.stderr");
@@ -503,6 +509,7 @@ impl Server {
             .arg("--config-dir")
             .arg(&config_dir)
             .args(extra)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr_file));

@@ -27,7 +27,11 @@ use super::{Batch, Sign, Transport};
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Https {
-    client: reqwest::blocking::Client,
+    /// Built on the sink's own thread at its first delivery: a blocking client may be
+    /// neither built nor dropped inside the server's async runtime, where the sinks are
+    /// prepared.
+    client: Option<reqwest::blocking::Client>,
+    ca: Option<Vec<reqwest::Certificate>>,
     url: String,
     key: Zeroizing<Vec<u8>>,
 }
@@ -37,24 +41,36 @@ impl Https {
     /// the CA to trust instead of the system's.
     pub fn new(url: &str, secret: &str, ca: Option<&std::path::Path>) -> Result<Https, String> {
         let key = decode_secret(secret)?;
-        let mut b = reqwest::blocking::Client::builder()
-            .https_only(true)
-            .timeout(TIMEOUT)
-            .connect_timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("imadm-audit-sink/", env!("CARGO_PKG_VERSION")));
-        if let Some(ca) = ca {
-            let pem = std::fs::read(ca)
-                .map_err(|e| format!("cannot read CA file {}: {e}", ca.display()))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| format!("bad PEM in {}: {e}", ca.display()))?;
-            b = b.tls_certs_only(certs);
-        }
+        let ca = ca
+            .map(|ca| {
+                let pem = std::fs::read(ca)
+                    .map_err(|e| format!("cannot read CA file {}: {e}", ca.display()))?;
+                reqwest::Certificate::from_pem_bundle(&pem)
+                    .map_err(|e| format!("bad PEM in {}: {e}", ca.display()))
+            })
+            .transpose()?;
         Ok(Https {
-            client: b.build().map_err(|e| format!("HTTPS client: {e}"))?,
+            client: None,
+            ca,
             url: url.to_owned(),
             key,
         })
+    }
+
+    fn client(&mut self) -> Result<&reqwest::blocking::Client, String> {
+        if self.client.is_none() {
+            let mut b = reqwest::blocking::Client::builder()
+                .https_only(true)
+                .timeout(TIMEOUT)
+                .connect_timeout(Duration::from_secs(10))
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("imadm-audit-sink/", env!("CARGO_PKG_VERSION")));
+            if let Some(certs) = &self.ca {
+                b = b.tls_certs_only(certs.clone());
+            }
+            self.client = Some(b.build().map_err(|e| format!("HTTPS client: {e}"))?);
+        }
+        Ok(self.client.as_ref().expect("built above"))
     }
 }
 
@@ -67,16 +83,17 @@ impl Transport for Https {
         let body = body(batch, sign.server_id())?;
         let ts = crate::now();
         let signature = signature(&self.key, &id, ts, &body);
+        let url = self.url.clone();
         let resp = self
-            .client
-            .post(&self.url)
+            .client()?
+            .post(&url)
             .header("content-type", "application/json")
             .header("webhook-id", &id)
             .header("webhook-timestamp", ts.to_string())
             .header("webhook-signature", signature)
             .body(body)
             .send()
-            .map_err(|e| format!("POST {}: {}", self.url, error_chain(&e)))?;
+            .map_err(|e| format!("POST {url}: {}", error_chain(&e)))?;
         let status = resp.status();
         if status.is_success() {
             Ok(())
