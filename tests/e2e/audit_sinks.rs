@@ -468,3 +468,186 @@ fn https_sink_delivers_every_event_signed_in_order_through_an_outage() {
     assert_eq!(&exported[..events.len()], &events[..]);
     assert!(!server.server_stderr().contains(&secret));
 }
+
+/// A real `rsyslogd` (Debian's rsyslog) listening on a loopback port, TCP or (with
+/// certificates, rsyslog-gnutls) TLS, writing every message it receives as one JSON line
+/// of its own parsed RFC 5424 fields.
+struct Rsyslog {
+    child: std::process::Child,
+    port: u16,
+    out: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Rsyslog {
+    fn start(tls: Option<&imadm_server::tls::DevCerts>) -> Rsyslog {
+        let dir = tempfile::tempdir().unwrap();
+        let work = dir.path().join("work");
+        std::fs::create_dir_all(&work).unwrap();
+        let out = dir.path().join("received.jsonl");
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let (global_tls, driver) = match tls {
+            None => (String::new(), String::new()),
+            Some(c) => (
+                format!(
+                    "global(DefaultNetstreamDriver=\"gtls\" DefaultNetstreamDriverCAFile=\"{}\" \
+                     DefaultNetstreamDriverCertFile=\"{}\" DefaultNetstreamDriverKeyFile=\"{}\")\n",
+                    c.ca_cert.display(),
+                    c.cert.display(),
+                    c.key.display()
+                ),
+                " StreamDriver.Name=\"gtls\" StreamDriver.Mode=\"1\" StreamDriver.AuthMode=\"anon\""
+                    .to_owned(),
+            ),
+        };
+        let conf = format!(
+            r#"global(workDirectory="{work}" maxMessageSize="64k")
+{global_tls}module(load="imtcp"{driver})
+template(name="fields" type="list" option.jsonf="on") {{
+  property(outname="pri" name="pri" format="jsonf")
+  property(outname="msgid" name="msgid" format="jsonf")
+  property(outname="app" name="app-name" format="jsonf")
+  property(outname="sd" name="structured-data" format="jsonf")
+  property(outname="msg" name="msg" format="jsonf")
+}}
+ruleset(name="sink") {{
+  action(type="omfile" file="{out}" template="fields")
+}}
+input(type="imtcp" address="127.0.0.1" port="{port}" ruleset="sink")
+"#,
+            work = work.display(),
+            out = out.display(),
+        );
+        let conf_path = dir.path().join("rsyslog.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let log = std::fs::File::create(dir.path().join("rsyslogd.stderr")).unwrap();
+        let child = std::process::Command::new("rsyslogd")
+            .arg("-n")
+            .arg("-f")
+            .arg(&conf_path)
+            .arg("-i")
+            .arg(dir.path().join("rsyslogd.pid"))
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("run rsyslogd (Debian packages rsyslog and rsyslog-gnutls)");
+        let r = Rsyslog {
+            child,
+            port,
+            out,
+            dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "rsyslogd does not listen on {port}: {}",
+                std::fs::read_to_string(r.dir.path().join("rsyslogd.stderr")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        r
+    }
+
+    /// What rsyslogd wrote, once it holds at least `n` messages (30 s at most).
+    fn messages(&self, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+            let lines: Vec<Value> = text
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+                .collect();
+            if lines.len() >= n || Instant::now() > deadline {
+                return lines;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Rsyslog {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Run a server with a syslog sink to `rsyslog` and check that rsyslogd received every
+/// event, in order, as RFC 5424 with seq and hash in the structured data and the event
+/// exactly as `audit export` writes it as MSG.
+fn syslog_receives_every_event(rsyslog: &Rsyslog, spec: &str) {
+    let server = Server::start_with(&["--audit-sink", spec]);
+    server.login();
+    seed(&server, 700);
+    server.login();
+    let last = caught_up(&server);
+    let report = server.tmp().join("all.json");
+    assert_success(&run(server
+        .imadm()
+        .args(["-o", "json", "audit", "export", "--out"])
+        .arg(&report)));
+    let report: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let exported = report["events"].as_array().unwrap();
+    let got = rsyslog.messages(last as usize);
+    let mut seqs = Vec::new();
+    for m in &got {
+        let event: Value = serde_json::from_str(m["msg"].as_str().unwrap().trim_start())
+            .unwrap_or_else(|e| panic!("MSG is not the event JSON ({e}): {m}"));
+        let seq = event["seq"].as_u64().unwrap();
+        assert_eq!(m["msgid"], event["action"], "{m}");
+        assert_eq!(m["app"], "imadm");
+        assert_eq!(
+            m["sd"]
+                .as_str()
+                .unwrap()
+                .split(" server_id=")
+                .next()
+                .unwrap(),
+            format!(
+                "[imadm@32473 seq=\"{seq}\" hash=\"{}\"",
+                event["hash"].as_str().unwrap()
+            )
+        );
+        // Facility 13 (log audit): PRI 104 + severity.
+        let pri: u64 = m["pri"].as_str().unwrap().parse().unwrap();
+        assert!((108..=110).contains(&pri), "{m}");
+        if (seq as usize) <= exported.len() {
+            assert_eq!(event, exported[seq as usize - 1]);
+        }
+        // At least once: a repeated message is one already seen (by seq).
+        if seqs.last().is_none_or(|l| seq > *l) {
+            seqs.push(seq);
+        }
+    }
+    // Every event up to where the sink had caught up, and more may follow (the export's).
+    assert!(seqs.len() as u64 >= last, "{} of {last} events", seqs.len());
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+}
+
+#[test]
+fn syslog_tcp_sink_delivers_every_event_to_rsyslogd() {
+    let rsyslog = Rsyslog::start(None);
+    syslog_receives_every_event(
+        &rsyslog,
+        &format!("syslog+tcp://127.0.0.1:{}", rsyslog.port),
+    );
+}
+
+#[test]
+fn syslog_tls_sink_delivers_every_event_to_rsyslogd_over_tls() {
+    let certs_dir = tempfile::tempdir().unwrap();
+    let certs = imadm_server::tls::ensure_dev_certs(certs_dir.path()).unwrap();
+    let rsyslog = Rsyslog::start(Some(&certs));
+    syslog_receives_every_event(
+        &rsyslog,
+        &format!(
+            "syslog+tls://127.0.0.1:{}?ca={}",
+            rsyslog.port,
+            certs.ca_cert.display()
+        ),
+    );
+}
