@@ -417,6 +417,11 @@ fn https_sink_delivers_every_event_signed_in_order_through_an_outage() {
     assert!(s["failures"].as_u64().unwrap() >= 1, "{s}");
     assert!(s["last_error"].as_str().unwrap().contains("500"), "{s}");
     assert_eq!(s["delivered_seq"], 0, "{s}");
+    // Beyond the default bound (1000 events): the high alert, but changes go on (the sink
+    // is not required).
+    wait_state(&server, "lagging");
+    assert!(alert_rules(&server).contains(&("audit_sink_lagging".into(), "high".into())));
+    crate::users::create_user(&server, "still_works", &[]);
     receiver.failing.store(false, Ordering::SeqCst);
     let last = caught_up(&server);
 
@@ -557,7 +562,9 @@ input(type="imtcp" address="127.0.0.1" port="{port}" ruleset="sink")
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let text = std::fs::read_to_string(&self.out).unwrap_or_default();
-            let lines: Vec<Value> = text
+            // Complete lines only: rsyslogd may be in the middle of writing the last one.
+            let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+            let lines: Vec<Value> = complete
                 .lines()
                 .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
                 .collect();
@@ -650,4 +657,85 @@ fn syslog_tls_sink_delivers_every_event_to_rsyslogd_over_tls() {
             certs.ca_cert.display()
         ),
     );
+}
+
+/// `imadm audit sinks -o json` once its first sink is in `state` (30 s at most).
+fn wait_state(server: &Server, state: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = run(server.imadm().args(["-o", "json", "audit", "sinks"]));
+        assert_success(&out);
+        let s = json_stdout(&out)[0].clone();
+        if s["state"] == state {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "never {state}: {s}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn alert_rules(server: &Server) -> Vec<(String, String)> {
+    let out = run(server.imadm().args(["-o", "json", "audit", "alerts"]));
+    assert_success(&out);
+    json_stdout(&out)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["rule"].as_str().unwrap().to_owned(),
+                a["severity"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A required sink whose receiver is down past the bound: changes exit 3 naming the sink,
+/// reads and logins go on, the high alert is raised; once the receiver is back and the
+/// sink has caught up, changes work again.
+#[test]
+fn a_required_sink_beyond_its_bound_refuses_changes_until_it_catches_up() {
+    let receiver = Receiver::start(true);
+    let secret = webhook_secret();
+    let server = Server::start_with_env(
+        &[
+            "--audit-sink",
+            &receiver.spec("&required=true&max_lag=20&retry_max=1s&name=siem"),
+        ],
+        &[("E2E_SINK_SECRET", &secret)],
+    );
+    server.login();
+    crate::users::create_user(&server, "before", &[]);
+    seed(&server, 50);
+    let s = wait_state(&server, "blocking");
+    assert!(s["lag_events"].as_u64().unwrap() > 20, "{s}");
+    assert_eq!(s["required"], true);
+
+    let out = run(server
+        .imadm()
+        .args(["user", "create", "during", "--password-stdin"])
+        .write_stdin("pw-for-tests\n"));
+    assert_error(&out, 3, "the required audit sink siem is");
+    assert!(
+        stderr(&out).contains("imadm audit sinks"),
+        "{}",
+        describe(&out)
+    );
+    // Reads and logins still work; the refusal itself is in the log.
+    assert_success(&run(server.imadm().args(["user", "list", "-o", "json"])));
+    server.login();
+    assert!(
+        alert_rules(&server).contains(&("audit_sink_lagging".into(), "high".into())),
+        "{:?}",
+        alert_rules(&server)
+    );
+    let refused = server.sql(
+        "SELECT outcome, detail FROM audit_log WHERE action = 'user.create' \
+         ORDER BY seq DESC LIMIT 1",
+    );
+    assert!(refused.starts_with("failure|"), "{refused}");
+
+    receiver.failing.store(false, Ordering::SeqCst);
+    wait_state(&server, "ok");
+    crate::users::create_user(&server, "after", &[]);
 }

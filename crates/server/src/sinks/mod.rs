@@ -17,10 +17,11 @@
 //! The backlog (events behind, age of the oldest undelivered one) is kept per sink for
 //! `GET /admin/audit/sinks`. Beyond the sink's bound (`max_lag` events or `max_age`) the
 //! server raises the high alert `audit_sink_lagging`, once until the sink catches up; a
-//! `required` sink beyond its bound also makes [`Sinks::gate`] refuse every request
-//! recorded through the fail-closed path (`AppState::audited`) with 503 until it is back
-//! within it. Authentication (login, MFA, refresh, logout) is not recorded that way and
-//! keeps working, so operators can still get in and look.
+//! `required` sink beyond its bound also makes [`Sinks::gate`] refuse every change (each
+//! request recorded through the fail-closed path, `AppState::audited`, but the sensitive
+//! reads) with 503 until it is back within it. Reads, sensitive reads (audit and GDPR
+//! export, message history) and authentication (login, MFA, refresh, logout) keep
+//! working, so operators can still get in and look.
 
 pub mod file;
 pub mod https;
