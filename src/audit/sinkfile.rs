@@ -239,3 +239,169 @@ fn anchor(cp: &Checkpoint, c: &Chain, key: &ServerKey, server_id: &str) -> Resul
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imadm_api::audit::{GENESIS, chain_next, format_at, hash_hex};
+    use imadm_server::audit::AuditKey;
+    use imadm_server::sinks::file::FileSink;
+    use imadm_server::sinks::{Batch, Sign, Transport};
+
+    struct Signer(AuditKey);
+
+    impl Sign for Signer {
+        fn server_id(&self) -> &str {
+            "srv"
+        }
+        fn public_key(&self) -> String {
+            self.0.openssh_public("srv")
+        }
+        fn checkpoint(&self, seq: u64, head: &str) -> Checkpoint {
+            self.0.checkpoint(seq, head, "srv")
+        }
+    }
+
+    fn events(n: u64) -> Vec<AuditEvent> {
+        let mut prev = GENESIS;
+        (1..=n)
+            .map(|seq| {
+                let mut e = AuditEvent {
+                    seq,
+                    at: format_at(1_795_694_400_000 + seq as i64),
+                    actor_type: "operator".into(),
+                    actor: "op".into(),
+                    source: None,
+                    action: "user.create".into(),
+                    target: Some(format!("user:{seq:016x}")),
+                    outcome: "success".into(),
+                    request_id: None,
+                    detail: Some("x".repeat(200)),
+                    hash: String::new(),
+                };
+                prev = chain_next(&prev, &e.leaf());
+                e.hash = hash_hex(&prev);
+                e
+            })
+            .collect()
+    }
+
+    /// A sink's files for `n` events delivered 10 at a time, rotated past 4 KiB; the
+    /// files out of order (rotated ones newest first, then `a.jsonl`) and the trusted key.
+    fn sink(dir: &Path, n: u64) -> (Vec<PathBuf>, ServerKey, Signer) {
+        let sign = Signer(AuditKey::from_seed(&[7; 32]));
+        let evs = events(n);
+        let mut s = FileSink::new(dir.join("a.jsonl"), Some(4096));
+        for chunk in (0..evs.len()).step_by(10) {
+            let end = (chunk + 10).min(evs.len());
+            let prev_hash = if chunk == 0 {
+                hash_hex(&GENESIS)
+            } else {
+                evs[chunk - 1].hash.clone()
+            };
+            s.deliver(
+                &Batch {
+                    prev_hash,
+                    events: evs[chunk..end].to_vec(),
+                },
+                &sign,
+            )
+            .unwrap();
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files.reverse();
+        let key = ServerKey::parse(&sign.public_key()).unwrap();
+        (files, key, sign)
+    }
+
+    fn fails(files: &[PathBuf], key: &ServerKey, says: &str) {
+        let e = verify_files(files, key).expect_err(says);
+        assert_eq!(e.kind, Kind::Integrity, "{}", e.message);
+        assert!(e.message.contains(says), "{}", e.message);
+    }
+
+    #[test]
+    fn a_rotated_set_verifies_in_any_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (files, key, _) = sink(dir.path(), 95);
+        assert!(files.len() >= 3, "{files:?}");
+        let v = verify_files(&files, &key).unwrap();
+        assert_eq!((v.first_seq, v.last_seq, v.count), (1, 95, 95));
+        assert_eq!(v.server_id, "srv");
+        // The newest files alone verify too: they start at their signed anchor.
+        let newest = [dir.path().join("a.jsonl"), files[0].clone()];
+        let v = verify_files(&newest, &key).unwrap();
+        assert_eq!(v.last_seq, 95);
+        assert!(v.first_seq > 1);
+        let mut line = Vec::new();
+        BufReader::new(std::fs::File::open(&files[0]).unwrap())
+            .read_until(b'\n', &mut line)
+            .unwrap();
+        assert!(is_sink_file(&line));
+        assert!(!is_sink_file(
+            b"{\"schema_version\":1,\"kind\":\"imadm-audit-report\"}\n"
+        ));
+    }
+
+    #[test]
+    fn another_key_an_unsealed_tail_or_a_rehashed_edit_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let (files, _, _) = sink(dir.path(), 30);
+        let other = ServerKey::parse(&AuditKey::from_seed(&[8; 32]).openssh_public("srv")).unwrap();
+        fails(&files, &other, "not the trusted key");
+
+        // An event appended with a correct hash, but no seal after it.
+        let dir = tempfile::tempdir().unwrap();
+        let (files, key, _) = sink(dir.path(), 31);
+        let more = events(32);
+        let active = dir.path().join("a.jsonl");
+        let mut text = std::fs::read_to_string(&active).unwrap();
+        text.push_str(&serde_json::to_string(&more[31]).unwrap());
+        text.push('\n');
+        std::fs::write(&active, text).unwrap();
+        fails(&files, &key, "events 32 to 32 at the end are not sealed");
+
+        // An event edited and the chain re-hashed from there: the seal no longer matches.
+        let dir = tempfile::tempdir().unwrap();
+        let (files, key, _) = sink(dir.path(), 5);
+        let mut evs = events(5);
+        evs[2].outcome = "failure".into();
+        let mut prev = imadm_api::audit::parse_hash(&evs[1].hash).unwrap();
+        for e in &mut evs[2..] {
+            prev = chain_next(&prev, &e.leaf());
+            e.hash = hash_hex(&prev);
+        }
+        let active = dir.path().join("a.jsonl");
+        let lines: Vec<String> = std::fs::read_to_string(&active)
+            .unwrap()
+            .lines()
+            .enumerate()
+            .map(|(i, l)| match i {
+                1..=5 => serde_json::to_string(&evs[i - 1]).unwrap(),
+                _ => l.to_owned(),
+            })
+            .collect();
+        std::fs::write(&active, lines.join("\n") + "\n").unwrap();
+        fails(&files, &key, "line 7: the seal at seq 5 does not match");
+    }
+
+    #[test]
+    fn two_files_from_the_same_seq_and_a_cut_line_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let (files, key, _) = sink(dir.path(), 30);
+        let copy = dir.path().join("copy");
+        std::fs::copy(dir.path().join("a.jsonl.000000000001"), &copy).unwrap();
+        let mut with_copy = files.clone();
+        with_copy.push(copy);
+        fails(&with_copy, &key, "both start at seq 1");
+
+        let first = dir.path().join("a.jsonl.000000000001");
+        let text = std::fs::read_to_string(&first).unwrap();
+        std::fs::write(&first, &text[..text.len() - 5]).unwrap();
+        fails(&files, &key, "the line is cut off");
+    }
+}

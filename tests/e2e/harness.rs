@@ -35,6 +35,7 @@ pub const IMADM_ENV: &[&str] = &[
     "IMADM_ALERT_READ_BURST",
     "IMADM_BUSINESS_HOURS",
     "IMADM_BUSINESS_TZ",
+    "IMADM_AUDIT_SINK",
 ];
 
 /// How long the dev server may take to print its ready line.
