@@ -739,3 +739,41 @@ fn a_required_sink_beyond_its_bound_refuses_changes_until_it_catches_up() {
     wait_state(&server, "ok");
     crate::users::create_user(&server, "after", &[]);
 }
+
+/// A bad SPEC stops the server before it serves (exit 2), naming the option and what is
+/// wrong, never repeating the SPEC (a password typed into it stays off the terminal);
+/// an https sink whose secret variable is unset does not start either.
+#[test]
+fn bad_sink_specs_are_refused_at_start_without_echoing_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, data) = (dir.path().join("config"), dir.path().join("data"));
+    for (spec, says) in [
+        (
+            "https://ops:hunter2@siem.example/in?secret_env=S",
+            "no credentials in a sink URL",
+        ),
+        (
+            "file:/var/log/x.jsonl?max_bytes=1MiB,ftp://ops:hunter2@x",
+            "SPEC 2): scheme \"ftp\" is not a sink",
+        ),
+        ("file:/x?hunter2", "an option has no value"),
+    ] {
+        let out = run(dev_server_cmd(&config, &data).args(["--audit-sink", spec]));
+        assert_error(&out, 2, says);
+        assert!(stderr(&out).contains("--audit-sink"), "{}", describe(&out));
+        assert!(!stderr(&out).contains("hunter2"), "{}", describe(&out));
+    }
+    // Through the environment too.
+    let out =
+        run(dev_server_cmd(&config, &data).env("IMADM_AUDIT_SINK", "syslog+tcp://a:hunter2@h"));
+    assert_error(&out, 2, "no credentials");
+    assert!(!stderr(&out).contains("hunter2"), "{}", describe(&out));
+
+    let out = run(dev_server_cmd(&config, &data)
+        .args([
+            "--audit-sink",
+            "https://127.0.0.1:9/in?secret_env=E2E_UNSET_SECRET",
+        ])
+        .env_remove("E2E_UNSET_SECRET"));
+    assert_error(&out, 2, "environment variable E2E_UNSET_SECRET is not set");
+}

@@ -146,21 +146,28 @@ pub struct ServerArgs {
         long,
         value_name = "SPEC",
         env = "IMADM_AUDIT_SINK",
-        value_parser = parse_sinks,
         help_heading = "Audit sinks"
     )]
-    pub audit_sink: Vec<SinkSpecs>,
+    pub audit_sink: Vec<String>,
 }
 
-/// One `--audit-sink` value: one or more SPECs.
-#[derive(Debug, Clone)]
-pub struct SinkSpecs(Vec<sinks::SinkSpec>);
-
-fn parse_sinks(s: &str) -> std::result::Result<SinkSpecs, String> {
-    sinks::split_specs(s)
-        .map(sinks::parse_sink_spec)
-        .collect::<std::result::Result<_, _>>()
-        .map(SinkSpecs)
+/// The `--audit-sink` values as sinks. Parsed here, not by clap, whose error would quote
+/// the whole value: a mistyped SPEC can hold what should not be in a terminal or log.
+fn parse_sinks(values: &[String]) -> Result<Vec<sinks::SinkSpec>> {
+    values
+        .iter()
+        .flat_map(|v| sinks::split_specs(v))
+        .enumerate()
+        .map(|(i, spec)| {
+            sinks::parse_sink_spec(spec).map_err(|e| {
+                CliError::usage(format!("--audit-sink (SPEC {}): {e}", i + 1)).hint(
+                    "e.g. file:/var/log/imadm/audit.jsonl?max_bytes=100MiB, \
+                     syslog+tls://loghost:6514?ca=/etc/imadm/ca.pem, \
+                     https://siem.example/ingest?secret_env=VAR; see `imadm server --help`",
+                )
+            })
+        })
+        .collect()
 }
 
 /// `--login-refill`: 1 s to 1 h.
@@ -224,6 +231,7 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
         return run_init(ctx, init);
     }
     crate::logging::init_server(ctx.global.verbose, ctx.global.quiet);
+    let audit_sinks = parse_sinks(&args.audit_sink)?;
     let mut policy = Policy::default();
     if let Some(s) = args.access_ttl {
         policy.access_ttl = Duration::from_secs(s.max(1));
@@ -291,7 +299,7 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
                 .business_hours
                 .map(|h| h.at_offset(args.business_tz.unwrap_or(0))),
         },
-        audit_sinks: args.audit_sink.into_iter().flat_map(|s| s.0).collect(),
+        audit_sinks,
     };
     let served = runtime.block_on(imadm_server::serve(dir, opts, |ready| {
         let r = match &logins {

@@ -10,9 +10,10 @@
 //! ```
 //!
 //! Parsing is pure (no files, no environment): secrets and CA files are read when the
-//! sinks start (`Sinks::start`). Unknown or repeated options, an option of another kind of
-//! sink, userinfo in a URL, a relative file path: all errors, so a typo cannot quietly
-//! weaken a sink.
+//! sinks start (`Sinks::prepare`). Unknown or repeated options, an option of another kind
+//! of sink, userinfo in a URL, a relative file path: all errors, so a typo cannot quietly
+//! weaken a sink. Errors name the part that is wrong without quoting the SPEC, which may
+//! hold what should not be printed (a password typed into a URL).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -107,7 +108,7 @@ pub fn parse_sink_spec(spec: &str) -> Result<SinkSpec, String> {
     } else if base.starts_with("syslog+tcp://") || base.starts_with("syslog+tls://") {
         opts.allow(&["ca", "facility"])?;
         let tls = base.starts_with("syslog+tls://");
-        let url = url::Url::parse(base).map_err(|e| format!("{base:?} is not a URL: {e}"))?;
+        let url = url::Url::parse(base).map_err(|e| format!("not a valid URL: {e}"))?;
         no_extras(&url)?;
         if !matches!(url.path(), "" | "/") {
             return Err("a syslog sink has no path: syslog+tcp://HOST:PORT".into());
@@ -137,7 +138,7 @@ pub fn parse_sink_spec(spec: &str) -> Result<SinkSpec, String> {
         )
     } else if base.starts_with("https://") {
         opts.allow(&["ca", "secret_env"])?;
-        let url = url::Url::parse(base).map_err(|e| format!("{base:?} is not a URL: {e}"))?;
+        let url = url::Url::parse(base).map_err(|e| format!("not a valid URL: {e}"))?;
         no_extras(&url)?;
         host(&url)?;
         let secret_env = opts.take("secret_env").ok_or(
@@ -164,8 +165,9 @@ pub fn parse_sink_spec(spec: &str) -> Result<SinkSpec, String> {
         return Err("audit events leave only over TLS: use https://".into());
     } else {
         return Err(format!(
-            "{base:?} is not a sink: expected file:PATH, syslog+tcp://HOST:PORT, \
-             syslog+tls://HOST:PORT or https://HOST/PATH"
+            "{} is not a sink: expected file:PATH, syslog+tcp://HOST:PORT, \
+             syslog+tls://HOST:PORT or https://HOST/PATH",
+            scheme_of(base)
         ));
     };
     let required = match opts.take("required").as_deref() {
@@ -217,6 +219,23 @@ pub fn parse_sink_spec(spec: &str) -> Result<SinkSpec, String> {
     })
 }
 
+/// How an unknown SPEC starts, for its error: the scheme, never what follows.
+fn scheme_of(base: &str) -> String {
+    match base.split_once(':') {
+        Some((scheme, _))
+            if !scheme.is_empty()
+                && scheme.len() <= 16
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) =>
+        {
+            format!("scheme {scheme:?}")
+        }
+        _ if base.is_empty() => "an empty SPEC".into(),
+        _ => "a SPEC without a scheme".into(),
+    }
+}
+
 /// The query string as `key=value` pairs, percent-decoded, each key at most once.
 struct Options(Vec<(String, String)>, Vec<&'static str>);
 
@@ -224,9 +243,9 @@ impl Options {
     fn parse(query: &str) -> Result<Options, String> {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for part in query.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = part
-                .split_once('=')
-                .ok_or_else(|| format!("option {part:?} has no value: expected KEY=VALUE"))?;
+            let (k, v) = part.split_once('=').ok_or_else(|| {
+                "an option has no value: expected KEY=VALUE, separated by &".to_owned()
+            })?;
             let k = percent_decode(k)?;
             if pairs.iter().any(|(seen, _)| *seen == k) {
                 return Err(format!("option {k} is given twice"));
@@ -263,7 +282,7 @@ fn percent_decode(s: &str) -> Result<String, String> {
             let hex = s
                 .get(i + 1..i + 3)
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| format!("{s:?} has a bad %-escape"))?;
+                .ok_or_else(|| "a bad %-escape: expected % and two hex digits".to_owned())?;
             out.push(hex);
             i += 3;
         } else {
@@ -271,7 +290,7 @@ fn percent_decode(s: &str) -> Result<String, String> {
             i += 1;
         }
     }
-    String::from_utf8(out).map_err(|_| format!("{s:?} is not UTF-8 once %-decoded"))
+    String::from_utf8(out).map_err(|_| "not UTF-8 once %-decoded".to_owned())
 }
 
 /// `file:/abs/path`, `file:///abs/path` or `file://localhost/abs/path`.
@@ -314,7 +333,7 @@ fn host(url: &url::Url) -> Result<String, String> {
         // `syslog+tls` is not a scheme the URL standard knows, so its host keeps its case.
         Some(url::Host::Domain(d)) => Ok(d.to_ascii_lowercase()),
         Some(h) => Ok(h.to_string()),
-        None => Err(format!("{url} has no host")),
+        None => Err("the URL has no host".into()),
     }
 }
 
@@ -527,6 +546,19 @@ mod tests {
         ] {
             let e = parse_sink_spec(spec).expect_err(spec);
             assert!(e.contains(says), "{spec:?}: {e}");
+        }
+        // A password typed into a SPEC is never repeated in the error.
+        for spec in [
+            "ftp://u:hunter2@x",
+            "hunter2",
+            "https://u:hunter2@h/x?secret_env=S",
+            "syslog+tls://u:hunter2@h",
+            "https://h/x?secret_env=S&hunter2",
+            "file:/x?max_bytes=1MiB&k=hunter2%z",
+            "https://h:hunter2/x?secret_env=S",
+        ] {
+            let e = parse_sink_spec(spec).expect_err(spec);
+            assert!(!e.contains("hunter2"), "{spec:?}: {e}");
         }
     }
 
