@@ -21,11 +21,12 @@ fn seed(server: &Server, n: u64) {
         .arg(&server.data_dir)));
 }
 
-/// `(newest seq of the log, seq the sink acknowledged)` straight from the database.
+/// `(newest seq of the log, seq every sink acknowledged)` straight from the database (a
+/// sink without a cursor yet counts as 0 only once another has one).
 fn positions(server: &Server) -> (u64, u64) {
     let row = server.sql(
         "SELECT (SELECT max(seq) FROM audit_log), \
-                coalesce((SELECT max(seq) FROM audit_sink_cursors), 0)",
+                coalesce((SELECT min(seq) FROM audit_sink_cursors), 0)",
     );
     let (a, b) = row.trim().split_once('|').unwrap();
     (a.parse().unwrap(), b.parse().unwrap())
@@ -185,13 +186,19 @@ fn file_sink_rotates_and_audit_verify_checks_the_set_naming_an_edit_or_a_gap() {
     );
 }
 
-/// SIGKILL while the sink is delivering a backlog: after a restart every event is in the
-/// sink, once, in order (the file sink skips what a batch delivered again already has).
+/// SIGKILL while the sinks are delivering a backlog: after a restart every event is in
+/// each sink, in order: in the file once (the file sink skips what a batch delivered
+/// again already has), at the HTTPS receiver at least once.
 #[test]
-fn a_killed_server_resumes_delivery_and_the_sink_misses_nothing() {
+fn a_killed_server_resumes_delivery_and_the_sinks_miss_nothing() {
     let sink = tempfile::tempdir().unwrap();
     let spec = spec(sink.path(), "?max_bytes=1MiB");
-    let mut server = Server::start_with(&["--audit-sink", &spec]);
+    let receiver = Receiver::start(false);
+    let https = receiver.spec("");
+    let secret = webhook_secret();
+    let flags = ["--audit-sink", &spec, "--audit-sink", &https];
+    let env = [("E2E_SINK_SECRET", secret.as_str())];
+    let mut server = Server::start_with_env(&flags, &env);
     server.login();
     seed(&server, 50_000);
     // The sink notices new events through the server's own writes: log in again.
@@ -211,7 +218,7 @@ fn a_killed_server_resumes_delivery_and_the_sink_misses_nothing() {
         "killed with events in flight: {at_kill:?}"
     );
 
-    let server = server.restart_with(&["--audit-sink", &spec]);
+    let server = server.restart_with_env(&flags, &env);
     server.login();
     let last = caught_up(&server);
     let files = files_of(sink.path());
@@ -227,6 +234,19 @@ fn a_killed_server_resumes_delivery_and_the_sink_misses_nothing() {
         .map(|e| e["seq"].as_u64().unwrap())
         .collect();
     assert_eq!(seqs, (1..=last).collect::<Vec<_>>());
+    let mut seen = 0;
+    for r in receiver.received() {
+        assert_eq!(r.status, 200);
+        for e in r.body["events"].as_array().unwrap() {
+            let seq = e["seq"].as_u64().unwrap();
+            assert!(
+                seq <= seen + 1,
+                "seq {seq} arrived after {seen}: events skipped"
+            );
+            seen = seen.max(seq);
+        }
+    }
+    assert!(seen >= last, "the receiver has {seen} of {last}");
 }
 
 /// One request the HTTPS receiver got, and what it answered.
@@ -463,6 +483,15 @@ fn https_sink_delivers_every_event_signed_in_order_through_an_outage() {
         prev_hash = evs[evs.len() - 1]["hash"].as_str().unwrap().to_owned();
     }
     assert_eq!(seqs, (1..=last).collect::<Vec<_>>());
+    // Alerts are events like the rest: the lagging alert raised above arrived too.
+    assert!(
+        events.iter().any(|e| e["action"] == "alert.raised"
+            && e["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("audit_sink_lagging (high)")),
+        "no alert.raised event delivered"
+    );
     let report = server.tmp().join("all.json");
     assert_success(&run(server
         .imadm()
@@ -776,4 +805,56 @@ fn bad_sink_specs_are_refused_at_start_without_echoing_them() {
         ])
         .env_remove("E2E_UNSET_SECRET"));
     assert_error(&out, 2, "environment variable E2E_UNSET_SECRET is not set");
+}
+
+/// A security alert (failed logins) reaches an HTTPS sink's receiver within 5 s; the
+/// figure measured is printed.
+#[test]
+fn a_new_alert_reaches_the_https_receiver_within_seconds() {
+    let receiver = Receiver::start(false);
+    let secret = webhook_secret();
+    let server = Server::start_with_env(
+        &["--audit-sink", &receiver.spec("")],
+        &[("E2E_SINK_SECRET", &secret)],
+    );
+    server.login();
+    caught_up(&server);
+    let mut raised = None;
+    // Five addresses, so the address throttle does not answer first.
+    for i in 0..5 {
+        let api = Api::bound_to(&server, std::net::IpAddr::from([127, 0, 0, 20 + i]));
+        let (status, _) = api.call(
+            "POST",
+            "/admin/auth/login",
+            None,
+            None,
+            Some(&serde_json::json!({"username": "admin", "password": "wrong-password-1"})),
+        );
+        assert_eq!(status, 401);
+        raised = Some(Instant::now());
+    }
+    let raised = raised.unwrap();
+    let deadline = raised + Duration::from_secs(5);
+    let alert = loop {
+        let found = receiver.received().into_iter().find_map(|r| {
+            r.body["events"].as_array().and_then(|evs| {
+                evs.iter()
+                    .find(|e| e["action"] == "alert.raised")
+                    .map(|e| e["detail"].as_str().unwrap().to_owned())
+            })
+        });
+        if let Some(a) = found {
+            break a;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no alert at the receiver within 5 s"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    eprintln!(
+        "alert at the HTTPS receiver {} ms after the 5th failed login: {alert}",
+        raised.elapsed().as_millis()
+    );
+    assert!(alert.starts_with("login_failures (medium)"), "{alert}");
 }

@@ -382,7 +382,12 @@ impl Server {
     /// config dirs (e.g. with `--lanying-only`). The dev owner keeps its password and TOTP
     /// secret (`dev-credentials.json`); the port, hence the `dev` profile's URL and
     /// keyring account, is a new one.
-    pub fn restart_with(mut self, extra: &[&str]) -> Server {
+    pub fn restart_with(self, extra: &[&str]) -> Server {
+        self.restart_with_env(extra, &[])
+    }
+
+    /// [`Server::restart_with`] with extra environment variables for the server.
+    pub fn restart_with_env(mut self, extra: &[&str], env: &[(&str, &str)]) -> Server {
         if let Some(mut child) = self.child.take() {
             terminate(&mut child);
         }
@@ -392,7 +397,7 @@ impl Server {
             .unwrap();
         let old = std::mem::replace(&mut self.tmp, tmp);
         let last_step = *self.last_step.lock().unwrap();
-        let server = Server::spawn_in(old, extra, &[]);
+        let server = Server::spawn_in(old, extra, env);
         // Same secret, same used steps: the server still refuses codes handed out before.
         if server.info.totp_secret == self.info.totp_secret {
             *server.last_step.lock().unwrap() = last_step;
