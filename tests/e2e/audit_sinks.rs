@@ -513,16 +513,21 @@ struct Rsyslog {
     dir: tempfile::TempDir,
 }
 
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
 impl Rsyslog {
     fn start(tls: Option<&imadm_server::tls::DevCerts>) -> Rsyslog {
+        Rsyslog::start_on(tls, free_port())
+    }
+
+    fn start_on(tls: Option<&imadm_server::tls::DevCerts>, port: u16) -> Rsyslog {
         let dir = tempfile::tempdir().unwrap();
         let work = dir.path().join("work");
         std::fs::create_dir_all(&work).unwrap();
         let out = dir.path().join("received.jsonl");
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
         let (global_tls, driver) = match tls {
             None => (String::new(), String::new()),
             Some(c) => (
@@ -602,6 +607,17 @@ input(type="imtcp" address="127.0.0.1" port="{port}" ruleset="sink")
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+}
+
+impl Rsyslog {
+    /// SIGTERM (rsyslogd writes what it has received, then exits) and wait.
+    fn stop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status();
+        let _ = self.child.wait();
     }
 }
 
@@ -857,4 +873,69 @@ fn a_new_alert_reaches_the_https_receiver_within_seconds() {
         raised.elapsed().as_millis()
     );
     assert!(alert.starts_with("login_failures (medium)"), "{alert}");
+}
+
+/// The seqs of the events the rsyslogd instances wrote, sorted, without repeats, once
+/// there are at least `n` (30 s at most).
+fn syslog_seqs(receivers: &[&Rsyslog], n: usize) -> Vec<u64> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut seqs: Vec<u64> = receivers
+            .iter()
+            .flat_map(|r| r.messages(0))
+            .map(|m| {
+                let e: Value =
+                    serde_json::from_str(m["msg"].as_str().unwrap().trim_start()).unwrap();
+                e["seq"].as_u64().unwrap()
+            })
+            .collect();
+        seqs.sort();
+        seqs.dedup();
+        if seqs.len() >= n {
+            return seqs;
+        }
+        assert!(Instant::now() < deadline, "{} of {n} events", seqs.len());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The syslog receiver is down when the server starts, then restarted while events keep
+/// coming: the sink waits, retries and sends everything, in order, once it is back.
+#[test]
+fn syslog_sink_delivers_everything_across_receiver_outages() {
+    let port = free_port();
+    let server = Server::start_with(&[
+        "--audit-sink",
+        &format!("syslog+tcp://127.0.0.1:{port}?retry_max=1s"),
+    ]);
+    server.login();
+    let s = wait_failing(&server);
+    assert!(s["last_error"].as_str().unwrap().contains("connect"), "{s}");
+    let mut first = Rsyslog::start_on(None, port);
+    let last = caught_up(&server);
+    let _ = first.messages(last as usize);
+    first.stop();
+    // Down again: events meanwhile wait for the next receiver.
+    seed(&server, 300);
+    server.login();
+    wait_failing(&server);
+    let second = Rsyslog::start_on(None, port);
+    let last = caught_up(&server);
+    let seqs = syslog_seqs(&[&first, &second], last as usize);
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+}
+
+/// `imadm audit sinks -o json` once the first sink has failed since its last success.
+fn wait_failing(server: &Server) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = run(server.imadm().args(["-o", "json", "audit", "sinks"]));
+        assert_success(&out);
+        let s = json_stdout(&out)[0].clone();
+        if s["failures"].as_u64().unwrap() > 0 {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "the sink never failed: {s}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

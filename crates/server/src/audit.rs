@@ -963,7 +963,10 @@ pub(crate) fn write_row(conn: &Connection, at_ms: i64, ev: &AuditEvent) -> rusql
 /// transaction. The server must be stopped. Alert rules are not evaluated.
 pub fn seed(db: &std::path::Path, n: u64, now_ms: i64) -> rusqlite::Result<u64> {
     let mut conn = Connection::open(db)?;
-    let tx = conn.transaction()?;
+    // The server may be running and writing (its audit sinks move their cursors): wait
+    // for it, and take the write lock before reading the chain's end.
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let last: Option<(i64, String)> = tx
         .query_row(
             "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",

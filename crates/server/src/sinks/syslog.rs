@@ -142,6 +142,11 @@ impl Transport for Syslog {
                 sign.server_id(),
             );
         }
+        // A receiver that closed the connection meanwhile (restarted, idle timeout) would
+        // answer the batch with a reset: start on a new connection instead.
+        if self.conn.as_ref().is_some_and(|c| peer_closed(c.tcp())) {
+            self.conn = None;
+        }
         if self.conn.is_none() {
             self.conn = Some(self.connect()?);
         }
@@ -247,14 +252,27 @@ fn roots(ca: Option<&std::path::Path>) -> Result<rustls::RootCertStore, String> 
     Ok(roots)
 }
 
+/// Whether the peer has closed its end: a syslog receiver sends nothing, so readable
+/// end-of-stream is all there can be to read.
+fn peer_closed(s: &TcpStream) -> bool {
+    if s.set_nonblocking(true).is_err() {
+        return true;
+    }
+    let closed = matches!(s.peek(&mut [0u8; 1]), Ok(0));
+    s.set_nonblocking(false).is_err() || closed
+}
+
 /// Wait until the peer's TCP stack has acknowledged every byte sent on `s`.
 fn acknowledged(s: &TcpStream) -> Result<(), String> {
     let deadline = Instant::now() + ACK_TIMEOUT;
     loop {
+        // The queue first, then the error: a reset empties the queue and sets the error,
+        // so an empty queue read before the error check cannot hide a reset.
+        let queued = unacknowledged(s);
         if let Ok(Some(e)) = s.take_error() {
             return Err(format!("the connection failed: {e}"));
         }
-        match unacknowledged(s) {
+        match queued {
             Some(0) | None => return Ok(()),
             Some(_) if Instant::now() >= deadline => {
                 return Err(format!(
