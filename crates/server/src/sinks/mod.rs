@@ -20,8 +20,9 @@
 //! `required` sink beyond its bound also makes [`Sinks::gate`] refuse every change (each
 //! request recorded through the fail-closed path, `AppState::audited`, but the sensitive
 //! reads) with 503 until it is back within it. Reads, sensitive reads (audit and GDPR
-//! export, message history) and authentication (login, MFA, refresh, logout) keep
-//! working, so operators can still get in and look.
+//! export, message history), backups and authentication (login, MFA, refresh, logout,
+//! the operator's own password change and MFA enrolment: recorded by `append_event`, not
+//! `audited`) keep working, so operators can still get in and look.
 
 pub mod file;
 pub mod https;
