@@ -124,6 +124,34 @@ impl FileSink {
         Ok(())
     }
 
+    /// The chain value the sink's files hold for event `seq` (`None`: no file holds it).
+    /// Reads the one file that would, line by line: only called when the files are ahead
+    /// of a whole batch, which a crash alone does not cause.
+    fn hash_at(&self, seq: u64) -> Result<Option<String>, String> {
+        let active = self.open.as_ref().map(|o| (o.first_seq, self.path.clone()));
+        let rotated = self
+            .rotated()
+            .map_err(|e| format!("{}: {e}", self.path.display()))?;
+        let Some((_, file)) = active
+            .into_iter()
+            .chain(rotated)
+            .find(|(first, _)| *first <= seq)
+        else {
+            return Ok(None);
+        };
+        let f = File::open(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let prefix = format!("{{\"seq\":{seq},");
+        for line in std::io::BufRead::lines(std::io::BufReader::new(f)) {
+            let line = line.map_err(|e| format!("{}: {e}", file.display()))?;
+            if line.starts_with(&prefix) {
+                let e: AuditEvent =
+                    serde_json::from_str(&line).map_err(|e| format!("{}: {e}", file.display()))?;
+                return Ok(Some(e.hash));
+            }
+        }
+        Ok(None)
+    }
+
     /// Create `PATH` continuing the chain after `seq` (chain value `hash`).
     fn start_file(&mut self, seq: u64, hash: &str, sign: &dyn Sign) -> Result<(), String> {
         let err = |e: std::io::Error| format!("{}: {e}", self.path.display());
@@ -185,8 +213,16 @@ impl Transport for FileSink {
                 let i = (o.last_seq - first.seq) as usize;
                 match batch.events.get(i) {
                     Some(e) => (i + 1, e.hash == o.last_hash),
-                    // The file is ahead of the whole batch: nothing to write.
-                    None => return Ok(()),
+                    // The files are ahead of the whole batch (its cursor was lost or
+                    // reset): nothing to write if they hold the batch's events, which
+                    // its last one's chain value tells.
+                    None => {
+                        let last = batch.events.last().expect("not empty");
+                        if self.hash_at(last.seq)?.as_deref() == Some(last.hash.as_str()) {
+                            return Ok(());
+                        }
+                        (0, false)
+                    }
                 }
             }
             Some(o) => (
@@ -456,6 +492,36 @@ mod tests {
             .map(|l| serde_json::from_str::<AuditEvent>(l).unwrap().seq)
             .collect();
         assert_eq!(seqs, [ends_at + 1, ends_at + 2]);
+    }
+
+    #[test]
+    fn a_batch_the_files_already_hold_is_skipped_but_not_one_of_another_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.jsonl");
+        let sign = TestSigner::new();
+        let events = chain(30);
+        let mut sink = FileSink::new(path.clone(), Some(4096));
+        for i in 0..3 {
+            sink.deliver(&batch(&events, i * 10, i * 10 + 10), &sign)
+                .unwrap();
+        }
+        let files = |d: &Path| std::fs::read_dir(d).unwrap().count();
+        let before = (files(dir.path()), lines(&path));
+        // The same events again from seq 1 (a lost cursor): nothing is written.
+        FileSink::new(path.clone(), Some(4096))
+            .deliver(&batch(&events, 0, 5), &sign)
+            .unwrap();
+        assert_eq!((files(dir.path()), lines(&path)), before);
+        // Events 1-5 of another log (replaced under the sink): a new file from seq 1.
+        let mut other = chain(5);
+        other[1].detail = Some("another log".into());
+        let other = crate::sinks::tests::rehash(other);
+        FileSink::new(path.clone(), Some(4096))
+            .deliver(&batch(&other, 0, 5), &sign)
+            .unwrap();
+        let h: SinkFileHeader = serde_json::from_str(&lines(&path)[0]).unwrap();
+        assert_eq!(h.first_seq, 1);
+        assert_eq!(lines(&path)[2], serde_json::to_string(&other[1]).unwrap());
     }
 
     #[test]
