@@ -1241,6 +1241,7 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Verify a report: its hash chain, the server''s checkpoints and the SSH signature')
             [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'Summarise a period (logins, lockouts, MFA coverage, changes, alerts) as HTML, Markdown or JSON')
             [CompletionResult]::new('checkpoint', 'checkpoint', [CompletionResultType]::ParameterValue, 'Show the checkpoint this profile pinned and the server''s current one; --repin re-pins')
+            [CompletionResult]::new('sinks', 'sinks', [CompletionResultType]::ParameterValue, 'The audit sinks the server copies its log to, and how far each is behind')
             break
         }
         'imadm;audit;log' {
@@ -1444,6 +1445,29 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
             [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding profiles [default: XDG config dir imadm/]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured)')
             [CompletionResult]::new('--repin', '--repin', [CompletionResultType]::ParameterName, 'Pin the server''s current checkpoint in place of the pinned one (asks unless --yes), after a restore its administrator accepted as a fork (--accept-fork)')
+            [CompletionResult]::new('--insecure-http', '--insecure-http', [CompletionResultType]::ParameterName, 'Allow an http:// server URL, for a loopback address only')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (repeat for more); never secrets')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (repeat for more); never secrets')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Fewer messages on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Fewer messages on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'imadm;audit;sinks' {
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Saved server profile to use')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Admin API base URL (https only)')
+            [CompletionResult]::new('--app-id', '--app-id', [CompletionResultType]::ParameterName, 'Lanying app id, sent as the `app_id` header')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Extra PEM CA certificate to trust')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, tsv when piped]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, tsv when piped]')
+            [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding profiles [default: XDG config dir imadm/]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured)')
             [CompletionResult]::new('--insecure-http', '--insecure-http', [CompletionResultType]::ParameterName, 'Allow an http:// server URL, for a loopback address only')
             [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations')
@@ -1760,6 +1784,7 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
             [CompletionResult]::new('--business-hours', '--business-hours', [CompletionResultType]::ParameterName, 'Alert (off_hours, low; at most one an hour per operator) when an operator acts outside these hours, e.g. "Mon-Fri 08:00-18:00" [default: off]')
             [CompletionResult]::new('--business-tz', '--business-tz', [CompletionResultType]::ParameterName, 'UTC offset of --business-hours: UTC, +HH:MM or -HH:MM [default: UTC]')
             [CompletionResult]::new('--notify-config', '--notify-config', [CompletionResultType]::ParameterName, 'Send alerts to the channels of this TOML file (webhook, Slack, DingTalk, WeCom, Feishu; see "Monitoring" in the README); mode 0600 or 0400; reloaded on SIGHUP')
+            [CompletionResult]::new('--audit-sink', '--audit-sink', [CompletionResultType]::ParameterName, 'Copy the audit log to SPEC, in order, at least once, from a cursor kept across restarts: file:PATH[?max_bytes=100MiB], syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT[?ca=PEM], https://HOST/PATH?secret_env=VAR; any takes required=true (refuse changes while it lags), max_lag=EVENTS (1000), max_age=5m, retry_max=30s, name=NAME. Repeatable; several SPECs may be separated by commas')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Saved server profile to use')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Admin API base URL (https only)')
             [CompletionResult]::new('--app-id', '--app-id', [CompletionResultType]::ParameterName, 'Lanying app id, sent as the `app_id` header')

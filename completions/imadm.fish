@@ -1070,32 +1070,33 @@ complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subco
 complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from revoke" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -l profile -d 'Saved server profile to use' -r
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -l server -d 'Admin API base URL (https only)' -r
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint sinks" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint sinks" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint sinks" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint sinks" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint sinks" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
 json\t''
 jsonl\t''
 csv\t''
 tsv\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint sinks" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint sinks" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -s y -l yes -d 'Answer yes to confirmations'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -s q -l quiet -d 'Fewer messages on stderr'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "log" -d 'Audit events by sequence number, with filters; --follow waits for new ones'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "alerts" -d 'Security alerts and their state; ack and resolve them; --fail-on exits 9 on a severity'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "export" -d 'Export a time range of the audit log as a verified, optionally signed report'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "verify" -d 'Verify a report: its hash chain, the server\'s checkpoints and the SSH signature'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "report" -d 'Summarise a period (logins, lockouts, MFA coverage, changes, alerts) as HTML, Markdown or JSON'
-complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint" -f -a "checkpoint" -d 'Show the checkpoint this profile pinned and the server\'s current one; --repin re-pins'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint sinks" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint sinks" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint sinks" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint sinks" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint sinks" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint sinks" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint sinks" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint sinks" -f -a "log" -d 'Audit events by sequence number, with filters; --follow waits for new ones'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint sinks" -f -a "alerts" -d 'Security alerts and their state; ack and resolve them; --fail-on exits 9 on a severity'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint sinks" -f -a "export" -d 'Export a time range of the audit log as a verified, optionally signed report'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint sinks" -f -a "verify" -d 'Verify a report: its hash chain, the server\'s checkpoints and the SSH signature'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint sinks" -f -a "report" -d 'Summarise a period (logins, lockouts, MFA coverage, changes, alerts) as HTML, Markdown or JSON'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint sinks" -f -a "checkpoint" -d 'Show the checkpoint this profile pinned and the server\'s current one; --repin re-pins'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and not __fish_seen_subcommand_from log alerts export verify report checkpoint sinks" -f -a "sinks" -d 'The audit sinks the server copies its log to, and how far each is behind'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -l since -d 'Events at or after T' -r
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -l until -d 'Events at or before T' -r
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from log" -l actor -d 'Only this actor (operator username or `<token name>#<id>`)' -r
@@ -1254,6 +1255,26 @@ complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subco
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from checkpoint" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from checkpoint" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from checkpoint" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from sinks" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from sinks" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from sinks" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from sinks" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from sinks" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from sinks" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from sinks" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from sinks" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from sinks" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from sinks" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from sinks" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from sinks" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from sinks" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from sinks" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
@@ -1520,6 +1541,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l business-hours -d 'Alert (off_hours, low; at most one an hour per operator) when an operator acts outside these hours, e.g. "Mon-Fri 08:00-18:00" [default: off]' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l business-tz -d 'UTC offset of --business-hours: UTC, +HH:MM or -HH:MM [default: UTC]' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l notify-config -d 'Send alerts to the channels of this TOML file (webhook, Slack, DingTalk, WeCom, Feishu; see "Monitoring" in the README); mode 0600 or 0400; reloaded on SIGHUP' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l audit-sink -d 'Copy the audit log to SPEC, in order, at least once, from a cursor kept across restarts: file:PATH[?max_bytes=100MiB], syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT[?ca=PEM], https://HOST/PATH?secret_env=VAR; any takes required=true (refuse changes while it lags), max_lag=EVENTS (1000), max_age=5m, retry_max=30s, name=NAME. Repeatable; several SPECs may be separated by commas' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r

@@ -140,7 +140,7 @@ pub enum Command {
     )]
     Backup(BackupCommand),
     /// Run the reference admin API server
-    Server(commands::server::ServerArgs),
+    Server(Box<commands::server::ServerArgs>),
     /// Read and change settings and profiles
     #[command(
         subcommand,

@@ -2,7 +2,7 @@
 //! (`report`), the streaming verifier of chain and checkpoints (`verify`), OpenSSH SSHSIG
 //! signatures over report files (`sshsig`), OpenSSH allowed_signers files
 //! (`allowed_signers`), pinning of the server's audit key (`pin`) and of the newest
-//! checkpoint verified (`checkpoint`).
+//! checkpoint verified (`checkpoint`), and the files of a file audit sink (`sinkfile`).
 //!
 //! Commands in `commands/audit/` fetch from the server and drive these; everything here
 //! works on readers, writers and parsed keys, so tests run it on synthetic chains.
@@ -12,6 +12,7 @@ pub mod checkpoint;
 pub mod csv;
 pub mod pin;
 pub mod report;
+pub mod sinkfile;
 pub mod sshsig;
 pub mod summary;
 pub mod verify;

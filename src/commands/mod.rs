@@ -77,7 +77,7 @@ pub fn dispatch(ctx: &mut Context, command: Command) -> Result<()> {
         Command::Audit(c) => audit::dispatch(ctx, c),
         Command::Compliance(c) => compliance::dispatch(ctx, c),
         Command::Notify(c) => notify::dispatch(ctx, c),
-        Command::Server(a) => server::run(ctx, a),
+        Command::Server(a) => server::run(ctx, *a),
         Command::Config(c) => match c {
             ConfigCommand::Get(a) => config::get(ctx, a),
             ConfigCommand::Set(a) => config::set(ctx, a),

@@ -36,6 +36,7 @@ pub const IMADM_ENV: &[&str] = &[
     "IMADM_BUSINESS_HOURS",
     "IMADM_BUSINESS_TZ",
     "IMADM_NOTIFY_CONFIG",
+    "IMADM_AUDIT_SINK",
 ];
 
 /// How long the dev server may take to print its ready line.
@@ -346,11 +347,17 @@ impl Server {
     /// Start `imadm server --dev -o json` on a free port with extra (hidden) flags such as
     /// `--access-ttl 2` or `--lockout-base 60`.
     pub fn start_with(extra: &[&str]) -> Server {
+        Server::start_with_env(extra, &[])
+    }
+
+    /// Like [`Server::start_with`], with extra environment variables for the server
+    /// (e.g. the secret an audit sink names).
+    pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Server {
         let tmp = tempfile::Builder::new()
             .prefix("imadm-e2e-")
             .tempdir()
             .unwrap();
-        Server::spawn_in(tmp, extra)
+        Server::spawn_in(tmp, extra, env)
     }
 
     /// Like [`Server::start_with`], on a new data dir that already holds `files` (name,
@@ -369,14 +376,19 @@ impl Server {
             std::fs::write(&p, contents).unwrap();
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
-        Server::spawn_in(tmp, extra)
+        Server::spawn_in(tmp, extra, &[])
     }
 
     /// Stop this server and start another `imadm server --dev` on the same data and
     /// config dirs (e.g. with `--lanying-only`). The dev owner keeps its password and TOTP
     /// secret (`dev-credentials.json`); the port, hence the `dev` profile's URL and
     /// keyring account, is a new one.
-    pub fn restart_with(mut self, extra: &[&str]) -> Server {
+    pub fn restart_with(self, extra: &[&str]) -> Server {
+        self.restart_with_env(extra, &[])
+    }
+
+    /// [`Server::restart_with`] with extra environment variables for the server.
+    pub fn restart_with_env(mut self, extra: &[&str], env: &[(&str, &str)]) -> Server {
         if let Some(mut child) = self.child.take() {
             terminate(&mut child);
         }
@@ -386,7 +398,7 @@ impl Server {
             .unwrap();
         let old = std::mem::replace(&mut self.tmp, tmp);
         let last_step = *self.last_step.lock().unwrap();
-        let server = Server::spawn_in(old, extra);
+        let server = Server::spawn_in(old, extra, env);
         // Same secret, same used steps: the server still refuses codes handed out before.
         if server.info.totp_secret == self.info.totp_secret {
             *server.last_step.lock().unwrap() = last_step;
@@ -489,7 +501,7 @@ impl Server {
         }
     }
 
-    fn spawn_in(tmp: tempfile::TempDir, extra: &[&str]) -> Server {
+    fn spawn_in(tmp: tempfile::TempDir, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let config_dir = tmp.path().join("config");
         let data_dir = tmp.path().join("data");
         let stderr_path = tmp.path().join("server.stderr");
@@ -504,6 +516,7 @@ impl Server {
             .arg("--config-dir")
             .arg(&config_dir)
             .args(extra)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr_file));

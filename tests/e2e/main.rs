@@ -6,6 +6,7 @@ mod assets;
 mod audit;
 mod audit_pin;
 mod audit_report;
+mod audit_sinks;
 mod audit_verify;
 mod auth;
 mod backup;

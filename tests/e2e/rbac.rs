@@ -211,6 +211,7 @@ fn endpoints() -> Vec<(&'static str, &'static str, Option<Value>, &'static str)>
         ("DELETE", "/admin/tokens/999999", None, "token:write"),
         ("GET", "/admin/audit/events", None, "audit:read"),
         ("GET", "/admin/audit/checkpoint", None, "audit:read"),
+        ("GET", "/admin/audit/sinks", None, "security:read"),
         (
             "POST",
             "/admin/audit/export",

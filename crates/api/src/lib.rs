@@ -15,6 +15,7 @@ pub mod codes;
 pub mod im;
 pub mod notify;
 pub mod permissions;
+pub mod sinks;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

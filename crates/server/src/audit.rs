@@ -428,58 +428,30 @@ fn evaluate_rules(
         })
     };
     let raise = |rule: &str, severity: &str, detail: String| -> rusqlite::Result<()> {
-        conn.prepare_cached(
-            "INSERT INTO alerts (at_ms, rule, severity, actor, detail, event_seq)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![
-            at_ms,
+        let event_detail = format!("{rule} ({severity}) by {:?}: {detail}", ev.actor);
+        let row = AlertRow {
             rule,
             severity,
-            ev.actor,
-            detail,
-            ev.seq as i64
-        ])?;
-        let id = conn.last_insert_rowid();
-        let alert = imadm_api::audit::Alert {
-            id: id as u64,
-            at: format_at(at_ms),
-            rule: rule.to_owned(),
-            severity: severity.to_owned(),
-            actor: ev.actor.clone(),
-            detail: detail.clone(),
+            actor: &ev.actor,
+            detail: &detail,
             event_seq: ev.seq,
-            state: imadm_api::audit::ALERT_OPEN.to_owned(),
-            state_at: None,
-            state_by: None,
-            note: None,
+            // An alert about a failing channel goes to the other channels.
+            exclude_channel: (ev.action == CHANNEL_FAILING_ACTION)
+                .then(|| {
+                    ev.target
+                        .as_deref()
+                        .and_then(|t| t.strip_prefix("channel:"))
+                })
+                .flatten(),
         };
-        // An alert about a failing channel goes to the other channels.
-        let exclude = (ev.action == CHANNEL_FAILING_ACTION)
-            .then(|| {
-                ev.target
-                    .as_deref()
-                    .and_then(|t| t.strip_prefix("channel:"))
-            })
-            .flatten();
-        crate::store::notify::enqueue_alert(conn, &rules.notify_routes, &alert, exclude, at_ms)?;
-        insert(
+        store_alert(
             conn,
-            &NewAudit {
-                actor_type: "system".into(),
-                actor: String::new(),
-                source: None,
-                action: "alert.raised".into(),
-                target: Some(format!("alert:{id}")),
-                outcome: "success".into(),
-                request_id: ev.request_id.clone(),
-                detail: Some(format!("{rule} ({severity}) by {:?}: {detail}", ev.actor)),
-                alerts: Vec::new(),
-            },
+            &row,
+            ev.request_id.clone(),
+            event_detail,
             at_ms,
             rules,
-        )?;
-        Ok(())
+        )
     };
     let failed_login = matches!(
         (ev.action.as_str(), ev.outcome.as_str()),
@@ -599,6 +571,111 @@ fn evaluate_rules(
         }
     }
     Ok(())
+}
+
+/// One row of `alerts`.
+struct AlertRow<'a> {
+    rule: &'a str,
+    severity: &'a str,
+    actor: &'a str,
+    detail: &'a str,
+    /// The event the alert is about.
+    event_seq: u64,
+    /// A notification channel the alert is not sent to (the one it is about).
+    exclude_channel: Option<&'a str>,
+}
+
+/// Store an alert, queue its notifications and append its `alert.raised` event (detail
+/// `event_detail`), inside the caller's transaction.
+fn store_alert(
+    conn: &Connection,
+    a: &AlertRow<'_>,
+    request_id: Option<String>,
+    event_detail: String,
+    at_ms: i64,
+    rules: &AlertRules,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO alerts (at_ms, rule, severity, actor, detail, event_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        at_ms,
+        a.rule,
+        a.severity,
+        a.actor,
+        a.detail,
+        a.event_seq as i64
+    ])?;
+    let id = conn.last_insert_rowid();
+    let alert = imadm_api::audit::Alert {
+        id: id as u64,
+        at: format_at(at_ms),
+        rule: a.rule.to_owned(),
+        severity: a.severity.to_owned(),
+        actor: a.actor.to_owned(),
+        detail: a.detail.to_owned(),
+        event_seq: a.event_seq,
+        state: imadm_api::audit::ALERT_OPEN.to_owned(),
+        state_at: None,
+        state_by: None,
+        note: None,
+    };
+    crate::store::notify::enqueue_alert(
+        conn,
+        &rules.notify_routes,
+        &alert,
+        a.exclude_channel,
+        at_ms,
+    )?;
+    insert(
+        conn,
+        &NewAudit {
+            actor_type: "system".into(),
+            actor: String::new(),
+            source: None,
+            action: "alert.raised".into(),
+            target: Some(format!("alert:{id}")),
+            outcome: "success".into(),
+            request_id,
+            detail: Some(event_detail),
+            alerts: Vec::new(),
+        },
+        at_ms,
+        rules,
+    )?;
+    Ok(())
+}
+
+/// An alert the server raises about itself, not about an event's actor (an audit sink
+/// falling behind: `audit_sink_lagging`). Its `alert.raised` event reads
+/// `<rule> (<severity>): <detail>`.
+#[derive(Debug, Clone)]
+pub struct SystemAlert {
+    pub rule: &'static str,
+    pub severity: &'static str,
+    pub detail: String,
+    /// The event it is about (for a sink: the oldest one it has not delivered).
+    pub event_seq: u64,
+}
+
+/// Raise `a` inside the caller's transaction (for `Store::raise_alert`).
+pub(crate) fn raise_system_alert(
+    conn: &Connection,
+    a: &SystemAlert,
+    at_ms: i64,
+    rules: &AlertRules,
+) -> rusqlite::Result<()> {
+    let row = AlertRow {
+        rule: a.rule,
+        severity: a.severity,
+        actor: "",
+        detail: &a.detail,
+        event_seq: a.event_seq,
+        exclude_channel: None,
+    };
+    let event_detail = format!("{} ({}): {}", a.rule, a.severity, a.detail);
+    store_alert(conn, &row, None, event_detail, at_ms, rules)
 }
 
 /// A keyset page request, decoded from `EventsQuery`.
@@ -731,8 +808,17 @@ impl crate::AppState {
         event: NewAudit,
         f: impl FnOnce() -> Result<T, crate::error::ApiError>,
     ) -> Result<T, crate::error::ApiError> {
+        // A required audit sink too far behind refuses changes, recorded as a failure like
+        // any other refusal (the event reaches the sink once it catches up). Sensitive
+        // reads go on: nothing changes, their events wait in the log like the rest, and
+        // whoever investigates the outage needs them.
+        let gate = if SENSITIVE_READS.contains(&event.action.as_str()) {
+            Ok(())
+        } else {
+            self.sinks.gate()
+        };
         set_pending(event);
-        let r = f();
+        let r = gate.and_then(|()| f());
         let (mut event, written) = take_pending().expect("set above, same thread");
         match &r {
             Ok(_) if written => {}
@@ -832,6 +918,11 @@ impl AuditKey {
         }
     }
 
+    #[cfg(test)]
+    pub(crate) fn verifying_key(&self) -> ed25519_dalek::VerifyingKey {
+        self.key.verifying_key()
+    }
+
     /// `ssh-ed25519 AAAA... imadm-audit@<server_id>` (OpenSSH public key line).
     pub fn openssh_public(&self, server_id: &str) -> String {
         use base64::Engine;
@@ -928,7 +1019,10 @@ pub(crate) fn write_row(conn: &Connection, at_ms: i64, ev: &AuditEvent) -> rusql
 /// transaction. The server must be stopped. Alert rules are not evaluated.
 pub fn seed(db: &std::path::Path, n: u64, now_ms: i64) -> rusqlite::Result<u64> {
     let mut conn = Connection::open(db)?;
-    let tx = conn.transaction()?;
+    // The server may be running and writing (its audit sinks move their cursors): wait
+    // for it, and take the write lock before reading the chain's end.
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let last: Option<(i64, String)> = tx
         .query_row(
             "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",

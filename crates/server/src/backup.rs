@@ -1142,7 +1142,12 @@ mod tests {
     fn data_rolls_back_history_stays_and_key_and_schema_are_checked() {
         let srv = Srv::new("srv");
         let before = srv.data();
+        // Audit sink cursors at the backup: one sink moves on after it, one is removed.
+        srv.store.set_sink_cursor("siem", 1, "h1", 1).unwrap();
+        srv.store.set_sink_cursor("gone", 1, "h1", 1).unwrap();
         let snap = srv.snap();
+        srv.store.set_sink_cursor("siem", 2, "h2", 2).unwrap();
+        srv.sql("DELETE FROM audit_sink_cursors WHERE name = 'gone'");
         srv.sql(
             "DELETE FROM im_users WHERE user_id = 1;
              INSERT INTO im_users (username, password_hash, created_at, updated_at)
@@ -1182,6 +1187,12 @@ mod tests {
         assert_eq!(source("operators"), Source::Merged);
         assert_eq!(source("sessions"), Source::Cleared);
         assert_eq!(source("settings"), Source::Live);
+        // A restore neither rewinds a sink (re-sending) nor brings one back.
+        assert_eq!(source("audit_sink_cursors"), Source::Live);
+        assert_eq!(
+            srv.query("SELECT name, seq, hash FROM audit_sink_cursors"),
+            ["siem|2|h2"]
+        );
         // The append-only trigger is back.
         let c = Connection::open(&srv.p).unwrap();
         assert!(c.execute("DELETE FROM audit_log", []).is_err());

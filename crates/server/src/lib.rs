@@ -12,6 +12,7 @@
 //!   alert notifications (delivery task, channels)
 //! - `store/`: the persistence trait and its SQLite implementation
 //! - `dev`: dev mode's operators and `dev-credentials.json`
+//! - `sinks/`: copies of the audit log outside the database (file, syslog, HTTPS)
 //! - `keys`, `secrets`, `totp`, `tls`: cryptographic building blocks
 
 pub mod alerts;
@@ -28,6 +29,7 @@ pub mod keys;
 pub mod notify;
 pub mod rbac;
 pub mod secrets;
+pub mod sinks;
 pub mod store;
 pub mod throttle;
 pub mod tls;
@@ -108,6 +110,8 @@ pub struct AppState {
     /// streams, and (exclusive) by a restore while it replaces the file: no connection may
     /// stay open on the old file across the swap (see `SqliteStore::replace_file`).
     pub file_lock: std::sync::RwLock<()>,
+    /// The audit sinks' backlogs, and the gate a required sink closes (`sinks/`).
+    pub sinks: sinks::Sinks,
 }
 
 impl AppState {
@@ -128,6 +132,7 @@ impl AppState {
             admin_api,
             auth_cache: auth::AuthCache::default(),
             file_lock: std::sync::RwLock::new(()),
+            sinks: sinks::Sinks::default(),
         }
     }
 }
@@ -326,6 +331,8 @@ pub struct ServeOptions {
     pub alerts: audit::AlertRules,
     /// The notification config file (`--notify-config`), reloaded on SIGHUP.
     pub notify_config: Option<PathBuf>,
+    /// Where copies of the audit log go (`--audit-sink`).
+    pub audit_sinks: Vec<sinks::SinkSpec>,
 }
 
 /// Handed to the caller once the server accepts connections.
@@ -370,10 +377,19 @@ pub async fn serve(
         None => None,
     };
     dir.store.set_alert_rules(opts.alerts.clone());
+    let (sinks, transports) = sinks::Sinks::prepare(&opts.audit_sinks).map_err(|m| {
+        ServerError::new(ErrorKind::Usage, m)
+            .hint("fix the --audit-sink spec (or IMADM_AUDIT_SINK); see `imadm server --help`")
+    })?;
     let app_id = dir.app_id.clone();
     let server_id = dir.server_id.clone();
     let sqlite = dir.store.clone();
-    let state = Arc::new(AppState::new(dir, opts.policy, opts.admin_api));
+    let mut state = AppState::new(dir, opts.policy, opts.admin_api);
+    state.sinks = sinks;
+    let state = Arc::new(state);
+    // Before the first request: a required sink's gate holds from the start.
+    sinks::Sinks::start(&state, transports)
+        .map_err(|m| ServerError::new(ErrorKind::Io, format!("starting the audit sinks: {m}")))?;
     spawn_grace_sweep(state.clone());
     if let Some((path, config)) = notify_config {
         notify::start(

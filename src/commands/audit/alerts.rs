@@ -91,8 +91,10 @@ raised by their own actions.
 Rules: login_failures (medium), lockout (medium), sensitive_read_burst (high),
 role_escalation (high), escalation_attempt (high), token_new_address (medium),
 notify_channel_failing (high; a notification channel failing), off_hours
-(low; only when the server runs with --business-hours). Thresholds are `imadm server` flags (see its --help). Exit
-code 9 with --fail-on when any alert in the window is at or above that severity.
+(low; only when the server runs with --business-hours), audit_sink_lagging (high; an audit
+sink beyond its bound, see `imadm audit sinks`). Thresholds are `imadm server` flags (see
+its --help). Exit code 9 with --fail-on when any alert in the window is at or above that
+severity.
 
 Examples:
   $ imadm audit alerts --since 24h

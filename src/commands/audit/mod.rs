@@ -5,6 +5,7 @@
 //! of a time range (optionally SSH-signed), `verify` checks one offline; the report
 //! format and the cryptography live in `crate::audit`. `checkpoint` shows the checkpoint
 //! the profile pinned, and holds the check every chain-reading command makes against it.
+//! `sinks` shows the backlog of the server's audit sinks.
 
 pub mod alerts;
 pub mod alerts_ack;
@@ -14,6 +15,7 @@ pub mod export;
 pub mod log;
 pub mod report;
 pub mod seed;
+pub mod sinks;
 pub mod synth;
 pub mod verify;
 
@@ -36,6 +38,8 @@ pub enum AuditCommand {
     Report(report::ReportArgs),
     /// Show the checkpoint this profile pinned and the server's current one; --repin re-pins
     Checkpoint(checkpoint::CheckpointArgs),
+    /// The audit sinks the server copies its log to, and how far each is behind
+    Sinks(sinks::SinksArgs),
 }
 
 pub fn dispatch(ctx: &mut Context, c: AuditCommand) -> Result<()> {
@@ -46,6 +50,7 @@ pub fn dispatch(ctx: &mut Context, c: AuditCommand) -> Result<()> {
         AuditCommand::Verify(a) => verify::run(ctx, a),
         AuditCommand::Report(a) => report::run(ctx, a),
         AuditCommand::Checkpoint(a) => checkpoint::run(ctx, a),
+        AuditCommand::Sinks(a) => sinks::run(ctx, a),
     }
 }
 

@@ -8,9 +8,12 @@
 //! checkpoint the profile pinned for its server: a report whose chain passes the pinned
 //! seq must have the pinned chain value there (else exit 8, evidence saved), and one that
 //! ends later advances the pin; the first report of a server pins its closing checkpoint.
+//!
+//! Given the files of a file audit sink instead (recognised by their header line), it
+//! checks them as one chain (`audit::sinkfile`); they carry no SSH signature.
 
 use std::cell::RefCell;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 
 use clap::Args;
@@ -20,7 +23,7 @@ use crate::audit::allowed_signers::AllowedSigners;
 use crate::audit::checkpoint::{self as pins, AdvanceError, PinStore, Pinned};
 use crate::audit::pin::ServerKey;
 use crate::audit::sshsig::{Detached, Hasher, HashingReader, sig_path_for};
-use crate::audit::{NAMESPACE, verify};
+use crate::audit::{NAMESPACE, sinkfile, verify};
 use crate::context::Context;
 use crate::error::{CliError, Kind, Result};
 
@@ -29,7 +32,12 @@ use crate::error::{CliError, Kind, Result};
     after_help = "Examples:\n  $ imadm audit verify audit.json --allowed-signers allowed_signers\n  $ imadm audit verify audit.json --server-key 'ssh-ed25519 AAAA...' --signature audit.json.sig\n\nallowed_signers is OpenSSH's format: `alice@example.com namespaces=\"imadm-audit\" ssh-ed25519 AAAA...`.\nExit 8 when anything does not verify. With the profile's key (no --server-key), a report\nthat passes the checkpoint pinned in the profile must match it, and a newer one advances it."
 )]
 pub struct VerifyArgs {
-    /// The report (JSON) to verify
+    /// The report (JSON) to verify, or the files of a file audit sink (PATH and its
+    /// rotated PATH.<seq> files, in any order)
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The report, once `files` is known to be one.
+    #[arg(skip)]
     pub file: PathBuf,
     /// Detached SSH signature [default: FILE.sig when it exists]
     #[arg(long, value_name = "FILE.sig")]
@@ -55,6 +63,15 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
                 .hint("pass --server-key 'ssh-ed25519 AAAA...' or run `imadm audit export` once to pin the server's key in this profile"));
         }
     };
+    if sink_files(&args.files)? {
+        return verify_sink(ctx, &args, &key);
+    }
+    let [file] = &args.files[..] else {
+        return Err(CliError::usage("verify takes one report")
+            .hint("several files are for the rotated files of a file audit sink"));
+    };
+    let file = file.clone();
+    let args = VerifyArgs { file, ..args };
     let allowed = args
         .allowed_signers
         .as_ref()
@@ -177,6 +194,42 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
             ),
             ("signer", "Signer", json!(principal)),
             ("pin", "Pinned checkpoint", json!(pin)),
+        ],
+    )
+}
+
+/// Whether the files are a file audit sink's (their first line is a sink header).
+fn sink_files(files: &[PathBuf]) -> Result<bool> {
+    let Some(first) = files.first() else {
+        return Ok(false);
+    };
+    let mut line = Vec::new();
+    if let Ok(f) = std::fs::File::open(first) {
+        BufReader::new(f.take(64 << 10)).read_until(b'\n', &mut line)?;
+    }
+    Ok(sinkfile::is_sink_file(&line))
+}
+
+/// `verify` over the files of a file audit sink.
+fn verify_sink(ctx: &mut Context, args: &VerifyArgs, key: &ServerKey) -> Result<()> {
+    if args.signature.is_some() || args.allowed_signers.is_some() || args.signer.is_some() {
+        return Err(CliError::usage("audit sink files carry no SSH signature")
+            .hint("drop --signature, --allowed-signers and --signer: the server's seals in the files are checked"));
+    }
+    let v = sinkfile::verify_files(&args.files, key)?;
+    let files: Vec<String> = v.files.iter().map(|p| p.display().to_string()).collect();
+    crate::output::object(
+        ctx,
+        vec![
+            ("file", "File", json!(files.join(", "))),
+            ("verified", "Verified", json!(true)),
+            ("server_id", "Server id", json!(v.server_id)),
+            ("first_seq", "First seq", json!(v.first_seq)),
+            ("last_seq", "Last seq", json!(v.last_seq)),
+            ("count", "Events", json!(v.count)),
+            ("signature", "Signature", json!(null)),
+            ("signer", "Signer", json!(null)),
+            ("pin", "Pinned checkpoint", json!("not checked")),
         ],
     )
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use imadm_server::{ErrorKind, Policy, ServeOptions, ServerError, TlsSource, audit};
+use imadm_server::{ErrorKind, Policy, ServeOptions, ServerError, TlsSource, audit, sinks};
 use serde_json::json;
 
 use crate::config::{DEV_PROFILE, Profile};
@@ -146,6 +146,37 @@ pub struct ServerArgs {
         help_heading = "Security alerts"
     )]
     pub notify_config: Option<PathBuf>,
+    /// Copy the audit log to SPEC, in order, at least once, from a cursor kept across
+    /// restarts: file:PATH[?max_bytes=100MiB], syslog+tcp://HOST:PORT,
+    /// syslog+tls://HOST:PORT[?ca=PEM], https://HOST/PATH?secret_env=VAR; any takes
+    /// required=true (refuse changes while it lags), max_lag=EVENTS (1000), max_age=5m,
+    /// retry_max=30s, name=NAME. Repeatable; several SPECs may be separated by commas
+    #[arg(
+        long,
+        value_name = "SPEC",
+        env = "IMADM_AUDIT_SINK",
+        help_heading = "Audit sinks"
+    )]
+    pub audit_sink: Vec<String>,
+}
+
+/// The `--audit-sink` values as sinks. Parsed here, not by clap, whose error would quote
+/// the whole value: a mistyped SPEC can hold what should not be in a terminal or log.
+fn parse_sinks(values: &[String]) -> Result<Vec<sinks::SinkSpec>> {
+    values
+        .iter()
+        .flat_map(|v| sinks::split_specs(v))
+        .enumerate()
+        .map(|(i, spec)| {
+            sinks::parse_sink_spec(spec).map_err(|e| {
+                CliError::usage(format!("--audit-sink (SPEC {}): {e}", i + 1)).hint(
+                    "e.g. file:/var/log/imadm/audit.jsonl?max_bytes=100MiB, \
+                     syslog+tls://loghost:6514?ca=/etc/imadm/ca.pem, \
+                     https://siem.example/ingest?secret_env=VAR; see `imadm server --help`",
+                )
+            })
+        })
+        .collect()
 }
 
 /// `--login-refill`: 1 s to 1 h.
@@ -209,6 +240,7 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
         return run_init(ctx, init);
     }
     crate::logging::init_server(ctx.global.verbose, ctx.global.quiet);
+    let audit_sinks = parse_sinks(&args.audit_sink)?;
     let mut policy = Policy::default();
     if let Some(s) = args.access_ttl {
         policy.access_ttl = Duration::from_secs(s.max(1));
@@ -278,6 +310,7 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
             ..Default::default()
         },
         notify_config: args.notify_config.clone(),
+        audit_sinks,
     };
     let served = runtime.block_on(imadm_server::serve(dir, opts, |ready| {
         let r = match &logins {

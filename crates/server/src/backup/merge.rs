@@ -37,7 +37,9 @@ pub enum Class {
     /// Merged to the more restrictive of live and snapshot ([`security`]).
     Security,
     /// The install's identity (`server_id`, `app_id`) and its runtime state (the
-    /// notification queue, about live's alerts): kept from live.
+    /// notification queue, about live's alerts; the audit sinks' delivery cursors: what
+    /// left this server cannot be recalled, so a restore neither rewinds them, re-sending,
+    /// nor moves them on, skipping): kept from live.
     Install,
 }
 
@@ -47,6 +49,7 @@ pub const TABLES: &[(&str, Class)] = &[
     ("alerts", Class::History { key: "id" }),
     ("audit_checkpoints", Class::History { key: "id" }),
     ("audit_log", Class::History { key: "seq" }),
+    ("audit_sink_cursors", Class::Install),
     ("auth_events", Class::History { key: "id" }),
     ("im_group_members", Class::Data),
     ("im_groups", Class::Data),

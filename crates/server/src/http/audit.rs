@@ -1,4 +1,5 @@
-//! `/admin/audit/*`: paging through the audit log, signed checkpoints, and export plans.
+//! `/admin/audit/*`: paging through the audit log, signed checkpoints, export plans, and
+//! the audit sinks' backlogs.
 //! The chain and the signing live in `crate::audit`; this module is wire and permissions.
 
 use std::time::{Duration, Instant};
@@ -12,6 +13,7 @@ use imadm_api::admin::Page;
 use imadm_api::audit::{
     Alert, AlertNote, AuditEvent, Checkpoint, EventsQuery, ExportPlan, ExportRequest,
 };
+use imadm_api::sinks::SinkStatus;
 use imadm_api::{Envelope, codes};
 use serde::Deserialize;
 
@@ -32,6 +34,7 @@ pub fn router() -> Router<Shared> {
         .route("/admin/audit/events", get(events))
         .route("/admin/audit/checkpoint", get(checkpoint))
         .route("/admin/audit/export", post(export))
+        .route("/admin/audit/sinks", get(sinks))
         .route("/admin/alerts", get(alerts))
         .route("/admin/alerts/{id}/ack", post(ack_alert))
         .route("/admin/alerts/{id}/resolve", post(resolve_alert))
@@ -409,6 +412,18 @@ async fn change_state(
         s.audited(ev, || s.change_alert_state(&c, id, t, &req.note))
     })
     .await?))
+}
+
+#[utoipa::path(get, path = "/admin/audit/sinks", tag = "audit",
+    params(("app_id" = String, Header), ("access-token" = String, Header)),
+    responses((status = 200, description = "every audit sink the server runs with and its backlog", body = Envelope<Vec<SinkStatus>>)))]
+pub async fn sinks(State(s): State<Shared>, Authed(c): Authed) -> Result<Response, ApiError> {
+    let items = blocking(&s, move |s| {
+        c.require("security:read")?;
+        Ok(s.sinks.status())
+    })
+    .await?;
+    Ok(ok(items))
 }
 
 #[cfg(test)]

@@ -69,6 +69,7 @@ use utoipa::{Modify, OpenApi};
         super::audit::events,
         super::audit::checkpoint,
         super::audit::export,
+        super::audit::sinks,
         super::audit::alerts,
         super::audit::ack_alert,
         super::audit::resolve_alert,

@@ -324,6 +324,18 @@ pub trait Store: Send + Sync + 'static {
     /// transaction with the request's audit event; a resolution is queued for the
     /// notification channels that send them.
     fn change_alert_state(&self, change: &AlertStateChange<'_>) -> Result<AlertChanged>;
+    /// `(newest seq, at_ms of event after + 1)`: how far a reader at `after` is behind
+    /// and since when (`None`: it is not).
+    fn audit_lag(&self, after: u64) -> Result<(u64, Option<i64>)>;
+    /// Raise an alert that no event triggers (an audit sink falling behind): its
+    /// `alerts` row and its `alert.raised` event in one transaction.
+    fn raise_alert(&self, alert: &crate::audit::SystemAlert) -> Result<()>;
+
+    // --- audit sinks (see `crate::sinks`) ---
+    /// `(seq, hash)` of the last event sink `name` acknowledged.
+    fn sink_cursor(&self, name: &str) -> Result<Option<(u64, String)>>;
+    /// Sink `name` acknowledged every event up to `seq`, whose chain value is `hash`.
+    fn set_sink_cursor(&self, name: &str, seq: u64, hash: &str, now_ms: i64) -> Result<()>;
 }
 
 /// A page request for [`Store::alerts`].

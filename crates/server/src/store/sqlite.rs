@@ -351,6 +351,17 @@ CREATE TABLE notify_channels (
     failing_alerted  INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 "#,
+    // 11: audit sinks (`sinks/`): per sink, the last event it acknowledged, with its chain
+    // value so a log replaced under the sink (a disaster-recovery restore) is noticed.
+    // Install state: a restore keeps live's rows (`backup::merge`).
+    r#"
+CREATE TABLE audit_sink_cursors (
+    name  TEXT PRIMARY KEY,
+    seq   INTEGER NOT NULL,
+    hash  TEXT NOT NULL,
+    at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Read connections beside the writer: enough to keep both cores of a small server busy
@@ -1736,6 +1747,44 @@ impl Store for SqliteStore {
         }
         crate::audit::commit(tx, &rules)?;
         Ok(AlertChanged::Changed(Box::new(alert)))
+    }
+
+    fn sink_cursor(&self, name: &str) -> Result<Option<(u64, String)>> {
+        Ok(self
+            .reader()
+            .prepare_cached("SELECT seq, hash FROM audit_sink_cursors WHERE name = ?1")?
+            .query_row([name], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))
+            .optional()?)
+    }
+
+    fn set_sink_cursor(&self, name: &str, seq: u64, hash: &str, now_ms: i64) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO audit_sink_cursors (name, seq, hash, at_ms) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(name) DO UPDATE
+                   SET seq = excluded.seq, hash = excluded.hash, at_ms = excluded.at_ms",
+            )?
+            .execute(params![name, seq as i64, hash, now_ms])?;
+        Ok(())
+    }
+
+    fn audit_lag(&self, after: u64) -> Result<(u64, Option<i64>)> {
+        let conn = self.reader();
+        let (head, oldest): (Option<i64>, Option<i64>) = conn
+            .prepare_cached(
+                "SELECT (SELECT max(seq) FROM audit_log),
+                        (SELECT at_ms FROM audit_log WHERE seq = ?1 + 1)",
+            )?
+            .query_row([after as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok((head.unwrap_or(0) as u64, oldest))
+    }
+
+    fn raise_alert(&self, alert: &crate::audit::SystemAlert) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        crate::audit::raise_system_alert(&tx, alert, crate::audit::now_ms(), &self.alert_rules())?;
+        tx.commit()?;
+        Ok(())
     }
 
     fn save_checkpoint(&self, cp: &imadm_api::audit::Checkpoint) -> Result<()> {
