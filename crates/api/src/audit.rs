@@ -272,6 +272,12 @@ pub const ALERT_NOTE_MAX: usize = 1000;
 /// characters). The note is kept with the alert and in the audit event.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AlertNote {
+    /// Not only white space; no control characters but line breaks and tabs.
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        pattern = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b-\x1f\x7f-\x9f]*$"
+    )]
     pub note: String,
 }
 
