@@ -297,6 +297,22 @@ fn only_security_manage_attests_and_revocations_follow_who_may_act_on_whom() {
     );
 
     // The admin's review, with the owner marked for revocation.
+    let out = run(server.imadm().args([
+        "token",
+        "create",
+        "--name",
+        "old-ci",
+        "--scope",
+        "user:read",
+        "--expires",
+        "30d",
+        "-o",
+        "json",
+        "--otp",
+        &server.next_code(),
+    ]));
+    assert_success(&out);
+    let token_id = json_stdout(&out)["id"].as_i64().unwrap();
     let mut adm = Acting::login(&server, "adm");
     let review = dir.join("review.json");
     assert_success(&adm.run(&["access", "review", "--out", review.to_str().unwrap()]));
@@ -309,6 +325,11 @@ fn only_security_manage_attests_and_revocations_follow_who_may_act_on_whom() {
                 "keep"
             };
             o["decision"] = d.into();
+        }
+        // The token goes with the support operator's revocation.
+        for t in v["tokens"].as_array_mut().unwrap() {
+            let d = if who == "victim" { "revoke" } else { "keep" };
+            t["decision"] = d.into();
         }
         let f = dir.join(format!("decided-{who}.json"));
         std::fs::write(&f, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
@@ -360,6 +381,17 @@ fn only_security_manage_attests_and_revocations_follow_who_may_act_on_whom() {
     assert_success(&out);
     assert_eq!(json_stdout(&out)["applied"], true);
     assert_eq!(disabled("victim").trim(), "1");
+    assert_eq!(json_stdout(&out)["revocations"], 2);
+    let revoked = server.sql(&format!(
+        "SELECT revoked_at IS NOT NULL FROM service_tokens WHERE id = {token_id}"
+    ));
+    assert_eq!(revoked.trim(), "1");
+    // A review of another server is refused before anything happens.
+    let other = dir.join("other.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&edited).unwrap()).unwrap();
+    v["server_id"] = "another-server".into();
+    std::fs::write(&other, serde_json::to_vec(&v).unwrap()).unwrap();
+    assert_error(&attest(&adm, &other, &["--apply"]), 2, "another-server");
     // A decision that is neither keep nor revoke is refused before anything happens.
     let typo = dir.join("typo.json");
     std::fs::write(

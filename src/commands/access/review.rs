@@ -128,6 +128,17 @@ pub fn run(ctx: &mut Context, args: ReviewArgs) -> Result<()> {
                 CliError::usage(format!("{} is not an access review: {e}", path.display()))
                     .hint("edit a copy of `imadm access review --out review.json`")
             })?;
+            // Decisions about another server's principals must not be applied here.
+            let info: imadm_api::ServerInfo = conn.client.get("/admin/server-info", &Auth::NONE)?;
+            if review.server_id != info.server_id {
+                return Err(CliError::usage(format!(
+                    "{} reviews server {:?}, not this one ({:?})",
+                    path.display(),
+                    review.server_id,
+                    info.server_id
+                ))
+                .hint("use a review of this server (`imadm access review --out review.json`), or select its profile"));
+            }
             (review, bytes, Some(path.clone()))
         }
         None => {
