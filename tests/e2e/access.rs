@@ -239,14 +239,18 @@ fn a_review_lists_every_principal_and_its_attestation_feeds_the_compliance_gate(
     let fresh = check("0");
     assert_eq!(fresh["status"], "pass", "{fresh:#}");
     assert!(fresh["evidence"].to_string().contains("Ana Lima"));
-    let stale = check("91");
-    assert_eq!(stale["status"], "fail", "{stale:#}");
-    assert!(
-        stale["evidence"]
-            .to_string()
-            .contains("91 days ago (limit 90)"),
-        "{stale:#}"
-    );
+    // The clock shift is honoured by debug builds only (the binary is built with this
+    // test's profile).
+    if cfg!(debug_assertions) {
+        let stale = check("91");
+        assert_eq!(stale["status"], "fail", "{stale:#}");
+        assert!(
+            stale["evidence"]
+                .to_string()
+                .contains("91 days ago (limit 90)"),
+            "{stale:#}"
+        );
+    }
 
     // The attestation table is append-only.
     let out = std::process::Command::new("sqlite3")
