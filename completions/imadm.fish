@@ -51,6 +51,7 @@ complete -c imadm -n "__fish_imadm_needs_command" -f -a "operator" -d 'Console o
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "role" -d 'RBAC roles and the permission catalogue'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "token" -d 'Service tokens for cron and CI'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "audit" -d 'The tamper-evident audit log and security alerts'
+complete -c imadm -n "__fish_imadm_needs_command" -f -a "access" -d 'Access reviews: who can do what, signed attestations, revocations'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "compliance" -d 'Compliance gate for CI: controls mapped to ISO 27001 and GDPR'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "notify" -d 'Alert notification channels of the server: delivery status, test messages'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "backup" -d 'Encrypted backups of the server\'s data: run, verify, restore'
@@ -1275,6 +1276,55 @@ complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subco
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from sinks" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from sinks" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand audit; and __fish_seen_subcommand_from sinks" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand access; and not __fish_seen_subcommand_from review" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand access; and not __fish_seen_subcommand_from review" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand access; and not __fish_seen_subcommand_from review" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand access; and not __fish_seen_subcommand_from review" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand access; and not __fish_seen_subcommand_from review" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand access; and not __fish_seen_subcommand_from review" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand access; and not __fish_seen_subcommand_from review" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand access; and not __fish_seen_subcommand_from review" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand access; and not __fish_seen_subcommand_from review" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand access; and not __fish_seen_subcommand_from review" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand access; and not __fish_seen_subcommand_from review" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand access; and not __fish_seen_subcommand_from review" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand access; and not __fish_seen_subcommand_from review" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand access; and not __fish_seen_subcommand_from review" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand access; and not __fish_seen_subcommand_from review" -f -a "review" -d 'Every operator and service token with roles, permissions, last use and flags'
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -l dormant-days -d 'Days without a login or use after which a principal is flagged dormant' -r
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -l out -d 'Write the review to FILE (atomically): .html, .md or .json' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -l sign-key -d 'OpenSSH Ed25519 key to sign with (FILE.sig) [default: config sign_key]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -l reviewer -d 'Who reviewed, as recorded in the attestation' -r
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -l decisions -d 'The reviewer\'s edited copy of the JSON review, "decision": "keep"|"revoke" per line' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -l otp -d 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts' -r
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -l attest -d 'Sign the JSON review (--out FILE.json, or --decisions) and record the attestation'
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -l apply -d 'Make the revocations of --decisions (without it: a dry run)'
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r

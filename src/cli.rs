@@ -121,6 +121,12 @@ pub enum Command {
         after_help = "Examples:\n  $ imadm audit log --since 24h\n  $ imadm audit alerts --since 24h --fail-on high\n  $ imadm audit export --since 30d --out audit.json --sign-key ~/.ssh/id_ed25519\n  $ imadm audit verify audit.json --allowed-signers allowed_signers"
     )]
     Audit(commands::audit::AuditCommand),
+    /// Access reviews: who can do what, signed attestations, revocations
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  $ imadm access review --out review.html\n  $ imadm access review --out review.json --attest --sign-key ~/.ssh/id_ed25519 --reviewer \"Ana Lima\""
+    )]
+    Access(commands::access::AccessCommand),
     /// Compliance gate for CI: controls mapped to ISO 27001 and GDPR
     #[command(
         subcommand,

@@ -209,7 +209,7 @@ pub fn json(h: &Header, s: &Summary) -> String {
 /// report is often `cat` to a terminal, see `output::visible`), and the characters that
 /// would end the cell, start a link, emphasis, code or raw HTML backslash-escaped, so a
 /// hostile username renders as the text it is.
-fn md_escape(s: &str) -> String {
+pub fn md_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(c, '\\' | '|' | '`' | '*' | '_' | '[' | ']' | '<' | '>') {
@@ -327,7 +327,7 @@ pub fn markdown(h: &Header, s: &Summary) -> String {
 
 /// Server text in HTML: the markup characters as entities, control characters made
 /// visible as in the terminal (a raw ESC is no more welcome in a file someone may `cat`).
-fn esc(s: &str) -> String {
+pub fn esc(s: &str) -> String {
     crate::output::visible(s)
         .replace('&', "&amp;")
         .replace('<', "&lt;")

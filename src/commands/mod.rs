@@ -2,6 +2,7 @@
 //! (clap) and a `run(ctx, args)` function. `dispatch` routes a command to its verb (the
 //! `user` noun routes its verbs itself, in `user/mod.rs`, beside the Lanying fallback).
 
+pub mod access;
 pub mod assets;
 pub mod audit;
 pub mod auth;
@@ -76,6 +77,7 @@ pub fn dispatch(ctx: &mut Context, command: Command) -> Result<()> {
         Command::User(c) => user::dispatch(ctx, c),
         Command::Audit(c) => audit::dispatch(ctx, c),
         Command::Compliance(c) => compliance::dispatch(ctx, c),
+        Command::Access(c) => access::dispatch(ctx, c),
         Command::Notify(c) => notify::dispatch(ctx, c),
         Command::Server(a) => server::run(ctx, *a),
         Command::Config(c) => match c {

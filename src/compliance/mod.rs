@@ -10,6 +10,7 @@
 pub mod junit;
 pub mod policy;
 
+use imadm_api::access::Attestation;
 use imadm_api::admin::{Operator, Role, ServiceToken};
 use serde::Serialize;
 
@@ -63,6 +64,12 @@ pub const CONTROLS: &[ControlDef] = &[
         title: "no service token left unused longer than the limit",
         iso27001: "A.5.18 Access rights",
         gdpr: "Art. 32 Security of processing",
+    },
+    ControlDef {
+        id: "access-review-fresh",
+        title: "a signed access review attestation is younger than the limit",
+        iso27001: "A.5.18 Access rights",
+        gdpr: "Art. 32(1)(d) Regular testing and evaluation",
     },
     ControlDef {
         id: "audit-chain",
@@ -190,6 +197,8 @@ pub struct Facts {
     pub operators: Fact<Vec<Operator>>,
     pub roles: Fact<Vec<Role>>,
     pub tokens: Fact<Vec<ServiceToken>>,
+    /// The newest access review attestations (`GET /admin/access/attestations`).
+    pub attestations: Fact<Vec<Attestation>>,
     pub audit: Fact<AuditFacts>,
     pub alerts: Fact<Vec<AlertFact>>,
     pub backups: Option<Fact<BackupFacts>>,
@@ -198,6 +207,7 @@ pub struct Facts {
 }
 
 const DAY: i64 = 86_400;
+const SSHSIG_BEGIN: &str = "-----BEGIN SSH SIGNATURE-----";
 const HOUR: i64 = 3_600;
 
 /// Judge every control. `now` is Unix seconds.
@@ -404,6 +414,30 @@ fn judge(
                 "{} checked",
                 plural(live.len(), "live service token")
             ));
+        }
+        "access-review-fresh" => {
+            let limit = t.access_review_max_age_days;
+            // Signed: it carries an SSHSIG (the server checks the armor, not the key).
+            let newest = fact(&f.attestations)?
+                .iter()
+                .filter(|a| a.signature.starts_with(SSHSIG_BEGIN))
+                .max_by_key(|a| a.attested_at);
+            match newest {
+                None => bad(ev, "no signed access review attestation".into()),
+                Some(a) => {
+                    let what = format!(
+                        "access review #{} by {} attested {} ago",
+                        a.id,
+                        a.reviewer,
+                        plural(days(now - a.attested_at), "day")
+                    );
+                    if now - a.attested_at > limit * DAY {
+                        bad(ev, format!("{what} (limit {limit})"));
+                    } else {
+                        ev.push(what);
+                    }
+                }
+            }
         }
         "audit-chain" => {
             let a = fact(&f.audit)?;

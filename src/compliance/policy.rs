@@ -44,6 +44,8 @@ pub struct Thresholds {
     pub alert_max_open_hours: i64,
     /// `tls-expiry`: the certificate must stay valid for more than this many days.
     pub tls_min_valid_days: i64,
+    /// `access-review-fresh`: the newest signed attestation may be this many days old.
+    pub access_review_max_age_days: i64,
 }
 
 impl Default for Thresholds {
@@ -58,6 +60,7 @@ impl Default for Thresholds {
             backup_min_destinations: 2,
             alert_max_open_hours: 24,
             tls_min_valid_days: 30,
+            access_review_max_age_days: 90,
         }
     }
 }
@@ -108,6 +111,7 @@ impl Policy {
             ("backup_max_age_hours", t.backup_max_age_hours),
             ("alert_max_open_hours", t.alert_max_open_hours),
             ("tls_min_valid_days", t.tls_min_valid_days),
+            ("access_review_max_age_days", t.access_review_max_age_days),
         ] {
             if v < 0 {
                 return Err(CliError::usage(format!("{name} must not be negative")));

@@ -30,6 +30,21 @@ fn token(name: &str, expires_in_days: i64, last_used_days_ago: Option<i64>) -> S
     }
 }
 
+fn attestation(days_ago: i64, signature: &str) -> Attestation {
+    Attestation {
+        id: 3,
+        reviewer: "Ana".into(),
+        recorded_by: "alice".into(),
+        review_sha256: "a".repeat(64),
+        signature: signature.into(),
+        attested_at: NOW - days_ago * DAY,
+        operators: 3,
+        tokens: 1,
+        keep: 0,
+        revoke: 0,
+    }
+}
+
 /// Facts on which every control passes with the default policy.
 fn healthy() -> Facts {
     Facts {
@@ -45,6 +60,7 @@ fn healthy() -> Facts {
             permissions: vec!["user:read".into()],
         }]),
         tokens: Ok(vec![token("ci", 30, Some(1))]),
+        attestations: Ok(vec![attestation(10, "-----BEGIN SSH SIGNATURE-----\nAAAA")]),
         audit: Ok(AuditFacts {
             chain_error: None,
             checkpoint_seq: 42,
@@ -278,7 +294,7 @@ fn junit_output_parses_and_carries_every_verdict() {
     let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
     let root = doc.root_element();
     assert_eq!(root.tag_name().name(), "testsuites");
-    assert_eq!(root.attribute("tests"), Some("13"));
+    assert_eq!(root.attribute("tests"), Some("14"));
     assert_eq!(root.attribute("failures"), Some("1"));
     assert_eq!(root.attribute("errors"), Some("2"));
     assert_eq!(root.attribute("skipped"), Some("1"));
@@ -310,4 +326,51 @@ fn junit_output_parses_and_carries_every_verdict() {
         .unwrap();
     let e = err.children().find(|n| n.has_tag_name("error")).unwrap();
     assert!(e.attribute("message").unwrap().contains("boom <&>"));
+}
+
+#[test]
+fn access_review_fresh_needs_a_signed_attestation_within_the_limit() {
+    let judge = |atts: Vec<Attestation>, p: &Policy, now: i64| {
+        let mut f = healthy();
+        f.attestations = Ok(atts);
+        let r = evaluate(p, &f, now);
+        let c = r
+            .iter()
+            .find(|r| r.id == "access-review-fresh")
+            .unwrap()
+            .clone();
+        (c.status, c.evidence.join("; "))
+    };
+    let p = Policy::default();
+    let signed = "-----BEGIN SSH SIGNATURE-----\nAAAA";
+    assert_eq!(
+        judge(vec![attestation(90, signed)], &p, NOW).0,
+        Status::Pass
+    );
+    // The same attestation, one day later on the clock: beyond 90 days.
+    let (st, ev) = judge(vec![attestation(90, signed)], &p, NOW + DAY);
+    assert_eq!(st, Status::Fail);
+    assert!(ev.contains("91 days ago (limit 90)"), "{ev}");
+    // The newest signed one counts; an unsigned one never does.
+    let (st, _) = judge(
+        vec![attestation(200, signed), attestation(5, signed)],
+        &p,
+        NOW,
+    );
+    assert_eq!(st, Status::Pass);
+    let (st, ev) = judge(vec![attestation(1, "unsigned")], &p, NOW);
+    assert_eq!(st, Status::Fail);
+    assert!(ev.contains("no signed access review attestation"), "{ev}");
+    assert_eq!(judge(vec![], &p, NOW).0, Status::Fail);
+    let mut lenient = Policy::default();
+    lenient.thresholds.access_review_max_age_days = 365;
+    assert_eq!(
+        judge(vec![attestation(200, signed)], &lenient, NOW).0,
+        Status::Pass
+    );
+    // Facts that could not be gathered are an error, which fails the gate.
+    let mut f = healthy();
+    f.attestations = Err("403".into());
+    let r = evaluate(&p, &f, NOW);
+    assert_eq!(status_of(&r, "access-review-fresh"), Status::Error);
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests: one binary, modules by topic. Each test that needs a server starts
 //! its own `imadm server --dev` (see `harness`), so tests run in parallel and leave
 //! nothing behind. Keyring tests want a Secret Service; see `keyring.rs`.
+mod access;
 mod alerts;
 mod assets;
 mod audit;

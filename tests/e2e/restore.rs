@@ -602,3 +602,38 @@ fn a_user_erased_after_the_backup_stays_erased() {
         "{report}"
     );
 }
+
+/// An access review attested after the backup outlives its restore: attestations are
+/// history (the proof that someone looked never rolls back), and the compliance control
+/// still sees it.
+#[test]
+fn an_attestation_made_after_the_backup_stays() {
+    let server = Server::start_with(&["--seed-operator", "o2:owner"]);
+    server.login();
+    let (archive, key) = backed_up(&server);
+    let dir = server.tmp();
+    let sign = dir.join("review_key");
+    assert!(
+        std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&sign)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = run(server
+        .imadm()
+        .args(["access", "review", "--attest", "--reviewer", "Ana", "--out"])
+        .arg(dir.join("review.json"))
+        .arg("--sign-key")
+        .arg(&sign));
+    assert_success(&out);
+    let before =
+        server.sql("SELECT id, reviewer, review_sha256, attested_at FROM access_attestations");
+    assert_eq!(before.lines().count(), 1);
+    assert_success(&restore(&server, &key, &archive, &[]));
+    assert_eq!(
+        server.sql("SELECT id, reviewer, review_sha256, attested_at FROM access_attestations"),
+        before
+    );
+}

@@ -7,6 +7,7 @@
 //! the CLI deserialises responses into them, so a change here is a change to the
 //! contract and both sides see it at compile time.
 
+pub mod access;
 pub mod admin;
 pub mod audit;
 pub mod auth;

@@ -15,6 +15,7 @@
 //! - `sinks/`: copies of the audit log outside the database (file, syslog, HTTPS)
 //! - `keys`, `secrets`, `totp`, `tls`: cryptographic building blocks
 
+pub mod access;
 pub mod alerts;
 pub mod audit;
 pub mod auth;

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use imadm_api::ServerInfo;
+use imadm_api::access::Attestation;
 use imadm_api::admin::{Operator, Page, Role, ServiceToken};
 use imadm_api::audit::{self, Alert, AuditEvent, Checkpoint, GENESIS};
 use imadm_server::fsutil::write_atomic;
@@ -41,6 +42,8 @@ Controls (id: what is checked; policy knob and default):
   role-all-permissions  no custom role holds every permission
   token-expiry          live service tokens expire within token_max_lifetime_days (90)
   token-unused          no live token unused for token_unused_days (30)
+  access-review-fresh   a signed access review attestation (`imadm access review
+                        --attest`) younger than access_review_max_age_days (90)
   audit-chain           the audit chain verifies up to the latest signed checkpoint and
                         extends the checkpoint pinned in the profile
   audit-server-key      the server's audit key matches the key pinned in the profile
@@ -106,7 +109,7 @@ pub fn run(ctx: &mut Context, args: CheckArgs) -> Result<()> {
     {
         pin_first_use(ctx, &a.server_key)?;
     }
-    let now = ctx.now();
+    let now = ctx.now() + clock_shift();
     let results = compliance::evaluate(&policy, &facts, now);
     let server = conn.client.server();
     let checked_at = crate::output::rfc3339(now);
@@ -166,6 +169,19 @@ pub fn run(ctx: &mut Context, args: CheckArgs) -> Result<()> {
         format!("compliance check failed: {}", bad.join(", ")),
     )
     .hint("the evidence above names each violation; a policy file (--policy) can change thresholds or turn a control off with a recorded reason"))
+}
+
+/// Debug builds only (the end-to-end tests): `IMADM_TEST_CLOCK_SHIFT_DAYS` moves the
+/// clock the controls are judged with, so a test can ask how the facts of today will be
+/// judged in N days. Release builds ignore it: a gate whose clock can be set is no gate.
+fn clock_shift() -> i64 {
+    if !cfg!(debug_assertions) {
+        return 0;
+    }
+    std::env::var("IMADM_TEST_CLOCK_SHIFT_DAYS")
+        .ok()
+        .and_then(|d| d.parse::<i64>().ok())
+        .map_or(0, |d| d * 86_400)
 }
 
 /// The people's form. Reasons and evidence quote the server (usernames, error messages),
@@ -420,6 +436,9 @@ fn gather(ctx: &Context, conn: &Conn, args: &CheckArgs) -> Result<Facts> {
     let tokens = soft(conn.call(ctx, |c, t| {
         c.get::<Vec<ServiceToken>>("/admin/tokens", &Auth::token(t))
     }))?;
+    let attestations = soft(conn.call(ctx, |c, t| {
+        c.get::<Vec<Attestation>>("/admin/access/attestations", &Auth::token(t))
+    }))?;
     let tls_not_after = soft(conn.client.certificate_not_after())?.transpose();
     let backups = if args.backup_dirs.is_empty() {
         None
@@ -430,6 +449,7 @@ fn gather(ctx: &Context, conn: &Conn, args: &CheckArgs) -> Result<Facts> {
         operators,
         roles,
         tokens,
+        attestations,
         audit: soft(audit_facts(ctx, conn))?,
         alerts: soft(alert_facts(ctx, conn))?,
         backups,

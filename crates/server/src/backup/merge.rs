@@ -45,6 +45,7 @@ pub enum Class {
 
 /// Every table of the schema and its class (docs/backup-format.md lists the same).
 pub const TABLES: &[(&str, Class)] = &[
+    ("access_attestations", Class::History { key: "id" }),
     ("alert_events", Class::History { key: "id" }),
     ("alerts", Class::History { key: "id" }),
     ("audit_checkpoints", Class::History { key: "id" }),
@@ -86,6 +87,7 @@ const MERGED: &[&str] = &[
 
 /// The history tables [`History`] knows how to continue after a snapshot's ledger.
 const CONTINUED: &[&str] = &[
+    "access_attestations",
     "alert_events",
     "alerts",
     "audit_checkpoints",
@@ -566,8 +568,8 @@ impl History {
             self.copied.insert("alert_events", id);
         }
 
-        // Authentication events and checkpoints: new ids, in their order.
-        for table in ["auth_events", "audit_checkpoints"] {
+        // Authentication events, checkpoints and attestations: new ids, in their order.
+        for table in ["auth_events", "audit_checkpoints", "access_attestations"] {
             let from = self.copied.get(table).copied().unwrap_or(0);
             let cols = columns_but_id(c, table)?;
             c.execute(

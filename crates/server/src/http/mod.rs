@@ -6,6 +6,7 @@
 //! the service layer (`auth.rs`) on the blocking pool → [`ok`] wraps the result in the
 //! `{code, message, data}` envelope. Errors are [`ApiError`]s and take the same shape.
 
+mod access;
 mod admin;
 mod audit;
 mod auth;
@@ -97,6 +98,7 @@ pub fn router(state: Shared) -> Router {
         .route("/admin/mfa/enroll/confirm", post(auth::mfa_confirm))
         .route("/admin/mfa/recovery-codes", post(auth::recovery_codes))
         .route("/admin/mfa/disable", post(auth::mfa_disable))
+        .merge(access::router())
         .merge(admin::router())
         .merge(audit::router())
         .merge(notify::router())

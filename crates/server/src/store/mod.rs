@@ -201,6 +201,8 @@ pub trait Store: Send + Sync + 'static {
     fn is_known_address(&self, id: i64, addr: &str, since: UnixTime) -> Result<bool>;
     fn set_password(&self, id: i64, hash: &str, must_change: bool) -> Result<()>;
     fn operator_roles(&self, id: i64) -> Result<Vec<String>>;
+    /// `(operator id, address)` of each operator's most recent completed login.
+    fn last_login_addresses(&self) -> Result<Vec<(i64, String)>>;
     fn operator_permissions(&self, id: i64) -> Result<Vec<String>>;
 
     // --- MFA ---
@@ -330,6 +332,17 @@ pub trait Store: Send + Sync + 'static {
     /// Raise an alert that no event triggers (an audit sink falling behind): its
     /// `alerts` row and its `alert.raised` event in one transaction.
     fn raise_alert(&self, alert: &crate::audit::SystemAlert) -> Result<()>;
+
+    // --- access reviews (see `crate::access`) ---
+    /// Append an attestation, in one transaction with the request's audit event.
+    fn add_attestation(
+        &self,
+        a: &imadm_api::access::AttestationCreate,
+        recorded_by: &str,
+        now: UnixTime,
+    ) -> Result<i64>;
+    /// The newest `limit` attestations, newest first.
+    fn attestations(&self, limit: u32) -> Result<Vec<imadm_api::access::Attestation>>;
 
     // --- audit sinks (see `crate::sinks`) ---
     /// `(seq, hash)` of the last event sink `name` acknowledged.

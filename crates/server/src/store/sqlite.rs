@@ -362,6 +362,27 @@ CREATE TABLE audit_sink_cursors (
     at_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#,
+    // 12: access review attestations (`access.rs`): who signed which review, when, with
+    // its counts. Append-only like the audit log: a restore never rewinds the proof that
+    // access was reviewed (`backup::merge`: history).
+    r#"
+CREATE TABLE access_attestations (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    reviewer      TEXT NOT NULL,
+    recorded_by   TEXT NOT NULL,
+    review_sha256 TEXT NOT NULL,
+    signature     TEXT NOT NULL,
+    attested_at   INTEGER NOT NULL,
+    operators     INTEGER NOT NULL,
+    tokens        INTEGER NOT NULL,
+    keep          INTEGER NOT NULL,
+    revoke        INTEGER NOT NULL
+);
+CREATE TRIGGER access_attestations_append_only_update BEFORE UPDATE ON access_attestations
+BEGIN SELECT RAISE(ABORT, 'access_attestations is append-only'); END;
+CREATE TRIGGER access_attestations_append_only_delete BEFORE DELETE ON access_attestations
+BEGIN SELECT RAISE(ABORT, 'access_attestations is append-only'); END;
+"#,
 ];
 
 /// Read connections beside the writer: enough to keep both cores of a small server busy
@@ -1766,6 +1787,72 @@ impl Store for SqliteStore {
             )?
             .execute(params![name, seq as i64, hash, now_ms])?;
         Ok(())
+    }
+
+    fn last_login_addresses(&self) -> Result<Vec<(i64, String)>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare(
+            "SELECT operator_id, addr FROM (
+                 SELECT operator_id, addr, row_number() OVER (
+                     PARTITION BY operator_id ORDER BY last_login_at DESC, addr) AS n
+                 FROM operator_addresses)
+             WHERE n = 1 ORDER BY operator_id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn add_attestation(
+        &self,
+        a: &imadm_api::access::AttestationCreate,
+        recorded_by: &str,
+        now: UnixTime,
+    ) -> Result<i64> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO access_attestations (reviewer, recorded_by, review_sha256, signature,
+                 attested_at, operators, tokens, keep, revoke)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                a.reviewer,
+                recorded_by,
+                a.review_sha256,
+                a.signature,
+                now,
+                a.operators,
+                a.tokens,
+                a.keep,
+                a.revoke
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        crate::audit::commit(tx, &self.alert_rules())?;
+        Ok(id)
+    }
+
+    fn attestations(&self, limit: u32) -> Result<Vec<imadm_api::access::Attestation>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare(
+            "SELECT id, reviewer, recorded_by, review_sha256, signature, attested_at,
+                    operators, tokens, keep, revoke
+             FROM access_attestations ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok(imadm_api::access::Attestation {
+                id: r.get(0)?,
+                reviewer: r.get(1)?,
+                recorded_by: r.get(2)?,
+                review_sha256: r.get(3)?,
+                signature: r.get(4)?,
+                attested_at: r.get(5)?,
+                operators: r.get(6)?,
+                tokens: r.get(7)?,
+                keep: r.get(8)?,
+                revoke: r.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn audit_lag(&self, after: u64) -> Result<(u64, Option<i64>)> {
