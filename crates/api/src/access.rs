@@ -91,22 +91,42 @@ pub struct RoleHolders {
 /// `POST /admin/access/attestations`: a reviewer signed a review.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AttestationCreate {
-    /// Who reviewed (1-100 characters): a person, not necessarily the caller.
-    #[schema(min_length = 1, max_length = 100)]
+    /// Who reviewed (1-100 characters, not only white space, no control characters): a
+    /// person, not necessarily the caller.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub reviewer: String,
     /// SHA-256 (hex) of the review's JSON document as written.
     #[schema(pattern = "^[0-9a-f]{64}$")]
     pub review_sha256: String,
-    /// The SSHSIG (armored, namespace `imadm-audit`) over the review file.
+    /// The SSHSIG (armored, namespace `imadm-audit`) over the review file: ASCII, at most
+    /// 4096 bytes.
+    #[schema(
+        max_length = 4096,
+        pattern = r"^-----BEGIN SSH SIGNATURE-----[\x20-\x7e\r\n]*$"
+    )]
     pub signature: String,
+    /// Lines of the review (each count at most [`MAX_REVIEW_LINES`]).
+    #[schema(maximum = 1_000_000)]
+    #[serde(deserialize_with = "crate::lenient::u32")]
     pub operators: u32,
+    #[schema(maximum = 1_000_000)]
+    #[serde(deserialize_with = "crate::lenient::u32")]
     pub tokens: u32,
     /// Lines the reviewer decided to keep and to revoke.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::u32")]
+    #[schema(maximum = 1_000_000)]
     pub keep: u32,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::u32")]
+    #[schema(maximum = 1_000_000)]
     pub revoke: u32,
 }
+
+/// The largest count an attestation may carry (more lines than any review has).
+pub const MAX_REVIEW_LINES: u32 = 1_000_000;
 
 /// One recorded attestation (append-only).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

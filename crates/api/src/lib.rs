@@ -136,6 +136,11 @@ pub mod lenient {
         u64::try_from(v).map_err(|_| D::Error::custom(format!("{v} is out of range")))
     }
 
+    pub fn u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        let v = d.deserialize_any(Int)?;
+        u32::try_from(v).map_err(|_| D::Error::custom(format!("{v} is out of range")))
+    }
+
     pub fn i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
         let v = d.deserialize_any(Int)?;
         i64::try_from(v).map_err(|_| D::Error::custom(format!("{v} is out of range")))

@@ -193,6 +193,15 @@ fn check_attestation(a: &AttestationCreate) -> Result<(), ApiError> {
             "review_sha256 must be 64 lowercase hex digits",
         ));
     }
+    if [a.operators, a.tokens, a.keep, a.revoke]
+        .iter()
+        .any(|&n| n > imadm_api::access::MAX_REVIEW_LINES)
+    {
+        return Err(ApiError::bad_request(format!(
+            "the counts of an attestation are at most {}",
+            imadm_api::access::MAX_REVIEW_LINES
+        )));
+    }
     if !a.signature.starts_with(SSHSIG_BEGIN) || a.signature.len() > SIGNATURE_MAX {
         return Err(ApiError::bad_request(
             "signature must be an armored SSH signature (ssh-keygen -Y sign)",
