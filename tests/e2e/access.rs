@@ -5,27 +5,13 @@
 //! `security:manage` may attest; a reviewer's revocations are a dry run until `--apply`
 //! and go through the server's who-may-act-on-whom rules.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::harness::*;
 use crate::rbac::Acting;
-
-fn keypair(dir: &Path) -> (PathBuf, PathBuf) {
-    let key = dir.join("review_key");
-    let keygen = std::process::Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "ana", "-f"])
-        .arg(&key)
-        .status()
-        .unwrap();
-    assert!(keygen.success());
-    let pubkey = std::fs::read_to_string(dir.join("review_key.pub")).unwrap();
-    let allowed = dir.join("allowed_signers");
-    std::fs::write(&allowed, format!("ana@example.com {pubkey}")).unwrap();
-    (key, allowed)
-}
 
 fn line<'a>(review: &'a Value, kind: &str, field: &str, name: &str) -> &'a Value {
     review[kind]
@@ -178,7 +164,7 @@ fn a_review_lists_every_principal_and_its_attestation_feeds_the_compliance_gate(
         control(&json_stdout(&out), "access-review-fresh")
     };
     assert_eq!(check("0")["status"], "fail");
-    let (key, allowed) = keypair(dir);
+    let (key, allowed) = ssh_keygen_pair(dir);
     let review = dir.join("review.json");
     let out = run(server
         .imadm()
@@ -210,16 +196,7 @@ fn a_review_lists_every_principal_and_its_attestation_feeds_the_compliance_gate(
         audited.contains(&owner) && audited.contains("Ana Lima"),
         "{audited}"
     );
-    let verify = |file: &Path| {
-        std::process::Command::new("ssh-keygen")
-            .args(["-Y", "verify", "-f"])
-            .arg(&allowed)
-            .args(["-I", "ana@example.com", "-n", "imadm-audit", "-s"])
-            .arg(dir.join("review.json.sig"))
-            .stdin(std::fs::File::open(file).unwrap())
-            .output()
-            .unwrap()
-    };
+    let verify = |file: &Path| ssh_keygen_verify(&allowed, file, &dir.join("review.json.sig"));
     let ok = verify(&review);
     assert!(
         ok.status.success(),
@@ -275,7 +252,7 @@ fn only_security_manage_attests_and_revocations_follow_who_may_act_on_whom() {
     server.login();
     let owner = server.info.username.clone();
     let dir = server.tmp();
-    let (key, _) = keypair(dir);
+    let (key, _) = ssh_keygen_pair(dir);
     let key = key.to_str().unwrap();
 
     // The auditor may review, not attest.

@@ -5,46 +5,14 @@
 //! key is refused (exit 8).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use crate::harness::*;
 
-fn keygen(dir: &Path) -> std::path::PathBuf {
-    let key = dir.join("signkey");
-    let st = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "ops", "-f"])
-        .arg(&key)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let pubkey = std::fs::read_to_string(key.with_extension("pub")).unwrap();
-    std::fs::write(
-        dir.join("allowed_signers"),
-        format!("ops@example namespaces=\"imadm-audit\" {pubkey}"),
-    )
-    .unwrap();
-    key
-}
-
-fn ssh_keygen_verify(dir: &Path, file: &Path) -> std::process::Output {
+/// `FILE.sig`, where imadm writes the signature of FILE.
+fn sig_of(file: &Path) -> std::path::PathBuf {
     let mut sig = file.as_os_str().to_owned();
     sig.push(".sig");
-    Command::new("ssh-keygen")
-        .args([
-            "-Y",
-            "verify",
-            "-I",
-            "ops@example",
-            "-n",
-            "imadm-audit",
-            "-f",
-        ])
-        .arg(dir.join("allowed_signers"))
-        .arg("-s")
-        .arg(sig)
-        .stdin(Stdio::from(std::fs::File::open(file).unwrap()))
-        .output()
-        .unwrap()
+    sig.into()
 }
 
 #[test]
@@ -53,7 +21,7 @@ fn export_of_a_real_session_verifies_with_ssh_keygen_and_imadm() {
     server.login();
     let dir = server.tmp().join("audit-report");
     std::fs::create_dir_all(&dir).unwrap();
-    let key = keygen(&dir);
+    let (key, allowed) = ssh_keygen_pair(&dir);
 
     // Some events: a user, a role grant (step-up), a failed login.
     assert_success(&run(server
@@ -65,7 +33,6 @@ fn export_of_a_real_session_verifies_with_ssh_keygen_and_imadm() {
         .imadm()
         .args(["operator", "grant", "target", "auditor", "--otp", &code])));
 
-    let allowed = dir.join("allowed_signers");
     for (name, format) in [("r.json", "json"), ("r.csv", "csv")] {
         let file = dir.join(name);
         let out = run(server
@@ -86,7 +53,7 @@ fn export_of_a_real_session_verifies_with_ssh_keygen_and_imadm() {
         assert!(body.contains("operator.grant"), "{body}");
         assert!(body.contains("user.create"), "{body}");
 
-        let sv = ssh_keygen_verify(&dir, &file);
+        let sv = ssh_keygen_verify(&allowed, &file, &sig_of(&file));
         assert!(sv.status.success(), "ssh-keygen -Y verify: {sv:?}");
 
         let out = run(server
@@ -165,7 +132,7 @@ fn report_of_a_scripted_session_counts_logins_and_is_signed_and_self_contained()
         .write_stdin("pw-for-tests\n")));
     let dir = server.tmp().join("summary");
     std::fs::create_dir_all(&dir).unwrap();
-    let key = keygen(&dir);
+    let (key, allowed) = ssh_keygen_pair(&dir);
 
     let json_file = dir.join("r.json");
     let out = run(server
@@ -209,7 +176,7 @@ fn report_of_a_scripted_session_counts_logins_and_is_signed_and_self_contained()
     for attr in ["src=\"http", "href=\"http", "url(http"] {
         assert!(!body.contains(attr), "external resource {attr} in {body}");
     }
-    let sv = ssh_keygen_verify(&dir, &html);
+    let sv = ssh_keygen_verify(&allowed, &html, &sig_of(&html));
     assert!(sv.status.success(), "ssh-keygen -Y verify: {sv:?}");
 
     let md = dir.join("r.md");

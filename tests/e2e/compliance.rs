@@ -420,16 +420,7 @@ fn a_signed_result_verifies_with_ssh_keygen() {
     let server = Server::start_with(&["--seed-operator", "second:owner"]);
     server.login();
     let dir = server.tmp();
-    let key = dir.join("ci_key");
-    let keygen = std::process::Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "ci", "-f"])
-        .arg(&key)
-        .status()
-        .unwrap();
-    assert!(keygen.success());
-    let pubkey = std::fs::read_to_string(dir.join("ci_key.pub")).unwrap();
-    let allowed = dir.join("allowed_signers");
-    std::fs::write(&allowed, format!("ci@example.com {pubkey}")).unwrap();
+    let (key, allowed) = ssh_keygen_pair(dir);
     let result = dir.join("result.json");
     let out = run(server
         .imadm()
@@ -443,16 +434,7 @@ fn a_signed_result_verifies_with_ssh_keygen() {
     assert_eq!(stdout(&out), "", "the result goes to --out, not stdout");
     let v: Value = serde_json::from_slice(&std::fs::read(&result).unwrap()).unwrap();
     assert_eq!(v["passed"], true);
-    let verify = |file: &Path| {
-        std::process::Command::new("ssh-keygen")
-            .args(["-Y", "verify", "-f"])
-            .arg(&allowed)
-            .args(["-I", "ci@example.com", "-n", "imadm-audit", "-s"])
-            .arg(dir.join("result.json.sig"))
-            .stdin(std::fs::File::open(file).unwrap())
-            .output()
-            .unwrap()
-    };
+    let verify = |file: &Path| ssh_keygen_verify(&allowed, file, &dir.join("result.json.sig"));
     let ok = verify(&result);
     assert!(
         ok.status.success(),

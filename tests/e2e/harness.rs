@@ -877,3 +877,39 @@ impl Drop for Server {
         }
     }
 }
+
+/// A fresh ed25519 key made by OpenSSH's `ssh-keygen` in `dir` (file `signkey`, no
+/// passphrase), and an `allowed_signers` file naming its public key as [`SIGNER`].
+pub fn ssh_keygen_pair(dir: &Path) -> (PathBuf, PathBuf) {
+    let key = dir.join("signkey");
+    let st = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "ops", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let pubkey = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let allowed = dir.join("allowed_signers");
+    std::fs::write(
+        &allowed,
+        format!("{SIGNER} namespaces=\"imadm-audit\" {pubkey}"),
+    )
+    .unwrap();
+    (key, allowed)
+}
+
+/// The principal of [`ssh_keygen_pair`]'s `allowed_signers`.
+pub const SIGNER: &str = "ops@example";
+
+/// `ssh-keygen -Y verify` of `file` against the SSHSIG `sig` (namespace `imadm-audit`),
+/// with the `allowed_signers` of [`ssh_keygen_pair`].
+pub fn ssh_keygen_verify(allowed: &Path, file: &Path, sig: &Path) -> Output {
+    std::process::Command::new("ssh-keygen")
+        .args(["-Y", "verify", "-I", SIGNER, "-n", "imadm-audit", "-f"])
+        .arg(allowed)
+        .arg("-s")
+        .arg(sig)
+        .stdin(Stdio::from(std::fs::File::open(file).unwrap()))
+        .output()
+        .unwrap()
+}
