@@ -70,6 +70,24 @@ fn db_files(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// `audit export --out FILE` by a config dir that pinned nothing (the session's token,
+/// the server given by flags).
+fn export_unpinned(server: &Server, file: &Path) -> std::process::Output {
+    let fresh = server.tmp().join("fresh-config");
+    run(imadm_in(&fresh)
+        .env("IMADM_TOKEN", server.token())
+        .args([
+            "--server",
+            &server.info.server,
+            "--app-id",
+            &server.info.app_id,
+        ])
+        .arg("--ca-cert")
+        .arg(&server.info.ca_cert)
+        .args(["audit", "export", "--out"])
+        .arg(file))
+}
+
 fn evidence_files(server: &Server) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(server.config_dir.join("evidence"))
         .map(|d| d.map(|e| e.unwrap().path()).collect())
@@ -183,20 +201,7 @@ fn a_rolled_back_log_is_caught_until_repinned() {
 
     // A report of the new chain, exported by a profile that pinned nothing, covers the
     // pinned seq: `audit verify` with this profile refuses it.
-    let token = server.token();
-    let fresh = server.tmp().join("fresh-config");
-    let ca = server.info.ca_cert.to_str().unwrap().to_owned();
-    let out = run(imadm_in(&fresh)
-        .env("IMADM_TOKEN", &token)
-        .args([
-            "--server",
-            &server.info.server,
-            "--app-id",
-            &server.info.app_id,
-        ])
-        .args(["--ca-cert", &ca, "audit", "export", "--out"])
-        .arg(&report));
-    assert_success(&out);
+    assert_success(&export_unpinned(&server, &report));
     let out = run(server.imadm().args(["audit", "verify"]).arg(&report));
     assert_error(&out, 8, &message);
 
@@ -312,19 +317,7 @@ fn every_chain_reading_command_advances_the_pin() {
     // A later report passes the pin and advances it.
     create_users(&server, "v", 1);
     let second = dir.join("second.json");
-    let token = server.token();
-    let fresh = server.tmp().join("fresh-config");
-    let ca = server.info.ca_cert.to_str().unwrap().to_owned();
-    assert_success(&run(imadm_in(&fresh)
-        .env("IMADM_TOKEN", &token)
-        .args([
-            "--server",
-            &server.info.server,
-            "--app-id",
-            &server.info.app_id,
-        ])
-        .args(["--ca-cert", &ca, "audit", "export", "--out"])
-        .arg(&second)));
+    assert_success(&export_unpinned(&server, &second));
     assert_eq!(pinned(&server).0, p3, "another config dir's export");
     let out = run(server
         .imadm()

@@ -587,16 +587,7 @@ fn records(snapshot: &[u8]) -> (Header, Vec<(u32, Vec<Value>)>) {
 fn encode(header: &Header, records: &[(u32, Vec<Value>)], key: &MacKey) -> Vec<u8> {
     let mut w = Writer::new(Vec::new(), header, key).unwrap();
     for (table, values) in records {
-        let refs: Vec<ValueRef<'_>> = values
-            .iter()
-            .map(|v| match v {
-                Value::Null => ValueRef::Null,
-                Value::Int(i) => ValueRef::Int(*i),
-                Value::Real(r) => ValueRef::Real(*r),
-                Value::Text(t) => ValueRef::Text(t.as_bytes()),
-                Value::Blob(b) => ValueRef::Blob(b),
-            })
-            .collect();
+        let refs: Vec<ValueRef<'_>> = values.iter().map(Value::as_ref).collect();
         w.record(*table, &refs).unwrap();
     }
     w.finish().unwrap()

@@ -96,6 +96,19 @@ pub enum Value {
     Blob(Vec<u8>),
 }
 
+impl Value {
+    /// The borrowed form [`Writer::record`] takes (to write back what a reader yielded).
+    pub fn as_ref(&self) -> ValueRef<'_> {
+        match self {
+            Value::Null => ValueRef::Null,
+            Value::Int(i) => ValueRef::Int(*i),
+            Value::Real(r) => ValueRef::Real(*r),
+            Value::Text(t) => ValueRef::Text(t.as_bytes()),
+            Value::Blob(b) => ValueRef::Blob(b),
+        }
+    }
+}
+
 /// What went wrong reading a snapshot; every variant is an integrity failure.
 #[derive(Debug)]
 pub enum FormatError {

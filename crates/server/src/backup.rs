@@ -1310,16 +1310,7 @@ mod tests {
         records.push(dup);
         let mut w = Writer::new(Vec::new(), &header, &mac()).unwrap();
         for (t, values) in &records {
-            let refs: Vec<ValueRef<'_>> = values
-                .iter()
-                .map(|v| match v {
-                    Value::Null => ValueRef::Null,
-                    Value::Int(i) => ValueRef::Int(*i),
-                    Value::Real(r) => ValueRef::Real(*r),
-                    Value::Text(t) => ValueRef::Text(t.as_bytes()),
-                    Value::Blob(b) => ValueRef::Blob(b),
-                })
-                .collect();
+            let refs: Vec<ValueRef<'_>> = values.iter().map(Value::as_ref).collect();
             w.record(*t, &refs).unwrap();
         }
         let bad = w.finish().unwrap();
