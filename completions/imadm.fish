@@ -52,6 +52,7 @@ complete -c imadm -n "__fish_imadm_needs_command" -f -a "role" -d 'RBAC roles an
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "token" -d 'Service tokens for cron and CI'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "audit" -d 'The tamper-evident audit log and security alerts'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "access" -d 'Access reviews: who can do what, signed attestations, revocations'
+complete -c imadm -n "__fish_imadm_needs_command" -f -a "incident" -d 'Incident response: open an incident, scope, contain, notify, report, close'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "compliance" -d 'Compliance gate for CI: controls mapped to ISO 27001 and GDPR'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "notify" -d 'Alert notification channels of the server: delivery status, test messages'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "backup" -d 'Encrypted backups of the server\'s data: run, verify, restore'
@@ -1325,6 +1326,116 @@ complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subc
 complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -f -a "open" -d 'Open an incident: the record every later step is written to'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -f -a "list" -d 'List incidents, open and closed'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -f -a "show" -d 'One incident with its timeline'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -f -a "close" -d 'Close an incident with a summary; it takes no further steps'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l title -d 'What happened, on one line (1-200 characters)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l severity -d 'How bad it is' -r -f -a "low\t''
+medium\t''
+high\t''
+critical\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -l summary -d 'What happened and what was done (1-4000 characters)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r

@@ -232,6 +232,26 @@ fn endpoints() -> Vec<(&'static str, &'static str, Option<Value>, &'static str)>
             })),
             "security:manage",
         ),
+        ("GET", "/admin/incidents", None, "security:read"),
+        ("GET", "/admin/incidents/999999", None, "security:read"),
+        (
+            "POST",
+            "/admin/incidents",
+            Some(json!({"title": "matrix"})),
+            "security:manage",
+        ),
+        (
+            "POST",
+            "/admin/incidents/999999/close",
+            Some(json!({"summary": "matrix"})),
+            "security:manage",
+        ),
+        (
+            "POST",
+            "/admin/incidents/999999/events",
+            Some(json!({"kind": "note", "detail": {}})),
+            "security:manage",
+        ),
         ("GET", "/admin/alerts", None, "security:read"),
         (
             "POST",

@@ -1,0 +1,201 @@
+//! Bodies of the incident endpoints (`/admin/incidents`): an incident record (title,
+//! severity, who opened it, when, the closing summary) and its append-only timeline.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The longest title, in characters.
+pub const TITLE_MAX: usize = 200;
+/// The longest closing summary, in characters.
+pub const SUMMARY_MAX: usize = 4000;
+/// The most keys a timeline entry's detail object may have.
+pub const DETAIL_KEYS_MAX: usize = 32;
+
+/// How bad an incident is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ]
+        .into_iter()
+        .find(|v| v.name() == s)
+    }
+}
+
+/// What a timeline entry records. `opened` and `closed` are written by the server itself;
+/// the others by the CLI for a step it took through other endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Opened,
+    Closed,
+    /// A scope query (`incident scope --incident`): its counts.
+    Scope,
+    /// A containment action (`incident contain --apply`): what was done and skipped.
+    Contain,
+    /// A notification sent to one IM user (`incident notify`).
+    Notify,
+    /// Anything else worth keeping, e.g. a restore.
+    Note,
+}
+
+impl EventKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Opened => "opened",
+            EventKind::Closed => "closed",
+            EventKind::Scope => "scope",
+            EventKind::Contain => "contain",
+            EventKind::Notify => "notify",
+            EventKind::Note => "note",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            EventKind::Opened,
+            EventKind::Closed,
+            EventKind::Scope,
+            EventKind::Contain,
+            EventKind::Notify,
+            EventKind::Note,
+        ]
+        .into_iter()
+        .find(|v| v.name() == s)
+    }
+}
+
+/// The kinds a client may record (`POST /admin/incidents/{id}/events`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordKind {
+    Scope,
+    Contain,
+    Notify,
+    Note,
+}
+
+impl From<RecordKind> for EventKind {
+    fn from(k: RecordKind) -> Self {
+        match k {
+            RecordKind::Scope => EventKind::Scope,
+            RecordKind::Contain => EventKind::Contain,
+            RecordKind::Notify => EventKind::Notify,
+            RecordKind::Note => EventKind::Note,
+        }
+    }
+}
+
+/// `POST /admin/incidents`: open an incident.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IncidentOpen {
+    /// 1-200 characters, not only white space, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
+    pub title: String,
+    /// Default `medium`.
+    #[serde(default)]
+    pub severity: Option<Severity>,
+}
+
+/// `POST /admin/incidents/{id}/close`: what happened and what was done.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IncidentClose {
+    /// 1-4000 characters, not only white space, no control characters but line breaks
+    /// and tabs.
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b-\x1f\x7f-\x9f]*$"
+    )]
+    pub summary: String,
+}
+
+/// `POST /admin/incidents/{id}/events`: a step taken through other endpoints.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IncidentRecord {
+    pub kind: RecordKind,
+    /// A JSON object of at most 32 keys (counts, names, what was skipped and why).
+    #[schema(schema_with = detail_schema)]
+    pub detail: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A JSON object of at most [`DETAIL_KEYS_MAX`] keys.
+fn detail_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Object)
+        .max_properties(Some(DETAIL_KEYS_MAX))
+        .build()
+}
+
+/// One incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Incident {
+    pub id: i64,
+    pub title: String,
+    pub severity: String,
+    pub opened_by: String,
+    /// RFC 3339.
+    pub opened_at: String,
+    /// RFC 3339; absent while the incident is open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+}
+
+impl Incident {
+    pub fn state(&self) -> &'static str {
+        if self.closed_at.is_some() {
+            "closed"
+        } else {
+            "open"
+        }
+    }
+}
+
+/// One entry of an incident's timeline (append-only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct IncidentEvent {
+    /// 1, 2, 3 … within the incident.
+    pub seq: u32,
+    /// RFC 3339.
+    pub at: String,
+    /// The operator, or `<operator>#<token id>`.
+    pub actor: String,
+    pub kind: EventKind,
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+/// `GET /admin/incidents/{id}`: the incident and its timeline, oldest first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IncidentDetail {
+    #[serde(flatten)]
+    pub incident: Incident,
+    pub events: Vec<IncidentEvent>,
+}
