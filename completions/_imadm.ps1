@@ -1564,6 +1564,7 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List incidents, open and closed')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'One incident with its timeline')
             [CompletionResult]::new('close', 'close', [CompletionResultType]::ParameterValue, 'Close an incident with a summary; it takes no further steps')
+            [CompletionResult]::new('scope', 'scope', [CompletionResultType]::ParameterValue, 'What a principal did in a window, and whose data it read or exported')
             break
         }
         'imadm;incident;open' {
@@ -1639,6 +1640,36 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
         }
         'imadm;incident;close' {
             [CompletionResult]::new('--summary', '--summary', [CompletionResultType]::ParameterName, 'What happened and what was done (1-4000 characters)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Saved server profile to use')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Admin API base URL (https only)')
+            [CompletionResult]::new('--app-id', '--app-id', [CompletionResultType]::ParameterName, 'Lanying app id, sent as the `app_id` header')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'Extra PEM CA certificate to trust')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, tsv when piped]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, tsv when piped]')
+            [CompletionResult]::new('--config-dir', '--config-dir', [CompletionResultType]::ParameterName, 'Directory holding profiles [default: XDG config dir imadm/]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour (NO_COLOR is honoured)')
+            [CompletionResult]::new('--insecure-http', '--insecure-http', [CompletionResultType]::ParameterName, 'Allow an http:// server URL, for a loopback address only')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Answer yes to confirmations')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (repeat for more); never secrets')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More diagnostics on stderr (repeat for more); never secrets')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Fewer messages on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Fewer messages on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'imadm;incident;scope' {
+            [CompletionResult]::new('--incident', '--incident', [CompletionResultType]::ParameterName, 'Record the query''s counts on this incident''s timeline')
+            [CompletionResult]::new('--actor', '--actor', [CompletionResultType]::ParameterName, 'An operator: its sessions and its service tokens')
+            [CompletionResult]::new('--token', '--token', [CompletionResultType]::ParameterName, 'A service token, by id (see `imadm token list`)')
+            [CompletionResult]::new('--source', '--source', [CompletionResultType]::ParameterName, 'A source address, as the audit log records it')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Start of the window (RFC 3339, or 24h/7d ago)')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'End of the window (default: now)')
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Write the affected users as CSV (user_id,name,exposure), mode 0600')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Saved server profile to use')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Admin API base URL (https only)')
             [CompletionResult]::new('--app-id', '--app-id', [CompletionResultType]::ParameterName, 'Lanying app id, sent as the `app_id` header')

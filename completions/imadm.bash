@@ -154,6 +154,9 @@ _imadm() {
             imadm__subcmd__incident,open)
                 cmd="imadm__subcmd__incident__subcmd__open"
                 ;;
+            imadm__subcmd__incident,scope)
+                cmd="imadm__subcmd__incident__subcmd__scope"
+                ;;
             imadm__subcmd__incident,show)
                 cmd="imadm__subcmd__incident__subcmd__show"
                 ;;
@@ -2178,7 +2181,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__incident)
-            opts="-o -y -v -q -h -V --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version open list show close"
+            opts="-o -y -v -q -h -V --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version open list show close scope"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2332,6 +2335,80 @@ _imadm() {
                     ;;
                 --severity)
                     COMPREPLY=($(compgen -W "low medium high critical" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --app-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json jsonl csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json jsonl csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        imadm__subcmd__incident__subcmd__scope)
+            opts="-o -y -v -q -h -V --incident --actor --token --source --since --until --out --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --incident)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --actor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --token)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --profile)

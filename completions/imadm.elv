@@ -1502,6 +1502,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand list 'List incidents, open and closed'
             cand show 'One incident with its timeline'
             cand close 'Close an incident with a summary; it takes no further steps'
+            cand scope 'What a principal did in a window, and whose data it read or exported'
         }
         &'imadm;incident;open'= {
             cand --title 'What happened, on one line (1-200 characters)'
@@ -1573,6 +1574,35 @@ set edit:completion:arg-completer[imadm] = {|@words|
         }
         &'imadm;incident;close'= {
             cand --summary 'What happened and what was done (1-4000 characters)'
+            cand --profile 'Saved server profile to use'
+            cand --server 'Admin API base URL (https only)'
+            cand --app-id 'Lanying app id, sent as the `app_id` header'
+            cand --ca-cert 'Extra PEM CA certificate to trust'
+            cand -o 'Output format [default: table on a terminal, tsv when piped]'
+            cand --output 'Output format [default: table on a terminal, tsv when piped]'
+            cand --config-dir 'Directory holding profiles [default: XDG config dir imadm/]'
+            cand --color 'When to use colour (NO_COLOR is honoured)'
+            cand --insecure-http 'Allow an http:// server URL, for a loopback address only'
+            cand --no-input 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+            cand -y 'Answer yes to confirmations'
+            cand --yes 'Answer yes to confirmations'
+            cand -v 'More diagnostics on stderr (repeat for more); never secrets'
+            cand --verbose 'More diagnostics on stderr (repeat for more); never secrets'
+            cand -q 'Fewer messages on stderr'
+            cand --quiet 'Fewer messages on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'imadm;incident;scope'= {
+            cand --incident 'Record the query''s counts on this incident''s timeline'
+            cand --actor 'An operator: its sessions and its service tokens'
+            cand --token 'A service token, by id (see `imadm token list`)'
+            cand --source 'A source address, as the audit log records it'
+            cand --since 'Start of the window (RFC 3339, or 24h/7d ago)'
+            cand --until 'End of the window (default: now)'
+            cand --out 'Write the affected users as CSV (user_id,name,exposure), mode 0600'
             cand --profile 'Saved server profile to use'
             cand --server 'Admin API base URL (https only)'
             cand --app-id 'Lanying app id, sent as the `app_id` header'

@@ -1326,30 +1326,31 @@ complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subc
 complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -l profile -d 'Saved server profile to use' -r
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -l server -d 'Admin API base URL (https only)' -r
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
 json\t''
 jsonl\t''
 csv\t''
 tsv\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -s y -l yes -d 'Answer yes to confirmations'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -s q -l quiet -d 'Fewer messages on stderr'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -f -a "open" -d 'Open an incident: the record every later step is written to'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -f -a "list" -d 'List incidents, open and closed'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -f -a "show" -d 'One incident with its timeline'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close" -f -a "close" -d 'Close an incident with a summary; it takes no further steps'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope" -f -a "open" -d 'Open an incident: the record every later step is written to'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope" -f -a "list" -d 'List incidents, open and closed'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope" -f -a "show" -d 'One incident with its timeline'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope" -f -a "close" -d 'Close an incident with a summary; it takes no further steps'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope" -f -a "scope" -d 'What a principal did in a window, and whose data it read or exported'
 complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l title -d 'What happened, on one line (1-200 characters)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l severity -d 'How bad it is' -r -f -a "low\t''
 medium\t''
@@ -1436,6 +1437,33 @@ complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_su
 complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l incident -d 'Record the query\'s counts on this incident\'s timeline' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l actor -d 'An operator: its sessions and its service tokens' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l token -d 'A service token, by id (see `imadm token list`)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l source -d 'A source address, as the audit log records it' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l since -d 'Start of the window (RFC 3339, or 24h/7d ago)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l until -d 'End of the window (default: now)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l out -d 'Write the affected users as CSV (user_id,name,exposure), mode 0600' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r

@@ -201,3 +201,213 @@ fn only_security_manage_opens_or_closes_an_incident() {
         "{denied:?}"
     );
 }
+
+/// IM users `breach_00` … created by the owner; their ids, in order.
+fn create_users(server: &Server, n: usize) -> Vec<i64> {
+    let api = Api::new(server);
+    let token = server.token();
+    let list: Vec<Value> = (0..n)
+        .map(|i| json!({"username": format!("breach_{i:02}"), "password": "pw-123456"}))
+        .collect();
+    let (_, env) = api.call(
+        "POST",
+        "/user/register/batch",
+        Some(&token),
+        None,
+        Some(&json!({ "list": list })),
+    );
+    assert_eq!(env["code"], 200, "{env}");
+    env["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["user_id"].as_i64().unwrap())
+        .collect()
+}
+
+/// `(id, secret)` of a new service token of the owner with `scopes`.
+fn create_token(server: &Server, name: &str, scopes: &[&str]) -> (i64, String) {
+    let mut args = vec!["token", "create", "--name", name, "--expires", "30d"];
+    for s in scopes {
+        args.extend(["--scope", s]);
+    }
+    let code = server.next_code();
+    args.extend(["-o", "json", "--otp", &code]);
+    let out = run(server.imadm().args(&args));
+    assert_success(&out);
+    let v = json_stdout(&out);
+    (
+        v["id"].as_i64().unwrap(),
+        v["secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A Lanying-style request with `credential` as the access token (and a `user_id` header).
+fn im_call(
+    server: &Server,
+    http: &reqwest::blocking::Client,
+    credential: &str,
+    method: reqwest::Method,
+    path: &str,
+    user_id: Option<i64>,
+    body: Option<Value>,
+) -> Value {
+    let mut rb = http
+        .request(method, format!("{}{path}", server.info.server))
+        .header("app_id", &server.info.app_id)
+        .header("access-token", credential);
+    if let Some(u) = user_id {
+        rb = rb.header("user_id", u.to_string());
+    }
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    rb.send().unwrap().json().unwrap()
+}
+
+/// The breach: the leaked token reads the history of `read` users and exports `exported`.
+fn leak(server: &Server, secret: &str, read: &[i64], exported: &[i64], opposite: i64) {
+    let http = server.https_client();
+    for u in read {
+        let env = im_call(
+            server,
+            &http,
+            secret,
+            reqwest::Method::GET,
+            &format!("/message/conversation?opposite_id={opposite}&msg_id_start=0&limit=10"),
+            Some(*u),
+            None,
+        );
+        assert_eq!(env["code"], 200, "{env}");
+    }
+    for u in exported {
+        let resp = http
+            .get(format!("{}/admin/users/{u}/export", server.info.server))
+            .header("app_id", &server.info.app_id)
+            .header("access-token", secret)
+            .send()
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        let _ = resp.bytes().unwrap();
+    }
+}
+
+#[test]
+fn scope_names_exactly_the_users_a_token_read_or_exported_and_names_need_user_read() {
+    let server = Server::start_with(&["--seed-operator", "aud:auditor"]);
+    server.login();
+    let ids = create_users(&server, 36);
+    let (token_id, secret) = create_token(&server, "leaky", &["message:read", "user:export"]);
+    // Another token's reads are not this one's.
+    let (_, other) = create_token(&server, "other", &["message:read"]);
+    leak(&server, &other, &ids[34..36], &[], ids[33]);
+    leak(&server, &secret, &ids[..30], &ids[30..32], ids[33]);
+    let incident = json_of(&server, &["incident", "open", "--title", "leaky token"]);
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("affected.csv");
+    let out = run(server.imadm().args([
+        "incident",
+        "scope",
+        "--incident",
+        "1",
+        "--token",
+        &token_id.to_string(),
+        "--since",
+        "1h",
+        "--out",
+        csv.to_str().unwrap(),
+        "-o",
+        "json",
+    ]));
+    assert_success(&out);
+    assert_eq!(incident["id"], 1);
+    let scope = json_stdout(&out);
+    assert_eq!(scope["events_total"], 32, "{scope:#}");
+    assert_eq!(scope["resolved"], true);
+    let users = scope["users"].as_array().unwrap();
+    let mut found: Vec<i64> = users
+        .iter()
+        .map(|u| u["user_id"].as_i64().unwrap())
+        .collect();
+    found.sort();
+    assert_eq!(found, ids[..32].to_vec(), "{scope:#}");
+    let exported: Vec<&Value> = users
+        .iter()
+        .filter(|u| u["exposure"] == json!(["user.export"]))
+        .collect();
+    assert_eq!(exported.len(), 2, "{scope:#}");
+    assert_eq!(users[0]["name"], "breach_00");
+
+    // The file for the next steps: 0600, one line per user.
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&csv).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "user_id,name,exposure");
+    assert_eq!(lines.len(), 33, "{text}");
+    assert!(
+        lines.contains(&format!("{},breach_00,message.read", ids[0]).as_str()),
+        "{text}"
+    );
+    assert!(
+        lines.contains(&format!("{},breach_31,user.export", ids[31]).as_str()),
+        "{text}"
+    );
+
+    // Counts on the timeline; the audit log has the query, never a user id or name.
+    let shown = json_of(&server, &["incident", "show", "1"]);
+    let step = &shown["events"][1];
+    assert_eq!(step["kind"], "scope", "{shown:#}");
+    assert_eq!(step["detail"]["users"], 32);
+    assert_eq!(step["detail"]["user_export_users"], 2);
+    let log = run(server
+        .imadm()
+        .args(["audit", "log", "--action", "incident.", "-o", "jsonl"]));
+    assert_success(&log);
+    let log = stdout(&log);
+    assert!(log.contains("\"incident.scope\""), "{log}");
+    assert!(!log.contains("breach_"), "{log}");
+
+    // Without user:read the users stay pseudonyms, and no file of them is written.
+    let (_, reader) = create_token(&server, "reader", &["security:read"]);
+    let out = run(server.imadm().env("IMADM_TOKEN", &reader).args([
+        "incident",
+        "scope",
+        "--token",
+        &token_id.to_string(),
+        "--since",
+        "1h",
+        "-o",
+        "json",
+    ]));
+    assert_success(&out);
+    let scope = json_stdout(&out);
+    assert_eq!(scope["resolved"], false);
+    let users = scope["users"].as_array().unwrap();
+    assert_eq!(users.len(), 32, "{scope:#}");
+    assert!(
+        users.iter().all(|u| u["user_id"].is_null()
+            && u["name"].is_null()
+            && u["pseudonym"].as_str().unwrap().starts_with("user:")),
+        "{scope:#}"
+    );
+    let other_csv = dir.path().join("other.csv");
+    assert_error(
+        &run(server.imadm().env("IMADM_TOKEN", &reader).args([
+            "incident",
+            "scope",
+            "--token",
+            &token_id.to_string(),
+            "--since",
+            "1h",
+            "--out",
+            other_csv.to_str().unwrap(),
+        ])),
+        5,
+        "user:read",
+    );
+    assert!(!other_csv.exists());
+}

@@ -235,6 +235,12 @@ fn endpoints() -> Vec<(&'static str, &'static str, Option<Value>, &'static str)>
         ("GET", "/admin/incidents", None, "security:read"),
         ("GET", "/admin/incidents/999999", None, "security:read"),
         (
+            "GET",
+            "/admin/incidents/scope?principal=token:1&since=2026-01-01T00:00:00Z",
+            None,
+            "security:read",
+        ),
+        (
             "POST",
             "/admin/incidents",
             Some(json!({"title": "matrix"})),

@@ -199,3 +199,54 @@ pub struct IncidentDetail {
     pub incident: Incident,
     pub events: Vec<IncidentEvent>,
 }
+
+/// The most events an [`IncidentScope`] lists (all are counted).
+pub const SCOPE_EVENTS_MAX: usize = 1000;
+
+/// `GET /admin/incidents/scope`: what one principal did in a window, and whose data it
+/// read or exported.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IncidentScope {
+    /// `actor:<operator>` (its sessions and its tokens), `token:<id>` or `source:<address>`.
+    pub principal: String,
+    /// RFC 3339.
+    pub since: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    /// Every event of the principal in the window.
+    pub events_total: u64,
+    /// The first [`SCOPE_EVENTS_MAX`] of them, oldest first.
+    pub events: Vec<crate::audit::AuditEvent>,
+    /// Counts per action and outcome.
+    pub actions: Vec<ActionCount>,
+    /// The IM users whose data it read or exported, by id (ascending; unresolved last).
+    pub users: Vec<AffectedUser>,
+    /// Whether pseudonyms were resolved to user ids and names (the caller holds
+    /// `user:read`).
+    pub resolved: bool,
+    /// Users an event counted but did not name (a list target cut at its first 20).
+    pub unnamed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ActionCount {
+    pub action: String,
+    pub outcome: String,
+    pub count: u64,
+}
+
+/// One IM user whose data a principal read or exported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AffectedUser {
+    /// As the audit log names them: `user:<16 hex>`.
+    pub pseudonym: String,
+    /// Absent when not resolved, or when no user has the pseudonym any more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The actions that exposed it (`message.read`, `user.export`), sorted.
+    pub exposure: Vec<String>,
+    /// How many such events.
+    pub events: u64,
+}

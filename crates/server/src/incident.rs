@@ -21,7 +21,54 @@ use imadm_api::incident::{
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::store::incident::IncidentChange;
+use crate::store::incident::{IncidentChange, Principal};
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use imadm_api::incident::{ActionCount, AffectedUser, IncidentScope, SCOPE_EVENTS_MAX};
+
+/// Events read per store call, and IM users per page when resolving pseudonyms.
+const SCOPE_PAGE: u32 = 1000;
+
+/// The principal of a scope query, `actor:OP`, `token:ID` or `source:ADDR`.
+pub fn parse_principal(s: &str) -> Result<Principal, ApiError> {
+    let bad = || {
+        ApiError::bad_request(format!(
+            "principal {s:?} is not actor:OPERATOR, token:ID or source:ADDRESS"
+        ))
+        .hint("e.g. --token 7, --actor alice or --source 203.0.113.9")
+    };
+    let (kind, v) = s.split_once(':').ok_or_else(bad)?;
+    if v.is_empty() || v.chars().any(char::is_control) {
+        return Err(bad());
+    }
+    match kind {
+        "actor" => Ok(Principal::Operator(v.to_owned())),
+        "token" => v
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0 && v.bytes().all(|b| b.is_ascii_digit()))
+            .map(Principal::Token)
+            .ok_or_else(bad),
+        "source" => Ok(Principal::Source(v.to_owned())),
+        _ => Err(bad()),
+    }
+}
+
+/// The `user:<pseudonym>` items of a target (a list target is comma-joined and may end in
+/// `+N more`), and that N.
+fn user_targets(target: &str) -> (Vec<&str>, u64) {
+    let mut users = Vec::new();
+    let mut more = 0;
+    for t in target.split(',') {
+        if t.starts_with("user:") {
+            users.push(t);
+        } else if let Some(n) = t.strip_prefix('+').and_then(|r| r.strip_suffix(" more")) {
+            more += n.parse::<u64>().unwrap_or(0);
+        }
+    }
+    (users, more)
+}
 
 /// The most incidents one page lists.
 pub const MAX_PAGE: u32 = 1000;
@@ -154,6 +201,119 @@ impl AppState {
         }
     }
 
+    /// What `principal` did in `[since_ms, until_ms]` and whose data it read or exported
+    /// (`security:read`). The events are read page by page; memory holds one page, the
+    /// first [`SCOPE_EVENTS_MAX`] events and one entry per exposed user. Pseudonyms are
+    /// resolved only for a caller holding `user:read`, by computing each IM user's
+    /// pseudonym (a pass over the users, page by page), never written anywhere.
+    pub fn incident_scope(
+        &self,
+        c: &Caller,
+        principal: &str,
+        since_ms: i64,
+        until_ms: Option<i64>,
+    ) -> Result<IncidentScope, ApiError> {
+        c.require("security:read")?;
+        let p = parse_principal(principal)?;
+        if until_ms.is_some_and(|u| u < since_ms) {
+            return Err(ApiError::bad_request("until is before since")
+                .hint("e.g. --since 2026-11-20T00:00:00Z --until 2026-11-27T00:00:00Z"));
+        }
+        let mut events = Vec::new();
+        let mut total = 0u64;
+        let mut actions: BTreeMap<(String, String), u64> = BTreeMap::new();
+        let mut exposed: HashMap<String, (BTreeSet<String>, u64)> = HashMap::new();
+        let mut unnamed = 0;
+        let mut after = 0;
+        loop {
+            let page = self
+                .store
+                .principal_events(&p, since_ms, until_ms, after, SCOPE_PAGE)?;
+            let full = page.len() as u32 == SCOPE_PAGE;
+            for e in page {
+                after = e.seq;
+                total += 1;
+                *actions
+                    .entry((e.action.clone(), e.outcome.clone()))
+                    .or_default() += 1;
+                if crate::audit::SENSITIVE_READS.contains(&e.action.as_str())
+                    && e.outcome == "success"
+                    && let Some(t) = &e.target
+                {
+                    let (users, more) = user_targets(t);
+                    unnamed += more;
+                    for u in users {
+                        let entry = exposed.entry(u.to_owned()).or_default();
+                        entry.0.insert(e.action.clone());
+                        entry.1 += 1;
+                    }
+                }
+                if events.len() < SCOPE_EVENTS_MAX {
+                    events.push(e);
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        let resolved = c.permissions.iter().any(|p| p == "user:read");
+        let mut users = Vec::with_capacity(exposed.len());
+        if resolved && !exposed.is_empty() {
+            let mut after = 0;
+            loop {
+                let page = self.im.im_users_after(after, SCOPE_PAGE, None)?;
+                for u in &page {
+                    let pseudonym = self.audit_key.user_pseudonym(u.user_id);
+                    if let Some((exposure, n)) = exposed.remove(&pseudonym) {
+                        users.push(AffectedUser {
+                            pseudonym,
+                            user_id: Some(u.user_id),
+                            name: Some(u.username.clone()),
+                            exposure: exposure.into_iter().collect(),
+                            events: n,
+                        });
+                    }
+                }
+                match page.last() {
+                    Some(last) if page.len() as u32 == SCOPE_PAGE && !exposed.is_empty() => {
+                        after = last.user_id
+                    }
+                    _ => break,
+                }
+            }
+        }
+        let mut rest: Vec<_> = exposed
+            .into_iter()
+            .map(|(pseudonym, (exposure, n))| AffectedUser {
+                pseudonym,
+                user_id: None,
+                name: None,
+                exposure: exposure.into_iter().collect(),
+                events: n,
+            })
+            .collect();
+        rest.sort_by(|a, b| a.pseudonym.cmp(&b.pseudonym));
+        users.extend(rest);
+        Ok(IncidentScope {
+            principal: principal.to_owned(),
+            since: imadm_api::audit::format_at(since_ms),
+            until: until_ms.map(imadm_api::audit::format_at),
+            events_total: total,
+            events,
+            actions: actions
+                .into_iter()
+                .map(|((action, outcome), count)| ActionCount {
+                    action,
+                    outcome,
+                    count,
+                })
+                .collect(),
+            users,
+            resolved,
+            unnamed,
+        })
+    }
+
     pub fn close_incident(
         &self,
         c: &Caller,
@@ -177,6 +337,36 @@ impl AppState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn principals_and_list_targets_parse() {
+        assert_eq!(
+            parse_principal("actor:alice").unwrap(),
+            Principal::Operator("alice".into())
+        );
+        assert_eq!(parse_principal("token:7").unwrap(), Principal::Token(7));
+        assert_eq!(
+            parse_principal("source:203.0.113.9").unwrap(),
+            Principal::Source("203.0.113.9".into())
+        );
+        for bad in [
+            "",
+            "alice",
+            "actor:",
+            "token:x",
+            "token:+7",
+            "token:0",
+            "user:1",
+            "source:\u{1b}",
+        ] {
+            assert!(parse_principal(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            user_targets("user:aa,user:bb,+3 more"),
+            (vec!["user:aa", "user:bb"], 3)
+        );
+        assert_eq!(user_targets("group:4"), (vec![], 0));
+    }
 
     #[test]
     fn titles_are_one_bounded_line_and_summaries_may_span_lines() {

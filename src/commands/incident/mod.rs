@@ -1,10 +1,12 @@
 //! `imadm incident`: the record of a breach response (`open`, `list`, `show`, `close`) and
 //! its timeline on the server (`/admin/incidents`, `security:read` to read,
-//! `security:manage` to change). The rendering of an incident every verb prints is here.
+//! `security:manage` to change), and the breach-response steps recorded on it (`scope`).
+//! The rendering of an incident every verb prints is here.
 
 pub mod close;
 pub mod list;
 pub mod open;
+pub mod scope;
 pub mod show;
 
 use clap::{Subcommand, ValueEnum};
@@ -24,6 +26,8 @@ pub enum IncidentCommand {
     Show(show::ShowArgs),
     /// Close an incident with a summary; it takes no further steps
     Close(close::CloseArgs),
+    /// What a principal did in a window, and whose data it read or exported
+    Scope(scope::ScopeArgs),
 }
 
 pub fn dispatch(ctx: &mut Context, c: IncidentCommand) -> Result<()> {
@@ -32,6 +36,7 @@ pub fn dispatch(ctx: &mut Context, c: IncidentCommand) -> Result<()> {
         IncidentCommand::List(a) => list::run(ctx, a),
         IncidentCommand::Show(a) => show::run(ctx, a),
         IncidentCommand::Close(a) => close::run(ctx, a),
+        IncidentCommand::Scope(a) => scope::run(ctx, a),
     }
 }
 

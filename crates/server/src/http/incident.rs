@@ -9,6 +9,7 @@ use imadm_api::Envelope;
 use imadm_api::admin::Page;
 use imadm_api::incident::{
     Incident, IncidentClose, IncidentDetail, IncidentEvent, IncidentOpen, IncidentRecord,
+    IncidentScope,
 };
 use serde::Deserialize;
 
@@ -19,6 +20,7 @@ use crate::error::ApiError;
 pub fn router() -> Router<Shared> {
     Router::new()
         .route("/admin/incidents", get(list).post(open))
+        .route("/admin/incidents/scope", get(scope))
         .route("/admin/incidents/{id}", get(show))
         .route("/admin/incidents/{id}/close", post(close))
         .route("/admin/incidents/{id}/events", post(record))
@@ -76,6 +78,53 @@ pub async fn open(
     ));
     Ok(ok(blocking(&s, move |s| {
         s.audited(ev, || s.open_incident(&c, &req))
+    })
+    .await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ScopeQuery {
+    /// `actor:<operator>` (its sessions and tokens), `token:<id>` or `source:<address>`.
+    #[param(
+        pattern = r"^(actor:[^\x00-\x1f\x7f-\x9f]+|token:0*[1-9][0-9]{0,17}|source:[^\x00-\x1f\x7f-\x9f]+)$"
+    )]
+    pub principal: String,
+    /// RFC 3339; events at or after.
+    #[param(format = DateTime)]
+    pub since: String,
+    /// RFC 3339; events at or before.
+    #[param(format = DateTime)]
+    pub until: Option<String>,
+}
+
+#[utoipa::path(get, path = "/admin/incidents/scope", tag = "audit",
+    params(("app_id" = String, Header), ("access-token" = String, Header), ScopeQuery),
+    responses((status = 200, description = "what the principal did in the window and whose data it read or exported; recorded as `incident.scope`", body = Envelope<IncidentScope>)))]
+pub async fn scope(
+    State(s): State<Shared>,
+    ctx: RequestCtx,
+    Authed(c): Authed,
+    Q(q): Q<ScopeQuery>,
+) -> Result<Response, ApiError> {
+    let since = super::audit::parse_time("since", Some(&q.since))?.unwrap_or(0);
+    let until = super::audit::parse_time("until", q.until.as_deref())?;
+    // Who looked at whose exposure is itself worth keeping: counts only, no user.
+    let mut ev = s.audit_event(&ctx, Some(&c), "incident.scope", None);
+    ev.detail = Some(format!("{:?}", q.principal));
+    Ok(ok(blocking(&s, move |s| {
+        s.audited(ev, || {
+            let scope = s.incident_scope(&c, &q.principal, since, until)?;
+            crate::audit::amend_pending(|e| {
+                e.detail = Some(format!(
+                    "{:?}: {} events, {} users",
+                    q.principal,
+                    scope.events_total,
+                    scope.users.len()
+                ))
+            });
+            Ok(scope)
+        })
     })
     .await?))
 }

@@ -72,6 +72,7 @@ use utoipa::{Modify, OpenApi};
         super::incident::list,
         super::incident::open,
         super::incident::show,
+        super::incident::scope,
         super::incident::close,
         super::incident::record,
         super::audit::events,

@@ -92,6 +92,17 @@ fn append(
     })
 }
 
+/// Whose events a scope query reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// An operator: its sessions and its service tokens (`<operator>#<id>`).
+    Operator(String),
+    /// A service token by id, whoever created it.
+    Token(i64),
+    /// Whatever came from this source address.
+    Source(String),
+}
+
 /// The incident part of the store (a supertrait of `Store`, kept here beside its SQL).
 pub trait IncidentStore {
     /// Insert an incident and its `opened` timeline entry; the request's audit event gets
@@ -116,6 +127,15 @@ pub trait IncidentStore {
         detail: &serde_json::Value,
         at_ms: i64,
     ) -> Result<IncidentChange<IncidentEvent>>;
+    /// One keyset page (`seq > after`, ascending) of `p`'s audit events in a window.
+    fn principal_events(
+        &self,
+        p: &Principal,
+        since_ms: i64,
+        until_ms: Option<i64>,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<imadm_api::audit::AuditEvent>>;
     /// Close an open incident with its summary (and a `closed` timeline entry).
     fn close_incident(
         &self,
@@ -203,6 +223,52 @@ impl IncidentStore for SqliteStore {
         let ev = append(&tx, id, at_ms, actor, kind, detail)?;
         crate::audit::commit(tx, &self.alert_rules())?;
         Ok(IncidentChange::Done(ev))
+    }
+
+    fn principal_events(
+        &self,
+        p: &Principal,
+        since_ms: i64,
+        until_ms: Option<i64>,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<imadm_api::audit::AuditEvent>> {
+        // Compared with substr, not LIKE: a username may hold `%` or `_`.
+        let (cond, key) = match p {
+            Principal::Operator(op) => (
+                "(actor = ?1 OR (actor_type = 'token' AND substr(actor, 1, length(?1) + 1) = ?1 || '#'))",
+                op.clone(),
+            ),
+            Principal::Token(id) => (
+                "(actor_type = 'token' AND substr(actor, -length(?1) - 1) = '#' || ?1)",
+                id.to_string(),
+            ),
+            Principal::Source(addr) => ("source = ?1", addr.clone()),
+        };
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT seq, at_ms, actor_type, actor, source, action, target, outcome, request_id,
+                    detail, hash
+             FROM audit_log
+             WHERE seq > ?2 AND at_ms >= ?3 AND (?4 IS NULL OR at_ms <= ?4) AND {cond}
+             ORDER BY seq LIMIT ?5"
+        ))?;
+        let rows = stmt.query_map(params![key, after as i64, since_ms, until_ms, limit], |r| {
+            Ok(imadm_api::audit::AuditEvent {
+                seq: r.get::<_, i64>(0)? as u64,
+                at: format_at(r.get(1)?),
+                actor_type: r.get(2)?,
+                actor: r.get(3)?,
+                source: r.get(4)?,
+                action: r.get(5)?,
+                target: r.get(6)?,
+                outcome: r.get(7)?,
+                request_id: r.get(8)?,
+                detail: r.get(9)?,
+                hash: r.get(10)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn close_incident(
