@@ -2,7 +2,8 @@
 //! sibling noun: backup archives and manifests (`archive`: backup verbs and the compliance
 //! gate), the integrity error, signing a written file and the signing key's passphrase
 //! (audit export and report, the compliance gate), time flags and query values (`time_arg`,
-//! `q`: audit and incident verbs). The step-up dialogue of sensitive requests is `session::Conn::step_up`.
+//! `q`: audit and incident verbs), a Lanying request acting on one IM user (`call_as`: user and
+//! incident verbs). The step-up dialogue of sensitive requests is `session::Conn::step_up`.
 //! (`auth login` still runs `mfa enroll`'s dialogue for an account without MFA: that is
 //! one command running another, not a borrowed helper.)
 
@@ -80,4 +81,30 @@ pub fn q(v: &str) -> String {
         }
     }
     out
+}
+
+/// A Lanying request acting on one IM user (the `user_id` header).
+pub fn call_as<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+    ctx: &Context,
+    conn: &crate::session::Conn,
+    method: reqwest::Method,
+    path: &str,
+    user_id: i64,
+    body: Option<&B>,
+    otp: Option<&str>,
+) -> Result<T> {
+    let headers = [(imadm_api::im::HEADER_USER_ID, user_id.to_string())];
+    conn.call(ctx, |c, t| {
+        c.request(
+            method.clone(),
+            path,
+            body,
+            &crate::client::Auth {
+                token: Some(t),
+                otp,
+            },
+            &headers,
+            false,
+        )
+    })
 }

@@ -411,3 +411,229 @@ fn scope_names_exactly_the_users_a_token_read_or_exported_and_names_need_user_re
     );
     assert!(!other_csv.exists());
 }
+
+/// A second session of the dev owner (its codes from the server's own tracker).
+fn owner_session(server: &Server) -> String {
+    let api = Api::new(server);
+    let (_, env) = api.call(
+        "POST",
+        "/admin/auth/login",
+        None,
+        None,
+        Some(&json!({"username": server.info.username, "password": server.info.password})),
+    );
+    let mfa = env["data"]["mfa"]["mfa_token"].as_str().unwrap().to_owned();
+    let (_, env) = api.call(
+        "POST",
+        "/admin/auth/mfa",
+        None,
+        None,
+        Some(&json!({"mfa_token": mfa, "code": server.next_code()})),
+    );
+    env["data"]["access_token"].as_str().unwrap().to_owned()
+}
+
+/// The envelope code of `GET /admin/auth/whoami` with `credential`.
+fn whoami_code(server: &Server, credential: &str) -> Value {
+    let (_, env) = Api::new(server).call("GET", "/admin/auth/whoami", Some(credential), None, None);
+    env["code"].clone()
+}
+
+#[test]
+fn a_scripted_breach_is_scoped_and_contained_and_the_owner_keeps_its_session() {
+    let server = Server::start_with(&[
+        "--seed-operator",
+        "aud:auditor",
+        "--seed-operator",
+        "adm:admin",
+    ]);
+    server.login();
+    let ids = create_users(&server, 33);
+    let (token_id, secret) = create_token(&server, "leaky", &["message:read", "user:export"]);
+    leak(&server, &secret, &ids[..30], &ids[30..32], ids[32]);
+
+    // Other sessions: two operators and a second one of the owner.
+    let aud = Acting::login(&server, "aud");
+    let adm = Acting::login(&server, "adm");
+    let owner_elsewhere = owner_session(&server);
+    assert_eq!(whoami_code(&server, &owner_elsewhere), 200);
+
+    assert_success(&run(server.imadm().args([
+        "incident",
+        "open",
+        "--title",
+        "leaky token",
+        "--severity",
+        "critical",
+    ])));
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("affected.csv");
+    assert_success(&run(server.imadm().args([
+        "incident",
+        "scope",
+        "--incident",
+        "1",
+        "--token",
+        &token_id.to_string(),
+        "--since",
+        "1h",
+        "--out",
+        csv.to_str().unwrap(),
+    ])));
+    assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 33);
+
+    // Without security:manage, no containment.
+    assert_error(
+        &aud.run(&[
+            "incident",
+            "contain",
+            "--incident",
+            "1",
+            "--revoke-tokens",
+            "all",
+        ]),
+        5,
+        "security:manage",
+    );
+
+    // The dry run says what would happen and changes nothing.
+    let contain = [
+        "incident",
+        "contain",
+        "--incident",
+        "1",
+        "--revoke-tokens",
+        "all",
+        "--revoke-sessions",
+        "all",
+    ];
+    let out = run(server.imadm().args(contain).args(["-o", "jsonl"]));
+    assert_success(&out);
+    let plan: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(plan.iter().all(|l| l["outcome"] == "would"), "{plan:#?}");
+    let own = plan
+        .iter()
+        .find(|l| l["principal"] == format!("operator {}", server.info.username))
+        .unwrap();
+    assert!(own["note"].as_str().unwrap().contains("kept"), "{own}");
+    assert_eq!(
+        plan.iter()
+            .filter(|l| l["action"] == "revoke_token")
+            .count(),
+        1,
+        "{plan:#?}"
+    );
+    assert!(stderr(&out).contains("Dry run"), "{}", stderr(&out));
+    assert_eq!(whoami_code(&server, &secret), 200);
+
+    let code = server.next_code();
+    let out = run(server
+        .imadm()
+        .args(contain)
+        .args(["--apply", "--yes", "--otp", &code, "-o", "jsonl"]));
+    assert_success(&out);
+    let done: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(done.iter().all(|l| l["outcome"] == "done"), "{done:#?}");
+
+    // Every other credential is refused; the owner's own session still works.
+    for old in [&secret, &owner_elsewhere] {
+        assert_ne!(whoami_code(&server, old), 200, "still accepted");
+    }
+    assert_exit(&aud.run(&["incident", "list"]), 4);
+    assert_exit(&adm.run(&["incident", "list"]), 4);
+    let shown = json_of(&server, &["incident", "show", "1"]);
+    let kinds: Vec<&str> = shown["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["opened", "scope", "contain"], "{shown:#}");
+    let step = &shown["events"][2]["detail"];
+    assert_eq!(step["revoke_tokens"].as_array().unwrap().len(), 1, "{step}");
+    assert_eq!(step["kept_own_session"], true);
+    let log = run(server.imadm().args([
+        "audit",
+        "log",
+        "--action",
+        "incident.contain",
+        "-o",
+        "jsonl",
+    ]));
+    assert_success(&log);
+    assert!(
+        stdout(&log).contains("revoke 1 token(s)"),
+        "{}",
+        stdout(&log)
+    );
+}
+
+#[test]
+fn a_containment_skips_whoever_holds_more_than_the_caller_and_says_why() {
+    let server = Server::start_with(&[
+        "--seed-operator",
+        "adm:admin",
+        "--seed-operator",
+        "own2:owner",
+    ]);
+    server.login();
+    let (_, owner_token) = create_token(&server, "backups", &["backup:restore"]);
+    assert_success(&run(server
+        .imadm()
+        .args(["incident", "open", "--title", "t"])));
+    let own2 = Acting::login(&server, "own2");
+    let mut adm = Acting::login(&server, "adm");
+    let code = adm.code();
+    let out = adm.run(&[
+        "incident",
+        "contain",
+        "--incident",
+        "1",
+        "--revoke-sessions",
+        "all",
+        "--revoke-tokens",
+        "all",
+        "--disable-operators",
+        "own2",
+        "--apply",
+        "--yes",
+        "--otp",
+        &code,
+        "-o",
+        "jsonl",
+    ]);
+    assert_success(&out);
+    let lines: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let line = |action: &str, principal: &str| {
+        lines
+            .iter()
+            .find(|l| {
+                l["action"] == action && l["principal"].as_str().unwrap().starts_with(principal)
+            })
+            .unwrap_or_else(|| panic!("no {action} {principal} in {lines:#?}"))
+            .clone()
+    };
+    for l in [
+        line("revoke_sessions", "operator own2"),
+        line("disable_operator", "operator own2"),
+        line("revoke_token", "token"),
+    ] {
+        assert_eq!(l["outcome"], "skipped", "{l}");
+        assert!(
+            l["note"].as_str().unwrap().contains("backup:restore"),
+            "{l}"
+        );
+    }
+    // Nothing of theirs was touched.
+    assert_eq!(whoami_code(&server, &owner_token), 200);
+    assert_success(&own2.run(&["incident", "list"]));
+}

@@ -254,6 +254,12 @@ fn endpoints() -> Vec<(&'static str, &'static str, Option<Value>, &'static str)>
         ),
         (
             "POST",
+            "/admin/incidents/999999/contain",
+            Some(json!({"dry_run": true})),
+            "security:manage",
+        ),
+        (
+            "POST",
             "/admin/incidents/999999/events",
             Some(json!({"kind": "note", "detail": {}})),
             "security:manage",

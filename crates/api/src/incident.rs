@@ -250,3 +250,67 @@ pub struct AffectedUser {
     /// How many such events.
     pub events: u64,
 }
+
+/// The most names or ids a containment list may hold.
+pub const CONTAIN_LIST_MAX: usize = 1000;
+
+/// `POST /admin/incidents/{id}/contain`: end sessions, revoke tokens, disable operators,
+/// in one step-up request (one TOTP code), each through the who-may-act-on-whom rules.
+/// A principal the caller may not act on is skipped, with the reason, not an error; an
+/// empty request does nothing.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ContainRequest {
+    /// End the sessions of every operator.
+    #[serde(default)]
+    pub sessions_all: bool,
+    /// End the sessions of these operators (usernames).
+    #[serde(default)]
+    #[schema(max_items = 1000)]
+    pub sessions: Vec<String>,
+    /// Revoke every live service token.
+    #[serde(default)]
+    pub tokens_all: bool,
+    /// Revoke these service tokens (ids).
+    #[serde(default)]
+    #[schema(max_items = 1000)]
+    pub tokens: Vec<i64>,
+    /// Disable these operators (usernames); their sessions end too.
+    #[serde(default)]
+    #[schema(max_items = 1000)]
+    pub disable_operators: Vec<String>,
+    /// Keep the session making this request when ending the caller's own sessions
+    /// (default true).
+    #[serde(default = "yes")]
+    pub keep_session: bool,
+    /// Only say what would be done (no step-up needed).
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+pub const CONTAIN_REVOKE_SESSIONS: &str = "revoke_sessions";
+pub const CONTAIN_REVOKE_TOKEN: &str = "revoke_token";
+pub const CONTAIN_DISABLE_OPERATOR: &str = "disable_operator";
+
+/// One thing a containment did, would do, or skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ContainAction {
+    /// `revoke_sessions`, `revoke_token` or `disable_operator`.
+    pub action: String,
+    /// `operator <name>` or `token <id> (<name>, of <operator>)`.
+    pub principal: String,
+    /// `done`, `would` (dry run) or `skipped`.
+    pub outcome: String,
+    /// Why it was skipped, or a note (`the session making this request is kept`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ContainResult {
+    pub dry_run: bool,
+    pub actions: Vec<ContainAction>,
+}

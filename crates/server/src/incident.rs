@@ -25,7 +25,14 @@ use crate::store::incident::{IncidentChange, Principal};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use imadm_api::incident::{ActionCount, AffectedUser, IncidentScope, SCOPE_EVENTS_MAX};
+use imadm_api::incident::{
+    ActionCount, AffectedUser, CONTAIN_DISABLE_OPERATOR, CONTAIN_LIST_MAX, CONTAIN_REVOKE_SESSIONS,
+    CONTAIN_REVOKE_TOKEN, ContainAction, ContainRequest, ContainResult, EventKind, IncidentScope,
+    SCOPE_EVENTS_MAX,
+};
+
+use crate::auth::RequestCtx;
+use crate::store::Operator;
 
 /// Events read per store call, and IM users per page when resolving pseudonyms.
 const SCOPE_PAGE: u32 = 1000;
@@ -68,6 +75,53 @@ fn user_targets(target: &str) -> (Vec<&str>, u64) {
         }
     }
     (users, more)
+}
+
+/// What a containment does to one principal, once allowed.
+#[derive(Debug, Clone, Copy)]
+enum Act {
+    /// End an operator's sessions but `keep`.
+    Sessions {
+        operator: i64,
+        keep: Option<i64>,
+    },
+    Token(i64),
+    Disable(i64),
+}
+
+/// A containment's plan: each line, and what to do when it is not skipped.
+type Plan = Vec<(ContainAction, Option<Act>)>;
+
+fn line(action: &str, principal: String, act: Result<Act, String>) -> (ContainAction, Option<Act>) {
+    let (outcome, note, act) = match act {
+        Ok(a) => ("would", None, Some(a)),
+        Err(why) => ("skipped", Some(why), None),
+    };
+    (
+        ContainAction {
+            action: action.to_owned(),
+            principal,
+            outcome: outcome.to_owned(),
+            note,
+        },
+        act,
+    )
+}
+
+/// `revoke sessions of 3 operators, revoke 2 tokens, disable 1 operator, 1 skipped`.
+fn plan_summary(plan: &Plan) -> String {
+    let n = |a: &str| {
+        plan.iter()
+            .filter(|(l, act)| l.action == a && act.is_some())
+            .count()
+    };
+    format!(
+        "end sessions of {} operator(s), revoke {} token(s), disable {} operator(s), {} skipped",
+        n(CONTAIN_REVOKE_SESSIONS),
+        n(CONTAIN_REVOKE_TOKEN),
+        n(CONTAIN_DISABLE_OPERATOR),
+        plan.iter().filter(|(_, act)| act.is_none()).count()
+    )
 }
 
 /// The most incidents one page lists.
@@ -311,6 +365,247 @@ impl AppState {
             users,
             resolved,
             unnamed,
+        })
+    }
+
+    /// The open incident `id`, or why not.
+    fn open_incident_or_err(&self, id: i64) -> Result<(), ApiError> {
+        match self.store.incident(id)? {
+            None => Err(not_found(id)),
+            Some(d) => match d.incident.closed_at {
+                Some(at) => Err(closed(id, &at)),
+                None => Ok(()),
+            },
+        }
+    }
+
+    /// Operators by the names given (deduplicated), the missing ones as skipped lines.
+    fn operators_named(
+        &self,
+        action: &str,
+        names: &[String],
+        plan: &mut Plan,
+    ) -> Result<Vec<Operator>, ApiError> {
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::new();
+        for name in names {
+            match self.target(name) {
+                Ok(op) if seen.insert(op.id) => out.push(op),
+                Ok(_) => {}
+                Err(e) if e.code == codes::NOT_FOUND => plan.push(line(
+                    action,
+                    format!("operator {name}"),
+                    Err("no such operator".into()),
+                )),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    fn contain_plan(&self, c: &Caller, req: &ContainRequest) -> Result<Plan, ApiError> {
+        let mut plan = Plan::new();
+        let sessions_of = if req.sessions_all {
+            let mut all = Vec::new();
+            let mut after = 0;
+            loop {
+                let page = self.store.list_operators(after, SCOPE_PAGE)?;
+                let full = page.len() as u32 == SCOPE_PAGE;
+                after = page.last().map_or(after, |o| o.id);
+                all.extend(page);
+                if !full {
+                    break;
+                }
+            }
+            all
+        } else {
+            self.operators_named(CONTAIN_REVOKE_SESSIONS, &req.sessions, &mut plan)?
+        };
+        for op in sessions_of {
+            let principal = format!("operator {}", op.username);
+            if op.id == c.operator.id {
+                let keep = c
+                    .session
+                    .as_ref()
+                    .map(|s| s.id)
+                    .filter(|_| req.keep_session);
+                let mut l = line(
+                    CONTAIN_REVOKE_SESSIONS,
+                    principal,
+                    Ok(Act::Sessions {
+                        operator: op.id,
+                        keep,
+                    }),
+                );
+                l.0.note = Some(if keep.is_some() {
+                    "your own: the session making this request is kept".into()
+                } else {
+                    "your own, including the session making this request".into()
+                });
+                plan.push(l);
+                continue;
+            }
+            let allowed = self
+                .check_may_act_on(c, &op, "end the sessions of")
+                .map(|()| Act::Sessions {
+                    operator: op.id,
+                    keep: None,
+                })
+                .map_err(|e| e.message);
+            plan.push(line(CONTAIN_REVOKE_SESSIONS, principal, allowed));
+        }
+
+        if req.tokens_all || !req.tokens.is_empty() {
+            let now = crate::now();
+            let live: Vec<_> = self
+                .store
+                .list_service_tokens()?
+                .into_iter()
+                .filter(|t| !t.revoked && t.expires_at > now)
+                .collect();
+            let wanted: BTreeSet<i64> = req.tokens.iter().copied().collect();
+            for id in &wanted {
+                if !live.iter().any(|t| t.id == *id) {
+                    plan.push(line(
+                        CONTAIN_REVOKE_TOKEN,
+                        format!("token {id}"),
+                        Err("no live service token with this id".into()),
+                    ));
+                }
+            }
+            for t in live
+                .iter()
+                .filter(|t| req.tokens_all || wanted.contains(&t.id))
+            {
+                let principal = format!("token {} ({}, of {})", t.id, t.name, t.created_by);
+                // Your own tokens you may always revoke; someone else's only with all its
+                // scopes (as `DELETE /admin/tokens/{id}`).
+                let allowed = if t.created_by == c.operator.username {
+                    Ok(Act::Token(t.id))
+                } else {
+                    crate::rbac::must_hold(&c.permissions, &t.scopes, |p| {
+                        format!("it carries `{p}`, which you do not hold")
+                    })
+                    .map(|()| Act::Token(t.id))
+                    .map_err(|e| e.message)
+                };
+                plan.push(line(CONTAIN_REVOKE_TOKEN, principal, allowed));
+            }
+        }
+
+        for op in
+            self.operators_named(CONTAIN_DISABLE_OPERATOR, &req.disable_operators, &mut plan)?
+        {
+            let principal = format!("operator {}", op.username);
+            let allowed = if op.id == c.operator.id {
+                Err("you cannot disable your own account".to_owned())
+            } else if op.disabled {
+                Err("already disabled".to_owned())
+            } else {
+                self.check_may_act_on(c, &op, "disable")
+                    .map(|()| Act::Disable(op.id))
+                    .map_err(|e| e.message)
+            };
+            plan.push(line(CONTAIN_DISABLE_OPERATOR, principal, allowed));
+        }
+        Ok(plan)
+    }
+
+    /// Contain incident `id`: end sessions, revoke tokens, disable operators
+    /// (`security:manage`, and `operator:write` / `token:write` for what it touches;
+    /// step-up unless a dry run). The plan is recorded on the timeline, in one transaction
+    /// with the request's audit event, before anything is done: nothing happens that is
+    /// not recorded.
+    pub fn contain(
+        &self,
+        ctx: &RequestCtx,
+        c: &Caller,
+        otp: Option<&str>,
+        id: i64,
+        req: &ContainRequest,
+    ) -> Result<ContainResult, ApiError> {
+        c.require("security:manage")?;
+        if req.sessions_all || !req.sessions.is_empty() || !req.disable_operators.is_empty() {
+            c.require("operator:write")?;
+        }
+        if req.tokens_all || !req.tokens.is_empty() {
+            c.require("token:write")?;
+        }
+        for (what, n) in [
+            ("sessions", req.sessions.len()),
+            ("tokens", req.tokens.len()),
+            ("disable_operators", req.disable_operators.len()),
+        ] {
+            if n > CONTAIN_LIST_MAX {
+                return Err(ApiError::bad_request(format!(
+                    "{what} lists {n} entries, more than {CONTAIN_LIST_MAX}"
+                ))
+                .hint("use the `all` form, or split the containment"));
+            }
+        }
+        self.open_incident_or_err(id)?;
+        let mut plan = self.contain_plan(c, req)?;
+        let summary = plan_summary(&plan);
+        if req.dry_run {
+            crate::audit::amend_pending(|e| e.detail = Some(format!("dry run: {summary}")));
+            return Ok(ContainResult {
+                dry_run: true,
+                actions: plan.into_iter().map(|(l, _)| l).collect(),
+            });
+        }
+        // Before the step-up: its own record may carry the request's event.
+        crate::audit::amend_pending(|e| e.detail = Some(summary));
+        self.step_up(ctx, c, otp, "containing an incident")?;
+        let names = |a: &str, done: bool| -> Vec<String> {
+            plan.iter()
+                .filter(|(l, act)| l.action == a && act.is_some() == done)
+                .map(|(l, _)| l.principal.clone())
+                .collect()
+        };
+        let skipped: Vec<serde_json::Value> = plan
+            .iter()
+            .filter(|(_, act)| act.is_none())
+            .map(|(l, _)| serde_json::json!({"action": l.action, "principal": l.principal, "why": l.note}))
+            .collect();
+        let detail = serde_json::json!({
+            "revoke_sessions": names(CONTAIN_REVOKE_SESSIONS, true),
+            "revoke_tokens": names(CONTAIN_REVOKE_TOKEN, true),
+            "disable_operators": names(CONTAIN_DISABLE_OPERATOR, true),
+            "kept_own_session": req.keep_session,
+            "skipped": skipped,
+        });
+        let (_, actor) = crate::audit::actor_of(c);
+        match self.store.record_incident_event(
+            id,
+            &actor,
+            EventKind::Contain,
+            &detail,
+            crate::audit::now_ms(),
+        )? {
+            IncidentChange::Done(_) => {}
+            IncidentChange::NotFound => return Err(not_found(id)),
+            IncidentChange::Closed(at) => return Err(closed(id, &at)),
+        }
+        let now = crate::now();
+        for (l, act) in &mut plan {
+            let Some(act) = act else { continue };
+            match *act {
+                Act::Sessions { operator, keep } => {
+                    self.store.revoke_operator_sessions(operator, keep, now)?
+                }
+                Act::Token(t) => {
+                    self.store.revoke_service_token(t, now)?;
+                }
+                Act::Disable(op) => {
+                    self.store.set_operator_disabled(op, true)?;
+                    self.store.revoke_operator_sessions(op, None, now)?;
+                }
+            }
+            l.outcome = "done".into();
+        }
+        Ok(ContainResult {
+            dry_run: false,
+            actions: plan.into_iter().map(|(l, _)| l).collect(),
         })
     }
 

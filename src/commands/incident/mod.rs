@@ -1,9 +1,10 @@
 //! `imadm incident`: the record of a breach response (`open`, `list`, `show`, `close`) and
 //! its timeline on the server (`/admin/incidents`, `security:read` to read,
-//! `security:manage` to change), and the breach-response steps recorded on it (`scope`).
+//! `security:manage` to change), and the breach-response steps recorded on it (`scope`, `contain`).
 //! The rendering of an incident every verb prints is here.
 
 pub mod close;
+pub mod contain;
 pub mod list;
 pub mod open;
 pub mod scope;
@@ -28,6 +29,8 @@ pub enum IncidentCommand {
     Close(close::CloseArgs),
     /// What a principal did in a window, and whose data it read or exported
     Scope(scope::ScopeArgs),
+    /// End sessions, revoke tokens, disable operators, kick IM users (dry run first)
+    Contain(contain::ContainArgs),
 }
 
 pub fn dispatch(ctx: &mut Context, c: IncidentCommand) -> Result<()> {
@@ -37,6 +40,7 @@ pub fn dispatch(ctx: &mut Context, c: IncidentCommand) -> Result<()> {
         IncidentCommand::Show(a) => show::run(ctx, a),
         IncidentCommand::Close(a) => close::run(ctx, a),
         IncidentCommand::Scope(a) => scope::run(ctx, a),
+        IncidentCommand::Contain(a) => contain::run(ctx, a),
     }
 }
 

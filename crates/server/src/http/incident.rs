@@ -8,12 +8,12 @@ use axum::routing::{get, post};
 use imadm_api::Envelope;
 use imadm_api::admin::Page;
 use imadm_api::incident::{
-    Incident, IncidentClose, IncidentDetail, IncidentEvent, IncidentOpen, IncidentRecord,
-    IncidentScope,
+    ContainRequest, ContainResult, Incident, IncidentClose, IncidentDetail, IncidentEvent,
+    IncidentOpen, IncidentRecord, IncidentScope,
 };
 use serde::Deserialize;
 
-use super::{Authed, Body, P, Q, Shared, blocking, ok};
+use super::{Authed, Body, Otp, P, Q, Shared, blocking, ok};
 use crate::auth::RequestCtx;
 use crate::error::ApiError;
 
@@ -24,6 +24,7 @@ pub fn router() -> Router<Shared> {
         .route("/admin/incidents/{id}", get(show))
         .route("/admin/incidents/{id}/close", post(close))
         .route("/admin/incidents/{id}/events", post(record))
+        .route("/admin/incidents/{id}/contain", post(contain))
 }
 
 /// Ids are SQLite rowids: larger ones name nothing.
@@ -192,6 +193,31 @@ pub async fn record(
     ));
     Ok(ok(blocking(&s, move |s| {
         s.audited(ev, || s.record_incident(&c, id, &req))
+    })
+    .await?))
+}
+
+#[utoipa::path(post, path = "/admin/incidents/{id}/contain", tag = "audit", request_body = ContainRequest,
+    params(("app_id" = String, Header), ("access-token" = String, Header), ("x-imadm-otp" = Option<String>, Header, description = "a current TOTP code (step-up), unless dry_run"), ("id" = u64, Path)),
+    responses((status = 200, description = "what was done (or would be, in a dry run) and what was skipped and why", body = Envelope<ContainResult>)))]
+pub async fn contain(
+    State(s): State<Shared>,
+    ctx: RequestCtx,
+    Authed(c): Authed,
+    Otp(otp): Otp,
+    P(id): P<u64>,
+    Body(req): Body<ContainRequest>,
+) -> Result<Response, ApiError> {
+    let id = id_of(id)?;
+    // The detail (what the plan does) is set by the service once it is known.
+    let ev = s.audit_event(
+        &ctx,
+        Some(&c),
+        "incident.contain",
+        Some(format!("incident:{id}")),
+    );
+    Ok(ok(blocking(&s, move |s| {
+        s.audited(ev, || s.contain(&ctx, &c, otp.as_deref(), id, &req))
     })
     .await?))
 }

@@ -75,6 +75,7 @@ use utoipa::{Modify, OpenApi};
         super::incident::scope,
         super::incident::close,
         super::incident::record,
+        super::incident::contain,
         super::audit::events,
         super::audit::checkpoint,
         super::audit::export,
