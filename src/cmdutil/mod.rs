@@ -3,7 +3,7 @@
 //! gate), the integrity error, signing a written file and the signing key's passphrase
 //! (audit export and report, the compliance gate), time flags and query values (`time_arg`,
 //! `q`: audit and incident verbs), a Lanying request acting on one IM user (`call_as`: user and
-//! incident verbs). The step-up dialogue of sensitive requests is `session::Conn::step_up`.
+//! incident verbs), one CSV line split (`split_csv_line`: user import, incident files). The step-up dialogue of sensitive requests is `session::Conn::step_up`.
 //! (`auth login` still runs `mfa enroll`'s dialogue for an account without MFA: that is
 //! one command running another, not a borrowed helper.)
 
@@ -107,4 +107,50 @@ pub fn call_as<B: serde::Serialize, T: serde::de::DeserializeOwned>(
             false,
         )
     })
+}
+
+/// Split one CSV line (RFC 4180 quoting; a quoted field cannot span lines here).
+pub fn split_csv_line(line: &str) -> std::result::Result<Vec<String>, String> {
+    let mut fields = Vec::new();
+    let mut cur = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    let mut at_start = true;
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    cur.push('"');
+                }
+                '"' => {
+                    quoted = false;
+                    if !matches!(chars.peek(), None | Some(',')) {
+                        return Err("text after a closing quote".into());
+                    }
+                }
+                _ => cur.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' if at_start => {
+                quoted = true;
+                at_start = false;
+            }
+            ',' => {
+                fields.push(std::mem::take(&mut cur));
+                at_start = true;
+            }
+            _ => {
+                cur.push(c);
+                at_start = false;
+            }
+        }
+    }
+    if quoted {
+        return Err("a quoted field is not closed on this line".into());
+    }
+    fields.push(cur);
+    Ok(fields)
 }

@@ -533,6 +533,7 @@ fn a_scripted_breach_is_scoped_and_contained_and_the_owner_keeps_its_session() {
     let out = run(server
         .imadm()
         .args(contain)
+        .args(["--kick-users", csv.to_str().unwrap()])
         .args(["--apply", "--yes", "--otp", &code, "-o", "jsonl"]));
     assert_success(&out);
     let done: Vec<Value> = stdout(&out)
@@ -540,6 +541,19 @@ fn a_scripted_breach_is_scoped_and_contained_and_the_owner_keeps_its_session() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert!(done.iter().all(|l| l["outcome"] == "done"), "{done:#?}");
+    let kicked = done.iter().find(|l| l["action"] == "kick_users").unwrap();
+    assert!(
+        kicked["principal"]
+            .as_str()
+            .unwrap()
+            .starts_with("32 IM users"),
+        "{kicked}"
+    );
+    assert!(
+        stderr(&out).contains("kick_users: 32/32"),
+        "{}",
+        stderr(&out)
+    );
 
     // Every other credential is refused; the owner's own session still works.
     for old in [&secret, &owner_elsewhere] {
@@ -554,8 +568,13 @@ fn a_scripted_breach_is_scoped_and_contained_and_the_owner_keeps_its_session() {
         .iter()
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["opened", "scope", "contain"], "{shown:#}");
-    let step = &shown["events"][2]["detail"];
+    assert_eq!(
+        kinds,
+        ["opened", "scope", "contain", "contain"],
+        "{shown:#}"
+    );
+    assert_eq!(shown["events"][2]["detail"]["kicked"], 32, "{shown:#}");
+    let step = &shown["events"][3]["detail"];
     assert_eq!(step["revoke_tokens"].as_array().unwrap().len(), 1, "{step}");
     assert_eq!(step["kept_own_session"], true);
     let log = run(server.imadm().args([
@@ -571,6 +590,78 @@ fn a_scripted_breach_is_scoped_and_contained_and_the_owner_keeps_its_session() {
         stdout(&log).contains("revoke 1 token(s)"),
         "{}",
         stdout(&log)
+    );
+
+    // Notify: one message per affected user, from a notice account; a re-run sends none.
+    let from = ids[32].to_string();
+    let template = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/incident-templates/notify.en.txt"
+    );
+    let notify = [
+        "incident",
+        "notify",
+        "--incident",
+        "1",
+        "--users",
+        csv.to_str().unwrap(),
+        "--template",
+        template,
+        "--from",
+        &from,
+        "--rate",
+        "200/s",
+    ];
+    let out = run(server
+        .imadm()
+        .args(notify)
+        .args(["--dry-run", "-o", "jsonl"]));
+    assert_success(&out);
+    let preview: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(preview.len(), 3);
+    assert!(
+        preview[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Hello breach_"),
+        "{preview:#?}"
+    );
+    let out = run(server.imadm().args(notify).args(["-o", "json"]));
+    assert_success(&out);
+    let summary = json_stdout(&out);
+    assert_eq!(
+        (summary["sent"].clone(), summary["failed"].clone()),
+        (json!(32), json!(0)),
+        "{summary:#}"
+    );
+    let http = server.https_client();
+    let owner = server.token();
+    for (i, u) in ids[..32].iter().enumerate() {
+        let conv = im_call(
+            &server,
+            &http,
+            &owner,
+            reqwest::Method::GET,
+            &format!("/message/conversation?opposite_id={from}&msg_id_start=0&limit=10"),
+            Some(*u),
+            None,
+        );
+        let msgs = conv["data"]["messages"].as_array().unwrap();
+        assert_eq!(msgs.len(), 1, "user {u}: {conv:#}");
+        let text = msgs[0]["content"].as_str().unwrap();
+        assert!(text.contains(&format!("Hello breach_{i:02},")), "{text}");
+        assert!(text.contains("leaky token"), "{text}");
+    }
+    let again = run(server.imadm().args(notify).args(["-o", "json"]));
+    assert_success(&again);
+    let summary = json_stdout(&again);
+    assert_eq!(
+        (summary["sent"].clone(), summary["already_notified"].clone()),
+        (json!(0), json!(32)),
+        "{summary:#}"
     );
 }
 

@@ -1,14 +1,16 @@
 //! `imadm incident`: the record of a breach response (`open`, `list`, `show`, `close`) and
 //! its timeline on the server (`/admin/incidents`, `security:read` to read,
-//! `security:manage` to change), and the breach-response steps recorded on it (`scope`, `contain`).
+//! `security:manage` to change), and the breach-response steps recorded on it (`scope`, `contain`, `notify` with its templates in `template.rs`).
 //! The rendering of an incident every verb prints is here.
 
 pub mod close;
 pub mod contain;
 pub mod list;
+pub mod notify;
 pub mod open;
 pub mod scope;
 pub mod show;
+pub mod template;
 
 use clap::{Subcommand, ValueEnum};
 use imadm_api::incident::{Incident, IncidentEvent};
@@ -31,6 +33,8 @@ pub enum IncidentCommand {
     Scope(scope::ScopeArgs),
     /// End sessions, revoke tokens, disable operators, kick IM users (dry run first)
     Contain(contain::ContainArgs),
+    /// Send each affected IM user a message from a template (resumable, rate-limited)
+    Notify(notify::NotifyArgs),
 }
 
 pub fn dispatch(ctx: &mut Context, c: IncidentCommand) -> Result<()> {
@@ -41,6 +45,7 @@ pub fn dispatch(ctx: &mut Context, c: IncidentCommand) -> Result<()> {
         IncidentCommand::Close(a) => close::run(ctx, a),
         IncidentCommand::Scope(a) => scope::run(ctx, a),
         IncidentCommand::Contain(a) => contain::run(ctx, a),
+        IncidentCommand::Notify(a) => notify::run(ctx, a),
     }
 }
 
