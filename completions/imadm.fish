@@ -1326,33 +1326,34 @@ complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subc
 complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify" -l profile -d 'Saved server profile to use' -r
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify" -l server -d 'Admin API base URL (https only)' -r
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
 json\t''
 jsonl\t''
 csv\t''
 tsv\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify" -s y -l yes -d 'Answer yes to confirmations'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify" -s q -l quiet -d 'Fewer messages on stderr'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify" -f -a "open" -d 'Open an incident: the record every later step is written to'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify" -f -a "list" -d 'List incidents, open and closed'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify" -f -a "show" -d 'One incident with its timeline'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify" -f -a "close" -d 'Close an incident with a summary; it takes no further steps'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify" -f -a "scope" -d 'What a principal did in a window, and whose data it read or exported'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify" -f -a "contain" -d 'End sessions, revoke tokens, disable operators, kick IM users (dry run first)'
-complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify" -f -a "notify" -d 'Send each affected IM user a message from a template (resumable, rate-limited)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -f -a "open" -d 'Open an incident: the record every later step is written to'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -f -a "list" -d 'List incidents, open and closed'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -f -a "show" -d 'One incident with its timeline'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -f -a "close" -d 'Close an incident with a summary; it takes no further steps'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -f -a "scope" -d 'What a principal did in a window, and whose data it read or exported'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -f -a "contain" -d 'End sessions, revoke tokens, disable operators, kick IM users (dry run first)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -f -a "notify" -d 'Send each affected IM user a message from a template (resumable, rate-limited)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -f -a "report" -d 'Write the incident report (timeline, GDPR art. 33 fields), signed if asked'
 complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l title -d 'What happened, on one line (1-200 characters)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l severity -d 'How bad it is' -r -f -a "low\t''
 medium\t''
@@ -1521,6 +1522,30 @@ complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_su
 complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l out -d 'Where to write it: FILE.html, FILE.md or FILE.json' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l contact -d 'The contact point for the authority (GDPR art. 33(3)(b)), e.g. the DPO' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l sign-key -d 'OpenSSH Ed25519 private key to sign the report with [default: config sign_key]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l signer -d 'Signer identity recorded in the output (e.g. an e-mail address)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r

@@ -440,7 +440,7 @@ fn whoami_code(server: &Server, credential: &str) -> Value {
 }
 
 #[test]
-fn a_scripted_breach_is_scoped_and_contained_and_the_owner_keeps_its_session() {
+fn a_scripted_breach_is_scoped_contained_notified_and_reported() {
     let server = Server::start_with(&[
         "--seed-operator",
         "aud:auditor",
@@ -663,6 +663,78 @@ fn a_scripted_breach_is_scoped_and_contained_and_the_owner_keeps_its_session() {
         (json!(0), json!(32)),
         "{summary:#}"
     );
+
+    // The signed report lists every step and the GDPR art. 33 fields; then close.
+    let (key, allowed) = ssh_keygen_pair(dir.path());
+    let report = dir.path().join("incident-1.json");
+    let out = run(server.imadm().args([
+        "incident",
+        "report",
+        "1",
+        "--out",
+        report.to_str().unwrap(),
+        "--sign-key",
+        key.to_str().unwrap(),
+        "--contact",
+        "DPO <dpo@example.com>",
+        "-o",
+        "json",
+    ]));
+    assert_success(&out);
+    let written = json_stdout(&out);
+    assert_eq!(written["affected_users"], 32, "{written:#}");
+    let verify = ssh_keygen_verify(&allowed, &report, &dir.path().join("incident-1.json.sig"));
+    assert!(verify.status.success(), "{}", describe(&verify));
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let steps: Vec<&str> = doc["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &steps[..4],
+        ["opened", "scope", "contain", "contain"],
+        "{steps:?}"
+    );
+    assert_eq!(
+        steps.iter().filter(|k| **k == "notify").count(),
+        32,
+        "{steps:?}"
+    );
+    let g = &doc["gdpr_art33"];
+    assert_eq!(g["data_subjects_approx"], 32, "{g:#}");
+    assert_eq!(g["contact_point"], "DPO <dpo@example.com>");
+    assert_eq!(doc["restores"], json!([]), "{doc:#}");
+    let measures = g["measures_taken"].to_string();
+    for m in [
+        "service tokens revoked",
+        "logged out of every device",
+        "32 affected users notified",
+    ] {
+        assert!(measures.contains(m), "{m}: {measures}");
+    }
+    let html = dir.path().join("incident-1.html");
+    assert_success(&run(server.imadm().args([
+        "incident",
+        "report",
+        "1",
+        "--out",
+        html.to_str().unwrap(),
+    ])));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("GDPR art. 33") && page.contains("to fill in"),
+        "{page}"
+    );
+    assert!(!std::path::Path::new(&format!("{}.sig", html.display())).exists());
+    assert_success(&run(server.imadm().args([
+        "incident",
+        "close",
+        "1",
+        "--summary",
+        "token revoked, 32 users notified",
+    ])));
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! `imadm incident`: the record of a breach response (`open`, `list`, `show`, `close`) and
 //! its timeline on the server (`/admin/incidents`, `security:read` to read,
-//! `security:manage` to change), and the breach-response steps recorded on it (`scope`, `contain`, `notify` with its templates in `template.rs`).
+//! `security:manage` to change), and the breach-response steps recorded on it (`scope`, `contain`, `notify` with its templates in `template.rs`, `report`).
 //! The rendering of an incident every verb prints is here.
 
 pub mod close;
@@ -8,6 +8,7 @@ pub mod contain;
 pub mod list;
 pub mod notify;
 pub mod open;
+pub mod report;
 pub mod scope;
 pub mod show;
 pub mod template;
@@ -35,6 +36,8 @@ pub enum IncidentCommand {
     Contain(contain::ContainArgs),
     /// Send each affected IM user a message from a template (resumable, rate-limited)
     Notify(notify::NotifyArgs),
+    /// Write the incident report (timeline, GDPR art. 33 fields), signed if asked
+    Report(report::ReportArgs),
 }
 
 pub fn dispatch(ctx: &mut Context, c: IncidentCommand) -> Result<()> {
@@ -46,6 +49,7 @@ pub fn dispatch(ctx: &mut Context, c: IncidentCommand) -> Result<()> {
         IncidentCommand::Scope(a) => scope::run(ctx, a),
         IncidentCommand::Contain(a) => contain::run(ctx, a),
         IncidentCommand::Notify(a) => notify::run(ctx, a),
+        IncidentCommand::Report(a) => report::run(ctx, a),
     }
 }
 
