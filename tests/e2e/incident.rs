@@ -800,3 +800,61 @@ fn a_containment_skips_whoever_holds_more_than_the_caller_and_says_why() {
     assert_eq!(whoami_code(&server, &owner_token), 200);
     assert_success(&own2.run(&["incident", "list"]));
 }
+
+/// A restore in the middle of an incident rolls none of it back: the incident opened after
+/// the backup stays, the one closed after it stays closed, every timeline entry stays, and
+/// the report lists the restore.
+#[test]
+fn a_restore_during_an_incident_keeps_the_incidents_and_their_timelines() {
+    let server = Server::start();
+    server.login();
+    assert_success(&run(server
+        .imadm()
+        .args(["incident", "open", "--title", "first"])));
+    let (key, recipient) = crate::backup::keypair(server.tmp());
+    let dir = server.tmp().join("b");
+    std::fs::create_dir_all(&dir).unwrap();
+    let archive = crate::backup::backup(&server, &recipient, &[&dir]);
+    assert_success(&run(server.imadm().args([
+        "incident",
+        "close",
+        "1",
+        "--summary",
+        "done",
+    ])));
+    assert_success(&run(server
+        .imadm()
+        .args(["incident", "open", "--title", "second"])));
+    let incidents =
+        "SELECT id, title, closed_at_ms IS NOT NULL, summary FROM incidents ORDER BY id";
+    let timeline =
+        "SELECT incident_id, seq, kind, detail FROM incident_events ORDER BY incident_id, seq";
+    let (before, steps) = (server.sql(incidents), server.sql(timeline));
+    assert_eq!(before.lines().count(), 2, "{before}");
+    assert_eq!(steps.lines().count(), 3, "{steps}");
+
+    let out = run(server
+        .imadm()
+        .args(["--yes", "backup", "restore", "--identity"])
+        .arg(&key)
+        .arg(&archive)
+        .args(["--otp", &server.next_code()]));
+    assert_success(&out);
+    assert_eq!(server.sql(incidents), before);
+    assert_eq!(server.sql(timeline), steps);
+
+    // Sessions end with a restore: log in again, then the report names it.
+    server.login();
+    let report = server.tmp().join("r.json");
+    assert_success(&run(server.imadm().args([
+        "incident",
+        "report",
+        "2",
+        "--out",
+        report.to_str().unwrap(),
+    ])));
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let restores = doc["restores"].as_array().unwrap();
+    assert_eq!(restores.len(), 1, "{doc:#}");
+    assert_eq!(restores[0]["action"], "backup.restore");
+}
