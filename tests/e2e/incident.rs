@@ -372,7 +372,21 @@ fn scope_names_exactly_the_users_a_token_read_or_exported_and_names_need_user_re
     assert!(!log.contains("breach_"), "{log}");
 
     // Without user:read the users stay pseudonyms, and no file of them is written.
-    let (_, reader) = create_token(&server, "reader", &["security:read"]);
+    let (_, reader) = create_token(&server, "reader", &["security:read", "audit:read"]);
+    // It lists audit events: without audit:read, nothing.
+    let (_, no_log) = create_token(&server, "no-log", &["security:read", "user:read"]);
+    assert_error(
+        &run(server.imadm().env("IMADM_TOKEN", &no_log).args([
+            "incident",
+            "scope",
+            "--token",
+            &token_id.to_string(),
+            "--since",
+            "1h",
+        ])),
+        5,
+        "audit:read",
+    );
     let out = run(server.imadm().env("IMADM_TOKEN", &reader).args([
         "incident",
         "scope",

@@ -270,8 +270,8 @@ pub struct ContainRequest {
     /// Revoke every live service token.
     #[serde(default)]
     pub tokens_all: bool,
-    /// Revoke these service tokens (ids).
-    #[serde(default)]
+    /// Revoke these service tokens (ids; integral floats taken, like the other ids).
+    #[serde(default, deserialize_with = "crate::lenient::vec_i64")]
     #[schema(max_items = 1000)]
     pub tokens: Vec<i64>,
     /// Disable these operators (usernames); their sessions end too.

@@ -467,3 +467,75 @@ pub fn run(ctx: &mut Context, args: ReportArgs) -> Result<()> {
     ]);
     crate::output::object(ctx, fields)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imadm_api::incident::{Incident, IncidentEvent};
+
+    fn ev(seq: u32, kind: EventKind, detail: Value) -> IncidentEvent {
+        IncidentEvent {
+            seq,
+            at: format!("2026-11-27T10:0{seq}:00.000Z"),
+            actor: "admin".into(),
+            kind,
+            detail,
+        }
+    }
+
+    #[test]
+    fn the_art33_fields_come_from_the_timeline() {
+        let d = IncidentDetail {
+            incident: Incident {
+                id: 3,
+                title: "leak <b>".into(),
+                severity: "high".into(),
+                opened_by: "admin".into(),
+                opened_at: "2026-11-27T10:00:00.000Z".into(),
+                closed_at: None,
+                summary: None,
+            },
+            events: vec![
+                ev(1, EventKind::Opened, json!({})),
+                ev(
+                    2,
+                    EventKind::Scope,
+                    json!({"principal": "token:7", "users": 5, "message_read_users": 5, "user_export_users": 0, "events": 9}),
+                ),
+                ev(
+                    3,
+                    EventKind::Scope,
+                    json!({"principal": "token:7", "users": 32, "message_read_users": 30, "user_export_users": 2, "events": 32}),
+                ),
+                ev(
+                    4,
+                    EventKind::Contain,
+                    json!({"revoke_tokens": ["token 7"], "revoke_sessions": [], "disable_operators": []}),
+                ),
+                ev(5, EventKind::Notify, json!({"user_id": 1})),
+            ],
+        };
+        let doc = document(&d, None, None, "https://im.example", 1_790_000_000);
+        let g = &doc["gdpr_art33"];
+        assert_eq!(g["data_subjects_approx"], 32);
+        assert_eq!(g["records_approx"], 32);
+        assert_eq!(g["authority_deadline"], "2026-11-30T10:00:00.000Z");
+        assert_eq!(g["record_categories"].as_array().unwrap().len(), 2);
+        assert!(
+            g["contact_point"]
+                .as_str()
+                .unwrap()
+                .starts_with("to fill in")
+        );
+        let measures = g["measures_taken"].to_string();
+        assert!(
+            measures.contains("service tokens revoked: 1")
+                && measures.contains("1 affected users notified"),
+            "{measures}"
+        );
+        assert!(doc["restores"].is_null());
+        // Server text is escaped in both renderings.
+        assert!(html(&doc).contains("leak &lt;b&gt;") && !html(&doc).contains("<b>"));
+        assert!(markdown(&doc).contains("Unknown: reading them needs"));
+    }
+}

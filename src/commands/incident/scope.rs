@@ -25,8 +25,8 @@ const ACTION_COLUMNS: &[&str] = &["action", "outcome", "count"];
 #[command(after_help = "\
 The server reads the principal's audit events in the window and names every IM user whose
 data it read or exported (message.read, user.export). Users are named by id and name only
-when you hold user:read; otherwise by their audit pseudonym. Needs security:read; the query
-is audited (incident.scope, counts only).
+when you hold user:read; otherwise by their audit pseudonym. Needs security:read and audit:read;
+the query is audited (incident.scope, counts only).
 
 Output: json/jsonl: one object (principal, since, until, events_total, actions, users,
 resolved, unnamed, events: the first 1000); csv/tsv: the affected users, one row each
