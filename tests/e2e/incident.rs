@@ -706,15 +706,14 @@ fn a_scripted_breach_is_scoped_contained_notified_and_reported() {
         .iter()
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        &steps[..4],
-        ["opened", "scope", "contain", "contain"],
-        "{steps:?}"
-    );
-    assert_eq!(
-        steps.iter().filter(|k| **k == "notify").count(),
-        32,
-        "{steps:?}"
+    assert_eq!(steps, ["opened", "scope", "contain", "contain", "notify"]);
+    let notify_step = &doc["timeline"][4]["detail"];
+    assert_eq!(notify_step["users"], 32, "{notify_step}");
+    // The report names no IM user.
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        !text.contains("breach_") && !text.contains("user_id"),
+        "{text}"
     );
     let g = &doc["gdpr_art33"];
     assert_eq!(g["data_subjects_approx"], 32, "{g:#}");
@@ -764,6 +763,12 @@ fn a_containment_skips_whoever_holds_more_than_the_caller_and_says_why() {
     assert_success(&run(server
         .imadm()
         .args(["incident", "open", "--title", "t"])));
+    // Two IM users whose passwords the containment replaces.
+    let users = create_users(&server, 2);
+    let file = server.tmp().join("users.csv");
+    std::fs::write(&file, format!("user_id\n{}\n{}\n", users[0], users[1])).unwrap();
+    let hashes = "SELECT password_hash FROM im_users ORDER BY user_id";
+    let before = server.sql(hashes);
     let own2 = Acting::login(&server, "own2");
     let mut adm = Acting::login(&server, "adm");
     let code = adm.code();
@@ -778,6 +783,8 @@ fn a_containment_skips_whoever_holds_more_than_the_caller_and_says_why() {
         "all",
         "--disable-operators",
         "own2",
+        "--reset-user-passwords",
+        file.to_str().unwrap(),
         "--apply",
         "--yes",
         "--otp",
@@ -810,6 +817,37 @@ fn a_containment_skips_whoever_holds_more_than_the_caller_and_says_why() {
             "{l}"
         );
     }
+    // New passwords nobody was shown: the hashes changed, the output holds no password.
+    let after = server.sql(hashes);
+    assert!(
+        before.lines().zip(after.lines()).all(|(a, b)| a != b),
+        "{before}\n{after}"
+    );
+    let reset = line("reset_user_passwords", "2 IM users");
+    assert_eq!(reset["outcome"], "done", "{reset}");
+    assert!(
+        stderr(&out).contains("reset_user_passwords: 2/2"),
+        "{}",
+        stderr(&out)
+    );
+    let log = run(server.imadm().args([
+        "audit",
+        "log",
+        "--action",
+        "user.password_reset",
+        "-o",
+        "jsonl",
+    ]));
+    assert_success(&log);
+    assert_eq!(
+        stdout(&log)
+            .lines()
+            .filter(|l| l.contains("\"adm\""))
+            .count(),
+        2,
+        "{}",
+        stdout(&log)
+    );
     // Nothing of theirs was touched.
     assert_eq!(whoami_code(&server, &owner_token), 200);
     assert_success(&own2.run(&["incident", "list"]));

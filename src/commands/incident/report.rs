@@ -6,7 +6,8 @@
 //!
 //! The report is built from what the server recorded: the timeline's scope entries give
 //! the affected users and their exposure (counts, never ids), the containment entries the
-//! measures, the notification entries when users were told. What only a person knows (a
+//! measures, the notification entries when users were told (summarised: the report names
+//! no IM user). What only a person knows (a
 //! contact point, the authority's reference) comes from flags or stays marked to fill in.
 
 use std::fmt::Write as _;
@@ -183,7 +184,7 @@ pub fn document(
             "opened_by": i.opened_by, "opened_at": i.opened_at, "closed_at": i.closed_at,
             "summary": i.summary,
         },
-        "timeline": d.events,
+        "timeline": timeline(d),
         "restores": restores,
         "affected_users": affected,
         "notified_users": notified.len(),
@@ -203,6 +204,31 @@ pub fn document(
             "users_notified_until": notified.last(),
         },
     })
+}
+
+/// The timeline for the report: the notifications, one entry per user on the server,
+/// become one entry with their count and time span (the report names no IM user).
+fn timeline(d: &IncidentDetail) -> Vec<Value> {
+    let notified: Vec<_> = d
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::Notify)
+        .collect();
+    let mut out = Vec::new();
+    let mut summarised = false;
+    for e in &d.events {
+        if e.kind != EventKind::Notify {
+            out.push(json!(e));
+        } else if !summarised {
+            summarised = true;
+            let last = notified[notified.len() - 1];
+            out.push(json!({
+                "seq": e.seq, "at": last.at, "actor": e.actor, "kind": "notify",
+                "detail": {"users": notified.len(), "first_at": e.at, "last_at": last.at},
+            }));
+        }
+    }
+    out
 }
 
 fn text(v: &Value) -> String {
