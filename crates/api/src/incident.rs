@@ -314,3 +314,39 @@ pub struct ContainResult {
     pub dry_run: bool,
     pub actions: Vec<ContainAction>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_and_severities_round_trip_under_their_wire_names() {
+        for k in [
+            EventKind::Opened,
+            EventKind::Closed,
+            EventKind::Scope,
+            EventKind::Contain,
+            EventKind::Notify,
+            EventKind::Note,
+        ] {
+            assert_eq!(EventKind::parse(k.name()), Some(k));
+            assert_eq!(serde_json::to_value(k).unwrap(), k.name());
+        }
+        for s in [
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ] {
+            assert_eq!(Severity::parse(s.name()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.name());
+        }
+        // A client records only its own kinds; `opened` and `closed` are the server's.
+        assert!(serde_json::from_str::<RecordKind>("\"opened\"").is_err());
+        let c: ContainRequest = serde_json::from_str(r#"{"tokens": [3.0, 4]}"#).unwrap();
+        assert_eq!(
+            (c.tokens, c.keep_session, c.dry_run),
+            (vec![3, 4], true, false)
+        );
+    }
+}

@@ -10,29 +10,30 @@
 //! the writing transaction). IM users appear on a timeline only by id, never by name, and
 //! the audit event of a recorded step carries only its kind, so no user id reaches the
 //! audit log.
+//!
+//! Also here, the two server-side steps of a breach response: the scope of a principal
+//! (`security:read` and `audit:read`; its audit events in a window and the IM users it
+//! read or exported, pseudonyms resolved only for `user:read`), and containment
+//! (`security:manage` plus `operator:write` / `token:write`; sessions, tokens and
+//! operators in one step-up request, each through `rbac::must_hold`, whoever holds more
+//! than the caller skipped with the reason).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use imadm_api::admin::Page;
 use imadm_api::codes;
 use imadm_api::incident::{
-    DETAIL_KEYS_MAX, Incident, IncidentClose, IncidentDetail, IncidentEvent, IncidentOpen,
-    IncidentRecord, SUMMARY_MAX, Severity, TITLE_MAX,
+    ActionCount, AffectedUser, CONTAIN_DISABLE_OPERATOR, CONTAIN_LIST_MAX, CONTAIN_REVOKE_SESSIONS,
+    CONTAIN_REVOKE_TOKEN, ContainAction, ContainRequest, ContainResult, DETAIL_KEYS_MAX, EventKind,
+    Incident, IncidentClose, IncidentDetail, IncidentEvent, IncidentOpen, IncidentRecord,
+    IncidentScope, SCOPE_EVENTS_MAX, SUMMARY_MAX, Severity, TITLE_MAX,
 };
 
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Caller, RequestCtx};
 use crate::error::ApiError;
-use crate::store::incident::{IncidentChange, Principal};
-
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-
-use imadm_api::incident::{
-    ActionCount, AffectedUser, CONTAIN_DISABLE_OPERATOR, CONTAIN_LIST_MAX, CONTAIN_REVOKE_SESSIONS,
-    CONTAIN_REVOKE_TOKEN, ContainAction, ContainRequest, ContainResult, EventKind, IncidentScope,
-    SCOPE_EVENTS_MAX,
-};
-
-use crate::auth::RequestCtx;
 use crate::store::Operator;
+use crate::store::incident::{IncidentChange, Principal};
 
 /// Events read per store call, and IM users per page when resolving pseudonyms.
 const SCOPE_PAGE: u32 = 1000;
