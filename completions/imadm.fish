@@ -52,6 +52,7 @@ complete -c imadm -n "__fish_imadm_needs_command" -f -a "role" -d 'RBAC roles an
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "token" -d 'Service tokens for cron and CI'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "audit" -d 'The tamper-evident audit log and security alerts'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "access" -d 'Access reviews: who can do what, signed attestations, revocations'
+complete -c imadm -n "__fish_imadm_needs_command" -f -a "incident" -d 'Incident response: open an incident, scope, contain, notify, report, close'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "compliance" -d 'Compliance gate for CI: controls mapped to ISO 27001 and GDPR'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "notify" -d 'Alert notification channels of the server: delivery status, test messages'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "backup" -d 'Encrypted backups of the server\'s data: run, verify, restore'
@@ -1325,6 +1326,226 @@ complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subc
 complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -f -a "open" -d 'Open an incident: the record every later step is written to'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -f -a "list" -d 'List incidents, open and closed'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -f -a "show" -d 'One incident with its timeline'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -f -a "close" -d 'Close an incident with a summary; it takes no further steps'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -f -a "scope" -d 'What a principal did in a window, and whose data it read or exported'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -f -a "contain" -d 'End sessions, revoke tokens, disable operators, kick IM users (dry run first)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -f -a "notify" -d 'Send each affected IM user a message from a template (resumable, rate-limited)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and not __fish_seen_subcommand_from open list show close scope contain notify report" -f -a "report" -d 'Write the incident report (timeline, GDPR art. 33 fields), signed if asked'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l title -d 'What happened, on one line (1-200 characters)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l severity -d 'How bad it is' -r -f -a "low\t''
+medium\t''
+high\t''
+critical\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from open" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -l summary -d 'What happened and what was done (1-4000 characters)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from close" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l incident -d 'Record the query\'s counts on this incident\'s timeline' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l actor -d 'An operator: its sessions and its service tokens' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l token -d 'A service token, by id (see `imadm token list`)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l source -d 'A source address, as the audit log records it' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l since -d 'Start of the window (RFC 3339, or 24h/7d ago)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l until -d 'End of the window (default: now)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l out -d 'Write the affected users as CSV (user_id,name,exposure), mode 0600' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from scope" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l incident -d 'The incident this containment belongs to' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l revoke-sessions -d 'End the sessions of every operator (`all`) or of these operators' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l revoke-tokens -d 'Revoke every live service token (`all`) or these, by id' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l disable-operators -d 'Disable these operators (their sessions end too)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l kick-users -d 'Log the IM users listed in FILE out of every device' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l reset-user-passwords -d 'Replace the passwords of the IM users listed in FILE with random ones' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l otp -d 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l including-me -d 'End your own session too (by default the session running this command is kept)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l apply -d 'Act (default: a dry run)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -l incident -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -l users -d 'The affected users (CSV: user_id,name,exposure)' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -l template -d 'The message template' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -l from -d 'The IM user id the messages come from' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -l rate -d 'At most this many messages per second (N/s)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -l dry-run -d 'Render the first messages; send nothing'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from notify" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l out -d 'Where to write it: FILE.html, FILE.md or FILE.json' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l contact -d 'The contact point for the authority (GDPR art. 33(3)(b)), e.g. the DPO' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l sign-key -d 'OpenSSH Ed25519 private key to sign the report with [default: config sign_key]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l signer -d 'Signer identity recorded in the output (e.g. an e-mail address)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from report" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r

@@ -127,6 +127,12 @@ pub enum Command {
         after_help = "Examples:\n  $ imadm access review --out review.html\n  $ imadm access review --out review.json --attest --sign-key ~/.ssh/id_ed25519 --reviewer \"Ana Lima\""
     )]
     Access(commands::access::AccessCommand),
+    /// Incident response: open an incident, scope, contain, notify, report, close
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  $ imadm incident open --title \"support token leaked\" --severity high\n  $ imadm incident show 3\n  $ imadm incident close 3 --summary \"token revoked, users notified\""
+    )]
+    Incident(commands::incident::IncidentCommand),
     /// Compliance gate for CI: controls mapped to ISO 27001 and GDPR
     #[command(
         subcommand,

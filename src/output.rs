@@ -205,6 +205,13 @@ fn cell(v: &Value, sep: char) -> String {
     }
 }
 
+/// One CSV record of `values` (cells as in `-o csv`: formulas defused, control
+/// characters escaped), with its line break.
+pub fn csv_record(values: &[Value]) -> String {
+    let cells: Vec<String> = values.iter().map(|v| cell(v, ',')).collect();
+    format!("{}\n", cells.join(","))
+}
+
 /// Streams a list, page by page, in the chosen format, holding at most one page.
 ///
 /// - `json`: one array, written incrementally (`[`, items separated by `,`, `]`);

@@ -1,7 +1,9 @@
 //! Helpers that several nouns share (gh's `cmdutil`), so that no command imports from a
 //! sibling noun: backup archives and manifests (`archive`: backup verbs and the compliance
 //! gate), the integrity error, signing a written file and the signing key's passphrase
-//! (audit export and report, the compliance gate). The step-up dialogue of sensitive requests is `session::Conn::step_up`.
+//! (audit export and report, the compliance gate), time flags and query values (`time_arg`,
+//! `q`: audit and incident verbs), a Lanying request acting on one IM user (`call_as`: user and
+//! incident verbs), one CSV line split (`split_csv_line`: user import, incident files). The step-up dialogue of sensitive requests is `session::Conn::step_up`.
 //! (`auth login` still runs `mfa enroll`'s dialogue for an account without MFA: that is
 //! one command running another, not a borrowed helper.)
 
@@ -50,4 +52,105 @@ pub fn sign_key_passphrase(ctx: &Context) -> Result<String> {
         "Passphrase of the signing key:",
         "set IMADM_SIGN_KEY_PASSPHRASE, or use a key without a passphrase",
     )
+}
+
+/// A time flag: RFC 3339 as is, or `24h`/`7d` meaning that long ago; RFC 3339 out.
+pub fn time_arg(flag: &str, v: &str) -> Result<String> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(t) = time::OffsetDateTime::parse(v, &Rfc3339) {
+        return Ok(t.format(&Rfc3339).unwrap_or_else(|_| v.to_owned()));
+    }
+    let secs = crate::duration::parse_secs(v).map_err(|_| {
+        CliError::usage(format!(
+            "{flag} {v:?} is neither an RFC 3339 time nor a duration"
+        ))
+        .hint("use e.g. 2026-11-26T08:00:00Z, 24h or 7d")
+    })?;
+    let t = time::OffsetDateTime::now_utc() - time::Duration::seconds(secs as i64);
+    Ok(t.format(&Rfc3339).expect("formatting a valid time"))
+}
+
+/// Percent-encode a query value (RFC 3986 unreserved characters pass).
+pub fn q(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A Lanying request acting on one IM user (the `user_id` header).
+pub fn call_as<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+    ctx: &Context,
+    conn: &crate::session::Conn,
+    method: reqwest::Method,
+    path: &str,
+    user_id: i64,
+    body: Option<&B>,
+    otp: Option<&str>,
+) -> Result<T> {
+    let headers = [(imadm_api::im::HEADER_USER_ID, user_id.to_string())];
+    conn.call(ctx, |c, t| {
+        c.request(
+            method.clone(),
+            path,
+            body,
+            &crate::client::Auth {
+                token: Some(t),
+                otp,
+            },
+            &headers,
+            false,
+        )
+    })
+}
+
+/// Split one CSV line (RFC 4180 quoting; a quoted field cannot span lines here).
+pub fn split_csv_line(line: &str) -> std::result::Result<Vec<String>, String> {
+    let mut fields = Vec::new();
+    let mut cur = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    let mut at_start = true;
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    cur.push('"');
+                }
+                '"' => {
+                    quoted = false;
+                    if !matches!(chars.peek(), None | Some(',')) {
+                        return Err("text after a closing quote".into());
+                    }
+                }
+                _ => cur.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' if at_start => {
+                quoted = true;
+                at_start = false;
+            }
+            ',' => {
+                fields.push(std::mem::take(&mut cur));
+                at_start = true;
+            }
+            _ => {
+                cur.push(c);
+                at_start = false;
+            }
+        }
+    }
+    if quoted {
+        return Err("a quoted field is not closed on this line".into());
+    }
+    fields.push(cur);
+    Ok(fields)
 }

@@ -11,6 +11,7 @@ pub mod completion;
 pub mod compliance;
 pub mod config;
 pub mod help;
+pub mod incident;
 pub mod mfa;
 pub mod notify;
 pub mod operator;
@@ -78,6 +79,7 @@ pub fn dispatch(ctx: &mut Context, command: Command) -> Result<()> {
         Command::Audit(c) => audit::dispatch(ctx, c),
         Command::Compliance(c) => compliance::dispatch(ctx, c),
         Command::Access(c) => access::dispatch(ctx, c),
+        Command::Incident(c) => incident::dispatch(ctx, c),
         Command::Notify(c) => notify::dispatch(ctx, c),
         Command::Server(a) => server::run(ctx, *a),
         Command::Config(c) => match c {

@@ -20,6 +20,7 @@ mod first_login;
 mod gdpr;
 mod hardening;
 mod harness;
+mod incident;
 mod keyring;
 mod lanying;
 mod notify;

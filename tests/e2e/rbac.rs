@@ -232,6 +232,38 @@ fn endpoints() -> Vec<(&'static str, &'static str, Option<Value>, &'static str)>
             })),
             "security:manage",
         ),
+        ("GET", "/admin/incidents", None, "security:read"),
+        ("GET", "/admin/incidents/999999", None, "security:read"),
+        (
+            "GET",
+            "/admin/incidents/scope?principal=token:1&since=2026-01-01T00:00:00Z",
+            None,
+            "security:read",
+        ),
+        (
+            "POST",
+            "/admin/incidents",
+            Some(json!({"title": "matrix"})),
+            "security:manage",
+        ),
+        (
+            "POST",
+            "/admin/incidents/999999/close",
+            Some(json!({"summary": "matrix"})),
+            "security:manage",
+        ),
+        (
+            "POST",
+            "/admin/incidents/999999/contain",
+            Some(json!({"dry_run": true})),
+            "security:manage",
+        ),
+        (
+            "POST",
+            "/admin/incidents/999999/events",
+            Some(json!({"kind": "note", "detail": {}})),
+            "security:manage",
+        ),
         ("GET", "/admin/alerts", None, "security:read"),
         (
             "POST",

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod backup;
 pub mod codes;
 pub mod im;
+pub mod incident;
 pub mod notify;
 pub mod permissions;
 pub mod sinks;

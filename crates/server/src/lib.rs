@@ -26,6 +26,7 @@ pub mod export;
 pub mod fsutil;
 pub mod http;
 pub mod im;
+pub mod incident;
 pub mod keys;
 pub mod notify;
 pub mod rbac;

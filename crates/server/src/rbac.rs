@@ -82,7 +82,7 @@ type Touched = BTreeMap<String, Option<BTreeSet<String>>>;
 /// contains each of `needed`; otherwise `ESCALATION_REFUSED` (which the audit log turns
 /// into an `escalation_attempt` alert) with `message` worded around the first permission
 /// missing.
-fn must_hold<'a>(
+pub(crate) fn must_hold<'a>(
     held: &[String],
     needed: impl IntoIterator<Item = &'a String>,
     message: impl FnOnce(&str) -> String,
@@ -205,7 +205,7 @@ impl AppState {
 
     /// Acting on an operator needs every permission that operator holds, so nobody can
     /// disable, delete, take over or demote someone more privileged than themselves.
-    fn check_may_act_on(
+    pub(crate) fn check_may_act_on(
         &self,
         caller: &Caller,
         target: &Operator,
@@ -483,7 +483,7 @@ impl AppState {
         })
     }
 
-    fn target(&self, name: &str) -> Result<Operator, ApiError> {
+    pub(crate) fn target(&self, name: &str) -> Result<Operator, ApiError> {
         let by_name = self.store.operator_by_username(name)?;
         let found = match by_name {
             Some(op) => Some(op),

@@ -54,34 +54,7 @@ pub fn dispatch(ctx: &mut Context, c: AuditCommand) -> Result<()> {
     }
 }
 
-/// A time flag: RFC 3339 as is, or `24h`/`7d` meaning that long ago; RFC 3339 out.
-pub fn time_arg(flag: &str, v: &str) -> Result<String> {
-    use time::format_description::well_known::Rfc3339;
-    if let Ok(t) = time::OffsetDateTime::parse(v, &Rfc3339) {
-        return Ok(t.format(&Rfc3339).unwrap_or_else(|_| v.to_owned()));
-    }
-    let secs = crate::duration::parse_secs(v).map_err(|_| {
-        CliError::usage(format!(
-            "{flag} {v:?} is neither an RFC 3339 time nor a duration"
-        ))
-        .hint("use e.g. 2026-11-26T08:00:00Z, 24h or 7d")
-    })?;
-    let t = time::OffsetDateTime::now_utc() - time::Duration::seconds(secs as i64);
-    Ok(t.format(&Rfc3339).expect("formatting a valid time"))
-}
-
-/// Percent-encode a query value (RFC 3986 unreserved characters pass).
-pub fn q(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub use crate::cmdutil::{q, time_arg};
 
 /// `T` of the contract: RFC 3339, or a relative `24h`/`7d` before now, in the form events
 /// carry (`format_at`: UTC, milliseconds).

@@ -70,51 +70,7 @@ pub struct Header {
     idx: HashMap<&'static str, usize>,
 }
 
-/// Split one CSV line (RFC 4180 quoting; a quoted field cannot span lines here).
-pub fn split_csv_line(line: &str) -> std::result::Result<Vec<String>, String> {
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    let mut at_start = true;
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    cur.push('"');
-                }
-                '"' => {
-                    quoted = false;
-                    if !matches!(chars.peek(), None | Some(',')) {
-                        return Err("text after a closing quote".into());
-                    }
-                }
-                _ => cur.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' if at_start => {
-                quoted = true;
-                at_start = false;
-            }
-            ',' => {
-                fields.push(std::mem::take(&mut cur));
-                at_start = true;
-            }
-            _ => {
-                cur.push(c);
-                at_start = false;
-            }
-        }
-    }
-    if quoted {
-        return Err("a quoted field is not closed on this line".into());
-    }
-    fields.push(cur);
-    Ok(fields)
-}
+pub use crate::cmdutil::split_csv_line;
 
 pub fn parse_header(line: &str) -> std::result::Result<Header, String> {
     let names = split_csv_line(line.trim_start_matches('\u{feff}'))?;

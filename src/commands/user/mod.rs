@@ -19,9 +19,7 @@ pub mod list;
 pub mod reset_password;
 pub mod show;
 
-use imadm_api::im::{AdminUserDetail, HEADER_USER_ID, UserProfileDto};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use imadm_api::im::{AdminUserDetail, UserProfileDto};
 use serde_json::{Value, json};
 
 use crate::client::{Auth, path_segment};
@@ -89,31 +87,7 @@ pub fn resolve_all(ctx: &Context, conn: &Conn, users: &[String]) -> Result<Vec<A
     Ok(out)
 }
 
-/// A Lanying request acting on one IM user (the `user_id` header).
-pub fn call_as<B: Serialize, T: DeserializeOwned>(
-    ctx: &Context,
-    conn: &Conn,
-    method: reqwest::Method,
-    path: &str,
-    user_id: i64,
-    body: Option<&B>,
-    otp: Option<&str>,
-) -> Result<T> {
-    let headers = [(HEADER_USER_ID, user_id.to_string())];
-    conn.call(ctx, |c, t| {
-        c.request(
-            method.clone(),
-            path,
-            body,
-            &Auth {
-                token: Some(t),
-                otp,
-            },
-            &headers,
-            false,
-        )
-    })
-}
+pub use crate::cmdutil::call_as;
 
 /// The JSON object `user show` prints (and `user create` for the new user).
 pub fn detail_fields(d: &AdminUserDetail) -> Vec<(&'static str, &'static str, Value)> {

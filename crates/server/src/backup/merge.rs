@@ -56,6 +56,8 @@ pub const TABLES: &[(&str, Class)] = &[
     ("im_groups", Class::Data),
     ("im_messages", Class::Data),
     ("im_users", Class::Data),
+    ("incident_events", Class::History { key: "id" }),
+    ("incidents", Class::Security),
     ("mfa_challenges", Class::Security),
     ("notify_channels", Class::Install),
     ("notify_queue", Class::Install),
@@ -75,6 +77,7 @@ pub const TABLES: &[(&str, Class)] = &[
 /// The security tables [`security`] knows how to merge; a security table missing here
 /// would be taken from the snapshot unmerged, so [`check_classes`] refuses it.
 const MERGED: &[&str] = &[
+    "incidents",
     "mfa_challenges",
     "operator_addresses",
     "operator_roles",
@@ -93,6 +96,7 @@ const CONTINUED: &[&str] = &[
     "audit_checkpoints",
     "audit_log",
     "auth_events",
+    "incident_events",
     "token_sources",
 ];
 
@@ -568,8 +572,14 @@ impl History {
             self.copied.insert("alert_events", id);
         }
 
-        // Authentication events, checkpoints and attestations: new ids, in their order.
-        for table in ["auth_events", "audit_checkpoints", "access_attestations"] {
+        // Authentication events, checkpoints, attestations and incident timelines: new
+        // ids, in their order (an incident's entries keep their incident id and seq).
+        for table in [
+            "auth_events",
+            "audit_checkpoints",
+            "access_attestations",
+            "incident_events",
+        ] {
             let from = self.copied.get(table).copied().unwrap_or(0);
             let cols = columns_but_id(c, table)?;
             c.execute(
@@ -765,6 +775,7 @@ pub fn security(c: &Connection, same_lineage: bool) -> Result<Vec<PrincipalNote>
     );
     c.execute_batch("DELETE FROM main.sessions; DELETE FROM main.mfa_challenges;")
         .map_err(db_err)?;
+    incidents(c, same_lineage).map_err(db_err)?;
     if !same_lineage {
         for op in l_ops.values() {
             notes.push(note(
@@ -986,6 +997,24 @@ pub fn security(c: &Connection, same_lineage: bool) -> Result<Vec<PrincipalNote>
         }
     }
     Ok(notes)
+}
+
+/// Incidents are never rolled back: a restore is often part of the response to one. An
+/// incident opened after the backup stays; one in both keeps live's row unless only the
+/// snapshot's is closed (closed is final). A recovery onto a new install keeps the
+/// snapshot's incidents and adds the install's own whose ids are free.
+fn incidents(c: &Connection, same_lineage: bool) -> rusqlite::Result<()> {
+    if same_lineage {
+        c.execute_batch(
+            "INSERT OR REPLACE INTO main.incidents
+               SELECT * FROM live.incidents l
+                WHERE NOT EXISTS (SELECT 1 FROM main.incidents m
+                                   WHERE m.id = l.id AND m.closed_at_ms IS NOT NULL
+                                     AND l.closed_at_ms IS NULL);",
+        )
+    } else {
+        c.execute_batch("INSERT OR IGNORE INTO main.incidents SELECT * FROM live.incidents;")
+    }
 }
 
 /// The install's identity (`settings`: `server_id`, `app_id`) is live's.

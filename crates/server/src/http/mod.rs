@@ -12,6 +12,7 @@ mod audit;
 mod auth;
 mod backup;
 mod im;
+mod incident;
 mod info;
 mod notify;
 pub mod openapi;
@@ -100,6 +101,7 @@ pub fn router(state: Shared) -> Router {
         .route("/admin/mfa/disable", post(auth::mfa_disable))
         .merge(access::router())
         .merge(admin::router())
+        .merge(incident::router())
         .merge(audit::router())
         .merge(notify::router())
         .merge(backup::router())

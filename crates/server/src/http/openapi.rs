@@ -69,6 +69,13 @@ use utoipa::{Modify, OpenApi};
         super::access::review,
         super::access::attestations,
         super::access::attest,
+        super::incident::list,
+        super::incident::open,
+        super::incident::show,
+        super::incident::scope,
+        super::incident::close,
+        super::incident::record,
+        super::incident::contain,
         super::audit::events,
         super::audit::checkpoint,
         super::audit::export,
@@ -201,6 +208,7 @@ mod tests {
             include_str!("audit.rs"),
             include_str!("backup.rs"),
             include_str!("im.rs"),
+            include_str!("incident.rs"),
         ];
         let mut out = BTreeSet::new();
         for src in sources {

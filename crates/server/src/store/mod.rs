@@ -8,6 +8,7 @@
 //! compare-and-set updates, not read-then-write sequences in Rust.
 
 pub mod im;
+pub mod incident;
 pub mod notify;
 pub mod sqlite;
 
@@ -165,7 +166,7 @@ pub struct StoredEvent {
     pub event: AuthEvent,
 }
 
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Send + Sync + 'static + incident::IncidentStore {
     /// A counter that changes after every committed write (and on [`Store::bump_epoch`]):
     /// caches of what the database says (the authentication cache) are valid only while it
     /// stays the same.

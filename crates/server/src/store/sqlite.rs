@@ -383,6 +383,34 @@ BEGIN SELECT RAISE(ABORT, 'access_attestations is append-only'); END;
 CREATE TRIGGER access_attestations_append_only_delete BEFORE DELETE ON access_attestations
 BEGIN SELECT RAISE(ABORT, 'access_attestations is append-only'); END;
 "#,
+    // 13: incidents (`incident.rs`): the record (security state, merged by a restore)
+    // and its timeline, append-only like the audit log (history: a restore never rewinds
+    // it). No foreign key from the timeline: a restore copies history rows on their own.
+    r#"
+CREATE TABLE incidents (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    title        TEXT NOT NULL,
+    severity     TEXT NOT NULL,
+    opened_by    TEXT NOT NULL,
+    opened_at_ms INTEGER NOT NULL,
+    closed_at_ms INTEGER,
+    summary      TEXT
+);
+CREATE TABLE incident_events (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id INTEGER NOT NULL,
+    seq         INTEGER NOT NULL,
+    at_ms       INTEGER NOT NULL,
+    actor       TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    detail      TEXT NOT NULL
+);
+CREATE INDEX incident_events_by_incident ON incident_events(incident_id, seq);
+CREATE TRIGGER incident_events_append_only_update BEFORE UPDATE ON incident_events
+BEGIN SELECT RAISE(ABORT, 'incident_events is append-only'); END;
+CREATE TRIGGER incident_events_append_only_delete BEFORE DELETE ON incident_events
+BEGIN SELECT RAISE(ABORT, 'incident_events is append-only'); END;
+"#,
 ];
 
 /// Read connections beside the writer: enough to keep both cores of a small server busy
