@@ -895,10 +895,11 @@ impl AppState {
                 server_id: &self.server_id,
                 accept_fork,
             };
+            let key = self.key.active();
             let staged = stage(
                 &self.db_path,
-                &self.key.fingerprint(),
-                self.key.backup_mac_key(),
+                key.fingerprint(),
+                key.backup_mac_key(),
                 inp,
                 &opts,
             )?;
