@@ -21,6 +21,7 @@ mod gdpr;
 mod hardening;
 mod harness;
 mod keyring;
+mod keys;
 mod lanying;
 mod notify;
 mod rbac;

@@ -125,7 +125,8 @@ impl Key {
         &self.backup_mac
     }
 
-    fn seal_raw(&self, plaintext: &[u8], aad: &str) -> Vec<u8> {
+    /// Seal `plaintext` under this key (see [`ServerKey::seal`]).
+    pub fn seal(&self, plaintext: &[u8], aad: &str) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
         let ct = self
@@ -406,7 +407,7 @@ impl ServerKey {
 
     /// Seal `plaintext` under the active key; `aad` names the row and column it belongs to.
     pub fn seal(&self, plaintext: &[u8], aad: &str) -> Vec<u8> {
-        self.active().seal_raw(plaintext, aad)
+        self.active().seal(plaintext, aad)
     }
 
     /// The key id a sealed value names (`None`: a value of the original key, no prefix).
@@ -463,29 +464,21 @@ impl ServerKey {
         Ok(id)
     }
 
-    /// Mark `ids` retired (no row uses them; kept to open old backups). The active key
-    /// never is.
-    pub fn retire(&self, ids: &[KeyId]) -> Result<(), KeyError> {
+    /// Record which keys are retired: no row uses them, they only open old backups. The
+    /// active key never is.
+    pub fn set_retired(&self, ids: &BTreeSet<KeyId>) -> Result<(), KeyError> {
         let mut ring = self.ring.write().unwrap_or_else(|p| p.into_inner());
         let active = ring.keys[ring.active].id;
-        let before = ring.retired.len();
-        ring.retired
-            .extend(ids.iter().copied().filter(|id| *id != active));
-        if ring.retired.len() == before {
+        let retired: BTreeSet<KeyId> = ids.iter().copied().filter(|id| *id != active).collect();
+        if retired == ring.retired {
             return Ok(());
         }
-        self.write_state(&ring)
-    }
-
-    /// Take `ids` off the retired list again: a restore brought back rows under them.
-    pub fn unretire(&self, ids: &[KeyId]) -> Result<(), KeyError> {
-        let mut ring = self.ring.write().unwrap_or_else(|p| p.into_inner());
-        let before = ring.retired.len();
-        ring.retired.retain(|id| !ids.contains(id));
-        if ring.retired.len() == before {
-            return Ok(());
+        let previous = std::mem::replace(&mut ring.retired, retired);
+        if let Err(e) = self.write_state(&ring) {
+            ring.retired = previous;
+            return Err(e);
         }
-        self.write_state(&ring)
+        Ok(())
     }
 
     fn write_state(&self, ring: &Ring) -> Result<(), KeyError> {
@@ -535,7 +528,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k");
         let ring = ServerKey::create(&path).unwrap();
-        let old = ring.active().seal_raw(b"secret", "im_users:1:email");
+        let old = ring.active().seal(b"secret", "im_users:1:email");
         let legacy = old[SEALED_PREFIX_LEN..].to_vec();
         assert_eq!(ServerKey::sealed_key_id(&legacy), None);
         assert_eq!(
@@ -579,7 +572,7 @@ mod tests {
         assert_eq!(mode(&dir.join(format!("{b}.key"))), 0o600);
         assert_eq!(mode(&dir.join(KEYRING_FILE)), 0o600);
         // Retiring keeps the key: a backup of its time still needs it.
-        ring.retire(&[a, b]).unwrap();
+        ring.set_retired(&BTreeSet::from([a, b])).unwrap();
         let ring = ServerKey::load(&path).unwrap();
         let list = ring.list();
         assert_eq!(

@@ -13,6 +13,7 @@ mod auth;
 mod backup;
 mod im;
 mod info;
+mod keys;
 mod notify;
 pub mod openapi;
 
@@ -102,6 +103,7 @@ pub fn router(state: Shared) -> Router {
         .merge(admin::router())
         .merge(audit::router())
         .merge(notify::router())
+        .merge(keys::router())
         .merge(backup::router())
         // IM users, groups, messages (Lanying-compatible) and /admin/users: http/im.rs
         .merge(im::router())

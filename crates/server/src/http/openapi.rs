@@ -78,6 +78,8 @@ use utoipa::{Modify, OpenApi};
         super::audit::resolve_alert,
         super::notify::status,
         super::notify::test,
+        super::keys::status,
+        super::keys::rotate,
         super::backup::snapshot,
         super::backup::restore,
     ),

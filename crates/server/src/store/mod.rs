@@ -8,6 +8,7 @@
 //! compare-and-set updates, not read-then-write sequences in Rust.
 
 pub mod im;
+pub mod keys;
 pub mod notify;
 pub mod sqlite;
 

@@ -1,0 +1,244 @@
+//! Server key rotation end to end: offline (`imadm server rotate-key`) killed half-way by
+//! the debug hook and resumed by the next start, online (`POST /admin/keys/rotate`, owner
+//! only, step-up, audited), every sealed value read back through the API and none left
+//! under the old key id in the database file.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::harness::*;
+use crate::rbac::{Api, seeded};
+
+/// First bytes of a sealed value that names its key (`keys::SEALED_MAGIC`), in hex.
+const MAGIC_HEX: &str = "FF6B6901";
+
+/// Every sealed column (`store::keys::SEALED`): table and column.
+const SEALED: &[(&str, &str)] = &[
+    ("operators", "totp_secret"),
+    ("operators", "totp_pending"),
+    ("sessions", "grace_tokens"),
+    ("im_users", "nick_name"),
+    ("im_users", "email"),
+    ("im_users", "mobile"),
+    ("im_groups", "name"),
+    ("im_groups", "description"),
+    ("im_messages", "content"),
+];
+
+/// Sealed values in the database file under the key `id` (16 hex digits).
+fn values_under(data_dir: &Path, id: &str) -> u64 {
+    SEALED
+        .iter()
+        .map(|(t, c)| {
+            sql_at(
+                data_dir,
+                &format!(
+                    "SELECT count(*) FROM {t} WHERE hex(substr({c}, 1, 12)) = '{MAGIC_HEX}{}'",
+                    id.to_uppercase()
+                ),
+            )
+            .trim()
+            .parse::<u64>()
+            .unwrap()
+        })
+        .sum()
+}
+
+/// Sealed values in the database file, whatever their key.
+fn values(data_dir: &Path) -> u64 {
+    SEALED
+        .iter()
+        .map(|(t, c)| {
+            sql_at(
+                data_dir,
+                &format!("SELECT count(*) FROM {t} WHERE {c} IS NOT NULL"),
+            )
+            .trim()
+            .parse::<u64>()
+            .unwrap()
+        })
+        .sum()
+}
+
+/// The active key id the keyring file names.
+fn active_in_keyring(data_dir: &Path) -> String {
+    let text = std::fs::read_to_string(data_dir.join("server.key.d/keyring.json")).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v["active"].as_str().unwrap().to_owned()
+}
+
+/// `GET /admin/keys` until no sealed value is left under another key than the active one.
+fn wait_for_reseal(api: &Api, token: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (st, env) = api.call("GET", "/admin/keys", Some(token), None, None);
+        assert_eq!(st, 200, "{env}");
+        if env["data"]["sealed_values_left"] == 0 {
+            return env["data"].clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the re-seal did not finish: {env}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// 40 users with a nick name and an e-mail address (80 sealed values), imported.
+fn import_users(server: &Server) {
+    let mut csv = String::from("username,password,nick_name,email\n");
+    for i in 0..40 {
+        csv.push_str(&format!(
+            "rot_{i:02},pw-{i}-xyz,Nick {i},rot{i}@example.com\n"
+        ));
+    }
+    let file = server.tmp().join("users.csv");
+    std::fs::write(&file, csv).unwrap();
+    assert_success(&run(server.imadm().args(["user", "import"]).arg(&file)));
+}
+
+fn user_show(server: &Server, name: &str) -> Value {
+    let out = run(server.imadm().args(["user", "show", name, "-o", "json"]));
+    assert_success(&out);
+    json_stdout(&out)
+}
+
+#[test]
+fn offline_rotation_killed_half_way_resumes_at_the_next_start() {
+    let mut server = Server::start();
+    server.login();
+    import_users(&server);
+    let data = server.data_dir.clone();
+    let total = values(&data);
+    assert!(total >= 80, "{total}");
+    let (_, env) = Api::new(&server).call("GET", "/admin/keys", Some(&server.token()), None, None);
+    let old = env["data"]["keys"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(env["data"]["keys"][0]["active"], true, "{env}");
+    assert_eq!(
+        values_under(&data, &old),
+        total,
+        "every value names its key"
+    );
+
+    // Not beside a running server: the data dir is locked.
+    let config = server.tmp().join("rotate-config");
+    let rotate = |env: &[(&str, &str)]| {
+        let mut cmd = imadm_in(&config);
+        cmd.args(["server", "rotate-key", "--data-dir"]).arg(&data);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        run(&mut cmd)
+    };
+    assert_error(&rotate(&[]), 7, "has the data dir");
+    assert!(!data.join("server.key.d").exists());
+
+    server.stop_in_place();
+    // Killed after two batches of ten rows (the debug hook aborts, as a crash would).
+    let out = rotate(&[
+        ("IMADM_TEST_RESEAL_BATCH", "10"),
+        ("IMADM_TEST_RESEAL_STOP_AFTER", "2"),
+    ]);
+    assert!(!out.status.success(), "{}", describe(&out));
+    let new = active_in_keyring(&data);
+    assert_ne!(new, old);
+    let moved = values_under(&data, &new);
+    assert!(
+        moved > 0 && moved < total,
+        "half-way: {moved} of {total} values under the new key"
+    );
+    assert_eq!(values_under(&data, &old) + moved, total);
+
+    // The next start resumes in the background; reads work meanwhile and after.
+    let server = server.restart_with(&[]);
+    server.login();
+    assert_eq!(user_show(&server, "rot_07")["email"], "rot7@example.com");
+    let status = wait_for_reseal(&Api::new(&server), &server.token());
+    assert_eq!(values_under(&data, &old), 0);
+    assert_eq!(values_under(&data, &new), values(&data));
+    let keys = status["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 2, "{status}");
+    assert_eq!(
+        (
+            &keys[0]["id"],
+            &keys[0]["retired"],
+            &keys[0]["sealed_values"]
+        ),
+        (
+            &Value::from(old.clone()),
+            &Value::Bool(true),
+            &Value::from(0)
+        )
+    );
+    assert_eq!(
+        (&keys[1]["id"], &keys[1]["active"]),
+        (&Value::from(new.clone()), &Value::Bool(true))
+    );
+    for i in [0, 13, 39] {
+        let u = user_show(&server, &format!("rot_{i:02}"));
+        assert_eq!(u["email"], format!("rot{i}@example.com"), "{u}");
+        assert_eq!(u["nick_name"], format!("Nick {i}"), "{u}");
+    }
+    // The old key stays on disk (0600) for backups taken before the rotation.
+    assert!(data.join(format!("server.key.d/{new}.key")).exists());
+    assert!(data.join("server.key").exists());
+}
+
+#[test]
+fn online_rotation_is_owner_only_with_step_up_and_audited() {
+    let server = Server::start_with(&["--seed-operator", "ada:admin"]);
+    server.login();
+    import_users(&server);
+    let api = Api::new(&server);
+    let creds = seeded(&server);
+    let ada = api.login("ada", &creds["admin"].0, &creds["admin"].1);
+    let owner = server.token();
+
+    // An admin holds everything but restore and key rotation: refused before step-up.
+    let (st, env) = api.call("POST", "/admin/keys/rotate", Some(&ada), None, None);
+    assert_eq!((st, env["code"].as_i64()), (403, Some(10010)), "{env}");
+    // The owner without a code: step-up needed.
+    let (st, env) = api.call("POST", "/admin/keys/rotate", Some(&owner), None, None);
+    assert_eq!((st, env["code"].as_i64()), (401, Some(50010)), "{env}");
+    assert!(!server.data_dir.join("server.key.d").exists());
+
+    let (st, env) = api.call(
+        "POST",
+        "/admin/keys/rotate",
+        Some(&owner),
+        Some(&server.next_code()),
+        None,
+    );
+    assert_eq!(st, 200, "{env}");
+    let new = env["data"]["active"].as_str().unwrap().to_owned();
+    let old = env["data"]["previous"].as_str().unwrap().to_owned();
+    let status = wait_for_reseal(&api, &owner);
+    assert_eq!(status["keys"][1]["id"], new.as_str(), "{status}");
+    assert_eq!(values_under(&server.data_dir, &old), 0);
+    assert_eq!(
+        values_under(&server.data_dir, &new),
+        values(&server.data_dir)
+    );
+    assert_eq!(user_show(&server, "rot_21")["email"], "rot21@example.com");
+
+    let rows = server.sql(
+        "SELECT actor, target, outcome, detail FROM audit_log WHERE action = 'keys.rotate' ORDER BY seq",
+    );
+    assert_eq!(
+        rows.lines().collect::<Vec<_>>(),
+        [
+            "ada||denied|code 10010".to_owned(),
+            format!("{}||denied|code 50010", server.info.username),
+            format!(
+                "{}|key:{new}|success|replaces key {old}",
+                server.info.username
+            ),
+        ]
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>(),
+        "{rows}"
+    );
+}
