@@ -242,3 +242,113 @@ fn online_rotation_is_owner_only_with_step_up_and_audited() {
         "{rows}"
     );
 }
+
+/// The rows of every data table with each sealed value shown as whether it is set (a
+/// re-seal changes the ciphertext, not the value), in a stable order.
+fn data_without_ciphertext(server: &Server) -> String {
+    use imadm_server::backup::merge::{Class, TABLES};
+    let mut out = String::new();
+    for (t, _) in TABLES.iter().filter(|(_, c)| *c == Class::Data) {
+        let columns = server.sql(&format!("SELECT name FROM pragma_table_info('{t}')"));
+        let select: Vec<String> = columns
+            .lines()
+            .map(|c| {
+                if SEALED.contains(&(t, c)) {
+                    format!("{c} IS NOT NULL")
+                } else {
+                    format!("\"{c}\"")
+                }
+            })
+            .collect();
+        out.push_str(&format!("== {t}\n"));
+        out.push_str(&server.sql(&format!(
+            "SELECT {} FROM \"{t}\" ORDER BY 1, 2",
+            select.join(", ")
+        )));
+    }
+    out
+}
+
+fn rotate_online(server: &Server, api: &Api) -> (String, String) {
+    let (st, env) = api.call(
+        "POST",
+        "/admin/keys/rotate",
+        Some(&server.token()),
+        Some(&server.next_code()),
+        None,
+    );
+    assert_eq!(st, 200, "{env}");
+    wait_for_reseal(api, &server.token());
+    (
+        env["data"]["previous"].as_str().unwrap().to_owned(),
+        env["data"]["active"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn restore(server: &Server, identity: &Path, archive: &Path) -> std::process::Output {
+    run(server
+        .imadm()
+        .args(["--yes", "backup", "restore", "-o", "json", "--identity"])
+        .arg(identity)
+        .arg(archive)
+        .args(["--otp", &server.next_code()]))
+}
+
+#[test]
+fn a_backup_taken_before_a_rotation_restores_after_it() {
+    let server = Server::start();
+    server.login();
+    import_users(&server);
+    let api = Api::new(&server);
+    let dir = server.tmp().join("backups");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (identity, recipient) = crate::backup::keypair(server.tmp());
+    let archive = crate::backup::backup(&server, &recipient, &[&dir]);
+    let at_backup = data_without_ciphertext(&server);
+
+    let (k0, k1) = rotate_online(&server, &api);
+    assert_success(&run(server
+        .imadm()
+        .args([
+            "user",
+            "create",
+            "later",
+            "--password-stdin",
+            "--email",
+            "l@example.com",
+        ])
+        .write_stdin("pw-for-tests\n")));
+    assert_ne!(data_without_ciphertext(&server), at_backup);
+
+    // The snapshot's MAC is under k0, retired but kept; its values open under k0.
+    let out = restore(&server, &identity, &archive);
+    assert_success(&out);
+    server.login();
+    assert_eq!(data_without_ciphertext(&server), at_backup);
+    for i in [0, 17, 39] {
+        let u = user_show(&server, &format!("rot_{i:02}"));
+        assert_eq!(u["email"], format!("rot{i}@example.com"), "{u}");
+        assert_eq!(u["nick_name"], format!("Nick {i}"), "{u}");
+    }
+    // Then the restored values move to the active key, and k0 is retired again.
+    let status = wait_for_reseal(&api, &server.token());
+    assert_eq!(values_under(&server.data_dir, &k0), 0);
+    assert_eq!(
+        values_under(&server.data_dir, &k1),
+        values(&server.data_dir)
+    );
+    assert_eq!(status["keys"][0]["retired"], true, "{status}");
+    assert_eq!(data_without_ciphertext(&server), at_backup);
+
+    // A backup under k1, restored on a new install that has the original key only (no
+    // server.key.d/): integrity error, with the hint to copy the keyring; nothing changed.
+    let archive = crate::backup::backup(&server, &recipient, &[&dir]);
+    let original = std::fs::read(server.data_dir.join("server.key")).unwrap();
+    let other = Server::start_with_files(&[("server.key", &original)], &[]);
+    other.login();
+    let before = data_without_ciphertext(&other);
+    let out = restore(&other, &identity, &archive);
+    assert_error(&out, 8, "different server key");
+    assert!(stderr(&out).contains("server.key.d"), "{}", describe(&out));
+    assert_eq!(data_without_ciphertext(&other), before);
+}

@@ -334,10 +334,12 @@ impl ServerKey {
                         .ok_or_else(|| damaged(format!("no key file for the key {id}")))
                 };
                 let active = find(&s.active)?;
-                let mut retired = BTreeSet::new();
-                for id in &s.retired {
-                    retired.insert(keys[find(id)?].id);
-                }
+                // A retired key's file may be deleted once no backup needs it.
+                let retired = s
+                    .retired
+                    .iter()
+                    .filter_map(|id| find(id).ok().map(|i| keys[i].id))
+                    .collect();
                 (active, retired)
             }
         };

@@ -132,6 +132,17 @@ pub fn spawn_reseal(state: Arc<AppState>) {
     });
 }
 
+/// After a restore: the restored rows may be under keys retired since the snapshot. Every
+/// key is taken off the retired list first (so a crash before the re-seal ends still
+/// resumes it at the next start), then the re-seal moves them to the active key and
+/// retires what no row uses again.
+pub fn after_restore(state: Arc<AppState>) {
+    if let Err(e) = state.key.set_retired(&BTreeSet::new()) {
+        tracing::error!(error = %e, "key rotation: cannot update the keyring after a restore");
+    }
+    spawn_reseal(state);
+}
+
 impl AppState {
     /// `GET /admin/keys` (`security:read`): the keyring and the sealed values per key.
     pub fn keys_status(&self, c: &Caller) -> Result<KeysStatus, ApiError> {

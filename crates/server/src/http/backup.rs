@@ -101,6 +101,7 @@ pub async fn snapshot(
             &state.server_id,
             key.fingerprint(),
             key.backup_mac_key(),
+            state.key.original_id(),
             out,
         ) {
             Ok(_) => {
@@ -237,5 +238,8 @@ pub async fn restore(
         )
     })
     .await?;
+    if !dry_run {
+        crate::rotation::after_restore(s.clone());
+    }
     Ok(ok(report))
 }

@@ -9,9 +9,9 @@
 //! rows still left. The store never sees a key: the caller's [`Resealer`] opens and
 //! seals each value.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use rusqlite::params;
+use rusqlite::{Connection, params};
 
 use super::sqlite::SqliteStore;
 use super::{Result, StoreError};
@@ -100,31 +100,40 @@ pub trait KeyStore: Send + Sync {
     ) -> Result<Batch>;
 }
 
-impl KeyStore for SqliteStore {
-    fn sealed_counts(&self) -> Result<BTreeMap<Option<KeyId>, u64>> {
-        let conn = self.reader();
-        let mut counts = BTreeMap::new();
-        for t in SEALED {
-            for c in t.columns {
-                let sql = format!(
-                    "SELECT CASE WHEN substr({c}, 1, {m}) = ?1 THEN substr({c}, {s}, 8) END AS k, \
+/// The key ids the sealed values seen through `conn` are under (`None`: values that name
+/// no key). A backup snapshot's header lists them (`backup::snapshot`).
+pub(crate) fn sealed_key_ids(conn: &Connection) -> Result<BTreeSet<Option<KeyId>>> {
+    Ok(sealed_counts(conn)?.into_keys().collect())
+}
+
+fn sealed_counts(conn: &Connection) -> Result<BTreeMap<Option<KeyId>, u64>> {
+    let mut counts = BTreeMap::new();
+    for t in SEALED {
+        for c in t.columns {
+            let sql = format!(
+                "SELECT CASE WHEN substr({c}, 1, {m}) = ?1 THEN substr({c}, {s}, 8) END AS k, \
                      count(*) FROM {t} WHERE {c} IS NOT NULL GROUP BY k",
-                    m = SEALED_MAGIC.len(),
-                    s = SEALED_MAGIC.len() + 1,
-                    t = t.table,
-                );
-                let mut stmt = conn.prepare_cached(&sql)?;
-                let rows = stmt.query_map(params![&SEALED_MAGIC[..]], |r| {
-                    Ok((r.get::<_, Option<Vec<u8>>>(0)?, r.get::<_, i64>(1)?))
-                })?;
-                for row in rows {
-                    let (id, n) = row?;
-                    let id = id.map(|b| KeyId(b.try_into().unwrap_or_default()));
-                    *counts.entry(id).or_insert(0) += n as u64;
-                }
+                m = SEALED_MAGIC.len(),
+                s = SEALED_MAGIC.len() + 1,
+                t = t.table,
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![&SEALED_MAGIC[..]], |r| {
+                Ok((r.get::<_, Option<Vec<u8>>>(0)?, r.get::<_, i64>(1)?))
+            })?;
+            for row in rows {
+                let (id, n) = row?;
+                let id = id.map(|b| KeyId(b.try_into().unwrap_or_default()));
+                *counts.entry(id).or_insert(0) += n as u64;
             }
         }
-        Ok(counts)
+    }
+    Ok(counts)
+}
+
+impl KeyStore for SqliteStore {
+    fn sealed_counts(&self) -> Result<BTreeMap<Option<KeyId>, u64>> {
+        sealed_counts(&self.reader())
     }
 
     fn reseal_batch(
