@@ -352,3 +352,167 @@ fn a_backup_taken_before_a_rotation_restores_after_it() {
     assert!(stderr(&out).contains("server.key.d"), "{}", describe(&out));
     assert_eq!(data_without_ciphertext(&other), before);
 }
+
+/// The `dev` profile's pinned audit key (config.toml).
+fn pinned_audit_key(server: &Server) -> String {
+    let out = run(server.imadm().args(["config", "get", "audit_key"]));
+    assert_success(&out);
+    stdout(&out).trim().to_owned()
+}
+
+fn export(server: &Server, file: &Path) -> std::process::Output {
+    run(server.imadm().args(["audit", "export", "--out"]).arg(file))
+}
+
+/// The pseudonym the log names IM user `name` by (its `user.create` event).
+fn pseudonym_in_log(server: &Server, action: &str) -> String {
+    server
+        .sql(&format!(
+            "SELECT target FROM audit_log WHERE action = '{action}' ORDER BY seq DESC LIMIT 1"
+        ))
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn a_pinned_cli_follows_a_signed_audit_key_handoff_and_nothing_else() {
+    let mut server = Server::start();
+    server.login();
+    crate::users::create_user(&server, "handoff_user", &[]);
+    let dir = server.tmp().join("reports");
+    std::fs::create_dir_all(&dir).unwrap();
+    assert_success(&export(&server, &dir.join("before.json")));
+    let old_key = pinned_audit_key(&server);
+    assert!(old_key.starts_with("ssh-ed25519 "), "{old_key}");
+    let created = pseudonym_in_log(&server, "user.create");
+
+    let api = Api::new(&server);
+    let (st, env) = api.call(
+        "POST",
+        "/admin/keys/rotate-audit",
+        Some(&server.token()),
+        Some(&server.next_code()),
+        None,
+    );
+    assert_eq!(st, 200, "{env}");
+    let handoff = env["data"].clone();
+    assert!(
+        old_key.starts_with(handoff["old_key"].as_str().unwrap()),
+        "{env}"
+    );
+    let new_key = handoff["new_key"].as_str().unwrap().to_owned();
+    let (_, info) = api.call("GET", "/admin/server-info", None, None, None);
+    assert!(
+        info["data"]["audit_public_key"]
+            .as_str()
+            .unwrap()
+            .starts_with(&new_key),
+        "{info}"
+    );
+    assert_eq!(info["data"]["audit_key_handoffs"][0], handoff);
+
+    // `compliance check` follows the hand-off: the key control passes, the pin moves.
+    let config = std::fs::read(server.config_dir.join("config.toml")).unwrap();
+    let out = run(server.imadm().args(["compliance", "check", "-o", "json"]));
+    let v = json_stdout(&out);
+    let control = v["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "audit-server-key")
+        .unwrap()
+        .clone();
+    assert_eq!(control["status"], "pass", "{control}");
+    assert!(
+        stderr(&out).contains("followed its hand-off"),
+        "{}",
+        describe(&out)
+    );
+    assert!(pinned_audit_key(&server).starts_with(&new_key));
+    // Back to the old pin, for the other commands.
+    std::fs::write(server.config_dir.join("config.toml"), config).unwrap();
+    assert_eq!(pinned_audit_key(&server), old_key);
+
+    // The pinned CLI checks the hand-off with the pinned key, follows it and says so.
+    let out = export(&server, &dir.join("after.json"));
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains("rotated its audit key: followed the hand-off"),
+        "{}",
+        describe(&out)
+    );
+    assert!(pinned_audit_key(&server).starts_with(&new_key));
+    let out = run(server
+        .imadm()
+        .args(["audit", "verify", "-o", "json"])
+        .arg(dir.join("after.json")));
+    assert_success(&out);
+    // The old report still verifies under the old key.
+    let out = run(server
+        .imadm()
+        .args(["audit", "verify", "--server-key", &old_key])
+        .arg(dir.join("before.json")));
+    assert_success(&out);
+    // Pseudonyms do not depend on the signing key.
+    assert_success(&run(server.imadm().args([
+        "user",
+        "disable",
+        "handoff_user",
+    ])));
+    assert_eq!(pseudonym_in_log(&server, "user.disable"), created);
+    let rows = server
+        .sql("SELECT outcome, target, detail FROM audit_log WHERE action = 'keys.rotate_audit'");
+    assert_eq!(
+        rows.trim(),
+        format!(
+            "success|audit-key|hand-off at seq {} to {new_key}",
+            handoff["seq"]
+        )
+    );
+
+    // A key swapped in with a hand-off the pinned key did not sign (the new key signed it
+    // itself): exit 8, the pin unchanged.
+    server.stop_in_place();
+    let forged_seed = [42u8; 32];
+    let forged = imadm_server::audit::AuditKey::from_seed(&forged_seed).openssh_public("x");
+    let forged_key = forged.trim_end_matches(" imadm-audit@x").to_owned();
+    let kdir = server.data_dir.join("audit.key.d");
+    let mut handoffs: Value =
+        serde_json::from_slice(&std::fs::read(kdir.join("handoffs.json")).unwrap()).unwrap();
+    let mut second = handoffs[0].clone();
+    second["old_key"] = Value::from(new_key.clone());
+    second["new_key"] = Value::from(forged_key.clone());
+    handoffs.as_array_mut().unwrap().push(second);
+    std::fs::write(kdir.join("handoffs.json"), handoffs.to_string()).unwrap();
+    std::fs::write(kdir.join("signing-2.key"), forged_seed).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        kdir.join("signing-2.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let server = server.restart_with(&[]);
+    server.login();
+    // The dev server rewrote its profile (new port): pin the key the CLI had followed.
+    assert_success(&run(server.imadm().args([
+        "config",
+        "set",
+        "audit_key",
+        &new_key,
+    ])));
+    let out = export(&server, &dir.join("forged.json"));
+    assert_error(&out, 8, "no hand-off signed by the pinned key");
+    assert!(pinned_audit_key(&server).starts_with(&new_key));
+    // `compliance check` judges the key the same way.
+    let out = run(server.imadm().args(["compliance", "check", "-o", "json"]));
+    let v = json_stdout(&out);
+    let control = v["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "audit-server-key")
+        .unwrap()
+        .clone();
+    assert_eq!(control["status"], "fail", "{control}");
+    assert!(pinned_audit_key(&server).starts_with(&new_key));
+}

@@ -256,6 +256,7 @@ fn endpoints() -> Vec<(&'static str, &'static str, Option<Value>, &'static str)>
         // Without a code: refused for step-up after the permission check, so the matrix
         // never rotates.
         ("POST", "/admin/keys/rotate", None, "keys:rotate"),
+        ("POST", "/admin/keys/rotate-audit", None, "keys:rotate"),
         ("GET", "/admin/backup/snapshot", None, "backup:run"),
         (
             "POST",

@@ -9,11 +9,16 @@
 //! active key), so a rotation cut short by a crash resumes: a server starting with keys
 //! that are neither active nor retired re-seals in the background, and `rotate-key`
 //! finishes it before it makes another key.
+//!
+//! The audit signing key rotates online too (`POST /admin/keys/rotate-audit`, same
+//! permission and step-up, audited `keys.rotate_audit`): `audit::AuditKey::rotate` signs
+//! a hand-off to the new key with the old one, which pinned clients follow.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use imadm_api::admin::{KeyRotation, KeyStatus, KeysStatus};
+use imadm_api::audit::KeyHandoff;
 use imadm_api::codes;
 
 use crate::AppState;
@@ -198,6 +203,38 @@ impl AppState {
                 active: active.to_string(),
                 previous: previous.to_string(),
             })
+        })
+    }
+
+    /// `POST /admin/keys/rotate-audit` (`keys:rotate`, step-up): a new audit signing key,
+    /// handed off at the chain's head by the key it replaces.
+    pub fn rotate_audit_key(
+        &self,
+        ctx: &RequestCtx,
+        c: &Caller,
+        otp: Option<&str>,
+    ) -> Result<KeyHandoff, ApiError> {
+        let event = self.audit_event(ctx, Some(c), "keys.rotate_audit", None);
+        self.audited(event, || {
+            c.require("keys:rotate")?;
+            self.step_up(ctx, c, otp, "rotating the audit signing key")?;
+            let (seq, head) = self
+                .store
+                .audit_hash_at(None)?
+                .unwrap_or_else(|| (0, imadm_api::audit::hash_hex(&imadm_api::audit::GENESIS)));
+            let handoff = self
+                .audit_key
+                .rotate(seq, &head, &self.server_id)
+                .map_err(|e| {
+                    tracing::error!(error = %e, "audit key rotation failed");
+                    ApiError::new(codes::INTERNAL, "the new audit key could not be written")
+                        .hint("see the server log; the signing key is unchanged")
+                })?;
+            crate::audit::amend_pending(|e| {
+                e.target = Some("audit-key".into());
+                e.detail = Some(format!("hand-off at seq {seq} to {}", handoff.new_key));
+            });
+            Ok(handoff)
         })
     }
 }

@@ -185,17 +185,39 @@ pub fn trusted_key(ctx: &mut Context, conn: &Conn) -> Result<(ServerKey, ServerI
     })?;
     let key = ServerKey::parse(served)?;
     let mut profile = ctx.profile();
-    if pin::check(profile.audit_key.as_deref(), &key, &ctx.profile_name)? == Pin::First {
-        profile.audit_key = Some(served.trim().to_owned());
-        ctx.config
-            .profiles
-            .insert(ctx.profile_name.clone(), profile);
-        ctx.config.save(&ctx.config_dir)?;
-        ctx.info(format!(
+    let said = match pin::check(
+        profile.audit_key.as_deref(),
+        &key,
+        &info.audit_key_handoffs,
+        &info.server_id,
+        &ctx.profile_name,
+    )? {
+        Pin::Same => return Ok((key, info)),
+        Pin::First => format!(
             "pinned the server's audit key {} in profile {:?}",
             key.openssh, ctx.profile_name
-        ))?;
-    }
+        ),
+        Pin::Followed(seqs) => format!(
+            "the server rotated its audit key: followed {} signed by the pinned key (at seq {}); pinned the new key {} in profile {:?}",
+            if seqs.len() == 1 {
+                "the hand-off"
+            } else {
+                "the hand-offs"
+            },
+            seqs.iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            key.openssh,
+            ctx.profile_name
+        ),
+    };
+    profile.audit_key = Some(served.trim().to_owned());
+    ctx.config
+        .profiles
+        .insert(ctx.profile_name.clone(), profile);
+    ctx.config.save(&ctx.config_dir)?;
+    ctx.info(said)?;
     Ok((key, info))
 }
 

@@ -1,4 +1,5 @@
-//! `/admin/keys`: the server keyring's status and online key rotation. The rotation and
+//! `/admin/keys`: the server keyring's status and online rotation of the server key and
+//! of the audit signing key. The rotation and
 //! the re-seal live in `crate::rotation`.
 
 use axum::Router;
@@ -7,6 +8,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use imadm_api::Envelope;
 use imadm_api::admin::{KeyRotation, KeysStatus};
+use imadm_api::audit::KeyHandoff;
 
 use super::{Authed, Otp, Shared, blocking, ok};
 use crate::auth::RequestCtx;
@@ -16,6 +18,7 @@ pub fn router() -> Router<Shared> {
     Router::new()
         .route("/admin/keys", get(status))
         .route("/admin/keys/rotate", post(rotate))
+        .route("/admin/keys/rotate-audit", post(rotate_audit))
 }
 
 #[utoipa::path(get, path = "/admin/keys", tag = "admin",
@@ -37,4 +40,19 @@ pub async fn rotate(
     let rotated = blocking(&s, move |s| s.rotate_key(&ctx, &c, otp.as_deref())).await?;
     crate::rotation::spawn_reseal(s.clone());
     Ok(ok(rotated))
+}
+
+#[utoipa::path(post, path = "/admin/keys/rotate-audit", tag = "admin",
+    params(("app_id" = String, Header), ("access-token" = String, Header), ("x-imadm-otp" = Option<String>, Header)),
+    responses((status = 200, description = "the hand-off to the new audit signing key, signed by the old one", body = Envelope<KeyHandoff>)))]
+pub async fn rotate_audit(
+    State(s): State<Shared>,
+    ctx: RequestCtx,
+    Authed(c): Authed,
+    Otp(otp): Otp,
+) -> Result<Response, ApiError> {
+    Ok(ok(blocking(&s, move |s| {
+        s.rotate_audit_key(&ctx, &c, otp.as_deref())
+    })
+    .await?))
 }

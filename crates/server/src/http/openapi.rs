@@ -80,6 +80,7 @@ use utoipa::{Modify, OpenApi};
         super::notify::test,
         super::keys::status,
         super::keys::rotate,
+        super::keys::rotate_audit,
         super::backup::snapshot,
         super::backup::restore,
     ),
