@@ -150,6 +150,14 @@ fn offline_rotation_killed_half_way_resumes_at_the_next_start() {
         "half-way: {moved} of {total} values under the new key"
     );
     assert_eq!(values_under(&data, &old) + moved, total);
+    assert_eq!(
+        sql_at(
+            &data,
+            "SELECT actor_type, actor, target, outcome, detail FROM audit_log WHERE action = 'keys.rotate'"
+        )
+        .trim(),
+        format!("system|imadm server rotate-key|key:{new}|success|replaces key {old} (offline)")
+    );
 
     // The next start resumes in the background; reads work meanwhile and after.
     let server = server.restart_with(&[]);

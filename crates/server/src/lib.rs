@@ -378,6 +378,34 @@ pub fn rotate_key(path: &Path) -> Result<RotateOutput, ServerError> {
             ))
         })?)
     };
+    if let Some(id) = new_key {
+        // No request and no operator: the record names the command, as `system`.
+        let previous = dir
+            .key
+            .list()
+            .iter()
+            .rev()
+            .find(|k| !k.active && !k.retired)
+            .map(|k| k.id.to_string())
+            .unwrap_or_default();
+        dir.store
+            .append_audit(&audit::NewAudit {
+                actor_type: "system".into(),
+                actor: "imadm server rotate-key".into(),
+                action: "keys.rotate".into(),
+                target: Some(format!("key:{id}")),
+                outcome: "success".into(),
+                detail: Some(format!("replaces key {previous} (offline)")),
+                ..audit::NewAudit::default()
+            })
+            .map_err(|e| {
+                ServerError::new(
+                    ErrorKind::Io,
+                    format!("the rotation could not be recorded in the audit log: {e}"),
+                )
+                .hint("the new key is active; run `imadm server rotate-key` again to finish the re-seal")
+            })?;
+    }
     let resealed = rotation::reseal(&*dir.store, &dir.key).map_err(|m| {
         ServerError::new(ErrorKind::Io, format!("re-sealing stopped: {m}")).hint(
             "run `imadm server rotate-key` again: it resumes with the values still under older keys",

@@ -464,7 +464,11 @@ fn run_rotate_key(ctx: &mut Context, args: RotateKeyArgs) -> Result<()> {
             ctx,
             vec![
                 ("active", "Active key", json!(out.active.to_string())),
-                ("new_key", "New key", json!(out.new_key.is_some())),
+                (
+                    "new_key",
+                    "New key",
+                    json!(out.new_key.map(|k| k.to_string())),
+                ),
                 ("resealed_rows", "Rows re-sealed", json!(out.resealed.rows)),
                 ("batches", "Batches", json!(out.resealed.batches)),
                 ("retired", "Retired keys", json!(retired)),
