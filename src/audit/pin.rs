@@ -2,8 +2,8 @@
 //! (`ssh-ed25519 AAAA... imadm-audit@<server_id>`) and trust-on-first-use pinning, like
 //! SSH known_hosts. The pin lives in the profile (`audit_key` in config.toml); a changed
 //! key is an integrity failure until the operator re-pins deliberately, unless the server
-//! rotated it with a hand-off signed by the pinned key (`/admin/server-info`
-//! `audit_key_handoffs`), which the CLI follows.
+//! rotated it with a hand-off signed by the pinned key (`GET /admin/keys/audit-handoffs`),
+//! which the CLI follows.
 
 use ed25519_dalek::VerifyingKey;
 use imadm_api::audit::KeyHandoff;

@@ -257,6 +257,7 @@ fn endpoints() -> Vec<(&'static str, &'static str, Option<Value>, &'static str)>
         // never rotates.
         ("POST", "/admin/keys/rotate", None, "keys:rotate"),
         ("POST", "/admin/keys/rotate-audit", None, "keys:rotate"),
+        ("GET", "/admin/keys/audit-handoffs", None, "audit:read"),
         ("GET", "/admin/backup/snapshot", None, "backup:run"),
         (
             "POST",

@@ -93,11 +93,6 @@ pub struct ServerInfo {
     /// OpenSSH-format public key the server signs audit checkpoints with (later issue).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_public_key: Option<String>,
-    /// Every rotation of the audit signing key, oldest first: each signed by the key it
-    /// replaces (a pinned client follows them to `audit_public_key`). Old keys stay here,
-    /// so checkpoints signed before a rotation remain verifiable.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub audit_key_handoffs: Vec<audit::KeyHandoff>,
 }
 
 /// Deserializers for integer fields that also take an integral JSON float (`90.0`): JSON

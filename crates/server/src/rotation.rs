@@ -206,6 +206,14 @@ impl AppState {
         })
     }
 
+    /// `GET /admin/keys/audit-handoffs` (`audit:read`, like checkpoints): every rotation of
+    /// the audit signing key, oldest first. Behind authentication because each names a
+    /// chain position (how many events the log holds).
+    pub fn audit_key_handoffs(&self, c: &Caller) -> Result<Vec<KeyHandoff>, ApiError> {
+        c.require("audit:read")?;
+        Ok(self.audit_key.handoffs())
+    }
+
     /// `POST /admin/keys/rotate-audit` (`keys:rotate`, step-up): a new audit signing key,
     /// handed off at the chain's head by the key it replaces.
     pub fn rotate_audit_key(

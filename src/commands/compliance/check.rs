@@ -275,7 +275,7 @@ fn audit_facts(ctx: &Context, conn: &Conn) -> Result<AuditFacts> {
             Some(p) => match crate::audit::pin::check(
                 Some(p),
                 &key,
-                &info.audit_key_handoffs,
+                &crate::commands::audit::checkpoint::handoffs_if_changed(ctx, conn, Some(p), &key)?,
                 &info.server_id,
                 &ctx.profile_name,
             ) {

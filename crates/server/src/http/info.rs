@@ -26,6 +26,5 @@ pub async fn server_info(State(state): State<Shared>) -> Response {
         app_id: state.app_id.clone(),
         api_features: API_FEATURES.iter().map(|s| s.to_string()).collect(),
         audit_public_key: Some(state.audit_key.openssh_public(&state.server_id)),
-        audit_key_handoffs: state.audit_key.handoffs(),
     })
 }

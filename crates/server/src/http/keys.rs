@@ -19,6 +19,7 @@ pub fn router() -> Router<Shared> {
         .route("/admin/keys", get(status))
         .route("/admin/keys/rotate", post(rotate))
         .route("/admin/keys/rotate-audit", post(rotate_audit))
+        .route("/admin/keys/audit-handoffs", get(audit_handoffs))
 }
 
 #[utoipa::path(get, path = "/admin/keys", tag = "admin",
@@ -40,6 +41,16 @@ pub async fn rotate(
     let rotated = blocking(&s, move |s| s.rotate_key(&ctx, &c, otp.as_deref())).await?;
     crate::rotation::spawn_reseal(s.clone());
     Ok(ok(rotated))
+}
+
+#[utoipa::path(get, path = "/admin/keys/audit-handoffs", tag = "audit",
+    params(("app_id" = String, Header), ("access-token" = String, Header)),
+    responses((status = 200, description = "every rotation of the audit signing key, oldest first, each signed by the key it replaces", body = Envelope<Vec<KeyHandoff>>)))]
+pub async fn audit_handoffs(
+    State(s): State<Shared>,
+    Authed(c): Authed,
+) -> Result<Response, ApiError> {
+    Ok(ok(blocking(&s, move |s| s.audit_key_handoffs(&c)).await?))
 }
 
 #[utoipa::path(post, path = "/admin/keys/rotate-audit", tag = "admin",

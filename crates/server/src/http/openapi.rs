@@ -81,6 +81,7 @@ use utoipa::{Modify, OpenApi};
         super::keys::status,
         super::keys::rotate,
         super::keys::rotate_audit,
+        super::keys::audit_handoffs,
         super::backup::snapshot,
         super::backup::restore,
     ),
