@@ -1792,6 +1792,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand --version 'Print version'
             cand init 'Bootstrap a production data dir and its first owner (one-time password)'
             cand rotate-key 'Rotate the server key offline: a new active key, every sealed value re-sealed'
+            cand rotate-audit-key 'Rotate the audit signing key offline, with a hand-off signed by the old key'
         }
         &'imadm;server;init'= {
             cand --data-dir 'Data directory to create'
@@ -1818,6 +1819,29 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand --version 'Print version'
         }
         &'imadm;server;rotate-key'= {
+            cand --data-dir 'Data directory of the server (stopped)'
+            cand --profile 'Saved server profile to use'
+            cand --server 'Admin API base URL (https only)'
+            cand --app-id 'Lanying app id, sent as the `app_id` header'
+            cand --ca-cert 'Extra PEM CA certificate to trust'
+            cand -o 'Output format [default: table on a terminal, tsv when piped]'
+            cand --output 'Output format [default: table on a terminal, tsv when piped]'
+            cand --config-dir 'Directory holding profiles [default: XDG config dir imadm/]'
+            cand --color 'When to use colour (NO_COLOR is honoured)'
+            cand --insecure-http 'Allow an http:// server URL, for a loopback address only'
+            cand --no-input 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+            cand -y 'Answer yes to confirmations'
+            cand --yes 'Answer yes to confirmations'
+            cand -v 'More diagnostics on stderr (repeat for more); never secrets'
+            cand --verbose 'More diagnostics on stderr (repeat for more); never secrets'
+            cand -q 'Fewer messages on stderr'
+            cand --quiet 'Fewer messages on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'imadm;server;rotate-audit-key'= {
             cand --data-dir 'Data directory of the server (stopped)'
             cand --profile 'Saved server profile to use'
             cand --server 'Admin API base URL (https only)'

@@ -533,3 +533,46 @@ fn a_pinned_cli_follows_a_signed_audit_key_handoff_and_nothing_else() {
     assert_eq!(control["status"], "fail", "{control}");
     assert!(pinned_audit_key(&server).starts_with(&new_key));
 }
+
+#[test]
+fn the_audit_key_rotates_offline_with_a_handoff_the_pinned_cli_follows() {
+    let mut server = Server::start();
+    server.login();
+    let dir = server.tmp().join("reports");
+    std::fs::create_dir_all(&dir).unwrap();
+    assert_success(&export(&server, &dir.join("before.json")));
+    let old_key = pinned_audit_key(&server);
+    let data = server.data_dir.clone();
+    let mut rotate = imadm_in(&server.tmp().join("rotate-config"));
+    rotate
+        .args(["server", "rotate-audit-key", "-o", "json", "--data-dir"])
+        .arg(&data);
+    assert_error(&run(&mut rotate), 7, "has the data dir");
+
+    server.stop_in_place();
+    let out = run(&mut rotate);
+    assert_success(&out);
+    let h = json_stdout(&out);
+    assert!(old_key.starts_with(h["old_key"].as_str().unwrap()), "{h}");
+    let new_key = h["new_key"].as_str().unwrap().to_owned();
+    let server = server.restart_with(&[]);
+    server.login();
+    // The dev server rewrote its profile (new port): pin the old key again.
+    assert_success(&run(server.imadm().args([
+        "config",
+        "set",
+        "audit_key",
+        &old_key,
+    ])));
+    let out = export(&server, &dir.join("after.json"));
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains("followed the hand-off"),
+        "{}",
+        describe(&out)
+    );
+    assert!(pinned_audit_key(&server).starts_with(&new_key));
+    let rows = server
+        .sql("SELECT actor_type, actor, outcome FROM audit_log WHERE action = 'keys.rotate_audit'");
+    assert_eq!(rows.trim(), "system|imadm server rotate-audit-key|success");
+}

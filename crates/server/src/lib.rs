@@ -418,6 +418,40 @@ pub fn rotate_key(path: &Path) -> Result<RotateOutput, ServerError> {
     })
 }
 
+/// `imadm server rotate-audit-key`: with the data dir locked (no server running on it),
+/// a new audit signing key, handed off at the chain's head by the key it replaces
+/// (`audit::AuditKey::rotate`); recorded as `keys.rotate_audit` by `system`.
+pub fn rotate_audit_key(path: &Path) -> Result<imadm_api::audit::KeyHandoff, ServerError> {
+    let dir = open_data_dir(path, false)?;
+    let io = |e: store::StoreError| ServerError::new(ErrorKind::Io, e.to_string());
+    let (seq, head) = dir
+        .store
+        .audit_hash_at(None)
+        .map_err(io)?
+        .unwrap_or_else(|| (0, imadm_api::audit::hash_hex(&imadm_api::audit::GENESIS)));
+    let handoff = dir
+        .audit_key
+        .rotate(seq, &head, &dir.server_id)
+        .map_err(|m| {
+            ServerError::new(ErrorKind::Io, m).hint("the audit signing key is unchanged")
+        })?;
+    dir.store
+        .append_audit(&audit::NewAudit {
+            actor_type: "system".into(),
+            actor: "imadm server rotate-audit-key".into(),
+            action: "keys.rotate_audit".into(),
+            target: Some("audit-key".into()),
+            outcome: "success".into(),
+            detail: Some(format!(
+                "hand-off at seq {seq} to {} (offline)",
+                handoff.new_key
+            )),
+            ..audit::NewAudit::default()
+        })
+        .map_err(io)?;
+    Ok(handoff)
+}
+
 /// Where the TLS certificate comes from.
 pub enum TlsSource {
     /// Generate (or reuse) a dev CA and certificate in the data dir.

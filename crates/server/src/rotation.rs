@@ -10,8 +10,8 @@
 //! that are neither active nor retired re-seals in the background, and `rotate-key`
 //! finishes it before it makes another key.
 //!
-//! The audit signing key rotates online too (`POST /admin/keys/rotate-audit`, same
-//! permission and step-up, audited `keys.rotate_audit`): `audit::AuditKey::rotate` signs
+//! The audit signing key rotates too (`POST /admin/keys/rotate-audit`, same permission
+//! and step-up, audited `keys.rotate_audit`; offline `crate::rotate_audit_key`): `audit::AuditKey::rotate` signs
 //! a hand-off to the new key with the old one, which pinned clients follow.
 
 use std::collections::{BTreeMap, BTreeSet};

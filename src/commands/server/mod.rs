@@ -205,6 +205,21 @@ pub enum ServerCommand {
     Init(InitArgs),
     /// Rotate the server key offline: a new active key, every sealed value re-sealed
     RotateKey(RotateKeyArgs),
+    /// Rotate the audit signing key offline, with a hand-off signed by the old key
+    RotateAuditKey(RotateAuditKeyArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Refused while a server runs on the data dir (rotate online with POST /admin/keys/rotate-audit).\n\
+The new key goes to audit.key.d/; the old key signs a hand-off naming the new key and the\n\
+chain head, which CLIs that pinned the old key verify and follow. Pseudonyms do not change.\n\n\
+Examples:\n  $ imadm server rotate-audit-key --data-dir /var/lib/imadm\n  $ imadm server rotate-audit-key --data-dir ./data -o json"
+)]
+pub struct RotateAuditKeyArgs {
+    /// Data directory of the server (stopped)
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -255,6 +270,7 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
     match args.command {
         Some(ServerCommand::Init(init)) => return run_init(ctx, init),
         Some(ServerCommand::RotateKey(rotate)) => return run_rotate_key(ctx, rotate),
+        Some(ServerCommand::RotateAuditKey(rotate)) => return run_rotate_audit_key(ctx, rotate),
         None => {}
     }
     crate::logging::init_server(ctx.global.verbose, ctx.global.quiet);
@@ -499,6 +515,29 @@ fn run_rotate_key(ctx: &mut Context, args: RotateKeyArgs) -> Result<()> {
         } else {
             retired.join(", ")
         }
+    )?;
+    Ok(())
+}
+
+fn run_rotate_audit_key(ctx: &mut Context, args: RotateAuditKeyArgs) -> Result<()> {
+    let h = imadm_server::rotate_audit_key(&args.data_dir).map_err(server_error)?;
+    if ctx.output().is_json() {
+        return output::object(
+            ctx,
+            vec![
+                ("old_key", "Old key", json!(h.old_key)),
+                ("new_key", "New key", json!(h.new_key)),
+                ("seq", "Hand-off at seq", json!(h.seq)),
+                ("head", "Chain value", json!(h.head)),
+            ],
+        );
+    }
+    let w = &mut ctx.io.out;
+    writeln!(w, "New audit signing key {}.", h.new_key)?;
+    writeln!(
+        w,
+        "  Handed off at seq {} by {} (pinned CLIs follow it).",
+        h.seq, h.old_key
     )?;
     Ok(())
 }
