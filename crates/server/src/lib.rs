@@ -204,11 +204,14 @@ const LOCK_FILE: &str = "server.lock";
 
 /// Lock the data dir for this process, or say who holds it.
 fn lock_data_dir(path: &Path) -> Result<std::fs::File, ServerError> {
+    use std::os::unix::fs::OpenOptionsExt;
     let lock_path = path.join(LOCK_FILE);
+    // Empty, but 0600 like everything in the data dir.
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(0o600)
         .open(&lock_path)
         .map_err(|e| {
             ServerError::new(
