@@ -1797,45 +1797,47 @@ complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subc
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l listen -d 'Address to listen on (port 0 picks a free port)' -r
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l data-dir -d 'Data directory (SQLite database, server key, dev certificates)' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l tls-cert -d 'PEM certificate chain (required without --dev)' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l tls-key -d 'PEM private key for --tls-cert' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l access-ttl -d 'Access-token lifetime in seconds (testing aid)' -r
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l refresh-grace -d 'Refresh grace window in seconds, 0 for none (testing aid)' -r
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l lockout-base -d 'Base lockout delay in seconds after 5 failures (testing aid)' -r
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l login-burst -d 'Attempts (passwords, MFA and step-up codes) one source address may make in a burst; an attempt that succeeds costs nothing' -r
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l login-refill -d 'After the burst, one more attempt per source address every DURATION (s, m or h)' -r
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l seed-operator -d 'Dev only: also create NAME with ROLE and enrolled MFA, reported in -o json (testing aid)' -r
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l alert-login-failures -d 'Alert (login_failures, medium) when one username fails to log in COUNT times within DURATION (s, m, h or d)' -r
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l alert-read-burst -d 'Alert (sensitive_read_burst, high) when one actor makes COUNT sensitive reads (message history, audit or user export) within DURATION' -r
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l business-hours -d 'Alert (off_hours, low; at most one an hour per operator) when an operator acts outside these hours, e.g. "Mon-Fri 08:00-18:00" [default: off]' -r
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l business-tz -d 'UTC offset of --business-hours: UTC, +HH:MM or -HH:MM [default: UTC]' -r
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l notify-config -d 'Send alerts to the channels of this TOML file (webhook, Slack, DingTalk, WeCom, Feishu; see "Monitoring" in the README); mode 0600 or 0400; reloaded on SIGHUP' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l audit-sink -d 'Copy the audit log to SPEC, in order, at least once, from a cursor kept across restarts: file:PATH[?max_bytes=100MiB], syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT[?ca=PEM], https://HOST/PATH?secret_env=VAR; any takes required=true (refuse changes while it lags), max_lag=EVENTS (1000), max_age=5m, retry_max=30s, name=NAME. Repeatable; several SPECs may be separated by commas' -r
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l profile -d 'Saved server profile to use' -r
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l server -d 'Admin API base URL (https only)' -r
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l listen -d 'Address to listen on (port 0 picks a free port)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l data-dir -d 'Data directory (SQLite database, server key, dev certificates)' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l tls-cert -d 'PEM certificate chain (required without --dev)' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l tls-key -d 'PEM private key for --tls-cert' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l access-ttl -d 'Access-token lifetime in seconds (testing aid)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l refresh-grace -d 'Refresh grace window in seconds, 0 for none (testing aid)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l lockout-base -d 'Base lockout delay in seconds after 5 failures (testing aid)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l login-burst -d 'Attempts (passwords, MFA and step-up codes) one source address may make in a burst; an attempt that succeeds costs nothing' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l login-refill -d 'After the burst, one more attempt per source address every DURATION (s, m or h)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l seed-operator -d 'Dev only: also create NAME with ROLE and enrolled MFA, reported in -o json (testing aid)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l alert-login-failures -d 'Alert (login_failures, medium) when one username fails to log in COUNT times within DURATION (s, m, h or d)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l alert-read-burst -d 'Alert (sensitive_read_burst, high) when one actor makes COUNT sensitive reads (message history, audit or user export) within DURATION' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l business-hours -d 'Alert (off_hours, low; at most one an hour per operator) when an operator acts outside these hours, e.g. "Mon-Fri 08:00-18:00" [default: off]' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l business-tz -d 'UTC offset of --business-hours: UTC, +HH:MM or -HH:MM [default: UTC]' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l notify-config -d 'Send alerts to the channels of this TOML file (webhook, Slack, DingTalk, WeCom, Feishu; see "Monitoring" in the README); mode 0600 or 0400; reloaded on SIGHUP' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l audit-sink -d 'Copy the audit log to SPEC, in order, at least once, from a cursor kept across restarts: file:PATH[?max_bytes=100MiB], syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT[?ca=PEM], https://HOST/PATH?secret_env=VAR; any takes required=true (refuse changes while it lags), max_lag=EVENTS (1000), max_age=5m, retry_max=30s, name=NAME. Repeatable; several SPECs may be separated by commas' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
 json\t''
 jsonl\t''
 csv\t''
 tsv\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l dev -d 'Development mode: temp data dir, generated CA and certificate, an owner with a printed password and TOTP secret, and a `dev` profile in the CLI config. With --data-dir, later --dev starts print the same logins (kept in DIR/dev-credentials.json); a data dir not made by --dev is refused'
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l lanying-only -d 'Serve only the Lanying-compatible API, as a plain Lanying deployment would (testing aid for the CLI\'s fallback)'
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -s y -l yes -d 'Answer yes to confirmations'
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -s q -l quiet -d 'Fewer messages on stderr'
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init" -f -a "init" -d 'Bootstrap a production data dir and its first owner (one-time password)'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l dev -d 'Development mode: temp data dir, generated CA and certificate, an owner with a printed password and TOTP secret, and a `dev` profile in the CLI config. With --data-dir, later --dev starts print the same logins (kept in DIR/dev-credentials.json); a data dir not made by --dev is refused'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l lanying-only -d 'Serve only the Lanying-compatible API, as a plain Lanying deployment would (testing aid for the CLI\'s fallback)'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -f -a "init" -d 'Bootstrap a production data dir and its first owner (one-time password)'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -f -a "rotate-key" -d 'Rotate the server key offline: a new active key, every sealed value re-sealed'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -f -a "rotate-audit-key" -d 'Rotate the audit signing key offline, with a hand-off signed by the old key'
 complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from init" -l data-dir -d 'Data directory to create' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from init" -l username -d 'Username of the first owner' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from init" -l profile -d 'Saved server profile to use' -r
@@ -1858,6 +1860,48 @@ complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subc
 complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from init" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-key" -l data-dir -d 'Data directory of the server (stopped)' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-key" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-key" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-key" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-key" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-key" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-key" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-key" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-key" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-key" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-key" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-key" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-key" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-key" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-key" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-audit-key" -l data-dir -d 'Data directory of the server (stopped)' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-audit-key" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-audit-key" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-audit-key" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-audit-key" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-audit-key" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-audit-key" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-audit-key" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-audit-key" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-audit-key" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-audit-key" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-audit-key" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-audit-key" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-audit-key" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand server; and __fish_seen_subcommand_from rotate-audit-key" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand config; and not __fish_seen_subcommand_from get set list" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand config; and not __fish_seen_subcommand_from get set list" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand config; and not __fish_seen_subcommand_from get set list" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r

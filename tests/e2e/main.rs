@@ -22,6 +22,7 @@ mod hardening;
 mod harness;
 mod incident;
 mod keyring;
+mod keys;
 mod lanying;
 mod notify;
 mod rbac;

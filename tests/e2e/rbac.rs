@@ -284,6 +284,12 @@ fn endpoints() -> Vec<(&'static str, &'static str, Option<Value>, &'static str)>
             Some(json!({"channel": "no-such-channel"})),
             "security:manage",
         ),
+        ("GET", "/admin/keys", None, "security:read"),
+        // Without a code: refused for step-up after the permission check, so the matrix
+        // never rotates.
+        ("POST", "/admin/keys/rotate", None, "keys:rotate"),
+        ("POST", "/admin/keys/rotate-audit", None, "keys:rotate"),
+        ("GET", "/admin/keys/audit-handoffs", None, "audit:read"),
         ("GET", "/admin/backup/snapshot", None, "backup:run"),
         (
             "POST",

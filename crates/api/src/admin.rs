@@ -184,3 +184,35 @@ impl std::fmt::Debug for TokenCreated {
             .finish_non_exhaustive()
     }
 }
+
+/// One key of the server keyring (`GET /admin/keys`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct KeyStatus {
+    /// 16 hex digits: the start of the key's public fingerprint.
+    pub id: String,
+    /// The key new values are sealed with.
+    pub active: bool,
+    /// The original key (`server.key`): values that name no key are its.
+    pub original: bool,
+    /// No row uses it any more; kept to open backups taken before the rotation.
+    pub retired: bool,
+    /// Sealed values under this key now.
+    pub sealed_values: u64,
+}
+
+/// `GET /admin/keys`: the keyring and how far a rotation is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct KeysStatus {
+    /// The original key first, then the rotated ones.
+    pub keys: Vec<KeyStatus>,
+    /// Sealed values under keys other than the active one: what the re-seal still has
+    /// to do (0 once a rotation is complete).
+    pub sealed_values_left: u64,
+}
+
+/// `POST /admin/keys/rotate`: the new active key; the re-seal runs in the background.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct KeyRotation {
+    pub active: String,
+    pub previous: String,
+}

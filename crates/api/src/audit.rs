@@ -184,6 +184,41 @@ impl Checkpoint {
     }
 }
 
+/// First line of the message an audit-key hand-off signs.
+pub const HANDOFF_PREFIX: &str = "imadm-audit-key-handoff-v1";
+
+/// A rotation of the server's audit signing key: the OLD key signs that, from the chain
+/// position (`seq`, `head`) on, checkpoints are signed by `new_key`. A client that pinned
+/// `old_key` verifies this signature with it and may then trust `new_key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct KeyHandoff {
+    pub server_id: String,
+    /// The chain position at the rotation: the last event signed for by the old key.
+    pub seq: u64,
+    /// Lower-case hex of chain(seq).
+    pub head: String,
+    /// RFC 3339 time of the rotation.
+    pub at: String,
+    /// `ssh-ed25519 AAAA...` (no comment): the key that signs this hand-off.
+    pub old_key: String,
+    /// `ssh-ed25519 AAAA...` (no comment): the key that signs checkpoints from now on.
+    pub new_key: String,
+    /// Base64 (standard, padded) Ed25519 signature by `old_key` over
+    /// [`KeyHandoff::message`].
+    pub signature: String,
+}
+
+impl KeyHandoff {
+    /// The exact bytes the old key signs.
+    pub fn message(&self) -> Vec<u8> {
+        format!(
+            "{HANDOFF_PREFIX}\n{}\n{}\n{}\n{}\n{}\n{}\n",
+            self.server_id, self.seq, self.head, self.at, self.old_key, self.new_key
+        )
+        .into_bytes()
+    }
+}
+
 /// `GET /admin/audit/events` query: keyset by sequence number plus filters.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct EventsQuery {

@@ -64,9 +64,15 @@ pub struct Header {
     pub created_at: i64,
     /// `PRAGMA user_version` of the database the snapshot was taken from.
     pub schema_version: i64,
-    /// `ServerKey::fingerprint`: sealed columns need this same key to be readable.
+    /// The fingerprint of the server key that was active (`Key::fingerprint`): its MAC
+    /// key authenticates the snapshot.
     pub key_fingerprint: String,
     pub tables: Vec<TableInfo>,
+    /// Ids (16 hex digits) of the server keys the snapshot's sealed values are sealed
+    /// under: a restore needs every one of them. Absent in snapshots written before key
+    /// rotation, whose sealed values are all under the key of `key_fingerprint`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_ids: Vec<String>,
 }
 
 /// The trailer: version 2 has `blake3` and `mac`, version 1 only `sha256`. Unknown
@@ -152,6 +158,7 @@ fn to_hex(b: &[u8]) -> String {
 /// `BLAKE3-keyed(K, HEADER_TAG_LABEL ‖ start)`, the trailer's MAC
 /// `BLAKE3-keyed(K, SNAPSHOT_MAC_LABEL ‖ start ‖ body hash)`. The header length inside
 /// `start` and the fixed 32-byte hash at the end make the message unambiguous.
+#[derive(Clone)]
 pub struct MacKey(Zeroizing<[u8; 32]>);
 
 impl MacKey {
@@ -716,6 +723,7 @@ mod tests {
                 columns: vec!["a".into(), "b".into()],
                 count,
             }],
+            key_ids: Vec::new(),
         }
     }
 
@@ -889,6 +897,37 @@ mod tests {
         }
         assert_eq!(file, sample());
         read_all(&file, Some(&key(7)), false).unwrap();
+    }
+
+    /// The key ids a snapshot needs ride in the authenticated header; a snapshot without
+    /// them (written before key rotation, like v2.bin) reads as needing none beyond its key.
+    #[test]
+    fn key_ids_are_in_the_authenticated_header_and_optional() {
+        let file = std::fs::read(format!("{VECTORS}/v2.bin")).unwrap();
+        assert!(Reader::new(&file[..]).unwrap().header.key_ids.is_empty());
+        let mut h = header(0);
+        h.key_ids = vec!["0011223344556677".into(), "8899aabbccddeeff".into()];
+        let data = Writer::new(Vec::new(), &h, &key(7))
+            .unwrap()
+            .finish()
+            .unwrap();
+        let r = Reader::new(&data[..])
+            .unwrap()
+            .authenticate(&key(7))
+            .unwrap();
+        assert_eq!(r.header.key_ids, h.key_ids);
+        // Changing the list breaks the header tag.
+        let at = data
+            .windows(16)
+            .position(|w| w == b"8899aabbccddeeff")
+            .unwrap();
+        let mut forged = data.clone();
+        forged[at + 15] = b'e';
+        assert!(
+            Reader::new(&forged[..])
+                .and_then(|r| r.authenticate(&key(7)))
+                .is_err()
+        );
     }
 
     /// tests/vectors/backup/v1.bin was written by the version 1 writer: readable for its

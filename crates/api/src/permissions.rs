@@ -31,6 +31,10 @@ pub const CATALOGUE: &[(&str, &str)] = &[
         "security:manage",
         "acknowledge and resolve security alerts, send test notifications",
     ),
+    (
+        "keys:rotate",
+        "rotate the server key and the audit signing key (only owner holds it)",
+    ),
 ];
 
 /// Built-in roles: name, description, permissions. `owner` has every permission.

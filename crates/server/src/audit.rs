@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use ed25519_dalek::{Signer, SigningKey};
 use imadm_api::audit::{
-    AuditEvent, Checkpoint, GENESIS, chain_next, format_at, hash_hex, parse_hash,
+    AuditEvent, Checkpoint, GENESIS, KeyHandoff, chain_next, format_at, hash_hex, parse_hash,
 };
 use rand::RngCore;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -851,12 +851,68 @@ fn audit_failed(e: crate::store::StoreError) -> crate::error::ApiError {
 
 /// The Ed25519 key that signs checkpoints: `<data-dir>/audit.key`, 32 raw seed bytes,
 /// 0600, refused when group or others can read it (like `server.key`).
+///
+/// A rotation ([`AuditKey::rotate`]) adds a signing key in `audit.key.d/signing-<n>.key`
+/// and a hand-off to `audit.key.d/handoffs.json`, signed by the key it replaces; the last
+/// hand-off's key signs from then on. The pseudonym keys stay derived from the seed in
+/// `audit.key`, so the pseudonyms already in the log keep their meaning.
 pub struct AuditKey {
-    key: SigningKey,
+    signing: std::sync::RwLock<Signing>,
+    /// `audit.key.d`: rotated signing keys and the hand-offs.
+    dir: PathBuf,
     pseudonym_key: Zeroizing<[u8; 32]>,
     /// Keys the pseudonyms of login names that are no operator's: derived in a context
     /// of its own, so they cannot be matched against IM-user pseudonyms.
     unknown_name_key: Zeroizing<[u8; 32]>,
+}
+
+struct Signing {
+    key: std::sync::Arc<SigningKey>,
+    handoffs: Vec<KeyHandoff>,
+}
+
+const HANDOFFS_FILE: &str = "handoffs.json";
+
+/// 32 seed bytes from a 0600 file.
+fn read_seed(path: &Path) -> Result<Zeroizing<[u8; 32]>, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read the audit key {}: {e}", path.display()))?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "the audit key {} is readable by group or others (mode {mode:o}); run `chmod 600 {}`",
+            path.display(),
+            path.display()
+        ));
+    }
+    let bytes = Zeroizing::new(
+        std::fs::read(path)
+            .map_err(|e| format!("cannot read the audit key {}: {e}", path.display()))?,
+    );
+    Ok(Zeroizing::new(bytes.as_slice().try_into().map_err(
+        |_| {
+            format!(
+                "the audit key {} has {} bytes, expected 32",
+                path.display(),
+                bytes.len()
+            )
+        },
+    )?))
+}
+
+/// `ssh-ed25519 AAAA...` without a comment: how hand-offs name keys.
+fn openssh_bare(key: &ed25519_dalek::VerifyingKey) -> String {
+    use base64::Engine;
+    let mut blob = Vec::with_capacity(51);
+    for part in [b"ssh-ed25519".as_slice(), key.as_bytes()] {
+        blob.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        blob.extend_from_slice(part);
+    }
+    format!(
+        "ssh-ed25519 {}",
+        base64::engine::general_purpose::STANDARD.encode(blob)
+    )
 }
 
 impl AuditKey {
@@ -864,38 +920,43 @@ impl AuditKey {
         data_dir.join("audit.key")
     }
 
-    /// Load the key at `path`, creating it when `create` and it does not exist yet.
+    /// Load the key at `path` (and its rotations), creating it when `create` and it does
+    /// not exist yet.
     pub fn open(path: &Path, create: bool) -> Result<Self, String> {
-        use std::os::unix::fs::PermissionsExt;
         if create && !path.exists() {
             let mut seed = Zeroizing::new([0u8; 32]);
             rand::rng().fill_bytes(seed.as_mut());
             fsutil::write_atomic(path, seed.as_ref(), 0o600)
                 .map_err(|e| format!("cannot write the audit key {}: {e}", path.display()))?;
         }
-        let meta = std::fs::metadata(path)
-            .map_err(|e| format!("cannot read the audit key {}: {e}", path.display()))?;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(format!(
-                "the audit key {} is readable by group or others (mode {mode:o}); run `chmod 600 {}`",
-                path.display(),
-                path.display()
-            ));
+        let seed = read_seed(path)?;
+        let mut key = Self::from_seed(&seed);
+        let mut dir = path.as_os_str().to_owned();
+        dir.push(".d");
+        key.dir = dir.into();
+        let handoffs_path = key.dir.join(HANDOFFS_FILE);
+        let handoffs: Vec<KeyHandoff> = match std::fs::read(&handoffs_path) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map_err(|e| format!("{} is damaged: {e}", handoffs_path.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(format!("cannot read {}: {e}", handoffs_path.display())),
+        };
+        if let Some(last) = handoffs.last() {
+            let file = key.dir.join(format!("signing-{}.key", handoffs.len()));
+            let signing = SigningKey::from_bytes(&*read_seed(&file)?);
+            if openssh_bare(&signing.verifying_key()) != last.new_key {
+                return Err(format!(
+                    "{} is not the key the last hand-off in {} names",
+                    file.display(),
+                    handoffs_path.display()
+                ));
+            }
+            key.signing = std::sync::RwLock::new(Signing {
+                key: std::sync::Arc::new(signing),
+                handoffs,
+            });
         }
-        let bytes = Zeroizing::new(
-            std::fs::read(path)
-                .map_err(|e| format!("cannot read the audit key {}: {e}", path.display()))?,
-        );
-        let seed: Zeroizing<[u8; 32]> =
-            Zeroizing::new(bytes.as_slice().try_into().map_err(|_| {
-                format!(
-                    "the audit key {} has {} bytes, expected 32",
-                    path.display(),
-                    bytes.len()
-                )
-            })?);
-        Ok(Self::from_seed(&seed))
+        Ok(key)
     }
 
     /// The signing key zeroizes itself on drop (ed25519-dalek's `zeroize` feature), as
@@ -912,32 +973,86 @@ impl AuditKey {
             )
         };
         AuditKey {
-            key: SigningKey::from_bytes(seed),
+            signing: std::sync::RwLock::new(Signing {
+                key: std::sync::Arc::new(SigningKey::from_bytes(seed)),
+                handoffs: Vec::new(),
+            }),
+            dir: PathBuf::new(),
             pseudonym_key: derive(b"imadm-audit-pseudonym-key-v1\0"),
             unknown_name_key: derive(b"imadm-audit-unknown-operator-key-v1\0"),
         }
     }
 
-    #[cfg(test)]
-    pub(crate) fn verifying_key(&self) -> ed25519_dalek::VerifyingKey {
-        self.key.verifying_key()
+    fn signing_key(&self) -> std::sync::Arc<SigningKey> {
+        self.signing
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .key
+            .clone()
     }
 
-    /// `ssh-ed25519 AAAA... imadm-audit@<server_id>` (OpenSSH public key line).
+    #[cfg(test)]
+    pub(crate) fn verifying_key(&self) -> ed25519_dalek::VerifyingKey {
+        self.signing_key().verifying_key()
+    }
+
+    /// `ssh-ed25519 AAAA... imadm-audit@<server_id>` (OpenSSH public key line) of the key
+    /// that signs now.
     pub fn openssh_public(&self, server_id: &str) -> String {
-        use base64::Engine;
-        let mut blob = Vec::with_capacity(51);
-        for part in [
-            b"ssh-ed25519".as_slice(),
-            self.key.verifying_key().as_bytes(),
-        ] {
-            blob.extend_from_slice(&(part.len() as u32).to_be_bytes());
-            blob.extend_from_slice(part);
-        }
         format!(
-            "ssh-ed25519 {} imadm-audit@{server_id}",
-            base64::engine::general_purpose::STANDARD.encode(blob)
+            "{} imadm-audit@{server_id}",
+            openssh_bare(&self.signing_key().verifying_key())
         )
+    }
+
+    /// Every rotation so far, oldest first.
+    pub fn handoffs(&self) -> Vec<KeyHandoff> {
+        self.signing
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .handoffs
+            .clone()
+    }
+
+    /// Make a new signing key the one that signs, at the chain position (`seq`, `head`):
+    /// its file first, then the hand-off (signed by the key it replaces) appended to
+    /// `handoffs.json`, written whole, so a crash leaves the old key signing or the new
+    /// one with its hand-off, never a key without one.
+    pub fn rotate(&self, seq: u64, head: &str, server_id: &str) -> Result<KeyHandoff, String> {
+        let mut signing = self.signing.write().unwrap_or_else(|p| p.into_inner());
+        fsutil::create_private_dir(&self.dir)
+            .map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
+        let mut seed = Zeroizing::new([0u8; 32]);
+        rand::rng().fill_bytes(seed.as_mut());
+        let new = SigningKey::from_bytes(&seed);
+        let file = self
+            .dir
+            .join(format!("signing-{}.key", signing.handoffs.len() + 1));
+        fsutil::write_atomic(&file, seed.as_ref(), 0o600)
+            .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+        let mut handoff = KeyHandoff {
+            server_id: server_id.to_owned(),
+            seq,
+            head: head.to_owned(),
+            at: format_at(now_ms()),
+            old_key: openssh_bare(&signing.key.verifying_key()),
+            new_key: openssh_bare(&new.verifying_key()),
+            signature: String::new(),
+        };
+        use base64::Engine;
+        handoff.signature = base64::engine::general_purpose::STANDARD
+            .encode(signing.key.sign(&handoff.message()).to_bytes());
+        let mut handoffs = signing.handoffs.clone();
+        handoffs.push(handoff.clone());
+        let path = self.dir.join(HANDOFFS_FILE);
+        let json = serde_json::to_vec_pretty(&handoffs).expect("plain structs");
+        fsutil::write_atomic(&path, &json, 0o600)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        *signing = Signing {
+            key: std::sync::Arc::new(new),
+            handoffs,
+        };
+        Ok(handoff)
     }
 
     /// Sign a checkpoint for (`seq`, `head`) now.
@@ -950,7 +1065,7 @@ impl AuditKey {
             signature: String::new(),
         };
         use base64::Engine;
-        let sig = self.key.sign(&cp.message());
+        let sig = self.signing_key().sign(&cp.message());
         cp.signature = base64::engine::general_purpose::STANDARD.encode(sig.to_bytes());
         cp
     }
@@ -1316,13 +1431,50 @@ mod tests {
             .unwrap()
             .try_into()
             .unwrap();
-        k.key
-            .verifying_key()
+        k.verifying_key()
             .verify(&cp.message(), &ed25519_dalek::Signature::from_bytes(&sig))
             .unwrap();
         assert!(
             k.openssh_public("srv")
                 .starts_with("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI")
         );
+    }
+
+    /// A rotation: the old key signs the hand-off naming the new one and the chain
+    /// position, the new key signs from then on (also after a reload), and the pseudonyms
+    /// stay those of the original seed.
+    #[test]
+    fn rotation_hands_off_signed_by_the_old_key_and_keeps_pseudonyms() {
+        use base64::Engine;
+        use ed25519_dalek::Verifier;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.key");
+        let k = AuditKey::open(&path, true).unwrap();
+        let old = k.verifying_key();
+        let pseudonym = k.user_pseudonym(42);
+        let unknown = k.unknown_operator("mallory");
+        let h = k.rotate(7, &"cd".repeat(32), "srv").unwrap();
+        assert_eq!((h.seq, h.server_id.as_str()), (7, "srv"));
+        assert_eq!(h.old_key, openssh_bare(&old));
+        let sig: [u8; 64] = base64::engine::general_purpose::STANDARD
+            .decode(&h.signature)
+            .unwrap()
+            .try_into()
+            .unwrap();
+        old.verify(&h.message(), &ed25519_dalek::Signature::from_bytes(&sig))
+            .unwrap();
+        let new = k.verifying_key();
+        assert_ne!(new, old);
+        assert_eq!(h.new_key, openssh_bare(&new));
+        for k in [k, AuditKey::open(&path, false).unwrap()] {
+            assert_eq!(k.verifying_key(), new);
+            assert_eq!(k.handoffs(), std::slice::from_ref(&h));
+            assert_eq!(k.user_pseudonym(42), pseudonym);
+            assert_eq!(k.unknown_operator("mallory"), unknown);
+            assert!(k.openssh_public("srv").starts_with(&h.new_key));
+        }
+        // A signing key file that is not the one the last hand-off names is refused.
+        std::fs::write(dir.path().join("audit.key.d/signing-1.key"), [5u8; 32]).unwrap();
+        assert!(AuditKey::open(&path, false).is_err());
     }
 }

@@ -8,8 +8,9 @@
 //! deep (one reads, hashes and decodes, one inserts). Only once the trailer verified and
 //! every record was accepted does the store finish the staging file and rename it,
 //! fsynced, over the live one (`SqliteStore::replace_file`), so a crash leaves the old
-//! file or the new one, whole. Sealed columns stay sealed: a restore needs the same server
-//! key, which the header's key fingerprint checks.
+//! file or the new one, whole. Sealed columns stay sealed: a restore needs the server keys
+//! they are sealed under (the header's `key_ids`) and the key of the header's fingerprint,
+//! whose MAC key authenticates the snapshot; retired keys stay in the keyring for this.
 //!
 //! What a restore keeps ([`merge`]): data rolls back; history never does; security state
 //! merges to the most restrictive. The live history goes into the staging file in bulk
@@ -36,6 +37,8 @@ use imadm_api::backup::{
 };
 use imadm_api::codes;
 use rusqlite::types::ValueRef as SqlRef;
+
+use crate::keys::KeyId;
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
@@ -79,12 +82,15 @@ fn tables(conn: &Connection) -> rusqlite::Result<Vec<(String, Vec<String>)>> {
     Ok(out)
 }
 
-/// Write a snapshot of the database at `db` to `out`, authenticated under `mac`.
+/// Write a snapshot of the database at `db` to `out`, authenticated under `mac` (the MAC
+/// key of the key with `key_fingerprint`). Its header lists the key ids its sealed values
+/// need, a value that names no key counted as `original_key`'s.
 pub fn snapshot<W: Write>(
     db: &Path,
     server_id: &str,
     key_fingerprint: &str,
     mac: &MacKey,
+    original_key: KeyId,
     out: W,
 ) -> Result<W, String> {
     let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -108,6 +114,13 @@ pub fn snapshot<W: Write>(
             count: count as u64,
         });
     }
+    let key_ids = crate::store::keys::sealed_key_ids(&conn)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|id| id.unwrap_or(original_key).to_string())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let header = Header {
         format: FORMAT_NAME.into(),
         version: FORMAT_VERSION,
@@ -116,6 +129,7 @@ pub fn snapshot<W: Write>(
         schema_version,
         key_fingerprint: key_fingerprint.into(),
         tables: infos,
+        key_ids,
     };
     let mut w = Writer::new(out, &header, mac).map_err(|e| e.to_string())?;
     for (i, (name, columns)) in tabs.iter().enumerate() {
@@ -463,14 +477,33 @@ fn fork_refused(ledger: &merge::Ledger) -> ApiError {
     .as_denial()
 }
 
-/// Load a snapshot authenticated under `mac` into a staging file beside `db` and verify
-/// it. Nothing live changes: [`Staged::install`] does that. A dry run's staging file is
+/// The server keys a restore checks a snapshot against: the keyring (`keys::ServerKey`),
+/// or a fixed key in the unit tests.
+pub trait SnapshotKeys {
+    /// The backup MAC key of the key with this fingerprint, if this server holds it.
+    fn mac_key(&self, fingerprint: &str) -> Option<MacKey>;
+    /// Whether this server holds the key with this id (16 hex digits).
+    fn holds(&self, key_id: &str) -> bool;
+}
+
+impl SnapshotKeys for crate::keys::ServerKey {
+    fn mac_key(&self, fingerprint: &str) -> Option<MacKey> {
+        self.by_fingerprint(fingerprint)
+            .map(|k| k.backup_mac_key().clone())
+    }
+
+    fn holds(&self, key_id: &str) -> bool {
+        key_id.parse().is_ok_and(|id| self.holds(id))
+    }
+}
+
+/// Load a snapshot authenticated under the MAC key of its key (found in `keys`) into a
+/// staging file beside `db` and verify it. Nothing live changes: [`Staged::install`] does that. A dry run's staging file is
 /// never synced; it also gets the merge a real restore does under the lock, so its report
 /// (kept from live, permission gains) and its refusals are the real one's.
 pub fn stage<R: BufRead + Send>(
     db: &Path,
-    key_fingerprint: &str,
-    mac: &MacKey,
+    keys: &dyn SnapshotKeys,
     inp: R,
     opts: &RestoreOptions<'_>,
 ) -> Result<Staged, ApiError> {
@@ -480,17 +513,40 @@ pub fn stage<R: BufRead + Send>(
     if reader.header.version != FORMAT_VERSION {
         return Err(integrity(FormatError::NoMac));
     }
-    if reader.header.key_fingerprint != key_fingerprint {
+    let Some(mac) = keys.mac_key(&reader.header.key_fingerprint) else {
         return Err(ApiError::new(
             codes::INTEGRITY,
-            "the snapshot was taken under a different server key (key fingerprint mismatch)",
+            "the snapshot was taken under a different server key (key fingerprint mismatch): this server's keyring does not hold it",
         )
-        .hint("start the server with the server.key of the backed-up server (IMADM_SERVER_KEY_FILE); sealed secrets cannot be read without it"));
-    }
+        .hint("start the server with the server.key (and server.key.d/) of the backed-up server (IMADM_SERVER_KEY_FILE); sealed secrets cannot be read without them"));
+    };
     // Before anything else is looked at or created: a header this key did not write is
     // refused here, its records unread.
-    let reader = reader.authenticate(mac).map_err(integrity)?;
+    let reader = reader.authenticate(&mac).map_err(integrity)?;
     let header = reader.header.clone();
+    let missing: Vec<&str> = header
+        .key_ids
+        .iter()
+        .map(String::as_str)
+        .filter(|id| !keys.holds(id))
+        .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::new(
+            codes::INTEGRITY,
+            format!(
+                "the snapshot has values sealed under server key(s) {} that this server does not hold",
+                missing.join(", ")
+            ),
+        )
+        .hint(format!(
+            "copy {} from the backed-up server's server.key.d/ into this server's and restart it; nothing was changed",
+            missing
+                .iter()
+                .map(|id| format!("{id}.key"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     let live = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(db_err)?;
     live.busy_timeout(std::time::Duration::from_secs(60))
         .map_err(db_err)?;
@@ -895,13 +951,7 @@ impl AppState {
                 server_id: &self.server_id,
                 accept_fork,
             };
-            let staged = stage(
-                &self.db_path,
-                &self.key.fingerprint(),
-                self.key.backup_mac_key(),
-                inp,
-                &opts,
-            )?;
+            let staged = stage(&self.db_path, &self.key, inp, &opts)?;
             if dry_run {
                 check_gains(caller, &staged.report.permission_gains)?;
                 crate::audit::amend_pending(|e| e.detail = Some(restore_detail(&staged.report)));
@@ -933,6 +983,19 @@ mod tests {
     /// The MAC key of these tests' server.
     fn mac() -> MacKey {
         MacKey::from_bytes([9; 32])
+    }
+
+    /// A server holding one key: [`mac`] under the fingerprint given, every key id.
+    struct TestKey(&'static str);
+
+    impl SnapshotKeys for TestKey {
+        fn mac_key(&self, fingerprint: &str) -> Option<MacKey> {
+            (fingerprint == self.0).then(mac)
+        }
+
+        fn holds(&self, _: &str) -> bool {
+            true
+        }
     }
 
     /// A server's database, through its store (as the server has it open), with an owner
@@ -1029,7 +1092,7 @@ mod tests {
         }
 
         fn snap(&self) -> Vec<u8> {
-            snapshot(&self.p, self.id, "fp", &mac(), Vec::new()).unwrap()
+            snapshot(&self.p, self.id, "fp", &mac(), KeyId([0; 8]), Vec::new()).unwrap()
         }
 
         fn restore(&self, inp: &[u8], dry_run: bool) -> Result<RestoreReport, ApiError> {
@@ -1062,7 +1125,7 @@ mod tests {
                 server_id: self.id,
                 accept_fork,
             };
-            stage(&self.p, "fp", &mac(), inp, &opts)
+            stage(&self.p, &TestKey("fp"), inp, &opts)
         }
 
         /// Cut the live ledger back to `seq` (as someone with the file could), so that
@@ -1138,6 +1201,52 @@ mod tests {
         assert_eq!(old.data(), before);
     }
 
+    /// The header lists the key ids of the snapshot's sealed values (values naming no
+    /// key as the original key's); a server lacking one refuses before staging anything.
+    #[test]
+    fn a_snapshot_needing_a_key_the_server_lacks_is_refused() {
+        struct Lacking;
+        impl SnapshotKeys for Lacking {
+            fn mac_key(&self, fingerprint: &str) -> Option<MacKey> {
+                TestKey("fp").mac_key(fingerprint)
+            }
+            fn holds(&self, id: &str) -> bool {
+                id == "0000000000000000"
+            }
+        }
+        let srv = Srv::new("srv");
+        let under_b = KeyId([0xbb; 8]).sealed_prefix();
+        srv.sql(&format!(
+            "UPDATE im_users SET email = x'{}00' WHERE user_id = 2",
+            hex::encode(under_b)
+        ));
+        let snap = srv.snap();
+        let header = Reader::new(&snap[..]).unwrap().header;
+        assert_eq!(header.key_ids, ["0000000000000000", "bbbbbbbbbbbbbbbb"]);
+        let before = srv.data();
+        let opts = RestoreOptions {
+            dry_run: false,
+            server_id: "srv",
+            accept_fork: None,
+        };
+        let Err(e) = stage(&srv.p, &Lacking, &snap[..], &opts) else {
+            panic!("a snapshot needing a missing key was staged");
+        };
+        assert_eq!(e.code, codes::INTEGRITY);
+        assert!(e.message.contains("bbbbbbbbbbbbbbbb"), "{}", e.message);
+        assert!(!e.message.contains("0000000000000000"), "{}", e.message);
+        assert!(
+            e.detail
+                .as_ref()
+                .and_then(|d| d.hint.as_deref())
+                .unwrap()
+                .contains("bbbbbbbbbbbbbbbb.key"),
+            "{e:?}"
+        );
+        assert_eq!(srv.data(), before);
+        srv.stage(&snap[..], true, None).unwrap();
+    }
+
     #[test]
     fn data_rolls_back_history_stays_and_key_and_schema_are_checked() {
         let srv = Srv::new("srv");
@@ -1163,7 +1272,7 @@ mod tests {
             server_id: "srv",
             accept_fork: None,
         };
-        let Err(e) = stage(&srv.p, "other", &mac(), &snap[..], &opts) else {
+        let Err(e) = stage(&srv.p, &TestKey("other"), &snap[..], &opts) else {
             panic!("another key fingerprint was accepted");
         };
         assert!(!e.is_denial(), "a foreign key is a mistake, not an attack");

@@ -13,7 +13,8 @@
 //! - `store/`: the persistence trait and its SQLite implementation
 //! - `dev`: dev mode's operators and `dev-credentials.json`
 //! - `sinks/`: copies of the audit log outside the database (file, syslog, HTTPS)
-//! - `keys`, `secrets`, `totp`, `tls`: cryptographic building blocks
+//! - `keys`, `secrets`, `totp`, `tls`: cryptographic building blocks; `rotation`: server
+//!   key rotation (re-sealing in batches)
 
 pub mod access;
 pub mod alerts;
@@ -30,6 +31,7 @@ pub mod incident;
 pub mod keys;
 pub mod notify;
 pub mod rbac;
+pub mod rotation;
 pub mod secrets;
 pub mod sinks;
 pub mod store;
@@ -91,6 +93,8 @@ pub struct AppState {
     pub im: Arc<dyn store::im::ImStore>,
     /// The alert notification queue (`notify`).
     pub queue: Arc<dyn store::notify::NotifyStore>,
+    /// Sealed values per key and their re-sealing (`rotation.rs`).
+    pub keystore: Arc<dyn store::keys::KeyStore>,
     /// The loaded notification config (`--notify-config`).
     pub notifier: notify::Notifier,
     pub key: ServerKey,
@@ -122,6 +126,7 @@ impl AppState {
         AppState {
             store: dir.store.clone(),
             queue: dir.store.clone(),
+            keystore: dir.store.clone(),
             notifier: notify::Notifier::default(),
             im: dir.store,
             key: dir.key,
@@ -191,10 +196,49 @@ pub struct DataDir {
     pub audit_key: audit::AuditKey,
     pub app_id: String,
     pub server_id: String,
+    /// `<data-dir>/server.lock`, locked for as long as this is open: one process at a
+    /// time (a server, or `rotate-key`, which must not run beside one).
+    lock: std::fs::File,
+}
+
+const LOCK_FILE: &str = "server.lock";
+
+/// Lock the data dir for this process, or say who holds it.
+fn lock_data_dir(path: &Path) -> Result<std::fs::File, ServerError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let lock_path = path.join(LOCK_FILE);
+    // Empty, but 0600 like everything in the data dir.
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&lock_path)
+        .map_err(|e| {
+            ServerError::new(
+                ErrorKind::Io,
+                format!("cannot open {}: {e}", lock_path.display()),
+            )
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(ServerError::new(
+            ErrorKind::Conflict,
+            format!(
+                "another imadm process (a running server?) has the data dir {} open",
+                path.display()
+            ),
+        )
+        .hint("stop the server first, or rotate online: POST /admin/keys/rotate")),
+        Err(std::fs::TryLockError::Error(e)) => Err(ServerError::new(
+            ErrorKind::Io,
+            format!("cannot lock {}: {e}", lock_path.display()),
+        )),
+    }
 }
 
 /// Open (creating if `create`) a data dir: directory 0700, server key 0600, database
-/// migrated, app id and server id generated once.
+/// migrated, app id and server id generated once; locked against other processes.
 pub fn open_data_dir(path: &Path, create: bool) -> Result<DataDir, ServerError> {
     let db = path.join(DB_FILE);
     if !create && !db.exists() {
@@ -213,6 +257,7 @@ pub fn open_data_dir(path: &Path, create: bool) -> Result<DataDir, ServerError> 
             format!("cannot create data dir {}: {e}", path.display()),
         )
     })?;
+    let lock = lock_data_dir(path)?;
     let key_path = ServerKey::path(path);
     let key = if create {
         ServerKey::create(&key_path)
@@ -260,6 +305,7 @@ pub fn open_data_dir(path: &Path, create: bool) -> Result<DataDir, ServerError> 
         audit_key,
         app_id,
         server_id,
+        lock,
     })
 }
 
@@ -311,6 +357,103 @@ pub fn init(path: &Path, username: &str) -> Result<InitOutput, ServerError> {
         one_time_password: password,
         app_id: dir.app_id,
     })
+}
+
+/// Result of [`rotate_key`].
+pub struct RotateOutput {
+    /// The key made active (`None`: the run finished an earlier rotation instead).
+    pub new_key: Option<keys::KeyId>,
+    pub active: keys::KeyId,
+    pub resealed: rotation::Resealed,
+}
+
+/// `imadm server rotate-key`: with the data dir locked (no server running on it), make a
+/// new key active and re-seal every value under it. A rotation cut short (crash, kill)
+/// is finished instead, without another key.
+pub fn rotate_key(path: &Path) -> Result<RotateOutput, ServerError> {
+    let dir = open_data_dir(path, false)?;
+    let new_key = if rotation::unfinished(&dir.key) {
+        None
+    } else {
+        Some(dir.key.rotate().map_err(|e| {
+            ServerError::new(ErrorKind::Io, e.to_string()).hint(format!(
+                "the keyring is {}; the active key is unchanged",
+                ServerKey::keyring_dir(&ServerKey::path(path)).display()
+            ))
+        })?)
+    };
+    if let Some(id) = new_key {
+        // No request and no operator: the record names the command, as `system`.
+        let previous = dir
+            .key
+            .list()
+            .iter()
+            .rev()
+            .find(|k| !k.active && !k.retired)
+            .map(|k| k.id.to_string())
+            .unwrap_or_default();
+        dir.store
+            .append_audit(&audit::NewAudit {
+                actor_type: "system".into(),
+                actor: "imadm server rotate-key".into(),
+                action: "keys.rotate".into(),
+                target: Some(format!("key:{id}")),
+                outcome: "success".into(),
+                detail: Some(format!("replaces key {previous} (offline)")),
+                ..audit::NewAudit::default()
+            })
+            .map_err(|e| {
+                ServerError::new(
+                    ErrorKind::Io,
+                    format!("the rotation could not be recorded in the audit log: {e}"),
+                )
+                .hint("the new key is active; run `imadm server rotate-key` again to finish the re-seal")
+            })?;
+    }
+    let resealed = rotation::reseal(&*dir.store, &dir.key).map_err(|m| {
+        ServerError::new(ErrorKind::Io, format!("re-sealing stopped: {m}")).hint(
+            "run `imadm server rotate-key` again: it resumes with the values still under older keys",
+        )
+    })?;
+    Ok(RotateOutput {
+        new_key,
+        active: dir.key.active().id(),
+        resealed,
+    })
+}
+
+/// `imadm server rotate-audit-key`: with the data dir locked (no server running on it),
+/// a new audit signing key, handed off at the chain's head by the key it replaces
+/// (`audit::AuditKey::rotate`); recorded as `keys.rotate_audit` by `system`.
+pub fn rotate_audit_key(path: &Path) -> Result<imadm_api::audit::KeyHandoff, ServerError> {
+    let dir = open_data_dir(path, false)?;
+    let io = |e: store::StoreError| ServerError::new(ErrorKind::Io, e.to_string());
+    let (seq, head) = dir
+        .store
+        .audit_hash_at(None)
+        .map_err(io)?
+        .unwrap_or_else(|| (0, imadm_api::audit::hash_hex(&imadm_api::audit::GENESIS)));
+    let handoff = dir
+        .audit_key
+        .rotate(seq, &head, &dir.server_id)
+        .map_err(|m| {
+            ServerError::new(ErrorKind::Io, m).hint("the audit signing key is unchanged")
+        })?;
+    dir.store
+        .append_audit(&audit::NewAudit {
+            actor_type: "system".into(),
+            actor: "imadm server rotate-audit-key".into(),
+            action: "keys.rotate_audit".into(),
+            target: Some("audit-key".into()),
+            outcome: "success".into(),
+            detail: Some(format!(
+                "hand-off at seq {seq} to {} (offline)",
+                handoff.new_key
+            )),
+            ..audit::NewAudit::default()
+        })
+        .map_err(io)?;
+    Ok(handoff)
 }
 
 /// Where the TLS certificate comes from.
@@ -386,6 +529,11 @@ pub async fn serve(
     let app_id = dir.app_id.clone();
     let server_id = dir.server_id.clone();
     let sqlite = dir.store.clone();
+    // The data-dir lock outlives `dir` (taken apart below): held until the server stops.
+    let _lock = dir
+        .lock
+        .try_clone()
+        .map_err(|e| ServerError::new(ErrorKind::Io, format!("the data-dir lock: {e}")))?;
     let mut state = AppState::new(dir, opts.policy, opts.admin_api);
     state.sinks = sinks;
     let state = Arc::new(state);
@@ -393,6 +541,10 @@ pub async fn serve(
     sinks::Sinks::start(&state, transports)
         .map_err(|m| ServerError::new(ErrorKind::Io, format!("starting the audit sinks: {m}")))?;
     spawn_grace_sweep(state.clone());
+    if rotation::unfinished(&state.key) {
+        tracing::info!("key rotation: resuming the re-seal of values under older keys");
+        rotation::spawn_reseal(state.clone());
+    }
     if let Some((path, config)) = notify_config {
         notify::start(
             state.clone(),

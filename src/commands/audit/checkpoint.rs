@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use clap::Args;
 use imadm_api::ServerInfo;
 use imadm_api::admin::Page;
-use imadm_api::audit::{AuditEvent, Checkpoint, GENESIS};
+use imadm_api::audit::{AuditEvent, Checkpoint, GENESIS, KeyHandoff};
 use serde_json::{Value, json};
 
 use crate::audit::checkpoint::{
@@ -185,18 +185,60 @@ pub fn trusted_key(ctx: &mut Context, conn: &Conn) -> Result<(ServerKey, ServerI
     })?;
     let key = ServerKey::parse(served)?;
     let mut profile = ctx.profile();
-    if pin::check(profile.audit_key.as_deref(), &key, &ctx.profile_name)? == Pin::First {
-        profile.audit_key = Some(served.trim().to_owned());
-        ctx.config
-            .profiles
-            .insert(ctx.profile_name.clone(), profile);
-        ctx.config.save(&ctx.config_dir)?;
-        ctx.info(format!(
+    let handoffs = handoffs_if_changed(ctx, conn, profile.audit_key.as_deref(), &key)?;
+    let said = match pin::check(
+        profile.audit_key.as_deref(),
+        &key,
+        &handoffs,
+        &info.server_id,
+        &ctx.profile_name,
+    )? {
+        Pin::Same => return Ok((key, info)),
+        Pin::First => format!(
             "pinned the server's audit key {} in profile {:?}",
             key.openssh, ctx.profile_name
-        ))?;
-    }
+        ),
+        Pin::Followed(seqs) => format!(
+            "the server rotated its audit key: followed {} signed by the pinned key (at seq {}); pinned the new key {} in profile {:?}",
+            if seqs.len() == 1 {
+                "the hand-off"
+            } else {
+                "the hand-offs"
+            },
+            seqs.iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            key.openssh,
+            ctx.profile_name
+        ),
+    };
+    profile.audit_key = Some(served.trim().to_owned());
+    ctx.config
+        .profiles
+        .insert(ctx.profile_name.clone(), profile);
+    ctx.config.save(&ctx.config_dir)?;
+    ctx.info(said)?;
     Ok((key, info))
+}
+
+/// The server's audit-key hand-offs (`GET /admin/keys/audit-handoffs`), fetched only when
+/// a key is pinned and the server presents another one (nothing to follow otherwise).
+pub fn handoffs_if_changed(
+    ctx: &Context,
+    conn: &Conn,
+    pinned: Option<&str>,
+    served: &ServerKey,
+) -> Result<Vec<KeyHandoff>> {
+    let changed = pinned
+        .and_then(|p| ServerKey::parse(p).ok())
+        .is_some_and(|p| p.key != served.key);
+    if !changed {
+        return Ok(Vec::new());
+    }
+    conn.call(ctx, |c, t| {
+        c.get("/admin/keys/audit-handoffs", &Auth::token(t))
+    })
 }
 
 /// The checkpoint this profile pinned for one server, and the checks against it.

@@ -104,10 +104,21 @@ pub fn run(ctx: &mut Context, args: CheckArgs) -> Result<()> {
     };
     let conn = connect(ctx)?;
     let facts = gather(ctx, &conn, &args)?;
-    if let Ok(a) = &facts.audit
-        && ctx.profile().audit_key.is_none()
-    {
-        pin_first_use(ctx, &a.server_key)?;
+    if let Ok(a) = &facts.audit {
+        let pinned = ctx.profile().audit_key;
+        let same = pinned
+            .as_deref()
+            .and_then(|p| ServerKey::parse(p).ok())
+            .is_some_and(|k| k.openssh == a.server_key);
+        if pinned.is_none() {
+            pin_first_use(ctx, &a.server_key, "pinned")?;
+        } else if !same && a.pinned_key.as_deref() == Some(a.server_key.as_str()) {
+            pin_first_use(
+                ctx,
+                &a.server_key,
+                "the server rotated its audit key: followed its hand-off signed by the pinned key; pinned",
+            )?;
+        }
     }
     let now = ctx.now() + clock_shift();
     let results = compliance::evaluate(&policy, &facts, now);
@@ -228,14 +239,15 @@ fn soft<T>(r: Result<T>) -> Result<Fact<T>> {
 }
 
 /// Trust on first use, as `audit export` does: the key seen now is pinned in the profile
-/// (and the control passes on that evidence); later checks compare against it.
-fn pin_first_use(ctx: &mut Context, served: &str) -> Result<()> {
+/// (and the control passes on that evidence); later checks compare against it. Also the
+/// new key of a hand-off the pinned key signed (`said` tells which).
+fn pin_first_use(ctx: &mut Context, served: &str, said: &str) -> Result<()> {
     let mut p = ctx.profile();
     p.audit_key = Some(served.to_owned());
     ctx.config.profiles.insert(ctx.profile_name.clone(), p);
     ctx.config.save(&ctx.config_dir)?;
     ctx.info(format!(
-        "pinned the server's audit key {served} in profile {:?}",
+        "{said} the server's audit key {served} in profile {:?}",
         ctx.profile_name
     ))
 }
@@ -258,10 +270,20 @@ fn audit_facts(ctx: &Context, conn: &Conn) -> Result<AuditFacts> {
         events_checked: 0,
         server_key: key.openssh.clone(),
         // The first use pins this key (see `pin_first_use`): it then matches by definition.
+        // A pinned key that hands off (signed) to the served one counts as the served one.
         pinned_key: Some(match &pinned {
-            Some(p) => ServerKey::parse(p)
-                .map(|k| k.openssh)
-                .unwrap_or_else(|_| p.clone()),
+            Some(p) => match crate::audit::pin::check(
+                Some(p),
+                &key,
+                &crate::commands::audit::checkpoint::handoffs_if_changed(ctx, conn, Some(p), &key)?,
+                &info.server_id,
+                &ctx.profile_name,
+            ) {
+                Ok(_) => key.openssh.clone(),
+                Err(_) => ServerKey::parse(p)
+                    .map(|k| k.openssh)
+                    .unwrap_or_else(|_| p.clone()),
+            },
             None => key.openssh.clone(),
         }),
     };

@@ -203,6 +203,37 @@ fn parse_offset(s: &str) -> std::result::Result<i32, String> {
 pub enum ServerCommand {
     /// Bootstrap a production data dir and its first owner (one-time password)
     Init(InitArgs),
+    /// Rotate the server key offline: a new active key, every sealed value re-sealed
+    RotateKey(RotateKeyArgs),
+    /// Rotate the audit signing key offline, with a hand-off signed by the old key
+    RotateAuditKey(RotateAuditKeyArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Refused while a server runs on the data dir (rotate online with POST /admin/keys/rotate-audit).\n\
+The new key goes to audit.key.d/; the old key signs a hand-off naming the new key and the\n\
+chain head, which CLIs that pinned the old key verify and follow. Pseudonyms do not change.\n\n\
+Examples:\n  $ imadm server rotate-audit-key --data-dir /var/lib/imadm\n  $ imadm server rotate-audit-key --data-dir ./data -o json"
+)]
+pub struct RotateAuditKeyArgs {
+    /// Data directory of the server (stopped)
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Refused while a server runs on the data dir (rotate online with POST /admin/keys/rotate).\n\
+The new key is written beside the server key (server.key.d/); older keys are kept, retired,\n\
+to open backups taken before the rotation. Killed half-way, run it again: it finishes the\n\
+re-seal instead of making another key (a server started on the dir does the same).\n\n\
+Examples:\n  $ imadm server rotate-key --data-dir /var/lib/imadm\n  $ imadm server rotate-key --data-dir ./data -o json"
+)]
+pub struct RotateKeyArgs {
+    /// Data directory of the server (stopped)
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -236,8 +267,11 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
     imadm_server::harden_process().map_err(|e| {
         CliError::unexpected(format!("cannot disable core dumps of the server: {e}"))
     })?;
-    if let Some(ServerCommand::Init(init)) = args.command {
-        return run_init(ctx, init);
+    match args.command {
+        Some(ServerCommand::Init(init)) => return run_init(ctx, init),
+        Some(ServerCommand::RotateKey(rotate)) => return run_rotate_key(ctx, rotate),
+        Some(ServerCommand::RotateAuditKey(rotate)) => return run_rotate_audit_key(ctx, rotate),
+        None => {}
     }
     crate::logging::init_server(ctx.global.verbose, ctx.global.quiet);
     let audit_sinks = parse_sinks(&args.audit_sink)?;
@@ -435,6 +469,76 @@ fn announce_dev(
     )?;
     writeln!(out, "Press Ctrl-C to stop the server.")?;
     out.flush()?;
+    Ok(())
+}
+
+fn run_rotate_key(ctx: &mut Context, args: RotateKeyArgs) -> Result<()> {
+    let out = imadm_server::rotate_key(&args.data_dir).map_err(server_error)?;
+    let retired: Vec<String> = out.resealed.retired.iter().map(|k| k.to_string()).collect();
+    if ctx.output().is_json() {
+        return output::object(
+            ctx,
+            vec![
+                ("active", "Active key", json!(out.active.to_string())),
+                (
+                    "new_key",
+                    "New key",
+                    json!(out.new_key.map(|k| k.to_string())),
+                ),
+                ("resealed_rows", "Rows re-sealed", json!(out.resealed.rows)),
+                ("batches", "Batches", json!(out.resealed.batches)),
+                ("retired", "Retired keys", json!(retired)),
+            ],
+        );
+    }
+    let w = &mut ctx.io.out;
+    match out.new_key {
+        Some(id) => writeln!(w, "New active key {id}.")?,
+        None => writeln!(
+            w,
+            "Finished an earlier rotation: the active key is {}.",
+            out.active
+        )?,
+    }
+    writeln!(
+        w,
+        "  Re-sealed:    {} ({} of at most {} rows)",
+        output::plural(out.resealed.rows, "row"),
+        output::plural(out.resealed.batches, "transaction"),
+        imadm_server::rotation::BATCH
+    )?;
+    writeln!(
+        w,
+        "  Retired keys: {} (kept to open older backups)",
+        if retired.is_empty() {
+            "none".to_owned()
+        } else {
+            retired.join(", ")
+        }
+    )?;
+    Ok(())
+}
+
+fn run_rotate_audit_key(ctx: &mut Context, args: RotateAuditKeyArgs) -> Result<()> {
+    let h = imadm_server::rotate_audit_key(&args.data_dir).map_err(server_error)?;
+    if ctx.output().is_json() {
+        return output::object(
+            ctx,
+            vec![
+                ("old_key", "Old key", json!(h.old_key)),
+                ("new_key", "New key", json!(h.new_key)),
+                ("seq", "Hand-off at seq", json!(h.seq)),
+                ("head", "Chain value", json!(h.head)),
+            ],
+        );
+    }
+    let w = &mut ctx.io.out;
+    writeln!(w, "New audit signing key {}.", h.new_key)?;
+    writeln!(
+        w,
+        "  Handed off at seq {} by {} (pinned CLIs follow it).",
+        h.seq, h.old_key
+    )?;
     Ok(())
 }
 

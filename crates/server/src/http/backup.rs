@@ -94,10 +94,16 @@ pub async fn snapshot(
     let state = s.clone();
     tokio::task::spawn_blocking(move || {
         let out = io::BufWriter::with_capacity(64 << 10, ChannelWriter(tx.clone()));
-        let fp = state.key.fingerprint();
+        let key = state.key.active();
         let _file = state.file_lock.read().unwrap_or_else(|p| p.into_inner());
-        let mac = state.key.backup_mac_key();
-        match crate::backup::snapshot(&state.db_path, &state.server_id, &fp, mac, out) {
+        match crate::backup::snapshot(
+            &state.db_path,
+            &state.server_id,
+            key.fingerprint(),
+            key.backup_mac_key(),
+            state.key.original_id(),
+            out,
+        ) {
             Ok(_) => {
                 let _ = audit(
                     &state,
@@ -232,5 +238,8 @@ pub async fn restore(
         )
     })
     .await?;
+    if !dry_run {
+        crate::rotation::after_restore(s.clone());
+    }
     Ok(ok(report))
 }

@@ -14,6 +14,7 @@ mod backup;
 mod im;
 mod incident;
 mod info;
+mod keys;
 mod notify;
 pub mod openapi;
 
@@ -104,6 +105,7 @@ pub fn router(state: Shared) -> Router {
         .merge(incident::router())
         .merge(audit::router())
         .merge(notify::router())
+        .merge(keys::router())
         .merge(backup::router())
         // IM users, groups, messages (Lanying-compatible) and /admin/users: http/im.rs
         .merge(im::router())

@@ -9,6 +9,7 @@
 
 pub mod im;
 pub mod incident;
+pub mod keys;
 pub mod notify;
 pub mod sqlite;
 
