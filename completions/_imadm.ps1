@@ -1694,7 +1694,7 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
             [CompletionResult]::new('--recipient', '--recipient', [CompletionResultType]::ParameterName, 'age recipient (age1...) or SSH public key (ssh-ed25519/ssh-rsa ...); repeatable')
             [CompletionResult]::new('-R', '-R ', [CompletionResultType]::ParameterName, 'File with one recipient per line (# comments allowed)')
             [CompletionResult]::new('--recipients-file', '--recipients-file', [CompletionResultType]::ParameterName, 'File with one recipient per line (# comments allowed)')
-            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Destination directory; repeat to write several copies in one pass')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Destination directory or s3://BUCKET/PREFIX (AWS_* environment); repeat to write several copies in one pass')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Extra name part: imadm-<server_id>-<name>-<time>.age')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Saved server profile to use')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Admin API base URL (https only)')

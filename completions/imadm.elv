@@ -1626,7 +1626,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand --recipient 'age recipient (age1...) or SSH public key (ssh-ed25519/ssh-rsa ...); repeatable'
             cand -R 'File with one recipient per line (# comments allowed)'
             cand --recipients-file 'File with one recipient per line (# comments allowed)'
-            cand --to 'Destination directory; repeat to write several copies in one pass'
+            cand --to 'Destination directory or s3://BUCKET/PREFIX (AWS_* environment); repeat to write several copies in one pass'
             cand --name 'Extra name part: imadm-<server_id>-<name>-<time>.age'
             cand --profile 'Saved server profile to use'
             cand --server 'Admin API base URL (https only)'

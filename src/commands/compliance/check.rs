@@ -364,7 +364,7 @@ fn alert_facts(ctx: &Context, conn: &Conn) -> Result<Vec<AlertFact>> {
 /// The newest archive of this server (by the manifests' `created_at`) across the
 /// `--backup-dir`s, whether it matches its manifest, and where identical copies are.
 fn backup_facts(conn: &Conn, dirs: &[PathBuf]) -> Result<BackupFacts> {
-    use crate::cmdutil::archive::{Manifest, check_archive};
+    use crate::cmdutil::archive::{Archive, Manifest, check_archive};
     let info: ServerInfo = conn.client.get("/admin/server-info", &Auth::NONE)?;
     // (dir, archive path, manifest) of every manifest of this server.
     let mut found: Vec<(String, PathBuf, Manifest)> = Vec::new();
@@ -414,7 +414,7 @@ fn backup_facts(conn: &Conn, dirs: &[PathBuf]) -> Result<BackupFacts> {
         if m.sha256 != newest.sha256 {
             continue;
         }
-        match check_archive(path, m) {
+        match check_archive(&Archive::File(path.clone()), m) {
             Ok(()) => destinations.push(dir.clone()),
             Err(e) => errors.push(e.message),
         }

@@ -1,0 +1,251 @@
+//! `backup run|verify|restore` with S3 destinations, against a real S3 protocol server
+//! (`s3s-fs`, [`S3Server`]): a local directory and a bucket written in one pass, the
+//! object fetched by an independent client (awscli) and decrypted by the Go `age` CLI,
+//! restore streamed from the bucket, a service that goes away mid-upload (exit 3, no
+//! object, no local file), and damaged objects (exit 8).
+
+use std::path::{Path, PathBuf};
+
+use crate::backup::{data_dump, keypair, manifest, seed_messages};
+use crate::harness::*;
+
+const PREFIX: &str = "imadm/prod";
+
+/// `backup run` to `dir` and the bucket; the archives it reports.
+fn backup_both(server: &Server, s3: &S3Server, recipient: &str, dir: &Path) -> Vec<String> {
+    let mut cmd = server.imadm();
+    s3.apply(&mut cmd);
+    cmd.args([
+        "backup",
+        "run",
+        "--recipient",
+        recipient,
+        "-o",
+        "json",
+        "--to",
+    ])
+    .arg(dir)
+    .args(["--to", &s3.url(PREFIX)]);
+    let out = run(&mut cmd);
+    assert_success(&out);
+    json_stdout(&out)["archives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The bucket's archive among those `backup run` reported.
+fn in_bucket(archives: &[String]) -> &str {
+    archives
+        .iter()
+        .find(|a| a.starts_with("s3://"))
+        .expect("an archive in the bucket")
+}
+
+fn file_name(p: &str) -> String {
+    p.rsplit('/').next().unwrap().to_owned()
+}
+
+#[test]
+fn one_run_writes_a_directory_and_a_bucket_and_restores_from_the_bucket() {
+    let server = Server::start();
+    let s3 = S3Server::start();
+    server.login();
+    // Several parts of a multipart upload (8 MiB each).
+    seed_messages(&server, 20);
+    let dir = server.tmp().join("local");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (key, recipient) = keypair(server.tmp());
+    let snapshot_state = data_dump(&server);
+    let archives = backup_both(&server, &s3, &recipient, &dir);
+    assert_eq!(archives.len(), 2, "{archives:?}");
+    let name = file_name(&archives[0]);
+    let object = format!("{PREFIX}/{name}");
+    assert_eq!(
+        in_bucket(&archives),
+        format!("s3://{}/{object}", S3Server::BUCKET)
+    );
+    // The archive and its manifest (the commit marker), nothing else.
+    assert_eq!(
+        s3.keys(PREFIX),
+        vec![object.clone(), format!("{object}.manifest.json")]
+    );
+
+    // The independent client fetches the object: the same bytes as the local copy, and
+    // the same manifest; Go `age` decrypts it into the snapshot.
+    let fetched = server.tmp().join("fetched.age");
+    let out = s3.aws(&[
+        "s3",
+        "cp",
+        &format!("s3://{}/{object}", S3Server::BUCKET),
+        fetched.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let local = dir.join(&name);
+    assert_eq!(
+        std::fs::read(&fetched).unwrap(),
+        std::fs::read(&local).unwrap()
+    );
+    let fetched_manifest = server.tmp().join("fetched.manifest.json");
+    let out = s3.aws(&[
+        "s3",
+        "cp",
+        &format!("s3://{}/{object}.manifest.json", S3Server::BUCKET),
+        fetched_manifest.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(
+        std::fs::read(&fetched_manifest).unwrap(),
+        std::fs::read(manifest(&local)).unwrap()
+    );
+    let plain = server.tmp().join("plain.bin");
+    let st = std::process::Command::new("age")
+        .args(["-d", "-i"])
+        .arg(&key)
+        .arg("-o")
+        .arg(&plain)
+        .arg(&fetched)
+        .status()
+        .expect("the Go `age` CLI is needed (Debian package `age`)");
+    assert!(st.success());
+    imadm_api::backup::verify(&std::fs::read(&plain).unwrap()[..]).expect("snapshot verifies");
+
+    // Verify (manifest and decryption) and restore straight from the bucket.
+    let url = in_bucket(&archives);
+    let mut cmd = server.imadm();
+    s3.apply(&mut cmd);
+    let out = run(cmd
+        .args(["backup", "verify", "-o", "json", "--identity"])
+        .arg(&key)
+        .arg(url));
+    assert_success(&out);
+    let v = json_stdout(&out);
+    assert_eq!(v["decrypted"], true, "{v}");
+    assert_eq!(v["manifest"], format!("{url}.manifest.json"));
+
+    let out = run(server
+        .imadm()
+        .args(["user", "create", "later", "--password-stdin"])
+        .write_stdin("pw-for-tests\n"));
+    assert_success(&out);
+    assert_ne!(data_dump(&server), snapshot_state);
+    let mut cmd = server.imadm();
+    s3.apply(&mut cmd);
+    let out = run(cmd
+        .args(["--yes", "backup", "restore", "--identity"])
+        .arg(&key)
+        .arg(url)
+        .args(["--otp", &server.next_code()]));
+    assert_success(&out);
+    assert_eq!(data_dump(&server), snapshot_state);
+}
+
+#[test]
+fn a_damaged_object_fails_verify_and_restore_with_exit_8() {
+    let server = Server::start();
+    let s3 = S3Server::start();
+    server.login();
+    let dir = server.tmp().join("local");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (key, recipient) = keypair(server.tmp());
+    let archives = backup_both(&server, &s3, &recipient, &dir);
+    let url = in_bucket(&archives);
+    let file = s3.object_file(&format!("{PREFIX}/{}", file_name(url)));
+    let bytes = std::fs::read(&file).unwrap();
+    let before = data_dump(&server);
+    let mut flipped = bytes.clone();
+    flipped[bytes.len() / 2] ^= 0x01;
+    for damaged in [bytes[..bytes.len() - 100].to_vec(), flipped] {
+        std::fs::write(&file, &damaged).unwrap();
+        let mut cmd = server.imadm();
+        s3.apply(&mut cmd);
+        assert_exit(&run(cmd.args(["backup", "verify"]).arg(url)), 8);
+        let mut cmd = server.imadm();
+        s3.apply(&mut cmd);
+        let out = run(cmd
+            .args(["--yes", "backup", "restore", "--identity"])
+            .arg(&key)
+            .arg(url)
+            .args(["--otp", &server.next_code()]));
+        assert_exit(&out, 8);
+        assert_eq!(data_dump(&server), before);
+    }
+}
+
+/// Multipart parts `s3s-fs` holds for uploads not yet completed.
+fn parts(root: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(".upload_id-"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_service_gone_mid_upload_is_exit_3_and_leaves_no_object_and_no_local_file() {
+    let server = Server::start();
+    let mut s3 = S3Server::start();
+    server.login();
+    seed_messages(&server, 48);
+    let dir = server.tmp().join("local");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_, recipient) = keypair(server.tmp());
+    let mut cmd = std::process::Command::new(bin());
+    cmd.arg("--config-dir")
+        .arg(&server.config_dir)
+        .args([
+            "--profile",
+            "dev",
+            "backup",
+            "run",
+            "--recipient",
+            &recipient,
+            "--to",
+        ])
+        .arg(&dir)
+        .args(["--to", &s3.url(PREFIX)])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    for var in IMADM_ENV {
+        cmd.env_remove(var);
+    }
+    cmd.env_remove("AWS_PROFILE");
+    for (k, v) in s3.env() {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    // Stop the service once the first part arrived: the upload is under way.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while parts(&s3.root).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no part was uploaded");
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "finished before a part arrived: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    s3.kill();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("s3://"), "{err}");
+    assert!(!err.contains("imadm-test-secret-key"), "{err}");
+    // Nothing at a final key (the object files are written only when an upload is
+    // completed), and the local copy was not committed either.
+    assert!(s3.keys(PREFIX).is_empty(), "{:?}", s3.keys(PREFIX));
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
