@@ -28,7 +28,9 @@ use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
-use object_store::{ClientOptions, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart};
+use object_store::{
+    ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart,
+};
 
 use crate::error::{CliError, Kind, Result};
 
@@ -391,6 +393,24 @@ impl Client {
             },
             size,
         ))
+    }
+
+    /// Names of the objects directly under the prefix that end in `suffix`, sorted.
+    pub fn names(&self, suffix: &str) -> Result<Vec<String>> {
+        let prefix =
+            (!self.url.prefix.is_empty()).then(|| ObjectPath::from(self.url.prefix.as_str()));
+        let listed = self
+            .rt
+            .block_on(self.store.list_with_delimiter(prefix.as_ref()))
+            .map_err(|e| cli_err(&format!("cannot list {}", self.url), e))?;
+        let mut names: Vec<String> = listed
+            .objects
+            .into_iter()
+            .filter_map(|o| o.location.filename().map(str::to_owned))
+            .filter(|n| n.ends_with(suffix))
+            .collect();
+        names.sort();
+        Ok(names)
     }
 
     /// A small object read whole.

@@ -1,5 +1,5 @@
 //! `backup run|verify|restore` with S3 destinations, against a real S3 protocol server
-//! (`s3s-fs`, [`S3Server`]): a local directory and a bucket written in one pass, the
+//! (`s3s-fs`, [`S3Server`]): a local directory and a bucket written in one pass and listed, the
 //! object fetched by an independent client (awscli) and decrypted by the Go `age` CLI,
 //! restore streamed from the bucket, a service that goes away mid-upload (exit 3, no
 //! object, no local file), and damaged objects (exit 8).
@@ -112,8 +112,23 @@ fn one_run_writes_a_directory_and_a_bucket_and_restores_from_the_bucket() {
     assert!(st.success());
     imadm_api::backup::verify(&std::fs::read(&plain).unwrap()[..]).expect("snapshot verifies");
 
-    // Verify (manifest and decryption) and restore straight from the bucket.
+    // Listed from the bucket with its manifest's facts, like the local copy.
     let url = in_bucket(&archives);
+    let mut cmd = server.imadm();
+    s3.apply(&mut cmd);
+    let out = run(cmd
+        .args(["backup", "list", "-o", "json", &s3.url(PREFIX)])
+        .arg(&dir));
+    assert_success(&out);
+    let listed = json_stdout(&out);
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(listed[0]["archive"], url);
+    assert_eq!(listed[1]["archive"], local.display().to_string());
+    assert_eq!(listed[0]["sha256"], listed[1]["sha256"]);
+    assert!(listed[0]["sha256"].is_string(), "{listed:?}");
+
+    // Verify (manifest and decryption) and restore straight from the bucket.
     let mut cmd = server.imadm();
     s3.apply(&mut cmd);
     let out = run(cmd
