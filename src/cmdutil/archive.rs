@@ -57,7 +57,7 @@ pub enum Archive {
 
 impl Archive {
     /// The archive an argument names; an `s3://` one is connected to (nothing sent yet).
-    pub fn from_arg(arg: &Path) -> Result<Archive> {
+    pub fn from_arg(arg: &Path, settings: &s3::Settings) -> Result<Archive> {
         let Some(url) = arg.to_str().filter(|a| a.starts_with("s3://")) else {
             return Ok(Archive::File(arg.to_owned()));
         };
@@ -75,7 +75,7 @@ impl Archive {
         }
         u.prefix = prefix;
         Ok(Archive::S3 {
-            client: s3::Client::connect(&u)?,
+            client: s3::Client::connect(&u, settings)?,
             name,
         })
     }

@@ -4,7 +4,10 @@
 //!
 //! The connection follows the AWS environment: `AWS_ACCESS_KEY_ID`,
 //! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, `AWS_ENDPOINT_URL` (and the
-//! other `AWS_*` settings `object_store` reads). Secrets are never taken from argv. Plain
+//! other `AWS_*` settings `object_store` reads); without `AWS_ACCESS_KEY_ID`, the shared
+//! credentials file (`AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`), section
+//! `AWS_PROFILE` (else `default`). The imadm profile's `s3_endpoint`, `s3_region` and
+//! `s3_path_style` take precedence. Secrets are never taken from argv. Plain
 //! `http://` endpoints are accepted on loopback only (a local test server); anything else
 //! must be https.
 //!
@@ -168,6 +171,87 @@ fn cli_err(what: &str, e: object_store::Error) -> CliError {
     Failure::new(what, e).into_cli()
 }
 
+/// The imadm profile's S3 settings (`config.toml`), over the `AWS_*` environment.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub path_style: Option<bool>,
+}
+
+impl Settings {
+    pub fn of(p: &crate::config::Profile) -> Settings {
+        Settings {
+            endpoint: p.s3_endpoint.clone(),
+            region: p.s3_region.clone(),
+            path_style: p.s3_path_style,
+        }
+    }
+}
+
+/// Keys from the shared credentials file (an INI file), for `profile`: `None` when the
+/// file or the section is missing.
+fn shared_credentials(text: &str, profile: &str) -> Option<Vec<(String, String)>> {
+    let mut in_section = false;
+    let mut found = None::<Vec<(String, String)>>;
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            in_section = name.trim() == profile;
+            if in_section {
+                found.get_or_insert_with(Vec::new);
+            }
+            continue;
+        }
+        if in_section && let Some((k, v)) = line.split_once('=') {
+            found
+                .get_or_insert_with(Vec::new)
+                .push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+        }
+    }
+    found
+}
+
+/// Apply the shared credentials file when the environment has no key.
+fn with_shared_credentials(mut b: AmazonS3Builder) -> Result<AmazonS3Builder> {
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+        return Ok(b);
+    }
+    let explicit = std::env::var("AWS_PROFILE").ok();
+    let profile = explicit.clone().unwrap_or_else(|| "default".into());
+    let path = match std::env::var_os("AWS_SHARED_CREDENTIALS_FILE") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => match directories::BaseDirs::new() {
+            Some(d) => d.home_dir().join(".aws/credentials"),
+            None => return Ok(b),
+        },
+    };
+    let keys = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| shared_credentials(&t, &profile));
+    let Some(keys) = keys else {
+        if explicit.is_some() {
+            return Err(CliError::usage(format!(
+                "AWS_PROFILE={profile}: no such section in {}",
+                path.display()
+            ))
+            .hint("add [PROFILE] with aws_access_key_id and aws_secret_access_key, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"));
+        }
+        return Ok(b);
+    };
+    for (k, v) in keys {
+        b = match k.as_str() {
+            "aws_access_key_id" => b.with_access_key_id(v),
+            "aws_secret_access_key" => b.with_secret_access_key(v),
+            "aws_session_token" => b.with_token(v),
+            _ => b,
+        };
+    }
+    Ok(b)
+}
+
 /// A connection to one bucket.
 #[derive(Clone)]
 pub struct Client {
@@ -178,8 +262,18 @@ pub struct Client {
 
 impl Client {
     /// Connect to `url`'s bucket with the AWS environment's settings. Nothing is sent yet.
-    pub fn connect(url: &S3Url) -> Result<Client> {
-        let builder = AmazonS3Builder::from_env().with_bucket_name(&url.bucket);
+    pub fn connect(url: &S3Url, settings: &Settings) -> Result<Client> {
+        let mut builder =
+            with_shared_credentials(AmazonS3Builder::from_env())?.with_bucket_name(&url.bucket);
+        if let Some(e) = &settings.endpoint {
+            builder = builder.with_endpoint(e);
+        }
+        if let Some(r) = &settings.region {
+            builder = builder.with_region(r);
+        }
+        if let Some(p) = settings.path_style {
+            builder = builder.with_virtual_hosted_style_request(!p);
+        }
         let endpoint = builder.get_config_value(&AmazonS3ConfigKey::Endpoint);
         let allow_http = match endpoint.as_deref().map(url::Url::parse) {
             None => false,
@@ -466,6 +560,21 @@ mod tests {
         ] {
             assert!(bad.parse::<S3Url>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_shared_credentials_file_gives_the_named_section() {
+        let text = "[default]\naws_access_key_id = AKDEF\n\n# comment\n[backup]\nAWS_ACCESS_KEY_ID=AKB\naws_secret_access_key = s3cr=t\n";
+        let keys = shared_credentials(text, "backup").unwrap();
+        assert_eq!(
+            keys,
+            vec![
+                ("aws_access_key_id".into(), "AKB".into()),
+                ("aws_secret_access_key".into(), "s3cr=t".into())
+            ]
+        );
+        assert_eq!(shared_credentials(text, "default").unwrap().len(), 1);
+        assert!(shared_credentials(text, "other").is_none());
     }
 
     #[test]

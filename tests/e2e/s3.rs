@@ -264,3 +264,53 @@ fn a_service_gone_mid_upload_is_exit_3_and_leaves_no_object_and_no_local_file() 
     let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn the_profile_and_the_shared_credentials_file_reach_the_bucket_without_aws_variables() {
+    let server = Server::start();
+    let s3 = S3Server::start();
+    server.login();
+    let env = s3.env();
+    let value = |k: &str| env.iter().find(|(n, _)| *n == k).unwrap().1.clone();
+    let creds = server.tmp().join("aws-credentials");
+    std::fs::write(
+        &creds,
+        format!(
+            "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n[backup]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            value("AWS_ACCESS_KEY_ID"),
+            value("AWS_SECRET_ACCESS_KEY")
+        ),
+    )
+    .unwrap();
+    for (k, v) in [
+        ("s3_endpoint", value("AWS_ENDPOINT_URL")),
+        ("s3_region", "us-east-1".into()),
+        ("s3_path_style", "true".into()),
+    ] {
+        assert_success(&run(server.imadm().args(["config", "set", k, &v])));
+    }
+    let (_, recipient) = keypair(server.tmp());
+    let backup = |profile: &str| {
+        let mut cmd = server.imadm();
+        for (k, _) in &env {
+            cmd.env_remove(k);
+        }
+        cmd.env("AWS_SHARED_CREDENTIALS_FILE", &creds)
+            .env("AWS_PROFILE", profile)
+            .args(["backup", "run", "--recipient", &recipient])
+            .args(["--to", &s3.url(PREFIX)]);
+        run(&mut cmd)
+    };
+    let out = backup("backup");
+    assert_success(&out);
+    assert_eq!(s3.keys(PREFIX).len(), 2, "{:?}", s3.keys(PREFIX));
+    // The default section's keys are refused by the service (S3 answers 403 for an
+    // unknown key too: exit 5), nothing written;
+    // a section that does not exist is a usage error; no secret is ever printed.
+    let out = backup("default");
+    assert_exit(&out, 5);
+    assert_eq!(s3.keys(PREFIX).len(), 2);
+    let out = backup("nope");
+    assert_error(&out, 2, "AWS_PROFILE=nope");
+    assert!(!stderr(&out).contains(&value("AWS_SECRET_ACCESS_KEY")));
+}

@@ -37,7 +37,7 @@ pub fn run(ctx: &mut Context, args: ListArgs) -> Result<()> {
     };
     let mut w = ListWriter::new(ctx, columns)?.unbroken(columns);
     for dir in args.dirs.iter().chain(&args.in_dirs) {
-        let archives = archives_in(dir)?;
+        let archives = archives_in(dir, &s3::Settings::of(&ctx.profile()))?;
         for page in archives.chunks(PAGE) {
             let items: Vec<_> = page.iter().map(item).collect();
             w.page(ctx, &items)?;
@@ -48,13 +48,13 @@ pub fn run(ctx: &mut Context, args: ListArgs) -> Result<()> {
 }
 
 /// The archives in a directory or under an S3 prefix, in name order.
-fn archives_in(dir: &std::path::Path) -> Result<Vec<Archive>> {
+fn archives_in(dir: &std::path::Path, settings: &s3::Settings) -> Result<Vec<Archive>> {
     if let Some(url) = dir.to_str().filter(|d| d.starts_with("s3://")) {
         let url: s3::S3Url = url.parse().map_err(|e: String| {
             CliError::usage(format!("{url:?}: {e}"))
                 .hint("pass the s3://BUCKET/PREFIX given to `imadm backup run --to`")
         })?;
-        let client = s3::Client::connect(&url)?;
+        let client = s3::Client::connect(&url, settings)?;
         return Ok(client
             .names(".age")?
             .into_iter()

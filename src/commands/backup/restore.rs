@@ -160,7 +160,10 @@ fn ledger_text(l: &Ledger) -> String {
 
 pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
     let ids = load_identities(ctx, &args.identity)?;
-    let archive = Archive::from_arg(&args.file)?;
+    let archive = Archive::from_arg(
+        &args.file,
+        &crate::cmdutil::s3::Settings::of(&ctx.profile()),
+    )?;
     // Fail on a wrong identity before asking anything.
     drop(decrypt(&archive, &ids)?);
     if !args.dry_run {

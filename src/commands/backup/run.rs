@@ -47,13 +47,14 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
     let mut files = Vec::new();
     let mut dirs = Vec::new();
     let mut buckets = Vec::new();
+    let settings = s3::Settings::of(&ctx.profile());
     for to in &args.to {
         match to {
             Location::Dir(dir) => {
                 files.push(encrypt::output_in(dir)?);
                 dirs.push(dir);
             }
-            Location::S3(url) => buckets.push(s3::Client::connect(url)?),
+            Location::S3(url) => buckets.push(s3::Client::connect(url, &settings)?),
         }
     }
     // The archive's name comes from the snapshot's header; the uploads learn it before

@@ -36,7 +36,10 @@ pub struct VerifyArgs {
 }
 
 pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
-    let archive = Archive::from_arg(&args.file)?;
+    let archive = Archive::from_arg(
+        &args.file,
+        &crate::cmdutil::s3::Settings::of(&ctx.profile()),
+    )?;
     let mpath = archive.manifest_shown();
     let manifest: Option<Manifest> = match archive.read_manifest()? {
         Some(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| {
