@@ -1564,7 +1564,7 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
         }
         'imadm;compliance;check' {
             [CompletionResult]::new('--policy', '--policy', [CompletionResultType]::ParameterName, 'Policy file (TOML) with thresholds and disabled controls')
-            [CompletionResult]::new('--backup-dir', '--backup-dir', [CompletionResultType]::ParameterName, 'Directory holding backup archives and manifests (repeat for each destination)')
+            [CompletionResult]::new('--backup-dir', '--backup-dir', [CompletionResultType]::ParameterName, 'Directory or s3://BUCKET/PREFIX holding backup archives and manifests (repeat for each destination)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Result format [default: text, or json with -o json]')
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Write the result to FILE (atomically) instead of stdout')
             [CompletionResult]::new('--sign-key', '--sign-key', [CompletionResultType]::ParameterName, 'Sign the result file (--out) with this OpenSSH Ed25519 key: FILE.sig, an SSHSIG in namespace imadm-audit, so the check itself is evidence [default: config sign_key]')

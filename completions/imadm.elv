@@ -1501,7 +1501,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
         }
         &'imadm;compliance;check'= {
             cand --policy 'Policy file (TOML) with thresholds and disabled controls'
-            cand --backup-dir 'Directory holding backup archives and manifests (repeat for each destination)'
+            cand --backup-dir 'Directory or s3://BUCKET/PREFIX holding backup archives and manifests (repeat for each destination)'
             cand --format 'Result format [default: text, or json with -o json]'
             cand --out 'Write the result to FILE (atomically) instead of stdout'
             cand --sign-key 'Sign the result file (--out) with this OpenSSH Ed25519 key: FILE.sig, an SSHSIG in namespace imadm-audit, so the check itself is evidence [default: config sign_key]'

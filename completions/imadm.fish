@@ -1347,7 +1347,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_s
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -f -a "check" -d 'Check the live server (and backups) against a policy; exit 9 on any violation'
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l policy -d 'Policy file (TOML) with thresholds and disabled controls' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l backup-dir -d 'Directory holding backup archives and manifests (repeat for each destination)' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l backup-dir -d 'Directory or s3://BUCKET/PREFIX holding backup archives and manifests (repeat for each destination)' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l format -d 'Result format [default: text, or json with -o json]' -r -f -a "text\t''
 json\t''
 junit\t''"

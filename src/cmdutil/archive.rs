@@ -50,6 +50,7 @@ pub fn open_archive(file: &Path) -> Result<std::fs::File> {
 }
 
 /// Where an archive is: a file, or an object (`s3://BUCKET/PREFIX/NAME`).
+#[derive(Clone)]
 pub enum Archive {
     File(PathBuf),
     S3 { client: s3::Client, name: String },
@@ -95,6 +96,17 @@ impl Archive {
         }
     }
 
+    /// Its file name (the object's name under the prefix).
+    pub fn name(&self) -> String {
+        match self {
+            Archive::File(p) => p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            Archive::S3 { name, .. } => name.clone(),
+        }
+    }
+
     /// Where its manifest is, for messages.
     pub fn manifest_shown(&self) -> String {
         match self {
@@ -133,6 +145,47 @@ impl fmt::Display for Archive {
             Archive::S3 { client, name } => f.write_str(&client.display(name)),
         }
     }
+}
+
+/// Every readable manifest in a directory or under `s3://BUCKET/PREFIX`, with the archive
+/// it describes (which may be missing); unreadable ones are skipped. For the compliance
+/// gate, which looks for the newest manifest, then checks its archives.
+pub fn manifests_in(dir: &Path, settings: &s3::Settings) -> Result<Vec<(Archive, Vec<u8>)>> {
+    let mut out = Vec::new();
+    if let Some(url) = dir.to_str().filter(|d| d.starts_with("s3://")) {
+        let url: s3::S3Url = url
+            .parse()
+            .map_err(|e: String| CliError::usage(format!("{url:?}: {e}")))?;
+        let client = s3::Client::connect(&url, settings)?;
+        for m in client.names(".manifest.json")? {
+            if let Ok(bytes) = client.read_small(&m) {
+                let name = m.trim_end_matches(".manifest.json").to_owned();
+                out.push((
+                    Archive::S3 {
+                        client: client.clone(),
+                        name,
+                    },
+                    bytes,
+                ));
+            }
+        }
+        return Ok(out);
+    }
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| CliError::usage(format!("cannot read backup dir {}: {e}", dir.display())))?;
+    for e in entries {
+        let path = e?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Some(archive) = name.strip_suffix(".manifest.json") else {
+            continue;
+        };
+        if let Ok(bytes) = std::fs::read(&path) {
+            out.push((Archive::File(dir.join(archive)), bytes));
+        }
+    }
+    Ok(out)
 }
 
 /// The manifest's name beside an archive named `name`.

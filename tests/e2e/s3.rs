@@ -314,3 +314,63 @@ fn the_profile_and_the_shared_credentials_file_reach_the_bucket_without_aws_vari
     assert_error(&out, 2, "AWS_PROFILE=nope");
     assert!(!stderr(&out).contains(&value("AWS_SECRET_ACCESS_KEY")));
 }
+
+#[test]
+fn the_compliance_gate_counts_a_bucket_as_a_backup_destination() {
+    use crate::compliance::{evidence, failing, policy};
+    use std::collections::BTreeMap;
+    let server = Server::start_with(&["--seed-operator", "second:owner"]);
+    let s3 = S3Server::start();
+    server.login();
+    let pol = policy(server.tmp(), "");
+    let dir = server.tmp().join("local");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_, recipient) = keypair(server.tmp());
+    let archives = backup_both(&server, &s3, &recipient, &dir);
+    let check = |dirs: &[&str]| {
+        let mut cmd = server.imadm();
+        s3.apply(&mut cmd);
+        cmd.args(["compliance", "check", "-o", "json", "--policy"])
+            .arg(&pol);
+        for d in dirs {
+            cmd.args(["--backup-dir", d]);
+        }
+        let v = json_stdout(&run(&mut cmd));
+        let s: BTreeMap<String, String> = v["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["id"].as_str().unwrap().into(),
+                    c["status"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        (s, v)
+    };
+    let bucket = s3.url(PREFIX);
+    let local = dir.to_str().unwrap();
+    let (s, v) = check(&[local, &bucket]);
+    assert!(failing(&s).is_empty(), "{v:#}");
+    assert!(
+        evidence(&v, "backup-destinations").contains(&bucket),
+        "{v:#}"
+    );
+    // The bucket alone is one destination; its copy checks out.
+    let (s, v) = check(&[&bucket]);
+    assert_eq!(failing(&s), ["backup-destinations"], "{v:#}");
+    // An altered object no longer matches its manifest.
+    let file = s3.object_file(&format!("{PREFIX}/{}", file_name(in_bucket(&archives))));
+    let mut bytes = std::fs::read(&file).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&file, bytes).unwrap();
+    let (s, v) = check(&[local, &bucket]);
+    assert_eq!(
+        failing(&s),
+        ["backup-destinations", "backup-manifest"],
+        "{v:#}"
+    );
+    assert!(evidence(&v, "backup-manifest").contains("SHA-256"), "{v:#}");
+}
