@@ -1796,7 +1796,7 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
             break
         }
         'imadm;backup;prune' {
-            [CompletionResult]::new('--in', '--in', [CompletionResultType]::ParameterName, 'Directory holding archives and their manifests')
+            [CompletionResult]::new('--in', '--in', [CompletionResultType]::ParameterName, 'Directory or s3://BUCKET/PREFIX holding archives and their manifests')
             [CompletionResult]::new('--keep-last', '--keep-last', [CompletionResultType]::ParameterName, 'Keep the N newest archives')
             [CompletionResult]::new('--keep-daily', '--keep-daily', [CompletionResultType]::ParameterName, 'Keep the newest archive of each of the last N days that have archives')
             [CompletionResult]::new('--keep-weekly', '--keep-weekly', [CompletionResultType]::ParameterName, 'Keep the newest archive of each of the last N ISO weeks that have archives')

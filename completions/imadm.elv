@@ -1724,7 +1724,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand --version 'Print version'
         }
         &'imadm;backup;prune'= {
-            cand --in 'Directory holding archives and their manifests'
+            cand --in 'Directory or s3://BUCKET/PREFIX holding archives and their manifests'
             cand --keep-last 'Keep the N newest archives'
             cand --keep-daily 'Keep the newest archive of each of the last N days that have archives'
             cand --keep-weekly 'Keep the newest archive of each of the last N ISO weeks that have archives'

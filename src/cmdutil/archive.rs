@@ -96,6 +96,24 @@ impl Archive {
         }
     }
 
+    /// Delete the archive, then its manifest (gone or not: an archive without one is
+    /// never listed for pruning again).
+    pub fn remove(&self) -> Result<()> {
+        match self {
+            Archive::File(p) => {
+                std::fs::remove_file(p).map_err(|e| {
+                    CliError::unexpected(format!("cannot remove {}: {e}", p.display()))
+                })?;
+                let _ = std::fs::remove_file(manifest_path(p));
+            }
+            Archive::S3 { client, name } => {
+                client.delete(name)?;
+                let _ = client.delete(&manifest_name(name));
+            }
+        }
+        Ok(())
+    }
+
     /// Its file name (the object's name under the prefix).
     pub fn name(&self) -> String {
         match self {
@@ -145,6 +163,39 @@ impl fmt::Display for Archive {
             Archive::S3 { client, name } => f.write_str(&client.display(name)),
         }
     }
+}
+
+/// The archives (`*.age`) in a directory or directly under `s3://BUCKET/PREFIX`, in name
+/// order: what `backup list` and `prune` work on.
+pub fn archives_in(dir: &std::path::Path, settings: &s3::Settings) -> Result<Vec<Archive>> {
+    if let Some(url) = dir.to_str().filter(|d| d.starts_with("s3://")) {
+        let url: s3::S3Url = url.parse().map_err(|e: String| {
+            CliError::usage(format!("{url:?}: {e}"))
+                .hint("pass the s3://BUCKET/PREFIX given to `imadm backup run --to`")
+        })?;
+        let client = s3::Client::connect(&url, settings)?;
+        return Ok(client
+            .names(".age")?
+            .into_iter()
+            .map(|name| Archive::S3 {
+                client: client.clone(),
+                name,
+            })
+            .collect());
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        CliError::usage(format!("cannot read {}: {e}", dir.display()))
+            .hint("pass the directory given to `imadm backup run --to`")
+    })?;
+    let mut paths = Vec::new();
+    for e in entries {
+        let path = e?.path();
+        if path.extension().is_some_and(|x| x == "age") {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    Ok(paths.into_iter().map(Archive::File).collect())
 }
 
 /// Every readable manifest in a directory or under `s3://BUCKET/PREFIX`, with the archive

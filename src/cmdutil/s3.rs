@@ -337,6 +337,14 @@ impl Client {
             .map_err(|e| cli_err(&format!("cannot write {}", self.display(name)), e))
     }
 
+    /// Delete `name` (refused while an Object Lock retention holds it).
+    pub fn delete(&self, name: &str) -> Result<()> {
+        let key = ObjectPath::from(self.url.key(name));
+        self.rt
+            .block_on(self.store.delete(&key))
+            .map_err(|e| cli_err(&format!("cannot delete {}", self.display(name)), e))
+    }
+
     /// `s3://BUCKET/PREFIX/NAME`, for messages.
     pub fn display(&self, name: &str) -> String {
         format!("s3://{}/{}", self.url.bucket, self.url.key(name))

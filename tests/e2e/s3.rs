@@ -374,3 +374,64 @@ fn the_compliance_gate_counts_a_bucket_as_a_backup_destination() {
     );
     assert!(evidence(&v, "backup-manifest").contains("SHA-256"), "{v:#}");
 }
+
+#[test]
+fn prune_removes_old_archives_and_their_manifests_from_the_bucket() {
+    let server = Server::start();
+    let s3 = S3Server::start();
+    server.login();
+    let (_, recipient) = keypair(server.tmp());
+    let mut names = Vec::new();
+    for n in ["older", "newer"] {
+        let mut cmd = server.imadm();
+        s3.apply(&mut cmd);
+        let out = run(cmd
+            .args(["backup", "run", "-o", "json", "--recipient", &recipient])
+            .args(["--name", n, "--to", &s3.url(PREFIX)]));
+        assert_success(&out);
+        names.push(file_name(
+            json_stdout(&out)["archives"][0].as_str().unwrap(),
+        ));
+    }
+    // The older one was taken two days ago (the manifest's time is what counts).
+    let m = s3.object_file(&format!("{PREFIX}/{}.manifest.json", names[0]));
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&m).unwrap()).unwrap();
+    v["created_at"] = (now_secs() as i64 - 2 * 86_400).into();
+    std::fs::write(&m, serde_json::to_vec(&v).unwrap()).unwrap();
+    let prune = |dry: bool| {
+        let mut cmd = server.imadm();
+        s3.apply(&mut cmd);
+        cmd.args([
+            "backup",
+            "prune",
+            "-o",
+            "json",
+            "--keep-last",
+            "1",
+            "--in",
+            &s3.url(PREFIX),
+        ]);
+        if dry {
+            cmd.arg("--dry-run");
+        }
+        let out = run(&mut cmd);
+        assert_success(&out);
+        json_stdout(&out)
+    };
+    let v = prune(true);
+    assert_eq!(v["archives"][1]["action"], "remove", "{v:#}");
+    assert_eq!(s3.keys(PREFIX).len(), 4);
+    let v = prune(false);
+    let url = |n: &str| format!("s3://{}/{PREFIX}/{n}", S3Server::BUCKET);
+    assert_eq!(v["archives"][0]["archive"], url(&names[1]), "{v:#}");
+    assert_eq!(v["archives"][0]["action"], "keep");
+    assert_eq!(v["archives"][1]["archive"], url(&names[0]));
+    assert_eq!(v["archives"][1]["action"], "remove");
+    assert_eq!(
+        s3.keys(PREFIX),
+        vec![
+            format!("{PREFIX}/{}", names[1]),
+            format!("{PREFIX}/{}.manifest.json", names[1])
+        ]
+    );
+}

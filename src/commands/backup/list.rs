@@ -9,9 +9,10 @@ use clap::Args;
 use serde_json::json;
 
 use super::{Archive, Manifest};
+use crate::cmdutil::archive::archives_in;
 use crate::cmdutil::s3;
 use crate::context::Context;
-use crate::error::{CliError, Result};
+use crate::error::Result;
 use crate::output::{ListWriter, OutputFormat};
 
 #[derive(Debug, Args)]
@@ -45,38 +46,6 @@ pub fn run(ctx: &mut Context, args: ListArgs) -> Result<()> {
     }
     w.finish(ctx)?;
     Ok(())
-}
-
-/// The archives in a directory or under an S3 prefix, in name order.
-fn archives_in(dir: &std::path::Path, settings: &s3::Settings) -> Result<Vec<Archive>> {
-    if let Some(url) = dir.to_str().filter(|d| d.starts_with("s3://")) {
-        let url: s3::S3Url = url.parse().map_err(|e: String| {
-            CliError::usage(format!("{url:?}: {e}"))
-                .hint("pass the s3://BUCKET/PREFIX given to `imadm backup run --to`")
-        })?;
-        let client = s3::Client::connect(&url, settings)?;
-        return Ok(client
-            .names(".age")?
-            .into_iter()
-            .map(|name| Archive::S3 {
-                client: client.clone(),
-                name,
-            })
-            .collect());
-    }
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        CliError::usage(format!("cannot read {}: {e}", dir.display()))
-            .hint("pass the directory given to `imadm backup run --to`")
-    })?;
-    let mut paths = Vec::new();
-    for e in entries {
-        let path = e?.path();
-        if path.extension().is_some_and(|x| x == "age") {
-            paths.push(path);
-        }
-    }
-    paths.sort();
-    Ok(paths.into_iter().map(Archive::File).collect())
 }
 
 /// Archives per table (a table is sized to its rows).
