@@ -1463,6 +1463,9 @@ complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s r -l recipient -d 'age recipient (age1...) or SSH public key (ssh-ed25519/ssh-rsa ...); repeatable' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s R -l recipients-file -d 'File with one recipient per line (# comments allowed)' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l to -d 'Destination directory or s3://BUCKET/PREFIX (AWS_* environment); repeat to write several copies in one pass' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l object-lock-days -d 'S3 Object Lock: keep the S3 copies (archive and manifest) from deletion for N days (the bucket must have Object Lock enabled)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l object-lock-mode -d 'Object Lock mode: compliance (nobody can remove it early) or governance' -r -f -a "compliance\t'Nobody can delete or shorten it before the date, the account\'s root user neither'
+governance\t'Users with s3:BypassGovernanceRetention can still delete it'"
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l name -d 'Extra name part: imadm-<server_id>-<name>-<time>.age' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l server -d 'Admin API base URL (https only)' -r

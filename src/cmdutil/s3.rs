@@ -252,6 +252,58 @@ fn with_shared_credentials(mut b: AmazonS3Builder) -> Result<AmazonS3Builder> {
     Ok(b)
 }
 
+/// S3 Object Lock retention of the objects a run writes (`--object-lock-days`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LockMode {
+    /// Nobody can delete or shorten it before the date, the account's root user neither
+    Compliance,
+    /// Users with s3:BypassGovernanceRetention can still delete it
+    Governance,
+}
+
+#[derive(Debug, Clone)]
+pub struct Lock {
+    pub mode: LockMode,
+    /// RFC 3339, UTC, whole seconds.
+    pub until: String,
+}
+
+impl Lock {
+    /// Retention for `days` days from `now` (Unix seconds).
+    pub fn new(mode: LockMode, days: u32, now: i64) -> Lock {
+        let t = time::OffsetDateTime::from_unix_timestamp(now + i64::from(days) * 86_400)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        Lock {
+            mode,
+            until: format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            ),
+        }
+    }
+
+    fn headers(&self) -> http::HeaderMap {
+        let mode = match self.mode {
+            LockMode::Compliance => "COMPLIANCE",
+            LockMode::Governance => "GOVERNANCE",
+        };
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            "x-amz-object-lock-mode",
+            http::HeaderValue::from_static(mode),
+        );
+        if let Ok(v) = http::HeaderValue::from_str(&self.until) {
+            h.insert("x-amz-object-lock-retain-until-date", v);
+        }
+        h
+    }
+}
+
 /// A connection to one bucket.
 #[derive(Clone)]
 pub struct Client {
@@ -263,6 +315,17 @@ pub struct Client {
 impl Client {
     /// Connect to `url`'s bucket with the AWS environment's settings. Nothing is sent yet.
     pub fn connect(url: &S3Url, settings: &Settings) -> Result<Client> {
+        Client::connect_with(url, settings, None)
+    }
+
+    /// Like [`Client::connect`], for writing objects under an Object Lock retention: every
+    /// request carries the retention headers (signed), and every upload a SHA-256
+    /// checksum, which S3 requires of a PUT with a retention.
+    pub fn connect_locked(url: &S3Url, settings: &Settings, lock: &Lock) -> Result<Client> {
+        Client::connect_with(url, settings, Some(lock))
+    }
+
+    fn connect_with(url: &S3Url, settings: &Settings, lock: Option<&Lock>) -> Result<Client> {
         let mut builder =
             with_shared_credentials(AmazonS3Builder::from_env())?.with_bucket_name(&url.bucket);
         if let Some(e) = &settings.endpoint {
@@ -285,17 +348,20 @@ impl Client {
                     endpoint.unwrap_or_default()
                 ))
                 .hint(
-                    "set AWS_ENDPOINT_URL to https://HOST[:PORT] (plain http only on 127.0.0.1)",
+                    "set AWS_ENDPOINT_URL (or the profile's s3_endpoint) to https://HOST[:PORT]; plain http only on 127.0.0.1",
                 ));
             }
         };
+        let mut options = ClientOptions::new()
+            .with_allow_http(allow_http)
+            .with_connect_timeout(Duration::from_secs(10))
+            .with_timeout(Duration::from_secs(120));
+        if let Some(lock) = lock {
+            options = options.with_default_headers(lock.headers());
+            builder = builder.with_checksum_algorithm(object_store::aws::Checksum::SHA256);
+        }
         let store = builder
-            .with_client_options(
-                ClientOptions::new()
-                    .with_allow_http(allow_http)
-                    .with_connect_timeout(Duration::from_secs(10))
-                    .with_timeout(Duration::from_secs(120)),
-            )
+            .with_client_options(options)
             .with_retry(RetryConfig {
                 max_retries: 3,
                 retry_timeout: Duration::from_secs(60),
@@ -583,6 +649,19 @@ mod tests {
         );
         assert_eq!(shared_credentials(text, "default").unwrap().len(), 1);
         assert!(shared_credentials(text, "other").is_none());
+    }
+
+    #[test]
+    fn a_lock_is_until_a_utc_date_in_days() {
+        // 2026-01-05T00:00:00Z + 30 days.
+        let l = Lock::new(LockMode::Governance, 30, 1_767_571_200);
+        assert_eq!(l.until, "2026-02-04T00:00:00Z");
+        let h = l.headers();
+        assert_eq!(h["x-amz-object-lock-mode"], "GOVERNANCE");
+        assert_eq!(
+            h["x-amz-object-lock-retain-until-date"],
+            "2026-02-04T00:00:00Z"
+        );
     }
 
     #[test]

@@ -1057,3 +1057,52 @@ impl Drop for S3Server {
         self.kill();
     }
 }
+
+/// A TCP proxy on 127.0.0.1 in front of `port` that keeps what clients send (the
+/// request lines and headers of plain-http S3 requests), to check headers a test server
+/// does not act on.
+pub struct RecordingProxy {
+    pub port: u16,
+    sent: std::sync::Arc<Mutex<Vec<u8>>>,
+}
+
+impl RecordingProxy {
+    pub fn start(target: u16) -> RecordingProxy {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sent = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let log = sent.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                let Ok(mut server) = std::net::TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    let mut buf = vec![0u8; 64 << 10];
+                    while let Ok(n) = client.read(&mut buf) {
+                        if n == 0 || server.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        // Headers are what matters: keep the start of each read only.
+                        log.lock().unwrap().extend_from_slice(&buf[..n.min(4096)]);
+                    }
+                    let _ = server.shutdown(std::net::Shutdown::Write);
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut s2, &mut c2);
+                    let _ = c2.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        RecordingProxy { port, sent }
+    }
+
+    /// What clients sent so far, lossily as text.
+    pub fn sent(&self) -> String {
+        String::from_utf8_lossy(&self.sent.lock().unwrap()).into_owned()
+    }
+}

@@ -435,3 +435,95 @@ fn prune_removes_old_archives_and_their_manifests_from_the_bucket() {
         ]
     );
 }
+
+/// The request (line and headers) in `sent` that starts with `start`.
+fn request<'a>(sent: &'a str, start: &str) -> &'a str {
+    let at = sent
+        .find(start)
+        .unwrap_or_else(|| panic!("no request {start:?} in:\n{sent}"));
+    let rest = &sent[at..];
+    &rest[..rest.find("\r\n\r\n").unwrap_or(rest.len())]
+}
+
+#[test]
+fn object_lock_days_send_the_retention_and_checksum_headers() {
+    // s3s-fs has no Object Lock: what is checked is the requests, through a proxy.
+    let server = Server::start();
+    let s3 = S3Server::start();
+    let proxy = RecordingProxy::start(s3.port);
+    server.login();
+    seed_messages(&server, 10);
+    let (_, recipient) = keypair(server.tmp());
+    let mut cmd = server.imadm();
+    s3.apply(&mut cmd);
+    cmd.env(
+        "AWS_ENDPOINT_URL",
+        format!("http://127.0.0.1:{}", proxy.port),
+    )
+    .args(["backup", "run", "-o", "json", "--recipient", &recipient])
+    .args(["--to", &s3.url(PREFIX)])
+    .args([
+        "--object-lock-days",
+        "30",
+        "--object-lock-mode",
+        "compliance",
+    ]);
+    let out = run(&mut cmd);
+    assert_success(&out);
+    let name = file_name(json_stdout(&out)["archives"][0].as_str().unwrap());
+    // The retention ends in 30 days (the date; the run took seconds).
+    let until = time::OffsetDateTime::from_unix_timestamp((now_secs() + 30 * 86_400) as i64)
+        .unwrap()
+        .date();
+    let until = format!(
+        "x-amz-object-lock-retain-until-date: {:04}-{:02}-{:02}t",
+        until.year(),
+        u8::from(until.month()),
+        until.day()
+    );
+    let sent = proxy.sent().to_ascii_lowercase();
+    let key = format!(
+        "/{}/{PREFIX}/{}",
+        S3Server::BUCKET,
+        name.to_ascii_lowercase()
+    );
+    let create = request(&sent, &format!("post {key}?uploads"));
+    let part = request(&sent, &format!("put {key}?partnumber=1"));
+    let manifest = request(&sent, &format!("put {key}.manifest.json "));
+    for (what, r) in [("create", create), ("part", part), ("manifest", manifest)] {
+        assert!(
+            r.contains("x-amz-object-lock-mode: compliance"),
+            "{what}: {r}"
+        );
+        assert!(r.contains(&until), "{what}: {r}");
+        // Signed, as SigV4 requires of x-amz-* headers.
+        assert!(r.contains("x-amz-object-lock-mode;"), "{what}: {r}");
+    }
+    assert!(
+        create.contains("x-amz-checksum-algorithm: sha256"),
+        "{create}"
+    );
+    assert!(part.contains("x-amz-checksum-sha256: "), "{part}");
+    assert!(manifest.contains("x-amz-checksum-sha256: "), "{manifest}");
+
+    // Without an s3:// destination the option is a usage error; mode without days too.
+    let dir = server.tmp().join("local");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = run(server
+        .imadm()
+        .args(["backup", "run", "--recipient", &recipient, "--to"])
+        .arg(&dir)
+        .args([
+            "--object-lock-days",
+            "30",
+            "--object-lock-mode",
+            "governance",
+        ]));
+    assert_error(&out, 2, "needs an s3:// destination");
+    let out = run(server
+        .imadm()
+        .args(["backup", "run", "--recipient", &recipient, "--to"])
+        .arg(&dir)
+        .args(["--object-lock-mode", "governance"]));
+    assert_exit(&out, 2);
+}

@@ -37,6 +37,13 @@ pub struct RunArgs {
     /// several copies in one pass
     #[arg(long = "to", value_name = "DIR|S3URL", required = true)]
     pub to: Vec<Location>,
+    /// S3 Object Lock: keep the S3 copies (archive and manifest) from deletion for N days
+    /// (the bucket must have Object Lock enabled)
+    #[arg(long, value_name = "N", requires = "object_lock_mode", value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub object_lock_days: Option<u32>,
+    /// Object Lock mode: compliance (nobody can remove it early) or governance
+    #[arg(long, value_name = "MODE", requires = "object_lock_days")]
+    pub object_lock_mode: Option<s3::LockMode>,
     /// Extra name part: imadm-<server_id>-<name>-<time>.age
     #[arg(long)]
     pub name: Option<String>,
@@ -48,13 +55,26 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
     let mut dirs = Vec::new();
     let mut buckets = Vec::new();
     let settings = s3::Settings::of(&ctx.profile());
+    let lock = match (args.object_lock_mode, args.object_lock_days) {
+        (Some(mode), Some(days)) => Some(s3::Lock::new(mode, days, ctx.now())),
+        _ => None,
+    };
+    if lock.is_some() && !args.to.iter().any(|t| matches!(t, Location::S3(_))) {
+        return Err(
+            CliError::usage("--object-lock-days needs an s3:// destination")
+                .hint("add --to s3://BUCKET/PREFIX, or drop --object-lock-days"),
+        );
+    }
     for to in &args.to {
         match to {
             Location::Dir(dir) => {
                 files.push(encrypt::output_in(dir)?);
                 dirs.push(dir);
             }
-            Location::S3(url) => buckets.push(s3::Client::connect(url, &settings)?),
+            Location::S3(url) => buckets.push(match &lock {
+                Some(l) => s3::Client::connect_locked(url, &settings, l)?,
+                None => s3::Client::connect(url, &settings)?,
+            }),
         }
     }
     // The archive's name comes from the snapshot's header; the uploads learn it before
