@@ -30,6 +30,18 @@ pub struct Manifest {
     pub size: u64,
     pub sha256: String,
     pub recipients: Vec<String>,
+    /// The S3 copies' Object Lock retention (`backup run --object-lock-days`), so that
+    /// prune knows without asking the service; absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_lock: Option<ObjectLock>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ObjectLock {
+    /// `COMPLIANCE` or `GOVERNANCE`.
+    pub mode: String,
+    /// Unix seconds until which the S3 copies cannot be deleted.
+    pub until: i64,
 }
 
 pub fn manifest_path(archive: &Path) -> PathBuf {

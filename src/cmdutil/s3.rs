@@ -266,15 +266,18 @@ pub struct Lock {
     pub mode: LockMode,
     /// RFC 3339, UTC, whole seconds.
     pub until: String,
+    pub until_unix: i64,
 }
 
 impl Lock {
     /// Retention for `days` days from `now` (Unix seconds).
     pub fn new(mode: LockMode, days: u32, now: i64) -> Lock {
-        let t = time::OffsetDateTime::from_unix_timestamp(now + i64::from(days) * 86_400)
+        let until_unix = now + i64::from(days) * 86_400;
+        let t = time::OffsetDateTime::from_unix_timestamp(until_unix)
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
         Lock {
             mode,
+            until_unix,
             until: format!(
                 "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
                 t.year(),
@@ -287,11 +290,16 @@ impl Lock {
         }
     }
 
-    fn headers(&self) -> http::HeaderMap {
-        let mode = match self.mode {
+    /// `COMPLIANCE` or `GOVERNANCE`, as S3 spells it.
+    pub fn mode_name(&self) -> &'static str {
+        match self.mode {
             LockMode::Compliance => "COMPLIANCE",
             LockMode::Governance => "GOVERNANCE",
-        };
+        }
+    }
+
+    fn headers(&self) -> http::HeaderMap {
+        let mode = self.mode_name();
         let mut h = http::HeaderMap::new();
         h.insert(
             "x-amz-object-lock-mode",

@@ -377,6 +377,21 @@ fn the_compliance_gate_counts_a_bucket_as_a_backup_destination() {
 
 #[test]
 fn prune_removes_old_archives_and_their_manifests_from_the_bucket() {
+    prune_case(&[]);
+}
+
+#[test]
+fn prune_keeps_an_archive_under_object_lock_and_says_until_when() {
+    prune_case(&[
+        "--object-lock-days",
+        "30",
+        "--object-lock-mode",
+        "governance",
+    ]);
+}
+
+/// Two archives in the bucket, the older backdated two days; `prune --keep-last 1`.
+fn prune_case(lock: &[&str]) {
     let server = Server::start();
     let s3 = S3Server::start();
     server.login();
@@ -387,7 +402,8 @@ fn prune_removes_old_archives_and_their_manifests_from_the_bucket() {
         s3.apply(&mut cmd);
         let out = run(cmd
             .args(["backup", "run", "-o", "json", "--recipient", &recipient])
-            .args(["--name", n, "--to", &s3.url(PREFIX)]));
+            .args(["--name", n, "--to", &s3.url(PREFIX)])
+            .args(lock));
         assert_success(&out);
         names.push(file_name(
             json_stdout(&out)["archives"][0].as_str().unwrap(),
@@ -419,21 +435,33 @@ fn prune_removes_old_archives_and_their_manifests_from_the_bucket() {
         json_stdout(&out)
     };
     let v = prune(true);
-    assert_eq!(v["archives"][1]["action"], "remove", "{v:#}");
+    let expected = if lock.is_empty() { "remove" } else { "keep" };
+    assert_eq!(v["archives"][1]["action"], expected, "{v:#}");
     assert_eq!(s3.keys(PREFIX).len(), 4);
     let v = prune(false);
     let url = |n: &str| format!("s3://{}/{PREFIX}/{n}", S3Server::BUCKET);
     assert_eq!(v["archives"][0]["archive"], url(&names[1]), "{v:#}");
     assert_eq!(v["archives"][0]["action"], "keep");
     assert_eq!(v["archives"][1]["archive"], url(&names[0]));
-    assert_eq!(v["archives"][1]["action"], "remove");
-    assert_eq!(
-        s3.keys(PREFIX),
-        vec![
-            format!("{PREFIX}/{}", names[1]),
-            format!("{PREFIX}/{}.manifest.json", names[1])
-        ]
-    );
+    if lock.is_empty() {
+        assert_eq!(v["archives"][1]["action"], "remove");
+        assert_eq!(
+            s3.keys(PREFIX),
+            vec![
+                format!("{PREFIX}/{}", names[1]),
+                format!("{PREFIX}/{}.manifest.json", names[1])
+            ]
+        );
+    } else {
+        // The manifest records the retention; prune does not try to delete the copy.
+        assert_eq!(v["archives"][1]["action"], "keep", "{v:#}");
+        let reason = v["archives"][1]["reason"].as_str().unwrap();
+        assert!(
+            reason.starts_with("locked until ") && reason.ends_with("(S3 Object Lock, GOVERNANCE)"),
+            "{reason}"
+        );
+        assert_eq!(s3.keys(PREFIX).len(), 4);
+    }
 }
 
 /// The request (line and headers) in `sent` that starts with `start`.

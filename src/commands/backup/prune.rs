@@ -6,7 +6,9 @@
 //! The newest archive is always kept. Removing deletes archive and manifest. DIR may be
 //! `s3://BUCKET/PREFIX`. An archive that cannot be removed (file permissions, an S3
 //! Object Lock retention, a refused credential) is reported as kept, with why, the
-//! others are still removed, and the command then fails with that error's exit code.
+//! others are still removed, and the command then fails with that error's exit code. An
+//! S3 copy whose manifest records an Object Lock retention still in force is kept without
+//! trying (S3 would refuse it, or, on a versioned bucket, only hide it).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -119,19 +121,34 @@ pub fn run(ctx: &mut Context, args: PruneArgs) -> Result<()> {
         else {
             continue;
         };
-        archives.push((a, m.created_at));
+        // An S3 copy under Object Lock cannot be deleted yet: kept, and said so.
+        let locked = match (&a, &m.object_lock) {
+            (super::Archive::S3 { .. }, Some(l)) if l.until > ctx.now() => Some(format!(
+                "locked until {} (S3 Object Lock, {})",
+                crate::output::rfc3339(l.until),
+                l.mode
+            )),
+            _ => None,
+        };
+        archives.push((a, m.created_at, locked));
     }
     let times: Vec<i64> = archives.iter().map(|a| a.1).collect();
     let reasons = plan(&times, policy);
     let mut rows = Vec::new();
     let mut failed = Vec::new();
-    for ((archive, t), why) in archives.iter().zip(&reasons) {
+    for ((archive, t, locked), why) in archives.iter().zip(&reasons) {
         let mut action = if why.is_empty() { "remove" } else { "keep" };
         let mut reason = if why.is_empty() {
             "not matched by any --keep policy".to_owned()
         } else {
             why.join(",")
         };
+        if action == "remove"
+            && let Some(l) = locked
+        {
+            action = "keep";
+            reason = l.clone();
+        }
         if action == "remove"
             && !args.dry_run
             && let Err(e) = archive.remove()

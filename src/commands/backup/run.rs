@@ -144,6 +144,10 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
         size: tee.size,
         sha256: sha.clone(),
         recipients: recipients.lines.clone(),
+        object_lock: lock.as_ref().map(|l| crate::cmdutil::archive::ObjectLock {
+            mode: l.mode_name().into(),
+            until: l.until_unix,
+        }),
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest).map_err(io::Error::from)?;
     let mut written = Vec::new();
