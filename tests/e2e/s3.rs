@@ -1,7 +1,7 @@
 //! `backup run|verify|restore` with S3 destinations, against a real S3 protocol server
 //! (`s3s-fs`, [`S3Server`]): a local directory and a bucket written in one pass and listed, the
 //! object fetched by an independent client (awscli) and decrypted by the Go `age` CLI,
-//! restore streamed from the bucket, a service that goes away mid-upload (exit 3, no
+//! restore streamed from the bucket, a killed run and a service that goes away mid-upload (exit 3, no
 //! object, no local file), and damaged objects (exit 8).
 
 use std::path::{Path, PathBuf};
@@ -201,15 +201,13 @@ fn parts(root: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-#[test]
-fn a_service_gone_mid_upload_is_exit_3_and_leaves_no_object_and_no_local_file() {
-    let server = Server::start();
-    let mut s3 = S3Server::start();
-    server.login();
-    seed_messages(&server, 48);
-    let dir = server.tmp().join("local");
-    std::fs::create_dir_all(&dir).unwrap();
-    let (_, recipient) = keypair(server.tmp());
+/// `backup run` to `dir` and the bucket as a child process (stderr piped).
+fn spawn_backup(
+    server: &Server,
+    s3: &S3Server,
+    recipient: &str,
+    dir: &Path,
+) -> std::process::Child {
     let mut cmd = std::process::Command::new(bin());
     cmd.arg("--config-dir")
         .arg(&server.config_dir)
@@ -219,10 +217,10 @@ fn a_service_gone_mid_upload_is_exit_3_and_leaves_no_object_and_no_local_file() 
             "backup",
             "run",
             "--recipient",
-            &recipient,
+            recipient,
             "--to",
         ])
-        .arg(&dir)
+        .arg(dir)
         .args(["--to", &s3.url(PREFIX)])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
@@ -233,20 +231,62 @@ fn a_service_gone_mid_upload_is_exit_3_and_leaves_no_object_and_no_local_file() 
     for (k, v) in s3.env() {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().unwrap();
-    // Stop the service once the first part arrived: the upload is under way.
+    cmd.spawn().unwrap()
+}
+
+/// Wait until the first part of the upload arrived: the upload is under way.
+fn wait_for_a_part(s3: &S3Server, child: &mut std::process::Child) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while parts(&s3.root).is_empty() {
         assert!(std::time::Instant::now() < deadline, "no part was uploaded");
-        if child.try_wait().unwrap().is_some() {
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "finished before a part arrived: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+        if let Some(st) = child.try_wait().unwrap() {
+            panic!("finished ({st}) before a part arrived");
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+}
+
+#[test]
+fn a_killed_run_leaves_no_object_at_a_final_key() {
+    let server = Server::start();
+    let s3 = S3Server::start();
+    server.login();
+    seed_messages(&server, 48);
+    let dir = server.tmp().join("local");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_, recipient) = keypair(server.tmp());
+    let mut child = spawn_backup(&server, &s3, &recipient, &dir);
+    wait_for_a_part(&s3, &mut child);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The service is still up: a final key would be visible to a client.
+    let out = s3.aws(&["s3", "ls", &format!("s3://{}/{PREFIX}/", S3Server::BUCKET)]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).trim().is_empty(),
+        "{}",
+        describe(&out)
+    );
+    assert!(s3.keys(PREFIX).is_empty(), "{:?}", s3.keys(PREFIX));
+    // No final name locally either (a killed process may leave its temp file).
+    let finals: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".age") || n.ends_with(".manifest.json"))
+        .collect();
+    assert!(finals.is_empty(), "{finals:?}");
+}
+
+#[test]
+fn a_service_gone_mid_upload_is_exit_3_and_leaves_no_object_and_no_local_file() {
+    let server = Server::start();
+    let mut s3 = S3Server::start();
+    server.login();
+    seed_messages(&server, 48);
+    let dir = server.tmp().join("local");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_, recipient) = keypair(server.tmp());
+    let mut child = spawn_backup(&server, &s3, &recipient, &dir);
+    wait_for_a_part(&s3, &mut child);
     s3.kill();
     let out = child.wait_with_output().unwrap();
     assert_eq!(
