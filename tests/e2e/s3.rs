@@ -1,8 +1,11 @@
-//! `backup run|verify|restore` with S3 destinations, against a real S3 protocol server
-//! (`s3s-fs`, [`S3Server`]): a local directory and a bucket written in one pass and listed, the
-//! object fetched by an independent client (awscli) and decrypted by the Go `age` CLI,
-//! restore streamed from the bucket, a killed run and a service that goes away mid-upload (exit 3, no
-//! object, no local file), and damaged objects (exit 8).
+//! S3 destinations of `backup run|list|verify|restore|prune` and `compliance check`,
+//! against a real S3 protocol server (`s3s-fs`, [`S3Server`]): a directory and a bucket
+//! written in one pass and listed; the object fetched by an independent client (awscli)
+//! and decrypted by the Go `age` CLI; restore streamed from the bucket; a killed run and a
+//! service gone mid-upload (exit 3): no object, no local file; damaged objects (exit 8);
+//! the imadm profile and the shared credentials file; the compliance gate; prune, with
+//! and without Object Lock; the Object Lock request headers (through a recording proxy:
+//! s3s-fs has no Object Lock).
 
 use std::path::{Path, PathBuf};
 
