@@ -6,9 +6,12 @@
 #   - `imadm backup run` to a local dir (snapshot -> age -> file, fsync) beside
 #     `age -r` encrypting a plaintext snapshot of the same size file->file and
 #     `restic backup` of that plaintext file;
+#   - the same `imadm backup run` to a local S3 server (s3s-fs, as .ci/run installs it into
+#     target/tools; or S3S_FS=path) over http on 127.0.0.1;
 #   - `imadm backup restore` beside `age -d` of the archive.
-# Targets: backup >= 60 % of the age CLI's throughput and >= 3x restic's; restore >= 50 %
-# of `age -d`; peak RSS (VmHWM / time -v) of CLI and server < 64 MB each.
+# Targets: backup >= 60 % of the age CLI's throughput and >= 3x restic's; backup to S3 >=
+# 70 % of backup to a directory; restore >= 50 % of `age -d`; peak RSS (VmHWM / time -v) of
+# CLI and server < 64 MB each.
 # Needs (Debian): age restic sqlite3 oathtool jq time (bench/lib.sh installs them as root).
 # Knobs: BENCH_MIB, BENCH_RUNS; and bench/lib.sh's IMADM_BIN, BENCH_KEEP=1.
 # Report: bench/results/backup-<UTC date>T<HHMMSS>Z.md
@@ -23,6 +26,18 @@ bench_build
 bench_tmp
 bench_start_server
 bench_login
+
+S3S_FS=${S3S_FS:-$ROOT/target/tools/bin/s3s-fs}
+[[ -x $S3S_FS ]] || die "no s3s-fs at $S3S_FS (.ci/run installs it; or set S3S_FS)"
+S3_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$TMP/s3/bench"
+"$S3S_FS" --host 127.0.0.1 --port "$S3_PORT" --access-key bench --secret-key bench-secret \
+    "$TMP/s3" >"$TMP/s3s-fs.log" 2>&1 &
+S3_PID=$!
+# Stop it before lib.sh's cleanup removes its directory.
+trap '[[ -z ${S3_PID:-} ]] || kill "$S3_PID" 2>/dev/null; _bench_cleanup' EXIT
+S3_ENV=(AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret AWS_REGION=us-east-1
+    AWS_ENDPOINT_URL="http://127.0.0.1:$S3_PORT")
 
 log "seeding $MIB MiB of messages (random 64 KiB blobs)"
 sqlite3 "$DB" >/dev/null <<SQL
@@ -61,7 +76,7 @@ fresh_otp() {
     last_step=$step
     OTP=$(oathtool --totp -b "$SECRET")
 }
-t_backup=() t_age=() t_restic=() t_age_d=() t_restore=()
+t_backup=() t_s3=() t_age=() t_restic=() t_age_d=() t_restore=()
 export RESTIC_PASSWORD=bench
 for run in $(seq "$RUNS"); do
     log "run $run of $RUNS: imadm backup run"
@@ -78,6 +93,12 @@ for run in $(seq "$RUNS"); do
         log "plaintext snapshot of the same size, for age and restic"
         age -d -i "$TMP/key.txt" -o "$TMP/plain.bin" "$ARCHIVE"
     fi
+    log "run $run: imadm backup run to S3 (s3s-fs)"
+    rm -rf "$TMP/s3/bench/run" && sync
+    t0=$(date +%s.%N)
+    /usr/bin/time -v -o "$TMP/s3.time" env "${S3_ENV[@]}" "$IMADM" --config-dir "$CONF" \
+        --profile dev backup run --recipient "$RCPT" --to s3://bench/run -o json >/dev/null
+    t1=$(date +%s.%N); t_s3+=("$(secs "$t0" "$t1")")
     log "run $run: age -r, restic backup (fresh repository), age -d"
     rm -f "$TMP/plain.age" && sync
     t_age+=("$(timed age -r "$RCPT" -o "$TMP/plain.age" "$TMP/plain.bin")")
@@ -127,6 +148,7 @@ PY
     echo "| step | seconds: median (min-max) | MB/s (median) |"
     echo "|---|---|---|"
     echo "| imadm backup run | $(stat_of "${t_backup[@]}") |"
+    echo "| imadm backup run to S3 (s3s-fs) | $(stat_of "${t_s3[@]}") |"
     echo "| age -r file->file | $(stat_of "${t_age[@]}") |"
     echo "| restic backup | $(stat_of "${t_restic[@]}") |"
     echo "| imadm backup restore | $(stat_of "${t_restore[@]}") |"
@@ -134,7 +156,8 @@ PY
     echo
     echo "Ratios of medians: backup / age -r = $(ratio "${t_backup[*]}" "${t_age[*]}") (target >= 0.60),"\
         "backup / restic = $(ratio "${t_backup[*]}" "${t_restic[*]}") (target >= 3),"\
+        "S3 / directory = $(ratio "${t_s3[*]}" "${t_backup[*]}") (target >= 0.70),"\
         "restore / age -d = $(ratio "${t_restore[*]}" "${t_age_d[*]}") (target >= 0.50)"
     echo
-    echo "Peak RSS: backup CLI $(rss "$TMP/run.time") kB, restore CLI $(rss "$TMP/restore.time") kB, server VmHWM $server_hwm2 kB (after backup: $server_hwm kB)"
+    echo "Peak RSS: backup CLI $(rss "$TMP/run.time") kB, backup CLI to S3 $(rss "$TMP/s3.time") kB, restore CLI $(rss "$TMP/restore.time") kB, server VmHWM $server_hwm2 kB (after backup: $server_hwm kB)"
 } | tee "$REPORT"

@@ -1809,7 +1809,7 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
         }
         'imadm;compliance;check' {
             [CompletionResult]::new('--policy', '--policy', [CompletionResultType]::ParameterName, 'Policy file (TOML) with thresholds and disabled controls')
-            [CompletionResult]::new('--backup-dir', '--backup-dir', [CompletionResultType]::ParameterName, 'Directory holding backup archives and manifests (repeat for each destination)')
+            [CompletionResult]::new('--backup-dir', '--backup-dir', [CompletionResultType]::ParameterName, 'Directory or s3://BUCKET/PREFIX holding backup archives and manifests (repeat for each destination)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Result format [default: text, or json with -o json]')
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Write the result to FILE (atomically) instead of stdout')
             [CompletionResult]::new('--sign-key', '--sign-key', [CompletionResultType]::ParameterName, 'Sign the result file (--out) with this OpenSSH Ed25519 key: FILE.sig, an SSHSIG in namespace imadm-audit, so the check itself is evidence [default: config sign_key]')
@@ -1939,7 +1939,9 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
             [CompletionResult]::new('--recipient', '--recipient', [CompletionResultType]::ParameterName, 'age recipient (age1...) or SSH public key (ssh-ed25519/ssh-rsa ...); repeatable')
             [CompletionResult]::new('-R', '-R ', [CompletionResultType]::ParameterName, 'File with one recipient per line (# comments allowed)')
             [CompletionResult]::new('--recipients-file', '--recipients-file', [CompletionResultType]::ParameterName, 'File with one recipient per line (# comments allowed)')
-            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Destination directory; repeat to write several copies in one pass')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Destination directory or s3://BUCKET/PREFIX (AWS_* environment); repeat to write several copies in one pass')
+            [CompletionResult]::new('--object-lock-days', '--object-lock-days', [CompletionResultType]::ParameterName, 'S3 Object Lock: keep the S3 copies (archive and manifest) from deletion for N days (the bucket must have Object Lock enabled)')
+            [CompletionResult]::new('--object-lock-mode', '--object-lock-mode', [CompletionResultType]::ParameterName, 'Object Lock mode: compliance (nobody can remove it early) or governance')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Extra name part: imadm-<server_id>-<name>-<time>.age')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Saved server profile to use')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Admin API base URL (https only)')
@@ -2041,7 +2043,7 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
             break
         }
         'imadm;backup;prune' {
-            [CompletionResult]::new('--in', '--in', [CompletionResultType]::ParameterName, 'Directory holding archives and their manifests')
+            [CompletionResult]::new('--in', '--in', [CompletionResultType]::ParameterName, 'Directory or s3://BUCKET/PREFIX holding archives and their manifests')
             [CompletionResult]::new('--keep-last', '--keep-last', [CompletionResultType]::ParameterName, 'Keep the N newest archives')
             [CompletionResult]::new('--keep-daily', '--keep-daily', [CompletionResultType]::ParameterName, 'Keep the newest archive of each of the last N days that have archives')
             [CompletionResult]::new('--keep-weekly', '--keep-weekly', [CompletionResultType]::ParameterName, 'Keep the newest archive of each of the last N ISO weeks that have archives')

@@ -1684,7 +1684,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__backup__subcmd__run)
-            opts="-r -R -o -y -v -q -h -V --recipient --recipients-file --to --name --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-r -R -o -y -v -q -h -V --recipient --recipients-file --to --object-lock-days --object-lock-mode --name --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1708,6 +1708,14 @@ _imadm() {
                     ;;
                 --to)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --object-lock-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --object-lock-mode)
+                    COMPREPLY=($(compgen -W "compliance governance" -- "${cur}"))
                     return 0
                     ;;
                 --name)

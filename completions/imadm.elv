@@ -1737,7 +1737,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
         }
         &'imadm;compliance;check'= {
             cand --policy 'Policy file (TOML) with thresholds and disabled controls'
-            cand --backup-dir 'Directory holding backup archives and manifests (repeat for each destination)'
+            cand --backup-dir 'Directory or s3://BUCKET/PREFIX holding backup archives and manifests (repeat for each destination)'
             cand --format 'Result format [default: text, or json with -o json]'
             cand --out 'Write the result to FILE (atomically) instead of stdout'
             cand --sign-key 'Sign the result file (--out) with this OpenSSH Ed25519 key: FILE.sig, an SSHSIG in namespace imadm-audit, so the check itself is evidence [default: config sign_key]'
@@ -1862,7 +1862,9 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand --recipient 'age recipient (age1...) or SSH public key (ssh-ed25519/ssh-rsa ...); repeatable'
             cand -R 'File with one recipient per line (# comments allowed)'
             cand --recipients-file 'File with one recipient per line (# comments allowed)'
-            cand --to 'Destination directory; repeat to write several copies in one pass'
+            cand --to 'Destination directory or s3://BUCKET/PREFIX (AWS_* environment); repeat to write several copies in one pass'
+            cand --object-lock-days 'S3 Object Lock: keep the S3 copies (archive and manifest) from deletion for N days (the bucket must have Object Lock enabled)'
+            cand --object-lock-mode 'Object Lock mode: compliance (nobody can remove it early) or governance'
             cand --name 'Extra name part: imadm-<server_id>-<name>-<time>.age'
             cand --profile 'Saved server profile to use'
             cand --server 'Admin API base URL (https only)'
@@ -1960,7 +1962,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand --version 'Print version'
         }
         &'imadm;backup;prune'= {
-            cand --in 'Directory holding archives and their manifests'
+            cand --in 'Directory or s3://BUCKET/PREFIX holding archives and their manifests'
             cand --keep-last 'Keep the N newest archives'
             cand --keep-daily 'Keep the newest archive of each of the last N days that have archives'
             cand --keep-weekly 'Keep the newest archive of each of the last N ISO weeks that have archives'

@@ -1568,7 +1568,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_s
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and not __fish_seen_subcommand_from check" -f -a "check" -d 'Check the live server (and backups) against a policy; exit 9 on any violation'
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l policy -d 'Policy file (TOML) with thresholds and disabled controls' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l backup-dir -d 'Directory holding backup archives and manifests (repeat for each destination)' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l backup-dir -d 'Directory or s3://BUCKET/PREFIX holding backup archives and manifests (repeat for each destination)' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand compliance; and __fish_seen_subcommand_from check" -l format -d 'Result format [default: text, or json with -o json]' -r -f -a "text\t''
 json\t''
 junit\t''"
@@ -1683,7 +1683,10 @@ complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and not __fish_seen_subcommand_from run list verify restore prune" -f -a "prune" -d 'Delete old archives by retention policy (restic\'s semantics)'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s r -l recipient -d 'age recipient (age1...) or SSH public key (ssh-ed25519/ssh-rsa ...); repeatable' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -s R -l recipients-file -d 'File with one recipient per line (# comments allowed)' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l to -d 'Destination directory; repeat to write several copies in one pass' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l to -d 'Destination directory or s3://BUCKET/PREFIX (AWS_* environment); repeat to write several copies in one pass' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l object-lock-days -d 'S3 Object Lock: keep the S3 copies (archive and manifest) from deletion for N days (the bucket must have Object Lock enabled)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l object-lock-mode -d 'Object Lock mode: compliance (nobody can remove it early) or governance' -r -f -a "compliance\t'Nobody can delete or shorten it before the date, the account\'s root user neither'
+governance\t'Users with s3:BypassGovernanceRetention can still delete it'"
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l name -d 'Extra name part: imadm-<server_id>-<name>-<time>.age' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from run" -l server -d 'Admin API base URL (https only)' -r
@@ -1771,7 +1774,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subc
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l in -d 'Directory holding archives and their manifests' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l in -d 'Directory or s3://BUCKET/PREFIX holding archives and their manifests' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-last -d 'Keep the N newest archives' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-daily -d 'Keep the newest archive of each of the last N days that have archives' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-weekly -d 'Keep the newest archive of each of the last N ISO weeks that have archives' -r

@@ -46,6 +46,13 @@ pub struct Profile {
     /// Default `--signer` identity of `audit export|report`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signer: Option<String>,
+    /// S3 destinations of backups: endpoint, region and addressing, over `AWS_*`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_path_style: Option<bool>,
 }
 
 /// The keys `imadm config get|set|list` understand, with what they mean.
@@ -63,6 +70,18 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     ("sign_key", "OpenSSH Ed25519 key that signs audit reports"),
     ("signer", "identity recorded in signed audit reports"),
+    (
+        "s3_endpoint",
+        "S3 endpoint of backup destinations (over AWS_ENDPOINT_URL)",
+    ),
+    (
+        "s3_region",
+        "S3 region of backup destinations (over AWS_REGION)",
+    ),
+    (
+        "s3_path_style",
+        "true: path-style S3 URLs (the default), false: virtual-host style",
+    ),
 ];
 
 impl Profile {
@@ -75,6 +94,9 @@ impl Profile {
             "audit_key" => self.audit_key.clone(),
             "sign_key" => self.sign_key.as_ref().map(|p| p.display().to_string()),
             "signer" => self.signer.clone(),
+            "s3_endpoint" => self.s3_endpoint.clone(),
+            "s3_region" => self.s3_region.clone(),
+            "s3_path_style" => self.s3_path_style.map(|b| b.to_string()),
             _ => None,
         }
     }
@@ -103,6 +125,18 @@ impl Profile {
             }
             "sign_key" => self.sign_key = value.map(PathBuf::from),
             "signer" => self.signer = value,
+            "s3_endpoint" => self.s3_endpoint = value,
+            "s3_region" => self.s3_region = value,
+            "s3_path_style" => {
+                self.s3_path_style = value
+                    .map(|v| {
+                        v.parse::<bool>().map_err(|_| {
+                            CliError::usage(format!("{v:?} is not true or false"))
+                                .hint("s3_path_style is true (path-style) or false (virtual-host)")
+                        })
+                    })
+                    .transpose()?
+            }
             _ => {
                 return Err(CliError::usage(format!("unknown config key {key:?}"))
                     .hint("see `imadm config list` for the keys"));

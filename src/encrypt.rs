@@ -107,6 +107,8 @@ fn cannot_write_in(dir: &Path, e: io::Error) -> CliError {
 /// their commits is short.
 pub struct Tee {
     pub files: Vec<AtomicFile>,
+    /// S3 destinations (`backup run --to s3://`), committed by the caller like the files.
+    pub uploads: Vec<crate::cmdutil::s3::Upload>,
     flusher: Option<Flusher>,
     hash: Sha256,
     pub size: u64,
@@ -114,7 +116,13 @@ pub struct Tee {
 
 impl Tee {
     pub fn new(files: Vec<AtomicFile>) -> Tee {
+        Tee::with_uploads(files, Vec::new())
+    }
+
+    /// Files and S3 uploads.
+    pub fn with_uploads(files: Vec<AtomicFile>, uploads: Vec<crate::cmdutil::s3::Upload>) -> Tee {
         Tee {
+            uploads,
             // Best effort: without it the files are only made durable by their commits.
             flusher: Flusher::watch(files.iter().map(|f| f.temp_path())).ok(),
             files,
@@ -143,6 +151,9 @@ impl Write for Tee {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         for f in &mut self.files {
             f.write_all(buf)?;
+        }
+        for u in &mut self.uploads {
+            u.write_all(buf)?;
         }
         self.hash.update(buf);
         self.size += buf.len() as u64;
@@ -208,6 +219,9 @@ pub struct Background {
     /// piece is an mmap and a page fault per 4 KiB each time (glibc).
     spent: std::sync::mpsc::Receiver<Vec<u8>>,
     worker: Option<std::thread::JoinHandle<io::Result<Tee>>>,
+    /// Why the thread stopped early (a full disk, an S3 service gone), kept with its exit
+    /// code: the caller only sees a broken stream.
+    failure: Option<CliError>,
 }
 
 /// Pieces in flight to [`Background`]'s thread.
@@ -231,6 +245,7 @@ impl Background {
             tx: Some(tx),
             spent,
             worker: Some(worker),
+            failure: None,
         }
     }
 
@@ -245,10 +260,19 @@ impl Background {
             return Ok(());
         }
         // The thread stopped: report why (a full disk, say), not just that it stopped.
-        Err(match self.join() {
-            Err(e) => e,
-            Ok(_) => io::Error::other("the encryption thread stopped early"),
-        })
+        let e = match self.join() {
+            Err(e) => CliError::from(e),
+            Ok(_) => CliError::unexpected("the encryption thread stopped early"),
+        };
+        let err = io::Error::other(e.message.clone());
+        self.failure = Some(e);
+        Err(err)
+    }
+
+    /// Why the thread stopped early, if it did: a destination's failure, to be reported
+    /// instead of the broken stream it caused.
+    pub fn take_failure(&mut self) -> Option<CliError> {
+        self.failure.take()
     }
 
     fn join(&mut self) -> io::Result<Tee> {
@@ -264,8 +288,10 @@ impl Background {
     /// Encrypt what is left, write the age trailer, and hand the files back, flushed
     /// (not yet synced).
     pub fn finish(mut self) -> Result<Tee> {
-        if !self.buf.is_empty() {
-            self.send()?;
+        if !self.buf.is_empty()
+            && let Err(e) = self.send()
+        {
+            return Err(self.failure.take().unwrap_or_else(|| e.into()));
         }
         Ok(self.join()?)
     }

@@ -167,6 +167,11 @@ impl std::fmt::Display for CliError {
 
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
+        // An S3 failure that travelled through a writer keeps its own exit code.
+        let e = match e.downcast::<crate::cmdutil::s3::Failure>() {
+            Ok(f) => return f.into_cli(),
+            Err(e) => e,
+        };
         let mut c = CliError::unexpected(format!("I/O error: {e}"));
         c.broken_pipe = e.kind() == std::io::ErrorKind::BrokenPipe;
         c

@@ -1,13 +1,16 @@
 //! Helpers that several nouns share (gh's `cmdutil`), so that no command imports from a
 //! sibling noun: backup archives and manifests (`archive`: backup verbs and the compliance
-//! gate), the integrity error, signing a written file and the signing key's passphrase
-//! (audit export and report, the compliance gate), time flags and query values (`time_arg`,
-//! `q`: audit and incident verbs), a Lanying request acting on one IM user (`call_as`: user and
-//! incident verbs), one CSV line split (`split_csv_line`: user import, incident files). The step-up dialogue of sensitive requests is `session::Conn::step_up`.
+//! gate), S3-compatible destinations (`s3`), the integrity error, signing a written file
+//! and the signing key's passphrase (audit export and report, the compliance gate), time
+//! flags and query values (`time_arg`, `q`: audit and incident verbs), a Lanying request
+//! acting on one IM user (`call_as`: user and incident verbs), one CSV line split
+//! (`split_csv_line`: user import, incident files). The step-up dialogue of sensitive
+//! requests is `session::Conn::step_up`.
 //! (`auth login` still runs `mfa enroll`'s dialogue for an account without MFA: that is
 //! one command running another, not a borrowed helper.)
 
 pub mod archive;
+pub mod s3;
 
 use std::path::Path;
 

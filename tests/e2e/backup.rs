@@ -290,7 +290,7 @@ fn the_go_age_cli_decrypts_our_archives() {
 }
 
 /// About `mib` MiB of random message blobs, written straight into the SQLite file.
-fn seed_messages(server: &Server, mib: usize) {
+pub(crate) fn seed_messages(server: &Server, mib: usize) {
     server.sql(&format!(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {}) \
          INSERT INTO im_messages (from_id, to_type, to_id, content, created_at) \
@@ -349,7 +349,7 @@ fn a_killed_backup_run_never_leaves_a_final_name() {
     }
 }
 
-fn manifest(a: &Path) -> PathBuf {
+pub(crate) fn manifest(a: &Path) -> PathBuf {
     PathBuf::from(format!("{}.manifest.json", a.display()))
 }
 

@@ -1,5 +1,6 @@
 //! Archives on disk, without a restore: `backup list` over several directories (and its
-//! table on a terminal), `backup verify` of an archive whose manifest was lost.
+//! table on a terminal), `backup verify` of an archive whose manifest was lost, `backup
+//! prune` when an archive cannot be removed.
 
 use std::path::Path;
 
@@ -123,4 +124,51 @@ fn list_takes_several_directories_and_keeps_names_whole() {
         shown.lines().any(|l| l.contains(&both[0])),
         "the archive's path is broken across lines:\n{shown}"
     );
+}
+
+#[test]
+fn prune_keeps_and_reports_an_archive_it_cannot_remove_and_removes_the_others() {
+    let server = Server::start();
+    server.login();
+    let dir = backup_dirs(&server, &["p"]).remove(0);
+    let (_, recipient) = keypair(server.tmp());
+    let newest = backup(&server, &recipient, &[&dir]);
+    let manifest = |a: &Path| std::path::PathBuf::from(format!("{}.manifest.json", a.display()));
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(manifest(&newest)).unwrap()).unwrap();
+    // An old copy, and an "archive" that is a directory: remove_file fails on it, even
+    // for root.
+    let old = dir.join("imadm-old.age");
+    let stuck = dir.join("imadm-stuck.age");
+    std::fs::copy(&newest, &old).unwrap();
+    std::fs::create_dir(&stuck).unwrap();
+    for (a, days) in [(&old, 3), (&stuck, 2)] {
+        m["created_at"] = (now_secs() as i64 - days * 86_400).into();
+        std::fs::write(manifest(a), serde_json::to_vec(&m).unwrap()).unwrap();
+    }
+    let out = run(server
+        .imadm()
+        .args(["backup", "prune", "-o", "json", "--keep-last", "1", "--in"])
+        .arg(&dir));
+    assert_error(&out, 1, "1 archive could not be removed");
+    let v = json_stdout(&out);
+    let rows = v["archives"].as_array().unwrap();
+    let row = |p: &Path| {
+        rows.iter()
+            .find(|r| r["archive"] == p.display().to_string())
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row(&newest)["action"], "keep");
+    assert_eq!(row(&old)["action"], "remove");
+    assert_eq!(row(&stuck)["action"], "keep");
+    assert!(
+        row(&stuck)["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("could not be removed"),
+        "{v:#}"
+    );
+    assert!(!old.exists() && !manifest(&old).exists());
+    assert!(stuck.exists() && manifest(&stuck).exists());
 }

@@ -13,7 +13,7 @@ use crate::harness::*;
 /// review attestation; `access.rs` checks that control.
 const NOT_YET: &[&str] = &["access-review-fresh"];
 
-fn policy(dir: &Path, extra: &str) -> std::path::PathBuf {
+pub(crate) fn policy(dir: &Path, extra: &str) -> std::path::PathBuf {
     let mut text = String::from("[thresholds]\n");
     text.push_str(extra);
     text.push_str("\n[disabled]\n");
@@ -51,14 +51,14 @@ fn check(server: &Server, policy: &Path) -> (i32, BTreeMap<String, String>, Valu
     (code, statuses, v)
 }
 
-fn failing(s: &BTreeMap<String, String>) -> Vec<&str> {
+pub(crate) fn failing(s: &BTreeMap<String, String>) -> Vec<&str> {
     s.iter()
         .filter(|(_, st)| *st == "fail" || *st == "error")
         .map(|(id, _)| id.as_str())
         .collect()
 }
 
-fn evidence(v: &Value, id: &str) -> String {
+pub(crate) fn evidence(v: &Value, id: &str) -> String {
     let c = v["controls"]
         .as_array()
         .unwrap()

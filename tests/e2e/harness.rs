@@ -913,3 +913,196 @@ pub fn ssh_keygen_verify(allowed: &Path, file: &Path, sig: &Path) -> Output {
         .output()
         .unwrap()
 }
+
+/// A real S3 protocol server (`s3s-fs`, installed by `.ci/run` into `target/tools`) on
+/// 127.0.0.1 on a free port, serving a temp dir, with one bucket [`S3Server::BUCKET`].
+/// Objects are plain files under `root/BUCKET/KEY`, so a test can damage one directly.
+pub struct S3Server {
+    child: Option<Child>,
+    pub port: u16,
+    pub root: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl S3Server {
+    pub const BUCKET: &'static str = "imadm-backups";
+    const ACCESS_KEY: &'static str = "imadm-test";
+    const SECRET_KEY: &'static str = "imadm-test-secret-key";
+
+    /// `s3s-fs` from `target/tools/bin` (where `.ci/run` puts it), else from PATH.
+    fn binary() -> PathBuf {
+        let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tools/bin/s3s-fs");
+        if local.exists() {
+            local
+        } else {
+            PathBuf::from("s3s-fs")
+        }
+    }
+
+    pub fn start() -> S3Server {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(root.join(Self::BUCKET)).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(Self::binary())
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args([
+                "--access-key",
+                Self::ACCESS_KEY,
+                "--secret-key",
+                Self::SECRET_KEY,
+            ])
+            .arg(&root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("s3s-fs is needed (`.ci/run` installs it into target/tools)");
+        let deadline = Instant::now() + SERVER_START_TIMEOUT;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "s3s-fs did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        S3Server {
+            child: Some(child),
+            port,
+            root,
+            _dir: dir,
+        }
+    }
+
+    /// The AWS settings that reach this server (replacing any of the developer's own).
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", Self::ACCESS_KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY", Self::SECRET_KEY.into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_DEFAULT_REGION", "us-east-1".into()),
+            (
+                "AWS_ENDPOINT_URL",
+                format!("http://127.0.0.1:{}", self.port),
+            ),
+        ]
+    }
+
+    /// Give `cmd` this server's AWS settings.
+    pub fn apply(&self, cmd: &mut assert_cmd::Command) {
+        for var in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE"] {
+            cmd.env_remove(var);
+        }
+        for (k, v) in self.env() {
+            cmd.env(k, v);
+        }
+    }
+
+    /// `s3://BUCKET/PREFIX`.
+    pub fn url(&self, prefix: &str) -> String {
+        format!("s3://{}/{prefix}", Self::BUCKET)
+    }
+
+    /// Where the object `key` is on disk.
+    pub fn object_file(&self, key: &str) -> PathBuf {
+        self.root.join(Self::BUCKET).join(key)
+    }
+
+    /// Keys under `prefix`, as the server stores them.
+    pub fn keys(&self, prefix: &str) -> Vec<String> {
+        let dir = self.object_file(prefix);
+        let mut v: Vec<String> = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd
+                .map(|e| format!("{prefix}/{}", e.unwrap().file_name().to_string_lossy()))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        v.sort();
+        v
+    }
+
+    /// The independent client: `aws` (awscli, from target/venv or PATH) against this
+    /// server.
+    pub fn aws(&self, args: &[&str]) -> Output {
+        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/venv/bin/aws");
+        let aws = if venv.exists() {
+            venv
+        } else {
+            PathBuf::from("aws")
+        };
+        let mut cmd = std::process::Command::new(aws);
+        cmd.env_remove("AWS_PROFILE")
+            .args(["--endpoint-url", &format!("http://127.0.0.1:{}", self.port)])
+            .args(args);
+        for (k, v) in self.env() {
+            cmd.env(k, v);
+        }
+        cmd.output()
+            .expect("the aws CLI is needed (`.ci/run` installs awscli)")
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A TCP proxy on 127.0.0.1 in front of `port` that keeps what clients send (the
+/// request lines and headers of plain-http S3 requests), to check headers a test server
+/// does not act on.
+pub struct RecordingProxy {
+    pub port: u16,
+    sent: std::sync::Arc<Mutex<Vec<u8>>>,
+}
+
+impl RecordingProxy {
+    pub fn start(target: u16) -> RecordingProxy {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sent = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let log = sent.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                let Ok(mut server) = std::net::TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    let mut buf = vec![0u8; 64 << 10];
+                    while let Ok(n) = client.read(&mut buf) {
+                        if n == 0 || server.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        // Headers are what matters: keep the start of each read only.
+                        log.lock().unwrap().extend_from_slice(&buf[..n.min(4096)]);
+                    }
+                    let _ = server.shutdown(std::net::Shutdown::Write);
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut s2, &mut c2);
+                    let _ = c2.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        RecordingProxy { port, sent }
+    }
+
+    /// What clients sent so far, lossily as text.
+    pub fn sent(&self) -> String {
+        String::from_utf8_lossy(&self.sent.lock().unwrap()).into_owned()
+    }
+}

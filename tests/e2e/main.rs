@@ -27,6 +27,7 @@ mod lanying;
 mod notify;
 mod rbac;
 mod restore;
+mod s3;
 mod terminal;
 mod throttle;
 mod users;

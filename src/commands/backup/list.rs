@@ -1,15 +1,18 @@
 //! `imadm backup list DIR...` (or `--in DIR`, repeatable): the archives in directories,
 //! from their manifests, in name order (names carry the snapshot's time) within each
-//! directory, written a page at a time (a directory may hold years of archives).
+//! directory, written a page at a time (a directory may hold years of archives). A
+//! DIR may be `s3://BUCKET/PREFIX`: the archives directly under the prefix.
 
 use std::path::PathBuf;
 
 use clap::Args;
 use serde_json::json;
 
-use super::{Manifest, manifest_path};
+use super::{Archive, Manifest};
+use crate::cmdutil::archive::archives_in;
+use crate::cmdutil::s3;
 use crate::context::Context;
-use crate::error::{CliError, Result};
+use crate::error::Result;
 use crate::output::{ListWriter, OutputFormat};
 
 #[derive(Debug, Args)]
@@ -17,7 +20,7 @@ use crate::output::{ListWriter, OutputFormat};
     after_help = "Examples:\n  $ imadm backup list /backups\n  $ imadm backup list /backups /mnt/offsite -o json"
 )]
 pub struct ListArgs {
-    /// Directories holding archives and their manifests (those given to `backup run --to`)
+    /// Directories or s3://BUCKET/PREFIX holding archives and their manifests (those given to `backup run --to`)
     #[arg(value_name = "DIR", required_unless_present = "in_dirs")]
     pub dirs: Vec<PathBuf>,
     /// A directory holding archives and their manifests, like DIR (repeatable)
@@ -35,20 +38,9 @@ pub fn run(ctx: &mut Context, args: ListArgs) -> Result<()> {
     };
     let mut w = ListWriter::new(ctx, columns)?.unbroken(columns);
     for dir in args.dirs.iter().chain(&args.in_dirs) {
-        let entries = std::fs::read_dir(dir).map_err(|e| {
-            CliError::usage(format!("cannot read {}: {e}", dir.display()))
-                .hint("pass the directory given to `imadm backup run --to`")
-        })?;
-        let mut paths = Vec::new();
-        for e in entries {
-            let path = e?.path();
-            if path.extension().is_some_and(|x| x == "age") {
-                paths.push(path);
-            }
-        }
-        paths.sort();
-        for page in paths.chunks(PAGE) {
-            let items: Vec<_> = page.iter().map(|p| item(p)).collect();
+        let archives = archives_in(dir, &s3::Settings::of(&ctx.profile()))?;
+        for page in archives.chunks(PAGE) {
+            let items: Vec<_> = page.iter().map(item).collect();
             w.page(ctx, &items)?;
         }
     }
@@ -60,13 +52,15 @@ pub fn run(ctx: &mut Context, args: ListArgs) -> Result<()> {
 const PAGE: usize = 500;
 
 /// One archive as listed: its manifest's facts, or that it has none.
-fn item(path: &std::path::Path) -> serde_json::Value {
-    let m: Option<Manifest> = std::fs::read(manifest_path(path))
+fn item(archive: &Archive) -> serde_json::Value {
+    let m: Option<Manifest> = archive
+        .read_manifest()
         .ok()
+        .flatten()
         .and_then(|t| serde_json::from_slice(&t).ok());
     match m {
         Some(m) => json!({
-            "archive": path.display().to_string(),
+            "archive": archive.to_string(),
             "server": m.server,
             "server_id": m.server_id,
             "created_at": crate::output::rfc3339(m.created_at),
@@ -76,6 +70,6 @@ fn item(path: &std::path::Path) -> serde_json::Value {
             "counts": m.counts,
             "recipients": m.recipients,
         }),
-        None => json!({"archive": path.display().to_string(), "manifest": "missing or unreadable"}),
+        None => json!({"archive": archive.to_string(), "manifest": "missing or unreadable"}),
     }
 }

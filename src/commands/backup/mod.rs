@@ -14,7 +14,7 @@ use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 // Manifests are read by the compliance gate too, so they live in `cmdutil`.
-pub use crate::cmdutil::archive::{MANIFEST_SCHEMA, Manifest, manifest_path};
+pub use crate::cmdutil::archive::{Archive, MANIFEST_SCHEMA, Manifest, manifest_path};
 pub use crate::cmdutil::integrity;
 use crate::context::Context;
 use crate::error::{CliError, Result};
@@ -134,21 +134,21 @@ fn identities_of<C: age::Callbacks>(
         .collect())
 }
 
-/// Open an archive for decrypted reading.
+/// Open an archive for decrypted reading, as a stream.
 pub fn decrypt(
-    archive: &Path,
+    archive: &Archive,
     identities: &[Box<dyn age::Identity>],
 ) -> Result<Box<dyn Read + Send>> {
-    let f = crate::cmdutil::archive::open_archive(archive)?;
+    let (f, _) = archive.open()?;
     let dec = age::Decryptor::new_buffered(BufReader::with_capacity(256 << 10, f))
         .map_err(|e| {
-            integrity(format!("{} is not a readable age archive: {e}", archive.display()))
+            integrity(format!("{archive} is not a readable age archive: {e}"))
                 .hint("the file is damaged or not an age file; `imadm backup verify` checks it against its manifest")
         })?;
     let r = dec
         .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
         .map_err(|e| {
-            integrity(format!("cannot decrypt {}: {e}", archive.display())).hint(
+            integrity(format!("cannot decrypt {archive}: {e}")).hint(
                 "use the identity matching a recipient the backup was made for (see its manifest)",
             )
         })?;

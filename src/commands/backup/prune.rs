@@ -3,7 +3,12 @@
 //!
 //! Each `--keep-daily/weekly/monthly N` keeps the newest archive in each of the last N
 //! days/weeks/months that have archives; `--keep-last N` the N newest; the union is kept.
-//! The newest archive is always kept. Removing deletes archive and manifest.
+//! The newest archive is always kept. Removing deletes archive and manifest. DIR may be
+//! `s3://BUCKET/PREFIX`. An archive that cannot be removed (file permissions, an S3
+//! Object Lock retention, a refused credential) is reported as kept, with why, the
+//! others are still removed, and the command then fails with that error's exit code. An
+//! S3 copy whose manifest records an Object Lock retention still in force is kept without
+//! trying (S3 would refuse it, or, on a versioned bucket, only hide it).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -11,7 +16,9 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::json;
 
-use super::{Manifest, manifest_path};
+use super::Manifest;
+use crate::cmdutil::archive::archives_in;
+use crate::cmdutil::s3;
 use crate::context::Context;
 use crate::error::{CliError, Result};
 
@@ -20,7 +27,7 @@ use crate::error::{CliError, Result};
     after_help = "Examples:\n  $ imadm backup prune --in /backups --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --dry-run\n  $ imadm backup prune --in /backups --keep-last 3"
 )]
 pub struct PruneArgs {
-    /// Directory holding archives and their manifests
+    /// Directory or s3://BUCKET/PREFIX holding archives and their manifests
     #[arg(long = "in", value_name = "DIR")]
     pub dir: PathBuf,
     /// Keep the N newest archives
@@ -104,36 +111,57 @@ pub fn run(ctx: &mut Context, args: PruneArgs) -> Result<()> {
         .hint("pass e.g. --keep-daily 7 --keep-weekly 4"));
     }
     let mut archives = Vec::new();
-    for e in std::fs::read_dir(&args.dir).map_err(|e| {
-        CliError::usage(format!("cannot read {}: {e}", args.dir.display()))
-            .hint("pass the directory given to `imadm backup run --to`")
-    })? {
-        let path = e?.path();
-        if path.extension().is_none_or(|x| x != "age") {
-            continue;
-        }
-        let Ok(text) = std::fs::read(manifest_path(&path)) else {
-            continue; // Not ours, or no manifest: never delete what we cannot date.
-        };
-        let Ok(m) = serde_json::from_slice::<Manifest>(&text) else {
+    for a in archives_in(&args.dir, &s3::Settings::of(&ctx.profile()))? {
+        // Not ours, or no manifest: never delete what we cannot date.
+        let Some(m) = a
+            .read_manifest()
+            .ok()
+            .flatten()
+            .and_then(|t| serde_json::from_slice::<Manifest>(&t).ok())
+        else {
             continue;
         };
-        archives.push((path, m.created_at));
+        // An S3 copy under Object Lock cannot be deleted yet: kept, and said so.
+        let locked = match (&a, &m.object_lock) {
+            (super::Archive::S3 { .. }, Some(l)) if l.until > ctx.now() => Some(format!(
+                "locked until {} (S3 Object Lock, {})",
+                crate::output::rfc3339(l.until),
+                l.mode
+            )),
+            _ => None,
+        };
+        archives.push((a, m.created_at, locked));
     }
     let times: Vec<i64> = archives.iter().map(|a| a.1).collect();
     let reasons = plan(&times, policy);
     let mut rows = Vec::new();
-    for ((path, t), why) in archives.iter().zip(&reasons) {
-        let keep = !why.is_empty();
-        if !keep && !args.dry_run {
-            std::fs::remove_file(path)?;
-            let _ = std::fs::remove_file(manifest_path(path));
+    let mut failed = Vec::new();
+    for ((archive, t, locked), why) in archives.iter().zip(&reasons) {
+        let mut action = if why.is_empty() { "remove" } else { "keep" };
+        let mut reason = if why.is_empty() {
+            "not matched by any --keep policy".to_owned()
+        } else {
+            why.join(",")
+        };
+        if action == "remove"
+            && let Some(l) = locked
+        {
+            action = "keep";
+            reason = l.clone();
+        }
+        if action == "remove"
+            && !args.dry_run
+            && let Err(e) = archive.remove()
+        {
+            action = "keep";
+            reason = format!("could not be removed: {}", e.message);
+            failed.push(e);
         }
         rows.push(json!({
-            "archive": path.display().to_string(),
+            "archive": archive.to_string(),
             "created_at": crate::output::rfc3339(*t),
-            "action": if keep { "keep" } else { "remove" },
-            "reason": if keep { why.join(",") } else { "not matched by any --keep policy".to_owned() },
+            "action": action,
+            "reason": reason,
         }));
     }
     rows.sort_by(|a, b| b["created_at"].as_str().cmp(&a["created_at"].as_str()));
@@ -143,7 +171,26 @@ pub fn run(ctx: &mut Context, args: PruneArgs) -> Result<()> {
             ("dry_run", "Dry run", json!(args.dry_run)),
             ("archives", "Archives", json!(rows)),
         ],
-    )
+    )?;
+    match failed.len() {
+        0 => Ok(()),
+        n => {
+            let first = failed.swap_remove(0);
+            Err(CliError::new(
+                first.kind,
+                format!(
+                    "{n} archive{} could not be removed (kept, see above); first: {}",
+                    if n == 1 { "" } else { "s" },
+                    first.message
+                ),
+            )
+            .hint(
+                first
+                    .hint
+                    .unwrap_or_else(|| "check permissions and retry".into()),
+            ))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@
 //! became of the audit log, what was kept from live per operator and token and why, and
 //! who gains permissions (the server refuses gains the restorer does not hold). A snapshot
 //! whose audit log forks from the live one is refused unless `--accept-fork REASON`. Every
-//! session ends, the restorer's too.
+//! session ends, the restorer's too. The archive may be an object
+//! (`s3://BUCKET/PREFIX/NAME.age`): it is streamed, never downloaded to disk first.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -17,7 +18,7 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Remember, decrypt, integrity, load_identities};
+use super::{Archive, Remember, decrypt, integrity, load_identities};
 use crate::commands::StepUpArgs;
 use crate::context::Context;
 use crate::error::Result;
@@ -28,7 +29,7 @@ use crate::session::connect;
     after_help = "Examples:\n  $ imadm backup restore /backups/imadm-3f2a-20260101T020000Z.age --identity ~/backup-key.txt --dry-run\n  $ IMADM_OTP=123456 imadm --yes backup restore /backups/imadm-3f2a-20260101T020000Z.age -i ~/.ssh/id_ed25519"
 )]
 pub struct RestoreArgs {
-    /// The archive to restore
+    /// The archive to restore: a file or s3://BUCKET/PREFIX/NAME.age
     pub file: PathBuf,
     /// age identity file or SSH private key (passphrase: prompted, or IMADM_IDENTITY_PASSPHRASE)
     #[arg(short, long, value_name = "FILE", required = true)]
@@ -159,12 +160,15 @@ fn ledger_text(l: &Ledger) -> String {
 
 pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
     let ids = load_identities(ctx, &args.identity)?;
+    let archive = Archive::from_arg(
+        &args.file,
+        &crate::cmdutil::s3::Settings::of(&ctx.profile()),
+    )?;
     // Fail on a wrong identity before asking anything.
-    drop(decrypt(&args.file, &ids)?);
+    drop(decrypt(&archive, &ids)?);
     if !args.dry_run {
         ctx.confirm(&format!(
-            "Roll the server's data back to {} (its audit log and revocations stay; every session ends)",
-            args.file.display()
+            "Roll the server's data back to {archive} (its audit log and revocations stay; every session ends)"
         ))?;
     }
     let conn = connect(ctx)?;
@@ -176,13 +180,17 @@ pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
     let broken = Arc::new(Mutex::new(None));
     // Decrypted bytes against the archive's size: close enough for an ETA (age adds 16
     // bytes per 64 KiB chunk).
-    let size = std::fs::metadata(&args.file).ok().map(|m| m.len());
+    let size = match &archive {
+        Archive::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+        // Not a request just for a progress bar.
+        Archive::S3 { .. } => None,
+    };
     let progress = ctx.progress(size, if args.dry_run { "verify" } else { "restore" });
     // Streaming the archive only to be asked for a code is a waste: the code comes first.
     let result: Result<Report> =
         conn.step_up_with(ctx, args.step_up.otp.as_deref(), true, |c, auth| {
             progress.reset();
-            let plain = decrypt(&args.file, &ids)?;
+            let plain = decrypt(&archive, &ids)?;
             let body = Remember {
                 inner: progress.wrap_read(plain),
                 error: broken.clone(),
@@ -194,10 +202,8 @@ pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
         Ok(r) => r,
         Err(e) => {
             if let Some(why) = broken.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                return Err(
-                    integrity(format!("{} is damaged: {why}", args.file.display()))
-                        .hint("the server's data was not changed; use another copy of the backup"),
-                );
+                return Err(integrity(format!("{archive} is damaged: {why}"))
+                    .hint("the server's data was not changed; use another copy of the backup"));
             }
             return Err(e);
         }

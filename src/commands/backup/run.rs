@@ -4,11 +4,14 @@
 //! (fsync, rename, fsync of the directory) only after the whole snapshot arrived and
 //! verified (its trailer is checked while it streams): a killed run never leaves a final
 //! name. The manifest follows, written atomically too.
+//! An `s3://BUCKET/PREFIX` destination (`cmdutil::s3`) gets a multipart upload instead,
+//! completed before the local files are committed, then its manifest object (the commit
+//! marker); any failure aborts it, and a failed run commits no local file either.
 //! The check is of integrity (structure, counts, BLAKE3): the snapshot's MAC needs the
 //! server's key, so the server checks it when the archive is restored.
 
 use std::io::{self, BufReader, Read};
-use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use clap::Args;
 use imadm_api::backup::{FORMAT_NAME, Item, Reader};
@@ -17,6 +20,7 @@ use serde_json::json;
 
 use super::{Manifest, integrity, manifest_path};
 use crate::client::Auth;
+use crate::cmdutil::s3::{self, Location};
 use crate::context::Context;
 use crate::encrypt::{self, RecipientArgs, TapRead, Tee};
 use crate::error::{CliError, Result};
@@ -24,14 +28,22 @@ use crate::session::connect;
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  $ imadm backup run --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p --to /backups --to /mnt/offsite\n  $ imadm backup run --recipients-file ~/.config/imadm/backup-recipients.txt --to /backups --name nightly"
+    after_help = "Examples:\n  $ imadm backup run --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p --to /backups --to /mnt/offsite\n  $ imadm backup run --recipients-file ~/.config/imadm/backup-recipients.txt --to /backups --name nightly\n  $ AWS_ENDPOINT_URL=https://s3.example.net imadm backup run -R recipients.txt --to /backups --to s3://bucket/imadm"
 )]
 pub struct RunArgs {
     #[command(flatten)]
     pub recipients: RecipientArgs,
-    /// Destination directory; repeat to write several copies in one pass
-    #[arg(long = "to", value_name = "DIR", required = true)]
-    pub to: Vec<PathBuf>,
+    /// Destination directory or s3://BUCKET/PREFIX (AWS_* environment); repeat to write
+    /// several copies in one pass
+    #[arg(long = "to", value_name = "DIR|S3URL", required = true)]
+    pub to: Vec<Location>,
+    /// S3 Object Lock: keep the S3 copies (archive and manifest) from deletion for N days
+    /// (the bucket must have Object Lock enabled)
+    #[arg(long, value_name = "N", requires = "object_lock_mode", value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub object_lock_days: Option<u32>,
+    /// Object Lock mode: compliance (nobody can remove it early) or governance
+    #[arg(long, value_name = "MODE", requires = "object_lock_days")]
+    pub object_lock_mode: Option<s3::LockMode>,
     /// Extra name part: imadm-<server_id>-<name>-<time>.age
     #[arg(long)]
     pub name: Option<String>,
@@ -40,9 +52,35 @@ pub struct RunArgs {
 pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
     let recipients = args.recipients.load("the backup")?;
     let mut files = Vec::new();
-    for dir in &args.to {
-        files.push(encrypt::output_in(dir)?);
+    let mut dirs = Vec::new();
+    let mut buckets = Vec::new();
+    let settings = s3::Settings::of(&ctx.profile());
+    let lock = match (args.object_lock_mode, args.object_lock_days) {
+        (Some(mode), Some(days)) => Some(s3::Lock::new(mode, days, ctx.now())),
+        _ => None,
+    };
+    if lock.is_some() && !args.to.iter().any(|t| matches!(t, Location::S3(_))) {
+        return Err(
+            CliError::usage("--object-lock-days needs an s3:// destination")
+                .hint("add --to s3://BUCKET/PREFIX, or drop --object-lock-days"),
+        );
     }
+    for to in &args.to {
+        match to {
+            Location::Dir(dir) => {
+                files.push(encrypt::output_in(dir)?);
+                dirs.push(dir);
+            }
+            Location::S3(url) => buckets.push(match &lock {
+                Some(l) => s3::Client::connect_locked(url, &settings, l)?,
+                None => s3::Client::connect(url, &settings)?,
+            }),
+        }
+    }
+    // The archive's name comes from the snapshot's header; the uploads learn it before
+    // their first part is full (the header is in the stream's first bytes).
+    let name = Arc::new(OnceLock::new());
+    let uploads = buckets.iter().map(|b| b.upload(name.clone())).collect();
 
     let conn = connect(ctx)?;
     let resp = conn.call(ctx, |c, t| {
@@ -54,7 +92,10 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
         .get("x-imadm-size-estimate")
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let progress = ctx.progress(estimate, "backup");
-    let writer = encrypt::Background::spawn(encrypt::encrypt(&recipients, Tee::new(files))?);
+    let writer = encrypt::Background::spawn(encrypt::encrypt(
+        &recipients,
+        Tee::with_uploads(files, uploads),
+    )?);
     let tap = TapRead {
         inner: resp,
         sink: writer,
@@ -66,11 +107,18 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
                 .hint("nothing was written; retry, and check the server log")
         })?
         .skip_values(true);
+    let file_name = archive_name(&reader.header, args.name.as_deref());
+    let _ = name.set(file_name.clone());
     let trailer = loop {
         match reader.next() {
             Ok(Item::End(t)) => break t,
             Ok(Item::Record { .. }) => {}
             Err(e) => {
+                // A destination that failed (an S3 service gone, a full disk) broke the
+                // stream: report that, with its exit code.
+                if let Some(f) = reader_into_tap(reader).sink.take_failure() {
+                    return Err(f);
+                }
                 return Err(
                     integrity(format!("the server's snapshot stream broke: {e}")).hint(
                         "nothing was written under a final name; retry, and check the server log",
@@ -84,22 +132,6 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
     let tap = reader_into_tap(reader);
     let tee = tap.sink.finish()?;
     let sha = tee.sha256_hex();
-    let when = time::OffsetDateTime::from_unix_timestamp(header.created_at)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let stamp = format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        when.year(),
-        u8::from(when.month()),
-        when.day(),
-        when.hour(),
-        when.minute(),
-        when.second()
-    );
-    let id = crate::fsname::file_part(&header.server_id);
-    let file_name = match &args.name {
-        Some(n) => format!("imadm-{id}-{n}-{stamp}.age"),
-        None => format!("imadm-{id}-{stamp}.age"),
-    };
     let manifest = Manifest {
         schema_version: super::MANIFEST_SCHEMA,
         server,
@@ -112,10 +144,19 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
         size: tee.size,
         sha256: sha.clone(),
         recipients: recipients.lines.clone(),
+        object_lock: lock.as_ref().map(|l| crate::cmdutil::archive::ObjectLock {
+            mode: l.mode_name().into(),
+            until: l.until_unix,
+        }),
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest).map_err(io::Error::from)?;
     let mut written = Vec::new();
-    for (f, dir) in tee.files.into_iter().zip(&args.to) {
+    let manifest_name = format!("{file_name}.manifest.json");
+    for (u, b) in tee.uploads.into_iter().zip(&buckets) {
+        written.push(u.commit()?);
+        b.put(&manifest_name, manifest_json.clone())?;
+    }
+    for (f, dir) in tee.files.into_iter().zip(dirs) {
         let dest = dir.join(&file_name);
         f.commit_as(&dest)
             .map_err(|e| CliError::write_failed(&dest, e))?;
@@ -140,6 +181,26 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
             ctx.info(format!("Wrote {w}"))?;
         }
         Ok(())
+    }
+}
+
+/// `imadm-<server_id>[-<name>]-<UTC time>.age`.
+fn archive_name(header: &imadm_api::backup::Header, name: Option<&str>) -> String {
+    let when = time::OffsetDateTime::from_unix_timestamp(header.created_at)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let stamp = format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        when.year(),
+        u8::from(when.month()),
+        when.day(),
+        when.hour(),
+        when.minute(),
+        when.second()
+    );
+    let id = crate::fsname::file_part(&header.server_id);
+    match name {
+        Some(n) => format!("imadm-{id}-{n}-{stamp}.age"),
+        None => format!("imadm-{id}-{stamp}.age"),
     }
 }
 

@@ -4,6 +4,9 @@
 //! in format version 2, SHA-256 in version 1. Authenticity (the MACs) needs the server's
 //! key: the server checks it at restore, and the output says so.
 //!
+//! The archive may be an object (`s3://BUCKET/PREFIX/NAME.age`, manifest beside it),
+//! read as a stream.
+//!
 //! An archive whose manifest was lost (only the `.age` file was copied) is checked from
 //! the archive alone when an identity is given; without either there is nothing to check
 //! it against, which is a usage error (exit 2), not a pass.
@@ -14,8 +17,8 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::json;
 
-use super::{Manifest, decrypt, integrity, load_identities, manifest_path};
-use crate::cmdutil::archive::{check_archive, digest_archive, open_archive};
+use super::{Archive, Manifest, decrypt, integrity, load_identities};
+use crate::cmdutil::archive::{check_archive, digest_archive};
 use crate::context::Context;
 use crate::error::{CliError, Result};
 use crate::output::OutputFormat;
@@ -25,7 +28,7 @@ use crate::output::OutputFormat;
     after_help = "Examples:\n  $ imadm backup verify /backups/imadm-3f2a-20260101T020000Z.age\n  $ imadm backup verify /backups/imadm-3f2a-20260101T020000Z.age --identity ~/backup-key.txt"
 )]
 pub struct VerifyArgs {
-    /// The archive (its manifest is FILE.manifest.json)
+    /// The archive, a file or s3://BUCKET/PREFIX/NAME.age (its manifest is FILE.manifest.json)
     pub file: PathBuf,
     /// age identity file or SSH private key (passphrase: prompted, or IMADM_IDENTITY_PASSPHRASE): also decrypt and check the snapshot
     #[arg(short, long, value_name = "FILE")]
@@ -33,37 +36,33 @@ pub struct VerifyArgs {
 }
 
 pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
-    let mpath = manifest_path(&args.file);
-    let manifest: Option<Manifest> = match std::fs::read(&mpath) {
-        Ok(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| {
-            integrity(format!("manifest {} is unreadable: {e}", mpath.display())).hint(
+    let archive = Archive::from_arg(
+        &args.file,
+        &crate::cmdutil::s3::Settings::of(&ctx.profile()),
+    )?;
+    let mpath = archive.manifest_shown();
+    let manifest: Option<Manifest> = match archive.read_manifest()? {
+        Some(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| {
+            integrity(format!("manifest {mpath} is unreadable: {e}")).hint(
                 "the manifest is damaged: take it from another copy, or move it away and check the archive alone with --identity",
             )
         })?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => {
-            return Err(CliError::unexpected(format!(
-                "cannot read manifest {}: {e}",
-                mpath.display()
-            )));
-        }
+        None => None,
     };
     let (size, sha256) = match &manifest {
         Some(m) => {
-            check_archive(&args.file, m)?;
+            check_archive(&archive, m)?;
             (m.size, m.sha256.clone())
         }
         None => {
             if args.identity.is_none() {
-                open_archive(&args.file)?;
+                archive.open()?;
                 return Err(CliError::usage(format!(
-                    "nothing to verify {} against: it has no manifest ({} is missing) and no --identity was given",
-                    args.file.display(),
-                    mpath.display()
+                    "nothing to verify {archive} against: it has no manifest ({mpath} is missing) and no --identity was given"
                 ))
                 .hint("pass --identity KEY to decrypt the archive and check the snapshot inside it, or copy the manifest beside it"));
             }
-            digest_archive(&args.file)?
+            digest_archive(&archive)?
         }
     };
     let mut decrypted = false;
@@ -71,16 +70,15 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
     let mut counts = manifest.as_ref().map(|m| m.counts.clone());
     if let Some(id) = &args.identity {
         let ids = load_identities(ctx, id)?;
-        let plain = decrypt(&args.file, &ids)?;
+        let plain = decrypt(&archive, &ids)?;
         let (header, trailer) =
             imadm_api::backup::verify(BufReader::with_capacity(256 << 10, plain)).map_err(|e| {
-                integrity(format!("{}: {e}", args.file.display()))
+                integrity(format!("{archive}: {e}"))
                     .hint("the archive is damaged; use another copy")
             })?;
         if counts.as_ref().is_some_and(|c| *c != trailer.counts) {
             return Err(integrity(format!(
-                "{}: the snapshot's counts differ from its manifest's",
-                args.file.display()
+                "{archive}: the snapshot's counts differ from its manifest's"
             ))
             .hint("the manifest belongs to another archive"));
         }
@@ -95,7 +93,7 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
     };
     let table = ctx.output() == OutputFormat::Table;
     let manifest_shown = match (&manifest, table) {
-        (Some(_), _) => json!(mpath.display().to_string()),
+        (Some(_), _) => json!(mpath),
         (None, true) => json!("missing: checked from the archive alone"),
         (None, false) => json!(null),
     };
@@ -114,7 +112,7 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
     crate::output::object(
         ctx,
         vec![
-            ("file", "File", json!(args.file.display().to_string())),
+            ("file", "File", json!(archive.to_string())),
             ("ok", "OK", json!(true)),
             ("manifest", "Manifest", manifest_shown),
             ("size", "Size", json!(size)),

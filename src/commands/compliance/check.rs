@@ -19,6 +19,7 @@ use crate::audit::pin::ServerKey;
 use crate::audit::sshsig::SignKey;
 use crate::audit::verify;
 use crate::client::Auth;
+use crate::cmdutil::s3;
 use crate::commands::audit::checkpoint::Guard;
 use crate::compliance::{self, AlertFact, AuditFacts, BackupFacts, Fact, Facts, Policy, Status};
 use crate::context::Context;
@@ -71,7 +72,7 @@ pub struct CheckArgs {
     /// Policy file (TOML) with thresholds and disabled controls
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// Directory holding backup archives and manifests (repeat for each destination)
+    /// Directory or s3://BUCKET/PREFIX holding backup archives and manifests (repeat for each destination)
     #[arg(long = "backup-dir", value_name = "DIR")]
     pub backup_dirs: Vec<PathBuf>,
     /// Result format [default: text, or json with -o json]
@@ -385,37 +386,24 @@ fn alert_facts(ctx: &Context, conn: &Conn) -> Result<Vec<AlertFact>> {
 
 /// The newest archive of this server (by the manifests' `created_at`) across the
 /// `--backup-dir`s, whether it matches its manifest, and where identical copies are.
-fn backup_facts(conn: &Conn, dirs: &[PathBuf]) -> Result<BackupFacts> {
-    use crate::cmdutil::archive::{Manifest, check_archive};
+fn backup_facts(conn: &Conn, dirs: &[PathBuf], settings: &s3::Settings) -> Result<BackupFacts> {
+    use crate::cmdutil::archive::{Archive, Manifest, check_archive, manifests_in};
     let info: ServerInfo = conn.client.get("/admin/server-info", &Auth::NONE)?;
-    // (dir, archive path, manifest) of every manifest of this server.
-    let mut found: Vec<(String, PathBuf, Manifest)> = Vec::new();
+    // (dir, archive, manifest) of every manifest of this server.
+    let mut found: Vec<(String, Archive, Manifest)> = Vec::new();
     for dir in dirs {
-        let entries = std::fs::read_dir(dir).map_err(|e| {
-            CliError::usage(format!("cannot read backup dir {}: {e}", dir.display()))
-        })?;
-        for e in entries {
-            let path = e?.path();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-                continue;
-            };
-            let Some(archive) = name.strip_suffix(".manifest.json") else {
-                continue;
-            };
-            let Ok(m) = std::fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice::<Manifest>(&b).map_err(|e| e.to_string()))
-            else {
+        for (archive, bytes) in manifests_in(dir, settings)? {
+            let Ok(m) = serde_json::from_slice::<Manifest>(&bytes) else {
                 continue;
             };
             if m.server_id == info.server_id {
-                found.push((dir.display().to_string(), dir.join(archive), m));
+                found.push((dir.display().to_string(), archive, m));
             }
         }
     }
-    let Some((_, newest_path, newest)) = found
+    let Some((_, newest_archive, newest)) = found
         .iter()
-        .max_by_key(|(_, p, m)| (m.created_at, p.file_name().map(|n| n.to_owned())))
+        .max_by_key(|(_, a, m)| (m.created_at, a.name()))
         .cloned()
     else {
         return Ok(BackupFacts {
@@ -424,19 +412,16 @@ fn backup_facts(conn: &Conn, dirs: &[PathBuf]) -> Result<BackupFacts> {
             destinations: Vec::new(),
         });
     };
-    let name = newest_path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = newest_archive.name();
     // Every copy of the newest archive is read and checked: a copy that does not match
     // its manifest is no copy.
     let mut errors = Vec::new();
     let mut destinations: Vec<String> = Vec::new();
-    for (dir, path, m) in &found {
+    for (dir, archive, m) in &found {
         if m.sha256 != newest.sha256 {
             continue;
         }
-        match check_archive(path, m) {
+        match check_archive(archive, m) {
             Ok(()) => destinations.push(dir.clone()),
             Err(e) => errors.push(e.message),
         }
@@ -465,7 +450,11 @@ fn gather(ctx: &Context, conn: &Conn, args: &CheckArgs) -> Result<Facts> {
     let backups = if args.backup_dirs.is_empty() {
         None
     } else {
-        Some(soft(backup_facts(conn, &args.backup_dirs))?)
+        Some(soft(backup_facts(
+            conn,
+            &args.backup_dirs,
+            &s3::Settings::of(&ctx.profile()),
+        ))?)
     };
     Ok(Facts {
         operators,

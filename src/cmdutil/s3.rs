@@ -1,0 +1,681 @@
+//! S3-compatible destinations of backup archives (`s3://BUCKET/PREFIX`): parsing the
+//! location, the connection (AWS conventions), the streaming multipart upload that
+//! `backup run` tees the ciphertext into, and streaming reads of archives and manifests.
+//!
+//! The connection follows the AWS environment: `AWS_ACCESS_KEY_ID`,
+//! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, `AWS_ENDPOINT_URL` (and the
+//! other `AWS_*` settings `object_store` reads); without `AWS_ACCESS_KEY_ID`, the shared
+//! credentials file (`AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`), section
+//! `AWS_PROFILE` (else `default`). The imadm profile's `s3_endpoint`, `s3_region` and
+//! `s3_path_style` take precedence. Secrets are never taken from argv. Plain
+//! `http://` endpoints are accepted on loopback only (a local test server); anything else
+//! must be https.
+//!
+//! Atomicity: an upload is a multipart upload, completed only when the caller commits it
+//! (after the snapshot's trailer checked out), aborted on any failure or when dropped
+//! uncommitted; an archive smaller than one part is one PUT at commit. Either way nothing
+//! is visible at the final key before the commit. The manifest object is written after the
+//! archive and is the commit marker.
+//!
+//! `object_store` is async; the CLI is not. Each [`Client`] owns a small tokio runtime
+//! and blocks on it, so callers see `Read`/`Write`.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::path::Path as ObjectPath;
+use object_store::{
+    ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart,
+};
+
+use crate::error::{CliError, Kind, Result};
+
+/// Size of one uploaded part (S3's minimum is 5 MiB, its maximum count 10,000 parts:
+/// 8 MiB parts allow archives up to 78 GiB).
+pub const PART_SIZE: usize = 8 << 20;
+/// Parts uploading at once: with the part being filled, at most
+/// `(PARTS_IN_FLIGHT + 1) * PART_SIZE` of ciphertext is held per S3 destination.
+pub const PARTS_IN_FLIGHT: usize = 2;
+
+/// A `--to` destination: a local directory or an S3 location.
+#[derive(Debug, Clone)]
+pub enum Location {
+    Dir(std::path::PathBuf),
+    S3(S3Url),
+}
+
+impl FromStr for Location {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Location, String> {
+        if s.starts_with("s3://") {
+            s.parse().map(Location::S3)
+        } else {
+            Ok(Location::Dir(s.into()))
+        }
+    }
+}
+
+/// `s3://BUCKET/PREFIX`: a bucket and a key prefix (possibly empty, no trailing `/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Url {
+    pub bucket: String,
+    pub prefix: String,
+}
+
+impl FromStr for S3Url {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<S3Url, String> {
+        let rest = s
+            .strip_prefix("s3://")
+            .ok_or_else(|| format!("{s:?} does not start with s3://"))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        // S3's bucket naming rules (3-63 of a-z 0-9 . -), which also keep the bucket out
+        // of the way of the virtual-host name and the path.
+        let valid = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+        if !valid {
+            return Err(format!(
+                "{bucket:?} is not a bucket name (3 to 63 characters a-z, 0-9, '.', '-')"
+            ));
+        }
+        let prefix = prefix.trim_matches('/');
+        if prefix.split('/').any(|p| p == "." || p == "..")
+            || prefix.contains("//")
+            || prefix.chars().any(char::is_control)
+        {
+            return Err(format!("{prefix:?} is not a usable key prefix"));
+        }
+        Ok(S3Url {
+            bucket: bucket.to_owned(),
+            prefix: prefix.to_owned(),
+        })
+    }
+}
+
+impl fmt::Display for S3Url {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.prefix.as_str() {
+            "" => write!(f, "s3://{}", self.bucket),
+            p => write!(f, "s3://{}/{p}", self.bucket),
+        }
+    }
+}
+
+impl S3Url {
+    /// The key of `name` under the prefix.
+    pub fn key(&self, name: &str) -> String {
+        match self.prefix.as_str() {
+            "" => name.to_owned(),
+            p => format!("{p}/{name}"),
+        }
+    }
+}
+
+/// A failure talking to the S3 service, carried through `io::Error` (the encryption
+/// thread's writers) to the exit code `CliError::from` gives it.
+#[derive(Debug)]
+pub struct Failure {
+    pub kind: Kind,
+    pub message: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+impl Failure {
+    fn new(what: &str, e: object_store::Error) -> Failure {
+        use object_store::Error as E;
+        let kind = match &e {
+            E::NotFound { .. } => Kind::NotFound,
+            E::PermissionDenied { .. } => Kind::Forbidden,
+            E::Unauthenticated { .. } => Kind::Auth,
+            _ => Kind::Unavailable,
+        };
+        Failure {
+            kind,
+            message: format!("{what}: {e}"),
+        }
+    }
+
+    pub fn into_cli(self) -> CliError {
+        let hint = match self.kind {
+            Kind::Auth | Kind::Forbidden => {
+                "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or AWS_SESSION_TOKEN) and the bucket policy"
+            }
+            Kind::NotFound => "check the bucket and the key (imadm backup list s3://BUCKET/PREFIX)",
+            _ => "check AWS_ENDPOINT_URL and AWS_REGION and that the service is reachable; retry",
+        };
+        CliError::new(self.kind, self.message).hint(hint)
+    }
+}
+
+fn io_err(what: &str, e: object_store::Error) -> io::Error {
+    io::Error::other(Failure::new(what, e))
+}
+
+fn cli_err(what: &str, e: object_store::Error) -> CliError {
+    Failure::new(what, e).into_cli()
+}
+
+/// The imadm profile's S3 settings (`config.toml`), over the `AWS_*` environment.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub path_style: Option<bool>,
+}
+
+impl Settings {
+    pub fn of(p: &crate::config::Profile) -> Settings {
+        Settings {
+            endpoint: p.s3_endpoint.clone(),
+            region: p.s3_region.clone(),
+            path_style: p.s3_path_style,
+        }
+    }
+}
+
+/// Keys from the shared credentials file (an INI file), for `profile`: `None` when the
+/// file or the section is missing.
+fn shared_credentials(text: &str, profile: &str) -> Option<Vec<(String, String)>> {
+    let mut in_section = false;
+    let mut found = None::<Vec<(String, String)>>;
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            in_section = name.trim() == profile;
+            if in_section {
+                found.get_or_insert_with(Vec::new);
+            }
+            continue;
+        }
+        if in_section && let Some((k, v)) = line.split_once('=') {
+            found
+                .get_or_insert_with(Vec::new)
+                .push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+        }
+    }
+    found
+}
+
+/// Apply the shared credentials file when the environment has no key.
+fn with_shared_credentials(mut b: AmazonS3Builder) -> Result<AmazonS3Builder> {
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+        return Ok(b);
+    }
+    let explicit = std::env::var("AWS_PROFILE").ok();
+    let profile = explicit.clone().unwrap_or_else(|| "default".into());
+    let path = match std::env::var_os("AWS_SHARED_CREDENTIALS_FILE") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => match directories::BaseDirs::new() {
+            Some(d) => d.home_dir().join(".aws/credentials"),
+            None => return Ok(b),
+        },
+    };
+    let keys = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| shared_credentials(&t, &profile));
+    let Some(keys) = keys else {
+        if explicit.is_some() {
+            return Err(CliError::usage(format!(
+                "AWS_PROFILE={profile}: no such section in {}",
+                path.display()
+            ))
+            .hint("add [PROFILE] with aws_access_key_id and aws_secret_access_key, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"));
+        }
+        return Ok(b);
+    };
+    for (k, v) in keys {
+        b = match k.as_str() {
+            "aws_access_key_id" => b.with_access_key_id(v),
+            "aws_secret_access_key" => b.with_secret_access_key(v),
+            "aws_session_token" => b.with_token(v),
+            _ => b,
+        };
+    }
+    Ok(b)
+}
+
+/// S3 Object Lock retention of the objects a run writes (`--object-lock-days`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LockMode {
+    /// Nobody can delete or shorten it before the date, the account's root user neither
+    Compliance,
+    /// Users with s3:BypassGovernanceRetention can still delete it
+    Governance,
+}
+
+#[derive(Debug, Clone)]
+pub struct Lock {
+    pub mode: LockMode,
+    /// RFC 3339, UTC, whole seconds.
+    pub until: String,
+    pub until_unix: i64,
+}
+
+impl Lock {
+    /// Retention for `days` days from `now` (Unix seconds).
+    pub fn new(mode: LockMode, days: u32, now: i64) -> Lock {
+        let until_unix = now + i64::from(days) * 86_400;
+        let t = time::OffsetDateTime::from_unix_timestamp(until_unix)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        Lock {
+            mode,
+            until_unix,
+            until: format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            ),
+        }
+    }
+
+    /// `COMPLIANCE` or `GOVERNANCE`, as S3 spells it.
+    pub fn mode_name(&self) -> &'static str {
+        match self.mode {
+            LockMode::Compliance => "COMPLIANCE",
+            LockMode::Governance => "GOVERNANCE",
+        }
+    }
+
+    fn headers(&self) -> http::HeaderMap {
+        let mode = self.mode_name();
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            "x-amz-object-lock-mode",
+            http::HeaderValue::from_static(mode),
+        );
+        if let Ok(v) = http::HeaderValue::from_str(&self.until) {
+            h.insert("x-amz-object-lock-retain-until-date", v);
+        }
+        h
+    }
+}
+
+/// A connection to one bucket.
+#[derive(Clone)]
+pub struct Client {
+    rt: Arc<tokio::runtime::Runtime>,
+    store: Arc<AmazonS3>,
+    pub url: S3Url,
+}
+
+impl Client {
+    /// Connect to `url`'s bucket with the AWS environment's settings. Nothing is sent yet.
+    pub fn connect(url: &S3Url, settings: &Settings) -> Result<Client> {
+        Client::connect_with(url, settings, None)
+    }
+
+    /// Like [`Client::connect`], for writing objects under an Object Lock retention: every
+    /// request carries the retention headers (signed), and every upload a SHA-256
+    /// checksum, which S3 requires of a PUT with a retention.
+    pub fn connect_locked(url: &S3Url, settings: &Settings, lock: &Lock) -> Result<Client> {
+        Client::connect_with(url, settings, Some(lock))
+    }
+
+    fn connect_with(url: &S3Url, settings: &Settings, lock: Option<&Lock>) -> Result<Client> {
+        let mut builder =
+            with_shared_credentials(AmazonS3Builder::from_env())?.with_bucket_name(&url.bucket);
+        if let Some(e) = &settings.endpoint {
+            builder = builder.with_endpoint(e);
+        }
+        if let Some(r) = &settings.region {
+            builder = builder.with_region(r);
+        }
+        if let Some(p) = settings.path_style {
+            builder = builder.with_virtual_hosted_style_request(!p);
+        }
+        let endpoint = builder.get_config_value(&AmazonS3ConfigKey::Endpoint);
+        let allow_http = match endpoint.as_deref().map(url::Url::parse) {
+            None => false,
+            Some(Ok(u)) if u.scheme() == "https" => false,
+            Some(Ok(u)) if u.scheme() == "http" && is_loopback(&u) => true,
+            Some(_) => {
+                return Err(CliError::usage(format!(
+                    "the S3 endpoint {:?} is not an https URL",
+                    endpoint.unwrap_or_default()
+                ))
+                .hint(
+                    "set AWS_ENDPOINT_URL (or the profile's s3_endpoint) to https://HOST[:PORT]; plain http only on 127.0.0.1",
+                ));
+            }
+        };
+        let mut options = ClientOptions::new()
+            .with_allow_http(allow_http)
+            .with_connect_timeout(Duration::from_secs(10))
+            .with_timeout(Duration::from_secs(120));
+        if let Some(lock) = lock {
+            options = options.with_default_headers(lock.headers());
+            builder = builder.with_checksum_algorithm(object_store::aws::Checksum::SHA256);
+        }
+        let store = builder
+            .with_client_options(options)
+            .with_retry(RetryConfig {
+                max_retries: 3,
+                retry_timeout: Duration::from_secs(60),
+                ..RetryConfig::default()
+            })
+            .build()
+            .map_err(|e| {
+                CliError::usage(format!("cannot use {url}: {e}"))
+                    .hint("set AWS_REGION, and AWS_ENDPOINT_URL for a service other than AWS")
+            })?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("imadm-s3")
+            .enable_all()
+            .build()?;
+        Ok(Client {
+            rt: Arc::new(rt),
+            store: Arc::new(store),
+            url: url.clone(),
+        })
+    }
+
+    /// An upload to the key `name` names under the prefix; the name may be set after
+    /// the upload started receiving bytes, but before its first part is full.
+    pub fn upload(&self, name: Arc<OnceLock<String>>) -> Upload {
+        Upload {
+            client: self.clone(),
+            name,
+            state: State::Pending(Vec::new()),
+        }
+    }
+
+    /// Write a small object whole (one PUT: visible complete or not at all).
+    pub fn put(&self, name: &str, bytes: Vec<u8>) -> Result<()> {
+        let key = ObjectPath::from(self.url.key(name));
+        self.rt
+            .block_on(self.store.put(&key, PutPayload::from(bytes)))
+            .map(drop)
+            .map_err(|e| cli_err(&format!("cannot write {}", self.display(name)), e))
+    }
+
+    /// Delete `name` (refused while an Object Lock retention holds it).
+    pub fn delete(&self, name: &str) -> Result<()> {
+        let key = ObjectPath::from(self.url.key(name));
+        self.rt
+            .block_on(self.store.delete(&key))
+            .map_err(|e| cli_err(&format!("cannot delete {}", self.display(name)), e))
+    }
+
+    /// `s3://BUCKET/PREFIX/NAME`, for messages.
+    pub fn display(&self, name: &str) -> String {
+        format!("s3://{}/{}", self.url.bucket, self.url.key(name))
+    }
+}
+
+fn is_loopback(u: &url::Url) -> bool {
+    match u.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    }
+}
+
+enum State {
+    /// Bytes of the first part, before the upload is created (its key is not known at
+    /// the start of the stream).
+    Pending(Vec<u8>),
+    Started(WriteMultipart),
+    Done,
+}
+
+/// The ciphertext's way into one S3 object (a writer of [`crate::encrypt::Tee`]).
+pub struct Upload {
+    client: Client,
+    name: Arc<OnceLock<String>>,
+    state: State,
+}
+
+impl Upload {
+    fn key(&self) -> io::Result<ObjectPath> {
+        let name = self
+            .name
+            .get()
+            .ok_or_else(|| io::Error::other("the archive's name is not known yet"))?;
+        Ok(ObjectPath::from(self.client.url.key(name)))
+    }
+
+    fn start(&mut self) -> io::Result<()> {
+        let State::Pending(first) = std::mem::replace(&mut self.state, State::Done) else {
+            return Ok(());
+        };
+        let key = self.key()?;
+        let up = self
+            .client
+            .rt
+            .block_on(self.client.store.put_multipart(&key))
+            .map_err(|e| io_err(&format!("cannot start the upload to {}", self.where_()), e))?;
+        let mut w = WriteMultipart::new_with_chunk_size(up, PART_SIZE);
+        // A full part is spawned as a task on the runtime: enter it.
+        let _rt = self.client.rt.enter();
+        w.put(Bytes::from(first));
+        self.state = State::Started(w);
+        Ok(())
+    }
+
+    fn where_(&self) -> String {
+        match self.name.get() {
+            Some(n) => self.client.display(n),
+            None => self.client.url.to_string(),
+        }
+    }
+
+    /// Complete the upload: from here on the archive is visible under its final key.
+    pub fn commit(mut self) -> Result<String> {
+        let key = self.key()?;
+        let shown = self.where_();
+        let rt = self.client.rt.clone();
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::Pending(bytes) => rt
+                .block_on(self.client.store.put(&key, PutPayload::from(bytes)))
+                .map(drop)
+                .map_err(|e| cli_err(&format!("cannot write {shown}"), e))?,
+            State::Started(w) => rt
+                .block_on(w.finish())
+                .map(drop)
+                .map_err(|e| cli_err(&format!("cannot complete the upload to {shown}"), e))?,
+            State::Done => {}
+        }
+        Ok(shown)
+    }
+}
+
+impl Write for Upload {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let State::Pending(first) = &mut self.state {
+            first.extend_from_slice(buf);
+            if first.len() >= PART_SIZE {
+                self.start()?;
+            }
+            return Ok(buf.len());
+        }
+        let shown = self.where_();
+        let rt = self.client.rt.clone();
+        let State::Started(w) = &mut self.state else {
+            return Err(io::Error::other("the upload is already finished"));
+        };
+        // Back pressure: bounded memory, however slow the service.
+        rt.block_on(w.wait_for_capacity(PARTS_IN_FLIGHT))
+            .map_err(|e| io_err(&format!("upload to {shown} failed"), e))?;
+        let _rt = rt.enter();
+        w.write(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Upload {
+    /// Uncommitted (an error, an interrupted stream): abort, so no parts are left behind
+    /// (best effort; what remains is listed for cleanup by the service's lifecycle rules).
+    fn drop(&mut self) {
+        if let State::Started(w) = std::mem::replace(&mut self.state, State::Done) {
+            let rt = self.client.rt.clone();
+            if let Err(e) = rt.block_on(w.abort()) {
+                tracing::warn!("could not abort the upload to {}: {e}", self.where_());
+            }
+        }
+    }
+}
+
+/// A streaming GET of one object as a `Read` (bounded memory: one response chunk).
+pub struct ObjectReader {
+    rt: Arc<tokio::runtime::Runtime>,
+    stream: BoxStream<'static, object_store::Result<Bytes>>,
+    chunk: Bytes,
+    shown: String,
+}
+
+impl Client {
+    /// Open `name` for reading as a stream; its size too.
+    pub fn open(&self, name: &str) -> Result<(ObjectReader, u64)> {
+        let key = ObjectPath::from(self.url.key(name));
+        let shown = self.display(name);
+        let got = self
+            .rt
+            .block_on(self.store.get(&key))
+            .map_err(|e| cli_err(&format!("cannot read {shown}"), e))?;
+        let size = got.meta.size;
+        Ok((
+            ObjectReader {
+                rt: self.rt.clone(),
+                stream: got.into_stream(),
+                chunk: Bytes::new(),
+                shown,
+            },
+            size,
+        ))
+    }
+
+    /// Names of the objects directly under the prefix that end in `suffix`, sorted.
+    pub fn names(&self, suffix: &str) -> Result<Vec<String>> {
+        let prefix =
+            (!self.url.prefix.is_empty()).then(|| ObjectPath::from(self.url.prefix.as_str()));
+        let listed = self
+            .rt
+            .block_on(self.store.list_with_delimiter(prefix.as_ref()))
+            .map_err(|e| cli_err(&format!("cannot list {}", self.url), e))?;
+        let mut names: Vec<String> = listed
+            .objects
+            .into_iter()
+            .filter_map(|o| o.location.filename().map(str::to_owned))
+            .filter(|n| n.ends_with(suffix))
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// A small object read whole.
+    pub fn read_small(&self, name: &str) -> Result<Vec<u8>> {
+        let (mut r, _) = self.open(name)?;
+        let mut v = Vec::new();
+        r.read_to_end(&mut v)?;
+        Ok(v)
+    }
+}
+
+impl Read for ObjectReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.chunk.is_empty() {
+            match self.rt.block_on(self.stream.next()) {
+                None => return Ok(0),
+                Some(Ok(b)) => self.chunk = b,
+                Some(Err(e)) => return Err(io_err(&format!("reading {} failed", self.shown), e)),
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk.split_to(n));
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_urls_parse_with_and_without_a_prefix() {
+        let u: S3Url = "s3://backups/imadm/prod/".parse().unwrap();
+        assert_eq!(u.bucket, "backups");
+        assert_eq!(u.prefix, "imadm/prod");
+        assert_eq!(u.key("a.age"), "imadm/prod/a.age");
+        assert_eq!(u.to_string(), "s3://backups/imadm/prod");
+        let u: S3Url = "s3://backups".parse().unwrap();
+        assert_eq!(u.key("a.age"), "a.age");
+        assert_eq!(u.to_string(), "s3://backups");
+    }
+
+    #[test]
+    fn bad_buckets_and_prefixes_are_refused() {
+        for bad in [
+            "s3://",
+            "s3://ab",
+            "s3://Upper",
+            "s3://a_b_c",
+            "s3://bucket/../x",
+            "s3://bucket/a//b",
+            "s3://bucket/a\nb",
+        ] {
+            assert!(bad.parse::<S3Url>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_shared_credentials_file_gives_the_named_section() {
+        let text = "[default]\naws_access_key_id = AKDEF\n\n# comment\n[backup]\nAWS_ACCESS_KEY_ID=AKB\naws_secret_access_key = s3cr=t\n";
+        let keys = shared_credentials(text, "backup").unwrap();
+        assert_eq!(
+            keys,
+            vec![
+                ("aws_access_key_id".into(), "AKB".into()),
+                ("aws_secret_access_key".into(), "s3cr=t".into())
+            ]
+        );
+        assert_eq!(shared_credentials(text, "default").unwrap().len(), 1);
+        assert!(shared_credentials(text, "other").is_none());
+    }
+
+    #[test]
+    fn a_lock_is_until_a_utc_date_in_days() {
+        // 2026-01-05T00:00:00Z + 30 days.
+        let l = Lock::new(LockMode::Governance, 30, 1_767_571_200);
+        assert_eq!(l.until, "2026-02-04T00:00:00Z");
+        let h = l.headers();
+        assert_eq!(h["x-amz-object-lock-mode"], "GOVERNANCE");
+        assert_eq!(
+            h["x-amz-object-lock-retain-until-date"],
+            "2026-02-04T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn a_to_value_is_a_directory_unless_it_is_an_s3_url() {
+        assert!(matches!("s3://bkt/x".parse(), Ok(Location::S3(_))));
+        assert!(matches!("/backups".parse(), Ok(Location::Dir(_))));
+        assert!("s3://X".parse::<Location>().is_err());
+    }
+}

@@ -1,0 +1,600 @@
+//! S3 destinations of `backup run|list|verify|restore|prune` and `compliance check`,
+//! against a real S3 protocol server (`s3s-fs`, [`S3Server`]): a directory and a bucket
+//! written in one pass and listed; the object fetched by an independent client (awscli)
+//! and decrypted by the Go `age` CLI; restore streamed from the bucket; a killed run and a
+//! service gone mid-upload (exit 3): no object, no local file; damaged objects (exit 8);
+//! the imadm profile and the shared credentials file; the compliance gate; prune, with
+//! and without Object Lock; the Object Lock request headers (through a recording proxy:
+//! s3s-fs has no Object Lock).
+
+use std::path::{Path, PathBuf};
+
+use crate::backup::{data_dump, keypair, manifest, seed_messages};
+use crate::harness::*;
+
+const PREFIX: &str = "imadm/prod";
+
+/// `backup run` to `dir` and the bucket; the archives it reports.
+fn backup_both(server: &Server, s3: &S3Server, recipient: &str, dir: &Path) -> Vec<String> {
+    let mut cmd = server.imadm();
+    s3.apply(&mut cmd);
+    cmd.args([
+        "backup",
+        "run",
+        "--recipient",
+        recipient,
+        "-o",
+        "json",
+        "--to",
+    ])
+    .arg(dir)
+    .args(["--to", &s3.url(PREFIX)]);
+    let out = run(&mut cmd);
+    assert_success(&out);
+    json_stdout(&out)["archives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The bucket's archive among those `backup run` reported.
+fn in_bucket(archives: &[String]) -> &str {
+    archives
+        .iter()
+        .find(|a| a.starts_with("s3://"))
+        .expect("an archive in the bucket")
+}
+
+fn file_name(p: &str) -> String {
+    p.rsplit('/').next().unwrap().to_owned()
+}
+
+#[test]
+fn one_run_writes_a_directory_and_a_bucket_and_restores_from_the_bucket() {
+    let server = Server::start();
+    let s3 = S3Server::start();
+    server.login();
+    // Several parts of a multipart upload (8 MiB each).
+    seed_messages(&server, 20);
+    let dir = server.tmp().join("local");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (key, recipient) = keypair(server.tmp());
+    let snapshot_state = data_dump(&server);
+    let archives = backup_both(&server, &s3, &recipient, &dir);
+    assert_eq!(archives.len(), 2, "{archives:?}");
+    let name = file_name(&archives[0]);
+    let object = format!("{PREFIX}/{name}");
+    assert_eq!(
+        in_bucket(&archives),
+        format!("s3://{}/{object}", S3Server::BUCKET)
+    );
+    // The archive and its manifest (the commit marker), nothing else.
+    assert_eq!(
+        s3.keys(PREFIX),
+        vec![object.clone(), format!("{object}.manifest.json")]
+    );
+
+    // The independent client fetches the object: the same bytes as the local copy, and
+    // the same manifest; Go `age` decrypts it into the snapshot.
+    let fetched = server.tmp().join("fetched.age");
+    let out = s3.aws(&[
+        "s3",
+        "cp",
+        &format!("s3://{}/{object}", S3Server::BUCKET),
+        fetched.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let local = dir.join(&name);
+    assert_eq!(
+        std::fs::read(&fetched).unwrap(),
+        std::fs::read(&local).unwrap()
+    );
+    let fetched_manifest = server.tmp().join("fetched.manifest.json");
+    let out = s3.aws(&[
+        "s3",
+        "cp",
+        &format!("s3://{}/{object}.manifest.json", S3Server::BUCKET),
+        fetched_manifest.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(
+        std::fs::read(&fetched_manifest).unwrap(),
+        std::fs::read(manifest(&local)).unwrap()
+    );
+    let plain = server.tmp().join("plain.bin");
+    let st = std::process::Command::new("age")
+        .args(["-d", "-i"])
+        .arg(&key)
+        .arg("-o")
+        .arg(&plain)
+        .arg(&fetched)
+        .status()
+        .expect("the Go `age` CLI is needed (Debian package `age`)");
+    assert!(st.success());
+    imadm_api::backup::verify(&std::fs::read(&plain).unwrap()[..]).expect("snapshot verifies");
+
+    // Listed from the bucket with its manifest's facts, like the local copy.
+    let url = in_bucket(&archives);
+    let mut cmd = server.imadm();
+    s3.apply(&mut cmd);
+    let out = run(cmd
+        .args(["backup", "list", "-o", "json", &s3.url(PREFIX)])
+        .arg(&dir));
+    assert_success(&out);
+    let listed = json_stdout(&out);
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(listed[0]["archive"], url);
+    assert_eq!(listed[1]["archive"], local.display().to_string());
+    assert_eq!(listed[0]["sha256"], listed[1]["sha256"]);
+    assert!(listed[0]["sha256"].is_string(), "{listed:?}");
+
+    // Verify (manifest and decryption) and restore straight from the bucket.
+    let mut cmd = server.imadm();
+    s3.apply(&mut cmd);
+    let out = run(cmd
+        .args(["backup", "verify", "-o", "json", "--identity"])
+        .arg(&key)
+        .arg(url));
+    assert_success(&out);
+    let v = json_stdout(&out);
+    assert_eq!(v["decrypted"], true, "{v}");
+    assert_eq!(v["manifest"], format!("{url}.manifest.json"));
+
+    let out = run(server
+        .imadm()
+        .args(["user", "create", "later", "--password-stdin"])
+        .write_stdin("pw-for-tests\n"));
+    assert_success(&out);
+    assert_ne!(data_dump(&server), snapshot_state);
+    let mut cmd = server.imadm();
+    s3.apply(&mut cmd);
+    let out = run(cmd
+        .args(["--yes", "backup", "restore", "--identity"])
+        .arg(&key)
+        .arg(url)
+        .args(["--otp", &server.next_code()]));
+    assert_success(&out);
+    assert_eq!(data_dump(&server), snapshot_state);
+}
+
+#[test]
+fn a_damaged_object_fails_verify_and_restore_with_exit_8() {
+    let server = Server::start();
+    let s3 = S3Server::start();
+    server.login();
+    let dir = server.tmp().join("local");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (key, recipient) = keypair(server.tmp());
+    let archives = backup_both(&server, &s3, &recipient, &dir);
+    let url = in_bucket(&archives);
+    let file = s3.object_file(&format!("{PREFIX}/{}", file_name(url)));
+    let bytes = std::fs::read(&file).unwrap();
+    let before = data_dump(&server);
+    let mut flipped = bytes.clone();
+    flipped[bytes.len() / 2] ^= 0x01;
+    for damaged in [bytes[..bytes.len() - 100].to_vec(), flipped] {
+        std::fs::write(&file, &damaged).unwrap();
+        let mut cmd = server.imadm();
+        s3.apply(&mut cmd);
+        assert_exit(&run(cmd.args(["backup", "verify"]).arg(url)), 8);
+        let mut cmd = server.imadm();
+        s3.apply(&mut cmd);
+        let out = run(cmd
+            .args(["--yes", "backup", "restore", "--identity"])
+            .arg(&key)
+            .arg(url)
+            .args(["--otp", &server.next_code()]));
+        assert_exit(&out, 8);
+        assert_eq!(data_dump(&server), before);
+    }
+}
+
+/// Multipart parts `s3s-fs` holds for uploads not yet completed.
+fn parts(root: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(".upload_id-"))
+        })
+        .collect()
+}
+
+/// `backup run` to `dir` and the bucket as a child process (stderr piped).
+fn spawn_backup(
+    server: &Server,
+    s3: &S3Server,
+    recipient: &str,
+    dir: &Path,
+) -> std::process::Child {
+    let mut cmd = std::process::Command::new(bin());
+    cmd.arg("--config-dir")
+        .arg(&server.config_dir)
+        .args([
+            "--profile",
+            "dev",
+            "backup",
+            "run",
+            "--recipient",
+            recipient,
+            "--to",
+        ])
+        .arg(dir)
+        .args(["--to", &s3.url(PREFIX)])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    for var in IMADM_ENV {
+        cmd.env_remove(var);
+    }
+    cmd.env_remove("AWS_PROFILE");
+    for (k, v) in s3.env() {
+        cmd.env(k, v);
+    }
+    cmd.spawn().unwrap()
+}
+
+/// Wait until the first part of the upload arrived: the upload is under way.
+fn wait_for_a_part(s3: &S3Server, child: &mut std::process::Child) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while parts(&s3.root).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no part was uploaded");
+        if let Some(st) = child.try_wait().unwrap() {
+            panic!("finished ({st}) before a part arrived");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_killed_run_leaves_no_object_at_a_final_key() {
+    let server = Server::start();
+    let s3 = S3Server::start();
+    server.login();
+    seed_messages(&server, 48);
+    let dir = server.tmp().join("local");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_, recipient) = keypair(server.tmp());
+    let mut child = spawn_backup(&server, &s3, &recipient, &dir);
+    wait_for_a_part(&s3, &mut child);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The service is still up: a final key would be visible to a client.
+    let out = s3.aws(&["s3", "ls", &format!("s3://{}/{PREFIX}/", S3Server::BUCKET)]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).trim().is_empty(),
+        "{}",
+        describe(&out)
+    );
+    assert!(s3.keys(PREFIX).is_empty(), "{:?}", s3.keys(PREFIX));
+    // No final name locally either (a killed process may leave its temp file).
+    let finals: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".age") || n.ends_with(".manifest.json"))
+        .collect();
+    assert!(finals.is_empty(), "{finals:?}");
+}
+
+#[test]
+fn a_service_gone_mid_upload_is_exit_3_and_leaves_no_object_and_no_local_file() {
+    let server = Server::start();
+    let mut s3 = S3Server::start();
+    server.login();
+    seed_messages(&server, 48);
+    let dir = server.tmp().join("local");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_, recipient) = keypair(server.tmp());
+    let mut child = spawn_backup(&server, &s3, &recipient, &dir);
+    wait_for_a_part(&s3, &mut child);
+    s3.kill();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("s3://"), "{err}");
+    assert!(!err.contains("imadm-test-secret-key"), "{err}");
+    // Nothing at a final key (the object files are written only when an upload is
+    // completed), and the local copy was not committed either.
+    assert!(s3.keys(PREFIX).is_empty(), "{:?}", s3.keys(PREFIX));
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn the_profile_and_the_shared_credentials_file_reach_the_bucket_without_aws_variables() {
+    let server = Server::start();
+    let s3 = S3Server::start();
+    server.login();
+    let env = s3.env();
+    let value = |k: &str| env.iter().find(|(n, _)| *n == k).unwrap().1.clone();
+    let creds = server.tmp().join("aws-credentials");
+    std::fs::write(
+        &creds,
+        format!(
+            "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n[backup]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            value("AWS_ACCESS_KEY_ID"),
+            value("AWS_SECRET_ACCESS_KEY")
+        ),
+    )
+    .unwrap();
+    for (k, v) in [
+        ("s3_endpoint", value("AWS_ENDPOINT_URL")),
+        ("s3_region", "us-east-1".into()),
+        ("s3_path_style", "true".into()),
+    ] {
+        assert_success(&run(server.imadm().args(["config", "set", k, &v])));
+    }
+    let (_, recipient) = keypair(server.tmp());
+    let backup = |profile: &str| {
+        let mut cmd = server.imadm();
+        for (k, _) in &env {
+            cmd.env_remove(k);
+        }
+        cmd.env("AWS_SHARED_CREDENTIALS_FILE", &creds)
+            .env("AWS_PROFILE", profile)
+            .args(["backup", "run", "--recipient", &recipient])
+            .args(["--to", &s3.url(PREFIX)]);
+        run(&mut cmd)
+    };
+    let out = backup("backup");
+    assert_success(&out);
+    assert_eq!(s3.keys(PREFIX).len(), 2, "{:?}", s3.keys(PREFIX));
+    // The default section's keys are refused by the service (S3 answers 403 for an
+    // unknown key too: exit 5), nothing written;
+    // a section that does not exist is a usage error; no secret is ever printed.
+    let out = backup("default");
+    assert_exit(&out, 5);
+    assert_eq!(s3.keys(PREFIX).len(), 2);
+    let out = backup("nope");
+    assert_error(&out, 2, "AWS_PROFILE=nope");
+    assert!(!stderr(&out).contains(&value("AWS_SECRET_ACCESS_KEY")));
+}
+
+#[test]
+fn the_compliance_gate_counts_a_bucket_as_a_backup_destination() {
+    use crate::compliance::{evidence, failing, policy};
+    use std::collections::BTreeMap;
+    let server = Server::start_with(&["--seed-operator", "second:owner"]);
+    let s3 = S3Server::start();
+    server.login();
+    let pol = policy(server.tmp(), "");
+    let dir = server.tmp().join("local");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_, recipient) = keypair(server.tmp());
+    let archives = backup_both(&server, &s3, &recipient, &dir);
+    let check = |dirs: &[&str]| {
+        let mut cmd = server.imadm();
+        s3.apply(&mut cmd);
+        cmd.args(["compliance", "check", "-o", "json", "--policy"])
+            .arg(&pol);
+        for d in dirs {
+            cmd.args(["--backup-dir", d]);
+        }
+        let v = json_stdout(&run(&mut cmd));
+        let s: BTreeMap<String, String> = v["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["id"].as_str().unwrap().into(),
+                    c["status"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        (s, v)
+    };
+    let bucket = s3.url(PREFIX);
+    let local = dir.to_str().unwrap();
+    let (s, v) = check(&[local, &bucket]);
+    assert!(failing(&s).is_empty(), "{v:#}");
+    assert!(
+        evidence(&v, "backup-destinations").contains(&bucket),
+        "{v:#}"
+    );
+    // The bucket alone is one destination; its copy checks out.
+    let (s, v) = check(&[&bucket]);
+    assert_eq!(failing(&s), ["backup-destinations"], "{v:#}");
+    // An altered object no longer matches its manifest.
+    let file = s3.object_file(&format!("{PREFIX}/{}", file_name(in_bucket(&archives))));
+    let mut bytes = std::fs::read(&file).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(&file, bytes).unwrap();
+    let (s, v) = check(&[local, &bucket]);
+    assert_eq!(
+        failing(&s),
+        ["backup-destinations", "backup-manifest"],
+        "{v:#}"
+    );
+    assert!(evidence(&v, "backup-manifest").contains("SHA-256"), "{v:#}");
+}
+
+#[test]
+fn prune_removes_old_archives_and_their_manifests_from_the_bucket() {
+    prune_case(&[]);
+}
+
+#[test]
+fn prune_keeps_an_archive_under_object_lock_and_says_until_when() {
+    prune_case(&[
+        "--object-lock-days",
+        "30",
+        "--object-lock-mode",
+        "governance",
+    ]);
+}
+
+/// Two archives in the bucket, the older backdated two days; `prune --keep-last 1`.
+fn prune_case(lock: &[&str]) {
+    let server = Server::start();
+    let s3 = S3Server::start();
+    server.login();
+    let (_, recipient) = keypair(server.tmp());
+    let mut names = Vec::new();
+    for n in ["older", "newer"] {
+        let mut cmd = server.imadm();
+        s3.apply(&mut cmd);
+        let out = run(cmd
+            .args(["backup", "run", "-o", "json", "--recipient", &recipient])
+            .args(["--name", n, "--to", &s3.url(PREFIX)])
+            .args(lock));
+        assert_success(&out);
+        names.push(file_name(
+            json_stdout(&out)["archives"][0].as_str().unwrap(),
+        ));
+    }
+    // The older one was taken two days ago (the manifest's time is what counts).
+    let m = s3.object_file(&format!("{PREFIX}/{}.manifest.json", names[0]));
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&m).unwrap()).unwrap();
+    v["created_at"] = (now_secs() as i64 - 2 * 86_400).into();
+    std::fs::write(&m, serde_json::to_vec(&v).unwrap()).unwrap();
+    let prune = |dry: bool| {
+        let mut cmd = server.imadm();
+        s3.apply(&mut cmd);
+        cmd.args([
+            "backup",
+            "prune",
+            "-o",
+            "json",
+            "--keep-last",
+            "1",
+            "--in",
+            &s3.url(PREFIX),
+        ]);
+        if dry {
+            cmd.arg("--dry-run");
+        }
+        let out = run(&mut cmd);
+        assert_success(&out);
+        json_stdout(&out)
+    };
+    let v = prune(true);
+    let expected = if lock.is_empty() { "remove" } else { "keep" };
+    assert_eq!(v["archives"][1]["action"], expected, "{v:#}");
+    assert_eq!(s3.keys(PREFIX).len(), 4);
+    let v = prune(false);
+    let url = |n: &str| format!("s3://{}/{PREFIX}/{n}", S3Server::BUCKET);
+    assert_eq!(v["archives"][0]["archive"], url(&names[1]), "{v:#}");
+    assert_eq!(v["archives"][0]["action"], "keep");
+    assert_eq!(v["archives"][1]["archive"], url(&names[0]));
+    if lock.is_empty() {
+        assert_eq!(v["archives"][1]["action"], "remove");
+        assert_eq!(
+            s3.keys(PREFIX),
+            vec![
+                format!("{PREFIX}/{}", names[1]),
+                format!("{PREFIX}/{}.manifest.json", names[1])
+            ]
+        );
+    } else {
+        // The manifest records the retention; prune does not try to delete the copy.
+        assert_eq!(v["archives"][1]["action"], "keep", "{v:#}");
+        let reason = v["archives"][1]["reason"].as_str().unwrap();
+        assert!(
+            reason.starts_with("locked until ") && reason.ends_with("(S3 Object Lock, GOVERNANCE)"),
+            "{reason}"
+        );
+        assert_eq!(s3.keys(PREFIX).len(), 4);
+    }
+}
+
+/// The request (line and headers) in `sent` that starts with `start`.
+fn request<'a>(sent: &'a str, start: &str) -> &'a str {
+    let at = sent
+        .find(start)
+        .unwrap_or_else(|| panic!("no request {start:?} in:\n{sent}"));
+    let rest = &sent[at..];
+    &rest[..rest.find("\r\n\r\n").unwrap_or(rest.len())]
+}
+
+#[test]
+fn object_lock_days_send_the_retention_and_checksum_headers() {
+    // s3s-fs has no Object Lock: what is checked is the requests, through a proxy.
+    let server = Server::start();
+    let s3 = S3Server::start();
+    let proxy = RecordingProxy::start(s3.port);
+    server.login();
+    seed_messages(&server, 10);
+    let (_, recipient) = keypair(server.tmp());
+    let mut cmd = server.imadm();
+    s3.apply(&mut cmd);
+    cmd.env(
+        "AWS_ENDPOINT_URL",
+        format!("http://127.0.0.1:{}", proxy.port),
+    )
+    .args(["backup", "run", "-o", "json", "--recipient", &recipient])
+    .args(["--to", &s3.url(PREFIX)])
+    .args([
+        "--object-lock-days",
+        "30",
+        "--object-lock-mode",
+        "compliance",
+    ]);
+    let out = run(&mut cmd);
+    assert_success(&out);
+    let name = file_name(json_stdout(&out)["archives"][0].as_str().unwrap());
+    // The retention ends in 30 days (the date; the run took seconds).
+    let until = time::OffsetDateTime::from_unix_timestamp((now_secs() + 30 * 86_400) as i64)
+        .unwrap()
+        .date();
+    let until = format!(
+        "x-amz-object-lock-retain-until-date: {:04}-{:02}-{:02}t",
+        until.year(),
+        u8::from(until.month()),
+        until.day()
+    );
+    let sent = proxy.sent().to_ascii_lowercase();
+    let key = format!(
+        "/{}/{PREFIX}/{}",
+        S3Server::BUCKET,
+        name.to_ascii_lowercase()
+    );
+    let create = request(&sent, &format!("post {key}?uploads"));
+    let part = request(&sent, &format!("put {key}?partnumber=1"));
+    let manifest = request(&sent, &format!("put {key}.manifest.json "));
+    for (what, r) in [("create", create), ("part", part), ("manifest", manifest)] {
+        assert!(
+            r.contains("x-amz-object-lock-mode: compliance"),
+            "{what}: {r}"
+        );
+        assert!(r.contains(&until), "{what}: {r}");
+        // Signed, as SigV4 requires of x-amz-* headers.
+        assert!(r.contains("x-amz-object-lock-mode;"), "{what}: {r}");
+    }
+    assert!(
+        create.contains("x-amz-checksum-algorithm: sha256"),
+        "{create}"
+    );
+    assert!(part.contains("x-amz-checksum-sha256: "), "{part}");
+    assert!(manifest.contains("x-amz-checksum-sha256: "), "{manifest}");
+
+    // Without an s3:// destination the option is a usage error; mode without days too.
+    let dir = server.tmp().join("local");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = run(server
+        .imadm()
+        .args(["backup", "run", "--recipient", &recipient, "--to"])
+        .arg(&dir)
+        .args([
+            "--object-lock-days",
+            "30",
+            "--object-lock-mode",
+            "governance",
+        ]));
+    assert_error(&out, 2, "needs an s3:// destination");
+    let out = run(server
+        .imadm()
+        .args(["backup", "run", "--recipient", &recipient, "--to"])
+        .arg(&dir)
+        .args(["--object-lock-mode", "governance"]));
+    assert_exit(&out, 2);
+}
