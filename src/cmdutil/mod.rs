@@ -46,6 +46,16 @@ pub fn sign_written(
     ])
 }
 
+/// The signing key of a command that signs what it writes: `--sign-key` (`flag`), else
+/// the profile's `sign_key`, loaded before any request is sent, so a wrong passphrase
+/// costs nothing. `None` when neither names a key.
+pub fn sign_key(ctx: &Context, flag: Option<&Path>) -> Result<Option<SignKey>> {
+    match flag.map(Path::to_owned).or(ctx.profile().sign_key) {
+        Some(p) => SignKey::load(&p, || sign_key_passphrase(ctx)).map(Some),
+        None => Ok(None),
+    }
+}
+
 /// Passphrase of an encrypted signing key: IMADM_SIGN_KEY_PASSPHRASE, else a prompt.
 pub fn sign_key_passphrase(ctx: &Context) -> Result<String> {
     if let Ok(p) = std::env::var("IMADM_SIGN_KEY_PASSPHRASE") {

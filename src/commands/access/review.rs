@@ -22,7 +22,7 @@ use imadm_server::fsutil::write_atomic;
 use serde_json::json;
 use sha2::{Digest, Sha256, Sha512};
 
-use crate::audit::sshsig::{SignKey, sig_path_for};
+use crate::audit::sshsig::sig_path_for;
 use crate::client::{Auth, path_segment};
 use crate::cmdutil::sign_written;
 use crate::commands::StepUpArgs;
@@ -102,17 +102,12 @@ pub fn run(ctx: &mut Context, args: ReviewArgs) -> Result<()> {
     }
     // Load the signing key first: a wrong passphrase should not cost a review.
     let sign_key = if args.attest {
-        let path = args
-            .sign_key
-            .clone()
-            .or(ctx.profile().sign_key)
-            .ok_or_else(|| {
+        Some(
+            crate::cmdutil::sign_key(ctx, args.sign_key.as_deref())?.ok_or_else(|| {
                 CliError::usage("--attest needs a signing key")
                     .hint("pass --sign-key KEY or set sign_key in the profile")
-            })?;
-        Some(SignKey::load(&path, || {
-            crate::cmdutil::sign_key_passphrase(ctx)
-        })?)
+            })?,
+        )
     } else {
         None
     };

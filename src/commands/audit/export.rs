@@ -19,7 +19,6 @@ use serde_json::value::RawValue;
 
 use crate::audit::csv::CsvWriter;
 use crate::audit::report::{Range, ReportWriter, ServerMeta};
-use crate::audit::sshsig::SignKey;
 use crate::audit::verify;
 use crate::client::Auth;
 use crate::cmdutil::sign_written;
@@ -104,12 +103,7 @@ pub fn run(ctx: &mut Context, args: ExportArgs) -> Result<()> {
     let profile = ctx.profile();
     let signer = args.signer.clone().or(profile.signer.clone());
     // Load the signing key first: a wrong passphrase should not cost a whole export.
-    let sign_key = match args.sign_key.clone().or(profile.sign_key.clone()) {
-        Some(p) => Some(SignKey::load(&p, || {
-            crate::cmdutil::sign_key_passphrase(ctx)
-        })?),
-        None => None,
-    };
+    let sign_key = crate::cmdutil::sign_key(ctx, args.sign_key.as_deref())?;
 
     let conn = connect(ctx)?;
     let (key, info) = super::checkpoint::trusted_key(ctx, &conn)?;

@@ -15,7 +15,6 @@ use serde_json::json;
 use sha2::{Digest, Sha512};
 
 use super::q;
-use crate::audit::sshsig::SignKey;
 use crate::audit::summary::{self, Header, Summary};
 use crate::client::Auth;
 use crate::cmdutil::sign_written;
@@ -73,12 +72,7 @@ pub fn run(ctx: &mut Context, args: ReportArgs) -> Result<()> {
     let since = super::parse_time(ctx, "--period", &args.period)?;
     let until = imadm_api::audit::format_at(ctx.now() * 1000);
     let profile = ctx.profile();
-    let sign_key = match args.sign_key.clone().or(profile.sign_key.clone()) {
-        Some(p) => Some(SignKey::load(&p, || {
-            crate::cmdutil::sign_key_passphrase(ctx)
-        })?),
-        None => None,
-    };
+    let sign_key = crate::cmdutil::sign_key(ctx, args.sign_key.as_deref())?;
     let signer = args.signer.clone().or(profile.signer.clone());
 
     let conn = connect(ctx)?;

@@ -16,7 +16,6 @@ use imadm_server::fsutil::write_atomic;
 use serde_json::json;
 
 use crate::audit::pin::ServerKey;
-use crate::audit::sshsig::SignKey;
 use crate::audit::verify;
 use crate::client::Auth;
 use crate::cmdutil::s3;
@@ -97,11 +96,9 @@ pub fn run(ctx: &mut Context, args: CheckArgs) -> Result<()> {
         _ => Format::Text,
     });
     // Load the signing key first: a wrong passphrase should not cost a whole check.
-    let sign_key = match (&args.out, args.sign_key.clone().or(ctx.profile().sign_key)) {
-        (Some(_), Some(p)) => Some(SignKey::load(&p, || {
-            crate::cmdutil::sign_key_passphrase(ctx)
-        })?),
-        _ => None,
+    let sign_key = match &args.out {
+        Some(_) => crate::cmdutil::sign_key(ctx, args.sign_key.as_deref())?,
+        None => None,
     };
     let conn = connect(ctx)?;
     let facts = gather(ctx, &conn, &args)?;

@@ -20,7 +20,6 @@ use imadm_api::incident::{EventKind, IncidentDetail};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha512};
 
-use crate::audit::sshsig::SignKey;
 use crate::audit::summary::{esc, md_escape};
 use crate::client::Auth;
 use crate::cmdutil::{q, sign_written};
@@ -441,12 +440,7 @@ pub fn run(ctx: &mut Context, args: ReportArgs) -> Result<()> {
     };
     // Load the key first: a wrong passphrase should not cost the queries.
     let profile = ctx.profile();
-    let sign_key = match args.sign_key.clone().or(profile.sign_key.clone()) {
-        Some(p) => Some(SignKey::load(&p, || {
-            crate::cmdutil::sign_key_passphrase(ctx)
-        })?),
-        None => None,
-    };
+    let sign_key = crate::cmdutil::sign_key(ctx, args.sign_key.as_deref())?;
     let signer = args.signer.clone().or(profile.signer.clone());
     let conn = connect(ctx)?;
     let path = format!("/admin/incidents/{}", args.id);

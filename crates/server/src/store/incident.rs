@@ -57,6 +57,19 @@ fn by_id(c: &Connection, id: i64) -> rusqlite::Result<Option<Incident>> {
         .optional()
 }
 
+/// Why incident `id` takes no new step (missing or closed), read inside the writing
+/// transaction; `None` when it is open.
+fn not_open<T>(c: &Connection, id: i64) -> rusqlite::Result<Option<IncidentChange<T>>> {
+    Ok(match by_id(c, id)? {
+        None => Some(IncidentChange::NotFound),
+        Some(Incident {
+            closed_at: Some(at),
+            ..
+        }) => Some(IncidentChange::Closed(at)),
+        Some(_) => None,
+    })
+}
+
 /// Append an event to incident `id` (open, checked by the caller) inside `c`'s transaction.
 fn append(
     c: &Connection,
@@ -212,13 +225,8 @@ impl IncidentStore for SqliteStore {
     ) -> Result<IncidentChange<IncidentEvent>> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        match by_id(&tx, id)? {
-            None => return Ok(IncidentChange::NotFound),
-            Some(Incident {
-                closed_at: Some(at),
-                ..
-            }) => return Ok(IncidentChange::Closed(at)),
-            Some(_) => {}
+        if let Some(refused) = not_open(&tx, id)? {
+            return Ok(refused);
         }
         let ev = append(&tx, id, at_ms, actor, kind, detail)?;
         crate::audit::commit(tx, &self.alert_rules())?;
@@ -280,13 +288,8 @@ impl IncidentStore for SqliteStore {
     ) -> Result<IncidentChange<Incident>> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        match by_id(&tx, id)? {
-            None => return Ok(IncidentChange::NotFound),
-            Some(Incident {
-                closed_at: Some(at),
-                ..
-            }) => return Ok(IncidentChange::Closed(at)),
-            Some(_) => {}
+        if let Some(refused) = not_open(&tx, id)? {
+            return Ok(refused);
         }
         tx.execute(
             "UPDATE incidents SET closed_at_ms = ?2, summary = ?3 WHERE id = ?1",
