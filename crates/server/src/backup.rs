@@ -1341,7 +1341,7 @@ mod tests {
             .unwrap();
         let before = srv.ledger();
         let auth_before = srv.query("SELECT * FROM auth_events ORDER BY id");
-        crate::audit::set_pending(NewAudit {
+        crate::store::audit::set_pending(NewAudit {
             actor_type: "operator".into(),
             actor: "srv-owner".into(),
             action: "backup.restore".into(),
@@ -1349,7 +1349,7 @@ mod tests {
             ..NewAudit::default()
         });
         let report = staged.install(&srv.store, &|_| Ok(())).unwrap();
-        let (event, written) = crate::audit::take_pending().unwrap();
+        let (event, written) = crate::store::audit::take_pending().unwrap();
         assert!(written, "the restore's event went into the new file");
         let after = srv.ledger();
         prefix(&before, &after);

@@ -525,7 +525,7 @@ impl History {
             };
             prev = chain_next(&prev, &ev.leaf());
             ev.hash = hash_hex(&prev);
-            crate::audit::write_row(c, at_ms, &ev).map_err(db_err)?;
+            crate::store::sqlite::audit::write_row(c, at_ms, &ev).map_err(db_err)?;
             if ev.actor_type == "token"
                 && let Some(src) = &ev.source
             {

@@ -365,7 +365,7 @@ impl ImStore for SqliteStore {
             out.push(Some(id));
         }
         created(&out.iter().flatten().copied().collect::<Vec<_>>());
-        crate::audit::commit(tx, &self.alert_rules())?;
+        crate::store::sqlite::audit::commit(tx, &self.alert_rules())?;
         Ok(out)
     }
 
@@ -435,7 +435,7 @@ impl ImStore for SqliteStore {
                 params![id, disabled, now],
             )?;
         }
-        crate::audit::commit(tx, &self.alert_rules())?;
+        crate::store::sqlite::audit::commit(tx, &self.alert_rules())?;
         Ok(Ok(()))
     }
 
@@ -456,7 +456,7 @@ impl ImStore for SqliteStore {
             tx.execute("DELETE FROM im_groups WHERE owner_id = ?1", [id])?;
             n += tx.execute("DELETE FROM im_users WHERE user_id = ?1", [id])? as u64;
         }
-        crate::audit::commit(tx, &self.alert_rules())?;
+        crate::store::sqlite::audit::commit(tx, &self.alert_rules())?;
         Ok(Ok(n))
     }
 
@@ -472,7 +472,7 @@ impl ImStore for SqliteStore {
             return Ok(None);
         }
         let counts = erase_rows(&tx, user_id, tombstone, now)?;
-        crate::audit::commit(tx, &self.alert_rules())?;
+        crate::store::sqlite::audit::commit(tx, &self.alert_rules())?;
         // secure_delete (set at open) zeroed the freed bytes in the database pages; the WAL
         // still holds older copies of those pages until a checkpoint truncates it.
         let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
@@ -550,7 +550,7 @@ impl ImStore for SqliteStore {
                 params![id, m, now],
             )?;
         }
-        crate::audit::commit(tx, &self.alert_rules())?;
+        crate::store::sqlite::audit::commit(tx, &self.alert_rules())?;
         Ok((id, unknown))
     }
 
@@ -586,7 +586,7 @@ impl ImStore for SqliteStore {
             [group_id],
         )?;
         let n = tx.execute("DELETE FROM im_groups WHERE group_id = ?1", [group_id])?;
-        crate::audit::commit(tx, &self.alert_rules())?;
+        crate::store::sqlite::audit::commit(tx, &self.alert_rules())?;
         Ok(n == 1)
     }
 
@@ -615,7 +615,7 @@ impl ImStore for SqliteStore {
                 MemberOutcome::AlreadyMember
             });
         }
-        crate::audit::commit(tx, &self.alert_rules())?;
+        crate::store::sqlite::audit::commit(tx, &self.alert_rules())?;
         Ok(out)
     }
 
@@ -644,7 +644,7 @@ impl ImStore for SqliteStore {
                 }
             });
         }
-        crate::audit::commit(tx, &self.alert_rules())?;
+        crate::store::sqlite::audit::commit(tx, &self.alert_rules())?;
         Ok(out)
     }
 
@@ -691,7 +691,7 @@ impl ImStore for SqliteStore {
             )?;
             ids.push(id);
         }
-        crate::audit::commit(tx, &self.alert_rules())?;
+        crate::store::sqlite::audit::commit(tx, &self.alert_rules())?;
         Ok(ids)
     }
 

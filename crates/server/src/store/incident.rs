@@ -183,9 +183,9 @@ impl IncidentStore for SqliteStore {
             &serde_json::json!({ "title": title, "severity": severity }),
         )?;
         // The id exists only now: the event names it before it is written.
-        crate::audit::amend_pending(|e| e.target = Some(format!("incident:{id}")));
+        crate::store::audit::amend_pending(|e| e.target = Some(format!("incident:{id}")));
         let incident = by_id(&tx, id)?.expect("inserted above");
-        crate::audit::commit(tx, &self.alert_rules())?;
+        crate::store::sqlite::audit::commit(tx, &self.alert_rules())?;
         Ok(incident)
     }
 
@@ -229,7 +229,7 @@ impl IncidentStore for SqliteStore {
             return Ok(refused);
         }
         let ev = append(&tx, id, at_ms, actor, kind, detail)?;
-        crate::audit::commit(tx, &self.alert_rules())?;
+        crate::store::sqlite::audit::commit(tx, &self.alert_rules())?;
         Ok(IncidentChange::Done(ev))
     }
 
@@ -304,7 +304,7 @@ impl IncidentStore for SqliteStore {
             &serde_json::json!({ "summary_chars": summary.chars().count() }),
         )?;
         let incident = by_id(&tx, id)?.expect("checked above");
-        crate::audit::commit(tx, &self.alert_rules())?;
+        crate::store::sqlite::audit::commit(tx, &self.alert_rules())?;
         Ok(IncidentChange::Done(incident))
     }
 }

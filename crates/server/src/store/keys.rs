@@ -187,7 +187,7 @@ impl KeyStore for SqliteStore {
                 .execute(params![sealed, id])?;
             }
         }
-        crate::audit::commit(tx, &self.alert_rules())?;
+        crate::store::sqlite::audit::commit(tx, &self.alert_rules())?;
         let next = match rows.last() {
             Some((last, _)) if rows.len() == limit => Some(Cursor {
                 table: cursor.table,

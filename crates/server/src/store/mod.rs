@@ -7,6 +7,7 @@
 //! security rules (replay of TOTP steps, refresh-token rotation) race-free: they are
 //! compare-and-set updates, not read-then-write sequences in Rust.
 
+pub mod audit;
 pub mod im;
 pub mod incident;
 pub mod keys;
@@ -298,20 +299,20 @@ pub trait Store: Send + Sync + 'static + incident::IncidentStore {
     /// The newest `limit` events, newest first.
     fn recent_events(&self, limit: u32) -> Result<Vec<StoredEvent>>;
 
-    // --- audit log (see `crate::audit`) ---
+    // --- audit log (see `audit` here and `crate::audit`) ---
     /// Append one event in a transaction of its own.
-    fn append_audit(&self, e: &crate::audit::NewAudit) -> Result<()>;
+    fn append_audit(&self, e: &crate::store::audit::NewAudit) -> Result<()>;
     /// One keyset page of events, ascending by `seq`.
     fn audit_events(
         &self,
-        q: &crate::audit::EventFilter,
+        q: &crate::store::audit::EventFilter,
     ) -> Result<Vec<imadm_api::audit::AuditEvent>>;
     /// The same page written as JSON objects (exactly serde's form of `AuditEvent`),
     /// comma-separated, onto `out`, without building the events; returns the count and
     /// the last seq. For `GET /admin/audit/events`, which pages through millions.
     fn audit_events_json(
         &self,
-        q: &crate::audit::EventFilter,
+        q: &crate::store::audit::EventFilter,
         out: &mut Vec<u8>,
     ) -> Result<(u32, Option<u64>)>;
     /// `(seq, hash)` of event `seq`, or of the newest event when `None`.
@@ -333,7 +334,7 @@ pub trait Store: Send + Sync + 'static + incident::IncidentStore {
     fn audit_lag(&self, after: u64) -> Result<(u64, Option<i64>)>;
     /// Raise an alert that no event triggers (an audit sink falling behind): its
     /// `alerts` row and its `alert.raised` event in one transaction.
-    fn raise_alert(&self, alert: &crate::audit::SystemAlert) -> Result<()>;
+    fn raise_alert(&self, alert: &crate::store::audit::SystemAlert) -> Result<()>;
 
     // --- access reviews (see `crate::access`) ---
     /// Append an attestation, in one transaction with the request's audit event.

@@ -41,7 +41,7 @@ pub(crate) fn enqueue_alert(
     exclude: Option<&str>,
     now_ms: i64,
 ) -> rusqlite::Result<()> {
-    let rank = crate::audit::severity_rank(&alert.severity).unwrap_or(1);
+    let rank = crate::store::audit::severity_rank(&alert.severity).unwrap_or(1);
     let resolved = alert.state == RESOLVED;
     let mut payload = None;
     for r in routes {
@@ -264,17 +264,16 @@ impl NotifyStore for SqliteStore {
             [channel],
         )?;
         if n == 1 {
-            crate::audit::insert(
+            crate::store::sqlite::audit::insert(
                 &tx,
-                &crate::audit::NewAudit {
+                &crate::store::audit::NewAudit {
                     actor_type: "system".into(),
-                    action: crate::audit::CHANNEL_FAILING_ACTION.into(),
+                    action: crate::store::audit::CHANNEL_FAILING_ACTION.into(),
                     target: Some(format!("channel:{channel}")),
                     outcome: "failure".into(),
                     detail: Some(detail.to_owned()),
                     ..Default::default()
                 },
-                crate::audit::now_ms(),
                 &self.alert_rules(),
             )?;
         }
@@ -292,7 +291,7 @@ impl NotifyStore for SqliteStore {
         )?;
         let id = tx.last_insert_rowid();
         // The request's `notify.test` event commits with the message.
-        crate::audit::commit(tx, &self.alert_rules())?;
+        crate::store::sqlite::audit::commit(tx, &self.alert_rules())?;
         Ok(id)
     }
 

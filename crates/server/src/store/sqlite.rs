@@ -9,6 +9,8 @@
 //! next. The built-in roles are re-synchronised from `imadm_api::permissions` at every
 //! open, so a new permission in the catalogue reaches existing databases.
 
+pub mod audit;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, TryLockError};
@@ -426,7 +428,7 @@ pub struct SqliteStore {
     /// (`auth.rs`) keeps entries only for the epoch they were read in.
     epoch: AtomicU64,
     /// The alert rules every audit insert evaluates (`imadm server --alert-*` flags).
-    rules: RwLock<Arc<crate::audit::AlertRules>>,
+    rules: RwLock<Arc<crate::store::audit::AlertRules>>,
     /// The database file, for [`SqliteStore::replace_file`].
     path: std::path::PathBuf,
 }
@@ -612,7 +614,7 @@ impl SqliteStore {
             // its alerts) commits inside the new file, after everything `finish` carried
             // over: it is there exactly when the new data is, and a failing audit insert
             // stops the install.
-            crate::audit::commit(tx, &self.alert_rules())?;
+            audit::commit(tx, &self.alert_rules())?;
             st.execute_batch("DETACH DATABASE live")?;
         }
         std::fs::File::open(staged)
@@ -663,13 +665,13 @@ impl SqliteStore {
 
     /// Use `rules` for the alerts of every event written from now on.
     /// The notification routes stay as they are (see [`SqliteStore::set_notify_routes`]).
-    pub fn set_alert_rules(&self, mut rules: crate::audit::AlertRules) {
+    pub fn set_alert_rules(&self, mut rules: crate::store::audit::AlertRules) {
         let mut current = self.rules.write().unwrap_or_else(|p| p.into_inner());
         rules.notify_routes = current.notify_routes.clone();
         *current = Arc::new(rules);
     }
 
-    pub(crate) fn alert_rules(&self) -> Arc<crate::audit::AlertRules> {
+    pub(crate) fn alert_rules(&self) -> Arc<crate::store::audit::AlertRules> {
         self.rules.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
@@ -772,7 +774,7 @@ impl SqliteStore {
                 )?;
             }
         }
-        crate::audit::commit(tx, &self.alert_rules())?;
+        audit::commit(tx, &self.alert_rules())?;
         Ok(())
     }
 }
@@ -858,7 +860,7 @@ impl SqliteStore {
     /// actor_type, actor, source, action, target, outcome, request_id, detail, hash).
     fn audit_rows(
         &self,
-        q: &crate::audit::EventFilter,
+        q: &crate::store::audit::EventFilter,
         mut each: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
     ) -> Result<()> {
         // A plain range is what `audit export` pages through: the filtered statement
@@ -961,7 +963,7 @@ impl Store for SqliteStore {
                 params![id, role],
             )?;
         }
-        crate::audit::commit(tx, &self.alert_rules())?;
+        audit::commit(tx, &self.alert_rules())?;
         Ok(id)
     }
 
@@ -1033,7 +1035,7 @@ impl Store for SqliteStore {
             "UPDATE operators SET password_hash = ?2, must_change_password = ?3 WHERE id = ?1",
             params![id, hash, must_change],
         )?;
-        crate::audit::commit(tx, &self.alert_rules())?;
+        audit::commit(tx, &self.alert_rules())?;
         Ok(())
     }
 
@@ -1096,7 +1098,7 @@ impl Store for SqliteStore {
             return Ok(false);
         }
         replace_codes(&tx, id, recovery_hashes)?;
-        crate::audit::commit(tx, &self.alert_rules())?;
+        audit::commit(tx, &self.alert_rules())?;
         Ok(true)
     }
 
@@ -1104,7 +1106,7 @@ impl Store for SqliteStore {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         replace_codes(&tx, id, recovery_hashes)?;
-        crate::audit::commit(tx, &self.alert_rules())?;
+        audit::commit(tx, &self.alert_rules())?;
         Ok(())
     }
 
@@ -1133,7 +1135,7 @@ impl Store for SqliteStore {
             [id],
         )?;
         tx.execute("DELETE FROM recovery_codes WHERE operator_id = ?1", [id])?;
-        crate::audit::commit(tx, &self.alert_rules())?;
+        audit::commit(tx, &self.alert_rules())?;
         Ok(())
     }
 
@@ -1250,7 +1252,7 @@ impl Store for SqliteStore {
                     params![s.id, (grace.seal)(s.id), grace.until],
                 )?;
             }
-            crate::audit::commit(tx, &self.alert_rules())?;
+            audit::commit(tx, &self.alert_rules())?;
             return Ok(RotateOutcome::Rotated(s));
         }
         let previous: Option<(Session, Option<UnixTime>, Option<Vec<u8>>)> = tx
@@ -1284,7 +1286,7 @@ impl Store for SqliteStore {
             }
             None => RotateOutcome::Invalid,
         };
-        crate::audit::commit(tx, &self.alert_rules())?;
+        audit::commit(tx, &self.alert_rules())?;
         Ok(outcome)
     }
 
@@ -1415,7 +1417,7 @@ impl Store for SqliteStore {
                 )?;
             }
         }
-        crate::audit::commit(tx, &self.alert_rules())?;
+        audit::commit(tx, &self.alert_rules())?;
         Ok(())
     }
 
@@ -1470,7 +1472,7 @@ impl Store for SqliteStore {
             )?;
         }
         ensure_an_owner(&tx)?;
-        crate::audit::commit(tx, &self.alert_rules())?;
+        audit::commit(tx, &self.alert_rules())?;
         Ok(())
     }
 
@@ -1482,7 +1484,7 @@ impl Store for SqliteStore {
             params![operator_id, disabled],
         )?;
         ensure_an_owner(&tx)?;
-        crate::audit::commit(tx, &self.alert_rules())?;
+        audit::commit(tx, &self.alert_rules())?;
         Ok(())
     }
 
@@ -1491,7 +1493,7 @@ impl Store for SqliteStore {
         let tx = conn.transaction()?;
         tx.execute("DELETE FROM operators WHERE id = ?1", [operator_id])?;
         ensure_an_owner(&tx)?;
-        crate::audit::commit(tx, &self.alert_rules())?;
+        audit::commit(tx, &self.alert_rules())?;
         Ok(())
     }
 
@@ -1510,7 +1512,7 @@ impl Store for SqliteStore {
                 params![id, p],
             )?;
         }
-        crate::audit::commit(tx, &self.alert_rules())?;
+        audit::commit(tx, &self.alert_rules())?;
         Ok(id)
     }
 
@@ -1588,7 +1590,7 @@ impl Store for SqliteStore {
             "UPDATE service_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
             params![id, now],
         )?;
-        crate::audit::commit(tx, &self.alert_rules())?;
+        audit::commit(tx, &self.alert_rules())?;
         Ok(n == 1)
     }
 
@@ -1612,24 +1614,24 @@ impl Store for SqliteStore {
                 e.detail
             ],
         )?;
-        if let Some(a) = crate::audit::from_auth_event(e) {
-            crate::audit::insert(&tx, &a, crate::audit::now_ms(), &self.alert_rules())?;
+        if let Some(a) = crate::store::audit::from_auth_event(e) {
+            audit::insert(&tx, &a, &self.alert_rules())?;
         }
         tx.commit()?;
         Ok(())
     }
 
-    fn append_audit(&self, e: &crate::audit::NewAudit) -> Result<()> {
+    fn append_audit(&self, e: &crate::store::audit::NewAudit) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        crate::audit::insert(&tx, e, crate::audit::now_ms(), &self.alert_rules())?;
+        audit::insert(&tx, e, &self.alert_rules())?;
         tx.commit()?;
         Ok(())
     }
 
     fn audit_events(
         &self,
-        q: &crate::audit::EventFilter,
+        q: &crate::store::audit::EventFilter,
     ) -> Result<Vec<imadm_api::audit::AuditEvent>> {
         let mut out = Vec::new();
         self.audit_rows(q, |r| {
@@ -1653,7 +1655,7 @@ impl Store for SqliteStore {
 
     fn audit_events_json(
         &self,
-        q: &crate::audit::EventFilter,
+        q: &crate::store::audit::EventFilter,
         out: &mut Vec<u8>,
     ) -> Result<(u32, Option<u64>)> {
         // Written by hand in `AuditEvent`'s field order: a third of the page's cost was
@@ -1794,7 +1796,7 @@ impl Store for SqliteStore {
         if alert.state == imadm_api::audit::ALERT_RESOLVED {
             super::notify::enqueue_alert(&tx, &rules.notify_routes, &alert, None, ch.at_ms)?;
         }
-        crate::audit::commit(tx, &rules)?;
+        audit::commit(tx, &rules)?;
         Ok(AlertChanged::Changed(Box::new(alert)))
     }
 
@@ -1855,7 +1857,7 @@ impl Store for SqliteStore {
             ],
         )?;
         let id = tx.last_insert_rowid();
-        crate::audit::commit(tx, &self.alert_rules())?;
+        audit::commit(tx, &self.alert_rules())?;
         Ok(id)
     }
 
@@ -1894,10 +1896,15 @@ impl Store for SqliteStore {
         Ok((head.unwrap_or(0) as u64, oldest))
     }
 
-    fn raise_alert(&self, alert: &crate::audit::SystemAlert) -> Result<()> {
+    fn raise_alert(&self, alert: &crate::store::audit::SystemAlert) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        crate::audit::raise_system_alert(&tx, alert, crate::audit::now_ms(), &self.alert_rules())?;
+        crate::store::audit::raise_system_alert(
+            &*tx,
+            alert,
+            crate::store::audit::now_ms(),
+            &self.alert_rules(),
+        )?;
         tx.commit()?;
         Ok(())
     }
