@@ -1,6 +1,7 @@
 //! `/admin/audit/*`: paging through the audit log, signed checkpoints, export plans, and
 //! the audit sinks' backlogs.
-//! The chain and the signing live in `crate::audit`; this module is wire and permissions.
+//! The chain is the store's (`store::audit`); pages, checkpoints and export plans are
+//! services of `crate::audit`; this module unpacks requests and wraps the answers.
 
 use std::time::{Duration, Instant};
 
@@ -9,18 +10,17 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use imadm_api::Envelope;
 use imadm_api::admin::Page;
 use imadm_api::audit::{
     Alert, AlertNote, AuditEvent, Checkpoint, EventsQuery, ExportPlan, ExportRequest,
 };
 use imadm_api::sinks::SinkStatus;
-use imadm_api::{Envelope, codes};
 use serde::Deserialize;
 
 use super::{Authed, Body, P, Q, Shared, blocking, ok};
-use crate::AppState;
 use crate::alerts::Transition;
-use crate::audit::EventFilter;
+use crate::audit::{EventFilter, parse_time};
 use crate::auth::{Caller, RequestCtx};
 use crate::error::ApiError;
 use crate::store::AlertFilter;
@@ -38,20 +38,6 @@ pub fn router() -> Router<Shared> {
         .route("/admin/alerts", get(alerts))
         .route("/admin/alerts/{id}/ack", post(ack_alert))
         .route("/admin/alerts/{id}/resolve", post(resolve_alert))
-}
-
-/// RFC 3339 → Unix milliseconds.
-pub fn parse_time(field: &str, v: Option<&str>) -> Result<Option<i64>, ApiError> {
-    // Absent means open-ended; present but empty is a malformed time.
-    let Some(v) = v else {
-        return Ok(None);
-    };
-    let t = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
-        .map_err(|_| {
-            ApiError::bad_request(format!("{field} {v:?} is not an RFC 3339 time"))
-                .hint("use e.g. 2026-11-26T19:00:00Z")
-        })?;
-    Ok(Some((t.unix_timestamp_nanos() / 1_000_000) as i64))
 }
 
 fn check_wait(wait: Option<u32>) -> Result<Duration, ApiError> {
@@ -96,94 +82,6 @@ fn filter(q: &EventsQuery) -> Result<EventFilter, ApiError> {
         target: None,
         limit,
     })
-}
-
-/// Start of the `{code, data: Page}` envelope around events serialised by
-/// `Store::audit_events_json`: byte for byte what `ok(Page<AuditEvent>)` would send
-/// (a unit test holds the two together), without building a million structs.
-fn page_start(capacity: usize) -> Vec<u8> {
-    let mut body = Vec::with_capacity(capacity);
-    body.extend_from_slice(format!("{{\"code\":{},\"data\":{{\"items\":[", codes::OK).as_bytes());
-    body
-}
-
-/// Close a body begun by [`page_start`] and continued with the items.
-fn page_end(mut body: Vec<u8>, n: u32, limit: u32, last: Option<u64>) -> Vec<u8> {
-    body.push(b']');
-    if let (true, Some(l)) = (n == limit, last) {
-        body.extend_from_slice(format!(",\"next_cursor\":\"{l}\"").as_bytes());
-    }
-    body.extend_from_slice(b"}}");
-    body
-}
-
-impl AppState {
-    /// One page of events as a complete response body, and how many it holds.
-    fn audit_page_json(&self, c: &Caller, f: &EventFilter) -> Result<(Vec<u8>, u32), ApiError> {
-        c.require("audit:read")?;
-        let mut body = page_start(f.limit as usize * 320);
-        let (n, last) = self.store.audit_events_json(f, &mut body)?;
-        Ok((page_end(body, n, f.limit, last), n))
-    }
-
-    /// Sign (and remember) a checkpoint at `seq`, or at the head when `None`.
-    pub fn audit_checkpoint(&self, seq: Option<u64>) -> Result<Checkpoint, ApiError> {
-        let (seq, head) = match self.store.audit_hash_at(seq)? {
-            Some(x) => x,
-            None if seq.is_none() || seq == Some(0) => {
-                (0, imadm_api::audit::hash_hex(&imadm_api::audit::GENESIS))
-            }
-            None => {
-                return Err(ApiError::new(
-                    codes::NOT_FOUND,
-                    format!("there is no audit event {}", seq.unwrap_or(0)),
-                )
-                .hint("ask for a sequence number at or below the head (omit seq for the head)"));
-            }
-        };
-        let cp = self.audit_key.checkpoint(seq, &head, &self.server_id);
-        self.store.save_checkpoint(&cp)?;
-        Ok(cp)
-    }
-
-    fn export_plan(
-        &self,
-        ctx: &RequestCtx,
-        c: &Caller,
-        req: &ExportRequest,
-    ) -> Result<ExportPlan, ApiError> {
-        c.require("audit:export")?;
-        // In the JSON body an empty string means the same as null: open-ended.
-        let since = parse_time("since", req.since.as_deref().filter(|v| !v.is_empty()))?;
-        let until = parse_time("until", req.until.as_deref().filter(|v| !v.is_empty()))?;
-        // The range is computed before the export's own event is appended, so the
-        // report does not have to contain the record of its own making.
-        let (first, last, count) = self.store.audit_range(since, until)?;
-        let plan = if count == 0 {
-            ExportPlan {
-                first_seq: 0,
-                last_seq: 0,
-                count: 0,
-                anchor: None,
-                checkpoint: None,
-            }
-        } else {
-            ExportPlan {
-                first_seq: first,
-                last_seq: last,
-                count,
-                anchor: if first > 1 {
-                    Some(self.audit_checkpoint(Some(first - 1))?)
-                } else {
-                    None
-                },
-                checkpoint: Some(self.audit_checkpoint(Some(last))?),
-            }
-        };
-        let mut ev = self.audit_event(ctx, Some(c), "audit.export", None);
-        ev.detail = Some(format!("seq {first}..={last} ({count} events)"));
-        self.audited(ev, || Ok(plan))
-    }
 }
 
 #[utoipa::path(get, path = "/admin/audit/events", tag = "audit",
@@ -424,45 +322,4 @@ pub async fn sinks(State(s): State<Shared>, Authed(c): Authed) -> Result<Respons
     })
     .await?;
     Ok(ok(items))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::Store;
-
-    #[test]
-    fn raw_page_is_byte_for_byte_the_serde_page() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("imadm.db");
-        let store = crate::store::sqlite::SqliteStore::open(&p).unwrap();
-        crate::audit::seed(&p, 5, 1_764_000_000_000).unwrap();
-        // Nulls, escapes, non-ASCII and a control character.
-        rusqlite::Connection::open(&p)
-            .unwrap()
-            .execute(
-                "INSERT INTO audit_log (seq, at_ms, actor_type, actor, source, action, target,
-                     outcome, request_id, detail, hash)
-                 VALUES (6, 1764000000123, 'token', 'ci#3', NULL, 'user.export', NULL, 'denied',
-                     NULL, ?1, 'ab')",
-                ["quote \" back\\ nl\n \u{fc} \u{1}"],
-            )
-            .unwrap();
-        for limit in [3u32, 6, 10] {
-            let f = EventFilter {
-                limit,
-                ..Default::default()
-            };
-            let items = store.audit_events(&f).unwrap();
-            let next_cursor =
-                (items.len() as u32 == limit).then(|| items.last().unwrap().seq.to_string());
-            let want = serde_json::to_vec(&Envelope::ok(Page { items, next_cursor })).unwrap();
-            let mut raw = page_start(0);
-            let (n, last) = store.audit_events_json(&f, &mut raw).unwrap();
-            assert_eq!(
-                String::from_utf8(page_end(raw, n, limit, last)).unwrap(),
-                String::from_utf8(want).unwrap()
-            );
-        }
-    }
 }

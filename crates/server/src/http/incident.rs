@@ -108,8 +108,8 @@ pub async fn scope(
     Authed(c): Authed,
     Q(q): Q<ScopeQuery>,
 ) -> Result<Response, ApiError> {
-    let since = super::audit::parse_time("since", Some(&q.since))?.unwrap_or(0);
-    let until = super::audit::parse_time("until", q.until.as_deref())?;
+    let since = crate::audit::parse_time("since", Some(&q.since))?.unwrap_or(0);
+    let until = crate::audit::parse_time("until", q.until.as_deref())?;
     // Who looked at whose exposure is itself worth keeping: counts only, no user.
     let mut ev = s.audit_event(&ctx, Some(&c), "incident.scope", None);
     ev.detail = Some(format!("{:?}", q.principal));
