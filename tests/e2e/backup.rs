@@ -12,9 +12,9 @@ use crate::harness::*;
 use crate::rbac::{Api, seeded};
 
 /// The rows of every data table (what a restore rolls back: IM data and role
-/// definitions, `imadm_server::backup::merge::TABLES`), in a stable order.
+/// definitions, `imadm_server::store::restore::TABLES`), in a stable order.
 pub(crate) fn data_dump(server: &Server) -> String {
-    use imadm_server::backup::merge::{Class, TABLES};
+    use imadm_server::store::restore::{Class, TABLES};
     let mut out = String::new();
     for (t, _) in TABLES.iter().filter(|(_, c)| *c == Class::Data) {
         out.push_str(&format!("== {t}\n"));

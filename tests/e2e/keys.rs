@@ -254,7 +254,7 @@ fn online_rotation_is_owner_only_with_step_up_and_audited() {
 /// The rows of every data table with each sealed value shown as whether it is set (a
 /// re-seal changes the ciphertext, not the value), in a stable order.
 fn data_without_ciphertext(server: &Server) -> String {
-    use imadm_server::backup::merge::{Class, TABLES};
+    use imadm_server::store::restore::{Class, TABLES};
     let mut out = String::new();
     for (t, _) in TABLES.iter().filter(|(_, c)| *c == Class::Data) {
         let columns = server.sql(&format!("SELECT name FROM pragma_table_info('{t}')"));

@@ -6,8 +6,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use imadm_api::{Envelope, ErrorDetail, codes};
 
-use crate::store::StoreError;
-
 /// The parts of an [`ApiError`] response, attached to it as an extension.
 #[derive(Debug, Clone)]
 pub struct RenderedError {
@@ -68,23 +66,6 @@ impl ApiError {
 
     pub fn bad_request(message: impl Into<String>) -> Self {
         ApiError::new(codes::BAD_REQUEST, message)
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(what) => {
-                ApiError::new(codes::CONFLICT, format!("{what} already exists"))
-            }
-            StoreError::Refused(msg) => ApiError::new(codes::CONFLICT, msg),
-            StoreError::Backend(msg) => {
-                // The detail goes to the server log, not to the client.
-                tracing::error!(error = %msg, "store failure");
-                ApiError::new(codes::DATABASE_ERROR, "the server's database failed")
-                    .hint("retry; if it persists, check the server log")
-            }
-        }
     }
 }
 

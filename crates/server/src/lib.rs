@@ -95,6 +95,8 @@ pub struct AppState {
     pub queue: Arc<dyn store::notify::NotifyStore>,
     /// Sealed values per key and their re-sealing (`rotation.rs`).
     pub keystore: Arc<dyn store::keys::KeyStore>,
+    /// Snapshots and staged restores (`backup.rs`).
+    pub backups: Arc<dyn store::restore::BackupStore>,
     /// The loaded notification config (`--notify-config`).
     pub notifier: notify::Notifier,
     pub key: ServerKey,
@@ -103,8 +105,6 @@ pub struct AppState {
     pub policy: Policy,
     pub app_id: String,
     pub server_id: String,
-    /// The SQLite file, for the backup snapshot's own read connection and the restore.
-    pub db_path: PathBuf,
     /// False emulates a plain Lanying deployment: `/admin/*` and `/openapi.json` answer
     /// a bare 404, as on a server without our extension (tests of the CLI's fallback).
     pub admin_api: bool,
@@ -112,10 +112,6 @@ pub struct AppState {
     pub auth_cache: auth::AuthCache,
     /// Attempt counters of login throttling and lockout (`auth.rs`).
     pub throttle: throttle::Throttle,
-    /// Held (shared) by a backup snapshot's own connection to `db_path` for as long as it
-    /// streams, and (exclusive) by a restore while it replaces the file: no connection may
-    /// stay open on the old file across the swap (see `SqliteStore::replace_file`).
-    pub file_lock: std::sync::RwLock<()>,
     /// The audit sinks' backlogs, and the gate a required sink closes (`sinks/`).
     pub sinks: sinks::Sinks,
 }
@@ -127,6 +123,7 @@ impl AppState {
             store: dir.store.clone(),
             queue: dir.store.clone(),
             keystore: dir.store.clone(),
+            backups: dir.store.clone(),
             notifier: notify::Notifier::default(),
             im: dir.store,
             key: dir.key,
@@ -135,10 +132,8 @@ impl AppState {
             policy,
             app_id: dir.app_id,
             server_id: dir.server_id,
-            db_path: dir.path.join(DB_FILE),
             admin_api,
             auth_cache: auth::AuthCache::default(),
-            file_lock: std::sync::RwLock::new(()),
             sinks: sinks::Sinks::default(),
         }
     }
@@ -279,7 +274,7 @@ pub fn open_data_dir(path: &Path, create: bool) -> Result<DataDir, ServerError> 
         ))
     })?;
     // A restore killed mid-way leaves its staging file; the live data never depended on it.
-    backup::remove_stale_staging(path);
+    store::sqlite::backup::remove_stale_staging(path);
     let store = SqliteStore::open(&db).map_err(|e| {
         ServerError::new(
             ErrorKind::Io,

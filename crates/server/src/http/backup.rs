@@ -1,6 +1,6 @@
 //! `/admin/backup/snapshot` and `/admin/backup/restore`: binary streams both ways
-//! (docs/backup-format.md), bridged to the blocking SQLite code in `crate::backup`
-//! through small bounded channels so memory stays flat whatever the database size.
+//! (docs/backup-format.md), bridged to the blocking services in `crate::backup` through
+//! small bounded channels so memory stays flat whatever the database size.
 
 use std::io::{self, BufRead, Read};
 
@@ -16,7 +16,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 
 use super::{Authed, ChannelWriter, Otp, Q, Shared, blocking, ok};
-use crate::auth::{Caller, RequestCtx};
+use crate::auth::RequestCtx;
 use crate::backup::RestoreReport;
 use crate::error::ApiError;
 
@@ -29,26 +29,8 @@ pub fn router() -> Router<Shared> {
         )
 }
 
-/// Chunks in flight between the SQLite thread and the socket (64 KiB each).
+/// Chunks in flight between the store's thread and the socket (64 KiB each).
 const CHANNEL_DEPTH: usize = 8;
-
-/// Record a backup or restore run in the audit log. Returns the store's error so the
-/// start of a snapshot can be refused (fail-closed) when it cannot be recorded.
-fn audit(
-    s: &crate::AppState,
-    ctx: &RequestCtx,
-    c: &Caller,
-    action: &str,
-    outcome: &str,
-    detail: String,
-) -> Result<(), crate::store::StoreError> {
-    let mut e = s.audit_event(ctx, Some(c), action, None);
-    e.outcome = outcome.into();
-    e.detail = Some(detail);
-    s.store.append_audit(&e).inspect_err(|err| {
-        tracing::error!(error = %err, action, "cannot record a backup event in the audit log");
-    })
-}
 
 #[utoipa::path(get, path = "/admin/backup/snapshot", tag = "backup",
     params(("app_id" = String, Header), ("access-token" = String, Header)),
@@ -59,74 +41,17 @@ pub async fn snapshot(
     Authed(c): Authed,
 ) -> Result<Response, ApiError> {
     c.require("backup:run")?;
-    // Recorded before a byte leaves: a snapshot nobody can account for is refused.
-    {
-        let (st, ctx, c) = (s.clone(), ctx.clone(), c.clone());
-        blocking(&s, move |_| {
-            audit(
-                &st,
-                &ctx,
-                &c,
-                "backup.run",
-                "success",
-                "snapshot started".into(),
-            )
-            .map_err(|_| {
-                ApiError::new(
-                    imadm_api::codes::INTERNAL,
-                    "the audit log could not be written, so the backup was refused",
-                )
-            })
-        })
-        .await?;
-    }
-    // The database and WAL file sizes bound the snapshot's size closely enough for the
-    // client's progress bar (ETA); the exact size is only known at the trailer.
-    let estimate: u64 = [
-        s.db_path.clone(),
-        crate::store::sqlite::wal_path(&s.db_path),
-    ]
-    .iter()
-    .filter_map(|p| std::fs::metadata(p).ok())
-    .map(|m| m.len())
-    .sum();
+    let estimate = {
+        let (ctx, c) = (ctx.clone(), c.clone());
+        blocking(&s, move |s| s.start_snapshot(&ctx, &c)).await?
+    };
     let (tx, rx) = mpsc::channel::<io::Result<Vec<u8>>>(CHANNEL_DEPTH);
     let state = s.clone();
     tokio::task::spawn_blocking(move || {
-        let out = io::BufWriter::with_capacity(64 << 10, ChannelWriter(tx.clone()));
-        let key = state.key.active();
-        let _file = state.file_lock.read().unwrap_or_else(|p| p.into_inner());
-        match crate::backup::snapshot(
-            &state.db_path,
-            &state.server_id,
-            key.fingerprint(),
-            key.backup_mac_key(),
-            state.key.original_id(),
-            out,
-        ) {
-            Ok(_) => {
-                let _ = audit(
-                    &state,
-                    &ctx,
-                    &c,
-                    "backup.run",
-                    "success",
-                    "snapshot streamed".into(),
-                );
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "snapshot failed");
-                // Breaking the stream makes the client's trailer check fail.
-                let _ = tx.blocking_send(Err(io::Error::other("snapshot failed")));
-                let _ = audit(
-                    &state,
-                    &ctx,
-                    &c,
-                    "backup.run",
-                    "failure",
-                    "snapshot failed".into(),
-                );
-            }
+        let mut out = io::BufWriter::with_capacity(64 << 10, ChannelWriter(tx.clone()));
+        if state.stream_snapshot(&ctx, &c, &mut out).is_err() {
+            // Breaking the stream makes the client's trailer check fail.
+            let _ = tx.blocking_send(Err(io::Error::other("snapshot failed")));
         }
     });
     let mut resp = (StatusCode::OK, super::channel_body(rx)).into_response();

@@ -1,5 +1,5 @@
 //! Persistence of incidents (`crate::incident`): the `incidents` rows (security state:
-//! a restore merges them, `backup::merge`) and their append-only timeline
+//! a restore merges them, `store::restore`) and their append-only timeline
 //! (`incident_events`, history: a restore never rewinds it).
 //!
 //! Each write is one transaction with the request's audit event (`audit::commit`), and

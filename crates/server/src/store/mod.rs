@@ -12,6 +12,7 @@ pub mod im;
 pub mod incident;
 pub mod keys;
 pub mod notify;
+pub mod restore;
 pub mod sqlite;
 
 use crate::UnixTime;
@@ -29,6 +30,27 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A store error as the API reports it: the database's detail goes to the server log,
+/// not to the client. Here rather than in `error.rs`, so that the store depends on the
+/// error type (a restore's refusals are `ApiError`s) and not the other way round.
+impl From<StoreError> for crate::error::ApiError {
+    fn from(e: StoreError) -> Self {
+        use crate::error::ApiError;
+        use imadm_api::codes;
+        match e {
+            StoreError::Conflict(what) => {
+                ApiError::new(codes::CONFLICT, format!("{what} already exists"))
+            }
+            StoreError::Refused(msg) => ApiError::new(codes::CONFLICT, msg),
+            StoreError::Backend(msg) => {
+                tracing::error!(error = %msg, "store failure");
+                ApiError::new(codes::DATABASE_ERROR, "the server's database failed")
+                    .hint("retry; if it persists, check the server log")
+            }
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Operator {
@@ -175,13 +197,6 @@ pub trait Store: Send + Sync + 'static + incident::IncidentStore {
     fn epoch(&self) -> u64;
     /// Invalidate such caches after the data changed behind the store's back (a restore).
     fn bump_epoch(&self);
-    /// Install a complete, verified database file as the live data (a restore), after
-    /// `finish` completed it under the store's write lock; see `SqliteStore::replace_file`.
-    fn replace_file(
-        &self,
-        staged: &std::path::Path,
-        finish: &mut dyn FnMut(&rusqlite::Transaction<'_>) -> Result<()>,
-    ) -> Result<()>;
     fn setting(&self, key: &str) -> Result<Option<String>>;
     fn set_setting(&self, key: &str, value: &str) -> Result<()>;
 

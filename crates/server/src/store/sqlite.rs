@@ -10,6 +10,8 @@
 //! open, so a new permission in the catalogue reaches existing databases.
 
 pub mod audit;
+pub mod backup;
+pub mod merge;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -431,6 +433,10 @@ pub struct SqliteStore {
     rules: RwLock<Arc<crate::store::audit::AlertRules>>,
     /// The database file, for [`SqliteStore::replace_file`].
     path: std::path::PathBuf,
+    /// Held (shared) by a backup snapshot's own connection to `path` for as long as it
+    /// streams, and (exclusive) by a restore while it replaces the file: no connection may
+    /// stay open on the old file across the swap (see [`SqliteStore::replace_file`]).
+    file_lock: RwLock<()>,
 }
 
 /// The writer connection, locked. Dropping it bumps the store's epoch, after whatever
@@ -569,6 +575,7 @@ impl SqliteStore {
             epoch: AtomicU64::new(0),
             rules: RwLock::new(Arc::default()),
             path: path.to_owned(),
+            file_lock: RwLock::new(()),
         };
         store.migrate()?;
         store.sync_builtin_roles()?;
@@ -586,14 +593,15 @@ impl SqliteStore {
     /// old file and deletes it, so no WAL of the old file can ever be replayed onto the new
     /// one. Until the rename the old file is complete; after it the new one is (the caller
     /// fsynced it): a crash at any point leaves one of the two, whole. Nothing else may hold
-    /// the file open meanwhile (the backup snapshot's connection is excluded by the caller).
+    /// the file open meanwhile (the caller holds `file_lock` exclusive, which a backup
+    /// snapshot's connection holds shared).
     ///
     /// Before that, with the writer held (so nothing else commits), `finish` completes the
     /// staged file in one transaction: a connection to it with foreign keys on and the live
     /// file attached read-only as schema `live`, so what live committed up to this moment
-    /// can still be carried over (`backup::merge`). The request's parked audit event commits
+    /// can still be carried over (`sqlite::merge`). The request's parked audit event commits
     /// in the same transaction.
-    pub fn replace_file(
+    pub(crate) fn replace_file(
         &self,
         staged: &Path,
         finish: &mut dyn FnMut(&rusqlite::Transaction<'_>) -> Result<()>,
@@ -907,14 +915,6 @@ impl Store for SqliteStore {
 
     fn bump_epoch(&self) {
         self.epoch.fetch_add(1, Ordering::SeqCst);
-    }
-
-    fn replace_file(
-        &self,
-        staged: &Path,
-        finish: &mut dyn FnMut(&rusqlite::Transaction<'_>) -> Result<()>,
-    ) -> Result<()> {
-        SqliteStore::replace_file(self, staged, finish)
     }
 
     fn setting(&self, key: &str) -> Result<Option<String>> {

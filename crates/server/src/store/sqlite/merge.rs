@@ -1,11 +1,8 @@
-//! What a restore keeps from the live data, and why. The rule: **data rolls back; history
-//! never does; security state merges to the most restrictive** (docs/backup-format.md,
-//! "What a restore keeps").
-//!
-//! [`TABLES`] classifies every table of the schema; the restore, its report and the docs
-//! take the classes from there, and a unit test fails when a table has none. Everything
-//! here runs on the staging connection with the live database attached read-only as
-//! schema `live` (`store::sqlite::attach_read_only`), staging being `main`:
+//! The SQLite side of what a restore keeps (the classes and rules are
+//! `store::restore`'s: data rolls back; history never does; security state merges to the
+//! most restrictive). Everything here runs on the staging connection with the live
+//! database attached read-only as schema `live` (`sqlite::attach_read_only`), staging
+//! being `main`:
 //!
 //! - [`relate`]: how the snapshot's audit ledger relates to the live one (the live one
 //!   extends it; the live one is behind it; disaster recovery onto a new install; a fork);
@@ -21,167 +18,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use imadm_api::audit::{AuditEvent, GENESIS, chain_next, format_at, hash_hex, parse_hash};
 use imadm_api::codes;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::{Deserialize, Serialize};
 
-use super::db_err;
+use super::backup::db_err;
 use crate::error::ApiError;
-
-/// What a restore does with a table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Class {
-    /// Rolls back to the snapshot: IM data and the role definitions.
-    Data,
-    /// Never replaced or shortened: the audit trail and what is derived from it. `key`
-    /// orders its rows (new rows have larger keys).
-    History { key: &'static str },
-    /// Merged to the more restrictive of live and snapshot ([`security`]).
-    Security,
-    /// The install's identity (`server_id`, `app_id`) and its runtime state (the
-    /// notification queue, about live's alerts; the audit sinks' delivery cursors: what
-    /// left this server cannot be recalled, so a restore neither rewinds them, re-sending,
-    /// nor moves them on, skipping): kept from live.
-    Install,
-}
-
-/// Every table of the schema and its class (docs/backup-format.md lists the same).
-pub const TABLES: &[(&str, Class)] = &[
-    ("access_attestations", Class::History { key: "id" }),
-    ("alert_events", Class::History { key: "id" }),
-    ("alerts", Class::History { key: "id" }),
-    ("audit_checkpoints", Class::History { key: "id" }),
-    ("audit_log", Class::History { key: "seq" }),
-    ("audit_sink_cursors", Class::Install),
-    ("auth_events", Class::History { key: "id" }),
-    ("im_group_members", Class::Data),
-    ("im_groups", Class::Data),
-    ("im_messages", Class::Data),
-    ("im_users", Class::Data),
-    ("incident_events", Class::History { key: "id" }),
-    ("incidents", Class::Security),
-    ("mfa_challenges", Class::Security),
-    ("notify_channels", Class::Install),
-    ("notify_queue", Class::Install),
-    ("operator_addresses", Class::Security),
-    ("operator_roles", Class::Security),
-    ("operators", Class::Security),
-    ("recovery_codes", Class::Security),
-    ("role_permissions", Class::Data),
-    ("roles", Class::Data),
-    ("service_token_scopes", Class::Security),
-    ("service_tokens", Class::Security),
-    ("sessions", Class::Security),
-    ("settings", Class::Install),
-    ("token_sources", Class::History { key: "first_seq" }),
-];
-
-/// The security tables [`security`] knows how to merge; a security table missing here
-/// would be taken from the snapshot unmerged, so [`check_classes`] refuses it.
-const MERGED: &[&str] = &[
-    "incidents",
-    "mfa_challenges",
-    "operator_addresses",
-    "operator_roles",
-    "operators",
-    "recovery_codes",
-    "service_token_scopes",
-    "service_tokens",
-    "sessions",
-];
-
-/// The history tables [`History`] knows how to continue after a snapshot's ledger.
-const CONTINUED: &[&str] = &[
-    "access_attestations",
-    "alert_events",
-    "alerts",
-    "audit_checkpoints",
-    "audit_log",
-    "auth_events",
-    "incident_events",
-    "token_sources",
-];
-
-/// The class of `table`, if it has one.
-pub fn class(table: &str) -> Option<Class> {
-    TABLES.iter().find(|(t, _)| *t == table).map(|(_, c)| *c)
-}
-
-/// Refuse to restore tables without a class, or whose class has no rule here: the code
-/// is out of step with the schema (the unit test `every_table_has_a_class` catches it
-/// first).
-pub fn check_classes<'a>(tables: impl IntoIterator<Item = &'a str>) -> Result<(), ApiError> {
-    for t in tables {
-        let handled = match class(t) {
-            None => false,
-            Some(Class::Security) => MERGED.contains(&t),
-            Some(Class::History { .. }) => CONTINUED.contains(&t),
-            Some(_) => true,
-        };
-        if !handled {
-            return Err(ApiError::new(
-                codes::INTERNAL,
-                format!("this server has no restore rule for table {t}"),
-            )
-            .hint("the live data was not changed; report this as a bug"));
-        }
-    }
-    Ok(())
-}
-
-/// Where a table's rows come from after the restore (the report's `source`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    Snapshot,
-    Live,
-    Merged,
-    /// Emptied: sessions and MFA challenges (everyone logs in again).
-    Cleared,
-}
-
-/// The source of `table` under `relation`.
-pub fn source(table: &str, relation: Relation) -> Source {
-    match class(table) {
-        Some(Class::History { .. }) if relation.keeps_live_ledger() => Source::Live,
-        Some(Class::History { .. }) => Source::Merged,
-        Some(Class::Security) if matches!(table, "sessions" | "mfa_challenges") => Source::Cleared,
-        Some(Class::Security) if relation == Relation::Recovery => Source::Snapshot,
-        Some(Class::Security) => Source::Merged,
-        Some(Class::Install) => Source::Live,
-        Some(Class::Data) | None => Source::Snapshot,
-    }
-}
-
-/// How the snapshot's audit ledger relates to the live one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Relation {
-    /// The snapshot's ledger is a prefix of the live one (the usual case): the live
-    /// ledger stays as it is.
-    Extends,
-    /// The live ledger is a prefix of the snapshot's (live was rolled back earlier, by an
-    /// imadm that replaced history): the snapshot's ledger is taken, the live events
-    /// after it appended. History only moves forward.
-    Behind,
-    /// Disaster recovery onto a new install: another server id, and a live ledger of the
-    /// install's own first events only ([`INSTALL_ACTIONS`]). The snapshot's ledger is
-    /// taken as it is and the install's events appended after it.
-    Recovery,
-    /// Neither: restored only with `accept_fork`, and the live ledger stays.
-    Fork,
-}
-
-impl Relation {
-    /// Whether the live history stays as it is (else the snapshot's is continued).
-    pub fn keeps_live_ledger(self) -> bool {
-        matches!(self, Relation::Extends | Relation::Fork)
-    }
-
-    /// Whether live and snapshot are one server's data, so principals are matched (by
-    /// id, username and creation time) and merged; a recovery takes the snapshot's.
-    pub fn same_lineage(self) -> bool {
-        self != Relation::Recovery
-    }
-}
+use crate::store::restore::{
+    Appended, ChainHead, Class, Ledger, MERGED, PrincipalNote, Relation, TABLES, note,
+};
 
 /// The events a new install makes before its first restore: what a live ledger may hold
 /// for a restore to count as disaster recovery. Logins, MFA and their alerts, and reads
@@ -190,21 +32,6 @@ impl Relation {
 pub const INSTALL_ACTIONS: &str = "action GLOB 'auth.*' OR action GLOB 'mfa.*' \
      OR action IN ('alert.raised', 'audit.export', 'backup.run', 'backup.restore_dry_run') \
      OR (action = 'backup.restore' AND outcome <> 'success')";
-
-/// A chain head: the last event's sequence number and hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ChainHead {
-    pub seq: u64,
-    pub hash: String,
-}
-
-/// Both ledgers and how they relate.
-#[derive(Debug, Clone)]
-pub struct Ledger {
-    pub relation: Relation,
-    pub snapshot_head: Option<ChainHead>,
-    pub live_head: Option<ChainHead>,
-}
 
 fn head(c: &Connection, schema: &str) -> Result<Option<ChainHead>, ApiError> {
     c.query_row(
@@ -265,18 +92,6 @@ fn install_only(c: &Connection) -> Result<bool, ApiError> {
         |r| r.get(0),
     )
     .map_err(db_err)
-}
-
-/// Live events appended after the snapshot's chain (behind, recovery): their original
-/// range and head, and the sequence numbers they have now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Appended {
-    pub live_from: u64,
-    pub live_to: u64,
-    /// The hash of live event `live_to` in the live chain before the restore.
-    pub live_head: String,
-    pub from: u64,
-    pub to: u64,
 }
 
 /// The history the staging file ends up with, copied from live in passes
@@ -594,24 +409,6 @@ impl History {
                 .insert(table, max_key(c, "live", table, "id")?.max(from));
         }
         Ok(())
-    }
-}
-
-/// One thing a restore keeps from live (or takes away), for one principal, and why:
-/// `operator carol: stays disabled (disabled after the backup)`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct PrincipalNote {
-    /// `operator <username>` or `token <id> (<name>)`.
-    pub principal: String,
-    pub kept: String,
-    pub why: String,
-}
-
-fn note(principal: &str, kept: impl Into<String>, why: impl Into<String>) -> PrincipalNote {
-    PrincipalNote {
-        principal: principal.to_owned(),
-        kept: kept.into(),
-        why: why.into(),
     }
 }
 
@@ -1090,6 +887,7 @@ pub fn owners_with_mfa(c: &Connection) -> Result<u64, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::restore::check_classes;
 
     /// Every table a freshly migrated database has is classified, and every class has a
     /// rule: adding a table without deciding what a restore does with it fails here.
