@@ -140,10 +140,11 @@ fn check_fork_reason(reason: Option<&str>) -> Result<(), ApiError> {
 
 impl AppState {
     /// Restore (or with `dry_run`, check) the snapshot streamed from `inp`: permission
-    /// `backup:restore` and step-up first, then [`stage`] (the ledger relation and, for a
-    /// fork, `accept_fork`), and the install under the store's write lock, where the security state
-    /// is merged and the merged result checked (an enabled owner with MFA, no permission
-    /// gain the restorer does not hold). Recorded fail-closed as `backup.restore` (or
+    /// `backup:restore` and step-up first, then the stream authenticated
+    /// ([`open_snapshot`]) and staged by the store (the ledger relation and, for a fork,
+    /// `accept_fork`), and the install under the store's write lock, where the security
+    /// state is merged and the merged result checked (an enabled owner with MFA, no
+    /// permission gain the restorer does not hold). Recorded fail-closed as `backup.restore` (or
     /// `backup.restore_dry_run`): `denied` for refusals (no permission, a snapshot that
     /// fails authentication or forks, a gain the restorer does not hold), `failure`
     /// otherwise. The success event commits inside the new database file, after the live

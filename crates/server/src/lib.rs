@@ -8,9 +8,11 @@
 //! - `http/`: router, middleware, extractors, handlers, OpenAPI document
 //! - `auth`: the authentication policy (login, throttling and lockout, sessions, MFA,
 //!   step-up); `throttle`: its in-memory counters
-//! - `audit`: the audit log and alert rules; `alerts`: the alert workflow; `notify`:
-//!   alert notifications (delivery task, channels)
-//! - `store/`: the persistence trait and its SQLite implementation
+//! - `audit`: the audit log's services (fail-closed recording, checkpoints, the signing
+//!   key); `alerts`: the alert workflow; `notify`: alert notifications (delivery task,
+//!   channels); `backup`: snapshot and restore services
+//! - `store/`: the persistence traits (with the audit chain and alert rules, and what a
+//!   restore keeps, written once for every backend) and the SQLite backend
 //! - `dev`: dev mode's operators and `dev-credentials.json`
 //! - `sinks/`: copies of the audit log outside the database (file, syslog, HTTPS)
 //! - `keys`, `secrets`, `totp`, `tls`: cryptographic building blocks; `rotation`: server

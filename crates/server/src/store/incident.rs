@@ -2,7 +2,7 @@
 //! a restore merges them, `store::restore`) and their append-only timeline
 //! (`incident_events`, history: a restore never rewinds it).
 //!
-//! Each write is one transaction with the request's audit event (`audit::commit`), and
+//! Each write is one transaction with the request's audit event (`sqlite::audit::commit`), and
 //! the check that the incident is still open happens inside it, so an event can never be
 //! appended to an incident closed meanwhile.
 

@@ -1,11 +1,25 @@
-//! Persistence behind one trait, so the server logic never sees SQL.
+//! Persistence behind one seam, so the service layer never sees SQL or a driver.
 //!
-//! [`Store`] is what the service layer (`auth.rs`, the HTTP handlers) calls. It speaks in
-//! plain records and is synchronous: handlers run it on tokio's blocking pool. The SQLite
-//! implementation is in [`sqlite`]; a PostgreSQL backend would implement the same trait
-//! with its own migrations. Each method is one transaction, which is what makes the
-//! security rules (replay of TOTP steps, refresh-token rotation) race-free: they are
-//! compare-and-set updates, not read-then-write sequences in Rust.
+//! The seam is a set of object-safe traits, one per area, each held by `AppState` as an
+//! `Arc<dyn …>`: [`Store`] (operators, MFA, sessions, RBAC, tokens, the audit log and
+//! alerts; with its supertrait [`incident::IncidentStore`]), [`im::ImStore`],
+//! [`notify::NotifyStore`], [`keys::KeyStore`] and [`restore::BackupStore`] (snapshot and
+//! staged restore). A backend implements them all; [`sqlite`] is the one there is, and
+//! `lib.rs` (`open_data_dir`) is the one place that names it. Traits rather than an enum
+//! of backends: each backend stays in its own modules with its own migrations and
+//! driver, nothing matches on the backend in every method, and the services and tests
+//! already take `dyn` stores.
+//!
+//! The audit log is written once for every backend ([`audit`]): the chain append, the
+//! request's parked event and the alert rules run over [`audit::AuditTx`], a few
+//! statements a backend provides inside its own write transaction, which its commit
+//! helper ends with the parked event (fail-closed). What a restore keeps, the report and
+//! the snapshot's authentication are [`restore`]'s, the same on every backend.
+//!
+//! The methods speak in plain records and are synchronous: handlers run them on tokio's
+//! blocking pool. Each method is one transaction, which is what makes the security rules
+//! (replay of TOTP steps, refresh-token rotation) race-free: they are compare-and-set
+//! updates, not read-then-write sequences in Rust.
 
 pub mod audit;
 pub mod im;
