@@ -35,19 +35,19 @@ pub use crate::store::sqlite::audit::seed;
 pub const LIST_TARGETS: usize = 20;
 
 /// `(actor_type, actor)` of an authenticated caller.
-pub fn actor_of(c: &crate::auth::Caller) -> (String, String) {
+pub fn actor_of(c: &Caller) -> (String, String) {
     match c.token_id {
         Some(id) => ("token".into(), format!("{}#{id}", c.operator.username)),
         None => ("operator".into(), c.operator.username.clone()),
     }
 }
 
-impl crate::AppState {
+impl AppState {
     /// Build an event for `caller` doing `action` on `target` in request `ctx`.
     pub fn audit_event(
         &self,
-        ctx: &crate::auth::RequestCtx,
-        caller: Option<&crate::auth::Caller>,
+        ctx: &RequestCtx,
+        caller: Option<&Caller>,
         action: &str,
         target: Option<String>,
     ) -> NewAudit {
@@ -87,8 +87,8 @@ impl crate::AppState {
     pub fn audited<T>(
         &self,
         event: NewAudit,
-        f: impl FnOnce() -> Result<T, crate::error::ApiError>,
-    ) -> Result<T, crate::error::ApiError> {
+        f: impl FnOnce() -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
         // A required audit sink too far behind refuses changes, recorded as a failure like
         // any other refusal (the event reaches the sink once it catches up). Sensitive
         // reads go on: nothing changes, their events wait in the log like the rest, and
@@ -121,9 +121,9 @@ impl crate::AppState {
     }
 }
 
-fn audit_failed(e: crate::store::StoreError) -> crate::error::ApiError {
+fn audit_failed(e: crate::store::StoreError) -> ApiError {
     tracing::error!(error = %e, "audit log write failed");
-    crate::error::ApiError::new(
+    ApiError::new(
         imadm_api::codes::INTERNAL,
         "the audit log could not be written, so the request was refused",
     )
