@@ -11,7 +11,11 @@
 
 pub mod audit;
 pub mod backup;
+pub mod im;
+pub mod incident;
+pub mod keys;
 pub mod merge;
+pub mod notify;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -1794,7 +1798,7 @@ impl Store for SqliteStore {
             .query_row([ch.id as i64], alert_row)?;
         let rules = self.alert_rules();
         if alert.state == imadm_api::audit::ALERT_RESOLVED {
-            super::notify::enqueue_alert(&tx, &rules.notify_routes, &alert, None, ch.at_ms)?;
+            notify::enqueue_alert(&tx, &rules.notify_routes, &alert, None, ch.at_ms)?;
         }
         audit::commit(tx, &rules)?;
         Ok(AlertChanged::Changed(Box::new(alert)))

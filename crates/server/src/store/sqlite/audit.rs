@@ -107,7 +107,7 @@ impl AuditTx for Connection {
         exclude: Option<&str>,
         at_ms: i64,
     ) -> Result<()> {
-        Ok(crate::store::notify::enqueue_alert(
+        Ok(crate::store::sqlite::notify::enqueue_alert(
             self, routes, alert, exclude, at_ms,
         )?)
     }

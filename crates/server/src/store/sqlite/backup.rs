@@ -104,7 +104,7 @@ pub fn snapshot<W: Write>(
             count: count as u64,
         });
     }
-    let key_ids = crate::store::keys::sealed_key_ids(&conn)
+    let key_ids = super::keys::sealed_key_ids(&conn)
         .map_err(|e| e.to_string())?
         .into_iter()
         .map(|id| id.unwrap_or(original_key).to_string())

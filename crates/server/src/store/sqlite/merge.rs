@@ -827,15 +827,13 @@ pub fn erasures(c: &Connection, now: i64) -> Result<Vec<PrincipalNote>, ApiError
              ORDER BY l.user_id",
         )
         .and_then(|mut st| {
-            st.query_map([crate::store::im::ERASED_HASH], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect()
+            st.query_map([super::im::ERASED_HASH], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
         })
         .map_err(db_err)?;
     let mut notes = Vec::new();
     for (id, tombstone) in erased {
-        crate::store::im::erase_rows(c, id, &tombstone, now).map_err(db_err)?;
+        super::im::erase_rows(c, id, &tombstone, now).map_err(db_err)?;
         notes.push(note(
             &format!("user {tombstone}"),
             "stays erased",
