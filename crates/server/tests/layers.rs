@@ -1,5 +1,6 @@
 //! The server's layering, checked on its source (ARCHITECTURE.md, "The server"): only
-//! the SQLite backend's modules (`store/sqlite.rs`, `store/sqlite/`) use the driver, and
+//! a backend's own modules use its driver (`store/sqlite.rs` and `store/sqlite/`:
+//! rusqlite; `store/postgres/`: postgres, r2d2 and the rustls connector), and
 //! the store sits below the services (it never names `audit`, `auth`, `backup` or a
 //! handler), so a second backend plugs in behind the same traits and
 //! `audit → auth → store` has no way back.
@@ -68,6 +69,28 @@ fn only_the_store_backends_use_the_database_driver() {
     assert!(
         outside.is_empty(),
         "rusqlite outside the SQLite backend, store/sqlite* (move the SQL behind a store trait): {outside:?}"
+    );
+}
+
+#[test]
+fn only_the_postgres_backend_uses_its_driver() {
+    const DRIVER: &[&str] = &["postgres::", "tokio_postgres", "r2d2", "postgres_rustls"];
+    let outside: Vec<String> = src()
+        .into_iter()
+        .filter(|(path, text)| {
+            let text = code(text);
+            !path.starts_with("store/postgres/")
+                && DRIVER.iter().any(|d| {
+                    // `store::postgres::PgStore` is the backend's name, not its driver.
+                    text.match_indices(d)
+                        .any(|(i, _)| !text[..i].ends_with("store::"))
+                })
+        })
+        .map(|(path, _)| path)
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "the PostgreSQL driver outside store/postgres/ (move the SQL behind a store trait): {outside:?}"
     );
 }
 

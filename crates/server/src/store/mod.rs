@@ -26,6 +26,7 @@ pub mod im;
 pub mod incident;
 pub mod keys;
 pub mod notify;
+pub mod postgres;
 pub mod restore;
 pub mod sqlite;
 

@@ -1,0 +1,230 @@
+//! The PostgreSQL backend (issue #16, section 2; not complete: `lib.rs` refuses to serve
+//! on it). [`PgStore`] connects from a libpq-style URL ([`connect`]), keeps a bounded
+//! pool, applies the versioned schema ([`MIGRATIONS`], refusing a newer one), and
+//! implements the [`Store`](super::Store) methods listed in `store.rs`; the others answer
+//! [`not_yet`].
+//!
+//! Driver: `postgres` (the synchronous client over `tokio-postgres`, both sfackler's and
+//! the de-facto standard) with `r2d2_postgres` for the pool and `tokio-postgres-rustls`
+//! for TLS. The store's methods are synchronous and run on tokio's blocking pool, so a
+//! blocking client fits the seam as it is: every method checks out a connection, runs
+//! one transaction and returns, like the SQLite backend. `sqlx` would bring its own
+//! async runtime plumbing and a second set of query macros for one backend; an async
+//! pool (`deadpool-postgres`) would need a runtime handle inside every method. TLS is
+//! rustls (as everywhere else in imadm): no OpenSSL in the tree.
+//!
+//! Transactions are READ COMMITTED (PostgreSQL's default): each statement sees what
+//! committed before it, which is what the compare-and-set updates (TOTP steps, refresh
+//! rotation) rely on, exactly as on SQLite's single writer: the `UPDATE … WHERE` takes
+//! the row lock and re-checks its condition on the newest version. The audit chain is
+//! serialised on one row (`audit_chain_head`, see `audit.rs`).
+
+mod audit;
+pub mod connect;
+mod store;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use r2d2_postgres::{PostgresConnectionManager, r2d2};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use super::{Result, StoreError};
+
+pub(crate) use audit::PgTx;
+
+/// Migration `i` takes the schema from version `i` to `i + 1`; each one is a file, applied
+/// with its version row in one transaction.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+
+/// Connections the pool keeps at most: every request holds one for the length of one
+/// store method.
+const POOL_SIZE: u32 = 16;
+/// How long a method waits for a free connection (or a new one) before failing.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
+/// `pg_advisory_xact_lock` key of the migration: instances starting together on one
+/// database apply the schema one after the other (the second finds it done).
+const MIGRATION_LOCK: i64 = 0x696d_6164_6d00_0001;
+
+type Pool = r2d2::Pool<PostgresConnectionManager<MakeRustlsConnect>>;
+pub(crate) type Conn = r2d2::PooledConnection<PostgresConnectionManager<MakeRustlsConnect>>;
+
+pub struct PgStore {
+    pool: Pool,
+    /// Bumped after every write this process commits (see `Store::epoch`). Writes by
+    /// other instances do not move it yet (section 3 of the issue: LISTEN/NOTIFY).
+    epoch: AtomicU64,
+    rules: RwLock<Arc<crate::store::audit::AlertRules>>,
+    /// The URL without its password.
+    shown: String,
+}
+
+/// The answer of every method the PostgreSQL backend does not have yet.
+pub(crate) fn not_yet() -> StoreError {
+    StoreError::Backend("not implemented on PostgreSQL yet".into())
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        // The database's message (`db error: ERROR: …`) names tables and constraints,
+        // never a parameter's value.
+        StoreError::Backend(match e.as_db_error() {
+            Some(db) => format!("{}: {}", db.code().code(), db.message()),
+            None => e.to_string(),
+        })
+    }
+}
+
+impl From<r2d2::Error> for StoreError {
+    fn from(e: r2d2::Error) -> Self {
+        StoreError::Backend(format!("no database connection: {e}"))
+    }
+}
+
+impl PgStore {
+    /// Connect to `url`, apply the migrations and sync the built-in roles.
+    pub fn open(url: &str) -> Result<Self> {
+        let target = connect::target(url)?;
+        let manager = PostgresConnectionManager::new(target.config, target.tls);
+        let pool = r2d2::Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(1))
+            .connection_timeout(CHECKOUT_TIMEOUT)
+            .build(manager)
+            .map_err(|e| StoreError::Backend(format!("cannot connect to {}: {e}", target.shown)))?;
+        let store = PgStore {
+            pool,
+            epoch: AtomicU64::new(0),
+            rules: RwLock::new(Arc::default()),
+            shown: target.shown,
+        };
+        store.migrate()?;
+        store.sync_builtin_roles()?;
+        Ok(store)
+    }
+
+    /// The database URL without its password.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// The schema version of a freshly migrated database.
+    pub fn latest_version() -> usize {
+        MIGRATIONS.len()
+    }
+
+    pub fn set_alert_rules(&self, mut rules: crate::store::audit::AlertRules) {
+        let mut current = self.rules.write().unwrap_or_else(|p| p.into_inner());
+        rules.notify_routes = current.notify_routes.clone();
+        *current = Arc::new(rules);
+    }
+
+    pub(crate) fn alert_rules(&self) -> Arc<crate::store::audit::AlertRules> {
+        self.rules.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Queue alerts for `routes` from now on.
+    pub fn set_notify_routes(&self, routes: Vec<super::notify::Route>) {
+        let mut rules = self.rules.write().unwrap_or_else(|p| p.into_inner());
+        let mut next = (**rules).clone();
+        next.notify_routes = Arc::new(routes);
+        *rules = Arc::new(next);
+    }
+
+    pub(crate) fn conn(&self) -> Result<Conn> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Run `f` in a write transaction that ends with the request's parked audit event
+    /// (fail-closed: if that insert fails, nothing `f` did commits). [`Done::Rollback`]
+    /// commits nothing and records no event, like an early return on SQLite.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&PgTx<'_>) -> Result<Done<T>>) -> Result<T> {
+        let mut conn = self.conn()?;
+        let tx = PgTx::new(conn.transaction()?);
+        let out = match f(&tx)? {
+            Done::Commit(out) => out,
+            Done::Rollback(out) => return Ok(out),
+        };
+        let wrote = crate::store::audit::write_pending(&tx, &self.alert_rules())?;
+        tx.commit()?;
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        if wrote {
+            crate::store::audit::mark_written();
+        }
+        Ok(out)
+    }
+
+    /// Run `f` in a write transaction of its own that does not carry the parked event
+    /// (what SQLite's plain `execute`s and `tx.commit()`s are).
+    pub(crate) fn write_plain<T>(&self, f: impl FnOnce(&PgTx<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        let tx = PgTx::new(conn.transaction()?);
+        let out = f(&tx)?;
+        tx.commit()?;
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+        Ok(out)
+    }
+
+    /// Apply the migrations past the newest version in `imadm_schema`, all in one
+    /// transaction under an advisory lock (PostgreSQL's DDL is transactional: a failed
+    /// migration leaves the schema as it was).
+    fn migrate(&self) -> Result<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS imadm_schema (
+                 version       BIGINT PRIMARY KEY,
+                 applied_at_ms BIGINT NOT NULL
+             )",
+        )?;
+        let current: i64 = tx
+            .query_one("SELECT COALESCE(max(version), 0) FROM imadm_schema", &[])?
+            .try_get(0)?;
+        let current = current as usize;
+        if current > MIGRATIONS.len() {
+            return Err(StoreError::Backend(format!(
+                "the database schema is version {current}, newer than this imadm ({}); upgrade imadm",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+            tx.batch_execute(sql).map_err(|e| {
+                StoreError::Backend(format!("migration {}: {}", i + 1, StoreError::from(e)))
+            })?;
+            tx.execute(
+                "INSERT INTO imadm_schema (version, applied_at_ms) VALUES ($1, $2)",
+                &[&((i + 1) as i64), &crate::store::audit::now_ms()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn sync_builtin_roles(&self) -> Result<()> {
+        self.write(|tx| {
+            for (name, description, _) in imadm_api::permissions::BUILTIN_ROLES {
+                tx.execute(
+                    "INSERT INTO roles (name, description, builtin) VALUES ($1, $2, 1)
+                     ON CONFLICT (name) DO UPDATE SET description = excluded.description, builtin = 1",
+                    &[name, description],
+                )?;
+                tx.execute("DELETE FROM role_permissions WHERE role = $1", &[name])?;
+                for p in imadm_api::permissions::builtin_permissions(name).unwrap_or_default() {
+                    tx.execute(
+                        "INSERT INTO role_permissions (role, permission) VALUES ($1, $2)",
+                        &[name, &p],
+                    )?;
+                }
+            }
+            Ok(Done::Commit(()))
+        })
+    }
+}
+
+/// What a [`PgStore::write`] closure decided.
+pub(crate) enum Done<T> {
+    Commit(T),
+    Rollback(T),
+}

@@ -1,0 +1,820 @@
+//! [`Store`] and [`IncidentStore`] on PostgreSQL: the same statements as the SQLite
+//! backend's (`store/sqlite.rs`) in PostgreSQL's dialect, each method one transaction.
+//!
+//! Done: settings; operators (create, look-ups, logins and their addresses, password,
+//! roles and permissions); MFA (TOTP steps by compare-and-set, enrolment, recovery codes,
+//! challenges); sessions (create, look-up, refresh rotation with grace and reuse
+//! detection, upgrade, revocation); authentication events; the audit append and
+//! `audit_hash_at`. Everything under "not implemented on PostgreSQL yet" answers
+//! [`not_yet`], and so does all of [`IncidentStore`].
+
+use std::sync::atomic::Ordering;
+
+use imadm_api::admin::{Role, ServiceToken};
+use imadm_api::incident::{EventKind, Incident, IncidentDetail, IncidentEvent};
+
+use super::{Done, PgStore, PgTx, not_yet};
+use crate::UnixTime;
+use crate::store::incident::{IncidentChange, IncidentStore, Principal};
+use crate::store::{
+    AlertChanged, AlertFilter, AlertStateChange, AuthEvent, Grace, LiveServiceToken,
+    NewServiceToken, NewSession, Operator, Result, RoleHolder, RotateOutcome, Rotation, Session,
+    Store, StoreError, StoredEvent,
+};
+
+const OPERATOR_COLUMNS: &str = "id, username, password_hash, must_change_password, disabled, \
+     totp_secret, totp_pending, last_totp_step, failed_attempts, locked_until, created_at, last_login_at";
+
+fn operator_row(r: &postgres::Row) -> Result<Operator> {
+    Ok(Operator {
+        id: r.try_get(0)?,
+        username: r.try_get(1)?,
+        password_hash: r.try_get(2)?,
+        must_change_password: r.try_get::<_, i64>(3)? != 0,
+        disabled: r.try_get::<_, i64>(4)? != 0,
+        totp_secret: r.try_get(5)?,
+        totp_pending: r.try_get(6)?,
+        last_totp_step: r.try_get::<_, Option<i64>>(7)?.map(|s| s as u64),
+        failed_attempts: r.try_get::<_, i64>(8)? as u32,
+        locked_until: r.try_get(9)?,
+        created_at: r.try_get(10)?,
+        last_login_at: r.try_get(11)?,
+    })
+}
+
+/// Drop the sealed pairs of refresh grace windows that have ended (`$1` = now).
+const CLEAR_ENDED_GRACE: &str =
+    "UPDATE sessions SET grace_tokens = NULL, grace_until = NULL WHERE grace_until <= $1";
+
+const SESSION_COLUMNS: &str = "id, operator_id, access_expires_at, refresh_expires_at, \
+     absolute_expires_at, restrictions, revoked_at IS NOT NULL";
+
+fn session_row(r: &postgres::Row) -> Result<Session> {
+    let restrictions: String = r.try_get(5)?;
+    Ok(Session {
+        id: r.try_get(0)?,
+        operator_id: r.try_get(1)?,
+        access_expires_at: r.try_get(2)?,
+        refresh_expires_at: r.try_get(3)?,
+        absolute_expires_at: r.try_get(4)?,
+        restrictions: restrictions
+            .split(',')
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        revoked: r.try_get(6)?,
+    })
+}
+
+/// A flag as the schema keeps it (0 or 1, as on SQLite).
+fn flag(b: bool) -> i64 {
+    i64::from(b)
+}
+
+/// The first column of every row.
+fn strings(rows: Vec<postgres::Row>) -> Result<Vec<String>> {
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
+fn replace_codes(tx: &PgTx<'_>, id: i64, hashes: &[String]) -> Result<()> {
+    tx.execute("DELETE FROM recovery_codes WHERE operator_id = $1", &[&id])?;
+    for h in hashes {
+        tx.execute(
+            "INSERT INTO recovery_codes (operator_id, code_hash) VALUES ($1, $2)",
+            &[&id, h],
+        )?;
+    }
+    Ok(())
+}
+
+impl Store for PgStore {
+    fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    fn bump_epoch(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn setting(&self, key: &str) -> Result<Option<String>> {
+        self.conn()?
+            .query_opt("SELECT value FROM settings WHERE key = $1", &[&key])?
+            .map(|r| Ok(r.try_get(0)?))
+            .transpose()
+    }
+
+    fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.write_plain(|tx| {
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                &[&key, &value],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn create_operator(
+        &self,
+        username: &str,
+        password_hash: &str,
+        must_change_password: bool,
+        roles: &[&str],
+        now: UnixTime,
+    ) -> Result<i64> {
+        self.write(|tx| {
+            let res = tx.query_opt(
+                "INSERT INTO operators (username, password_hash, must_change_password, created_at)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (username) DO NOTHING RETURNING id",
+                &[&username, &password_hash, &flag(must_change_password), &now],
+            )?;
+            let Some(row) = res else {
+                return Err(StoreError::Conflict(format!("operator {username:?}")));
+            };
+            let id: i64 = row.try_get(0)?;
+            for role in roles {
+                tx.execute(
+                    "INSERT INTO operator_roles (operator_id, role) VALUES ($1, $2)",
+                    &[&id, role],
+                )?;
+            }
+            Ok(Done::Commit(id))
+        })
+    }
+
+    fn operator_by_username(&self, username: &str) -> Result<Option<Operator>> {
+        self.conn()?
+            .query_opt(
+                &format!("SELECT {OPERATOR_COLUMNS} FROM operators WHERE username = $1"),
+                &[&username],
+            )?
+            .map(|r| operator_row(&r))
+            .transpose()
+    }
+
+    fn operator_by_id(&self, id: i64) -> Result<Option<Operator>> {
+        self.conn()?
+            .query_opt(
+                &format!("SELECT {OPERATOR_COLUMNS} FROM operators WHERE id = $1"),
+                &[&id],
+            )?
+            .map(|r| operator_row(&r))
+            .transpose()
+    }
+
+    fn operator_count(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn()?
+            .query_one("SELECT count(*) FROM operators", &[])?
+            .try_get(0)?;
+        Ok(n as u64)
+    }
+
+    fn login_succeeded(&self, id: i64, addr: &str, keep: usize, now: UnixTime) -> Result<()> {
+        self.write_plain(|tx| {
+            tx.execute(
+                "UPDATE operators SET last_login_at = $2 WHERE id = $1",
+                &[&id, &now],
+            )?;
+            tx.execute(
+                "INSERT INTO operator_addresses (operator_id, addr, last_login_at)
+                 VALUES ($1, $2, $3)
+                 ON CONFLICT (operator_id, addr) DO UPDATE SET last_login_at = excluded.last_login_at",
+                &[&id, &addr, &now],
+            )?;
+            tx.execute(
+                "DELETE FROM operator_addresses WHERE operator_id = $1 AND addr NOT IN (
+                     SELECT addr FROM operator_addresses WHERE operator_id = $1
+                     ORDER BY last_login_at DESC, addr LIMIT $2)",
+                &[&id, &(keep as i64)],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn is_known_address(&self, id: i64, addr: &str, since: UnixTime) -> Result<bool> {
+        Ok(self
+            .conn()?
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM operator_addresses
+                   WHERE operator_id = $1 AND addr = $2 AND last_login_at >= $3)",
+                &[&id, &addr, &since],
+            )?
+            .try_get(0)?)
+    }
+
+    fn set_password(&self, id: i64, hash: &str, must_change: bool) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE operators SET password_hash = $2, must_change_password = $3 WHERE id = $1",
+                &[&id, &hash, &flag(must_change)],
+            )?;
+            Ok(Done::Commit(()))
+        })
+    }
+
+    fn operator_roles(&self, id: i64) -> Result<Vec<String>> {
+        strings(self.conn()?.query(
+            "SELECT role FROM operator_roles WHERE operator_id = $1 ORDER BY role",
+            &[&id],
+        )?)
+    }
+
+    fn last_login_addresses(&self) -> Result<Vec<(i64, String)>> {
+        self.conn()?
+            .query(
+                "SELECT DISTINCT ON (operator_id) operator_id, addr FROM operator_addresses
+                 ORDER BY operator_id, last_login_at DESC, addr",
+                &[],
+            )?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    fn operator_permissions(&self, id: i64) -> Result<Vec<String>> {
+        strings(self.conn()?.query(
+            "SELECT DISTINCT rp.permission FROM operator_roles o
+             JOIN role_permissions rp ON rp.role = o.role
+             WHERE o.operator_id = $1 ORDER BY rp.permission",
+            &[&id],
+        )?)
+    }
+
+    fn consume_totp_step(&self, id: i64, step: u64) -> Result<bool> {
+        // Compare-and-set: the row lock makes a concurrent consumer of the same step wait,
+        // then re-check the condition against the committed step and update nothing.
+        let n = self.write_plain(|tx| {
+            tx.execute(
+                "UPDATE operators SET last_totp_step = $2
+                 WHERE id = $1 AND (last_totp_step IS NULL OR last_totp_step < $2)",
+                &[&id, &(step as i64)],
+            )
+        })?;
+        Ok(n == 1)
+    }
+
+    fn cap_totp_step(&self, id: i64, max: u64) -> Result<()> {
+        self.write_plain(|tx| {
+            tx.execute(
+                "UPDATE operators SET last_totp_step = $2 WHERE id = $1 AND last_totp_step > $2",
+                &[&id, &(max as i64)],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn set_pending_totp(&self, id: i64, sealed: &[u8]) -> Result<()> {
+        self.write_plain(|tx| {
+            tx.execute(
+                "UPDATE operators SET totp_pending = $2 WHERE id = $1",
+                &[&id, &sealed],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn activate_totp(&self, id: i64, step: u64, recovery_hashes: &[String]) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE operators SET totp_secret = totp_pending, totp_pending = NULL,
+                     last_totp_step = $2
+                 WHERE id = $1 AND totp_pending IS NOT NULL
+                   AND (last_totp_step IS NULL OR last_totp_step < $2)",
+                &[&id, &(step as i64)],
+            )?;
+            if n != 1 {
+                return Ok(Done::Rollback(false));
+            }
+            replace_codes(tx, id, recovery_hashes)?;
+            Ok(Done::Commit(true))
+        })
+    }
+
+    fn replace_recovery_codes(&self, id: i64, recovery_hashes: &[String]) -> Result<()> {
+        self.write(|tx| {
+            replace_codes(tx, id, recovery_hashes)?;
+            Ok(Done::Commit(()))
+        })
+    }
+
+    fn use_recovery_code(&self, id: i64, hash: &str, now: UnixTime) -> Result<bool> {
+        let n = self.write_plain(|tx| {
+            tx.execute(
+                "UPDATE recovery_codes SET used_at = $3
+                 WHERE operator_id = $1 AND code_hash = $2 AND used_at IS NULL",
+                &[&id, &hash, &now],
+            )
+        })?;
+        Ok(n == 1)
+    }
+
+    fn recovery_codes_left(&self, id: i64) -> Result<u32> {
+        let n: i64 = self
+            .conn()?
+            .query_one(
+                "SELECT count(*) FROM recovery_codes WHERE operator_id = $1 AND used_at IS NULL",
+                &[&id],
+            )?
+            .try_get(0)?;
+        Ok(n as u32)
+    }
+
+    fn disable_totp(&self, id: i64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE operators SET totp_secret = NULL, totp_pending = NULL WHERE id = $1",
+                &[&id],
+            )?;
+            tx.execute("DELETE FROM recovery_codes WHERE operator_id = $1", &[&id])?;
+            Ok(Done::Commit(()))
+        })
+    }
+
+    fn set_totp_secret(&self, id: i64, sealed: &[u8]) -> Result<()> {
+        self.write_plain(|tx| {
+            tx.execute(
+                "UPDATE operators SET totp_secret = $2, totp_pending = NULL WHERE id = $1",
+                &[&id, &sealed],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn create_mfa_challenge(
+        &self,
+        hash: &str,
+        operator_id: i64,
+        expires_at: UnixTime,
+    ) -> Result<()> {
+        self.write_plain(|tx| {
+            tx.execute(
+                "DELETE FROM mfa_challenges WHERE expires_at < $1",
+                &[&(expires_at - 3600)],
+            )?;
+            tx.execute(
+                "INSERT INTO mfa_challenges (token_hash, operator_id, expires_at)
+                 VALUES ($1, $2, $3)",
+                &[&hash, &operator_id, &expires_at],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn mfa_challenge(&self, hash: &str, now: UnixTime) -> Result<Option<i64>> {
+        self.conn()?
+            .query_opt(
+                "SELECT operator_id FROM mfa_challenges WHERE token_hash = $1 AND expires_at > $2",
+                &[&hash, &now],
+            )?
+            .map(|r| Ok(r.try_get(0)?))
+            .transpose()
+    }
+
+    fn delete_mfa_challenge(&self, hash: &str) -> Result<()> {
+        self.write_plain(|tx| {
+            tx.execute("DELETE FROM mfa_challenges WHERE token_hash = $1", &[&hash])
+        })?;
+        Ok(())
+    }
+
+    fn create_session(&self, s: &NewSession, now: UnixTime) -> Result<i64> {
+        self.write_plain(|tx| {
+            Ok(tx
+                .query_one(
+                    "INSERT INTO sessions (operator_id, access_hash, access_expires_at,
+                         refresh_hash, refresh_expires_at, absolute_expires_at, restrictions,
+                         source_addr, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                    &[
+                        &s.operator_id,
+                        &s.access_hash,
+                        &s.access_expires_at,
+                        &s.refresh_hash,
+                        &s.refresh_expires_at.min(s.absolute_expires_at),
+                        &s.absolute_expires_at,
+                        &s.restrictions.join(","),
+                        &s.source_addr,
+                        &now,
+                    ],
+                )?
+                .try_get(0)?)
+        })
+    }
+
+    fn session_by_access_hash(&self, hash: &str) -> Result<Option<Session>> {
+        self.conn()?
+            .query_opt(
+                &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE access_hash = $1"),
+                &[&hash],
+            )?
+            .map(|r| session_row(&r))
+            .transpose()
+    }
+
+    fn rotate_refresh(
+        &self,
+        refresh_hash: &str,
+        r: &Rotation,
+        now: UnixTime,
+        grace: &Grace<'_>,
+    ) -> Result<RotateOutcome> {
+        self.write(|tx| {
+            tx.execute(CLEAR_ENDED_GRACE, &[&now])?;
+            // Compare-and-set on the refresh hash: of two concurrent rotations of one
+            // token, the second waits for the row lock, re-checks `refresh_hash = $1` on
+            // the committed row, updates nothing and goes on to the grace/reuse branch.
+            let updated = tx.query_opt(
+                &format!(
+                    "UPDATE sessions SET access_hash = $2, access_expires_at = $3,
+                         prev_refresh_hash = refresh_hash, refresh_hash = $4,
+                         refresh_expires_at = LEAST($5, absolute_expires_at),
+                         grace_tokens = NULL, grace_until = NULL
+                     WHERE refresh_hash = $1 AND revoked_at IS NULL
+                       AND refresh_expires_at > $6 AND absolute_expires_at > $6
+                     RETURNING {SESSION_COLUMNS}"
+                ),
+                &[
+                    &refresh_hash,
+                    &r.access_hash,
+                    &r.access_expires_at,
+                    &r.refresh_hash,
+                    &r.refresh_expires_at,
+                    &now,
+                ],
+            )?;
+            if let Some(row) = updated {
+                let s = session_row(&row)?;
+                if grace.until > now {
+                    tx.execute(
+                        "UPDATE sessions SET grace_tokens = $2, grace_until = $3 WHERE id = $1",
+                        &[&s.id, &(grace.seal)(s.id), &grace.until],
+                    )?;
+                }
+                return Ok(Done::Commit(RotateOutcome::Rotated(s)));
+            }
+            let previous = tx.query_opt(
+                &format!(
+                    "SELECT {SESSION_COLUMNS}, grace_until, grace_tokens FROM sessions
+                     WHERE prev_refresh_hash = $1 AND revoked_at IS NULL FOR UPDATE"
+                ),
+                &[&refresh_hash],
+            )?;
+            let outcome = match previous {
+                None => RotateOutcome::Invalid,
+                Some(row) => {
+                    let session = session_row(&row)?;
+                    let until: Option<i64> = row.try_get(7)?;
+                    let sealed: Option<Vec<u8>> = row.try_get(8)?;
+                    match (until, sealed) {
+                        (Some(until), Some(sealed))
+                            if until > now
+                                && session.refresh_expires_at > now
+                                && session.absolute_expires_at > now =>
+                        {
+                            RotateOutcome::Grace { session, sealed }
+                        }
+                        _ => {
+                            tx.execute(
+                                "UPDATE sessions SET revoked_at = $2, grace_tokens = NULL,
+                                     grace_until = NULL
+                                 WHERE id = $1",
+                                &[&session.id, &now],
+                            )?;
+                            RotateOutcome::Reused {
+                                session_id: session.id,
+                                operator_id: session.operator_id,
+                            }
+                        }
+                    }
+                }
+            };
+            Ok(Done::Commit(outcome))
+        })
+    }
+
+    fn clear_refresh_grace(&self, now: UnixTime) -> Result<()> {
+        let any: bool = self
+            .conn()?
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM sessions WHERE grace_until <= $1)",
+                &[&now],
+            )?
+            .try_get(0)?;
+        if any {
+            self.write_plain(|tx| tx.execute(CLEAR_ENDED_GRACE, &[&now]))?;
+        }
+        Ok(())
+    }
+
+    fn upgrade_session(&self, id: i64, r: &Rotation, restrictions: &[String]) -> Result<()> {
+        self.write_plain(|tx| {
+            tx.execute(
+                "UPDATE sessions SET access_hash = $2, access_expires_at = $3,
+                     prev_refresh_hash = refresh_hash, refresh_hash = $4,
+                     refresh_expires_at = LEAST($5, absolute_expires_at), restrictions = $6,
+                     grace_tokens = NULL, grace_until = NULL
+                 WHERE id = $1",
+                &[
+                    &id,
+                    &r.access_hash,
+                    &r.access_expires_at,
+                    &r.refresh_hash,
+                    &r.refresh_expires_at,
+                    &restrictions.join(","),
+                ],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn revoke_session(&self, id: i64, now: UnixTime) -> Result<()> {
+        self.write_plain(|tx| {
+            tx.execute(
+                "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                &[&id, &now],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn revoke_operator_sessions(
+        &self,
+        operator_id: i64,
+        keep: Option<i64>,
+        now: UnixTime,
+    ) -> Result<()> {
+        self.write_plain(|tx| {
+            tx.execute(
+                "UPDATE sessions SET revoked_at = $2
+                 WHERE operator_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $3",
+                &[&operator_id, &now, &keep],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn append_event(&self, e: &AuthEvent, now: UnixTime) -> Result<()> {
+        // The authentication event and its audit-log entry commit together (fail-closed).
+        let rules = self.alert_rules();
+        self.write_plain(|tx| {
+            tx.execute(
+                "INSERT INTO auth_events (at, operator_id, username, event, outcome,
+                     source_addr, request_id, detail)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[
+                    &now,
+                    &e.operator_id,
+                    &e.username,
+                    &e.event,
+                    &e.outcome,
+                    &e.source_addr,
+                    &e.request_id,
+                    &e.detail,
+                ],
+            )?;
+            if let Some(a) = crate::store::audit::from_auth_event(e) {
+                crate::store::audit::insert(tx, &a, crate::store::audit::now_ms(), &rules)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn recent_events(&self, limit: u32) -> Result<Vec<StoredEvent>> {
+        self.conn()?
+            .query(
+                "SELECT id, at, operator_id, username, event, outcome, source_addr, request_id,
+                     detail
+                 FROM auth_events ORDER BY id DESC LIMIT $1",
+                &[&i64::from(limit)],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(StoredEvent {
+                    id: r.try_get(0)?,
+                    at: r.try_get(1)?,
+                    event: AuthEvent {
+                        operator_id: r.try_get(2)?,
+                        username: r.try_get(3)?,
+                        event: r.try_get(4)?,
+                        outcome: r.try_get(5)?,
+                        source_addr: r.try_get(6)?,
+                        request_id: r.try_get(7)?,
+                        detail: r.try_get(8)?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    fn append_audit(&self, e: &crate::store::audit::NewAudit) -> Result<()> {
+        let rules = self.alert_rules();
+        self.write_plain(|tx| {
+            crate::store::audit::insert(tx, e, crate::store::audit::now_ms(), &rules)?;
+            Ok(())
+        })
+    }
+
+    fn audit_hash_at(&self, seq: Option<u64>) -> Result<Option<(u64, String)>> {
+        let mut conn = self.conn()?;
+        let row = match seq {
+            Some(s) => conn.query_opt(
+                "SELECT seq, hash FROM audit_log WHERE seq = $1",
+                &[&(s as i64)],
+            )?,
+            None => conn.query_opt(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                &[],
+            )?,
+        };
+        row.map(|r| Ok((r.try_get::<_, i64>(0)? as u64, r.try_get(1)?)))
+            .transpose()
+    }
+
+    // --- not implemented on PostgreSQL yet ---
+
+    fn list_roles(&self) -> Result<Vec<Role>> {
+        Err(not_yet())
+    }
+
+    fn role(&self, _name: &str) -> Result<Option<Role>> {
+        Err(not_yet())
+    }
+
+    fn write_roles(&self, _upserts: &[Role], _deletes: &[String]) -> Result<()> {
+        Err(not_yet())
+    }
+
+    fn list_operators(&self, _after_id: i64, _limit: u32) -> Result<Vec<Operator>> {
+        Err(not_yet())
+    }
+
+    fn role_holders(&self) -> Result<Vec<RoleHolder>> {
+        Err(not_yet())
+    }
+
+    fn change_roles(&self, _operator_id: i64, _grant: &[String], _revoke: &[String]) -> Result<()> {
+        Err(not_yet())
+    }
+
+    fn set_operator_disabled(&self, _operator_id: i64, _disabled: bool) -> Result<()> {
+        Err(not_yet())
+    }
+
+    fn delete_operator(&self, _operator_id: i64) -> Result<()> {
+        Err(not_yet())
+    }
+
+    fn create_service_token(&self, _t: &NewServiceToken, _now: UnixTime) -> Result<i64> {
+        Err(not_yet())
+    }
+
+    fn service_token_by_hash(
+        &self,
+        _hash: &str,
+        _now: UnixTime,
+    ) -> Result<Option<LiveServiceToken>> {
+        Err(not_yet())
+    }
+
+    fn touch_service_token(
+        &self,
+        _id: i64,
+        _addr: Option<&str>,
+        _now: UnixTime,
+    ) -> Result<Option<String>> {
+        Err(not_yet())
+    }
+
+    fn list_service_tokens(&self) -> Result<Vec<ServiceToken>> {
+        Err(not_yet())
+    }
+
+    fn service_token(&self, _id: i64) -> Result<Option<ServiceToken>> {
+        Err(not_yet())
+    }
+
+    fn revoke_service_token(&self, _id: i64, _now: UnixTime) -> Result<bool> {
+        Err(not_yet())
+    }
+
+    fn audit_events(
+        &self,
+        _q: &crate::store::audit::EventFilter,
+    ) -> Result<Vec<imadm_api::audit::AuditEvent>> {
+        Err(not_yet())
+    }
+
+    fn audit_events_json(
+        &self,
+        _q: &crate::store::audit::EventFilter,
+        _out: &mut Vec<u8>,
+    ) -> Result<(u32, Option<u64>)> {
+        Err(not_yet())
+    }
+
+    fn audit_range(
+        &self,
+        _since_ms: Option<i64>,
+        _until_ms: Option<i64>,
+    ) -> Result<(u64, u64, u64)> {
+        Err(not_yet())
+    }
+
+    fn save_checkpoint(&self, _cp: &imadm_api::audit::Checkpoint) -> Result<()> {
+        Err(not_yet())
+    }
+
+    fn alerts(&self, _f: &AlertFilter) -> Result<Vec<imadm_api::audit::Alert>> {
+        Err(not_yet())
+    }
+
+    fn alert(&self, _id: u64) -> Result<Option<imadm_api::audit::Alert>> {
+        Err(not_yet())
+    }
+
+    fn change_alert_state(&self, _change: &AlertStateChange<'_>) -> Result<AlertChanged> {
+        Err(not_yet())
+    }
+
+    fn audit_lag(&self, _after: u64) -> Result<(u64, Option<i64>)> {
+        Err(not_yet())
+    }
+
+    fn raise_alert(&self, _alert: &crate::store::audit::SystemAlert) -> Result<()> {
+        Err(not_yet())
+    }
+
+    fn add_attestation(
+        &self,
+        _a: &imadm_api::access::AttestationCreate,
+        _recorded_by: &str,
+        _now: UnixTime,
+    ) -> Result<i64> {
+        Err(not_yet())
+    }
+
+    fn attestations(&self, _limit: u32) -> Result<Vec<imadm_api::access::Attestation>> {
+        Err(not_yet())
+    }
+
+    fn sink_cursor(&self, _name: &str) -> Result<Option<(u64, String)>> {
+        Err(not_yet())
+    }
+
+    fn set_sink_cursor(&self, _name: &str, _seq: u64, _hash: &str, _now_ms: i64) -> Result<()> {
+        Err(not_yet())
+    }
+}
+
+impl IncidentStore for PgStore {
+    fn open_incident(
+        &self,
+        _title: &str,
+        _severity: &str,
+        _actor: &str,
+        _at_ms: i64,
+    ) -> Result<Incident> {
+        Err(not_yet())
+    }
+
+    fn incidents(&self, _after: i64, _limit: u32) -> Result<Vec<Incident>> {
+        Err(not_yet())
+    }
+
+    fn incident(&self, _id: i64) -> Result<Option<IncidentDetail>> {
+        Err(not_yet())
+    }
+
+    fn record_incident_event(
+        &self,
+        _id: i64,
+        _actor: &str,
+        _kind: EventKind,
+        _detail: &serde_json::Value,
+        _at_ms: i64,
+    ) -> Result<IncidentChange<IncidentEvent>> {
+        Err(not_yet())
+    }
+
+    fn principal_events(
+        &self,
+        _p: &Principal,
+        _since_ms: i64,
+        _until_ms: Option<i64>,
+        _after: u64,
+        _limit: u32,
+    ) -> Result<Vec<imadm_api::audit::AuditEvent>> {
+        Err(not_yet())
+    }
+
+    fn close_incident(
+        &self,
+        _id: i64,
+        _actor: &str,
+        _summary: &str,
+        _at_ms: i64,
+    ) -> Result<IncidentChange<Incident>> {
+        Err(not_yet())
+    }
+}
