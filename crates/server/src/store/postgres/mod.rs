@@ -38,6 +38,11 @@ pub(crate) use audit::PgTx;
 /// with its version row in one transaction.
 const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
 
+/// The tables of the PostgreSQL schema that are the backend's own machinery, not data:
+/// no class in `store::restore::TABLES`, never in a backup (the applied versions, and the
+/// audit chain's lock row).
+pub const INTERNAL_TABLES: &[&str] = &["audit_chain_head", "imadm_schema"];
+
 /// Connections the pool keeps at most: every request holds one for the length of one
 /// store method.
 const POOL_SIZE: u32 = 16;

@@ -1,0 +1,300 @@
+//! The PostgreSQL backend against a real cluster: `IMADM_TEST_PG` is its URL, e.g.
+//! `IMADM_TEST_PG=$(scripts/pg-cluster.sh start /tmp/imadm-pg)`. Unset, every test here
+//! passes without running (CI starts no cluster yet) and says so on stderr.
+//!
+//! Each test works in a schema of its own (`search_path` in the URL's `options`), dropped
+//! at the end, so tests run in parallel on one database.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use imadm_api::audit::{AuditEvent, GENESIS, chain_next, format_at, hash_hex};
+use imadm_server::store::Store;
+use imadm_server::store::audit::NewAudit;
+use imadm_server::store::postgres::{INTERNAL_TABLES, PgStore};
+
+/// A fresh schema on the test cluster; dropped with everything in it on drop.
+struct Schema {
+    base: String,
+    name: String,
+}
+
+impl Schema {
+    fn new() -> Option<Schema> {
+        let Ok(base) = std::env::var("IMADM_TEST_PG") else {
+            eprintln!(
+                "IMADM_TEST_PG unset: PostgreSQL test skipped (scripts/pg-cluster.sh start DIR)"
+            );
+            return None;
+        };
+        let name = format!("t{:016x}", rand::random::<u64>());
+        client(&base)
+            .batch_execute(&format!("CREATE SCHEMA {name}"))
+            .unwrap();
+        Some(Schema { base, name })
+    }
+
+    /// The cluster's URL with this schema first on the search path.
+    fn url(&self) -> String {
+        let sep = if self.base.contains('?') { '&' } else { '?' };
+        format!("{}{sep}options=-csearch_path%3D{}", self.base, self.name)
+    }
+
+    fn open(&self) -> PgStore {
+        PgStore::open(&self.url()).unwrap()
+    }
+
+    /// A plain connection on this schema, for what the store does not offer (raw SQL).
+    fn client(&self) -> postgres::Client {
+        client(&self.url())
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        let _ = client(&self.base).batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name));
+    }
+}
+
+fn client(url: &str) -> postgres::Client {
+    postgres::Client::connect(url, postgres::NoTls).unwrap()
+}
+
+fn event(actor: &str, i: usize) -> NewAudit {
+    NewAudit {
+        actor_type: "operator".into(),
+        actor: actor.into(),
+        action: "user.create".into(),
+        target: Some(format!("user:u{i}")),
+        outcome: "success".into(),
+        ..NewAudit::default()
+    }
+}
+
+#[test]
+fn migrations_apply_once_and_a_newer_schema_is_refused() {
+    let Some(schema) = Schema::new() else { return };
+    drop(schema.open());
+    // A second start (or a second instance) finds the schema done.
+    let store = schema.open();
+    store.set_setting("k", "v").unwrap();
+    drop(store);
+    let store = schema.open();
+    assert_eq!(store.setting("k").unwrap().as_deref(), Some("v"));
+    let mut c = schema.client();
+    let versions: Vec<i64> = c
+        .query("SELECT version FROM imadm_schema ORDER BY version", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let latest = PgStore::latest_version() as i64;
+    assert_eq!(versions, (1..=latest).collect::<Vec<_>>());
+
+    c.execute(
+        "INSERT INTO imadm_schema (version, applied_at_ms) VALUES ($1, 0)",
+        &[&(latest + 1)],
+    )
+    .unwrap();
+    let e = PgStore::open(&schema.url()).err().unwrap().to_string();
+    assert!(e.contains("newer than this imadm"), "{e}");
+}
+
+#[test]
+fn every_table_is_classified_or_internal() {
+    let Some(schema) = Schema::new() else { return };
+    drop(schema.open());
+    let tables: BTreeSet<String> = schema
+        .client()
+        .query(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1",
+            &[&schema.name],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let expected: BTreeSet<String> = imadm_server::store::restore::TABLES
+        .iter()
+        .map(|(t, _)| *t)
+        .chain(INTERNAL_TABLES.iter().copied())
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(tables, expected);
+}
+
+#[test]
+fn concurrent_appends_make_one_chain_without_gap_or_duplicate() {
+    let Some(schema) = Schema::new() else { return };
+    // Two stores: two pools, as two instances would have.
+    let stores = [Arc::new(schema.open()), Arc::new(schema.open())];
+    const WRITERS: usize = 8;
+    const EACH: usize = 25;
+    let threads: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let store = stores[w % 2].clone();
+            std::thread::spawn(move || {
+                for i in 0..EACH {
+                    store.append_audit(&event(&format!("w{w}"), i)).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let rows = schema
+        .client()
+        .query(
+            "SELECT seq, at_ms, actor_type, actor, source, action, target, outcome,
+                 request_id, detail, hash
+             FROM audit_log ORDER BY seq",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(rows.len(), WRITERS * EACH);
+    let (mut prev, mut last_at) = (GENESIS, i64::MIN);
+    for (i, r) in rows.iter().enumerate() {
+        let ev = AuditEvent {
+            seq: r.get::<_, i64>(0) as u64,
+            at: format_at(r.get(1)),
+            actor_type: r.get(2),
+            actor: r.get(3),
+            source: r.get(4),
+            action: r.get(5),
+            target: r.get(6),
+            outcome: r.get(7),
+            request_id: r.get(8),
+            detail: r.get(9),
+            hash: r.get(10),
+        };
+        assert_eq!(
+            ev.seq,
+            i as u64 + 1,
+            "a gap or a duplicate before {}",
+            ev.seq
+        );
+        let at: i64 = r.get(1);
+        assert!(at >= last_at, "time went backwards at seq {}", ev.seq);
+        last_at = at;
+        prev = chain_next(&prev, &ev.leaf());
+        assert_eq!(
+            ev.hash,
+            hash_hex(&prev),
+            "the chain breaks at seq {}",
+            ev.seq
+        );
+    }
+    assert_eq!(
+        stores[0].audit_hash_at(None).unwrap(),
+        Some(((WRITERS * EACH) as u64, hash_hex(&prev)))
+    );
+}
+
+#[test]
+fn a_totp_step_is_consumed_once_even_by_concurrent_logins() {
+    let Some(schema) = Schema::new() else { return };
+    let store = Arc::new(schema.open());
+    let id = store
+        .create_operator("alice", "$argon2id$x", false, &["owner"], 1_000)
+        .unwrap();
+    assert!(store.consume_totp_step(id, 100).unwrap());
+    assert!(!store.consume_totp_step(id, 100).unwrap(), "replay");
+    assert!(!store.consume_totp_step(id, 99).unwrap(), "an earlier step");
+    assert!(store.consume_totp_step(id, 101).unwrap());
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            std::thread::spawn(move || store.consume_totp_step(id, 200).unwrap())
+        })
+        .collect();
+    let won = threads
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .filter(|w| *w)
+        .count();
+    assert_eq!(won, 1, "one of eight concurrent uses of a step succeeds");
+    assert_eq!(
+        store.operator_by_id(id).unwrap().unwrap().last_totp_step,
+        Some(200)
+    );
+    // A second instance sees the same step used.
+    assert!(!schema.open().consume_totp_step(id, 200).unwrap());
+}
+
+#[test]
+fn history_tables_refuse_update_delete_and_truncate() {
+    let Some(schema) = Schema::new() else { return };
+    let store = schema.open();
+    let id = store
+        .create_operator("bob", "$argon2id$x", false, &[], 1_000)
+        .unwrap();
+    store
+        .append_event(
+            &imadm_server::store::AuthEvent {
+                operator_id: Some(id),
+                username: Some("bob".into()),
+                event: "login.password".into(),
+                outcome: "failure".into(),
+                ..Default::default()
+            },
+            1_000,
+        )
+        .unwrap();
+    let mut c = schema.client();
+    // One row in every other history table, so the row triggers have a row to fire on.
+    c.batch_execute(
+        "INSERT INTO access_attestations (reviewer, recorded_by, review_sha256, signature,
+             attested_at, operators, tokens, keep, revoke) VALUES ('r', 'r', 'h', 's', 1, 0, 0, 0, 0);
+         INSERT INTO alerts (at_ms, rule, severity, actor, detail, event_seq)
+             VALUES (1, 'lockout', 'medium', 'bob', 'd', 1);
+         INSERT INTO alert_events (alert_id, state, actor, note, at_ms)
+             VALUES (1, 'resolved', 'bob', 'n', 2);
+         INSERT INTO audit_checkpoints (seq, head, at, server_id, signature)
+             VALUES (1, 'h', 't', 's', 'sig');
+         INSERT INTO incident_events (incident_id, seq, at_ms, actor, kind, detail)
+             VALUES (1, 1, 1, 'bob', 'opened', '{}');
+         INSERT INTO token_sources (actor, source, first_seq) VALUES ('bob#1', '10.0.0.1', 1);",
+    )
+    .unwrap();
+    let history: Vec<&str> = imadm_server::store::restore::TABLES
+        .iter()
+        .filter(|(_, class)| matches!(class, imadm_server::store::restore::Class::History { .. }))
+        .map(|(t, _)| *t)
+        .chain(["audit_chain_head"])
+        .collect();
+    assert!(history.contains(&"audit_log") && history.contains(&"auth_events"));
+    for t in history {
+        for sql in [
+            format!("UPDATE {t} SET {} = {0}", first_column(&mut c, t)),
+            format!("DELETE FROM {t}"),
+            format!("TRUNCATE {t}"),
+        ] {
+            let e = c
+                .batch_execute(&sql)
+                .err()
+                .unwrap_or_else(|| panic!("{sql}: allowed"));
+            let msg = e.as_db_error().map(|d| d.message().to_owned());
+            assert_eq!(msg, Some(format!("{t} is append-only")), "{sql}");
+        }
+    }
+    // Every row is still there.
+    for t in ["auth_events", "token_sources", "audit_chain_head"] {
+        let n: i64 = c
+            .query_one(&format!("SELECT count(*) FROM {t}"), &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 1, "{t}");
+    }
+    assert!(store.audit_hash_at(None).unwrap().is_some());
+}
+
+fn first_column(c: &mut postgres::Client, table: &str) -> String {
+    c.query_one(
+        "SELECT column_name::text FROM information_schema.columns
+         WHERE table_name = $1 AND table_schema = current_schema() ORDER BY ordinal_position LIMIT 1",
+        &[&table],
+    )
+    .unwrap()
+    .get(0)
+}
