@@ -37,6 +37,8 @@ pub const IMADM_ENV: &[&str] = &[
     "IMADM_BUSINESS_TZ",
     "IMADM_NOTIFY_CONFIG",
     "IMADM_AUDIT_SINK",
+    "IMADM_DATABASE_URL",
+    "IMADM_EXPERIMENTAL_POSTGRES",
 ];
 
 /// How long the dev server may take to print its ready line.

@@ -14,6 +14,7 @@ mod backup;
 mod backup_files;
 mod cli_output;
 mod compliance;
+mod database;
 mod dev_data;
 mod errors;
 mod first_login;

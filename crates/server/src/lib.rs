@@ -306,6 +306,26 @@ pub fn open_data_dir(path: &Path, create: bool) -> Result<DataDir, ServerError> 
     })
 }
 
+/// The environment variable that lets `--database postgres://…` get as far as the
+/// backend does today ([`check_postgres`]).
+pub const EXPERIMENTAL_POSTGRES_ENV: &str = "IMADM_EXPERIMENTAL_POSTGRES";
+
+/// The PostgreSQL backend as far as it goes (issue #16): connect to `url`, apply the
+/// schema, and say where it stands. It cannot serve yet: the caller refuses to start.
+/// Returns the URL without its password and the schema version.
+pub fn check_postgres(url: &str) -> Result<(String, usize), ServerError> {
+    let store = store::postgres::PgStore::open(url).map_err(|e| {
+        ServerError::new(ErrorKind::Unavailable, e.to_string()).hint(
+            "check the URL, that the database server is reachable, and the password \
+                 (PGPASSWORD, PGPASSFILE or ~/.pgpass)",
+        )
+    })?;
+    Ok((
+        store.shown().to_owned(),
+        store::postgres::PgStore::latest_version(),
+    ))
+}
+
 fn setting_or_create(
     store: &SqliteStore,
     key: &str,

@@ -50,6 +50,12 @@ pub struct ServerArgs {
     /// Data directory (SQLite database, server key, dev certificates)
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// PostgreSQL database instead of the data dir's SQLite file (not complete yet: the
+    /// server refuses to start on it). A libpq-style postgres:// URL; its password comes
+    /// from PGPASSWORD or the password file (PGPASSFILE, ~/.pgpass), or from the URL in
+    /// IMADM_DATABASE_URL, never from the command line
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
     /// PEM certificate chain (required without --dev)
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -262,6 +268,46 @@ fn server_error(e: ServerError) -> CliError {
     c
 }
 
+/// `--database` / `IMADM_DATABASE_URL`: the PostgreSQL backend is not complete, so a
+/// URL stops the start here, after (with `IMADM_EXPERIMENTAL_POSTGRES=1`) connecting and
+/// applying the schema. Read by hand rather than by clap's `env`: a password may come
+/// from the environment but never from argv (`ps` shows it), and no message repeats it.
+fn check_database(flag: &Option<String>) -> Result<()> {
+    let url = match (flag, std::env::var(DATABASE_URL_ENV)) {
+        (Some(url), _) => {
+            if url::Url::parse(url).is_ok_and(|u| u.password().is_some()) {
+                return Err(CliError::usage(
+                    "--database must not hold a password (other users can read the command line)",
+                )
+                .hint(format!(
+                    "put it in PGPASSFILE or ~/.pgpass (0600), PGPASSWORD, or the URL in {DATABASE_URL_ENV}"
+                )));
+            }
+            url.clone()
+        }
+        (None, Ok(url)) if !url.is_empty() => url,
+        _ => return Ok(()),
+    };
+    if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+        return Err(CliError::usage("--database takes a postgres:// URL")
+            .hint("leave it out to use the SQLite database in --data-dir"));
+    }
+    let experimental = imadm_server::EXPERIMENTAL_POSTGRES_ENV;
+    if std::env::var(experimental).as_deref() != Ok("1") {
+        return Err(CliError::usage("the PostgreSQL backend is not complete yet").hint(format!(
+            "leave out --database (and {DATABASE_URL_ENV}) to use SQLite; {experimental}=1 only checks the database"
+        )));
+    }
+    let (shown, version) = imadm_server::check_postgres(&url).map_err(server_error)?;
+    Err(CliError::usage(format!(
+        "{shown}: connected, schema at version {version}; serving on PostgreSQL is not implemented yet"
+    ))
+    .hint("leave out --database to use SQLite"))
+}
+
+/// Where `imadm server` also reads the `--database` URL from.
+const DATABASE_URL_ENV: &str = "IMADM_DATABASE_URL";
+
 pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
     // Before any key or password is in memory (init creates them, too).
     imadm_server::harden_process().map_err(|e| {
@@ -274,6 +320,7 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
         None => {}
     }
     crate::logging::init_server(ctx.global.verbose, ctx.global.quiet);
+    check_database(&args.database)?;
     let audit_sinks = parse_sinks(&args.audit_sink)?;
     let mut policy = Policy::default();
     if let Some(s) = args.access_ttl {

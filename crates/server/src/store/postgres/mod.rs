@@ -72,12 +72,18 @@ pub(crate) fn not_yet() -> StoreError {
 
 impl From<postgres::Error> for StoreError {
     fn from(e: postgres::Error) -> Self {
-        // The database's message (`db error: ERROR: …`) names tables and constraints,
-        // never a parameter's value.
-        StoreError::Backend(match e.as_db_error() {
-            Some(db) => format!("{}: {}", db.code().code(), db.message()),
-            None => e.to_string(),
-        })
+        StoreError::Backend(describe(&e))
+    }
+}
+
+/// The driver's error with its cause: the server's message and SQLSTATE (it names tables
+/// and constraints, never a parameter's value), or the I/O or TLS error underneath.
+fn describe(e: &postgres::Error) -> String {
+    use std::error::Error;
+    match (e.as_db_error(), e.source()) {
+        (Some(db), _) => format!("{} ({})", db.message(), db.code().code()),
+        (None, Some(cause)) => format!("{e}: {cause}"),
+        (None, None) => e.to_string(),
     }
 }
 
@@ -91,20 +97,29 @@ impl PgStore {
     /// Connect to `url`, apply the migrations and sync the built-in roles.
     pub fn open(url: &str) -> Result<Self> {
         let target = connect::target(url)?;
+        // One connection first, for the migrations and for a start that fails at once
+        // with the server's answer (the pool would retry until its timeout).
+        let mut first = target.config.connect(target.tls.clone()).map_err(|e| {
+            StoreError::Backend(format!(
+                "cannot connect to {}: {}",
+                target.shown,
+                describe(&e)
+            ))
+        })?;
+        migrate(&mut first)?;
+        drop(first);
         let manager = PostgresConnectionManager::new(target.config, target.tls);
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
             .connection_timeout(CHECKOUT_TIMEOUT)
-            .build(manager)
-            .map_err(|e| StoreError::Backend(format!("cannot connect to {}: {e}", target.shown)))?;
+            .build_unchecked(manager);
         let store = PgStore {
             pool,
             epoch: AtomicU64::new(0),
             rules: RwLock::new(Arc::default()),
             shown: target.shown,
         };
-        store.migrate()?;
         store.sync_builtin_roles()?;
         Ok(store)
     }
@@ -171,42 +186,6 @@ impl PgStore {
         Ok(out)
     }
 
-    /// Apply the migrations past the newest version in `imadm_schema`, all in one
-    /// transaction under an advisory lock (PostgreSQL's DDL is transactional: a failed
-    /// migration leaves the schema as it was).
-    fn migrate(&self) -> Result<()> {
-        let mut conn = self.conn()?;
-        let mut tx = conn.transaction()?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
-        tx.batch_execute(
-            "CREATE TABLE IF NOT EXISTS imadm_schema (
-                 version       BIGINT PRIMARY KEY,
-                 applied_at_ms BIGINT NOT NULL
-             )",
-        )?;
-        let current: i64 = tx
-            .query_one("SELECT COALESCE(max(version), 0) FROM imadm_schema", &[])?
-            .try_get(0)?;
-        let current = current as usize;
-        if current > MIGRATIONS.len() {
-            return Err(StoreError::Backend(format!(
-                "the database schema is version {current}, newer than this imadm ({}); upgrade imadm",
-                MIGRATIONS.len()
-            )));
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-            tx.batch_execute(sql).map_err(|e| {
-                StoreError::Backend(format!("migration {}: {}", i + 1, StoreError::from(e)))
-            })?;
-            tx.execute(
-                "INSERT INTO imadm_schema (version, applied_at_ms) VALUES ($1, $2)",
-                &[&((i + 1) as i64), &crate::store::audit::now_ms()],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
     fn sync_builtin_roles(&self) -> Result<()> {
         self.write(|tx| {
             for (name, description, _) in imadm_api::permissions::BUILTIN_ROLES {
@@ -226,6 +205,41 @@ impl PgStore {
             Ok(Done::Commit(()))
         })
     }
+}
+
+/// Apply the migrations past the newest version in `imadm_schema`, all in one
+/// transaction under an advisory lock (PostgreSQL's DDL is transactional: a failed
+/// migration leaves the schema as it was).
+fn migrate(conn: &mut postgres::Client) -> Result<()> {
+    let mut tx = conn.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS imadm_schema (
+             version       BIGINT PRIMARY KEY,
+             applied_at_ms BIGINT NOT NULL
+         )",
+    )?;
+    let current: i64 = tx
+        .query_one("SELECT COALESCE(max(version), 0) FROM imadm_schema", &[])?
+        .try_get(0)?;
+    let current = current as usize;
+    if current > MIGRATIONS.len() {
+        return Err(StoreError::Backend(format!(
+            "the database schema is version {current}, newer than this imadm ({}); upgrade imadm",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        tx.batch_execute(sql).map_err(|e| {
+            StoreError::Backend(format!("migration {}: {}", i + 1, StoreError::from(e)))
+        })?;
+        tx.execute(
+            "INSERT INTO imadm_schema (version, applied_at_ms) VALUES ($1, $2)",
+            &[&((i + 1) as i64), &crate::store::audit::now_ms()],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 /// What a [`PgStore::write`] closure decided.
