@@ -298,3 +298,193 @@ fn first_column(c: &mut postgres::Client, table: &str) -> String {
     .unwrap()
     .get(0)
 }
+
+#[test]
+fn the_last_owner_survives_concurrent_disables() {
+    let Some(schema) = Schema::new() else { return };
+    let store = Arc::new(schema.open());
+    for round in 0..5 {
+        let a = store
+            .create_operator(&format!("a{round}"), "h", false, &["owner"], 1)
+            .unwrap();
+        let b = store
+            .create_operator(&format!("b{round}"), "h", false, &["owner"], 1)
+            .unwrap();
+        // Each round starts from exactly these two enabled owners.
+        for op in store.role_holders().unwrap() {
+            if op.id != a && op.id != b {
+                store.set_operator_disabled(op.id, true).unwrap();
+            }
+        }
+        let threads: Vec<_> = [a, b]
+            .into_iter()
+            .map(|id| {
+                let store = store.clone();
+                std::thread::spawn(move || store.set_operator_disabled(id, true).is_ok())
+            })
+            .collect();
+        let disabled = threads
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .filter(|ok| *ok)
+            .count();
+        assert_eq!(
+            disabled, 1,
+            "round {round}: one of the two owners stays enabled"
+        );
+    }
+}
+
+#[test]
+fn a_rotated_refresh_token_presented_again_revokes_the_session() {
+    use imadm_server::store::{Grace, NewSession, RotateOutcome, Rotation};
+    let Some(schema) = Schema::new() else { return };
+    let store = schema.open();
+    let op = store
+        .create_operator("carol", "h", false, &["owner"], 1)
+        .unwrap();
+    let id = store
+        .create_session(
+            &NewSession {
+                operator_id: op,
+                access_hash: "a1".into(),
+                access_expires_at: 2_000,
+                refresh_hash: "r1".into(),
+                refresh_expires_at: 5_000,
+                absolute_expires_at: 9_000,
+                restrictions: vec![],
+                source_addr: None,
+            },
+            1_000,
+        )
+        .unwrap();
+    let rotation = |n: u32| Rotation {
+        access_hash: format!("a{n}"),
+        access_expires_at: 2_000,
+        refresh_hash: format!("r{n}"),
+        refresh_expires_at: 20_000,
+    };
+    let no_grace = Grace {
+        until: 0,
+        seal: &|_| Vec::new(),
+    };
+    match store
+        .rotate_refresh("r1", &rotation(2), 1_100, &no_grace)
+        .unwrap()
+    {
+        RotateOutcome::Rotated(s) => {
+            assert_eq!(s.id, id);
+            assert_eq!(s.refresh_expires_at, 9_000, "capped at the absolute expiry");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        store.rotate_refresh("r1", &rotation(3), 1_200, &no_grace).unwrap(),
+        RotateOutcome::Reused { session_id, .. } if session_id == id
+    ));
+    assert!(store.session_by_access_hash("a2").unwrap().unwrap().revoked);
+    assert!(matches!(
+        store
+            .rotate_refresh("r2", &rotation(4), 1_300, &no_grace)
+            .unwrap(),
+        RotateOutcome::Invalid
+    ));
+}
+
+#[test]
+fn service_tokens_and_audit_pages_read_back() {
+    use imadm_server::store::NewServiceToken;
+    let Some(schema) = Schema::new() else { return };
+    let store = schema.open();
+    let op = store
+        .create_operator("dave", "h", false, &["owner"], 1)
+        .unwrap();
+    let id = store
+        .create_service_token(
+            &NewServiceToken {
+                name: "ci".into(),
+                token_hash: "th".into(),
+                created_by: op,
+                expires_at: 10_000,
+                scopes: vec!["user:read".into(), "audit:read".into()],
+            },
+            1_000,
+        )
+        .unwrap();
+    let live = store.service_token_by_hash("th", 2_000).unwrap().unwrap();
+    assert_eq!(live.scopes, ["audit:read", "user:read"]);
+    assert_eq!(
+        store
+            .touch_service_token(id, Some("10.0.0.1"), 2_000)
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .touch_service_token(id, Some("10.0.0.2"), 2_001)
+            .unwrap()
+            .as_deref(),
+        Some("10.0.0.1")
+    );
+    assert!(store.revoke_service_token(id, 3_000).unwrap());
+    assert!(!store.revoke_service_token(id, 3_000).unwrap());
+    assert!(store.service_token_by_hash("th", 3_001).unwrap().is_none());
+    assert!(store.list_service_tokens().unwrap()[0].revoked);
+
+    for (i, actor) in ["x", "y", "x"].iter().enumerate() {
+        store.append_audit(&event(actor, i)).unwrap();
+    }
+    store
+        .append_audit(&NewAudit {
+            action: "auth.login".into(),
+            ..event("x", 9)
+        })
+        .unwrap();
+    let page = |f: imadm_server::store::audit::EventFilter| {
+        store
+            .audit_events(&imadm_server::store::audit::EventFilter { limit: 100, ..f })
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect::<Vec<_>>()
+    };
+    use imadm_server::store::audit::EventFilter;
+    assert_eq!(page(EventFilter::default()), [1, 2, 3, 4]);
+    assert_eq!(
+        page(EventFilter {
+            actor: Some("x".into()),
+            ..Default::default()
+        }),
+        [1, 3, 4]
+    );
+    assert_eq!(
+        page(EventFilter {
+            action: Some("auth.".into()),
+            ..Default::default()
+        }),
+        [4]
+    );
+    assert_eq!(
+        page(EventFilter {
+            after: 1,
+            to: Some(3),
+            ..Default::default()
+        }),
+        [2, 3]
+    );
+    let mut json = Vec::new();
+    let (n, last) = store
+        .audit_events_json(
+            &EventFilter {
+                limit: 2,
+                ..Default::default()
+            },
+            &mut json,
+        )
+        .unwrap();
+    assert_eq!((n, last), (2, Some(2)));
+    let parsed: Vec<imadm_api::audit::AuditEvent> =
+        serde_json::from_slice(&[b"[", &json[..], b"]"].concat()).unwrap();
+    assert_eq!(parsed.len(), 2);
+    assert_eq!(store.audit_range(None, None).unwrap(), (1, 4, 4));
+}

@@ -2,11 +2,16 @@
 //! backend's (`store/sqlite.rs`) in PostgreSQL's dialect, each method one transaction.
 //!
 //! Done: settings; operators (create, look-ups, logins and their addresses, password,
-//! roles and permissions); MFA (TOTP steps by compare-and-set, enrolment, recovery codes,
-//! challenges); sessions (create, look-up, refresh rotation with grace and reuse
-//! detection, upgrade, revocation); authentication events; the audit append and
-//! `audit_hash_at`. Everything under "not implemented on PostgreSQL yet" answers
-//! [`not_yet`], and so does all of [`IncidentStore`].
+//! roles and permissions, disable, delete); roles; MFA (TOTP steps by compare-and-set,
+//! enrolment, recovery codes, challenges); sessions (create, look-up, refresh rotation
+//! with grace and reuse detection, upgrade, revocation); service tokens; authentication
+//! events; the audit log (append, pages, ranges, checkpoints, sink cursors, lag, system
+//! alerts). Not yet ([`not_yet`]): alert pages and state changes, attestations, and all
+//! of [`IncidentStore`].
+//!
+//! Where SQLite's single writer made a read-check-write safe, this backend serialises
+//! explicitly: the last-owner rule under an advisory lock ([`lock_owners`]), the audit
+//! chain on its head row (`audit.rs`).
 
 use std::sync::atomic::Ordering;
 
@@ -83,6 +88,74 @@ fn replace_codes(tx: &PgTx<'_>, id: i64, hashes: &[String]) -> Result<()> {
             "INSERT INTO recovery_codes (operator_id, code_hash) VALUES ($1, $2)",
             &[&id, h],
         )?;
+    }
+    Ok(())
+}
+
+/// A role with its permissions, sorted (`… WHERE …` and `GROUP BY r.name` follow).
+const ROLE_SELECT: &str = "SELECT r.name, r.description, r.builtin,
+        COALESCE(array_agg(p.permission ORDER BY p.permission)
+                 FILTER (WHERE p.permission IS NOT NULL), '{}')
+    FROM roles r LEFT JOIN role_permissions p ON p.role = r.name";
+
+fn role_row(r: &postgres::Row) -> Result<Role> {
+    Ok(Role {
+        name: r.try_get(0)?,
+        description: r.try_get(1)?,
+        builtin: r.try_get::<_, i64>(2)? != 0,
+        permissions: r.try_get(3)?,
+    })
+}
+
+/// A service token with its sorted scopes and its creator's name.
+const SERVICE_TOKEN_SELECT: &str = "SELECT t.id, t.name,
+        ARRAY(SELECT permission FROM service_token_scopes s
+              WHERE s.token_id = t.id ORDER BY permission),
+        o.username, t.created_at, t.expires_at, t.last_used_at, t.last_used_addr,
+        t.revoked_at IS NOT NULL
+    FROM service_tokens t JOIN operators o ON o.id = t.created_by";
+
+fn service_token_row(r: &postgres::Row) -> Result<ServiceToken> {
+    Ok(ServiceToken {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        scopes: r.try_get(2)?,
+        created_by: r.try_get(3)?,
+        created_at: r.try_get(4)?,
+        expires_at: r.try_get(5)?,
+        last_used_at: r.try_get(6)?,
+        last_used_addr: r.try_get(7)?,
+        revoked: r.try_get(8)?,
+    })
+}
+
+/// `pg_advisory_xact_lock` key of the role and owner changes.
+const OWNER_LOCK: i64 = 0x696d_6164_6d00_0002;
+
+/// Serialise the transactions that can take the last owner away or change what a role
+/// grants. SQLite has one writer; here two concurrent "disable owner A" and "disable
+/// owner B" would each see the other owner still enabled under READ COMMITTED and both
+/// commit, leaving none. Under this lock, the second re-reads the first's result.
+fn lock_owners(tx: &PgTx<'_>) -> Result<()> {
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OWNER_LOCK])?;
+    Ok(())
+}
+
+/// The invariant behind "the last owner cannot be removed or demoted": at least one
+/// enabled operator holds `owner`. Checked inside the transaction that changes it, under
+/// [`lock_owners`].
+fn ensure_an_owner(tx: &PgTx<'_>) -> Result<()> {
+    let owners: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM operator_roles r JOIN operators o ON o.id = r.operator_id
+             WHERE r.role = 'owner' AND o.disabled = 0",
+            &[],
+        )?
+        .try_get(0)?;
+    if owners == 0 {
+        return Err(StoreError::Refused(
+            "this would leave no enabled owner; grant `owner` to another operator first".into(),
+        ));
     }
     Ok(())
 }
@@ -631,99 +704,397 @@ impl Store for PgStore {
             .transpose()
     }
 
-    // --- not implemented on PostgreSQL yet ---
-
     fn list_roles(&self) -> Result<Vec<Role>> {
-        Err(not_yet())
+        self.conn()?
+            .query(
+                &format!("{ROLE_SELECT} GROUP BY r.name ORDER BY r.builtin DESC, r.name"),
+                &[],
+            )?
+            .iter()
+            .map(role_row)
+            .collect()
     }
 
-    fn role(&self, _name: &str) -> Result<Option<Role>> {
-        Err(not_yet())
+    fn role(&self, name: &str) -> Result<Option<Role>> {
+        self.conn()?
+            .query_opt(
+                &format!("{ROLE_SELECT} WHERE r.name = $1 GROUP BY r.name"),
+                &[&name],
+            )?
+            .map(|r| role_row(&r))
+            .transpose()
     }
 
-    fn write_roles(&self, _upserts: &[Role], _deletes: &[String]) -> Result<()> {
-        Err(not_yet())
+    fn write_roles(&self, upserts: &[Role], deletes: &[String]) -> Result<()> {
+        self.write(|tx| {
+            // Roles held and built-in flags are re-read under this lock: a concurrent
+            // grant of a role being deleted waits (see `lock_owners`).
+            lock_owners(tx)?;
+            let builtin = |name: &str| -> Result<bool> {
+                Ok(tx
+                    .query_opt("SELECT builtin FROM roles WHERE name = $1", &[&name])?
+                    .map(|r| r.try_get::<_, i64>(0))
+                    .transpose()?
+                    .is_some_and(|b| b != 0))
+            };
+            for name in deletes {
+                if builtin(name)? {
+                    return Err(StoreError::Refused(format!(
+                        "built-in role {name:?} cannot be deleted"
+                    )));
+                }
+                let holders: i64 = tx
+                    .query_one(
+                        "SELECT count(*) FROM operator_roles WHERE role = $1",
+                        &[name],
+                    )?
+                    .try_get(0)?;
+                if holders > 0 {
+                    return Err(StoreError::Refused(format!(
+                        "role {name:?} is still held by {holders} operator(s); revoke it first"
+                    )));
+                }
+                tx.execute("DELETE FROM roles WHERE name = $1", &[name])?;
+            }
+            for role in upserts {
+                if builtin(&role.name)? {
+                    return Err(StoreError::Refused(format!(
+                        "built-in role {:?} cannot be changed",
+                        role.name
+                    )));
+                }
+                tx.execute(
+                    "INSERT INTO roles (name, description, builtin) VALUES ($1, $2, 0)
+                     ON CONFLICT (name) DO UPDATE SET description = excluded.description",
+                    &[&role.name, &role.description],
+                )?;
+                tx.execute(
+                    "DELETE FROM role_permissions WHERE role = $1",
+                    &[&role.name],
+                )?;
+                for p in &role.permissions {
+                    tx.execute(
+                        "INSERT INTO role_permissions (role, permission) VALUES ($1, $2)",
+                        &[&role.name, p],
+                    )?;
+                }
+            }
+            Ok(Done::Commit(()))
+        })
     }
 
-    fn list_operators(&self, _after_id: i64, _limit: u32) -> Result<Vec<Operator>> {
-        Err(not_yet())
+    fn list_operators(&self, after_id: i64, limit: u32) -> Result<Vec<Operator>> {
+        self.conn()?
+            .query(
+                &format!(
+                    "SELECT {OPERATOR_COLUMNS} FROM operators WHERE id > $1 ORDER BY id LIMIT $2"
+                ),
+                &[&after_id, &i64::from(limit)],
+            )?
+            .iter()
+            .map(operator_row)
+            .collect()
     }
 
     fn role_holders(&self) -> Result<Vec<RoleHolder>> {
-        Err(not_yet())
+        self.conn()?
+            .query(
+                "SELECT o.id, o.username, array_agg(r.role ORDER BY r.role)
+                 FROM operators o JOIN operator_roles r ON r.operator_id = o.id
+                 GROUP BY o.id ORDER BY o.id",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(RoleHolder {
+                    id: r.try_get(0)?,
+                    username: r.try_get(1)?,
+                    roles: r.try_get(2)?,
+                })
+            })
+            .collect()
     }
 
-    fn change_roles(&self, _operator_id: i64, _grant: &[String], _revoke: &[String]) -> Result<()> {
-        Err(not_yet())
+    fn change_roles(&self, operator_id: i64, grant: &[String], revoke: &[String]) -> Result<()> {
+        self.write(|tx| {
+            lock_owners(tx)?;
+            for role in grant {
+                if tx
+                    .query_opt("SELECT 1 FROM roles WHERE name = $1", &[role])?
+                    .is_none()
+                {
+                    return Err(StoreError::Refused(format!("no role named {role:?}")));
+                }
+                tx.execute(
+                    "INSERT INTO operator_roles (operator_id, role) VALUES ($1, $2)
+                     ON CONFLICT DO NOTHING",
+                    &[&operator_id, role],
+                )?;
+            }
+            for role in revoke {
+                tx.execute(
+                    "DELETE FROM operator_roles WHERE operator_id = $1 AND role = $2",
+                    &[&operator_id, role],
+                )?;
+            }
+            ensure_an_owner(tx)?;
+            Ok(Done::Commit(()))
+        })
     }
 
-    fn set_operator_disabled(&self, _operator_id: i64, _disabled: bool) -> Result<()> {
-        Err(not_yet())
+    fn set_operator_disabled(&self, operator_id: i64, disabled: bool) -> Result<()> {
+        self.write(|tx| {
+            lock_owners(tx)?;
+            tx.execute(
+                "UPDATE operators SET disabled = $2 WHERE id = $1",
+                &[&operator_id, &flag(disabled)],
+            )?;
+            ensure_an_owner(tx)?;
+            Ok(Done::Commit(()))
+        })
     }
 
-    fn delete_operator(&self, _operator_id: i64) -> Result<()> {
-        Err(not_yet())
+    fn delete_operator(&self, operator_id: i64) -> Result<()> {
+        self.write(|tx| {
+            lock_owners(tx)?;
+            tx.execute("DELETE FROM operators WHERE id = $1", &[&operator_id])?;
+            ensure_an_owner(tx)?;
+            Ok(Done::Commit(()))
+        })
     }
 
-    fn create_service_token(&self, _t: &NewServiceToken, _now: UnixTime) -> Result<i64> {
-        Err(not_yet())
+    fn create_service_token(&self, t: &NewServiceToken, now: UnixTime) -> Result<i64> {
+        self.write(|tx| {
+            let id: i64 = tx
+                .query_one(
+                    "INSERT INTO service_tokens (name, token_hash, created_by, created_at,
+                         expires_at)
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    &[&t.name, &t.token_hash, &t.created_by, &now, &t.expires_at],
+                )?
+                .try_get(0)?;
+            for p in &t.scopes {
+                tx.execute(
+                    "INSERT INTO service_token_scopes (token_id, permission) VALUES ($1, $2)
+                     ON CONFLICT DO NOTHING",
+                    &[&id, p],
+                )?;
+            }
+            Ok(Done::Commit(id))
+        })
     }
 
-    fn service_token_by_hash(
-        &self,
-        _hash: &str,
-        _now: UnixTime,
-    ) -> Result<Option<LiveServiceToken>> {
-        Err(not_yet())
+    fn service_token_by_hash(&self, hash: &str, now: UnixTime) -> Result<Option<LiveServiceToken>> {
+        self.conn()?
+            .query_opt(
+                "SELECT id, created_by, expires_at,
+                     ARRAY(SELECT permission FROM service_token_scopes s
+                           WHERE s.token_id = t.id ORDER BY permission)
+                 FROM service_tokens t
+                 WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2",
+                &[&hash, &now],
+            )?
+            .map(|r| {
+                Ok(LiveServiceToken {
+                    id: r.try_get(0)?,
+                    created_by: r.try_get(1)?,
+                    expires_at: r.try_get(2)?,
+                    scopes: r.try_get(3)?,
+                })
+            })
+            .transpose()
     }
 
     fn touch_service_token(
         &self,
-        _id: i64,
-        _addr: Option<&str>,
-        _now: UnixTime,
+        id: i64,
+        addr: Option<&str>,
+        now: UnixTime,
     ) -> Result<Option<String>> {
-        Err(not_yet())
+        // The address before this use, read and replaced in one statement (the old row
+        // version is what the self-join sees).
+        self.write_plain(|tx| {
+            Ok(tx
+                .query_opt(
+                    "UPDATE service_tokens t SET last_used_at = $2, last_used_addr = $3
+                     FROM service_tokens old WHERE t.id = $1 AND old.id = t.id
+                     RETURNING old.last_used_addr",
+                    &[&id, &now, &addr],
+                )?
+                .map(|r| r.try_get::<_, Option<String>>(0))
+                .transpose()?
+                .flatten())
+        })
     }
 
     fn list_service_tokens(&self) -> Result<Vec<ServiceToken>> {
-        Err(not_yet())
+        self.conn()?
+            .query(&format!("{SERVICE_TOKEN_SELECT} ORDER BY t.id"), &[])?
+            .iter()
+            .map(service_token_row)
+            .collect()
     }
 
-    fn service_token(&self, _id: i64) -> Result<Option<ServiceToken>> {
-        Err(not_yet())
+    fn service_token(&self, id: i64) -> Result<Option<ServiceToken>> {
+        self.conn()?
+            .query_opt(&format!("{SERVICE_TOKEN_SELECT} WHERE t.id = $1"), &[&id])?
+            .map(|r| service_token_row(&r))
+            .transpose()
     }
 
-    fn revoke_service_token(&self, _id: i64, _now: UnixTime) -> Result<bool> {
-        Err(not_yet())
+    fn revoke_service_token(&self, id: i64, now: UnixTime) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE service_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                &[&id, &now],
+            )?;
+            Ok(Done::Commit(n == 1))
+        })
     }
 
     fn audit_events(
         &self,
-        _q: &crate::store::audit::EventFilter,
+        q: &crate::store::audit::EventFilter,
     ) -> Result<Vec<imadm_api::audit::AuditEvent>> {
-        Err(not_yet())
+        let (after, to) = (q.after as i64, q.to.map_or(i64::MAX, |t| t as i64));
+        // One statement whatever the filters: unset ones compare against NULL. An action
+        // ending in `.` is a prefix (`auth.` = every authentication event).
+        self.conn()?
+            .query(
+                "SELECT seq, at_ms, actor_type, actor, source, action, target, outcome,
+                     request_id, detail, hash
+                 FROM audit_log
+                 WHERE seq > $1 AND seq <= $2
+                   AND ($3::BIGINT IS NULL OR at_ms >= $3) AND ($4::BIGINT IS NULL OR at_ms <= $4)
+                   AND ($5::TEXT IS NULL OR actor = $5)
+                   AND ($6::TEXT IS NULL OR action = $6
+                        OR (right($6, 1) = '.' AND left(action, length($6)) = $6))
+                   AND ($8::TEXT IS NULL OR target = $8)
+                 ORDER BY seq LIMIT $7",
+                &[
+                    &after,
+                    &to,
+                    &q.since_ms,
+                    &q.until_ms,
+                    &q.actor,
+                    &q.action,
+                    &i64::from(q.limit),
+                    &q.target,
+                ],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(imadm_api::audit::AuditEvent {
+                    seq: r.try_get::<_, i64>(0)? as u64,
+                    at: imadm_api::audit::format_at(r.try_get(1)?),
+                    actor_type: r.try_get(2)?,
+                    actor: r.try_get(3)?,
+                    source: r.try_get(4)?,
+                    action: r.try_get(5)?,
+                    target: r.try_get(6)?,
+                    outcome: r.try_get(7)?,
+                    request_id: r.try_get(8)?,
+                    detail: r.try_get(9)?,
+                    hash: r.try_get(10)?,
+                })
+            })
+            .collect()
     }
 
     fn audit_events_json(
         &self,
-        _q: &crate::store::audit::EventFilter,
-        _out: &mut Vec<u8>,
+        q: &crate::store::audit::EventFilter,
+        out: &mut Vec<u8>,
     ) -> Result<(u32, Option<u64>)> {
-        Err(not_yet())
+        // serde's own form of each event (SQLite writes the same bytes by hand, faster).
+        let events = self.audit_events(q)?;
+        for (i, ev) in events.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            serde_json::to_writer(&mut *out, ev)
+                .map_err(|e| StoreError::Backend(format!("an audit event as JSON: {e}")))?;
+        }
+        Ok((events.len() as u32, events.last().map(|e| e.seq)))
     }
 
-    fn audit_range(
-        &self,
-        _since_ms: Option<i64>,
-        _until_ms: Option<i64>,
-    ) -> Result<(u64, u64, u64)> {
-        Err(not_yet())
+    fn audit_range(&self, since_ms: Option<i64>, until_ms: Option<i64>) -> Result<(u64, u64, u64)> {
+        let r = self.conn()?.query_one(
+            "SELECT min(seq), max(seq), count(*) FROM audit_log
+             WHERE ($1::BIGINT IS NULL OR at_ms >= $1) AND ($2::BIGINT IS NULL OR at_ms <= $2)",
+            &[&since_ms, &until_ms],
+        )?;
+        let (first, last, count): (Option<i64>, Option<i64>, i64) =
+            (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        Ok((
+            first.unwrap_or(0) as u64,
+            last.unwrap_or(0) as u64,
+            count as u64,
+        ))
     }
 
-    fn save_checkpoint(&self, _cp: &imadm_api::audit::Checkpoint) -> Result<()> {
-        Err(not_yet())
+    fn save_checkpoint(&self, cp: &imadm_api::audit::Checkpoint) -> Result<()> {
+        self.write_plain(|tx| {
+            tx.execute(
+                "INSERT INTO audit_checkpoints (seq, head, at, server_id, signature)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &(cp.seq as i64),
+                    &cp.head,
+                    &cp.at,
+                    &cp.server_id,
+                    &cp.signature,
+                ],
+            )
+        })?;
+        Ok(())
     }
+
+    fn audit_lag(&self, after: u64) -> Result<(u64, Option<i64>)> {
+        let r = self.conn()?.query_one(
+            "SELECT (SELECT max(seq) FROM audit_log),
+                    (SELECT at_ms FROM audit_log WHERE seq = $1 + 1)",
+            &[&(after as i64)],
+        )?;
+        let (head, oldest): (Option<i64>, Option<i64>) = (r.try_get(0)?, r.try_get(1)?);
+        Ok((head.unwrap_or(0) as u64, oldest))
+    }
+
+    fn raise_alert(&self, alert: &crate::store::audit::SystemAlert) -> Result<()> {
+        let rules = self.alert_rules();
+        self.write_plain(|tx| {
+            crate::store::audit::raise_system_alert(
+                tx,
+                alert,
+                crate::store::audit::now_ms(),
+                &rules,
+            )
+        })
+    }
+
+    fn sink_cursor(&self, name: &str) -> Result<Option<(u64, String)>> {
+        self.conn()?
+            .query_opt(
+                "SELECT seq, hash FROM audit_sink_cursors WHERE name = $1",
+                &[&name],
+            )?
+            .map(|r| Ok((r.try_get::<_, i64>(0)? as u64, r.try_get(1)?)))
+            .transpose()
+    }
+
+    fn set_sink_cursor(&self, name: &str, seq: u64, hash: &str, now_ms: i64) -> Result<()> {
+        self.write_plain(|tx| {
+            tx.execute(
+                "INSERT INTO audit_sink_cursors (name, seq, hash, at_ms) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (name) DO UPDATE
+                   SET seq = excluded.seq, hash = excluded.hash, at_ms = excluded.at_ms",
+                &[&name, &(seq as i64), &hash, &now_ms],
+            )
+        })?;
+        Ok(())
+    }
+
+    // --- not implemented on PostgreSQL yet ---
 
     fn alerts(&self, _f: &AlertFilter) -> Result<Vec<imadm_api::audit::Alert>> {
         Err(not_yet())
@@ -737,14 +1108,6 @@ impl Store for PgStore {
         Err(not_yet())
     }
 
-    fn audit_lag(&self, _after: u64) -> Result<(u64, Option<i64>)> {
-        Err(not_yet())
-    }
-
-    fn raise_alert(&self, _alert: &crate::store::audit::SystemAlert) -> Result<()> {
-        Err(not_yet())
-    }
-
     fn add_attestation(
         &self,
         _a: &imadm_api::access::AttestationCreate,
@@ -755,14 +1118,6 @@ impl Store for PgStore {
     }
 
     fn attestations(&self, _limit: u32) -> Result<Vec<imadm_api::access::Attestation>> {
-        Err(not_yet())
-    }
-
-    fn sink_cursor(&self, _name: &str) -> Result<Option<(u64, String)>> {
-        Err(not_yet())
-    }
-
-    fn set_sink_cursor(&self, _name: &str, _seq: u64, _hash: &str, _now_ms: i64) -> Result<()> {
         Err(not_yet())
     }
 }
