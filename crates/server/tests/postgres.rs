@@ -488,3 +488,67 @@ fn service_tokens_and_audit_pages_read_back() {
     assert_eq!(parsed.len(), 2);
     assert_eq!(store.audit_range(None, None).unwrap(), (1, 4, 4));
 }
+
+#[test]
+fn an_alert_changes_state_once_under_concurrent_acknowledgements() {
+    use imadm_server::store::audit::SystemAlert;
+    use imadm_server::store::{AlertChanged, AlertFilter, AlertStateChange};
+    let Some(schema) = Schema::new() else { return };
+    let store = Arc::new(schema.open());
+    store
+        .raise_alert(&SystemAlert {
+            rule: "audit_sink_lagging",
+            severity: "high",
+            detail: "sink x is 5000 events behind".into(),
+            event_seq: 1,
+        })
+        .unwrap();
+    let open = store
+        .alerts(&AlertFilter {
+            states: vec!["open".into()],
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(open.len(), 1);
+    let id = open[0].id;
+    // Its `alert.raised` event is on the chain.
+    assert_eq!(store.audit_range(None, None).unwrap().2, 1);
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                store
+                    .change_alert_state(&AlertStateChange {
+                        id,
+                        from: &["open"],
+                        to: "acknowledged",
+                        actor: &format!("op{i}"),
+                        note: "looking",
+                        at_ms: 5,
+                    })
+                    .unwrap()
+            })
+        })
+        .collect();
+    let changed = threads
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .filter(|c| matches!(c, AlertChanged::Changed(_)))
+        .count();
+    assert_eq!(changed, 1);
+    assert_eq!(store.alert(id).unwrap().unwrap().state, "acknowledged");
+    assert_eq!(
+        store
+            .change_alert_state(&AlertStateChange {
+                id: id + 1,
+                from: &["open"],
+                to: "resolved",
+                actor: "op",
+                note: "",
+                at_ms: 6,
+            })
+            .unwrap(),
+        AlertChanged::NotFound
+    );
+}

@@ -6,12 +6,12 @@
 //! enrolment, recovery codes, challenges); sessions (create, look-up, refresh rotation
 //! with grace and reuse detection, upgrade, revocation); service tokens; authentication
 //! events; the audit log (append, pages, ranges, checkpoints, sink cursors, lag, system
-//! alerts). Not yet ([`not_yet`]): alert pages and state changes, attestations, and all
-//! of [`IncidentStore`].
+//! alerts); alerts and their state changes; access attestations. Not yet ([`not_yet`]):
+//! all of [`IncidentStore`].
 //!
 //! Where SQLite's single writer made a read-check-write safe, this backend serialises
-//! explicitly: the last-owner rule under an advisory lock ([`lock_owners`]), the audit
-//! chain on its head row (`audit.rs`).
+//! explicitly: the last-owner rule under an advisory lock ([`lock_owners`]), an alert's
+//! state change on its row, the audit chain on its head row (`audit.rs`).
 
 use std::sync::atomic::Ordering;
 
@@ -20,6 +20,7 @@ use imadm_api::incident::{EventKind, Incident, IncidentDetail, IncidentEvent};
 
 use super::{Done, PgStore, PgTx, not_yet};
 use crate::UnixTime;
+use crate::store::audit::AuditTx;
 use crate::store::incident::{IncidentChange, IncidentStore, Principal};
 use crate::store::{
     AlertChanged, AlertFilter, AlertStateChange, AuthEvent, Grace, LiveServiceToken,
@@ -158,6 +159,31 @@ fn ensure_an_owner(tx: &PgTx<'_>) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// An alert and its latest state change (none: open).
+const ALERT_SELECT: &str = "SELECT a.id, a.at_ms, a.rule, a.severity, a.actor, a.detail,
+        a.event_seq, e.state, e.at_ms, e.actor, e.note
+     FROM alerts a LEFT JOIN alert_events e
+       ON e.id = (SELECT max(id) FROM alert_events WHERE alert_id = a.id)";
+
+fn alert_row(r: &postgres::Row) -> Result<imadm_api::audit::Alert> {
+    let state: Option<String> = r.try_get(7)?;
+    Ok(imadm_api::audit::Alert {
+        id: r.try_get::<_, i64>(0)? as u64,
+        at: imadm_api::audit::format_at(r.try_get(1)?),
+        rule: r.try_get(2)?,
+        severity: r.try_get(3)?,
+        actor: r.try_get(4)?,
+        detail: r.try_get(5)?,
+        event_seq: r.try_get::<_, i64>(6)? as u64,
+        state: state.unwrap_or_else(|| imadm_api::audit::ALERT_OPEN.to_owned()),
+        state_at: r
+            .try_get::<_, Option<i64>>(8)?
+            .map(imadm_api::audit::format_at),
+        state_by: r.try_get(9)?,
+        note: r.try_get(10)?,
+    })
 }
 
 impl Store for PgStore {
@@ -1094,34 +1120,134 @@ impl Store for PgStore {
         Ok(())
     }
 
-    // --- not implemented on PostgreSQL yet ---
-
-    fn alerts(&self, _f: &AlertFilter) -> Result<Vec<imadm_api::audit::Alert>> {
-        Err(not_yet())
+    fn alerts(&self, f: &AlertFilter) -> Result<Vec<imadm_api::audit::Alert>> {
+        let states = (!f.states.is_empty()).then_some(&f.states);
+        self.conn()?
+            .query(
+                &format!(
+                    "{ALERT_SELECT}
+                     WHERE a.id > $1 AND ($2::BIGINT IS NULL OR a.at_ms >= $2)
+                       AND (CASE a.severity WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END) >= $3::BIGINT
+                       AND ($4::TEXT[] IS NULL OR coalesce(e.state, 'open') = ANY($4))
+                     ORDER BY a.id LIMIT $5"
+                ),
+                &[
+                    &(f.after as i64),
+                    &f.since_ms,
+                    &i64::from(f.min_rank),
+                    &states,
+                    &i64::from(f.limit),
+                ],
+            )?
+            .iter()
+            .map(alert_row)
+            .collect()
     }
 
-    fn alert(&self, _id: u64) -> Result<Option<imadm_api::audit::Alert>> {
-        Err(not_yet())
+    fn alert(&self, id: u64) -> Result<Option<imadm_api::audit::Alert>> {
+        self.conn()?
+            .query_opt(&format!("{ALERT_SELECT} WHERE a.id = $1"), &[&(id as i64)])?
+            .map(|r| alert_row(&r))
+            .transpose()
     }
 
-    fn change_alert_state(&self, _change: &AlertStateChange<'_>) -> Result<AlertChanged> {
-        Err(not_yet())
+    fn change_alert_state(&self, ch: &AlertStateChange<'_>) -> Result<AlertChanged> {
+        let rules = self.alert_rules();
+        self.write(|tx| {
+            // The alert row locked first (a lock, not a change: the append-only trigger
+            // does not fire): two operators resolving it at once are serialised, and the
+            // second sees the first's state and is refused.
+            if tx
+                .query_opt(
+                    "SELECT id FROM alerts WHERE id = $1 FOR UPDATE",
+                    &[&(ch.id as i64)],
+                )?
+                .is_none()
+            {
+                return Ok(Done::Rollback(AlertChanged::NotFound));
+            }
+            let current = alert_row(&tx.query_one(
+                &format!("{ALERT_SELECT} WHERE a.id = $1"),
+                &[&(ch.id as i64)],
+            )?)?;
+            if !ch.from.contains(&current.state.as_str()) {
+                return Ok(Done::Rollback(AlertChanged::Refused(current.state)));
+            }
+            tx.execute(
+                "INSERT INTO alert_events (alert_id, state, actor, note, at_ms)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&(ch.id as i64), &ch.to, &ch.actor, &ch.note, &ch.at_ms],
+            )?;
+            let alert = alert_row(&tx.query_one(
+                &format!("{ALERT_SELECT} WHERE a.id = $1"),
+                &[&(ch.id as i64)],
+            )?)?;
+            if alert.state == imadm_api::audit::ALERT_RESOLVED {
+                tx.enqueue_alert(&rules.notify_routes, &alert, None, ch.at_ms)?;
+            }
+            Ok(Done::Commit(AlertChanged::Changed(Box::new(alert))))
+        })
     }
 
     fn add_attestation(
         &self,
-        _a: &imadm_api::access::AttestationCreate,
-        _recorded_by: &str,
-        _now: UnixTime,
+        a: &imadm_api::access::AttestationCreate,
+        recorded_by: &str,
+        now: UnixTime,
     ) -> Result<i64> {
-        Err(not_yet())
+        self.write(|tx| {
+            Ok(Done::Commit(
+                tx.query_one(
+                    "INSERT INTO access_attestations (reviewer, recorded_by, review_sha256,
+                         signature, attested_at, operators, tokens, keep, revoke)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                    &[
+                        &a.reviewer,
+                        &recorded_by,
+                        &a.review_sha256,
+                        &a.signature,
+                        &now,
+                        &i64::from(a.operators),
+                        &i64::from(a.tokens),
+                        &i64::from(a.keep),
+                        &i64::from(a.revoke),
+                    ],
+                )?
+                .try_get(0)?,
+            ))
+        })
     }
 
-    fn attestations(&self, _limit: u32) -> Result<Vec<imadm_api::access::Attestation>> {
-        Err(not_yet())
+    fn attestations(&self, limit: u32) -> Result<Vec<imadm_api::access::Attestation>> {
+        let count =
+            |r: &postgres::Row, i: usize| -> Result<u32> { Ok(r.try_get::<_, i64>(i)? as u32) };
+        self.conn()?
+            .query(
+                "SELECT id, reviewer, recorded_by, review_sha256, signature, attested_at,
+                        operators, tokens, keep, revoke
+                 FROM access_attestations ORDER BY id DESC LIMIT $1",
+                &[&i64::from(limit)],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(imadm_api::access::Attestation {
+                    id: r.try_get(0)?,
+                    reviewer: r.try_get(1)?,
+                    recorded_by: r.try_get(2)?,
+                    review_sha256: r.try_get(3)?,
+                    signature: r.try_get(4)?,
+                    attested_at: r.try_get(5)?,
+                    operators: count(r, 6)?,
+                    tokens: count(r, 7)?,
+                    keep: count(r, 8)?,
+                    revoke: count(r, 9)?,
+                })
+            })
+            .collect()
     }
 }
 
+/// Not implemented on PostgreSQL yet.
 impl IncidentStore for PgStore {
     fn open_incident(
         &self,
