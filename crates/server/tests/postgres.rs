@@ -552,3 +552,71 @@ fn an_alert_changes_state_once_under_concurrent_acknowledgements() {
         AlertChanged::NotFound
     );
 }
+
+#[test]
+fn incident_steps_are_numbered_in_order_and_stop_at_the_close() {
+    use imadm_api::incident::EventKind;
+    use imadm_server::store::incident::{IncidentChange, IncidentStore, Principal};
+    let Some(schema) = Schema::new() else { return };
+    let store = Arc::new(schema.open());
+    let inc = store.open_incident("leak", "high", "erin", 10).unwrap();
+    let threads: Vec<_> = (0..6)
+        .map(|i| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let note = serde_json::json!({ "text": format!("note {i}") });
+                store
+                    .record_incident_event(inc.id, "erin", EventKind::Note, &note, 20)
+                    .unwrap()
+            })
+        })
+        .collect();
+    for t in threads {
+        assert!(matches!(t.join().unwrap(), IncidentChange::Done(_)));
+    }
+    let closed = store
+        .close_incident(inc.id, "erin", "contained", 30)
+        .unwrap();
+    assert!(matches!(closed, IncidentChange::Done(ref i) if i.closed_at.is_some()));
+    assert!(matches!(
+        store
+            .record_incident_event(inc.id, "erin", EventKind::Note, &serde_json::json!({}), 40)
+            .unwrap(),
+        IncidentChange::Closed(_)
+    ));
+    assert!(matches!(
+        store.close_incident(inc.id + 1, "erin", "", 40).unwrap(),
+        IncidentChange::NotFound
+    ));
+    let detail = store.incident(inc.id).unwrap().unwrap();
+    let seqs: Vec<u32> = detail.events.iter().map(|e| e.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=8).collect::<Vec<_>>(),
+        "opened, six notes, closed"
+    );
+    assert_eq!(store.incidents(0, 10).unwrap().len(), 1);
+
+    for (actor_type, actor) in [
+        ("operator", "erin"),
+        ("token", "erin#7"),
+        ("token", "erin_x#7"),
+    ] {
+        store
+            .append_audit(&NewAudit {
+                actor_type: actor_type.into(),
+                ..event(actor, 0)
+            })
+            .unwrap();
+    }
+    let seqs = |p: Principal| -> Vec<u64> {
+        store
+            .principal_events(&p, 0, None, 0, 100)
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect()
+    };
+    assert_eq!(seqs(Principal::Operator("erin".into())), [1, 2]);
+    assert_eq!(seqs(Principal::Token(7)), [2, 3]);
+}

@@ -1,8 +1,10 @@
-//! The PostgreSQL backend (issue #16, section 2; not complete: `lib.rs` refuses to serve
-//! on it). [`PgStore`] connects from a libpq-style URL ([`connect`]), keeps a bounded
-//! pool, applies the versioned schema ([`MIGRATIONS`], refusing a newer one), and
-//! implements the [`Store`](super::Store) methods listed in `store.rs`; the others answer
-//! [`not_yet`].
+//! The PostgreSQL backend (issue #16, section 2; not complete: `imadm server` refuses to
+//! serve on it). [`PgStore`] connects from a libpq-style URL ([`connect`]), keeps a
+//! bounded pool, applies the versioned schema ([`MIGRATIONS`], refusing a newer one), and
+//! implements [`Store`](super::Store) (`store.rs`) and its supertrait
+//! [`IncidentStore`](super::incident::IncidentStore) (`incident.rs`). Still missing:
+//! `ImStore`, `NotifyStore`, `KeyStore` and `BackupStore`, and with them the wiring in
+//! `lib.rs` that would let `AppState` run on it.
 //!
 //! Driver: `postgres` (the synchronous client over `tokio-postgres`, both sfackler's and
 //! the de-facto standard) with `r2d2_postgres` for the pool and `tokio-postgres-rustls`
@@ -21,6 +23,7 @@
 
 mod audit;
 pub mod connect;
+mod incident;
 mod store;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -63,11 +66,6 @@ pub struct PgStore {
     rules: RwLock<Arc<crate::store::audit::AlertRules>>,
     /// The URL without its password.
     shown: String,
-}
-
-/// The answer of every method the PostgreSQL backend does not have yet.
-pub(crate) fn not_yet() -> StoreError {
-    StoreError::Backend("not implemented on PostgreSQL yet".into())
 }
 
 impl From<postgres::Error> for StoreError {

@@ -1,4 +1,4 @@
-//! [`Store`] and [`IncidentStore`] on PostgreSQL: the same statements as the SQLite
+//! [`Store`] on PostgreSQL: the same statements as the SQLite
 //! backend's (`store/sqlite.rs`) in PostgreSQL's dialect, each method one transaction.
 //!
 //! Done: settings; operators (create, look-ups, logins and their addresses, password,
@@ -6,8 +6,8 @@
 //! enrolment, recovery codes, challenges); sessions (create, look-up, refresh rotation
 //! with grace and reuse detection, upgrade, revocation); service tokens; authentication
 //! events; the audit log (append, pages, ranges, checkpoints, sink cursors, lag, system
-//! alerts); alerts and their state changes; access attestations. Not yet ([`not_yet`]):
-//! all of [`IncidentStore`].
+//! alerts); alerts and their state changes; access attestations. ([`IncidentStore`] is
+//! `incident.rs`.)
 //!
 //! Where SQLite's single writer made a read-check-write safe, this backend serialises
 //! explicitly: the last-owner rule under an advisory lock ([`lock_owners`]), an alert's
@@ -16,12 +16,10 @@
 use std::sync::atomic::Ordering;
 
 use imadm_api::admin::{Role, ServiceToken};
-use imadm_api::incident::{EventKind, Incident, IncidentDetail, IncidentEvent};
 
-use super::{Done, PgStore, PgTx, not_yet};
+use super::{Done, PgStore, PgTx};
 use crate::UnixTime;
 use crate::store::audit::AuditTx;
-use crate::store::incident::{IncidentChange, IncidentStore, Principal};
 use crate::store::{
     AlertChanged, AlertFilter, AlertStateChange, AuthEvent, Grace, LiveServiceToken,
     NewServiceToken, NewSession, Operator, Result, RoleHolder, RotateOutcome, Rotation, Session,
@@ -183,6 +181,24 @@ fn alert_row(r: &postgres::Row) -> Result<imadm_api::audit::Alert> {
             .map(imadm_api::audit::format_at),
         state_by: r.try_get(9)?,
         note: r.try_get(10)?,
+    })
+}
+
+/// One `audit_log` row (columns: seq, at_ms, actor_type, actor, source, action, target,
+/// outcome, request_id, detail, hash) as its event.
+pub(super) fn audit_event_row(r: &postgres::Row) -> Result<imadm_api::audit::AuditEvent> {
+    Ok(imadm_api::audit::AuditEvent {
+        seq: r.try_get::<_, i64>(0)? as u64,
+        at: imadm_api::audit::format_at(r.try_get(1)?),
+        actor_type: r.try_get(2)?,
+        actor: r.try_get(3)?,
+        source: r.try_get(4)?,
+        action: r.try_get(5)?,
+        target: r.try_get(6)?,
+        outcome: r.try_get(7)?,
+        request_id: r.try_get(8)?,
+        detail: r.try_get(9)?,
+        hash: r.try_get(10)?,
     })
 }
 
@@ -1009,21 +1025,7 @@ impl Store for PgStore {
                 ],
             )?
             .iter()
-            .map(|r| {
-                Ok(imadm_api::audit::AuditEvent {
-                    seq: r.try_get::<_, i64>(0)? as u64,
-                    at: imadm_api::audit::format_at(r.try_get(1)?),
-                    actor_type: r.try_get(2)?,
-                    actor: r.try_get(3)?,
-                    source: r.try_get(4)?,
-                    action: r.try_get(5)?,
-                    target: r.try_get(6)?,
-                    outcome: r.try_get(7)?,
-                    request_id: r.try_get(8)?,
-                    detail: r.try_get(9)?,
-                    hash: r.try_get(10)?,
-                })
-            })
+            .map(audit_event_row)
             .collect()
     }
 
@@ -1244,58 +1246,5 @@ impl Store for PgStore {
                 })
             })
             .collect()
-    }
-}
-
-/// Not implemented on PostgreSQL yet.
-impl IncidentStore for PgStore {
-    fn open_incident(
-        &self,
-        _title: &str,
-        _severity: &str,
-        _actor: &str,
-        _at_ms: i64,
-    ) -> Result<Incident> {
-        Err(not_yet())
-    }
-
-    fn incidents(&self, _after: i64, _limit: u32) -> Result<Vec<Incident>> {
-        Err(not_yet())
-    }
-
-    fn incident(&self, _id: i64) -> Result<Option<IncidentDetail>> {
-        Err(not_yet())
-    }
-
-    fn record_incident_event(
-        &self,
-        _id: i64,
-        _actor: &str,
-        _kind: EventKind,
-        _detail: &serde_json::Value,
-        _at_ms: i64,
-    ) -> Result<IncidentChange<IncidentEvent>> {
-        Err(not_yet())
-    }
-
-    fn principal_events(
-        &self,
-        _p: &Principal,
-        _since_ms: i64,
-        _until_ms: Option<i64>,
-        _after: u64,
-        _limit: u32,
-    ) -> Result<Vec<imadm_api::audit::AuditEvent>> {
-        Err(not_yet())
-    }
-
-    fn close_incident(
-        &self,
-        _id: i64,
-        _actor: &str,
-        _summary: &str,
-        _at_ms: i64,
-    ) -> Result<IncidentChange<Incident>> {
-        Err(not_yet())
     }
 }
