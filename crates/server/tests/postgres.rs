@@ -620,3 +620,76 @@ fn incident_steps_are_numbered_in_order_and_stop_at_the_close() {
     assert_eq!(seqs(Principal::Operator("erin".into())), [1, 2]);
     assert_eq!(seqs(Principal::Token(7)), [2, 3]);
 }
+
+#[test]
+fn notifications_queue_deliver_and_raise_a_failing_channel_once() {
+    use imadm_server::store::notify::{Attempt, NotifyStore, Route};
+    let Some(schema) = Schema::new() else { return };
+    let store = Arc::new(schema.open());
+    store.set_notify_routes(vec![
+        Route {
+            channel: "ops".into(),
+            min_rank: 1,
+            send_resolved: true,
+        },
+        Route {
+            channel: "pager".into(),
+            min_rank: 3,
+            send_resolved: false,
+        },
+    ]);
+    // A high alert queues on both channels, in its own transaction.
+    store
+        .raise_alert(&imadm_server::store::audit::SystemAlert {
+            rule: "audit_sink_lagging",
+            severity: "high",
+            detail: "behind".into(),
+            event_seq: 1,
+        })
+        .unwrap();
+    let ops = store.next_message("ops").unwrap().unwrap();
+    assert_eq!(ops.state, "open");
+    assert!(store.next_message("pager").unwrap().is_some());
+    let rec = store
+        .record_attempt(
+            ops.id,
+            "ops",
+            &Attempt::Failed {
+                error: "503".into(),
+                retry_at_ms: 100,
+            },
+            50,
+        )
+        .unwrap();
+    assert_eq!((rec.queued, rec.failing_since_ms), (1, Some(50)));
+    // Two instances notice the failing spell: one alert.
+    let raised = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            std::thread::spawn(move || store.raise_channel_failing("ops", "503 since 50").unwrap())
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .filter(|r| *r)
+        .count();
+    assert_eq!(raised, 1);
+    let rec = store
+        .record_attempt(ops.id, "ops", &Attempt::Delivered, 120)
+        .unwrap();
+    assert_eq!((rec.queued, rec.failing_alerted), (0, false));
+    assert_eq!(
+        store.message(ops.id).unwrap().unwrap().delivered_ms,
+        Some(120)
+    );
+    let names: Vec<String> = store
+        .channel_records()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(names, ["ops", "pager"]);
+    assert_eq!(store.prune_delivered(121).unwrap(), 1);
+    let id = store.enqueue_test("ops", "{}", 200).unwrap();
+    assert_eq!(store.next_message("ops").unwrap().unwrap().id, id);
+}

@@ -2,9 +2,10 @@
 //! serve on it). [`PgStore`] connects from a libpq-style URL ([`connect`]), keeps a
 //! bounded pool, applies the versioned schema ([`MIGRATIONS`], refusing a newer one), and
 //! implements [`Store`](super::Store) (`store.rs`) and its supertrait
-//! [`IncidentStore`](super::incident::IncidentStore) (`incident.rs`). Still missing:
-//! `ImStore`, `NotifyStore`, `KeyStore` and `BackupStore`, and with them the wiring in
-//! `lib.rs` that would let `AppState` run on it.
+//! [`IncidentStore`](super::incident::IncidentStore) (`incident.rs`), and
+//! [`NotifyStore`](super::notify::NotifyStore) (`notify.rs`). Still missing: `ImStore`,
+//! `KeyStore` and `BackupStore`, and with them the wiring in `lib.rs` that would let
+//! `AppState` run on it.
 //!
 //! Driver: `postgres` (the synchronous client over `tokio-postgres`, both sfackler's and
 //! the de-facto standard) with `r2d2_postgres` for the pool and `tokio-postgres-rustls`
@@ -24,6 +25,7 @@
 mod audit;
 pub mod connect;
 mod incident;
+mod notify;
 mod store;
 
 use std::sync::atomic::{AtomicU64, Ordering};
