@@ -693,3 +693,50 @@ fn notifications_queue_deliver_and_raise_a_failing_channel_once() {
     let id = store.enqueue_test("ops", "{}", 200).unwrap();
     assert_eq!(store.next_message("ops").unwrap().unwrap().id, id);
 }
+
+#[test]
+fn a_key_rotation_reseals_every_value_in_batches() {
+    use imadm_server::keys::ServerKey;
+    use imadm_server::store::keys::{Cursor, KeyStore};
+    use std::collections::BTreeMap;
+    let Some(schema) = Schema::new() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let ring = ServerKey::create(&dir.path().join("server.key")).unwrap();
+    let store = schema.open();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let id = store
+            .create_operator(&format!("k{i}"), "h", false, &[], 1)
+            .unwrap();
+        let aad = imadm_server::store::totp_aad(id);
+        store
+            .set_totp_secret(id, &ring.seal(format!("secret {i}").as_bytes(), &aad))
+            .unwrap();
+        ids.push(id);
+    }
+    let a = ring.active().id();
+    assert_eq!(
+        store.sealed_counts().unwrap(),
+        BTreeMap::from([(Some(a), 5)])
+    );
+    let b = ring.rotate().unwrap();
+    let reseal = |v: &[u8], aad: &str| ring.open(v, aad).map(|p| ring.seal(&p, aad));
+    let (mut cursor, mut batches) = (Some(Cursor::START), 0);
+    while let Some(c) = cursor {
+        cursor = store.reseal_batch(c, 2, b, &reseal).unwrap().next;
+        batches += 1;
+    }
+    assert!(batches >= 3, "5 rows, 2 a batch");
+    assert_eq!(
+        store.sealed_counts().unwrap(),
+        BTreeMap::from([(Some(b), 5)])
+    );
+    let op = store.operator_by_id(ids[4]).unwrap().unwrap();
+    let plain = ring
+        .open(
+            op.totp_secret.as_deref().unwrap(),
+            &imadm_server::store::totp_aad(ids[4]),
+        )
+        .unwrap();
+    assert_eq!(plain.as_slice(), b"secret 4");
+}

@@ -3,9 +3,10 @@
 //! bounded pool, applies the versioned schema ([`MIGRATIONS`], refusing a newer one), and
 //! implements [`Store`](super::Store) (`store.rs`) and its supertrait
 //! [`IncidentStore`](super::incident::IncidentStore) (`incident.rs`), and
-//! [`NotifyStore`](super::notify::NotifyStore) (`notify.rs`). Still missing: `ImStore`,
-//! `KeyStore` and `BackupStore`, and with them the wiring in `lib.rs` that would let
-//! `AppState` run on it.
+//! [`NotifyStore`](super::notify::NotifyStore) (`notify.rs`) and
+//! [`KeyStore`](super::keys::KeyStore) (`keys.rs`). Still missing: `ImStore` and
+//! `BackupStore`, and with them the wiring in `lib.rs` that would let `AppState` run on
+//! it.
 //!
 //! Driver: `postgres` (the synchronous client over `tokio-postgres`, both sfackler's and
 //! the de-facto standard) with `r2d2_postgres` for the pool and `tokio-postgres-rustls`
@@ -25,6 +26,7 @@
 mod audit;
 pub mod connect;
 mod incident;
+mod keys;
 mod notify;
 mod store;
 
