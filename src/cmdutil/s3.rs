@@ -15,7 +15,10 @@
 //! (after the snapshot's trailer checked out), aborted on any failure or when dropped
 //! uncommitted; an archive smaller than one part is one PUT at commit. Either way nothing
 //! is visible at the final key before the commit. The manifest object is written after the
-//! archive and is the commit marker.
+//! archive and is the commit marker. The upload is driven part by part through
+//! `MultipartStore`, so its id is known: a note of it ([`Pending`], under [`PENDING_DIR`])
+//! is written before the first part and deleted after the completion or abort, and
+//! `backup prune` aborts the uploads whose notes killed runs left behind.
 //!
 //! `object_store` is async; the CLI is not. Each [`Client`] owns a small tokio runtime
 //! and blocks on it, so callers see `Read`/`Write`.
@@ -30,10 +33,10 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path as ObjectPath;
-use object_store::{
-    ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart,
-};
+use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
+use tokio::task::JoinSet;
 
 use crate::error::{CliError, Kind, Result};
 
@@ -317,6 +320,8 @@ impl Lock {
 pub struct Client {
     rt: Arc<tokio::runtime::Runtime>,
     store: Arc<AmazonS3>,
+    /// The same without Object Lock headers, for the upload notes (deleted again).
+    plain: Arc<AmazonS3>,
     pub url: S3Url,
 }
 
@@ -360,26 +365,30 @@ impl Client {
                 ));
             }
         };
-        let mut options = ClientOptions::new()
+        let options = ClientOptions::new()
             .with_allow_http(allow_http)
             .with_connect_timeout(Duration::from_secs(10))
             .with_timeout(Duration::from_secs(120));
-        if let Some(lock) = lock {
-            options = options.with_default_headers(lock.headers());
-            builder = builder.with_checksum_algorithm(object_store::aws::Checksum::SHA256);
-        }
-        let store = builder
-            .with_client_options(options)
-            .with_retry(RetryConfig {
-                max_retries: 3,
-                retry_timeout: Duration::from_secs(60),
-                ..RetryConfig::default()
-            })
-            .build()
-            .map_err(|e| {
+        builder = builder.with_retry(RetryConfig {
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(60),
+            ..RetryConfig::default()
+        });
+        let build = |b: AmazonS3Builder| {
+            b.build().map(Arc::new).map_err(|e| {
                 CliError::usage(format!("cannot use {url}: {e}"))
                     .hint("set AWS_REGION, and AWS_ENDPOINT_URL for a service other than AWS")
-            })?;
+            })
+        };
+        let plain = build(builder.clone().with_client_options(options.clone()))?;
+        let store = match lock {
+            Some(lock) => build(
+                builder
+                    .with_client_options(options.with_default_headers(lock.headers()))
+                    .with_checksum_algorithm(object_store::aws::Checksum::SHA256),
+            )?,
+            None => plain.clone(),
+        };
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("imadm-s3")
@@ -387,7 +396,8 @@ impl Client {
             .build()?;
         Ok(Client {
             rt: Arc::new(rt),
-            store: Arc::new(store),
+            store,
+            plain,
             url: url.clone(),
         })
     }
@@ -398,7 +408,7 @@ impl Client {
         Upload {
             client: self.clone(),
             name,
-            state: State::Pending(Vec::new()),
+            state: State::Pending(Vec::with_capacity(PART_SIZE)),
         }
     }
 
@@ -434,12 +444,41 @@ fn is_loopback(u: &url::Url) -> bool {
     }
 }
 
+/// Where `backup run` notes the multipart uploads it has under way, beside the archives:
+/// `PREFIX/.imadm-pending/NAME.json`. A run killed mid-upload leaves its note, which
+/// `backup prune` finds (S3-compatible services do not all list multipart uploads).
+/// Listings of the prefix see it as a sub-prefix, never as an archive.
+pub const PENDING_DIR: &str = ".imadm-pending";
+
+/// The note of one multipart upload under way (no secret in it: the upload id alone
+/// grants nothing without the bucket's credentials).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Pending {
+    /// The object's key (the archive under the prefix).
+    pub key: String,
+    pub upload_id: String,
+    /// Unix seconds, the CLI's clock, when the upload was created.
+    pub started_at: i64,
+}
+
 enum State {
     /// Bytes of the first part, before the upload is created (its key is not known at
     /// the start of the stream).
     Pending(Vec<u8>),
-    Started(WriteMultipart),
+    Started(Multipart),
     Done,
+}
+
+/// A multipart upload under way: its id (so an abort needs no listing), its note, the
+/// part being filled and those uploading.
+struct Multipart {
+    key: ObjectPath,
+    id: object_store::MultipartId,
+    note: String,
+    filling: Vec<u8>,
+    next_part: usize,
+    done: Vec<Option<PartId>>,
+    in_flight: JoinSet<object_store::Result<(usize, PartId)>>,
 }
 
 /// The ciphertext's way into one S3 object (a writer of [`crate::encrypt::Tee`]).
@@ -450,30 +489,65 @@ pub struct Upload {
 }
 
 impl Upload {
-    fn key(&self) -> io::Result<ObjectPath> {
-        let name = self
-            .name
+    fn name(&self) -> io::Result<&str> {
+        self.name
             .get()
-            .ok_or_else(|| io::Error::other("the archive's name is not known yet"))?;
-        Ok(ObjectPath::from(self.client.url.key(name)))
+            .map(String::as_str)
+            .ok_or_else(|| io::Error::other("the archive's name is not known yet"))
     }
 
+    /// Create the multipart upload and note it before any part is sent.
     fn start(&mut self) -> io::Result<()> {
         let State::Pending(first) = std::mem::replace(&mut self.state, State::Done) else {
             return Ok(());
         };
-        let key = self.key()?;
-        let up = self
-            .client
-            .rt
-            .block_on(self.client.store.put_multipart(&key))
-            .map_err(|e| io_err(&format!("cannot start the upload to {}", self.where_()), e))?;
-        let mut w = WriteMultipart::new_with_chunk_size(up, PART_SIZE);
-        // A full part is spawned as a task on the runtime: enter it.
-        let _rt = self.client.rt.enter();
-        w.put(Bytes::from(first));
-        self.state = State::Started(w);
-        Ok(())
+        let name = self.name()?.to_owned();
+        let key = ObjectPath::from(self.client.url.key(&name));
+        let shown = self.where_();
+        let c = &self.client;
+        let id =
+            c.rt.block_on(c.store.create_multipart(&key))
+                .map_err(|e| io_err(&format!("cannot start the upload to {shown}"), e))?;
+        let note = pending_name(&name);
+        let body = serde_json::to_vec(&Pending {
+            key: key.to_string(),
+            upload_id: id.clone(),
+            started_at: crate::context::system_clock(),
+        })?;
+        // The note goes through the client without a retention: it is deleted again.
+        if let Err(e) = c.rt.block_on(
+            c.plain
+                .put(&ObjectPath::from(c.url.key(&note)), PutPayload::from(body)),
+        ) {
+            let _ = c.rt.block_on(c.store.abort_multipart(&key, &id));
+            return Err(io_err(&format!("cannot start the upload to {shown}"), e));
+        }
+        let mut m = Multipart {
+            key,
+            id,
+            note,
+            filling: Vec::with_capacity(PART_SIZE),
+            next_part: 0,
+            done: Vec::new(),
+            in_flight: JoinSet::new(),
+        };
+        let sent = m.send(c, first);
+        self.state = State::Started(m);
+        sent.map_err(|e| io_err(&format!("upload to {shown} failed"), e))
+    }
+
+    /// The part being filled is full: send it, waiting while `PARTS_IN_FLIGHT` are
+    /// uploading (back pressure: bounded memory, however slow the service).
+    fn send_full_part(&mut self) -> io::Result<()> {
+        let shown = self.where_();
+        let m = match &mut self.state {
+            State::Pending(_) => return self.start(),
+            State::Started(m) => m,
+            State::Done => return Ok(()),
+        };
+        let part = std::mem::replace(&mut m.filling, Vec::with_capacity(PART_SIZE));
+        m.send(&self.client, part)
+            .map_err(|e| io_err(&format!("upload to {shown} failed"), e))
     }
 
     fn where_(&self) -> String {
@@ -485,44 +559,98 @@ impl Upload {
 
     /// Complete the upload: from here on the archive is visible under its final key.
     pub fn commit(mut self) -> Result<String> {
-        let key = self.key()?;
+        let name = self.name()?.to_owned();
         let shown = self.where_();
-        let rt = self.client.rt.clone();
+        let c = self.client.clone();
         match std::mem::replace(&mut self.state, State::Done) {
-            State::Pending(bytes) => rt
-                .block_on(self.client.store.put(&key, PutPayload::from(bytes)))
+            State::Pending(bytes) => {
+                c.rt.block_on(
+                    c.store
+                        .put(&ObjectPath::from(c.url.key(&name)), PutPayload::from(bytes)),
+                )
                 .map(drop)
-                .map_err(|e| cli_err(&format!("cannot write {shown}"), e))?,
-            State::Started(w) => rt
-                .block_on(w.finish())
-                .map(drop)
-                .map_err(|e| cli_err(&format!("cannot complete the upload to {shown}"), e))?,
+                .map_err(|e| cli_err(&format!("cannot write {shown}"), e))?
+            }
+            State::Started(mut m) => {
+                let complete = (|| {
+                    if !m.filling.is_empty() || m.next_part == 0 {
+                        let last = std::mem::take(&mut m.filling);
+                        m.send(&c, last)?;
+                    }
+                    m.wait_for(&c, 0)?;
+                    let parts = m.done.drain(..).flatten().collect();
+                    c.rt.block_on(c.store.complete_multipart(&m.key, &m.id, parts))
+                })();
+                if let Err(e) = complete {
+                    // Put back, so that dropping `self` aborts it.
+                    self.state = State::Started(m);
+                    return Err(cli_err(
+                        &format!("cannot complete the upload to {shown}"),
+                        e,
+                    ));
+                }
+                c.forget(&m.note);
+            }
             State::Done => {}
         }
         Ok(shown)
     }
 }
 
-impl Write for Upload {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if let State::Pending(first) = &mut self.state {
-            first.extend_from_slice(buf);
-            if first.len() >= PART_SIZE {
-                self.start()?;
+impl Multipart {
+    fn send(&mut self, c: &Client, part: Vec<u8>) -> object_store::Result<()> {
+        self.wait_for(c, PARTS_IN_FLIGHT - 1)?;
+        let (store, key, id, idx) = (
+            c.store.clone(),
+            self.key.clone(),
+            self.id.clone(),
+            self.next_part,
+        );
+        self.next_part += 1;
+        self.in_flight.spawn_on(
+            async move {
+                let p = store
+                    .put_part(&key, &id, idx, PutPayload::from(part))
+                    .await?;
+                Ok((idx, p))
+            },
+            c.rt.handle(),
+        );
+        Ok(())
+    }
+
+    /// Wait until at most `left` parts are uploading; the first failure is returned.
+    fn wait_for(&mut self, c: &Client, left: usize) -> object_store::Result<()> {
+        while self.in_flight.len() > left {
+            let joined = c.rt.block_on(self.in_flight.join_next());
+            let Some(joined) = joined else { break };
+            let (idx, part) = joined.map_err(|e| object_store::Error::Generic {
+                store: "S3",
+                source: Box::new(e),
+            })??;
+            if self.done.len() <= idx {
+                self.done.resize(idx + 1, None);
             }
-            return Ok(buf.len());
+            self.done[idx] = Some(part);
         }
-        let shown = self.where_();
-        let rt = self.client.rt.clone();
-        let State::Started(w) = &mut self.state else {
-            return Err(io::Error::other("the upload is already finished"));
+        Ok(())
+    }
+}
+
+impl Write for Upload {
+    /// Fills the part up to `PART_SIZE` exactly (one allocation per part), then sends it.
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let part = match &mut self.state {
+            State::Pending(part) => part,
+            State::Started(m) => &mut m.filling,
+            State::Done => return Err(io::Error::other("the upload is already finished")),
         };
-        // Back pressure: bounded memory, however slow the service.
-        rt.block_on(w.wait_for_capacity(PARTS_IN_FLIGHT))
-            .map_err(|e| io_err(&format!("upload to {shown} failed"), e))?;
-        let _rt = rt.enter();
-        w.write(buf);
-        Ok(buf.len())
+        let n = buf.len().min(PART_SIZE - part.len());
+        part.extend_from_slice(&buf[..n]);
+        if part.len() == PART_SIZE {
+            self.send_full_part()?;
+        }
+        Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
@@ -530,15 +658,110 @@ impl Write for Upload {
 }
 
 impl Drop for Upload {
-    /// Uncommitted (an error, an interrupted stream): abort, so no parts are left behind
-    /// (best effort; what remains is listed for cleanup by the service's lifecycle rules).
+    /// Uncommitted (an error, an interrupted stream): abort, so no parts are left behind,
+    /// then drop the note (best effort: what remains is found by `backup prune`).
     fn drop(&mut self) {
-        if let State::Started(w) = std::mem::replace(&mut self.state, State::Done) {
-            let rt = self.client.rt.clone();
-            if let Err(e) = rt.block_on(w.abort()) {
-                tracing::warn!("could not abort the upload to {}: {e}", self.where_());
+        if let State::Started(mut m) = std::mem::replace(&mut self.state, State::Done) {
+            let c = self.client.clone();
+            m.in_flight.abort_all();
+            c.rt.block_on(async { while m.in_flight.join_next().await.is_some() {} });
+            match c.rt.block_on(c.store.abort_multipart(&m.key, &m.id)) {
+                Ok(()) => c.forget(&m.note),
+                Err(e) => tracing::warn!("could not abort the upload to {}: {e}", self.where_()),
             }
         }
+    }
+}
+
+/// The note's name under the prefix for the archive `name`.
+fn pending_name(name: &str) -> String {
+    format!("{PENDING_DIR}/{name}.json")
+}
+
+/// What `backup prune` found of a noted upload.
+#[derive(Debug)]
+pub struct Noted {
+    /// `s3://BUCKET/PREFIX/.imadm-pending/NAME.json`.
+    pub note: String,
+    note_name: String,
+    /// The note, or why it cannot be used (then it is left alone).
+    pub pending: std::result::Result<Pending, String>,
+}
+
+impl Client {
+    /// Delete an upload's note (best effort: a note left behind names an upload that is
+    /// gone, which prune then reports and removes).
+    fn forget(&self, note: &str) {
+        let key = ObjectPath::from(self.url.key(note));
+        if let Err(e) = self.rt.block_on(self.plain.delete(&key)) {
+            tracing::warn!("could not delete {}: {e}", self.display(note));
+        }
+    }
+
+    /// The notes of uploads under way (or left behind by killed runs) under the prefix.
+    pub fn pending(&self) -> Result<Vec<Noted>> {
+        let dir = ObjectPath::from(self.url.key(PENDING_DIR));
+        let listed = self
+            .rt
+            .block_on(self.plain.list_with_delimiter(Some(&dir)))
+            .map_err(|e| cli_err(&format!("cannot list {}", self.display(PENDING_DIR)), e))?;
+        let mut notes = Vec::new();
+        for o in listed.objects {
+            let Some(file) = o.location.filename() else {
+                continue;
+            };
+            let note_name = format!("{PENDING_DIR}/{file}");
+            let pending = self
+                .read_small(&note_name)
+                .map_err(|e| e.message)
+                .and_then(|b| {
+                    let p: Pending =
+                        serde_json::from_slice(&b).map_err(|e| format!("unreadable: {e}"))?;
+                    // Only the upload of the archive the note is named after: a note written by
+                    // someone else must not make prune abort another key's upload.
+                    let archive = file.strip_suffix(".json").unwrap_or_default();
+                    if !archive.ends_with(".age") || p.key != self.url.key(archive) {
+                        return Err(format!("names {:?}, not the archive {archive:?}", p.key));
+                    }
+                    Ok(p)
+                });
+            notes.push(Noted {
+                note: self.display(&note_name),
+                note_name,
+                pending,
+            });
+        }
+        notes.sort_by(|a, b| a.note.cmp(&b.note));
+        Ok(notes)
+    }
+
+    /// Abort a noted upload (one already gone counts as aborted), then delete its note.
+    pub fn abort_noted(&self, noted: &Noted) -> Result<()> {
+        let Ok(p) = &noted.pending else {
+            return Ok(());
+        };
+        let key = ObjectPath::from(p.key.as_str());
+        match self
+            .rt
+            .block_on(self.store.abort_multipart(&key, &p.upload_id))
+        {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => {
+                return Err(cli_err(
+                    &format!(
+                        "cannot abort the upload to s3://{}/{}",
+                        self.url.bucket, p.key
+                    ),
+                    e,
+                ));
+            }
+        }
+        self.rt
+            .block_on(
+                self.plain
+                    .delete(&ObjectPath::from(self.url.key(&noted.note_name))),
+            )
+            .map_err(|e| cli_err(&format!("cannot delete {}", noted.note), e))
     }
 }
 

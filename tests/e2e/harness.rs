@@ -1011,17 +1011,28 @@ impl S3Server {
         self.root.join(Self::BUCKET).join(key)
     }
 
-    /// Keys under `prefix`, as the server stores them.
+    /// Keys directly under `prefix` (objects, not sub-prefixes), as the server stores them.
     pub fn keys(&self, prefix: &str) -> Vec<String> {
         let dir = self.object_file(prefix);
         let mut v: Vec<String> = match std::fs::read_dir(&dir) {
             Ok(rd) => rd
-                .map(|e| format!("{prefix}/{}", e.unwrap().file_name().to_string_lossy()))
+                .map(|e| e.unwrap())
+                .filter(|e| !e.file_type().unwrap().is_dir())
+                .map(|e| format!("{prefix}/{}", e.file_name().to_string_lossy()))
                 .collect(),
             Err(_) => Vec::new(),
         };
         v.sort();
         v
+    }
+
+    /// Files of the server's root whose name holds `id` (an upload's parts and state).
+    pub fn files_naming(&self, id: &str) -> Vec<PathBuf> {
+        std::fs::read_dir(&self.root)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap().to_string_lossy().contains(id))
+            .collect()
     }
 
     /// The independent client: `aws` (awscli, from target/venv or PATH) against this
