@@ -3,7 +3,7 @@
 //! written in one pass and listed; the object fetched by an independent client (awscli)
 //! and decrypted by the Go `age` CLI; restore streamed from the bucket; a killed run and a
 //! service gone mid-upload (exit 3): no object, no local file, a note of the upload that
-//! `backup prune` aborts; damaged objects (exit 8);
+//! `backup prune` aborts; damaged objects (exit 8), a connection dropped mid-read (exit 3);
 //! the imadm profile and the shared credentials file; the compliance gate; prune, with
 //! and without Object Lock; the Object Lock request headers (through a recording proxy:
 //! s3s-fs has no Object Lock).
@@ -191,6 +191,67 @@ fn a_damaged_object_fails_verify_and_restore_with_exit_8() {
         assert_exit(&out, 8);
         assert_eq!(data_dump(&server), before);
     }
+}
+
+#[test]
+fn a_connection_dropped_mid_read_is_exit_3_not_a_damaged_archive() {
+    let server = Server::start();
+    let s3 = S3Server::start();
+    server.login();
+    // Far larger than what a reader that stops after the header lets through (socket
+    // buffers), so each cut below falls in the read that streams the archive.
+    seed_messages(&server, 48);
+    let (key, recipient) = keypair(server.tmp());
+    let mut cmd = server.imadm();
+    s3.apply(&mut cmd);
+    let out = run(cmd
+        .args(["backup", "run", "-o", "json", "--recipient", &recipient])
+        .args(["--to", &s3.url(PREFIX)]));
+    assert_success(&out);
+    let url = json_stdout(&out)["archives"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let size = json_stdout(&out)["size"].as_u64().unwrap();
+    let before = data_dump(&server);
+    // Through a network that drops after `budget` bytes of answers and stays down.
+    let through = |budget: u64, args: &[&str]| {
+        let proxy = CuttingProxy::start(s3.port, budget);
+        let mut cmd = server.imadm();
+        s3.apply(&mut cmd);
+        cmd.env(
+            "AWS_ENDPOINT_URL",
+            format!("http://127.0.0.1:{}", proxy.port),
+        );
+        let out = run(cmd.args(args));
+        assert_exit(&out, 3);
+        let err = stderr(&out);
+        assert!(err.contains(&format!("reading {url} failed")), "{err}");
+        assert!(!err.contains("imadm-test-secret-key"), "{err}");
+        err
+    };
+    let key = key.to_str().unwrap();
+    // restore reads its header, then streams it to the server: cut in the stream.
+    let err = through(
+        size / 2,
+        &[
+            "--yes",
+            "backup",
+            "restore",
+            "--identity",
+            key,
+            &url,
+            "--otp",
+            &server.next_code(),
+        ],
+    );
+    assert!(err.contains("the server's data was not changed"), "{err}");
+    assert_eq!(data_dump(&server), before);
+    // verify reads the archive twice (its digest, then decrypted): cut in the second.
+    through(
+        size + size / 2,
+        &["backup", "verify", "--identity", key, &url],
+    );
 }
 
 /// Multipart parts `s3s-fs` holds for uploads not yet completed.
