@@ -2,12 +2,14 @@
 //! location, the connection (AWS conventions), the streaming multipart upload that
 //! `backup run` tees the ciphertext into, and streaming reads of archives and manifests.
 //!
-//! The connection follows the AWS environment: `AWS_ACCESS_KEY_ID`,
-//! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, `AWS_ENDPOINT_URL` (and the
-//! other `AWS_*` settings `object_store` reads); without `AWS_ACCESS_KEY_ID`, the shared
-//! credentials file (`AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`), section
-//! `AWS_PROFILE` (else `default`). The imadm profile's `s3_endpoint`, `s3_region` and
-//! `s3_path_style` take precedence. Secrets are never taken from argv. Plain
+//! The connection follows the AWS conventions, each setting from the first place that has
+//! it ([`resolve`]): the imadm profile's entry for the destination (`config.toml`, keyed
+//! `s3://BUCKET[/PREFIX]`, its `aws_profile` choosing the AWS files' section), the profile's
+//! `s3_endpoint`, `s3_region` and `s3_path_style`, the `AWS_*` environment, the AWS config
+//! file (`AWS_CONFIG_FILE`, else `~/.aws/config`; `region`, `endpoint_url`,
+//! `s3.addressing_style`). Keys: `AWS_ACCESS_KEY_ID` and co., else (and always for a
+//! destination's `aws_profile`) the shared credentials file's section, else the config
+//! file's. Secrets are never taken from argv or `config.toml`. Plain
 //! `http://` endpoints are accepted on loopback only (a local test server); anything else
 //! must be https.
 //!
@@ -174,12 +176,13 @@ fn cli_err(what: &str, e: object_store::Error) -> CliError {
     Failure::new(what, e).into_cli()
 }
 
-/// The imadm profile's S3 settings (`config.toml`), over the `AWS_*` environment.
+/// The imadm profile's S3 settings (`config.toml`): profile-wide, and per destination.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     pub endpoint: Option<String>,
     pub region: Option<String>,
     pub path_style: Option<bool>,
+    pub destinations: std::collections::BTreeMap<String, crate::config::S3Destination>,
 }
 
 impl Settings {
@@ -188,71 +191,236 @@ impl Settings {
             endpoint: p.s3_endpoint.clone(),
             region: p.s3_region.clone(),
             path_style: p.s3_path_style,
+            destinations: p.s3.clone(),
         }
+    }
+
+    /// The profile's entry for `url`: the longest `s3://BUCKET[/PREFIX]` key that is
+    /// `url` or one of its parents.
+    fn destination(&self, url: &S3Url) -> Result<Option<&crate::config::S3Destination>> {
+        let mut best: Option<(usize, &crate::config::S3Destination)> = None;
+        for (key, d) in &self.destinations {
+            let at: S3Url = key.parse().map_err(|e| {
+                CliError::usage(format!("config.toml: the S3 destination {key:?}: {e}"))
+                    .hint("key each destination's table by s3://BUCKET or s3://BUCKET/PREFIX")
+            })?;
+            let under = at.prefix.is_empty()
+                || url.prefix == at.prefix
+                || url.prefix.starts_with(&format!("{}/", at.prefix));
+            if at.bucket == url.bucket && under && best.is_none_or(|(n, _)| at.prefix.len() >= n) {
+                best = Some((at.prefix.len(), d));
+            }
+        }
+        Ok(best.map(|(_, d)| d))
     }
 }
 
-/// Keys from the shared credentials file (an INI file), for `profile`: `None` when the
-/// file or the section is missing.
-fn shared_credentials(text: &str, profile: &str) -> Option<Vec<(String, String)>> {
+/// What a connection uses, each setting from the first place that has it: the imadm
+/// profile's entry for the destination, the profile's `s3_*`, the `AWS_*` environment, the
+/// AWS config file's profile. Keys come from the environment, or from the shared
+/// credentials (else config) file's section when the destination names an `aws_profile`
+/// or the environment has no `AWS_ACCESS_KEY_ID`.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Effective {
+    endpoint: Option<String>,
+    region: Option<String>,
+    path_style: Option<bool>,
+    /// `(aws_access_key_id, aws_secret_access_key, aws_session_token)` from a file; the
+    /// environment's keys are then not used.
+    keys: Option<(String, String, Option<String>)>,
+}
+
+/// Sections of an AWS INI file (credentials or config): `section` → keys (lower case), a
+/// nested block (`s3 =` then indented `key = value`) as `s3.key`.
+fn ini_section(text: &str, section: &str) -> Option<Vec<(String, String)>> {
     let mut in_section = false;
     let mut found = None::<Vec<(String, String)>>;
-    for line in text.lines().map(str::trim) {
+    let mut nested: Option<String> = None;
+    for raw in text.lines() {
+        let line = raw.trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
         if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            in_section = name.trim() == profile;
+            in_section = name.split_whitespace().collect::<Vec<_>>().join(" ") == section;
+            nested = None;
             if in_section {
                 found.get_or_insert_with(Vec::new);
             }
             continue;
         }
-        if in_section && let Some((k, v)) = line.split_once('=') {
-            found
-                .get_or_insert_with(Vec::new)
-                .push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_owned());
+        let indented = raw.starts_with([' ', '\t']);
+        if !indented {
+            nested = v.is_empty().then(|| k.clone());
+        }
+        if in_section {
+            let k = match (&nested, indented) {
+                (Some(n), true) => format!("{n}.{k}"),
+                _ => k,
+            };
+            found.get_or_insert_with(Vec::new).push((k, v));
         }
     }
     found
 }
 
-/// Apply the shared credentials file when the environment has no key.
-fn with_shared_credentials(mut b: AmazonS3Builder) -> Result<AmazonS3Builder> {
-    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
-        return Ok(b);
-    }
-    let explicit = std::env::var("AWS_PROFILE").ok();
+fn value<'a>(keys: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    keys.iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Resolve the settings of `url` (see [`Effective`]); `env` and `read` stand for the
+/// process environment and the file system, `home` for the home directory.
+fn resolve(
+    settings: &Settings,
+    url: &S3Url,
+    env: &dyn Fn(&str) -> Option<String>,
+    read: &dyn Fn(&std::path::Path) -> Option<String>,
+    home: Option<&std::path::Path>,
+) -> Result<Effective> {
+    let dest = settings.destination(url)?;
+    let named = dest.and_then(|d| d.aws_profile.clone());
+    let from_env = env("AWS_PROFILE").filter(|p| !p.is_empty());
+    let explicit = named.clone().or(from_env);
     let profile = explicit.clone().unwrap_or_else(|| "default".into());
-    let path = match std::env::var_os("AWS_SHARED_CREDENTIALS_FILE") {
-        Some(p) => std::path::PathBuf::from(p),
-        None => match directories::BaseDirs::new() {
-            Some(d) => d.home_dir().join(".aws/credentials"),
-            None => return Ok(b),
-        },
+    let file = |var: &str, default: &str| {
+        env(var)
+            .map(std::path::PathBuf::from)
+            .or_else(|| home.map(|h| h.join(default)))
     };
-    let keys = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| shared_credentials(&t, &profile));
-    let Some(keys) = keys else {
-        if explicit.is_some() {
-            return Err(CliError::usage(format!(
-                "AWS_PROFILE={profile}: no such section in {}",
-                path.display()
-            ))
-            .hint("add [PROFILE] with aws_access_key_id and aws_secret_access_key, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"));
-        }
-        return Ok(b);
+    let credentials_path = file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials");
+    let config_path = file("AWS_CONFIG_FILE", ".aws/config");
+    let credentials = credentials_path
+        .as_deref()
+        .and_then(read)
+        .and_then(|t| ini_section(&t, &profile));
+    let config_section = match profile.as_str() {
+        "default" => "default".to_owned(),
+        p => format!("profile {p}"),
     };
-    for (k, v) in keys {
-        b = match k.as_str() {
-            "aws_access_key_id" => b.with_access_key_id(v),
-            "aws_secret_access_key" => b.with_secret_access_key(v),
-            "aws_session_token" => b.with_token(v),
-            _ => b,
+    let config = config_path
+        .as_deref()
+        .and_then(read)
+        .and_then(|t| ini_section(&t, &config_section));
+    if let Some(p) = &explicit
+        && credentials.is_none()
+        && config.is_none()
+    {
+        let shown = |p: &Option<std::path::PathBuf>| {
+            p.as_deref().map_or("-".into(), |p| p.display().to_string())
         };
+        let whose = match &named {
+            Some(_) => format!("aws_profile {p} of {url} in config.toml"),
+            None => format!("AWS_PROFILE={p}"),
+        };
+        return Err(CliError::usage(format!(
+            "{whose}: no such section in {} or {}",
+            shown(&credentials_path),
+            shown(&config_path)
+        ))
+        .hint("add [PROFILE] with aws_access_key_id and aws_secret_access_key to the credentials file, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"));
     }
-    Ok(b)
+    let config = config.unwrap_or_default();
+    let cfg = |k: &str| value(&config, k).map(str::to_owned);
+    let env_any = |names: &[&str]| names.iter().find_map(|n| env(n).filter(|v| !v.is_empty()));
+    // `AWS_VIRTUAL_HOSTED_STYLE_REQUEST` is object_store's own (its endpoint then names the
+    // bucket already): left to it, and over the config file.
+    let path_style_cfg = match value(&config, "s3.addressing_style") {
+        _ if env("AWS_VIRTUAL_HOSTED_STYLE_REQUEST").is_some() => None,
+        Some("path") => Some(true),
+        Some("virtual") => Some(false),
+        _ => None,
+    };
+    // Keys from a file when the destination names a profile, or the environment has none.
+    let keys = if named.is_some() || env("AWS_ACCESS_KEY_ID").is_none() {
+        let from = credentials
+            .as_deref()
+            .filter(|c| value(c, "aws_access_key_id").is_some())
+            .unwrap_or(&config);
+        match (
+            value(from, "aws_access_key_id"),
+            value(from, "aws_secret_access_key"),
+        ) {
+            (Some(id), Some(secret)) => Some((
+                id.to_owned(),
+                secret.to_owned(),
+                value(from, "aws_session_token").map(str::to_owned),
+            )),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    Ok(Effective {
+        endpoint: dest
+            .and_then(|d| d.endpoint.clone())
+            .or_else(|| settings.endpoint.clone())
+            .or_else(|| env_any(&["AWS_ENDPOINT_URL", "AWS_ENDPOINT"]))
+            .or_else(|| cfg("endpoint_url")),
+        region: dest
+            .and_then(|d| d.region.clone())
+            .or_else(|| settings.region.clone())
+            .or_else(|| env_any(&["AWS_REGION", "AWS_DEFAULT_REGION"]))
+            .or_else(|| cfg("region")),
+        path_style: dest
+            .and_then(|d| d.path_style)
+            .or(settings.path_style)
+            .or(path_style_cfg),
+        keys,
+    })
+}
+
+/// The endpoint of `bucket`: virtual-host addressing puts the bucket in the host name
+/// (`https://BUCKET.HOST`), which `object_store` expects of a custom endpoint.
+fn bucket_endpoint(endpoint: &str, bucket: &str, virtual_host: bool) -> Result<String> {
+    if !virtual_host {
+        return Ok(endpoint.to_owned());
+    }
+    let mut u = url::Url::parse(endpoint)
+        .map_err(|e| CliError::usage(format!("the S3 endpoint {endpoint:?} is not a URL: {e}")))?;
+    let host = match u.host() {
+        Some(url::Host::Domain(d)) => d.to_owned(),
+        _ => {
+            return Err(CliError::usage(format!(
+                "virtual-host addressing needs a host name in the S3 endpoint, not {endpoint:?}"
+            ))
+            .hint("set path_style = true (s3_path_style) for an endpoint given by IP address"));
+        }
+    };
+    u.set_host(Some(&format!("{bucket}.{host}"))).map_err(|e| {
+        CliError::usage(format!("cannot address bucket {bucket} at {endpoint}: {e}"))
+    })?;
+    Ok(u.as_str().trim_end_matches('/').to_owned())
+}
+
+/// The `AWS_*` environment as `object_store` reads it, without the keys when they come
+/// from a file instead.
+fn builder_from_env(with_keys: bool) -> AmazonS3Builder {
+    let mut b = AmazonS3Builder::new();
+    for (k, v) in std::env::vars() {
+        if !k.starts_with("AWS_") {
+            continue;
+        }
+        let Ok(key) = k.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() else {
+            continue;
+        };
+        let is_key = matches!(
+            key,
+            AmazonS3ConfigKey::AccessKeyId
+                | AmazonS3ConfigKey::SecretAccessKey
+                | AmazonS3ConfigKey::Token
+        );
+        if with_keys || !is_key {
+            b = b.with_config(key, v);
+        }
+    }
+    b
 }
 
 /// S3 Object Lock retention of the objects a run writes (`--object-lock-days`).
@@ -339,32 +507,45 @@ impl Client {
     }
 
     fn connect_with(url: &S3Url, settings: &Settings, lock: Option<&Lock>) -> Result<Client> {
-        let mut builder =
-            with_shared_credentials(AmazonS3Builder::from_env())?.with_bucket_name(&url.bucket);
-        if let Some(e) = &settings.endpoint {
-            builder = builder.with_endpoint(e);
+        let home = directories::BaseDirs::new().map(|d| d.home_dir().to_owned());
+        let eff = resolve(
+            settings,
+            url,
+            &|k| std::env::var(k).ok(),
+            &|p| std::fs::read_to_string(p).ok(),
+            home.as_deref(),
+        )?;
+        Client::build(url, eff, lock)
+    }
+
+    fn build(url: &S3Url, eff: Effective, lock: Option<&Lock>) -> Result<Client> {
+        let mut builder = builder_from_env(eff.keys.is_none()).with_bucket_name(&url.bucket);
+        if let Some((id, secret, token)) = eff.keys {
+            builder = builder
+                .with_access_key_id(id)
+                .with_secret_access_key(secret);
+            if let Some(t) = token {
+                builder = builder.with_token(t);
+            }
         }
-        if let Some(r) = &settings.region {
+        if let Some(r) = &eff.region {
             builder = builder.with_region(r);
         }
-        if let Some(p) = settings.path_style {
+        if let Some(p) = eff.path_style {
             builder = builder.with_virtual_hosted_style_request(!p);
         }
-        let endpoint = builder.get_config_value(&AmazonS3ConfigKey::Endpoint);
-        let allow_http = match endpoint.as_deref().map(url::Url::parse) {
-            None => false,
-            Some(Ok(u)) if u.scheme() == "https" => false,
-            Some(Ok(u)) if u.scheme() == "http" && is_loopback(&u) => true,
-            Some(_) => {
-                return Err(CliError::usage(format!(
-                    "the S3 endpoint {:?} is not an https URL",
-                    endpoint.unwrap_or_default()
-                ))
-                .hint(
-                    "set AWS_ENDPOINT_URL (or the profile's s3_endpoint) to https://HOST[:PORT]; plain http only on 127.0.0.1",
-                ));
-            }
-        };
+        if let Some(e) = &eff.endpoint {
+            check_endpoint(e)?;
+            builder = builder.with_endpoint(bucket_endpoint(
+                e,
+                &url.bucket,
+                eff.path_style == Some(false),
+            )?);
+        }
+        let allow_http = eff
+            .endpoint
+            .as_deref()
+            .is_some_and(|e| e.starts_with("http://"));
         let options = ClientOptions::new()
             .with_allow_http(allow_http)
             .with_connect_timeout(Duration::from_secs(10))
@@ -432,6 +613,20 @@ impl Client {
     /// `s3://BUCKET/PREFIX/NAME`, for messages.
     pub fn display(&self, name: &str) -> String {
         format!("s3://{}/{}", self.url.bucket, self.url.key(name))
+    }
+}
+
+/// An endpoint is `https://`, or plain `http://` on loopback only (a local test server).
+fn check_endpoint(endpoint: &str) -> Result<()> {
+    match url::Url::parse(endpoint) {
+        Ok(u) if u.scheme() == "https" => Ok(()),
+        Ok(u) if u.scheme() == "http" && is_loopback(&u) => Ok(()),
+        _ => Err(CliError::usage(format!(
+            "the S3 endpoint {endpoint:?} is not an https URL"
+        ))
+        .hint(
+            "set AWS_ENDPOINT_URL (or the profile's s3_endpoint) to https://HOST[:PORT]; plain http only on 127.0.0.1",
+        )),
     }
 }
 
@@ -870,7 +1065,7 @@ mod tests {
     #[test]
     fn the_shared_credentials_file_gives_the_named_section() {
         let text = "[default]\naws_access_key_id = AKDEF\n\n# comment\n[backup]\nAWS_ACCESS_KEY_ID=AKB\naws_secret_access_key = s3cr=t\n";
-        let keys = shared_credentials(text, "backup").unwrap();
+        let keys = ini_section(text, "backup").unwrap();
         assert_eq!(
             keys,
             vec![
@@ -878,8 +1073,227 @@ mod tests {
                 ("aws_secret_access_key".into(), "s3cr=t".into())
             ]
         );
-        assert_eq!(shared_credentials(text, "default").unwrap().len(), 1);
-        assert!(shared_credentials(text, "other").is_none());
+        assert_eq!(ini_section(text, "default").unwrap().len(), 1);
+        assert!(ini_section(text, "other").is_none());
+        // The config file's `[profile NAME]` and nested `s3 =` block.
+        let config = "[profile  oss]\nregion = cn-hangzhou\ns3 =\n  addressing_style = virtual\nendpoint_url = https://oss.example\n";
+        let keys = ini_section(config, "profile oss").unwrap();
+        assert_eq!(value(&keys, "s3.addressing_style"), Some("virtual"));
+        assert_eq!(value(&keys, "endpoint_url"), Some("https://oss.example"));
+        assert_eq!(value(&keys, "addressing_style"), None);
+    }
+
+    /// The environment and files of one precedence case.
+    struct World {
+        env: Vec<(&'static str, &'static str)>,
+        files: Vec<(&'static str, &'static str)>,
+    }
+
+    impl World {
+        fn resolve(&self, settings: &Settings, url: &str) -> Result<Effective> {
+            let env = |k: &str| {
+                self.env
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            };
+            let read = |p: &std::path::Path| {
+                self.files
+                    .iter()
+                    .find(|(n, _)| std::path::Path::new(n) == p)
+                    .map(|(_, t)| (*t).to_owned())
+            };
+            resolve(
+                settings,
+                &url.parse().unwrap(),
+                &env,
+                &read,
+                Some(std::path::Path::new("/home/op")),
+            )
+        }
+    }
+
+    fn dest(
+        endpoint: Option<&str>,
+        region: Option<&str>,
+        aws_profile: Option<&str>,
+    ) -> crate::config::S3Destination {
+        crate::config::S3Destination {
+            endpoint: endpoint.map(Into::into),
+            region: region.map(Into::into),
+            path_style: None,
+            aws_profile: aws_profile.map(Into::into),
+        }
+    }
+
+    const CONFIG: &str = "[default]\nregion = cfg-region\nendpoint_url = https://cfg.example\n\n[profile second]\nregion = second-region\ns3 =\n  addressing_style = virtual\n";
+    const CREDENTIALS: &str = "[default]\naws_access_key_id = AKDEF\naws_secret_access_key = sdef\n\n[second]\naws_access_key_id = AK2\naws_secret_access_key = s2\naws_session_token = t2\n";
+
+    #[test]
+    fn settings_come_from_the_destination_then_the_profile_then_the_environment_then_the_aws_config()
+     {
+        let files = vec![
+            ("/home/op/.aws/config", CONFIG),
+            ("/home/op/.aws/credentials", CREDENTIALS),
+        ];
+        let bare = World {
+            env: vec![],
+            files: files.clone(),
+        };
+        // The AWS config file alone (its default profile); keys from the credentials file.
+        let e = bare.resolve(&Settings::default(), "s3://bkt/x").unwrap();
+        assert_eq!(e.endpoint.as_deref(), Some("https://cfg.example"));
+        assert_eq!(e.region.as_deref(), Some("cfg-region"));
+        assert_eq!(e.path_style, None);
+        assert_eq!(e.keys, Some(("AKDEF".into(), "sdef".into(), None)));
+        // The environment over the config file; its keys over the credentials file.
+        let env = World {
+            env: vec![
+                ("AWS_REGION", "env-region"),
+                ("AWS_ENDPOINT_URL", "https://env.example"),
+                ("AWS_ACCESS_KEY_ID", "AKENV"),
+            ],
+            files: files.clone(),
+        };
+        let e = env.resolve(&Settings::default(), "s3://bkt/x").unwrap();
+        assert_eq!(e.endpoint.as_deref(), Some("https://env.example"));
+        assert_eq!(e.region.as_deref(), Some("env-region"));
+        assert_eq!(e.keys, None, "the environment's keys");
+        // The imadm profile over the environment.
+        let mut settings = Settings {
+            endpoint: Some("https://profile.example".into()),
+            region: Some("profile-region".into()),
+            path_style: Some(true),
+            ..Settings::default()
+        };
+        let e = env.resolve(&settings, "s3://bkt/x").unwrap();
+        assert_eq!(e.endpoint.as_deref(), Some("https://profile.example"));
+        assert_eq!(e.region.as_deref(), Some("profile-region"));
+        assert_eq!(e.path_style, Some(true));
+        // The destination's entry over all, the longest matching key alone; its aws_profile
+        // picks the sections of both files, over the environment's keys.
+        settings
+            .destinations
+            .insert("s3://bkt".into(), dest(None, Some("bucket-region"), None));
+        settings.destinations.insert(
+            "s3://bkt/x".into(),
+            dest(Some("https://dest.example"), None, Some("second")),
+        );
+        settings.destinations.insert(
+            "s3://other".into(),
+            dest(Some("https://no.example"), None, None),
+        );
+        let e = env.resolve(&settings, "s3://bkt/x/y").unwrap();
+        assert_eq!(e.endpoint.as_deref(), Some("https://dest.example"));
+        // One entry applies, whole: what it leaves out comes from the profile.
+        assert_eq!(e.region.as_deref(), Some("profile-region"));
+        assert_eq!(
+            e.path_style,
+            Some(true),
+            "the profile's, over the config file's"
+        );
+        assert_eq!(e.keys, Some(("AK2".into(), "s2".into(), Some("t2".into()))));
+        // `s3://bkt/xy` is not under `s3://bkt/x`.
+        let e = env.resolve(&settings, "s3://bkt/xy").unwrap();
+        assert_eq!(e.endpoint.as_deref(), Some("https://profile.example"));
+        assert_eq!(e.region.as_deref(), Some("bucket-region"));
+        assert_eq!(e.keys, None);
+        // AWS_PROFILE and AWS_CONFIG_FILE: the named config section (addressing style too).
+        let named = World {
+            env: vec![
+                ("AWS_PROFILE", "second"),
+                ("AWS_CONFIG_FILE", "/etc/aws-config"),
+            ],
+            files: vec![
+                ("/etc/aws-config", CONFIG),
+                ("/home/op/.aws/credentials", CREDENTIALS),
+            ],
+        };
+        let e = named.resolve(&Settings::default(), "s3://bkt").unwrap();
+        assert_eq!(e.region.as_deref(), Some("second-region"));
+        assert_eq!(e.endpoint, None);
+        assert_eq!(e.path_style, Some(false));
+        assert_eq!(e.keys.unwrap().0, "AK2");
+    }
+
+    #[test]
+    fn a_named_aws_profile_that_is_nowhere_is_a_usage_error() {
+        let w = World {
+            env: vec![("AWS_PROFILE", "nope")],
+            files: vec![("/home/op/.aws/credentials", CREDENTIALS)],
+        };
+        let e = w.resolve(&Settings::default(), "s3://bkt").unwrap_err();
+        assert_eq!(e.kind, Kind::Usage);
+        assert!(
+            e.message.starts_with("AWS_PROFILE=nope: no such section"),
+            "{}",
+            e.message
+        );
+        let mut settings = Settings::default();
+        settings
+            .destinations
+            .insert("s3://bkt".into(), dest(None, None, Some("gone")));
+        let w = World {
+            env: vec![],
+            files: vec![],
+        };
+        let e = w.resolve(&settings, "s3://bkt/p").unwrap_err();
+        assert!(
+            e.message.contains("aws_profile gone of s3://bkt/p"),
+            "{}",
+            e.message
+        );
+        // No secret is ever in a message.
+        assert!(!e.message.contains("sdef"));
+        settings
+            .destinations
+            .insert("not-a-url".into(), dest(None, None, None));
+        assert_eq!(
+            w.resolve(&settings, "s3://bkt").unwrap_err().kind,
+            Kind::Usage
+        );
+    }
+
+    #[test]
+    fn virtual_host_addressing_puts_the_bucket_in_the_host_name() {
+        assert_eq!(
+            bucket_endpoint("https://oss-cn-hangzhou.aliyuncs.com", "bkt", true).unwrap(),
+            "https://bkt.oss-cn-hangzhou.aliyuncs.com"
+        );
+        assert_eq!(
+            bucket_endpoint("https://minio.example:9000/", "bkt", true).unwrap(),
+            "https://bkt.minio.example:9000"
+        );
+        assert_eq!(
+            bucket_endpoint("https://minio.example:9000", "bkt", false).unwrap(),
+            "https://minio.example:9000"
+        );
+        assert!(bucket_endpoint("http://127.0.0.1:9000", "bkt", true).is_err());
+        // The URL the client then requests (a presigned one: built, not sent).
+        let url = |path_style: bool| {
+            let c = Client::build(
+                &"s3://bkt/pre".parse().unwrap(),
+                Effective {
+                    endpoint: Some("https://s3.example.net".into()),
+                    region: Some("us-east-1".into()),
+                    path_style: Some(path_style),
+                    keys: Some(("AK".into(), "SK".into(), None)),
+                },
+                None,
+            )
+            .unwrap();
+            use object_store::signer::Signer;
+            let u =
+                c.rt.block_on(c.store.signed_url(
+                    http::Method::GET,
+                    &ObjectPath::from("pre/a.age"),
+                    Duration::from_secs(60),
+                ))
+                .unwrap();
+            format!("{}://{}{}", u.scheme(), u.host_str().unwrap(), u.path())
+        };
+        assert_eq!(url(false), "https://bkt.s3.example.net/pre/a.age");
+        assert_eq!(url(true), "https://s3.example.net/bkt/pre/a.age");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! and decrypted by the Go `age` CLI; restore streamed from the bucket; a killed run and a
 //! service gone mid-upload (exit 3): no object, no local file, a note of the upload that
 //! `backup prune` aborts; damaged objects (exit 8), a connection dropped mid-read (exit 3);
-//! the imadm profile and the shared credentials file; the compliance gate; prune, with
+//! the imadm profile and the shared credentials file; two destinations with their own
+//! settings (profile table, AWS config file); the compliance gate; prune, with
 //! and without Object Lock; the Object Lock request headers (through a recording proxy:
 //! s3s-fs has no Object Lock).
 
@@ -503,6 +504,82 @@ fn the_profile_and_the_shared_credentials_file_reach_the_bucket_without_aws_vari
     let out = backup("nope");
     assert_error(&out, 2, "AWS_PROFILE=nope");
     assert!(!stderr(&out).contains(&value("AWS_SECRET_ACCESS_KEY")));
+}
+
+#[test]
+fn two_destinations_take_their_own_settings_from_the_profile_and_the_aws_files() {
+    let server = Server::start();
+    let first = S3Server::start();
+    let second = S3Server::start();
+    server.login();
+    let env = first.env();
+    let value = |k: &str| env.iter().find(|(n, _)| *n == k).unwrap().1.clone();
+    let keys = format!(
+        "aws_access_key_id = {}\naws_secret_access_key = {}\n",
+        value("AWS_ACCESS_KEY_ID"),
+        value("AWS_SECRET_ACCESS_KEY")
+    );
+    // The AWS files: the default profile reaches the first server (its endpoint from the
+    // config file); the second destination names its own profile and endpoint in imadm's.
+    let aws_config = server.tmp().join("aws-config");
+    std::fs::write(
+        &aws_config,
+        format!(
+            "[default]\nregion = us-east-1\nendpoint_url = http://127.0.0.1:{}\n\n[profile second]\nregion = us-east-1\n",
+            first.port
+        ),
+    )
+    .unwrap();
+    let creds = server.tmp().join("aws-credentials");
+    std::fs::write(&creds, format!("[default]\n{keys}\n[second]\n{keys}")).unwrap();
+    let config = server.config_dir.join("config.toml");
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str(&format!(
+        "\n[profiles.dev.s3.\"s3://{}/two\"]\nendpoint = \"http://127.0.0.1:{}\"\naws_profile = \"second\"\npath_style = true\n",
+        S3Server::BUCKET,
+        second.port
+    ));
+    std::fs::write(&config, toml).unwrap();
+    let (_, recipient) = keypair(server.tmp());
+    let aws = |cmd: &mut assert_cmd::Command| {
+        for (k, _) in &env {
+            cmd.env_remove(k);
+        }
+        cmd.env_remove("AWS_PROFILE")
+            .env("AWS_CONFIG_FILE", &aws_config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &creds);
+    };
+    let mut cmd = server.imadm();
+    aws(&mut cmd);
+    let out = run(cmd
+        .args(["backup", "run", "-o", "json", "--recipient", &recipient])
+        .args(["--to", &first.url("one"), "--to", &first.url("two")]));
+    assert_success(&out);
+    let name = file_name(json_stdout(&out)["archives"][0].as_str().unwrap());
+    let both = |p: &str| vec![format!("{p}/{name}"), format!("{p}/{name}.manifest.json")];
+    assert_eq!(first.keys("one"), both("one"));
+    assert!(first.keys("two").is_empty(), "{:?}", first.keys("two"));
+    assert_eq!(second.keys("two"), both("two"));
+    assert!(second.keys("one").is_empty());
+    // Read back from each through the same settings; the config file survives imadm's
+    // own rewrites.
+    assert_success(&run(server
+        .imadm()
+        .args(["config", "set", "output", "table"])));
+    let mut cmd = server.imadm();
+    aws(&mut cmd);
+    let out = run(cmd.args([
+        "backup",
+        "list",
+        "-o",
+        "json",
+        &first.url("two"),
+        &first.url("one"),
+    ]));
+    assert_success(&out);
+    let listed = json_stdout(&out);
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed:#}");
+    assert!(listed[0]["sha256"].is_string() && listed[0]["sha256"] == listed[1]["sha256"]);
 }
 
 #[test]
