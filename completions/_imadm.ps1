@@ -2048,6 +2048,7 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
             [CompletionResult]::new('--keep-daily', '--keep-daily', [CompletionResultType]::ParameterName, 'Keep the newest archive of each of the last N days that have archives')
             [CompletionResult]::new('--keep-weekly', '--keep-weekly', [CompletionResultType]::ParameterName, 'Keep the newest archive of each of the last N ISO weeks that have archives')
             [CompletionResult]::new('--keep-monthly', '--keep-monthly', [CompletionResultType]::ParameterName, 'Keep the newest archive of each of the last N months that have archives')
+            [CompletionResult]::new('--incomplete-older-than', '--incomplete-older-than', [CompletionResultType]::ParameterName, 'S3: abort the multipart uploads of interrupted runs started longer ago than this (default 24h; 0s: all, including a run under way); alone, prune only those')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Saved server profile to use')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Admin API base URL (https only)')
             [CompletionResult]::new('--app-id', '--app-id', [CompletionResultType]::ParameterName, 'Lanying app id, sent as the `app_id` header')

@@ -1556,7 +1556,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__backup__subcmd__prune)
-            opts="-o -y -v -q -h -V --in --keep-last --keep-daily --keep-weekly --keep-monthly --dry-run --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-o -y -v -q -h -V --in --keep-last --keep-daily --keep-weekly --keep-monthly --incomplete-older-than --dry-run --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1579,6 +1579,10 @@ _imadm() {
                     return 0
                     ;;
                 --keep-monthly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --incomplete-older-than)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1967,6 +1967,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand --keep-daily 'Keep the newest archive of each of the last N days that have archives'
             cand --keep-weekly 'Keep the newest archive of each of the last N ISO weeks that have archives'
             cand --keep-monthly 'Keep the newest archive of each of the last N months that have archives'
+            cand --incomplete-older-than 'S3: abort the multipart uploads of interrupted runs started longer ago than this (default 24h; 0s: all, including a run under way); alone, prune only those'
             cand --profile 'Saved server profile to use'
             cand --server 'Admin API base URL (https only)'
             cand --app-id 'Lanying app id, sent as the `app_id` header'

@@ -1779,6 +1779,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subc
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-daily -d 'Keep the newest archive of each of the last N days that have archives' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-weekly -d 'Keep the newest archive of each of the last N ISO weeks that have archives' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-monthly -d 'Keep the newest archive of each of the last N months that have archives' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l incomplete-older-than -d 'S3: abort the multipart uploads of interrupted runs started longer ago than this (default 24h; 0s: all, including a run under way); alone, prune only those' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r

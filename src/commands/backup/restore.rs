@@ -18,7 +18,7 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Archive, Remember, decrypt, integrity, load_identities};
+use super::{Archive, Remember, decrypt, load_identities, unreadable};
 use crate::commands::StepUpArgs;
 use crate::context::Context;
 use crate::error::Result;
@@ -202,8 +202,9 @@ pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
         Ok(r) => r,
         Err(e) => {
             if let Some(why) = broken.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                return Err(integrity(format!("{archive} is damaged: {why}"))
-                    .hint("the server's data was not changed; use another copy of the backup"));
+                let e = unreadable(&archive, why);
+                let hint = e.hint.clone().unwrap_or_default();
+                return Err(e.hint(format!("the server's data was not changed; {hint}")));
             }
             return Err(e);
         }
