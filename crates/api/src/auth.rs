@@ -10,7 +10,7 @@
 //! Passkeys go through the browser (RFC 8628 device authorization grant): the CLI gets a
 //! [`DeviceAuthorization`] (from `POST /admin/auth/device` for a login, `POST
 //! /admin/mfa/passkeys` for an enrolment, or a step-up request sent with
-//! `x-imadm-step-up: web`), shows its URL and user code, and polls
+//! `x-imadm-otp: web`), shows its URL and user code, and polls
 //! `POST /admin/auth/device/token` until the operator approved or denied it on the page;
 //! the answer is a [`DeviceGrant`].
 
@@ -250,7 +250,7 @@ impl std::fmt::Debug for DeviceTokenRequest {
 /// An approved device code (once: the code is spent). Which field is set depends on what
 /// was approved: a login (`session`), an enrolment (`passkey`, and `session` when that
 /// lifted a restriction of the enrolling session), a step-up (`step_up_token`: send the
-/// request again with it in `x-imadm-step-up`, within a minute, once).
+/// request again with it in `x-imadm-otp`, within a minute, once).
 #[derive(Clone, Serialize, Deserialize, ToSchema)]
 pub struct DeviceGrant {
     /// The operator who approved.
@@ -279,4 +279,45 @@ impl std::fmt::Debug for DeviceGrant {
 pub struct PasswordChanged {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SessionTokens>,
+}
+
+/// The approval page's requests (`POST /admin/approve/begin|finish|deny`), sent by its
+/// script with the page's CSRF token (header `x-csrf-token`, and the cookie it matches).
+#[derive(Clone, Serialize, Deserialize, ToSchema)]
+pub struct ApproveBegin {
+    /// The user code, `XXXX-XXXX`.
+    #[schema(min_length = 1, max_length = 16)]
+    pub user_code: String,
+    /// A login's operator (a login only).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// A login's password (a login only).
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for ApproveBegin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApproveBegin")
+            .field("user_code", &self.user_code)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The browser's WebAuthn credential (`navigator.credentials.create` or `.get`, binary
+/// fields base64url) for a user code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ApproveFinish {
+    #[schema(min_length = 1, max_length = 16)]
+    pub user_code: String,
+    #[schema(value_type = Object)]
+    pub credential: serde_json::Value,
+}
+
+/// Deny the approval of a user code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ApproveDeny {
+    #[schema(min_length = 1, max_length = 16)]
+    pub user_code: String,
 }

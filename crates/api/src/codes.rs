@@ -80,7 +80,7 @@ pub const APPROVAL_DENIED: i32 = 50032;
 /// The device code expired, was used already, or is unknown (`expired_token`).
 pub const APPROVAL_EXPIRED: i32 = 50033;
 /// This request waits for a passkey approval in the browser: `data.approval` says where
-/// (sent when the request asked for one with `x-imadm-step-up: web`).
+/// (sent when the request asked for one with `x-imadm-otp: web`).
 pub const APPROVAL_REQUIRED: i32 = 50034;
 /// The passkey did not verify (unknown credential, no user verification, wrong origin).
 pub const PASSKEY_INVALID: i32 = 50035;
@@ -94,8 +94,11 @@ pub fn http_status(code: i32) -> u16 {
         // A missing or unknown app_id is a malformed request (a required header), not a
         // missing resource.
         BAD_REQUEST | APP_ID_UNKNOWN => 400,
-        // RFC 8628 section 3.5 answers every polling error with 400.
-        APPROVAL_PENDING | APPROVAL_SLOW_DOWN | APPROVAL_DENIED | APPROVAL_EXPIRED => 400,
+        // RFC 8628 section 3.5 answers polling errors with 400; a denial is a 403 and an
+        // unknown or spent code a 404 here, like any refusal and missing resource.
+        APPROVAL_PENDING | APPROVAL_SLOW_DOWN => 400,
+        APPROVAL_DENIED => 403,
+        APPROVAL_EXPIRED => 404,
         TOKEN_MISSING | TOKEN_INVALID | BAD_CREDENTIALS | MFA_REQUIRED | MFA_INVALID
         | MFA_REPLAYED | TOKEN_EXPIRED | REFRESH_INVALID | STEP_UP_REQUIRED | APPROVAL_REQUIRED
         | PASSKEY_INVALID => 401,

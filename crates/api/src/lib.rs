@@ -28,9 +28,6 @@ pub const HEADER_APP_ID: &str = "app_id";
 pub const HEADER_ACCESS_TOKEN: &str = "access-token";
 /// Header carrying a step-up TOTP code for sensitive actions.
 pub const HEADER_OTP: &str = "x-imadm-otp";
-/// Header asking for a passkey approval of this request (`web`), or carrying the one-use
-/// token of such an approval (see `auth::DeviceGrant::step_up_token`).
-pub const HEADER_STEP_UP: &str = "x-imadm-step-up";
 /// Header the server sets on every response so a request can be found in its logs.
 pub const HEADER_REQUEST_ID: &str = "x-request-id";
 
@@ -82,9 +79,10 @@ pub struct ErrorDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
     /// With code 50034: where to approve the request with a passkey, and the device code
-    /// to poll `/admin/auth/device/token` with.
+    /// to poll `/admin/auth/device/token` with (the request was sent with `x-imadm-otp:
+    /// web`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub approval: Option<auth::DeviceAuthorization>,
+    pub approval: Option<Box<auth::DeviceAuthorization>>,
 }
 
 /// `GET /admin/server-info`: what this server is and what it offers. Its presence is how

@@ -61,12 +61,14 @@ pub enum Purpose {
         session_id: i64,
         name: String,
     },
-    /// One request of the operator's session; `action` says what it does.
+    /// One request of the operator's session; `action` says what it does (for the audit
+    /// log), `shown` what the page shows the operator (may name IM users).
     StepUp {
         operator_id: i64,
         session_id: i64,
         binding: Binding,
         action: String,
+        shown: String,
     },
 }
 
@@ -341,6 +343,7 @@ impl<C> Approvals<C> {
             session_id,
             binding,
             action,
+            ..
         } = purpose
         else {
             return None;
@@ -553,7 +556,12 @@ mod tests {
                 .is_ok()
         );
         for i in 0..MAX_PENDING {
-            let _ = a.start(Purpose::Login, Some(format!("10.0.{}.{}", i / 200, i % 200)), t0, 0);
+            let _ = a.start(
+                Purpose::Login,
+                Some(format!("10.0.{}.{}", i / 200, i % 200)),
+                t0,
+                0,
+            );
         }
         let e = a
             .start(Purpose::Login, Some("198.51.100.2".into()), t0, 0)
@@ -570,6 +578,7 @@ mod tests {
             session_id: 30,
             binding: binding(b"{}"),
             action: "deleting an operator".into(),
+            shown: "delete operator bob".into(),
         };
         let s = start(&a, purpose.clone(), t0);
         assert!(a.approve(&s.user_code, Outcome::Approved { operator_id: 3 }));

@@ -717,7 +717,8 @@ impl AppState {
         Self::not_self(caller, &target, "reset the MFA of")?;
         self.check_may_act_on(caller, &target, "reset the MFA of")?;
         self.step_up(ctx, caller, otp, "resetting an operator's MFA")?;
-        self.store.disable_totp(target.id)?;
+        // Every second factor: TOTP, recovery codes and passkeys.
+        self.store.reset_mfa(target.id)?;
         self.store
             .revoke_operator_sessions(target.id, None, now())?;
         self.record(ctx, caller, "operator.reset_mfa", target.username.clone())?;

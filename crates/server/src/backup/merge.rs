@@ -64,6 +64,7 @@ pub const TABLES: &[(&str, Class)] = &[
     ("operator_addresses", Class::Security),
     ("operator_roles", Class::Security),
     ("operators", Class::Security),
+    ("passkeys", Class::Security),
     ("recovery_codes", Class::Security),
     ("role_permissions", Class::Data),
     ("roles", Class::Data),
@@ -82,6 +83,7 @@ const MERGED: &[&str] = &[
     "operator_addresses",
     "operator_roles",
     "operators",
+    "passkeys",
     "recovery_codes",
     "service_token_scopes",
     "service_tokens",
@@ -835,6 +837,33 @@ pub fn security(c: &Connection, same_lineage: bool) -> Result<Vec<PrincipalNote>
             [id],
         )
         .map_err(db_err)?;
+        // Passkeys are live's, like the TOTP secret: one removed after the backup stays
+        // removed, one added after it stays (it may be the operator's only factor now),
+        // and signature counters never go back (a cloned authenticator stays detectable).
+        let differs: bool = c
+            .query_row(
+                "SELECT EXISTS (SELECT id, name, credential_id FROM main.passkeys WHERE operator_id = ?1
+                                EXCEPT SELECT id, name, credential_id FROM live.passkeys WHERE operator_id = ?1)
+                     OR EXISTS (SELECT id, name, credential_id FROM live.passkeys WHERE operator_id = ?1
+                                EXCEPT SELECT id, name, credential_id FROM main.passkeys WHERE operator_id = ?1)",
+                [id],
+                |r| r.get(0),
+            )
+            .map_err(db_err)?;
+        c.execute("DELETE FROM main.passkeys WHERE operator_id = ?1", [id])
+            .map_err(db_err)?;
+        c.execute(
+            "INSERT INTO main.passkeys SELECT * FROM live.passkeys WHERE operator_id = ?1",
+            [id],
+        )
+        .map_err(db_err)?;
+        if differs {
+            notes.push(note(
+                &who,
+                "keeps its current passkeys",
+                "passkeys added or removed after the backup",
+            ));
+        }
         for (table, col) in [("operator_roles", "role"), ("operator_addresses", "addr")] {
             c.execute(
                 &format!(
@@ -894,6 +923,12 @@ pub fn security(c: &Connection, same_lineage: bool) -> Result<Vec<PrincipalNote>
             ));
         }
     }
+    // The passkeys of operators deleted after the backup go with them.
+    c.execute(
+        "DELETE FROM main.passkeys WHERE operator_id NOT IN (SELECT id FROM main.operators)",
+        [],
+    )
+    .map_err(db_err)?;
     for (id, l) in &l_ops {
         if s_ops.get(id).is_none_or(|s| same_op(id, s).is_none()) {
             notes.push(note(

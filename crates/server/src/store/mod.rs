@@ -11,6 +11,7 @@ pub mod im;
 pub mod incident;
 pub mod keys;
 pub mod notify;
+pub mod passkey;
 pub mod sqlite;
 
 use crate::UnixTime;
@@ -60,26 +61,6 @@ pub struct RoleHolder {
 /// Associated data binding a sealed TOTP secret to its operator row.
 pub fn totp_aad(operator_id: i64) -> String {
     format!("operators:{operator_id}:totp_secret")
-}
-
-/// Associated data binding a sealed passkey (the WebAuthn credential: public key, counter)
-/// to its operator and credential id, so a row cannot be moved to another operator.
-pub fn passkey_aad(operator_id: i64, credential_id: &str) -> String {
-    format!("passkeys:{operator_id}:{credential_id}")
-}
-
-/// A passkey as stored: `sealed` is the credential, sealed with the server key (AAD
-/// [`passkey_aad`]).
-#[derive(Debug, Clone)]
-pub struct StoredPasskey {
-    pub id: i64,
-    pub operator_id: i64,
-    pub name: String,
-    /// base64url of the WebAuthn credential id.
-    pub credential_id: String,
-    pub sealed: Vec<u8>,
-    pub created_at: UnixTime,
-    pub last_used_at: Option<UnixTime>,
 }
 
 /// Associated data binding the sealed token pair of a refresh grace window to its session.
@@ -187,7 +168,7 @@ pub struct StoredEvent {
     pub event: AuthEvent,
 }
 
-pub trait Store: Send + Sync + 'static + incident::IncidentStore {
+pub trait Store: Send + Sync + 'static + incident::IncidentStore + passkey::PasskeyStore {
     /// A counter that changes after every committed write (and on [`Store::bump_epoch`]):
     /// caches of what the database says (the authentication cache) are valid only while it
     /// stays the same.
@@ -240,8 +221,6 @@ pub trait Store: Send + Sync + 'static + incident::IncidentStore {
     fn use_recovery_code(&self, id: i64, hash: &str, now: UnixTime) -> Result<bool>;
     fn recovery_codes_left(&self, id: i64) -> Result<u32>;
     fn disable_totp(&self, id: i64) -> Result<()>;
-    /// Remove every second factor of operator `id`: TOTP secret, recovery codes, passkeys.
-    fn reset_mfa(&self, id: i64) -> Result<()>;
     /// Set an active secret directly (dev bootstrap only), clearing any pending one.
     fn set_totp_secret(&self, id: i64, sealed: &[u8]) -> Result<()>;
     fn create_mfa_challenge(
@@ -253,30 +232,6 @@ pub trait Store: Send + Sync + 'static + incident::IncidentStore {
     /// The operator a live challenge belongs to.
     fn mfa_challenge(&self, hash: &str, now: UnixTime) -> Result<Option<i64>>;
     fn delete_mfa_challenge(&self, hash: &str) -> Result<()>;
-
-    // --- passkeys ---
-    /// Store a passkey; a name the operator already uses, or a credential id already
-    /// stored, is a conflict.
-    fn add_passkey(
-        &self,
-        operator_id: i64,
-        name: &str,
-        credential_id: &str,
-        sealed: &[u8],
-        now: UnixTime,
-    ) -> Result<i64>;
-    /// The operator's passkeys, oldest first.
-    fn passkeys(&self, operator_id: i64) -> Result<Vec<StoredPasskey>>;
-    fn passkey_by_credential(&self, credential_id: &str) -> Result<Option<StoredPasskey>>;
-    /// A passkey was used at `now`; `sealed` replaces the credential when its counter or
-    /// backup state changed.
-    fn touch_passkey(&self, id: i64, sealed: Option<&[u8]>, now: UnixTime) -> Result<()>;
-    /// Remove passkey `id` of `operator_id` (false: no such passkey). Refused when it is
-    /// the operator's last second factor (no other passkey and no TOTP), and, with
-    /// `keep_one`, when it is the last passkey whatever else there is.
-    fn remove_passkey(&self, operator_id: i64, id: i64, keep_one: bool) -> Result<bool>;
-    /// How many passkeys each operator holding any has.
-    fn passkey_counts(&self) -> Result<std::collections::HashMap<i64, u32>>;
 
     // --- sessions ---
     fn create_session(&self, s: &NewSession, now: UnixTime) -> Result<i64>;

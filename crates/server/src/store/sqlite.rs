@@ -20,7 +20,7 @@ use imadm_api::admin::{Role, ServiceToken};
 use super::{
     AlertChanged, AlertFilter, AlertStateChange, AuthEvent, Grace, LiveServiceToken,
     NewServiceToken, NewSession, Operator, Result, RoleHolder, RotateOutcome, Rotation, Session,
-    Store, StoreError, StoredEvent, StoredPasskey,
+    Store, StoreError, StoredEvent,
 };
 use crate::UnixTime;
 
@@ -837,21 +837,6 @@ fn operator_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Operator> {
     })
 }
 
-const PASSKEY_COLUMNS: &str =
-    "id, operator_id, name, credential_id, credential, created_at, last_used_at";
-
-fn passkey_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPasskey> {
-    Ok(StoredPasskey {
-        id: r.get(0)?,
-        operator_id: r.get(1)?,
-        name: r.get(2)?,
-        credential_id: r.get(3)?,
-        sealed: r.get(4)?,
-        created_at: r.get(5)?,
-        last_used_at: r.get(6)?,
-    })
-}
-
 /// Drop the sealed pairs of refresh grace windows that have ended (`?1` = now).
 const CLEAR_ENDED_GRACE: &str =
     "UPDATE sessions SET grace_tokens = NULL, grace_until = NULL WHERE grace_until <= ?1";
@@ -1167,114 +1152,6 @@ impl Store for SqliteStore {
         tx.execute("DELETE FROM recovery_codes WHERE operator_id = ?1", [id])?;
         crate::audit::commit(tx, &self.alert_rules())?;
         Ok(())
-    }
-
-    fn reset_mfa(&self, id: i64) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        tx.execute(
-            "UPDATE operators SET totp_secret = NULL, totp_pending = NULL WHERE id = ?1",
-            [id],
-        )?;
-        tx.execute("DELETE FROM recovery_codes WHERE operator_id = ?1", [id])?;
-        tx.execute("DELETE FROM passkeys WHERE operator_id = ?1", [id])?;
-        crate::audit::commit(tx, &self.alert_rules())?;
-        Ok(())
-    }
-
-    fn add_passkey(
-        &self,
-        operator_id: i64,
-        name: &str,
-        credential_id: &str,
-        sealed: &[u8],
-        now: UnixTime,
-    ) -> Result<i64> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let res = tx.execute(
-            "INSERT INTO passkeys (operator_id, name, credential_id, credential, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![operator_id, name, credential_id, sealed, now],
-        );
-        match res {
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Conflict(format!("a passkey named {name:?} (or this passkey)")));
-            }
-            other => other?,
-        };
-        let id = tx.last_insert_rowid();
-        crate::audit::commit(tx, &self.alert_rules())?;
-        Ok(id)
-    }
-
-    fn passkeys(&self, operator_id: i64) -> Result<Vec<StoredPasskey>> {
-        let conn = self.reader();
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE operator_id = ?1 ORDER BY id"
-        ))?;
-        let rows = stmt.query_map([operator_id], passkey_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    fn passkey_by_credential(&self, credential_id: &str) -> Result<Option<StoredPasskey>> {
-        Ok(self
-            .reader()
-            .query_row(
-                &format!("SELECT {PASSKEY_COLUMNS} FROM passkeys WHERE credential_id = ?1"),
-                [credential_id],
-                passkey_row,
-            )
-            .optional()?)
-    }
-
-    fn touch_passkey(&self, id: i64, sealed: Option<&[u8]>, now: UnixTime) -> Result<()> {
-        self.conn().execute(
-            "UPDATE passkeys SET last_used_at = ?2, credential = coalesce(?3, credential)
-             WHERE id = ?1",
-            params![id, now, sealed],
-        )?;
-        Ok(())
-    }
-
-    fn remove_passkey(&self, operator_id: i64, id: i64, keep_one: bool) -> Result<bool> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let exists: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM passkeys WHERE id = ?1 AND operator_id = ?2)",
-            params![id, operator_id],
-            |r| r.get(0),
-        )?;
-        if !exists {
-            return Ok(false);
-        }
-        let (others, totp): (i64, bool) = tx.query_row(
-            "SELECT (SELECT count(*) FROM passkeys WHERE operator_id = ?1 AND id <> ?2),
-                    (SELECT totp_secret IS NOT NULL FROM operators WHERE id = ?1)",
-            params![operator_id, id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        if others == 0 && keep_one {
-            return Err(StoreError::Refused(
-                "this is your last passkey, and a role of yours needs one".into(),
-            ));
-        }
-        if others == 0 && !totp {
-            return Err(StoreError::Refused(
-                "this is your last second factor (no other passkey, no TOTP)".into(),
-            ));
-        }
-        tx.execute("DELETE FROM passkeys WHERE id = ?1", [id])?;
-        crate::audit::commit(tx, &self.alert_rules())?;
-        Ok(true)
-    }
-
-    fn passkey_counts(&self) -> Result<std::collections::HashMap<i64, u32>> {
-        let conn = self.reader();
-        let mut stmt = conn
-            .prepare_cached("SELECT operator_id, count(*) FROM passkeys GROUP BY operator_id")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn set_totp_secret(&self, id: i64, sealed: &[u8]) -> Result<()> {
