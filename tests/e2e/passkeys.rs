@@ -271,3 +271,123 @@ fn a_denied_or_expired_approval_and_an_authenticator_without_user_verification_a
         "{page}"
     );
 }
+
+#[test]
+fn an_owner_must_use_passkeys_once_the_policy_requires_them_for_owners() {
+    let server =
+        Server::start_with(&["--approval-interval", "1", "--require-passkey-for", "owner"]);
+    // A TOTP login still works, but the session may only enrol a passkey.
+    let out = server.login_with(Storage::InsecureFile);
+    assert!(
+        stderr(&out).contains("mfa passkey add"),
+        "{}",
+        describe(&out)
+    );
+    let out = run(server.imadm().args(["user", "list"]));
+    assert_error(&out, 4, "passkey");
+    let status = json_stdout(&run(server.imadm().args(["mfa", "status", "-o", "json"])));
+    assert_eq!(status["passkey_required"], true, "{status}");
+
+    let state = server.tmp().join("authenticator.json");
+    enrol(&server, "laptop", &state);
+    assert_success(&run(server.imadm().args(["user", "list"])));
+
+    // TOTP neither approves a step-up nor logs in any more.
+    let out = run(server
+        .imadm()
+        .args(["user", "create", "bob", "--password-stdin"])
+        .write_stdin("pw-bob-1234567\n"));
+    assert_success(&out);
+    let code = server.next_code();
+    let out = run(server
+        .imadm()
+        .args(["user", "delete", "bob", "--yes", "--otp", &code]));
+    assert_error(&out, 4, "--web");
+    assert_success(&run(server.imadm().args(["user", "show", "bob"])));
+    let code = server.next_code();
+    let out = run(&mut server.login_cmd(&server.info.password, &code, Storage::InsecureFile));
+    assert_error(&out, 4, "--web");
+    // Nor does it approve removing a passkey.
+    let out = run(server
+        .imadm()
+        .args(["mfa", "passkey", "remove", "1", "--yes", "--otp", "123456"]));
+    assert_exit(&out, 4);
+}
+
+#[test]
+fn the_approval_page_runs_only_its_own_script_and_its_calls_need_the_csrf_token() {
+    let server = Server::start();
+    let http = server.https_client();
+    let base = &server.info.server;
+    let page = http.get(format!("{base}/admin/approve")).send().unwrap();
+    assert_eq!(page.status(), 200);
+    let header = |name: &str| {
+        page.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    let csp = header("content-security-policy");
+    assert!(
+        csp.starts_with("default-src 'none'; script-src 'sha256-"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe"), "{csp}");
+    assert!(header("content-type").starts_with("text/html"));
+    let cookie = header("set-cookie");
+    for part in [
+        "__Host-imadm_approve=",
+        "Secure",
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/",
+    ] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    let token = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned();
+    // Every other answer keeps the CSP that allows nothing.
+    let info = http
+        .get(format!("{base}/admin/server-info"))
+        .send()
+        .unwrap();
+    assert_eq!(
+        info.headers()["content-security-policy"],
+        "default-src 'none'"
+    );
+
+    let deny = |cookie: Option<&str>, header: Option<&str>, origin: Option<&str>| {
+        let mut req = http
+            .post(format!("{base}/admin/approve/deny"))
+            .json(&json!({"user_code": "BCDF-GHJK"}));
+        if let Some(c) = cookie {
+            req = req.header("cookie", format!("__Host-imadm_approve={c}"));
+        }
+        if let Some(h) = header {
+            req = req.header("x-csrf-token", h);
+        }
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        let resp = req.send().unwrap();
+        let status = resp.status().as_u16();
+        let body: Value = resp.json().unwrap();
+        (status, body["code"].as_i64().unwrap())
+    };
+    assert_eq!(deny(None, None, None).0, 403);
+    assert_eq!(deny(Some(&token), None, None).0, 403);
+    assert_eq!(deny(None, Some(&token), None).0, 403);
+    assert_eq!(deny(Some(&token), Some("other"), None).0, 403);
+    let port = server.host_port().rsplit_once(':').unwrap().1.to_owned();
+    let evil = "https://evil.example";
+    assert_eq!(deny(Some(&token), Some(&token), Some(evil)).0, 403);
+    // With the token (and the server's own origin) the call is made: the code is unknown.
+    let own = format!("https://localhost:{port}");
+    assert_eq!(deny(Some(&token), Some(&token), Some(&own)), (404, 50033));
+}

@@ -947,7 +947,8 @@ impl AppState {
             username: caller.operator.username.clone(),
             roles: self.store.operator_roles(caller.operator.id)?,
             permissions: caller.permissions.clone(),
-            mfa_enrolled: caller.operator.totp_secret.is_some(),
+            mfa_enrolled: caller.operator.totp_secret.is_some()
+                || !self.store.passkeys(caller.operator.id)?.is_empty(),
             credential: if caller.token_id.is_some() {
                 "service_token"
             } else {

@@ -472,12 +472,14 @@ impl AppState {
     }
 
     fn view(&self, op: &Operator) -> Result<OperatorView, ApiError> {
+        let passkeys = self.store.passkeys(op.id)?.len() as u32;
         Ok(OperatorView {
             id: op.id,
             username: op.username.clone(),
             roles: self.store.operator_roles(op.id)?,
             disabled: op.disabled,
-            mfa_enrolled: op.totp_secret.is_some(),
+            mfa_enrolled: op.totp_secret.is_some() || passkeys > 0,
+            passkeys,
             created_at: op.created_at,
             last_login_at: op.last_login_at,
         })

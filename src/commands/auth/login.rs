@@ -12,7 +12,7 @@ use clap::Args;
 use imadm_api::ServerInfo;
 use imadm_api::auth::{
     DeviceAuthorization, LoginRequest, LoginResponse, MfaVerifyRequest, RESTRICTION_MFA_ENROLL,
-    RESTRICTION_PASSWORD_CHANGE, SessionTokens, WhoAmI,
+    RESTRICTION_PASSKEY_ENROLL, RESTRICTION_PASSWORD_CHANGE, SessionTokens, WhoAmI,
 };
 
 use crate::client::Auth;
@@ -149,6 +149,15 @@ pub fn run(ctx: &mut Context, args: LoginArgs) -> Result<()> {
                 "this account must change its one-time password: run `imadm auth change-password`",
             )?;
         }
+    }
+    if stored
+        .restrictions
+        .iter()
+        .any(|r| r == RESTRICTION_PASSKEY_ENROLL)
+    {
+        ctx.warn(
+            "a role of this account needs a passkey: run `imadm mfa passkey add NAME` before anything else",
+        )?;
     }
     if stored
         .restrictions
