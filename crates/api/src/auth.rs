@@ -203,8 +203,9 @@ pub struct Passkey {
 /// `POST /admin/mfa/passkeys`: start enrolling a passkey, named for the list.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PasskeyAdd {
-    /// 1-64 characters, unique per operator (e.g. "laptop touch id").
-    #[schema(min_length = 1, max_length = 64)]
+    /// 1-64 characters, no control characters, unique per operator (e.g. "laptop touch
+    /// id").
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub name: String,
 }
 

@@ -213,7 +213,7 @@ impl AppState {
         name: &str,
     ) -> Result<DeviceAuthorization, ApiError> {
         let session = caller.session()?;
-        let name = name.trim();
+        // The rules the OpenAPI schema of `PasskeyAdd` declares.
         if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control)
         {
             return Err(ApiError::bad_request(format!(
