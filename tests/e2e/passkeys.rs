@@ -108,11 +108,13 @@ fn code_of(url: &str) -> &str {
 /// Log in with TOTP and enrol a passkey named `name` in the browser; the credentials go
 /// to `state`.
 fn enrol(server: &Server, name: &str, state: &Path) {
+    let password = server.info.password.clone();
     let (out, page) = approve_with(
         server,
         &["mfa", "passkey", "add", name, "--no-browser"],
         |url| {
-            let page = browser(json!({"url": url, "action": "approve", "state": state}));
+            let page = browser(json!({"url": url, "action": "approve", "state": state,
+                                      "password": password}));
             assert_eq!(page["user_code"], code_of(url), "{page}");
             page
         },

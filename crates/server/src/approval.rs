@@ -14,8 +14,9 @@
 //! (a little slack allowed for the network) is answered `slow_down` and the interval grows
 //! by 5 s for good; after `expires` everything is `expired`; a poll from another address
 //! than the one that started the grant is answered as for an unknown code. At most
-//! [`MAX_PER_ADDRESS`] pending grants per address and [`MAX_PENDING`] in all: a flood of
-//! starts cannot fill memory.
+//! [`MAX_PER_ADDRESS`] pending grants per address and [`MAX_PENDING`] pending logins in
+//! all: a flood of starts cannot fill memory, nor crowd out a session's enrolment or
+//! step-up.
 //!
 //! A step-up approval ends in a one-use *step-up token* instead ([`Approvals::redeem`]):
 //! bound to the operator, the session and the exact request ([`Binding`]), valid for
@@ -32,7 +33,7 @@ use crate::secrets;
 
 /// Pending grants per client address.
 pub const MAX_PER_ADDRESS: usize = 10;
-/// Pending grants in all.
+/// Pending login grants in all (those started by sessions are capped per address only).
 pub const MAX_PENDING: usize = 1000;
 /// How much longer the interval gets at each `slow_down` (RFC 8628 section 3.5).
 pub const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
@@ -230,7 +231,14 @@ impl<C> Approvals<C> {
                 .min()
                 .unwrap_or_default()
         };
-        if g.grants.len() >= MAX_PENDING {
+        // Logins are started without a session, by anyone: only they are capped in all,
+        // so a flood of them cannot keep operators from enrolling or approving a step-up.
+        let logins = g
+            .grants
+            .values()
+            .filter(|x| x.purpose == Purpose::Login)
+            .count();
+        if purpose == Purpose::Login && logins >= MAX_PENDING {
             return Err(Full::Server(first_to_end(None)));
         }
         let mine = g
@@ -567,6 +575,13 @@ mod tests {
             .start(Purpose::Login, Some("198.51.100.2".into()), t0, 0)
             .unwrap_err();
         assert!(matches!(e, Full::Server(_)), "{e:?}");
+        // A session's enrolment still starts: the flood of logins does not crowd it out.
+        let enrol = Purpose::Enrol {
+            operator_id: 1,
+            session_id: 1,
+            name: "laptop".into(),
+        };
+        assert!(a.start(enrol, Some("198.51.100.3".into()), t0, 0).is_ok());
     }
 
     #[test]

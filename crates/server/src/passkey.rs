@@ -14,7 +14,8 @@
 //!   assertion counts like a wrong TOTP code, and so does a wrong user code on the page.
 //! - A login on the page is username + password + passkey (the password step is
 //!   `login.password`, throttled as at `imadm auth login`). Discoverable "passkey only"
-//!   logins are not offered.
+//!   logins are not offered. An enrolment asks for the operator's password too: the user
+//!   code alone (it may be seen on a screen) must not let anyone add their passkey.
 //! - A step-up approval ends in a one-use token bound to the operator, the session and the
 //!   request (method, path with query, SHA-256 of the body), sent back in the step-up
 //!   header (`x-imadm-otp`) within a minute.
@@ -593,7 +594,17 @@ impl AppState {
         };
         let (options, ceremony) = match purpose {
             Purpose::Enrol { operator_id, .. } => {
+                // Whoever holds the user code must also know the operator's password: a
+                // code read over a shoulder must not add a stranger's passkey.
                 let op = self.operator(operator_id)?;
+                let Some(password) = password else {
+                    return Err(ApiError::bad_request("the password is required"));
+                };
+                let (checked, attempt) = self.password_step(ctx, &op.username, password)?;
+                self.throttle.release(attempt);
+                if checked.id != op.id {
+                    return Err(ApiError::new(codes::INTERNAL, "the operator changed"));
+                }
                 let exclude = self
                     .store
                     .passkeys(op.id)?
@@ -850,4 +861,62 @@ fn internal(e: &dyn std::fmt::Display) -> ApiError {
 
 fn d_secs(d: std::time::Duration) -> u64 {
     d.as_secs_f64().ceil().max(1.0) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::approval::Purpose;
+
+    fn state() -> (tempfile::TempDir, AppState, crate::DevLogin) {
+        let dir = tempfile::tempdir().unwrap();
+        let data = crate::open_data_dir(dir.path(), true).unwrap();
+        let owner = crate::dev_bootstrap(&data, "owner", &[]).unwrap().owner;
+        let s = AppState::new(data, crate::Policy::default(), true);
+        s.passkeys.configure("https://localhost:8443").unwrap();
+        (dir, s, owner)
+    }
+
+    fn ctx() -> RequestCtx {
+        RequestCtx {
+            source_addr: Some("192.0.2.1".into()),
+            ..RequestCtx::default()
+        }
+    }
+
+    #[test]
+    fn an_enrolment_on_the_page_needs_the_operators_password_too() {
+        let (_dir, s, owner) = state();
+        let op = s.store.operator_by_username("owner").unwrap().unwrap();
+        let started = s
+            .passkeys
+            .approvals
+            .start(
+                Purpose::Enrol {
+                    operator_id: op.id,
+                    session_id: 1,
+                    name: "laptop".into(),
+                },
+                Some("192.0.2.1".into()),
+                Instant::now(),
+                0,
+            )
+            .unwrap();
+        let code = &started.user_code;
+        let e = s.approve_begin(&ctx(), code, None, None).unwrap_err();
+        assert_eq!(e.code, codes::BAD_REQUEST);
+        let e = s
+            .approve_begin(&ctx(), code, None, Some("not the password"))
+            .unwrap_err();
+        assert_eq!(e.code, codes::BAD_CREDENTIALS);
+        let options = s
+            .approve_begin(&ctx(), code, None, Some(&owner.password))
+            .unwrap();
+        assert_eq!(options["publicKey"]["user"]["name"], "owner");
+        assert_eq!(
+            options["publicKey"]["authenticatorSelection"]["userVerification"],
+            "required"
+        );
+        assert_eq!(options["publicKey"]["rp"]["id"], "localhost");
+    }
 }

@@ -1114,7 +1114,9 @@ pub fn carry_sequences(c: &Connection) -> Result<(), ApiError> {
 pub fn owners_with_mfa(c: &Connection) -> Result<u64, ApiError> {
     c.query_row(
         "SELECT count(*) FROM main.operators o JOIN main.operator_roles r ON r.operator_id = o.id
-          WHERE r.role = 'owner' AND o.disabled = 0 AND o.totp_secret IS NOT NULL",
+          WHERE r.role = 'owner' AND o.disabled = 0
+            AND (o.totp_secret IS NOT NULL
+                 OR EXISTS (SELECT 1 FROM main.passkeys p WHERE p.operator_id = o.id))",
         [],
         |r| r.get::<_, i64>(0),
     )

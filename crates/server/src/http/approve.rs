@@ -48,10 +48,8 @@ async function post(path, body) {
 }
 async function approve() {
   const body = { user_code: code };
-  if (kind === 'login') {
-    body.username = document.getElementById('username').value;
-    body.password = document.getElementById('password').value;
-  }
+  if (kind === 'login') body.username = document.getElementById('username').value;
+  if (kind !== 'step_up') body.password = document.getElementById('password').value;
   say('Waiting for your passkey (fingerprint, face or PIN)...', 'wait');
   const opts = await post('/admin/approve/begin', body);
   const pk = opts.publicKey;
@@ -199,11 +197,17 @@ pub async fn page(State(s): State<Shared>, ctx: RequestCtx, Q(q): Q<PageQuery>) 
              or denied.</p><p>Start again in the terminal if you need another one.</p></main>",
         );
     }
-    let login = if v.kind == "login" {
-        "<label>Username <input id=username autocomplete=username></label>\
-         <label>Password <input id=password type=password autocomplete=current-password></label>"
-    } else {
-        ""
+    // A login asks who signs in; an enrolment, the operator's password again.
+    let login = match v.kind {
+        "login" => {
+            "<label>Username <input id=username autocomplete=username></label>\
+             <label>Password <input id=password type=password autocomplete=current-password></label>"
+        }
+        "enrol" => {
+            "<label>Your password <input id=password type=password \
+             autocomplete=current-password></label>"
+        }
+        _ => "",
     };
     render(
         StatusCode::OK,
