@@ -94,9 +94,12 @@ pub fn http_status(code: i32) -> u16 {
         // A missing or unknown app_id is a malformed request (a required header), not a
         // missing resource.
         BAD_REQUEST | APP_ID_UNKNOWN => 400,
-        // RFC 8628 section 3.5 answers polling errors with 400; a denial is a 403 and an
-        // unknown or spent code a 404 here, like any refusal and missing resource.
-        APPROVAL_PENDING | APPROVAL_SLOW_DOWN => 400,
+        // RFC 8628 section 3.5 answers every polling error with 400; a poll here is a
+        // well-formed request, so the status says what state it found instead: not yet
+        // decided (409), too soon (429), denied (403), unknown or spent (404). The
+        // envelope code is what clients act on.
+        APPROVAL_PENDING => 409,
+        APPROVAL_SLOW_DOWN => 429,
         APPROVAL_DENIED => 403,
         APPROVAL_EXPIRED => 404,
         TOKEN_MISSING | TOKEN_INVALID | BAD_CREDENTIALS | MFA_REQUIRED | MFA_INVALID

@@ -26,7 +26,9 @@ use utoipa::ToSchema;
 pub const HEADER_APP_ID: &str = "app_id";
 /// Header carrying the bearer credential (Lanying's name for it).
 pub const HEADER_ACCESS_TOKEN: &str = "access-token";
-/// Header carrying a step-up TOTP code for sensitive actions.
+/// Header carrying the step-up of a sensitive action: a TOTP code; `web` to ask for a
+/// passkey approval in the browser (answered with code 50034 and `data.approval`); or the
+/// one-use token such an approval gave, for the same request sent again.
 pub const HEADER_OTP: &str = "x-imadm-otp";
 /// Header the server sets on every response so a request can be found in its logs.
 pub const HEADER_REQUEST_ID: &str = "x-request-id";

@@ -26,6 +26,8 @@ use crate::auth::RequestCtx;
 use crate::error::ApiError;
 
 const COOKIE: &str = "__Host-imadm_approve";
+/// The longest `code` the page takes (a user code is 9 characters; typed with spaces, more).
+const MAX_CODE: usize = 16;
 const CSRF_HEADER: &str = "x-csrf-token";
 
 /// Whether `path` is the page or one of its calls (reachable without `app_id`).
@@ -150,6 +152,7 @@ fn render(status: StatusCode, csrf: &str, body: &str) -> Response {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// The user code, `XXXX-XXXX` (the page asks for it when missing).
     #[param(max_length = 16)]
@@ -159,9 +162,24 @@ pub struct PageQuery {
 #[utoipa::path(get, path = "/admin/approve", tag = "approve", params(PageQuery),
     responses(
         (status = 200, description = "the approval page (HTML)", content_type = "text/html", body = String),
-        (status = 404, description = "unknown or expired code (HTML)", content_type = "text/html", body = String)))]
+        (status = 400, description = "not a user code: longer than 16 characters (HTML)", content_type = "text/html", body = String),
+        (status = 404, description = "unknown or expired code (HTML)", content_type = "text/html", body = String),
+        (status = 409, description = "already approved or denied (HTML)", content_type = "text/html", body = String),
+        (status = 429, description = "too many wrong codes from this address: throttled like failed logins (HTML)", content_type = "text/html", body = String)))]
 pub async fn page(State(s): State<Shared>, ctx: RequestCtx, Q(q): Q<PageQuery>) -> Response {
     let csrf = crate::secrets::random_token("");
+    // The schema's limit: no user code is longer.
+    if q.code
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > MAX_CODE)
+    {
+        return render(
+            StatusCode::BAD_REQUEST,
+            &csrf,
+            "<main><h1>imadm approval</h1><p class=err>That is not a code imadm shows.</p>\
+             <p>Copy the URL or the code from your terminal again.</p></main>",
+        );
+    }
     let Some(code) = q.code.filter(|c| !c.trim().is_empty()) else {
         return render(
             StatusCode::OK,
@@ -271,7 +289,7 @@ fn check_csrf(s: &Shared, headers: &HeaderMap) -> Result<(), ApiError> {
     params(("x-csrf-token" = String, Header, description = "the page's CSRF token (equal to its cookie)")),
     responses(
         (status = 200, description = "WebAuthn options for navigator.credentials.create or .get", body = Envelope<Object>),
-        (status = 403, description = "CSRF token missing or wrong (50011)", body = Envelope<imadm_api::ErrorDetail>),
+        (status = 403, description = "CSRF token missing or wrong (10010)", body = Envelope<imadm_api::ErrorDetail>),
         (status = 404, description = "unknown or expired code (50033)", body = Envelope<imadm_api::ErrorDetail>)))]
 pub async fn begin(
     State(s): State<Shared>,

@@ -200,7 +200,8 @@ pub async fn device(
     params(("app_id" = String, Header, description = "application id")),
     responses(
         (status = 200, description = "approved (answered once): a session, a passkey or a step-up token", body = Envelope<DeviceGrant>),
-        (status = 400, description = "not approved yet (50030), or polled too fast (50031)", body = Envelope<imadm_api::ErrorDetail>),
+        (status = 409, description = "not approved yet (50030): poll again after `interval` seconds", body = Envelope<imadm_api::ErrorDetail>),
+        (status = 429, description = "polled too fast (50031): poll 5 s less often", body = Envelope<imadm_api::ErrorDetail>),
         (status = 403, description = "denied in the browser (50032)", body = Envelope<imadm_api::ErrorDetail>),
         (status = 404, description = "unknown, spent or expired device code (50033)", body = Envelope<imadm_api::ErrorDetail>)))]
 pub async fn device_token(
