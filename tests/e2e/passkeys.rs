@@ -393,3 +393,72 @@ fn the_approval_page_runs_only_its_own_script_and_its_calls_need_the_csrf_token(
     let own = format!("https://localhost:{port}");
     assert_eq!(deny(Some(&token), Some(&token), Some(&own)), (404, 50033));
 }
+
+#[test]
+fn a_passkey_approval_is_good_for_its_own_request_once() {
+    let server = Server::start_with(&["--approval-interval", "1"]);
+    server.login_with(Storage::InsecureFile);
+    let state = server.tmp().join("authenticator.json");
+    enrol(&server, "laptop", &state);
+    let id = |name: &str| {
+        let out = run(server
+            .imadm()
+            .args(["user", "create", name, "--password-stdin"])
+            .write_stdin(format!("pw-{name}-1234567\n")));
+        assert_success(&out);
+        let out = run(server.imadm().args(["user", "show", name, "-o", "json"]));
+        json_stdout(&out)["user_id"].as_i64().unwrap()
+    };
+    let (alice, bob) = (id("alice"), id("bob"));
+    let token = server.token();
+    let http = server.https_client();
+    let delete = |user: i64, otp: &str| -> Value {
+        http.post(format!("{}/admin/users/bulk-delete", server.info.server))
+            .header("app_id", &server.info.app_id)
+            .header("access-token", &token)
+            .header("x-imadm-otp", otp)
+            .json(&json!({ "user_ids": [user] }))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    // Ask for an approval of deleting alice, approve it in the browser, take the token.
+    let approved = |user: i64| -> String {
+        let env = delete(user, "web");
+        assert_eq!(env["code"], 50034, "{env}");
+        let a = &env["data"]["approval"];
+        let page = browser(
+            json!({"url": a["verification_uri_complete"], "action": "approve",
+                                  "state": state}),
+        );
+        assert_eq!(page["status_class"], "ok", "{page}");
+        let grant: Value = http
+            .post(format!("{}/admin/auth/device/token", server.info.server))
+            .header("app_id", &server.info.app_id)
+            .json(&json!({ "device_code": a["device_code"] }))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(grant["code"], 200, "{grant}");
+        grant["data"]["step_up_token"].as_str().unwrap().to_owned()
+    };
+    let exists = |name: &str| {
+        run(server.imadm().args(["user", "show", name]))
+            .status
+            .success()
+    };
+
+    // Approved for alice: refused for bob (and spent by that attempt).
+    let t = approved(alice);
+    assert_eq!(delete(bob, &t)["code"], 50003);
+    assert_eq!(delete(alice, &t)["code"], 50003);
+    assert!(exists("alice") && exists("bob"));
+    // Approved for alice: deletes alice, once.
+    let t = approved(alice);
+    assert_eq!(delete(alice, &t)["code"], 200);
+    assert!(!exists("alice"));
+    assert_eq!(delete(bob, &t)["code"], 50003);
+    assert!(exists("bob"));
+}
