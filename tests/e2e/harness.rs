@@ -37,6 +37,7 @@ pub const IMADM_ENV: &[&str] = &[
     "IMADM_BUSINESS_TZ",
     "IMADM_NOTIFY_CONFIG",
     "IMADM_AUDIT_SINK",
+    "IMADM_PUBLIC_URL",
 ];
 
 /// How long the dev server may take to print its ready line.

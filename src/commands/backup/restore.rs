@@ -186,6 +186,13 @@ pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
         Archive::S3 { .. } => None,
     };
     let progress = ctx.progress(size, if args.dry_run { "verify" } else { "restore" });
+    if args.step_up.web {
+        // The approval binds the request's body, and a restore's is the whole archive.
+        return Err(crate::error::CliError::usage(
+            "a restore cannot be approved with a passkey: its upload is too large to bind",
+        )
+        .hint("pass a TOTP code (--otp, or at the prompt)"));
+    }
     // Streaming the archive only to be asked for a code is a waste: the code comes first.
     let result: Result<Report> =
         conn.step_up_with(ctx, args.step_up.otp.as_deref(), true, |c, auth| {
