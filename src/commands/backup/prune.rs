@@ -137,6 +137,7 @@ pub fn run(ctx: &mut Context, args: PruneArgs) -> Result<()> {
     }
     let settings = s3::Settings::of(&ctx.profile());
     let mut failed = Vec::new();
+    let mut archives_failed = 0;
     let incomplete = match args.dir.to_str().filter(|d| d.starts_with("s3://")) {
         Some(url) => incomplete_uploads(
             ctx,
@@ -196,6 +197,7 @@ pub fn run(ctx: &mut Context, args: PruneArgs) -> Result<()> {
         {
             action = "keep";
             reason = format!("could not be removed: {}", e.message);
+            archives_failed += 1;
             failed.push(e);
         }
         rows.push(json!({
@@ -218,16 +220,25 @@ pub fn run(ctx: &mut Context, args: PruneArgs) -> Result<()> {
             ),
         ],
     )?;
+    // Uploads come first in `failed` (aborted before the archives are looked at).
+    let uploads = failed.len() - archives_failed;
+    let what = match (archives_failed, uploads) {
+        (a, 0) => plural(a, "archive"),
+        (0, u) => plural(u, "incomplete upload"),
+        (a, u) => format!(
+            "{} and {}",
+            plural(a, "archive"),
+            plural(u, "incomplete upload")
+        ),
+    };
     match failed.len() {
         0 => Ok(()),
-        n => {
+        _ => {
             let first = failed.swap_remove(0);
             Err(CliError::new(
                 first.kind,
                 format!(
-                    "{n} archive{} or upload{} could not be removed (kept, see above); first: {}",
-                    if n == 1 { "" } else { "s" },
-                    if n == 1 { "" } else { "s" },
+                    "{what} could not be removed (kept, see above); first: {}",
                     first.message
                 ),
             )
@@ -292,6 +303,11 @@ fn incomplete_uploads(
         }));
     }
     Ok(rows)
+}
+
+/// `1 archive`, `2 archives`.
+fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 #[cfg(test)]
