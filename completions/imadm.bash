@@ -175,11 +175,23 @@ _imadm() {
             imadm__subcmd__mfa,enroll)
                 cmd="imadm__subcmd__mfa__subcmd__enroll"
                 ;;
+            imadm__subcmd__mfa,passkey)
+                cmd="imadm__subcmd__mfa__subcmd__passkey"
+                ;;
             imadm__subcmd__mfa,recovery-codes)
                 cmd="imadm__subcmd__mfa__subcmd__recovery__subcmd__codes"
                 ;;
             imadm__subcmd__mfa,status)
                 cmd="imadm__subcmd__mfa__subcmd__status"
+                ;;
+            imadm__subcmd__mfa__subcmd__passkey,add)
+                cmd="imadm__subcmd__mfa__subcmd__passkey__subcmd__add"
+                ;;
+            imadm__subcmd__mfa__subcmd__passkey,list)
+                cmd="imadm__subcmd__mfa__subcmd__passkey__subcmd__list"
+                ;;
+            imadm__subcmd__mfa__subcmd__passkey,remove)
+                cmd="imadm__subcmd__mfa__subcmd__passkey__subcmd__remove"
                 ;;
             imadm__subcmd__notify,status)
                 cmd="imadm__subcmd__notify__subcmd__status"
@@ -538,7 +550,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__access__subcmd__review)
-            opts="-o -y -v -q -h -V --dormant-days --out --attest --sign-key --reviewer --decisions --apply --otp --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-o -y -v -q -h -V --dormant-days --out --attest --sign-key --reviewer --decisions --apply --otp --web --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1264,7 +1276,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__auth__subcmd__login)
-            opts="-u -o -y -v -q -h -V --username --password-stdin --otp --with-token --insecure-storage --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-u -o -y -v -q -h -V --username --password-stdin --otp --with-token --insecure-storage --web --no-browser --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1556,7 +1568,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__backup__subcmd__prune)
-            opts="-o -y -v -q -h -V --in --keep-last --keep-daily --keep-weekly --keep-monthly --dry-run --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-o -y -v -q -h -V --in --keep-last --keep-daily --keep-weekly --keep-monthly --incomplete-older-than --dry-run --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1579,6 +1591,10 @@ _imadm() {
                     return 0
                     ;;
                 --keep-monthly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --incomplete-older-than)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1622,7 +1638,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__backup__subcmd__restore)
-            opts="-i -o -y -v -q -h -V --identity --dry-run --accept-fork --otp --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-i -o -y -v -q -h -V --identity --dry-run --accept-fork --otp --web --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2300,7 +2316,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__incident__subcmd__contain)
-            opts="-o -y -v -q -h -V --incident --revoke-sessions --revoke-tokens --disable-operators --kick-users --reset-user-passwords --including-me --apply --otp --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-o -y -v -q -h -V --incident --revoke-sessions --revoke-tokens --disable-operators --kick-users --reset-user-passwords --including-me --apply --otp --web --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2722,7 +2738,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__mfa)
-            opts="-o -y -v -q -h -V --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version enroll status disable recovery-codes"
+            opts="-o -y -v -q -h -V --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version enroll status disable recovery-codes passkey"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2825,6 +2841,194 @@ _imadm() {
             fi
             case "${prev}" in
                 --confirm)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --app-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json jsonl csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json jsonl csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        imadm__subcmd__mfa__subcmd__passkey)
+            opts="-o -y -v -q -h -V --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version add list remove"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --app-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json jsonl csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json jsonl csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        imadm__subcmd__mfa__subcmd__passkey__subcmd__add)
+            opts="-o -y -v -q -h -V --no-browser --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --app-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json jsonl csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json jsonl csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        imadm__subcmd__mfa__subcmd__passkey__subcmd__list)
+            opts="-o -y -v -q -h -V --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --app-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json jsonl csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json jsonl csv tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        imadm__subcmd__mfa__subcmd__passkey__subcmd__remove)
+            opts="-o -y -v -q -h -V --otp --web --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --otp)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3148,7 +3352,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__operator__subcmd__create)
-            opts="-r -o -y -v -q -h -V --role --otp --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-r -o -y -v -q -h -V --role --otp --web --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3206,7 +3410,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__operator__subcmd__delete)
-            opts="-o -y -v -q -h -V --otp --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-o -y -v -q -h -V --otp --web --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3256,7 +3460,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__operator__subcmd__disable)
-            opts="-o -y -v -q -h -V --otp --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-o -y -v -q -h -V --otp --web --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3306,7 +3510,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__operator__subcmd__enable)
-            opts="-o -y -v -q -h -V --otp --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-o -y -v -q -h -V --otp --web --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3356,7 +3560,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__operator__subcmd__grant)
-            opts="-o -y -v -q -h -V --otp --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-o -y -v -q -h -V --otp --web --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3452,7 +3656,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__operator__subcmd__reset__subcmd__mfa)
-            opts="-o -y -v -q -h -V --otp --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-o -y -v -q -h -V --otp --web --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3502,7 +3706,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__operator__subcmd__reset__subcmd__password)
-            opts="-o -y -v -q -h -V --otp --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-o -y -v -q -h -V --otp --web --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3552,7 +3756,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__operator__subcmd__revoke)
-            opts="-o -y -v -q -h -V --otp --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-o -y -v -q -h -V --otp --web --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3694,7 +3898,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__role__subcmd__apply)
-            opts="-f -o -y -v -q -h -V --file --dry-run --prune --otp --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-f -o -y -v -q -h -V --file --dry-run --prune --otp --web --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3752,7 +3956,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__role__subcmd__create)
-            opts="-p -d -o -y -v -q -h -V --permission --description --otp --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-p -d -o -y -v -q -h -V --permission --description --otp --web --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3818,7 +4022,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__role__subcmd__delete)
-            opts="-o -y -v -q -h -V --otp --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-o -y -v -q -h -V --otp --web --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4006,7 +4210,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__role__subcmd__update)
-            opts="-d -o -y -v -q -h -V --add --remove --description --otp --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-d -o -y -v -q -h -V --add --remove --description --otp --web --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4072,7 +4276,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__server)
-            opts="-o -y -v -q -h -V --dev --listen --data-dir --database --tls-cert --tls-key --access-ttl --refresh-grace --lockout-base --login-burst --login-refill --seed-operator --lanying-only --alert-login-failures --alert-read-burst --business-hours --business-tz --notify-config --audit-sink --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version init rotate-key rotate-audit-key"
+            opts="-o -y -v -q -h -V --dev --listen --data-dir --database --tls-cert --tls-key --access-ttl --refresh-grace --lockout-base --approval-ttl --approval-interval --public-url --require-passkey-for --login-burst --login-refill --seed-operator --lanying-only --alert-login-failures --alert-read-burst --business-hours --business-tz --notify-config --audit-sink --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version init rotate-key rotate-audit-key"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4107,6 +4311,22 @@ _imadm() {
                     return 0
                     ;;
                 --lockout-base)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --approval-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --approval-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --public-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --require-passkey-for)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -4386,7 +4606,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__token__subcmd__create)
-            opts="-o -y -v -q -h -V --name --scope --expires --otp --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-o -y -v -q -h -V --name --scope --expires --otp --web --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4644,7 +4864,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__user__subcmd__delete)
-            opts="-o -y -v -q -h -V --otp --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
+            opts="-o -y -v -q -h -V --otp --web --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

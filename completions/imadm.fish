@@ -45,7 +45,7 @@ complete -c imadm -n "__fish_imadm_needs_command" -s q -l quiet -d 'Fewer messag
 complete -c imadm -n "__fish_imadm_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_needs_command" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "auth" -d 'Log in and out, show and print credentials'
-complete -c imadm -n "__fish_imadm_needs_command" -f -a "mfa" -d 'Manage your multi-factor authentication (TOTP)'
+complete -c imadm -n "__fish_imadm_needs_command" -f -a "mfa" -d 'Manage your multi-factor authentication (TOTP, passkeys)'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "user" -d 'IM users (Lanying-compatible): list, show, create, import, disable, delete ...'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "operator" -d 'Console operators (admin accounts) and their roles'
 complete -c imadm -n "__fish_imadm_needs_command" -f -a "role" -d 'RBAC roles and the permission catalogue'
@@ -106,6 +106,8 @@ never\t''"
 complete -c imadm -n "__fish_imadm_using_subcommand auth; and __fish_seen_subcommand_from login" -l password-stdin -d 'Read the password from standard input'
 complete -c imadm -n "__fish_imadm_using_subcommand auth; and __fish_seen_subcommand_from login" -l with-token -d 'Read an access token from standard input instead of logging in'
 complete -c imadm -n "__fish_imadm_using_subcommand auth; and __fish_seen_subcommand_from login" -l insecure-storage -d 'Keep the session in a 0600 file under the config dir instead of the OS keyring'
+complete -c imadm -n "__fish_imadm_using_subcommand auth; and __fish_seen_subcommand_from login" -l web -d 'Log in in the browser with password and passkey (fingerprint, face, PIN): prints a URL and code, opens the browser when there is a display'
+complete -c imadm -n "__fish_imadm_using_subcommand auth; and __fish_seen_subcommand_from login" -l no-browser -d 'With --web: print the URL but do not open a browser'
 complete -c imadm -n "__fish_imadm_using_subcommand auth; and __fish_seen_subcommand_from login" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
 complete -c imadm -n "__fish_imadm_using_subcommand auth; and __fish_seen_subcommand_from login" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
 complete -c imadm -n "__fish_imadm_using_subcommand auth; and __fish_seen_subcommand_from login" -s y -l yes -d 'Answer yes to confirmations'
@@ -194,30 +196,31 @@ complete -c imadm -n "__fish_imadm_using_subcommand auth; and __fish_seen_subcom
 complete -c imadm -n "__fish_imadm_using_subcommand auth; and __fish_seen_subcommand_from change-password" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand auth; and __fish_seen_subcommand_from change-password" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand auth; and __fish_seen_subcommand_from change-password" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes" -l profile -d 'Saved server profile to use' -r
-complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes" -l server -d 'Admin API base URL (https only)' -r
-complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
-complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
 json\t''
 jsonl\t''
 csv\t''
 tsv\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
-complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
-complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
-complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes" -s y -l yes -d 'Answer yes to confirmations'
-complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
-complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes" -s q -l quiet -d 'Fewer messages on stderr'
-complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes" -f -a "enroll" -d 'Enrol a TOTP authenticator (QR code), get recovery codes'
-complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes" -f -a "status" -d 'Show whether MFA is enrolled and recovery codes left'
-complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes" -f -a "disable" -d 'Remove your TOTP authenticator (step-up MFA)'
-complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes" -f -a "recovery-codes" -d 'Count recovery codes left, or --regenerate a new set (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -f -a "enroll" -d 'Enrol a TOTP authenticator (QR code), get recovery codes'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -f -a "status" -d 'Show whether MFA is enrolled and recovery codes left'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -f -a "disable" -d 'Remove your TOTP authenticator (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -f -a "recovery-codes" -d 'Count recovery codes left, or --regenerate a new set (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -f -a "passkey" -d 'Passkeys (fingerprint, face, PIN, security key) through the browser'
 complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from enroll" -l confirm -d 'Confirm a pending enrolment with this TOTP code' -r
 complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from enroll" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from enroll" -l server -d 'Admin API base URL (https only)' -r
@@ -302,6 +305,29 @@ complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcomm
 complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from recovery-codes" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from recovery-codes" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from recovery-codes" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from passkey" -l profile -d 'Saved server profile to use' -r
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from passkey" -l server -d 'Admin API base URL (https only)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from passkey" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from passkey" -l ca-cert -d 'Extra PEM CA certificate to trust' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from passkey" -s o -l output -d 'Output format [default: table on a terminal, tsv when piped]' -r -f -a "table\t''
+json\t''
+jsonl\t''
+csv\t''
+tsv\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from passkey" -l config-dir -d 'Directory holding profiles [default: XDG config dir imadm/]' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from passkey" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from passkey" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from passkey" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from passkey" -s y -l yes -d 'Answer yes to confirmations'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from passkey" -s v -l verbose -d 'More diagnostics on stderr (repeat for more); never secrets'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from passkey" -s q -l quiet -d 'Fewer messages on stderr'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from passkey" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from passkey" -s V -l version -d 'Print version'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from passkey" -f -a "add" -d 'Enrol a passkey in the browser (prints or opens a one-time URL)'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from passkey" -f -a "list" -d 'List your passkeys'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from passkey" -f -a "remove" -d 'Remove one of your passkeys (step-up MFA; never the last second factor)'
 complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand user; and not __fish_seen_subcommand_from list show create import disable enable kick reset-password delete export erase" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
@@ -502,7 +528,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcom
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from reset-password" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from reset-password" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from reset-password" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -l otp -d 'Current TOTP code for step-up (prompted if needed)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -l otp -d 'Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts' -r
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
@@ -516,6 +542,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcom
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -l web -d 'Approve with a passkey in the browser instead of a TOTP code (prints the URL; opens it when there is a display)'
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
 complete -c imadm -n "__fish_imadm_using_subcommand user; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Answer yes to confirmations'
@@ -652,6 +679,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_su
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from create" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from create" -l web -d 'Approve with a passkey in the browser instead of a TOTP code (prints the URL; opens it when there is a display)'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from create" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from create" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from create" -s y -l yes -d 'Answer yes to confirmations'
@@ -673,6 +701,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_su
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from disable" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from disable" -l web -d 'Approve with a passkey in the browser instead of a TOTP code (prints the URL; opens it when there is a display)'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from disable" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from disable" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from disable" -s y -l yes -d 'Answer yes to confirmations'
@@ -694,6 +723,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_su
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from enable" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from enable" -l web -d 'Approve with a passkey in the browser instead of a TOTP code (prints the URL; opens it when there is a display)'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from enable" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from enable" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from enable" -s y -l yes -d 'Answer yes to confirmations'
@@ -715,6 +745,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_su
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from delete" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from delete" -l web -d 'Approve with a passkey in the browser instead of a TOTP code (prints the URL; opens it when there is a display)'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from delete" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from delete" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Answer yes to confirmations'
@@ -736,6 +767,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_su
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from grant" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from grant" -l web -d 'Approve with a passkey in the browser instead of a TOTP code (prints the URL; opens it when there is a display)'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from grant" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from grant" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from grant" -s y -l yes -d 'Answer yes to confirmations'
@@ -757,6 +789,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_su
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from revoke" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from revoke" -l web -d 'Approve with a passkey in the browser instead of a TOTP code (prints the URL; opens it when there is a display)'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from revoke" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from revoke" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from revoke" -s y -l yes -d 'Answer yes to confirmations'
@@ -778,6 +811,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_su
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -l web -d 'Approve with a passkey in the browser instead of a TOTP code (prints the URL; opens it when there is a display)'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-mfa" -s y -l yes -d 'Answer yes to confirmations'
@@ -799,6 +833,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_su
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-password" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-password" -l web -d 'Approve with a passkey in the browser instead of a TOTP code (prints the URL; opens it when there is a display)'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-password" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-password" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
 complete -c imadm -n "__fish_imadm_using_subcommand operator; and __fish_seen_subcommand_from reset-password" -s y -l yes -d 'Answer yes to confirmations'
@@ -889,6 +924,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcom
 complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -l web -d 'Approve with a passkey in the browser instead of a TOTP code (prints the URL; opens it when there is a display)'
 complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
 complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
 complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from create" -s y -l yes -d 'Answer yes to confirmations'
@@ -913,6 +949,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcom
 complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -l web -d 'Approve with a passkey in the browser instead of a TOTP code (prints the URL; opens it when there is a display)'
 complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
 complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
 complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from update" -s y -l yes -d 'Answer yes to confirmations'
@@ -934,6 +971,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcom
 complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from delete" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from delete" -l web -d 'Approve with a passkey in the browser instead of a TOTP code (prints the URL; opens it when there is a display)'
 complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from delete" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
 complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from delete" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
 complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Answer yes to confirmations'
@@ -978,6 +1016,7 @@ always\t''
 never\t''"
 complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -l dry-run -d 'Show what would change; change nothing'
 complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -l prune -d 'Delete custom roles that the file does not list'
+complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -l web -d 'Approve with a passkey in the browser instead of a TOTP code (prints the URL; opens it when there is a display)'
 complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
 complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
 complete -c imadm -n "__fish_imadm_using_subcommand role; and __fish_seen_subcommand_from apply" -s y -l yes -d 'Answer yes to confirmations'
@@ -1025,6 +1064,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subco
 complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -l color -d 'When to use colour (NO_COLOR is honoured)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -l web -d 'Approve with a passkey in the browser instead of a TOTP code (prints the URL; opens it when there is a display)'
 complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
 complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
 complete -c imadm -n "__fish_imadm_using_subcommand token; and __fish_seen_subcommand_from create" -s y -l yes -d 'Answer yes to confirmations'
@@ -1319,6 +1359,7 @@ always\t''
 never\t''"
 complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -l attest -d 'Sign the JSON review (--out FILE.json, or --decisions) and record the attestation'
 complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -l apply -d 'Make the revocations of --decisions (without it: a dry run)'
+complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -l web -d 'Approve with a passkey in the browser instead of a TOTP code (prints the URL; opens it when there is a display)'
 complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
 complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
 complete -c imadm -n "__fish_imadm_using_subcommand access; and __fish_seen_subcommand_from review" -s y -l yes -d 'Answer yes to confirmations'
@@ -1489,6 +1530,7 @@ always\t''
 never\t''"
 complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l including-me -d 'End your own session too (by default the session running this command is kept)'
 complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l apply -d 'Act (default: a dry run)'
+complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l web -d 'Approve with a passkey in the browser instead of a TOTP code (prints the URL; opens it when there is a display)'
 complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
 complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
 complete -c imadm -n "__fish_imadm_using_subcommand incident; and __fish_seen_subcommand_from contain" -s y -l yes -d 'Answer yes to confirmations'
@@ -1767,6 +1809,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subc
 always\t''
 never\t''"
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l dry-run -d 'Check the archive as a restore would, and show what it would do (per table, to the audit log, per operator and token) and who would gain permissions, without changing anything'
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l web -d 'Approve with a passkey in the browser instead of a TOTP code (prints the URL; opens it when there is a display)'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l insecure-http -d 'Allow an http:// server URL, for a loopback address only'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -l no-input -d 'Never prompt; fail with a hint instead (implied when stdin is not a terminal)'
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from restore" -s y -l yes -d 'Answer yes to confirmations'
@@ -1779,6 +1822,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subc
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-daily -d 'Keep the newest archive of each of the last N days that have archives' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-weekly -d 'Keep the newest archive of each of the last N ISO weeks that have archives' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-monthly -d 'Keep the newest archive of each of the last N months that have archives' -r
+complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l incomplete-older-than -d 'S3: abort the multipart uploads of interrupted runs started longer ago than this (default 24h; 0s: all, including a run under way); alone, prune only those' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand backup; and __fish_seen_subcommand_from prune" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
@@ -1808,6 +1852,10 @@ complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l access-ttl -d 'Access-token lifetime in seconds (testing aid)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l refresh-grace -d 'Refresh grace window in seconds, 0 for none (testing aid)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l lockout-base -d 'Base lockout delay in seconds after 5 failures (testing aid)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l approval-ttl -d 'Browser approval (device code) lifetime in seconds (testing aid)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l approval-interval -d 'Seconds between a browser approval\'s polls (testing aid)' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l public-url -d 'The https:// URL browsers reach this server at: the passkeys\' relying party (its host name) and the approval page\'s address [default: https://localhost:PORT]' -r
+complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l require-passkey-for -d 'Operators holding ROLE must use passkeys: once they have one, TOTP neither logs them in nor approves their step-ups; until then they may only enrol one. Repeatable' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l login-burst -d 'Attempts (passwords, MFA and step-up codes) one source address may make in a burst; an attempt that succeeds costs nothing' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l login-refill -d 'After the burst, one more attempt per source address every DURATION (s, m or h)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand server; and not __fish_seen_subcommand_from init rotate-key rotate-audit-key" -l seed-operator -d 'Dev only: also create NAME with ROLE and enrolled MFA, reported in -o json (testing aid)' -r

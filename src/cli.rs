@@ -85,10 +85,10 @@ pub enum Command {
         after_help = "Examples:\n  $ imadm auth login\n  $ imadm auth status -o json\n  $ imadm auth logout"
     )]
     Auth(AuthCommand),
-    /// Manage your multi-factor authentication (TOTP)
+    /// Manage your multi-factor authentication (TOTP, passkeys)
     #[command(
         subcommand,
-        after_help = "Examples:\n  $ imadm mfa enroll\n  $ imadm mfa status\n  $ imadm mfa recovery-codes --regenerate"
+        after_help = "Examples:\n  $ imadm mfa enroll\n  $ imadm mfa status\n  $ imadm mfa recovery-codes --regenerate\n  $ imadm mfa passkey add laptop"
     )]
     Mfa(MfaCommand),
     /// IM users (Lanying-compatible): list, show, create, import, disable, delete ...
@@ -198,6 +198,22 @@ pub enum MfaCommand {
     Disable(commands::mfa::disable::DisableArgs),
     /// Count recovery codes left, or --regenerate a new set (step-up MFA)
     RecoveryCodes(commands::mfa::recovery_codes::RecoveryCodesArgs),
+    /// Passkeys (fingerprint, face, PIN, security key) through the browser
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  $ imadm mfa passkey add laptop\n  $ imadm mfa passkey list\n  $ imadm mfa passkey remove 3"
+    )]
+    Passkey(PasskeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PasskeyCommand {
+    /// Enrol a passkey in the browser (prints or opens a one-time URL)
+    Add(commands::mfa::passkey::add::AddArgs),
+    /// List your passkeys
+    List(commands::mfa::passkey::list::ListArgs),
+    /// Remove one of your passkeys (step-up MFA; never the last second factor)
+    Remove(commands::mfa::passkey::remove::RemoveArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -451,16 +451,18 @@ impl ApiClient {
         })?;
         if env.code != imadm_api::codes::OK {
             // The admin extension puts the hint in `data`; the Lanying routes beside `code`.
-            let hint = env
+            let detail = env
                 .data
-                .and_then(|d| serde_json::from_value::<ErrorDetail>(d).ok())
-                .and_then(|d| d.hint)
-                .or_else(|| {
-                    serde_json::from_slice::<ErrorDetail>(bytes)
-                        .ok()
-                        .and_then(|d| d.hint)
-                });
-            return Err(CliError::from_envelope(env.code, &env.message, hint));
+                .and_then(|d| serde_json::from_value::<ErrorDetail>(d).ok());
+            let approval = detail.as_ref().and_then(|d| d.approval.clone());
+            let hint = detail.and_then(|d| d.hint).or_else(|| {
+                serde_json::from_slice::<ErrorDetail>(bytes)
+                    .ok()
+                    .and_then(|d| d.hint)
+            });
+            let mut e = CliError::from_envelope(env.code, &env.message, hint);
+            e.approval = approval;
+            return Err(e);
         }
         // `data: null` is a valid success payload for unit-like answers.
         serde_json::from_value(env.data.unwrap_or(serde_json::Value::Null)).map_err(|e| {

@@ -53,6 +53,27 @@ pub struct Profile {
     pub s3_region: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3_path_style: Option<bool>,
+    /// Settings of one S3 destination, over the ones above: keyed `s3://BUCKET[/PREFIX]`,
+    /// the longest matching key wins (edited in the file; README "Off-site copies").
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub s3: BTreeMap<String, S3Destination>,
+}
+
+/// `[profiles.NAME.s3."s3://BUCKET/PREFIX"]`: where one destination is and whose
+/// credentials it takes. No secrets: keys stay in the AWS files or the environment.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Destination {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_style: Option<bool>,
+    /// The section of the AWS shared credentials and config files to use (over
+    /// `AWS_PROFILE` and the `AWS_*` keys of the environment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_profile: Option<String>,
 }
 
 /// The keys `imadm config get|set|list` understand, with what they mean.

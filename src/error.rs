@@ -44,7 +44,7 @@ pub const EXIT_CODES: &[(i32, &str, &str)] = &[
     (
         4,
         "auth",
-        "authentication needed: not logged in, token expired or revoked, MFA code needed or wrong, account locked",
+        "authentication needed: not logged in, token expired or revoked, MFA code needed or wrong, account locked, browser approval denied or expired",
     ),
     (5, "forbidden", "permission denied by RBAC"),
     (6, "not-found", "not found"),
@@ -78,6 +78,8 @@ pub struct CliError {
     /// The server has no imadm admin API (a plain Lanying deployment): commands with a
     /// Lanying-only fallback take it, others report this error.
     pub not_offered: bool,
+    /// With server code 50034: the browser approval this request waits for.
+    pub approval: Option<Box<imadm_api::auth::DeviceAuthorization>>,
 }
 
 pub type Result<T, E = CliError> = std::result::Result<T, E>;
@@ -91,6 +93,7 @@ impl CliError {
             server_code: None,
             broken_pipe: false,
             not_offered: false,
+            approval: None,
         }
     }
 
@@ -133,7 +136,13 @@ impl CliError {
             | codes::ACCOUNT_DISABLED
             | codes::STEP_UP_REQUIRED
             | codes::MFA_ENROLLMENT_REQUIRED
-            | codes::PASSWORD_CHANGE_REQUIRED => Kind::Auth,
+            | codes::PASSWORD_CHANGE_REQUIRED
+            | codes::APPROVAL_PENDING
+            | codes::APPROVAL_SLOW_DOWN
+            | codes::APPROVAL_DENIED
+            | codes::APPROVAL_EXPIRED
+            | codes::APPROVAL_REQUIRED
+            | codes::PASSKEY_INVALID => Kind::Auth,
             codes::FORBIDDEN | codes::ESCALATION_REFUSED => Kind::Forbidden,
             codes::USER_NOT_FOUND | codes::NOT_FOUND => Kind::NotFound,
             codes::USER_EXISTS | codes::CONFLICT | codes::MFA_ALREADY_ENROLLED => Kind::Conflict,
@@ -155,6 +164,7 @@ impl CliError {
             server_code: Some(code),
             broken_pipe: false,
             not_offered: false,
+            approval: None,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! error into `error: ...` / `hint: ...` on stderr and the contract's exit code. Start-up
 //! does nothing else: `imadm --version` must stay instant.
 
+mod approval;
 mod audit;
 mod cli;
 mod client;

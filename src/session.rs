@@ -14,8 +14,12 @@
 //! one: the first command refreshes, the others find the new session when they get the
 //! lock and use it as it is.
 //!
-//! Sensitive requests need step-up MFA, a current TOTP code beside the token:
-//! [`Conn::step_up`] is the one way commands send them (when to ask for the code, how often).
+//! Sensitive requests need step-up MFA, a current TOTP code beside the token, or an
+//! approval with a passkey in the browser (`--web`, or `web` at the prompt): the request is
+//! sent with `x-imadm-otp: web`, the server answers with a browser approval bound to that
+//! very request (`approval.rs` follows it), and the request is sent again, unchanged, with
+//! the one-use token the approval gave. [`Conn::step_up`] is the one way commands send
+//! them (when to ask for the code, how often).
 
 use imadm_api::auth::{RefreshRequest, SessionTokens};
 use imadm_api::{UnixTime, codes};
@@ -32,13 +36,29 @@ pub const REFRESH_MARGIN: i64 = 60;
 const ROTATED_RETRIES: usize = 3;
 /// How many codes an interactive step-up asks for before it gives up.
 pub const STEP_UP_TRIES: usize = 3;
-const STEP_UP_PROMPT: &str = "TOTP code (step-up)";
-const STEP_UP_HINT: &str = "pass --otp CODE or set IMADM_OTP";
+const STEP_UP_PROMPT: &str = "TOTP code (step-up), or `web` to approve with a passkey";
+const STEP_UP_HINT: &str = "pass --otp CODE or set IMADM_OTP, or --web";
+/// What the step-up header carries to ask for a browser approval.
+const WEB: &str = "web";
 pub const TOKEN_ENV: &str = "IMADM_TOKEN";
 
 pub struct Conn {
     pub client: ApiClient,
     pub creds: Credentials,
+}
+
+/// How a step-up is approved: a TOTP code (given, or prompted for), or a passkey in the
+/// browser. `Option<&str>` (the code flag) converts into it.
+#[derive(Debug, Clone, Copy)]
+pub enum Approve<'a> {
+    Code(Option<&'a str>),
+    Web { open_browser: bool },
+}
+
+impl<'a> From<Option<&'a str>> for Approve<'a> {
+    fn from(code: Option<&'a str>) -> Self {
+        Approve::Code(code)
+    }
 }
 
 /// Where the credential in use came from.
@@ -262,12 +282,16 @@ impl Conn {
     /// service token, which never passes step-up, or a plain Lanying token, which needs
     /// none) is tried without a code first; a terminal is then asked only if the server
     /// wants a code, and without one the server's refusal is the error (exit 4).
-    pub fn step_up<T>(
+    pub fn step_up<'a, T>(
         &self,
         ctx: &mut Context,
-        otp: Option<&str>,
+        how: impl Into<Approve<'a>>,
         f: impl Fn(&ApiClient, &Auth<'_>) -> Result<T>,
     ) -> Result<T> {
+        let otp = match how.into() {
+            Approve::Web { open_browser } => return self.step_up_web(ctx, open_browser, &f),
+            Approve::Code(otp) => otp,
+        };
         let ask_first = otp.is_none()
             && ctx.interactive()
             && self
@@ -288,16 +312,55 @@ impl Conn {
         f: impl Fn(&ApiClient, &Auth<'_>) -> Result<T>,
     ) -> Result<T> {
         step_up_dialogue(ctx, otp, ask_first, |ctx, code| {
-            self.call(ctx, |c, t| {
-                f(
-                    c,
-                    &Auth {
-                        token: Some(t),
-                        otp: code,
-                    },
-                )
-            })
+            if code == Some(WEB) {
+                return self.step_up_web(ctx, true, &f);
+            }
+            self.send_with(ctx, code, &f)
         })
+    }
+
+    fn send_with<T>(
+        &self,
+        ctx: &Context,
+        code: Option<&str>,
+        f: &impl Fn(&ApiClient, &Auth<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.call(ctx, |c, t| {
+            f(
+                c,
+                &Auth {
+                    token: Some(t),
+                    otp: code,
+                },
+            )
+        })
+    }
+
+    /// The step-up approved with a passkey: ask for a browser approval of this request,
+    /// follow it, then send the request again with the approval's one-use token.
+    fn step_up_web<T>(
+        &self,
+        ctx: &mut Context,
+        open_browser: bool,
+        f: &impl Fn(&ApiClient, &Auth<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let e = match self.send_with(ctx, Some(WEB), f) {
+            Err(e) if e.server_code == Some(codes::APPROVAL_REQUIRED) => e,
+            other => return other,
+        };
+        let Some(approval) = e.approval else {
+            return Err(CliError::unexpected(
+                "the server asked for a browser approval but did not say where",
+            ));
+        };
+        let grant = crate::approval::follow(ctx, &self.client, &approval, open_browser)?;
+        let Some(token) = grant.step_up_token else {
+            return Err(CliError::unexpected(
+                "the approval gave no step-up token for this request",
+            ));
+        };
+        let token = zeroize::Zeroizing::new(token);
+        self.send_with(ctx, Some(&token), f)
     }
 }
 
@@ -307,7 +370,7 @@ fn step_up_dialogue<T>(
     ctx: &mut Context,
     otp: Option<&str>,
     ask_first: bool,
-    send: impl Fn(&Context, Option<&str>) -> Result<T>,
+    send: impl Fn(&mut Context, Option<&str>) -> Result<T>,
 ) -> Result<T> {
     if let Some(code) = otp {
         return send(ctx, Some(code));
@@ -460,7 +523,7 @@ mod tests {
     /// no code asks for one. Every code sent is logged.
     fn server(
         sent: &std::cell::RefCell<Vec<Option<String>>>,
-    ) -> impl Fn(&Context, Option<&str>) -> Result<&'static str> + '_ {
+    ) -> impl Fn(&mut Context, Option<&str>) -> Result<&'static str> + '_ {
         move |_, code| {
             sent.borrow_mut().push(code.map(str::to_owned));
             let refuse = |c, m: &str| Err(CliError::from_envelope(c, m, None));

@@ -2,12 +2,14 @@
 //! location, the connection (AWS conventions), the streaming multipart upload that
 //! `backup run` tees the ciphertext into, and streaming reads of archives and manifests.
 //!
-//! The connection follows the AWS environment: `AWS_ACCESS_KEY_ID`,
-//! `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`, `AWS_ENDPOINT_URL` (and the
-//! other `AWS_*` settings `object_store` reads); without `AWS_ACCESS_KEY_ID`, the shared
-//! credentials file (`AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`), section
-//! `AWS_PROFILE` (else `default`). The imadm profile's `s3_endpoint`, `s3_region` and
-//! `s3_path_style` take precedence. Secrets are never taken from argv. Plain
+//! The connection follows the AWS conventions, each setting from the first place that has
+//! it ([`resolve`]): the imadm profile's entry for the destination (`config.toml`, keyed
+//! `s3://BUCKET[/PREFIX]`, its `aws_profile` choosing the AWS files' section), the profile's
+//! `s3_endpoint`, `s3_region` and `s3_path_style`, the `AWS_*` environment, the AWS config
+//! file (`AWS_CONFIG_FILE`, else `~/.aws/config`; `region`, `endpoint_url`,
+//! `s3.addressing_style`). Keys: `AWS_ACCESS_KEY_ID` and co., else (and always for a
+//! destination's `aws_profile`) the shared credentials file's section, else the config
+//! file's. Secrets are never taken from argv or `config.toml`. Plain
 //! `http://` endpoints are accepted on loopback only (a local test server); anything else
 //! must be https.
 //!
@@ -15,7 +17,10 @@
 //! (after the snapshot's trailer checked out), aborted on any failure or when dropped
 //! uncommitted; an archive smaller than one part is one PUT at commit. Either way nothing
 //! is visible at the final key before the commit. The manifest object is written after the
-//! archive and is the commit marker.
+//! archive and is the commit marker. The upload is driven part by part through
+//! `MultipartStore`, so its id is known: a note of it ([`Pending`], under [`PENDING_DIR`])
+//! is written before the first part and deleted after the completion or abort, and
+//! `backup prune` aborts the uploads whose notes killed runs left behind.
 //!
 //! `object_store` is async; the CLI is not. Each [`Client`] owns a small tokio runtime
 //! and blocks on it, so callers see `Read`/`Write`.
@@ -30,10 +35,12 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path as ObjectPath;
 use object_store::{
-    ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, WriteMultipart,
+    ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, PutPayloadMut, RetryConfig,
 };
+use tokio::task::JoinSet;
 
 use crate::error::{CliError, Kind, Result};
 
@@ -42,7 +49,7 @@ use crate::error::{CliError, Kind, Result};
 pub const PART_SIZE: usize = 8 << 20;
 /// Parts uploading at once: with the part being filled, at most
 /// `(PARTS_IN_FLIGHT + 1) * PART_SIZE` of ciphertext is held per S3 destination.
-pub const PARTS_IN_FLIGHT: usize = 2;
+pub const PARTS_IN_FLIGHT: usize = 3;
 
 /// A `--to` destination: a local directory or an S3 location.
 #[derive(Debug, Clone)]
@@ -171,12 +178,13 @@ fn cli_err(what: &str, e: object_store::Error) -> CliError {
     Failure::new(what, e).into_cli()
 }
 
-/// The imadm profile's S3 settings (`config.toml`), over the `AWS_*` environment.
+/// The imadm profile's S3 settings (`config.toml`): profile-wide, and per destination.
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     pub endpoint: Option<String>,
     pub region: Option<String>,
     pub path_style: Option<bool>,
+    pub destinations: std::collections::BTreeMap<String, crate::config::S3Destination>,
 }
 
 impl Settings {
@@ -185,71 +193,236 @@ impl Settings {
             endpoint: p.s3_endpoint.clone(),
             region: p.s3_region.clone(),
             path_style: p.s3_path_style,
+            destinations: p.s3.clone(),
         }
+    }
+
+    /// The profile's entry for `url`: the longest `s3://BUCKET[/PREFIX]` key that is
+    /// `url` or one of its parents.
+    fn destination(&self, url: &S3Url) -> Result<Option<&crate::config::S3Destination>> {
+        let mut best: Option<(usize, &crate::config::S3Destination)> = None;
+        for (key, d) in &self.destinations {
+            let at: S3Url = key.parse().map_err(|e| {
+                CliError::usage(format!("config.toml: the S3 destination {key:?}: {e}"))
+                    .hint("key each destination's table by s3://BUCKET or s3://BUCKET/PREFIX")
+            })?;
+            let under = at.prefix.is_empty()
+                || url.prefix == at.prefix
+                || url.prefix.starts_with(&format!("{}/", at.prefix));
+            if at.bucket == url.bucket && under && best.is_none_or(|(n, _)| at.prefix.len() >= n) {
+                best = Some((at.prefix.len(), d));
+            }
+        }
+        Ok(best.map(|(_, d)| d))
     }
 }
 
-/// Keys from the shared credentials file (an INI file), for `profile`: `None` when the
-/// file or the section is missing.
-fn shared_credentials(text: &str, profile: &str) -> Option<Vec<(String, String)>> {
+/// What a connection uses, each setting from the first place that has it: the imadm
+/// profile's entry for the destination, the profile's `s3_*`, the `AWS_*` environment, the
+/// AWS config file's profile. Keys come from the environment, or from the shared
+/// credentials (else config) file's section when the destination names an `aws_profile`
+/// or the environment has no `AWS_ACCESS_KEY_ID`.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Effective {
+    endpoint: Option<String>,
+    region: Option<String>,
+    path_style: Option<bool>,
+    /// `(aws_access_key_id, aws_secret_access_key, aws_session_token)` from a file; the
+    /// environment's keys are then not used.
+    keys: Option<(String, String, Option<String>)>,
+}
+
+/// Sections of an AWS INI file (credentials or config): `section` → keys (lower case), a
+/// nested block (`s3 =` then indented `key = value`) as `s3.key`.
+fn ini_section(text: &str, section: &str) -> Option<Vec<(String, String)>> {
     let mut in_section = false;
     let mut found = None::<Vec<(String, String)>>;
-    for line in text.lines().map(str::trim) {
+    let mut nested: Option<String> = None;
+    for raw in text.lines() {
+        let line = raw.trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
         if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            in_section = name.trim() == profile;
+            in_section = name.split_whitespace().collect::<Vec<_>>().join(" ") == section;
+            nested = None;
             if in_section {
                 found.get_or_insert_with(Vec::new);
             }
             continue;
         }
-        if in_section && let Some((k, v)) = line.split_once('=') {
-            found
-                .get_or_insert_with(Vec::new)
-                .push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_owned());
+        let indented = raw.starts_with([' ', '\t']);
+        if !indented {
+            nested = v.is_empty().then(|| k.clone());
+        }
+        if in_section {
+            let k = match (&nested, indented) {
+                (Some(n), true) => format!("{n}.{k}"),
+                _ => k,
+            };
+            found.get_or_insert_with(Vec::new).push((k, v));
         }
     }
     found
 }
 
-/// Apply the shared credentials file when the environment has no key.
-fn with_shared_credentials(mut b: AmazonS3Builder) -> Result<AmazonS3Builder> {
-    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
-        return Ok(b);
-    }
-    let explicit = std::env::var("AWS_PROFILE").ok();
+fn value<'a>(keys: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    keys.iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Resolve the settings of `url` (see [`Effective`]); `env` and `read` stand for the
+/// process environment and the file system, `home` for the home directory.
+fn resolve(
+    settings: &Settings,
+    url: &S3Url,
+    env: &dyn Fn(&str) -> Option<String>,
+    read: &dyn Fn(&std::path::Path) -> Option<String>,
+    home: Option<&std::path::Path>,
+) -> Result<Effective> {
+    let dest = settings.destination(url)?;
+    let named = dest.and_then(|d| d.aws_profile.clone());
+    let from_env = env("AWS_PROFILE").filter(|p| !p.is_empty());
+    let explicit = named.clone().or(from_env);
     let profile = explicit.clone().unwrap_or_else(|| "default".into());
-    let path = match std::env::var_os("AWS_SHARED_CREDENTIALS_FILE") {
-        Some(p) => std::path::PathBuf::from(p),
-        None => match directories::BaseDirs::new() {
-            Some(d) => d.home_dir().join(".aws/credentials"),
-            None => return Ok(b),
-        },
+    let file = |var: &str, default: &str| {
+        env(var)
+            .map(std::path::PathBuf::from)
+            .or_else(|| home.map(|h| h.join(default)))
     };
-    let keys = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| shared_credentials(&t, &profile));
-    let Some(keys) = keys else {
-        if explicit.is_some() {
-            return Err(CliError::usage(format!(
-                "AWS_PROFILE={profile}: no such section in {}",
-                path.display()
-            ))
-            .hint("add [PROFILE] with aws_access_key_id and aws_secret_access_key, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"));
-        }
-        return Ok(b);
+    let credentials_path = file("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials");
+    let config_path = file("AWS_CONFIG_FILE", ".aws/config");
+    let credentials = credentials_path
+        .as_deref()
+        .and_then(read)
+        .and_then(|t| ini_section(&t, &profile));
+    let config_section = match profile.as_str() {
+        "default" => "default".to_owned(),
+        p => format!("profile {p}"),
     };
-    for (k, v) in keys {
-        b = match k.as_str() {
-            "aws_access_key_id" => b.with_access_key_id(v),
-            "aws_secret_access_key" => b.with_secret_access_key(v),
-            "aws_session_token" => b.with_token(v),
-            _ => b,
+    let config = config_path
+        .as_deref()
+        .and_then(read)
+        .and_then(|t| ini_section(&t, &config_section));
+    if let Some(p) = &explicit
+        && credentials.is_none()
+        && config.is_none()
+    {
+        let shown = |p: &Option<std::path::PathBuf>| {
+            p.as_deref().map_or("-".into(), |p| p.display().to_string())
         };
+        let whose = match &named {
+            Some(_) => format!("aws_profile {p} of {url} in config.toml"),
+            None => format!("AWS_PROFILE={p}"),
+        };
+        return Err(CliError::usage(format!(
+            "{whose}: no such section in {} or {}",
+            shown(&credentials_path),
+            shown(&config_path)
+        ))
+        .hint("add [PROFILE] with aws_access_key_id and aws_secret_access_key to the credentials file, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"));
     }
-    Ok(b)
+    let config = config.unwrap_or_default();
+    let cfg = |k: &str| value(&config, k).map(str::to_owned);
+    let env_any = |names: &[&str]| names.iter().find_map(|n| env(n).filter(|v| !v.is_empty()));
+    // `AWS_VIRTUAL_HOSTED_STYLE_REQUEST` is object_store's own (its endpoint then names the
+    // bucket already): left to it, and over the config file.
+    let path_style_cfg = match value(&config, "s3.addressing_style") {
+        _ if env("AWS_VIRTUAL_HOSTED_STYLE_REQUEST").is_some() => None,
+        Some("path") => Some(true),
+        Some("virtual") => Some(false),
+        _ => None,
+    };
+    // Keys from a file when the destination names a profile, or the environment has none.
+    let keys = if named.is_some() || env("AWS_ACCESS_KEY_ID").is_none() {
+        let from = credentials
+            .as_deref()
+            .filter(|c| value(c, "aws_access_key_id").is_some())
+            .unwrap_or(&config);
+        match (
+            value(from, "aws_access_key_id"),
+            value(from, "aws_secret_access_key"),
+        ) {
+            (Some(id), Some(secret)) => Some((
+                id.to_owned(),
+                secret.to_owned(),
+                value(from, "aws_session_token").map(str::to_owned),
+            )),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    Ok(Effective {
+        endpoint: dest
+            .and_then(|d| d.endpoint.clone())
+            .or_else(|| settings.endpoint.clone())
+            .or_else(|| env_any(&["AWS_ENDPOINT_URL", "AWS_ENDPOINT"]))
+            .or_else(|| cfg("endpoint_url")),
+        region: dest
+            .and_then(|d| d.region.clone())
+            .or_else(|| settings.region.clone())
+            .or_else(|| env_any(&["AWS_REGION", "AWS_DEFAULT_REGION"]))
+            .or_else(|| cfg("region")),
+        path_style: dest
+            .and_then(|d| d.path_style)
+            .or(settings.path_style)
+            .or(path_style_cfg),
+        keys,
+    })
+}
+
+/// The endpoint of `bucket`: virtual-host addressing puts the bucket in the host name
+/// (`https://BUCKET.HOST`), which `object_store` expects of a custom endpoint.
+fn bucket_endpoint(endpoint: &str, bucket: &str, virtual_host: bool) -> Result<String> {
+    if !virtual_host {
+        return Ok(endpoint.to_owned());
+    }
+    let mut u = url::Url::parse(endpoint)
+        .map_err(|e| CliError::usage(format!("the S3 endpoint {endpoint:?} is not a URL: {e}")))?;
+    let host = match u.host() {
+        Some(url::Host::Domain(d)) => d.to_owned(),
+        _ => {
+            return Err(CliError::usage(format!(
+                "virtual-host addressing needs a host name in the S3 endpoint, not {endpoint:?}"
+            ))
+            .hint("set path_style = true (s3_path_style) for an endpoint given by IP address"));
+        }
+    };
+    u.set_host(Some(&format!("{bucket}.{host}"))).map_err(|e| {
+        CliError::usage(format!("cannot address bucket {bucket} at {endpoint}: {e}"))
+    })?;
+    Ok(u.as_str().trim_end_matches('/').to_owned())
+}
+
+/// The `AWS_*` environment as `object_store` reads it, without the keys when they come
+/// from a file instead.
+fn builder_from_env(with_keys: bool) -> AmazonS3Builder {
+    let mut b = AmazonS3Builder::new();
+    for (k, v) in std::env::vars() {
+        if !k.starts_with("AWS_") {
+            continue;
+        }
+        let Ok(key) = k.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() else {
+            continue;
+        };
+        let is_key = matches!(
+            key,
+            AmazonS3ConfigKey::AccessKeyId
+                | AmazonS3ConfigKey::SecretAccessKey
+                | AmazonS3ConfigKey::Token
+        );
+        if with_keys || !is_key {
+            b = b.with_config(key, v);
+        }
+    }
+    b
 }
 
 /// S3 Object Lock retention of the objects a run writes (`--object-lock-days`).
@@ -317,6 +490,8 @@ impl Lock {
 pub struct Client {
     rt: Arc<tokio::runtime::Runtime>,
     store: Arc<AmazonS3>,
+    /// The same without Object Lock headers, for the upload notes (deleted again).
+    plain: Arc<AmazonS3>,
     pub url: S3Url,
 }
 
@@ -334,52 +509,77 @@ impl Client {
     }
 
     fn connect_with(url: &S3Url, settings: &Settings, lock: Option<&Lock>) -> Result<Client> {
-        let mut builder =
-            with_shared_credentials(AmazonS3Builder::from_env())?.with_bucket_name(&url.bucket);
-        if let Some(e) = &settings.endpoint {
-            builder = builder.with_endpoint(e);
+        let home = directories::BaseDirs::new().map(|d| d.home_dir().to_owned());
+        let eff = resolve(
+            settings,
+            url,
+            &|k| std::env::var(k).ok(),
+            &|p| std::fs::read_to_string(p).ok(),
+            home.as_deref(),
+        )?;
+        Client::build(url, eff, lock)
+    }
+
+    fn build(url: &S3Url, eff: Effective, lock: Option<&Lock>) -> Result<Client> {
+        let mut builder = builder_from_env(eff.keys.is_none()).with_bucket_name(&url.bucket);
+        if let Some((id, secret, token)) = eff.keys {
+            builder = builder
+                .with_access_key_id(id)
+                .with_secret_access_key(secret);
+            if let Some(t) = token {
+                builder = builder.with_token(t);
+            }
         }
-        if let Some(r) = &settings.region {
+        // The parts go over TLS (plain http on loopback only), and the archive's own
+        // SHA-256 is checked against its manifest: a second SHA-256 of every byte for the
+        // signature (and the service's check of it) would only slow the upload. An Object
+        // Lock upload still carries its x-amz-checksum-sha256. AWS_UNSIGNED_PAYLOAD=false
+        // restores signed payloads for a service that wants them.
+        if std::env::var_os("AWS_UNSIGNED_PAYLOAD").is_none() {
+            builder = builder.with_unsigned_payload(true);
+        }
+        if let Some(r) = &eff.region {
             builder = builder.with_region(r);
         }
-        if let Some(p) = settings.path_style {
+        if let Some(p) = eff.path_style {
             builder = builder.with_virtual_hosted_style_request(!p);
         }
-        let endpoint = builder.get_config_value(&AmazonS3ConfigKey::Endpoint);
-        let allow_http = match endpoint.as_deref().map(url::Url::parse) {
-            None => false,
-            Some(Ok(u)) if u.scheme() == "https" => false,
-            Some(Ok(u)) if u.scheme() == "http" && is_loopback(&u) => true,
-            Some(_) => {
-                return Err(CliError::usage(format!(
-                    "the S3 endpoint {:?} is not an https URL",
-                    endpoint.unwrap_or_default()
-                ))
-                .hint(
-                    "set AWS_ENDPOINT_URL (or the profile's s3_endpoint) to https://HOST[:PORT]; plain http only on 127.0.0.1",
-                ));
-            }
-        };
-        let mut options = ClientOptions::new()
+        if let Some(e) = &eff.endpoint {
+            check_endpoint(e)?;
+            builder = builder.with_endpoint(bucket_endpoint(
+                e,
+                &url.bucket,
+                eff.path_style == Some(false),
+            )?);
+        }
+        let allow_http = eff
+            .endpoint
+            .as_deref()
+            .is_some_and(|e| e.starts_with("http://"));
+        let options = ClientOptions::new()
             .with_allow_http(allow_http)
             .with_connect_timeout(Duration::from_secs(10))
             .with_timeout(Duration::from_secs(120));
-        if let Some(lock) = lock {
-            options = options.with_default_headers(lock.headers());
-            builder = builder.with_checksum_algorithm(object_store::aws::Checksum::SHA256);
-        }
-        let store = builder
-            .with_client_options(options)
-            .with_retry(RetryConfig {
-                max_retries: 3,
-                retry_timeout: Duration::from_secs(60),
-                ..RetryConfig::default()
-            })
-            .build()
-            .map_err(|e| {
+        builder = builder.with_retry(RetryConfig {
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(60),
+            ..RetryConfig::default()
+        });
+        let build = |b: AmazonS3Builder| {
+            b.build().map(Arc::new).map_err(|e| {
                 CliError::usage(format!("cannot use {url}: {e}"))
                     .hint("set AWS_REGION, and AWS_ENDPOINT_URL for a service other than AWS")
-            })?;
+            })
+        };
+        let plain = build(builder.clone().with_client_options(options.clone()))?;
+        let store = match lock {
+            Some(lock) => build(
+                builder
+                    .with_client_options(options.with_default_headers(lock.headers()))
+                    .with_checksum_algorithm(object_store::aws::Checksum::SHA256),
+            )?,
+            None => plain.clone(),
+        };
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("imadm-s3")
@@ -387,7 +587,8 @@ impl Client {
             .build()?;
         Ok(Client {
             rt: Arc::new(rt),
-            store: Arc::new(store),
+            store,
+            plain,
             url: url.clone(),
         })
     }
@@ -398,7 +599,7 @@ impl Client {
         Upload {
             client: self.clone(),
             name,
-            state: State::Pending(Vec::new()),
+            state: State::Pending(PutPayloadMut::new()),
         }
     }
 
@@ -425,6 +626,20 @@ impl Client {
     }
 }
 
+/// An endpoint is `https://`, or plain `http://` on loopback only (a local test server).
+fn check_endpoint(endpoint: &str) -> Result<()> {
+    match url::Url::parse(endpoint) {
+        Ok(u) if u.scheme() == "https" => Ok(()),
+        Ok(u) if u.scheme() == "http" && is_loopback(&u) => Ok(()),
+        _ => Err(CliError::usage(format!(
+            "the S3 endpoint {endpoint:?} is not an https URL"
+        ))
+        .hint(
+            "set AWS_ENDPOINT_URL (or the profile's s3_endpoint) to https://HOST[:PORT]; plain http only on 127.0.0.1",
+        )),
+    }
+}
+
 fn is_loopback(u: &url::Url) -> bool {
     match u.host() {
         Some(url::Host::Ipv4(a)) => a.is_loopback(),
@@ -434,12 +649,41 @@ fn is_loopback(u: &url::Url) -> bool {
     }
 }
 
+/// Where `backup run` notes the multipart uploads it has under way, beside the archives:
+/// `PREFIX/.imadm-pending/NAME.json`. A run killed mid-upload leaves its note, which
+/// `backup prune` finds (S3-compatible services do not all list multipart uploads).
+/// Listings of the prefix see it as a sub-prefix, never as an archive.
+pub const PENDING_DIR: &str = ".imadm-pending";
+
+/// The note of one multipart upload under way (no secret in it: the upload id alone
+/// grants nothing without the bucket's credentials).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Pending {
+    /// The object's key (the archive under the prefix).
+    pub key: String,
+    pub upload_id: String,
+    /// Unix seconds, the CLI's clock, when the upload was created.
+    pub started_at: i64,
+}
+
 enum State {
     /// Bytes of the first part, before the upload is created (its key is not known at
     /// the start of the stream).
-    Pending(Vec<u8>),
-    Started(WriteMultipart),
+    Pending(PutPayloadMut),
+    Started(Multipart),
     Done,
+}
+
+/// A multipart upload under way: its id (so an abort needs no listing), its note, the
+/// part being filled and those uploading.
+struct Multipart {
+    key: ObjectPath,
+    id: object_store::MultipartId,
+    note: String,
+    filling: PutPayloadMut,
+    next_part: usize,
+    done: Vec<Option<PartId>>,
+    in_flight: JoinSet<object_store::Result<(usize, PartId)>>,
 }
 
 /// The ciphertext's way into one S3 object (a writer of [`crate::encrypt::Tee`]).
@@ -450,30 +694,65 @@ pub struct Upload {
 }
 
 impl Upload {
-    fn key(&self) -> io::Result<ObjectPath> {
-        let name = self
-            .name
+    fn name(&self) -> io::Result<&str> {
+        self.name
             .get()
-            .ok_or_else(|| io::Error::other("the archive's name is not known yet"))?;
-        Ok(ObjectPath::from(self.client.url.key(name)))
+            .map(String::as_str)
+            .ok_or_else(|| io::Error::other("the archive's name is not known yet"))
     }
 
+    /// Create the multipart upload and note it before any part is sent.
     fn start(&mut self) -> io::Result<()> {
         let State::Pending(first) = std::mem::replace(&mut self.state, State::Done) else {
             return Ok(());
         };
-        let key = self.key()?;
-        let up = self
-            .client
-            .rt
-            .block_on(self.client.store.put_multipart(&key))
-            .map_err(|e| io_err(&format!("cannot start the upload to {}", self.where_()), e))?;
-        let mut w = WriteMultipart::new_with_chunk_size(up, PART_SIZE);
-        // A full part is spawned as a task on the runtime: enter it.
-        let _rt = self.client.rt.enter();
-        w.put(Bytes::from(first));
-        self.state = State::Started(w);
-        Ok(())
+        let name = self.name()?.to_owned();
+        let key = ObjectPath::from(self.client.url.key(&name));
+        let shown = self.where_();
+        let c = &self.client;
+        let id =
+            c.rt.block_on(c.store.create_multipart(&key))
+                .map_err(|e| io_err(&format!("cannot start the upload to {shown}"), e))?;
+        let note = pending_name(&name);
+        let body = serde_json::to_vec(&Pending {
+            key: key.to_string(),
+            upload_id: id.clone(),
+            started_at: crate::context::system_clock(),
+        })?;
+        // The note goes through the client without a retention: it is deleted again.
+        if let Err(e) = c.rt.block_on(
+            c.plain
+                .put(&ObjectPath::from(c.url.key(&note)), PutPayload::from(body)),
+        ) {
+            let _ = c.rt.block_on(c.store.abort_multipart(&key, &id));
+            return Err(io_err(&format!("cannot start the upload to {shown}"), e));
+        }
+        let mut m = Multipart {
+            key,
+            id,
+            note,
+            filling: PutPayloadMut::new(),
+            next_part: 0,
+            done: Vec::new(),
+            in_flight: JoinSet::new(),
+        };
+        let sent = m.send(c, first);
+        self.state = State::Started(m);
+        sent.map_err(|e| io_err(&format!("upload to {shown} failed"), e))
+    }
+
+    /// The part being filled is full: send it, waiting while `PARTS_IN_FLIGHT` are
+    /// uploading (back pressure: bounded memory, however slow the service).
+    fn send_full_part(&mut self) -> io::Result<()> {
+        let shown = self.where_();
+        let m = match &mut self.state {
+            State::Pending(_) => return self.start(),
+            State::Started(m) => m,
+            State::Done => return Ok(()),
+        };
+        let part = std::mem::replace(&mut m.filling, PutPayloadMut::new());
+        m.send(&self.client, part)
+            .map_err(|e| io_err(&format!("upload to {shown} failed"), e))
     }
 
     fn where_(&self) -> String {
@@ -485,44 +764,105 @@ impl Upload {
 
     /// Complete the upload: from here on the archive is visible under its final key.
     pub fn commit(mut self) -> Result<String> {
-        let key = self.key()?;
+        let name = self.name()?.to_owned();
         let shown = self.where_();
-        let rt = self.client.rt.clone();
+        let c = self.client.clone();
         match std::mem::replace(&mut self.state, State::Done) {
-            State::Pending(bytes) => rt
-                .block_on(self.client.store.put(&key, PutPayload::from(bytes)))
+            State::Pending(bytes) => {
+                c.rt.block_on(
+                    c.store
+                        .put(&ObjectPath::from(c.url.key(&name)), bytes.freeze()),
+                )
                 .map(drop)
-                .map_err(|e| cli_err(&format!("cannot write {shown}"), e))?,
-            State::Started(w) => rt
-                .block_on(w.finish())
-                .map(drop)
-                .map_err(|e| cli_err(&format!("cannot complete the upload to {shown}"), e))?,
+                .map_err(|e| cli_err(&format!("cannot write {shown}"), e))?
+            }
+            State::Started(mut m) => {
+                let complete = (|| {
+                    let t = std::time::Instant::now();
+                    if m.filling.content_length() > 0 || m.next_part == 0 {
+                        let last = std::mem::take(&mut m.filling);
+                        m.send(&c, last)?;
+                    }
+                    m.wait_for(&c, 0)?;
+                    tracing::debug!("{shown}: last parts sent in {:?}", t.elapsed());
+                    let t = std::time::Instant::now();
+                    let parts = m.done.drain(..).flatten().collect();
+                    let done =
+                        c.rt.block_on(c.store.complete_multipart(&m.key, &m.id, parts));
+                    // The service's share: some copy the parts into the object here.
+                    tracing::debug!("{shown}: CompleteMultipartUpload took {:?}", t.elapsed());
+                    done
+                })();
+                if let Err(e) = complete {
+                    // Put back, so that dropping `self` aborts it.
+                    self.state = State::Started(m);
+                    return Err(cli_err(
+                        &format!("cannot complete the upload to {shown}"),
+                        e,
+                    ));
+                }
+                c.forget(&m.note);
+            }
             State::Done => {}
         }
         Ok(shown)
     }
 }
 
-impl Write for Upload {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if let State::Pending(first) = &mut self.state {
-            first.extend_from_slice(buf);
-            if first.len() >= PART_SIZE {
-                self.start()?;
+impl Multipart {
+    fn send(&mut self, c: &Client, part: PutPayloadMut) -> object_store::Result<()> {
+        self.wait_for(c, PARTS_IN_FLIGHT - 1)?;
+        let (store, key, id, idx) = (
+            c.store.clone(),
+            self.key.clone(),
+            self.id.clone(),
+            self.next_part,
+        );
+        self.next_part += 1;
+        self.in_flight.spawn_on(
+            async move {
+                let p = store.put_part(&key, &id, idx, part.freeze()).await?;
+                Ok((idx, p))
+            },
+            c.rt.handle(),
+        );
+        Ok(())
+    }
+
+    /// Wait until at most `left` parts are uploading; the first failure is returned.
+    fn wait_for(&mut self, c: &Client, left: usize) -> object_store::Result<()> {
+        while self.in_flight.len() > left {
+            let joined = c.rt.block_on(self.in_flight.join_next());
+            let Some(joined) = joined else { break };
+            let (idx, part) = joined.map_err(|e| object_store::Error::Generic {
+                store: "S3",
+                source: Box::new(e),
+            })??;
+            if self.done.len() <= idx {
+                self.done.resize(idx + 1, None);
             }
-            return Ok(buf.len());
+            self.done[idx] = Some(part);
         }
-        let shown = self.where_();
-        let rt = self.client.rt.clone();
-        let State::Started(w) = &mut self.state else {
-            return Err(io::Error::other("the upload is already finished"));
+        Ok(())
+    }
+}
+
+impl Write for Upload {
+    /// Fills the part up to `PART_SIZE` exactly, then sends it. The part is held as the
+    /// blocks the writes came in (`PutPayloadMut`): whole 8 MiB buffers, freed on the
+    /// runtime's threads, were kept by the allocator and raised the peak RSS.
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let part = match &mut self.state {
+            State::Pending(part) => part,
+            State::Started(m) => &mut m.filling,
+            State::Done => return Err(io::Error::other("the upload is already finished")),
         };
-        // Back pressure: bounded memory, however slow the service.
-        rt.block_on(w.wait_for_capacity(PARTS_IN_FLIGHT))
-            .map_err(|e| io_err(&format!("upload to {shown} failed"), e))?;
-        let _rt = rt.enter();
-        w.write(buf);
-        Ok(buf.len())
+        let n = buf.len().min(PART_SIZE - part.content_length());
+        part.extend_from_slice(&buf[..n]);
+        if part.content_length() == PART_SIZE {
+            self.send_full_part()?;
+        }
+        Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
@@ -530,15 +870,112 @@ impl Write for Upload {
 }
 
 impl Drop for Upload {
-    /// Uncommitted (an error, an interrupted stream): abort, so no parts are left behind
-    /// (best effort; what remains is listed for cleanup by the service's lifecycle rules).
+    /// Uncommitted (an error, an interrupted stream): abort, so no parts are left behind,
+    /// then drop the note (best effort: what remains is found by `backup prune`).
     fn drop(&mut self) {
-        if let State::Started(w) = std::mem::replace(&mut self.state, State::Done) {
-            let rt = self.client.rt.clone();
-            if let Err(e) = rt.block_on(w.abort()) {
-                tracing::warn!("could not abort the upload to {}: {e}", self.where_());
+        if let State::Started(mut m) = std::mem::replace(&mut self.state, State::Done) {
+            let c = self.client.clone();
+            m.in_flight.abort_all();
+            c.rt.block_on(async { while m.in_flight.join_next().await.is_some() {} });
+            match c.rt.block_on(c.store.abort_multipart(&m.key, &m.id)) {
+                Ok(()) => c.forget(&m.note),
+                Err(e) => tracing::warn!("could not abort the upload to {}: {e}", self.where_()),
             }
         }
+    }
+}
+
+/// The note's name under the prefix for the archive `name`.
+fn pending_name(name: &str) -> String {
+    format!("{PENDING_DIR}/{name}.json")
+}
+
+/// The note `file` (under [`PENDING_DIR`]) of an upload under `url`, if it is usable:
+/// only the upload of the archive it is named after, so that a note written by someone
+/// else cannot make prune abort another key's upload.
+fn read_note(url: &S3Url, file: &str, bytes: &[u8]) -> std::result::Result<Pending, String> {
+    let p: Pending = serde_json::from_slice(bytes).map_err(|e| format!("unreadable: {e}"))?;
+    let archive = file.strip_suffix(".json").unwrap_or_default();
+    if !archive.ends_with(".age") || p.key != url.key(archive) {
+        return Err(format!("names {:?}, not the archive {archive:?}", p.key));
+    }
+    Ok(p)
+}
+
+/// What `backup prune` found of a noted upload.
+#[derive(Debug)]
+pub struct Noted {
+    /// `s3://BUCKET/PREFIX/.imadm-pending/NAME.json`.
+    pub note: String,
+    note_name: String,
+    /// The note, or why it cannot be used (then it is left alone).
+    pub pending: std::result::Result<Pending, String>,
+}
+
+impl Client {
+    /// Delete an upload's note (best effort: a note left behind names an upload that is
+    /// gone, which prune then reports and removes).
+    fn forget(&self, note: &str) {
+        let key = ObjectPath::from(self.url.key(note));
+        if let Err(e) = self.rt.block_on(self.plain.delete(&key)) {
+            tracing::warn!("could not delete {}: {e}", self.display(note));
+        }
+    }
+
+    /// The notes of uploads under way (or left behind by killed runs) under the prefix.
+    pub fn pending(&self) -> Result<Vec<Noted>> {
+        let dir = ObjectPath::from(self.url.key(PENDING_DIR));
+        let listed = self
+            .rt
+            .block_on(self.plain.list_with_delimiter(Some(&dir)))
+            .map_err(|e| cli_err(&format!("cannot list {}", self.display(PENDING_DIR)), e))?;
+        let mut notes = Vec::new();
+        for o in listed.objects {
+            let Some(file) = o.location.filename() else {
+                continue;
+            };
+            let note_name = format!("{PENDING_DIR}/{file}");
+            let pending = self
+                .read_small(&note_name)
+                .map_err(|e| e.message)
+                .and_then(|b| read_note(&self.url, file, &b));
+            notes.push(Noted {
+                note: self.display(&note_name),
+                note_name,
+                pending,
+            });
+        }
+        notes.sort_by(|a, b| a.note.cmp(&b.note));
+        Ok(notes)
+    }
+
+    /// Abort a noted upload (one already gone counts as aborted), then delete its note.
+    pub fn abort_noted(&self, noted: &Noted) -> Result<()> {
+        let Ok(p) = &noted.pending else {
+            return Ok(());
+        };
+        let key = ObjectPath::from(p.key.as_str());
+        match self
+            .rt
+            .block_on(self.store.abort_multipart(&key, &p.upload_id))
+        {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => {
+                return Err(cli_err(
+                    &format!(
+                        "cannot abort the upload to s3://{}/{}",
+                        self.url.bucket, p.key
+                    ),
+                    e,
+                ));
+            }
+        }
+        self.rt
+            .block_on(
+                self.plain
+                    .delete(&ObjectPath::from(self.url.key(&noted.note_name))),
+            )
+            .map_err(|e| cli_err(&format!("cannot delete {}", noted.note), e))
     }
 }
 
@@ -647,7 +1084,7 @@ mod tests {
     #[test]
     fn the_shared_credentials_file_gives_the_named_section() {
         let text = "[default]\naws_access_key_id = AKDEF\n\n# comment\n[backup]\nAWS_ACCESS_KEY_ID=AKB\naws_secret_access_key = s3cr=t\n";
-        let keys = shared_credentials(text, "backup").unwrap();
+        let keys = ini_section(text, "backup").unwrap();
         assert_eq!(
             keys,
             vec![
@@ -655,8 +1092,255 @@ mod tests {
                 ("aws_secret_access_key".into(), "s3cr=t".into())
             ]
         );
-        assert_eq!(shared_credentials(text, "default").unwrap().len(), 1);
-        assert!(shared_credentials(text, "other").is_none());
+        assert_eq!(ini_section(text, "default").unwrap().len(), 1);
+        assert!(ini_section(text, "other").is_none());
+        // The config file's `[profile NAME]` and nested `s3 =` block.
+        let config = "[profile  oss]\nregion = cn-hangzhou\ns3 =\n  addressing_style = virtual\nendpoint_url = https://oss.example\n";
+        let keys = ini_section(config, "profile oss").unwrap();
+        assert_eq!(value(&keys, "s3.addressing_style"), Some("virtual"));
+        assert_eq!(value(&keys, "endpoint_url"), Some("https://oss.example"));
+        assert_eq!(value(&keys, "addressing_style"), None);
+    }
+
+    /// The environment and files of one precedence case.
+    struct World {
+        env: Vec<(&'static str, &'static str)>,
+        files: Vec<(&'static str, &'static str)>,
+    }
+
+    impl World {
+        fn resolve(&self, settings: &Settings, url: &str) -> Result<Effective> {
+            let env = |k: &str| {
+                self.env
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            };
+            let read = |p: &std::path::Path| {
+                self.files
+                    .iter()
+                    .find(|(n, _)| std::path::Path::new(n) == p)
+                    .map(|(_, t)| (*t).to_owned())
+            };
+            resolve(
+                settings,
+                &url.parse().unwrap(),
+                &env,
+                &read,
+                Some(std::path::Path::new("/home/op")),
+            )
+        }
+    }
+
+    fn dest(
+        endpoint: Option<&str>,
+        region: Option<&str>,
+        aws_profile: Option<&str>,
+    ) -> crate::config::S3Destination {
+        crate::config::S3Destination {
+            endpoint: endpoint.map(Into::into),
+            region: region.map(Into::into),
+            path_style: None,
+            aws_profile: aws_profile.map(Into::into),
+        }
+    }
+
+    const CONFIG: &str = "[default]\nregion = cfg-region\nendpoint_url = https://cfg.example\n\n[profile second]\nregion = second-region\ns3 =\n  addressing_style = virtual\n";
+    const CREDENTIALS: &str = "[default]\naws_access_key_id = AKDEF\naws_secret_access_key = sdef\n\n[second]\naws_access_key_id = AK2\naws_secret_access_key = s2\naws_session_token = t2\n";
+
+    #[test]
+    fn settings_come_from_the_destination_then_the_profile_then_the_environment_then_the_aws_config()
+     {
+        let files = vec![
+            ("/home/op/.aws/config", CONFIG),
+            ("/home/op/.aws/credentials", CREDENTIALS),
+        ];
+        let bare = World {
+            env: vec![],
+            files: files.clone(),
+        };
+        // The AWS config file alone (its default profile); keys from the credentials file.
+        let e = bare.resolve(&Settings::default(), "s3://bkt/x").unwrap();
+        assert_eq!(e.endpoint.as_deref(), Some("https://cfg.example"));
+        assert_eq!(e.region.as_deref(), Some("cfg-region"));
+        assert_eq!(e.path_style, None);
+        assert_eq!(e.keys, Some(("AKDEF".into(), "sdef".into(), None)));
+        // The environment over the config file; its keys over the credentials file.
+        let env = World {
+            env: vec![
+                ("AWS_REGION", "env-region"),
+                ("AWS_ENDPOINT_URL", "https://env.example"),
+                ("AWS_ACCESS_KEY_ID", "AKENV"),
+            ],
+            files: files.clone(),
+        };
+        let e = env.resolve(&Settings::default(), "s3://bkt/x").unwrap();
+        assert_eq!(e.endpoint.as_deref(), Some("https://env.example"));
+        assert_eq!(e.region.as_deref(), Some("env-region"));
+        assert_eq!(e.keys, None, "the environment's keys");
+        // The imadm profile over the environment.
+        let mut settings = Settings {
+            endpoint: Some("https://profile.example".into()),
+            region: Some("profile-region".into()),
+            path_style: Some(true),
+            ..Settings::default()
+        };
+        let e = env.resolve(&settings, "s3://bkt/x").unwrap();
+        assert_eq!(e.endpoint.as_deref(), Some("https://profile.example"));
+        assert_eq!(e.region.as_deref(), Some("profile-region"));
+        assert_eq!(e.path_style, Some(true));
+        // The destination's entry over all, the longest matching key alone; its aws_profile
+        // picks the sections of both files, over the environment's keys.
+        settings
+            .destinations
+            .insert("s3://bkt".into(), dest(None, Some("bucket-region"), None));
+        settings.destinations.insert(
+            "s3://bkt/x".into(),
+            dest(Some("https://dest.example"), None, Some("second")),
+        );
+        settings.destinations.insert(
+            "s3://other".into(),
+            dest(Some("https://no.example"), None, None),
+        );
+        let e = env.resolve(&settings, "s3://bkt/x/y").unwrap();
+        assert_eq!(e.endpoint.as_deref(), Some("https://dest.example"));
+        // One entry applies, whole: what it leaves out comes from the profile.
+        assert_eq!(e.region.as_deref(), Some("profile-region"));
+        assert_eq!(
+            e.path_style,
+            Some(true),
+            "the profile's, over the config file's"
+        );
+        assert_eq!(e.keys, Some(("AK2".into(), "s2".into(), Some("t2".into()))));
+        // `s3://bkt/xy` is not under `s3://bkt/x`.
+        let e = env.resolve(&settings, "s3://bkt/xy").unwrap();
+        assert_eq!(e.endpoint.as_deref(), Some("https://profile.example"));
+        assert_eq!(e.region.as_deref(), Some("bucket-region"));
+        assert_eq!(e.keys, None);
+        // AWS_PROFILE and AWS_CONFIG_FILE: the named config section (addressing style too).
+        let named = World {
+            env: vec![
+                ("AWS_PROFILE", "second"),
+                ("AWS_CONFIG_FILE", "/etc/aws-config"),
+            ],
+            files: vec![
+                ("/etc/aws-config", CONFIG),
+                ("/home/op/.aws/credentials", CREDENTIALS),
+            ],
+        };
+        let e = named.resolve(&Settings::default(), "s3://bkt").unwrap();
+        assert_eq!(e.region.as_deref(), Some("second-region"));
+        assert_eq!(e.endpoint, None);
+        assert_eq!(e.path_style, Some(false));
+        assert_eq!(e.keys.unwrap().0, "AK2");
+    }
+
+    #[test]
+    fn a_named_aws_profile_that_is_nowhere_is_a_usage_error() {
+        let w = World {
+            env: vec![("AWS_PROFILE", "nope")],
+            files: vec![("/home/op/.aws/credentials", CREDENTIALS)],
+        };
+        let e = w.resolve(&Settings::default(), "s3://bkt").unwrap_err();
+        assert_eq!(e.kind, Kind::Usage);
+        assert!(
+            e.message.starts_with("AWS_PROFILE=nope: no such section"),
+            "{}",
+            e.message
+        );
+        let mut settings = Settings::default();
+        settings
+            .destinations
+            .insert("s3://bkt".into(), dest(None, None, Some("gone")));
+        let w = World {
+            env: vec![],
+            files: vec![],
+        };
+        let e = w.resolve(&settings, "s3://bkt/p").unwrap_err();
+        assert!(
+            e.message.contains("aws_profile gone of s3://bkt/p"),
+            "{}",
+            e.message
+        );
+        // No secret is ever in a message.
+        assert!(!e.message.contains("sdef"));
+        settings
+            .destinations
+            .insert("not-a-url".into(), dest(None, None, None));
+        assert_eq!(
+            w.resolve(&settings, "s3://bkt").unwrap_err().kind,
+            Kind::Usage
+        );
+    }
+
+    #[test]
+    fn virtual_host_addressing_puts_the_bucket_in_the_host_name() {
+        assert_eq!(
+            bucket_endpoint("https://oss-cn-hangzhou.aliyuncs.com", "bkt", true).unwrap(),
+            "https://bkt.oss-cn-hangzhou.aliyuncs.com"
+        );
+        assert_eq!(
+            bucket_endpoint("https://minio.example:9000/", "bkt", true).unwrap(),
+            "https://bkt.minio.example:9000"
+        );
+        assert_eq!(
+            bucket_endpoint("https://minio.example:9000", "bkt", false).unwrap(),
+            "https://minio.example:9000"
+        );
+        assert!(bucket_endpoint("http://127.0.0.1:9000", "bkt", true).is_err());
+        // The URL the client then requests (a presigned one: built, not sent).
+        let url = |path_style: bool| {
+            let c = Client::build(
+                &"s3://bkt/pre".parse().unwrap(),
+                Effective {
+                    endpoint: Some("https://s3.example.net".into()),
+                    region: Some("us-east-1".into()),
+                    path_style: Some(path_style),
+                    keys: Some(("AK".into(), "SK".into(), None)),
+                },
+                None,
+            )
+            .unwrap();
+            use object_store::signer::Signer;
+            let u =
+                c.rt.block_on(c.store.signed_url(
+                    http::Method::GET,
+                    &ObjectPath::from("pre/a.age"),
+                    Duration::from_secs(60),
+                ))
+                .unwrap();
+            format!("{}://{}{}", u.scheme(), u.host_str().unwrap(), u.path())
+        };
+        assert_eq!(url(false), "https://bkt.s3.example.net/pre/a.age");
+        assert_eq!(url(true), "https://s3.example.net/bkt/pre/a.age");
+    }
+
+    #[test]
+    fn a_note_is_used_only_for_the_archive_it_is_named_after() {
+        let url: S3Url = "s3://bkt/imadm/prod".parse().unwrap();
+        let note = |key: &str| {
+            serde_json::to_vec(&Pending {
+                key: key.into(),
+                upload_id: "u-1".into(),
+                started_at: 1,
+            })
+            .unwrap()
+        };
+        let ok = read_note(&url, "a.age.json", &note("imadm/prod/a.age")).unwrap();
+        assert_eq!(
+            (ok.key.as_str(), ok.upload_id.as_str()),
+            ("imadm/prod/a.age", "u-1")
+        );
+        for (file, key) in [
+            ("a.age.json", "imadm/prod/b.age"),
+            ("a.age.json", "other/a.age"),
+            ("a.age.json", "a.age"),
+            ("a.txt.json", "imadm/prod/a.txt"),
+            ("a.age", "imadm/prod/a.age"),
+        ] {
+            assert!(read_note(&url, file, &note(key)).is_err(), "{file} {key}");
+        }
+        assert!(read_note(&url, "a.age.json", b"{}").is_err());
     }
 
     #[test]

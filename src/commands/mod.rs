@@ -21,8 +21,8 @@ pub mod token;
 pub mod user;
 
 use crate::cli::{
-    AuthCommand, BackupCommand, Command, ConfigCommand, MfaCommand, OperatorCommand, RoleCommand,
-    TokenCommand,
+    AuthCommand, BackupCommand, Command, ConfigCommand, MfaCommand, OperatorCommand,
+    PasskeyCommand, RoleCommand, TokenCommand,
 };
 use crate::context::Context;
 use crate::error::Result;
@@ -41,6 +41,11 @@ pub fn dispatch(ctx: &mut Context, command: Command) -> Result<()> {
             MfaCommand::Status(a) => mfa::status::run(ctx, a),
             MfaCommand::Disable(a) => mfa::disable::run(ctx, a),
             MfaCommand::RecoveryCodes(a) => mfa::recovery_codes::run(ctx, a),
+            MfaCommand::Passkey(c) => match c {
+                PasskeyCommand::Add(a) => mfa::passkey::add::run(ctx, a),
+                PasskeyCommand::List(a) => mfa::passkey::list::run(ctx, a),
+                PasskeyCommand::Remove(a) => mfa::passkey::remove::run(ctx, a),
+            },
         },
         Command::Operator(c) => match c {
             OperatorCommand::List(a) => operator::list::run(ctx, a),
@@ -95,10 +100,26 @@ pub fn dispatch(ctx: &mut Context, command: Command) -> Result<()> {
     }
 }
 
-/// `--otp CODE` for commands that need step-up MFA (prompted when omitted on a TTY).
+/// `--otp CODE` (prompted when omitted on a TTY) or `--web` for commands that need
+/// step-up MFA.
 #[derive(Debug, Clone, clap::Args)]
 pub struct StepUpArgs {
     /// Current TOTP code for step-up MFA (prompted if needed); prefer IMADM_OTP in scripts
     #[arg(long, env = "IMADM_OTP", value_name = "CODE", hide_env_values = true)]
     pub otp: Option<String>,
+    /// Approve with a passkey in the browser instead of a TOTP code (prints the URL;
+    /// opens it when there is a display)
+    #[arg(long, conflicts_with = "otp")]
+    pub web: bool,
+}
+
+impl StepUpArgs {
+    /// How this command's step-up is approved.
+    pub fn approve(&self) -> crate::session::Approve<'_> {
+        if self.web {
+            crate::session::Approve::Web { open_browser: true }
+        } else {
+            crate::session::Approve::Code(self.otp.as_deref())
+        }
+    }
 }

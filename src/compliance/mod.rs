@@ -36,6 +36,12 @@ pub const CONTROLS: &[ControlDef] = &[
         gdpr: "Art. 32 Security of processing",
     },
     ControlDef {
+        id: "operator-phishing-resistant-mfa",
+        title: "every active operator of the listed roles has a passkey",
+        iso27001: "A.8.5 Secure authentication",
+        gdpr: "Art. 32 Security of processing",
+    },
+    ControlDef {
         id: "operator-inactive",
         title: "no active operator inactive longer than the limit",
         iso27001: "A.5.18 Access rights",
@@ -292,6 +298,37 @@ fn judge(
             ev.push(format!(
                 "{enrolled} of {} active operators have MFA enrolled",
                 active.len()
+            ));
+        }
+        "operator-phishing-resistant-mfa" => {
+            // Off by default: which roles need passkeys is the installation's choice
+            // (the server enforces the same with --require-passkey-for).
+            let roles = &t.phishing_resistant_mfa_roles;
+            if roles.is_empty() {
+                return Err(skipped(
+                    "off by default: list the roles in thresholds.phishing_resistant_mfa_roles",
+                ));
+            }
+            let ops = fact(&f.operators)?;
+            let bound: Vec<_> = ops
+                .iter()
+                .filter(|o| !o.disabled && o.roles.iter().any(|r| roles.contains(r)))
+                .collect();
+            for o in bound.iter().filter(|o| o.passkeys == 0) {
+                bad(
+                    ev,
+                    format!(
+                        "operator {} ({}) has no passkey",
+                        o.username,
+                        o.roles.join(", ")
+                    ),
+                );
+            }
+            ev.push(format!(
+                "{} of {} active operators holding {} have a passkey",
+                bound.iter().filter(|o| o.passkeys > 0).count(),
+                bound.len(),
+                roles.join(", ")
             ));
         }
         "operator-inactive" => {

@@ -46,6 +46,9 @@ pub struct Thresholds {
     pub tls_min_valid_days: i64,
     /// `access-review-fresh`: the newest signed attestation may be this many days old.
     pub access_review_max_age_days: i64,
+    /// `operator-phishing-resistant-mfa`: active operators holding any of these roles
+    /// must have a passkey. Empty (the default): the control is off.
+    pub phishing_resistant_mfa_roles: Vec<String>,
 }
 
 impl Default for Thresholds {
@@ -61,6 +64,7 @@ impl Default for Thresholds {
             alert_max_open_hours: 24,
             tls_min_valid_days: 30,
             access_review_max_age_days: 90,
+            phishing_resistant_mfa_roles: Vec::new(),
         }
     }
 }

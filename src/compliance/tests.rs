@@ -11,6 +11,7 @@ fn op(name: &str, roles: &[&str], mfa: bool, last_login_days_ago: Option<i64>) -
         roles: roles.iter().map(|r| r.to_string()).collect(),
         disabled: false,
         mfa_enrolled: mfa,
+        passkeys: 0,
         created_at: NOW - 400 * DAY,
         last_login_at: last_login_days_ago.map(|d| NOW - d * DAY),
     }
@@ -88,11 +89,14 @@ fn status_of(results: &[ControlResult], id: &str) -> Status {
     results.iter().find(|r| r.id == id).unwrap().status
 }
 
+/// Controls that are off unless the policy turns them on.
+const OFF_BY_DEFAULT: &[&str] = &["operator-phishing-resistant-mfa"];
+
 #[test]
 fn healthy_server_passes_every_control() {
     let r = evaluate(&Policy::default(), &healthy(), NOW);
     assert_eq!(r.len(), CONTROLS.len());
-    for c in &r {
+    for c in r.iter().filter(|c| !OFF_BY_DEFAULT.contains(&c.id)) {
         assert_eq!(c.status, Status::Pass, "{}: {:?}", c.id, c.evidence);
     }
     assert!(!failed(&r));
@@ -169,6 +173,8 @@ fn each_control_fails_on_its_own_violation() {
         for c in &r {
             let want = if c.id == *id {
                 Status::Fail
+            } else if OFF_BY_DEFAULT.contains(&c.id) {
+                Status::Skipped
             } else {
                 Status::Pass
             };
@@ -181,6 +187,34 @@ fn each_control_fails_on_its_own_violation() {
             "{id} names its violation"
         );
     }
+}
+
+#[test]
+fn phishing_resistant_mfa_is_off_by_default_and_then_wants_a_passkey_per_listed_role() {
+    let off = evaluate(&Policy::default(), &healthy(), NOW);
+    assert_eq!(
+        status_of(&off, "operator-phishing-resistant-mfa"),
+        Status::Skipped
+    );
+    let mut policy = Policy::default();
+    policy.thresholds.phishing_resistant_mfa_roles = vec!["owner".into()];
+    let mut f = healthy();
+    // Owners alice and bob: bob has no passkey; carol (auditor) is not bound.
+    f.operators.as_mut().unwrap()[0].passkeys = 2;
+    let r = evaluate(&policy, &f, NOW);
+    let c = r
+        .iter()
+        .find(|c| c.id == "operator-phishing-resistant-mfa")
+        .unwrap();
+    assert_eq!(c.status, Status::Fail, "{:?}", c.evidence);
+    assert!(c.evidence.iter().any(|e| e.contains("operator bob")));
+    assert!(!c.evidence.iter().any(|e| e.contains("carol")));
+    f.operators.as_mut().unwrap()[1].passkeys = 1;
+    let r = evaluate(&policy, &f, NOW);
+    assert_eq!(
+        status_of(&r, "operator-phishing-resistant-mfa"),
+        Status::Pass
+    );
 }
 
 #[test]
@@ -294,10 +328,11 @@ fn junit_output_parses_and_carries_every_verdict() {
     let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
     let root = doc.root_element();
     assert_eq!(root.tag_name().name(), "testsuites");
-    assert_eq!(root.attribute("tests"), Some("14"));
+    assert_eq!(root.attribute("tests"), Some("15"));
     assert_eq!(root.attribute("failures"), Some("1"));
     assert_eq!(root.attribute("errors"), Some("2"));
-    assert_eq!(root.attribute("skipped"), Some("1"));
+    // tls-expiry by the policy, operator-phishing-resistant-mfa by default.
+    assert_eq!(root.attribute("skipped"), Some("2"));
     let cases: Vec<_> = doc
         .descendants()
         .filter(|n| n.has_tag_name("testcase"))

@@ -85,6 +85,10 @@ fn each_control_fails_on_a_scripted_state_and_passes_when_fixed() {
     assert_eq!(v["passed"], true);
     assert_eq!(s["backup-fresh"], "skipped");
     assert_eq!(s["operator-mfa"], "pass");
+    assert_eq!(
+        s["operator-phishing-resistant-mfa"], "skipped",
+        "off by default"
+    );
     assert_eq!(s["tls-expiry"], "pass");
     assert_eq!(s["audit-chain"], "pass");
     assert_eq!(s["audit-server-key"], "pass", "pinned at first use");
@@ -223,7 +227,7 @@ fn junit_output_parses_and_a_credential_that_cannot_look_fails_the_gate() {
         .descendants()
         .filter(|n| n.has_tag_name("testcase"))
         .collect();
-    assert_eq!(cases.len(), 14);
+    assert_eq!(cases.len(), 15);
     let verdict = |id: &str| {
         let case = cases
             .iter()
@@ -239,6 +243,7 @@ fn junit_output_parses_and_a_credential_that_cannot_look_fails_the_gate() {
     assert_eq!(verdict("role-all-permissions"), "error");
     assert_eq!(verdict("tls-expiry"), "pass");
     assert_eq!(verdict("backup-fresh"), "skipped");
+    assert_eq!(verdict("operator-phishing-resistant-mfa"), "skipped");
     let root = doc.root_element();
     assert!(root.attribute("errors").unwrap().parse::<u32>().unwrap() >= 2);
 

@@ -39,6 +39,7 @@ pub const IMADM_ENV: &[&str] = &[
     "IMADM_AUDIT_SINK",
     "IMADM_DATABASE_URL",
     "IMADM_EXPERIMENTAL_POSTGRES",
+    "IMADM_PUBLIC_URL",
 ];
 
 /// How long the dev server may take to print its ready line.
@@ -1013,17 +1014,28 @@ impl S3Server {
         self.root.join(Self::BUCKET).join(key)
     }
 
-    /// Keys under `prefix`, as the server stores them.
+    /// Keys directly under `prefix` (objects, not sub-prefixes), as the server stores them.
     pub fn keys(&self, prefix: &str) -> Vec<String> {
         let dir = self.object_file(prefix);
         let mut v: Vec<String> = match std::fs::read_dir(&dir) {
             Ok(rd) => rd
-                .map(|e| format!("{prefix}/{}", e.unwrap().file_name().to_string_lossy()))
+                .map(|e| e.unwrap())
+                .filter(|e| !e.file_type().unwrap().is_dir())
+                .map(|e| format!("{prefix}/{}", e.file_name().to_string_lossy()))
                 .collect(),
             Err(_) => Vec::new(),
         };
         v.sort();
         v
+    }
+
+    /// Files of the server's root whose name holds `id` (an upload's parts and state).
+    pub fn files_naming(&self, id: &str) -> Vec<PathBuf> {
+        std::fs::read_dir(&self.root)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap().to_string_lossy().contains(id))
+            .collect()
     }
 
     /// The independent client: `aws` (awscli, from target/venv or PATH) against this
@@ -1106,5 +1118,56 @@ impl RecordingProxy {
     /// What clients sent so far, lossily as text.
     pub fn sent(&self) -> String {
         String::from_utf8_lossy(&self.sent.lock().unwrap()).into_owned()
+    }
+}
+
+/// A TCP proxy on 127.0.0.1 in front of `port` that passes `budget` bytes of answers in
+/// all, then cuts the connection it is on and closes every later one at once: a network
+/// that drops mid-transfer and stays down.
+pub struct CuttingProxy {
+    pub port: u16,
+}
+
+impl CuttingProxy {
+    pub fn start(target: u16, budget: u64) -> CuttingProxy {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let left = std::sync::Arc::new(AtomicU64::new(budget));
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                if left.load(Ordering::SeqCst) == 0 {
+                    continue;
+                }
+                let Ok(mut server) = std::net::TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c2, &mut s2);
+                    let _ = s2.shutdown(std::net::Shutdown::Write);
+                });
+                let left = left.clone();
+                std::thread::spawn(move || {
+                    let mut buf = vec![0u8; 64 << 10];
+                    while let Ok(n) = server.read(&mut buf) {
+                        let allowed = left
+                            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| {
+                                Some(l.saturating_sub(n as u64))
+                            })
+                            .unwrap()
+                            .min(n as u64) as usize;
+                        if n == 0 || client.write_all(&buf[..allowed]).is_err() || allowed < n {
+                            break;
+                        }
+                    }
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                    let _ = server.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        CuttingProxy { port }
     }
 }

@@ -26,6 +26,7 @@ mod keyring;
 mod keys;
 mod lanying;
 mod notify;
+mod passkeys;
 mod rbac;
 mod restore;
 mod s3;

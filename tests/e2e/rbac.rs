@@ -496,13 +496,15 @@ fn interactive_step_up_asks_first_and_again_after_a_used_or_wrong_code() {
             "--permission",
             "user:read",
         ],
-        "TOTP code (step-up):",
+        "TOTP code (step-up), or `web` to approve with a passkey:",
         &[&used, &wrong, &fresh],
     );
     assert_eq!(code, Some(0), "{shown}");
     // Asked three times (each prompt is drawn, then redrawn with the answer hidden).
     assert_eq!(
-        shown.matches("TOTP code (step-up): [hidden]").count(),
+        shown
+            .matches("TOTP code (step-up), or `web` to approve with a passkey: [hidden]")
+            .count(),
         3,
         "{shown:?}"
     );

@@ -2,8 +2,10 @@
 //! against a real S3 protocol server (`s3s-fs`, [`S3Server`]): a directory and a bucket
 //! written in one pass and listed; the object fetched by an independent client (awscli)
 //! and decrypted by the Go `age` CLI; restore streamed from the bucket; a killed run and a
-//! service gone mid-upload (exit 3): no object, no local file; damaged objects (exit 8);
-//! the imadm profile and the shared credentials file; the compliance gate; prune, with
+//! service gone mid-upload (exit 3): no object, no local file, a note of the upload that
+//! `backup prune` aborts; damaged objects (exit 8), a connection dropped mid-read (exit 3);
+//! the imadm profile and the shared credentials file; two destinations with their own
+//! settings (profile table, AWS config file); the compliance gate; prune, with
 //! and without Object Lock; the Object Lock request headers (through a recording proxy:
 //! s3s-fs has no Object Lock).
 
@@ -192,6 +194,67 @@ fn a_damaged_object_fails_verify_and_restore_with_exit_8() {
     }
 }
 
+#[test]
+fn a_connection_dropped_mid_read_is_exit_3_not_a_damaged_archive() {
+    let server = Server::start();
+    let s3 = S3Server::start();
+    server.login();
+    // Far larger than what a reader that stops after the header lets through (socket
+    // buffers), so each cut below falls in the read that streams the archive.
+    seed_messages(&server, 48);
+    let (key, recipient) = keypair(server.tmp());
+    let mut cmd = server.imadm();
+    s3.apply(&mut cmd);
+    let out = run(cmd
+        .args(["backup", "run", "-o", "json", "--recipient", &recipient])
+        .args(["--to", &s3.url(PREFIX)]));
+    assert_success(&out);
+    let url = json_stdout(&out)["archives"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let size = json_stdout(&out)["size"].as_u64().unwrap();
+    let before = data_dump(&server);
+    // Through a network that drops after `budget` bytes of answers and stays down.
+    let through = |budget: u64, args: &[&str]| {
+        let proxy = CuttingProxy::start(s3.port, budget);
+        let mut cmd = server.imadm();
+        s3.apply(&mut cmd);
+        cmd.env(
+            "AWS_ENDPOINT_URL",
+            format!("http://127.0.0.1:{}", proxy.port),
+        );
+        let out = run(cmd.args(args));
+        assert_exit(&out, 3);
+        let err = stderr(&out);
+        assert!(err.contains(&format!("reading {url} failed")), "{err}");
+        assert!(!err.contains("imadm-test-secret-key"), "{err}");
+        err
+    };
+    let key = key.to_str().unwrap();
+    // restore reads its header, then streams it to the server: cut in the stream.
+    let err = through(
+        size / 2,
+        &[
+            "--yes",
+            "backup",
+            "restore",
+            "--identity",
+            key,
+            &url,
+            "--otp",
+            &server.next_code(),
+        ],
+    );
+    assert!(err.contains("the server's data was not changed"), "{err}");
+    assert_eq!(data_dump(&server), before);
+    // verify reads the archive twice (its digest, then decrypted): cut in the second.
+    through(
+        size + size / 2,
+        &["backup", "verify", "--identity", key, &url],
+    );
+}
+
 /// Multipart parts `s3s-fs` holds for uploads not yet completed.
 fn parts(root: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(root)
@@ -249,27 +312,65 @@ fn wait_for_a_part(s3: &S3Server, child: &mut std::process::Child) {
     }
 }
 
+/// The notes of uploads under way under `PREFIX` (`.imadm-pending/NAME.json`), parsed.
+fn notes(s3: &S3Server) -> Vec<serde_json::Value> {
+    s3.keys(&format!("{PREFIX}/.imadm-pending"))
+        .iter()
+        .map(|k| serde_json::from_slice(&std::fs::read(s3.object_file(k)).unwrap()).unwrap())
+        .collect()
+}
+
+/// `backup prune --in` the bucket's prefix with `args`, as JSON.
+fn prune_json(server: &Server, s3: &S3Server, args: &[&str]) -> serde_json::Value {
+    let mut cmd = server.imadm();
+    s3.apply(&mut cmd);
+    let out = run(cmd
+        .args(["backup", "prune", "-o", "json", "--in", &s3.url(PREFIX)])
+        .args(args));
+    assert_success(&out);
+    json_stdout(&out)
+}
+
 #[test]
-fn a_killed_run_leaves_no_object_at_a_final_key() {
+fn a_killed_run_leaves_no_object_at_a_final_key_and_prune_aborts_its_upload() {
     let server = Server::start();
     let s3 = S3Server::start();
     server.login();
+    let (_, recipient) = keypair(server.tmp());
+    // One complete archive first: prune must leave it and its listing alone.
+    let mut cmd = server.imadm();
+    s3.apply(&mut cmd);
+    assert_success(&run(cmd
+        .args(["backup", "run", "--recipient", &recipient])
+        .args(["--to", &s3.url(PREFIX)])));
+    let list = || {
+        let mut cmd = server.imadm();
+        s3.apply(&mut cmd);
+        let out = run(cmd.args(["backup", "list", "-o", "json", &s3.url(PREFIX)]));
+        assert_success(&out);
+        json_stdout(&out)
+    };
+    let listed = list();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed:#}");
+    let complete = s3.keys(PREFIX);
+    assert!(notes(&s3).is_empty(), "a completed upload leaves no note");
+
     seed_messages(&server, 48);
     let dir = server.tmp().join("local");
     std::fs::create_dir_all(&dir).unwrap();
-    let (_, recipient) = keypair(server.tmp());
     let mut child = spawn_backup(&server, &s3, &recipient, &dir);
     wait_for_a_part(&s3, &mut child);
     child.kill().unwrap();
     child.wait().unwrap();
     // The service is still up: a final key would be visible to a client.
     let out = s3.aws(&["s3", "ls", &format!("s3://{}/{PREFIX}/", S3Server::BUCKET)]);
-    assert!(
-        String::from_utf8_lossy(&out.stdout).trim().is_empty(),
-        "{}",
-        describe(&out)
-    );
-    assert!(s3.keys(PREFIX).is_empty(), "{:?}", s3.keys(PREFIX));
+    let objects: Vec<_> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("PRE "))
+        .map(|l| l.rsplit(' ').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(objects.len(), 2, "{}", describe(&out));
+    assert_eq!(s3.keys(PREFIX), complete);
     // No final name locally either (a killed process may leave its temp file).
     let finals: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -277,6 +378,51 @@ fn a_killed_run_leaves_no_object_at_a_final_key() {
         .filter(|n| n.ends_with(".age") || n.ends_with(".manifest.json"))
         .collect();
     assert!(finals.is_empty(), "{finals:?}");
+
+    // The run noted its upload: the key, the upload id, when; the parts are on the server.
+    let noted = notes(&s3);
+    assert_eq!(noted.len(), 1, "{noted:?}");
+    let id = noted[0]["upload_id"].as_str().unwrap().to_owned();
+    let key = noted[0]["key"].as_str().unwrap().to_owned();
+    assert!(key.starts_with(&format!("{PREFIX}/imadm-")) && key.ends_with(".age"));
+    assert!(!s3.files_naming(&id).is_empty());
+    let upload = format!("s3://{}/{key}", S3Server::BUCKET);
+
+    // By default (24h) a recent upload is left alone: its run may still be going.
+    let v = prune_json(&server, &s3, &["--keep-last", "1"]);
+    let rows = v["incomplete_uploads"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{v:#}");
+    assert_eq!(rows[0]["upload"], upload);
+    assert_eq!(rows[0]["action"], "keep", "{v:#}");
+    // A dry run says what it would abort and aborts nothing.
+    let v = prune_json(
+        &server,
+        &s3,
+        &["--incomplete-older-than", "0s", "--dry-run"],
+    );
+    assert_eq!(v["incomplete_uploads"][0]["action"], "abort", "{v:#}");
+    assert_eq!(v["incomplete_uploads"][0]["upload_id"], id.as_str());
+    assert_eq!(notes(&s3).len(), 1);
+    assert!(!s3.files_naming(&id).is_empty());
+
+    let v = prune_json(&server, &s3, &["--incomplete-older-than", "0s"]);
+    let rows = v["incomplete_uploads"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{v:#}");
+    assert_eq!(rows[0]["upload"], upload);
+    assert_eq!(rows[0]["action"], "abort", "{v:#}");
+    assert_eq!(
+        v["archives"],
+        serde_json::json!([]),
+        "only uploads were pruned"
+    );
+    // Gone from the server (s3s-fs keeps an upload's parts and state in files named
+    // after its id), the note too; the archive and its listing are as they were.
+    assert_eq!(s3.files_naming(&id), Vec::<PathBuf>::new());
+    assert!(notes(&s3).is_empty());
+    assert_eq!(s3.keys(PREFIX), complete);
+    assert_eq!(list(), listed);
+    let v = prune_json(&server, &s3, &["--incomplete-older-than", "0s"]);
+    assert_eq!(v["incomplete_uploads"], serde_json::json!([]), "{v:#}");
 }
 
 #[test]
@@ -304,6 +450,8 @@ fn a_service_gone_mid_upload_is_exit_3_and_leaves_no_object_and_no_local_file() 
     // Nothing at a final key (the object files are written only when an upload is
     // completed), and the local copy was not committed either.
     assert!(s3.keys(PREFIX).is_empty(), "{:?}", s3.keys(PREFIX));
+    // Its note stays (the service was gone), for `backup prune` to find.
+    assert_eq!(notes(&s3).len(), 1);
     let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
@@ -356,6 +504,82 @@ fn the_profile_and_the_shared_credentials_file_reach_the_bucket_without_aws_vari
     let out = backup("nope");
     assert_error(&out, 2, "AWS_PROFILE=nope");
     assert!(!stderr(&out).contains(&value("AWS_SECRET_ACCESS_KEY")));
+}
+
+#[test]
+fn two_destinations_take_their_own_settings_from_the_profile_and_the_aws_files() {
+    let server = Server::start();
+    let first = S3Server::start();
+    let second = S3Server::start();
+    server.login();
+    let env = first.env();
+    let value = |k: &str| env.iter().find(|(n, _)| *n == k).unwrap().1.clone();
+    let keys = format!(
+        "aws_access_key_id = {}\naws_secret_access_key = {}\n",
+        value("AWS_ACCESS_KEY_ID"),
+        value("AWS_SECRET_ACCESS_KEY")
+    );
+    // The AWS files: the default profile reaches the first server (its endpoint from the
+    // config file); the second destination names its own profile and endpoint in imadm's.
+    let aws_config = server.tmp().join("aws-config");
+    std::fs::write(
+        &aws_config,
+        format!(
+            "[default]\nregion = us-east-1\nendpoint_url = http://127.0.0.1:{}\n\n[profile second]\nregion = us-east-1\n",
+            first.port
+        ),
+    )
+    .unwrap();
+    let creds = server.tmp().join("aws-credentials");
+    std::fs::write(&creds, format!("[default]\n{keys}\n[second]\n{keys}")).unwrap();
+    let config = server.config_dir.join("config.toml");
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str(&format!(
+        "\n[profiles.dev.s3.\"s3://{}/two\"]\nendpoint = \"http://127.0.0.1:{}\"\naws_profile = \"second\"\npath_style = true\n",
+        S3Server::BUCKET,
+        second.port
+    ));
+    std::fs::write(&config, toml).unwrap();
+    let (_, recipient) = keypair(server.tmp());
+    let aws = |cmd: &mut assert_cmd::Command| {
+        for (k, _) in &env {
+            cmd.env_remove(k);
+        }
+        cmd.env_remove("AWS_PROFILE")
+            .env("AWS_CONFIG_FILE", &aws_config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &creds);
+    };
+    let mut cmd = server.imadm();
+    aws(&mut cmd);
+    let out = run(cmd
+        .args(["backup", "run", "-o", "json", "--recipient", &recipient])
+        .args(["--to", &first.url("one"), "--to", &first.url("two")]));
+    assert_success(&out);
+    let name = file_name(json_stdout(&out)["archives"][0].as_str().unwrap());
+    let both = |p: &str| vec![format!("{p}/{name}"), format!("{p}/{name}.manifest.json")];
+    assert_eq!(first.keys("one"), both("one"));
+    assert!(first.keys("two").is_empty(), "{:?}", first.keys("two"));
+    assert_eq!(second.keys("two"), both("two"));
+    assert!(second.keys("one").is_empty());
+    // Read back from each through the same settings; the config file survives imadm's
+    // own rewrites.
+    assert_success(&run(server
+        .imadm()
+        .args(["config", "set", "output", "table"])));
+    let mut cmd = server.imadm();
+    aws(&mut cmd);
+    let out = run(cmd.args([
+        "backup",
+        "list",
+        "-o",
+        "json",
+        &first.url("two"),
+        &first.url("one"),
+    ]));
+    assert_success(&out);
+    let listed = json_stdout(&out);
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed:#}");
+    assert!(listed[0]["sha256"].is_string() && listed[0]["sha256"] == listed[1]["sha256"]);
 }
 
 #[test]
@@ -576,6 +800,12 @@ fn object_lock_days_send_the_retention_and_checksum_headers() {
     );
     assert!(part.contains("x-amz-checksum-sha256: "), "{part}");
     assert!(manifest.contains("x-amz-checksum-sha256: "), "{manifest}");
+    // The upload's note is deleted after the upload: it carries no retention.
+    let note = request(
+        &sent,
+        &format!("put /{}/{PREFIX}/.imadm-pending/", S3Server::BUCKET),
+    );
+    assert!(!note.contains("x-amz-object-lock"), "{note}");
 
     // Without an s3:// destination the option is a usage error; mode without days too.
     let dir = server.tmp().join("local");

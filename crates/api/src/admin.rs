@@ -92,7 +92,11 @@ pub struct Operator {
     pub username: String,
     pub roles: Vec<String>,
     pub disabled: bool,
+    /// A second factor is enrolled: TOTP or a passkey.
     pub mfa_enrolled: bool,
+    /// How many passkeys the operator has (phishing-resistant MFA).
+    #[serde(default)]
+    pub passkeys: u32,
     pub created_at: UnixTime,
     pub last_login_at: Option<UnixTime>,
 }

@@ -68,6 +68,22 @@ pub const METHOD_NOT_ALLOWED: i32 = 50017;
 /// act on a principal that holds one (the "who may act on whom" rule). Raises the
 /// `escalation_attempt` alert.
 pub const ESCALATION_REFUSED: i32 = 50018;
+
+// --- browser approvals (RFC 8628 device authorization grant; passkeys) ------------------
+/// The approval is not given yet: poll again after `interval` seconds
+/// (RFC 8628 `authorization_pending`).
+pub const APPROVAL_PENDING: i32 = 50030;
+/// Polled sooner than `interval` allows: poll 5 s less often from now on (`slow_down`).
+pub const APPROVAL_SLOW_DOWN: i32 = 50031;
+/// The operator denied the approval in the browser (`access_denied`).
+pub const APPROVAL_DENIED: i32 = 50032;
+/// The device code expired, was used already, or is unknown (`expired_token`).
+pub const APPROVAL_EXPIRED: i32 = 50033;
+/// This request waits for a passkey approval in the browser: `data.approval` says where
+/// (sent when the request asked for one with `x-imadm-otp: web`).
+pub const APPROVAL_REQUIRED: i32 = 50034;
+/// The passkey did not verify (unknown credential, no user verification, wrong origin).
+pub const PASSKEY_INVALID: i32 = 50035;
 /// Unexpected server error.
 pub const INTERNAL: i32 = 50099;
 
@@ -78,8 +94,17 @@ pub fn http_status(code: i32) -> u16 {
         // A missing or unknown app_id is a malformed request (a required header), not a
         // missing resource.
         BAD_REQUEST | APP_ID_UNKNOWN => 400,
+        // RFC 8628 section 3.5 answers every polling error with 400; a poll here is a
+        // well-formed request, so the status says what state it found instead: not yet
+        // decided (409), too soon (429), denied (403), unknown or spent (404). The
+        // envelope code is what clients act on.
+        APPROVAL_PENDING => 409,
+        APPROVAL_SLOW_DOWN => 429,
+        APPROVAL_DENIED => 403,
+        APPROVAL_EXPIRED => 404,
         TOKEN_MISSING | TOKEN_INVALID | BAD_CREDENTIALS | MFA_REQUIRED | MFA_INVALID
-        | MFA_REPLAYED | TOKEN_EXPIRED | REFRESH_INVALID | STEP_UP_REQUIRED => 401,
+        | MFA_REPLAYED | TOKEN_EXPIRED | REFRESH_INVALID | STEP_UP_REQUIRED | APPROVAL_REQUIRED
+        | PASSKEY_INVALID => 401,
         FORBIDDEN
         | ESCALATION_REFUSED
         | MFA_ENROLLMENT_REQUIRED

@@ -26,7 +26,9 @@ use utoipa::ToSchema;
 pub const HEADER_APP_ID: &str = "app_id";
 /// Header carrying the bearer credential (Lanying's name for it).
 pub const HEADER_ACCESS_TOKEN: &str = "access-token";
-/// Header carrying a step-up TOTP code for sensitive actions.
+/// Header carrying the step-up of a sensitive action: a TOTP code; `web` to ask for a
+/// passkey approval in the browser (answered with code 50034 and `data.approval`); or the
+/// one-use token such an approval gave, for the same request sent again.
 pub const HEADER_OTP: &str = "x-imadm-otp";
 /// Header the server sets on every response so a request can be found in its logs.
 pub const HEADER_REQUEST_ID: &str = "x-request-id";
@@ -78,6 +80,11 @@ pub struct ErrorDetail {
     /// What the caller can do about it, in one sentence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// With code 50034: where to approve the request with a passkey, and the device code
+    /// to poll `/admin/auth/device/token` with (the request was sent with `x-imadm-otp:
+    /// web`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Box<auth::DeviceAuthorization>>,
 }
 
 /// `GET /admin/server-info`: what this server is and what it offers. Its presence is how

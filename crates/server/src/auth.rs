@@ -64,7 +64,8 @@ use std::time::{Duration, Instant};
 
 use imadm_api::auth::{
     LoginResponse, MfaChallenge, MfaEnrolled, MfaEnrollment, MfaStatus, PasswordChanged,
-    RESTRICTION_MFA_ENROLL, RESTRICTION_PASSWORD_CHANGE, RecoveryCodes, SessionTokens, WhoAmI,
+    RESTRICTION_MFA_ENROLL, RESTRICTION_PASSKEY_ENROLL, RESTRICTION_PASSWORD_CHANGE, RecoveryCodes,
+    SessionTokens, WhoAmI,
 };
 use imadm_api::{ErrorDetail, codes};
 
@@ -104,6 +105,13 @@ pub struct Policy {
     /// ...and for how long after the last login from each.
     pub known_address_ttl: Duration,
     pub min_password_len: usize,
+    /// How long a browser approval (RFC 8628 device code) lives, and how often its
+    /// client may poll (`passkey.rs`).
+    pub approval_ttl: Duration,
+    pub approval_interval: Duration,
+    /// Roles whose operators must use passkeys (`--require-passkey-for`): TOTP neither
+    /// logs them in nor approves their step-ups once they have one.
+    pub require_passkey_for: Vec<String>,
 }
 
 impl Policy {
@@ -145,6 +153,10 @@ impl Default for Policy {
             known_addresses: 8,
             known_address_ttl: Duration::from_secs(90 * 24 * 3600),
             min_password_len: 12,
+            // RFC 8628's example lifetime is 30 minutes; an approval is done in one.
+            approval_ttl: Duration::from_secs(10 * 60),
+            approval_interval: Duration::from_secs(5),
+            require_passkey_for: Vec::new(),
         }
     }
 }
@@ -154,6 +166,9 @@ impl Default for Policy {
 pub struct RequestCtx {
     pub source_addr: Option<String>,
     pub request_id: Option<String>,
+    /// The request a passkey step-up would approve (method, path, body hash): computed by
+    /// the HTTP layer when the step-up header asks for one or carries its token.
+    pub binding: Option<crate::approval::Binding>,
 }
 
 /// An authenticated caller, resolved from the `access-token` header on every request.
@@ -260,7 +275,7 @@ const NUM_RECOVERY_CODES: usize = 10;
 const ISSUER: &str = "imadm";
 
 impl AppState {
-    fn event(
+    pub(crate) fn event(
         &self,
         ctx: &RequestCtx,
         op: Option<&Operator>,
@@ -293,7 +308,7 @@ impl AppState {
     /// operator's; `None`: no name at all) from the request's address, or refuse it (see
     /// the module documentation). Either way the same work is done for known and unknown
     /// names.
-    fn admit(
+    pub(crate) fn admit(
         &self,
         ctx: &RequestCtx,
         op: Option<&Operator>,
@@ -342,7 +357,7 @@ impl AppState {
 
     /// Record a failed attempt (the counters took it at admission); returns the lockout
     /// error to send instead of the step's own when this failure locked the address out.
-    fn failed(
+    pub(crate) fn failed(
         &self,
         ctx: &RequestCtx,
         op: Option<&Operator>,
@@ -388,7 +403,7 @@ impl AppState {
 
     /// [`AppState::failed`] for an operator's attempt: the error to send, `err` or the
     /// lockout error (or the error of recording it).
-    fn failure(
+    pub(crate) fn failure(
         &self,
         ctx: &RequestCtx,
         op: &Operator,
@@ -403,13 +418,15 @@ impl AppState {
         }
     }
 
-    /// Step 1: the password.
-    pub fn login(
+    /// The password step of a login (`imadm auth login`, or the approval page): the
+    /// operator and the admitted attempt, still counted as a failure until the second
+    /// factor passes (the caller releases or completes it).
+    pub(crate) fn password_step(
         &self,
         ctx: &RequestCtx,
         username: &str,
         password: &str,
-    ) -> Result<LoginResponse, ApiError> {
+    ) -> Result<(Operator, Attempt), ApiError> {
         let op = self.store.operator_by_username(username)?;
         let attempt = self.admit(ctx, op.as_ref(), Some(username), "login.password")?;
         // The same argon2 cost for unknown names, so timing does not reveal them.
@@ -438,12 +455,47 @@ impl AppState {
             )
             .hint("ask an owner or admin to run `imadm operator enable`"));
         }
+        Ok((op, attempt))
+    }
+
+    /// Step 1: the password.
+    pub fn login(
+        &self,
+        ctx: &RequestCtx,
+        username: &str,
+        password: &str,
+    ) -> Result<LoginResponse, ApiError> {
+        let (op, attempt) = self.password_step(ctx, username, password)?;
+        // An operator with a passkey whose role needs one, or whose only factor it is,
+        // logs in through the browser. One whose role needs a passkey and who has none
+        // yet gets a session that may only enrol one (`RESTRICTION_PASSKEY_ENROLL`).
+        let passkey_required = self.passkey_required(op.id)?;
+        let has_passkey = !self.store.passkeys(op.id)?.is_empty();
+        if has_passkey && (passkey_required || op.totp_secret.is_none()) {
+            self.throttle.release(attempt);
+            self.event(
+                ctx,
+                Some(&op),
+                "",
+                "login.password",
+                "refused_passkey_required",
+                None,
+            )?;
+            return Err(ApiError::new(
+                codes::MFA_REQUIRED,
+                "this operator logs in with a passkey, not with a TOTP code",
+            )
+            .hint("log in with `imadm auth login --web` and approve with your passkey"));
+        }
         if op.totp_secret.is_none() {
             // No MFA yet: a session that can only enrol (and change a one-time password).
             self.login_completed(ctx, &op, attempt)?;
             let mut restrictions = vec![RESTRICTION_MFA_ENROLL.to_owned()];
             if op.must_change_password {
                 restrictions.push(RESTRICTION_PASSWORD_CHANGE.to_owned());
+            }
+            if passkey_required {
+                restrictions.push(RESTRICTION_PASSKEY_ENROLL.to_owned());
             }
             self.event(
                 ctx,
@@ -478,7 +530,7 @@ impl AppState {
 
     /// A login completed from the request's address: its failures are forgotten and the
     /// address is one the operator logs in from (exempt from the account's ceiling).
-    fn login_completed(
+    pub(crate) fn login_completed(
         &self,
         ctx: &RequestCtx,
         op: &Operator,
@@ -519,6 +571,10 @@ impl AppState {
         let mut restrictions = vec![];
         if op.must_change_password {
             restrictions.push(RESTRICTION_PASSWORD_CHANGE.to_owned());
+        }
+        // Only reached without a passkey (`login`): the policy wants one enrolled first.
+        if self.passkey_required(op.id)? {
+            restrictions.push(RESTRICTION_PASSKEY_ENROLL.to_owned());
         }
         self.event(
             ctx,
@@ -624,13 +680,13 @@ impl AppState {
         })
     }
 
-    fn operator(&self, id: i64) -> Result<Operator, ApiError> {
+    pub(crate) fn operator(&self, id: i64) -> Result<Operator, ApiError> {
         self.store
             .operator_by_id(id)?
             .ok_or_else(|| ApiError::new(codes::TOKEN_INVALID, "the operator no longer exists"))
     }
 
-    fn new_session(
+    pub(crate) fn new_session(
         &self,
         ctx: &RequestCtx,
         op: &Operator,
@@ -891,7 +947,8 @@ impl AppState {
             username: caller.operator.username.clone(),
             roles: self.store.operator_roles(caller.operator.id)?,
             permissions: caller.permissions.clone(),
-            mfa_enrolled: caller.operator.totp_secret.is_some(),
+            mfa_enrolled: caller.operator.totp_secret.is_some()
+                || !self.store.passkeys(caller.operator.id)?.is_empty(),
             credential: if caller.token_id.is_some() {
                 "service_token"
             } else {
@@ -1057,6 +1114,13 @@ impl AppState {
         Ok(MfaStatus {
             enrolled: caller.operator.totp_secret.is_some(),
             recovery_codes_left: self.store.recovery_codes_left(caller.operator.id)?,
+            passkeys: self
+                .store
+                .passkeys(caller.operator.id)?
+                .iter()
+                .map(crate::passkey::view)
+                .collect(),
+            passkey_required: self.passkey_required(caller.operator.id)?,
         })
     }
 
@@ -1068,6 +1132,20 @@ impl AppState {
         caller: &Caller,
         code: Option<&str>,
         action: &str,
+    ) -> Result<(), ApiError> {
+        self.step_up_showing(ctx, caller, code, action, None)
+    }
+
+    /// [`AppState::step_up`], with what a passkey approval page shows the operator when
+    /// `action` (which the audit log keeps) says too little: e.g. the IM users by name,
+    /// whom the log names by pseudonym only.
+    pub fn step_up_showing(
+        &self,
+        ctx: &RequestCtx,
+        caller: &Caller,
+        code: Option<&str>,
+        action: &str,
+        shown: Option<&str>,
     ) -> Result<(), ApiError> {
         if caller.token_id.is_some() {
             self.event(
@@ -1083,6 +1161,31 @@ impl AppState {
                 format!("{action} needs step-up MFA, which a service token can never pass"),
             )
             .hint("do this from an interactive login (`imadm auth login`)"));
+        }
+        // A passkey instead of a code: ask for a browser approval, or spend one.
+        match code {
+            Some(crate::passkey::STEP_UP_WEB) => {
+                return Err(self.step_up_web(ctx, caller, action, shown.unwrap_or(action))?);
+            }
+            Some(c) if c.starts_with(crate::passkey::STEP_UP_TOKEN_PREFIX) => {
+                return self.step_up_redeem(ctx, caller, c, action);
+            }
+            _ => {}
+        }
+        if self.passkey_required(caller.operator.id)? {
+            self.event(
+                ctx,
+                Some(&caller.operator),
+                "",
+                "step_up",
+                "refused_passkey_required",
+                Some(action.to_owned()),
+            )?;
+            return Err(ApiError::new(
+                codes::STEP_UP_REQUIRED,
+                format!("{action} needs a passkey approval: a role of yours needs passkeys"),
+            )
+            .hint("pass --web and approve in the browser with your passkey"));
         }
         let Some(code) = code.filter(|c| !c.trim().is_empty()) else {
             return Err(ApiError::new(
@@ -1167,6 +1270,7 @@ fn refused(message: String, retry_after: u64, hint: &str) -> ApiError {
     e.detail = Some(ErrorDetail {
         retry_after_secs: Some(retry_after),
         hint: Some(hint.to_owned()),
+        approval: None,
     });
     e
 }
@@ -1262,7 +1366,7 @@ mod tests {
     fn from(addr: &str) -> RequestCtx {
         RequestCtx {
             source_addr: Some(addr.into()),
-            request_id: None,
+            ..RequestCtx::default()
         }
     }
 

@@ -360,10 +360,18 @@ impl AppState {
             return Err(bad("the list of user ids is empty"));
         }
         // Check existence before spending the caller's TOTP code on a typo.
+        let mut names = Vec::with_capacity(ids.len());
         for id in ids {
-            self.user_or_404(*id)?;
+            names.push(self.user_or_404(*id)?.username);
         }
-        self.step_up(ctx, caller, otp, "deleting users")?;
+        // A passkey approval page shows the users by name (the first few); the audit log
+        // keeps naming them by pseudonym only.
+        let shown = match names.len() {
+            n if n > 5 => format!("{} and {} more", names[..5].join(", "), n - 5),
+            _ => names.join(", "),
+        };
+        let shown = format!("delete IM users {shown}");
+        self.step_up_showing(ctx, caller, otp, "deleting users", Some(&shown))?;
         match self.im.delete_im_users(ids)? {
             Ok(n) => {
                 tracing::info!(operator = %caller.operator.username, count = n, "IM users deleted");

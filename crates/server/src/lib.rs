@@ -7,7 +7,8 @@
 //!
 //! - `http/`: router, middleware, extractors, handlers, OpenAPI document
 //! - `auth`: the authentication policy (login, throttling and lockout, sessions, MFA,
-//!   step-up); `throttle`: its in-memory counters
+//!   step-up); `throttle`: its in-memory counters; `passkey`: WebAuthn and the browser
+//!   approvals (`approval`: their RFC 8628 state machine)
 //! - `audit`: the audit log's services (fail-closed recording, checkpoints, the signing
 //!   key); `alerts`: the alert workflow; `notify`: alert notifications (delivery task,
 //!   channels); `backup`: snapshot and restore services
@@ -20,6 +21,7 @@
 
 pub mod access;
 pub mod alerts;
+pub mod approval;
 pub mod audit;
 pub mod auth;
 pub mod backup;
@@ -32,6 +34,7 @@ pub mod im;
 pub mod incident;
 pub mod keys;
 pub mod notify;
+pub mod passkey;
 pub mod rbac;
 pub mod rotation;
 pub mod secrets;
@@ -116,6 +119,8 @@ pub struct AppState {
     pub throttle: throttle::Throttle,
     /// The audit sinks' backlogs, and the gate a required sink closes (`sinks/`).
     pub sinks: sinks::Sinks,
+    /// The WebAuthn relying party and the browser approvals in progress (`passkey.rs`).
+    pub passkeys: passkey::Passkeys,
 }
 
 impl AppState {
@@ -131,6 +136,7 @@ impl AppState {
             key: dir.key,
             audit_key: dir.audit_key,
             throttle: throttle::Throttle::new(&policy),
+            passkeys: passkey::Passkeys::new(&policy),
             policy,
             app_id: dir.app_id,
             server_id: dir.server_id,
@@ -495,6 +501,9 @@ pub struct ServeOptions {
     pub notify_config: Option<PathBuf>,
     /// Where copies of the audit log go (`--audit-sink`).
     pub audit_sinks: Vec<sinks::SinkSpec>,
+    /// The URL browsers reach the server at (`--public-url`): the passkeys' relying party
+    /// id and origin. `None`: `https://localhost:<port>`.
+    pub public_url: Option<String>,
 }
 
 /// Handed to the caller once the server accepts connections.
@@ -543,6 +552,20 @@ pub async fn serve(
         ServerError::new(ErrorKind::Usage, m)
             .hint("fix the --audit-sink spec (or IMADM_AUDIT_SINK); see `imadm server --help`")
     })?;
+    // Bound first: the passkeys' default origin names the port.
+    let listener = std::net::TcpListener::bind(opts.listen).map_err(|e| {
+        ServerError::new(
+            ErrorKind::Unavailable,
+            format!("cannot listen on {}: {e}", opts.listen),
+        )
+        .hint("choose another address with --listen, e.g. --listen 127.0.0.1:0 for a free port")
+    })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| ServerError::new(ErrorKind::Io, e.to_string()))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServerError::new(ErrorKind::Io, e.to_string()))?;
     let app_id = dir.app_id.clone();
     let server_id = dir.server_id.clone();
     let sqlite = dir.store.clone();
@@ -553,6 +576,14 @@ pub async fn serve(
         .map_err(|e| ServerError::new(ErrorKind::Io, format!("the data-dir lock: {e}")))?;
     let mut state = AppState::new(dir, opts.policy, opts.admin_api);
     state.sinks = sinks;
+    let public_url = opts
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("https://localhost:{}", addr.port()));
+    state.passkeys.configure(&public_url).map_err(|m| {
+        ServerError::new(ErrorKind::Usage, m)
+            .hint("pass the https:// URL browsers reach this server at, e.g. --public-url https://imadm.example.com")
+    })?;
     let state = Arc::new(state);
     // Before the first request: a required sink's gate holds from the start.
     sinks::Sinks::start(&state, transports)
@@ -572,19 +603,6 @@ pub async fn serve(
     }
     let app = http::router(state);
 
-    let listener = std::net::TcpListener::bind(opts.listen).map_err(|e| {
-        ServerError::new(
-            ErrorKind::Unavailable,
-            format!("cannot listen on {}: {e}", opts.listen),
-        )
-        .hint("choose another address with --listen, e.g. --listen 127.0.0.1:0 for a free port")
-    })?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| ServerError::new(ErrorKind::Io, e.to_string()))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| ServerError::new(ErrorKind::Io, e.to_string()))?;
     let handle = axum_server::Handle::new();
     // TCP_NODELAY: without it, Nagle's algorithm holds back the tail of a response until
     // the client's delayed ACK (~40 ms), which made every 1000-row page of `user list

@@ -472,12 +472,14 @@ impl AppState {
     }
 
     fn view(&self, op: &Operator) -> Result<OperatorView, ApiError> {
+        let passkeys = self.store.passkeys(op.id)?.len() as u32;
         Ok(OperatorView {
             id: op.id,
             username: op.username.clone(),
             roles: self.store.operator_roles(op.id)?,
             disabled: op.disabled,
-            mfa_enrolled: op.totp_secret.is_some(),
+            mfa_enrolled: op.totp_secret.is_some() || passkeys > 0,
+            passkeys,
             created_at: op.created_at,
             last_login_at: op.last_login_at,
         })
@@ -717,7 +719,8 @@ impl AppState {
         Self::not_self(caller, &target, "reset the MFA of")?;
         self.check_may_act_on(caller, &target, "reset the MFA of")?;
         self.step_up(ctx, caller, otp, "resetting an operator's MFA")?;
-        self.store.disable_totp(target.id)?;
+        // Every second factor: TOTP, recovery codes and passkeys.
+        self.store.reset_mfa(target.id)?;
         self.store
             .revoke_operator_sessions(target.id, None, now())?;
         self.record(ctx, caller, "operator.reset_mfa", target.username.clone())?;

@@ -216,13 +216,7 @@ pub fn run(ctx: &mut Context, args: ReviewArgs) -> Result<()> {
         ),
     ]);
     if args.decisions.is_some() {
-        apply(
-            ctx,
-            &conn,
-            &actions,
-            args.apply,
-            args.step_up.otp.as_deref(),
-        )?;
+        apply(ctx, &conn, &actions, args.apply, args.step_up.approve())?;
         fields.push(("revocations", "Revocations", json!(actions.len())));
         fields.push(("applied", "Applied", json!(args.apply)));
     }
@@ -263,7 +257,7 @@ fn apply(
     conn: &Conn,
     actions: &[Action],
     apply: bool,
-    otp: Option<&str>,
+    otp: crate::session::Approve<'_>,
 ) -> Result<()> {
     use crate::output::visible;
     for a in actions {

@@ -1,4 +1,7 @@
 //! `imadm auth login`: password, then TOTP, then the session goes into the keyring.
+//! `--web`: the login is approved in the browser instead (password and passkey on the
+//! server's approval page, RFC 8628 device authorization: `approval.rs`); the session is
+//! kept exactly like a TOTP login's.
 //!
 //! Interactive by default (username, hidden password and code prompted on stderr);
 //! scriptable with `--username`, `--password-stdin` and `--otp`/`IMADM_OTP`. An operator
@@ -8,8 +11,8 @@
 use clap::Args;
 use imadm_api::ServerInfo;
 use imadm_api::auth::{
-    LoginRequest, LoginResponse, MfaVerifyRequest, RESTRICTION_MFA_ENROLL,
-    RESTRICTION_PASSWORD_CHANGE, SessionTokens, WhoAmI,
+    DeviceAuthorization, LoginRequest, LoginResponse, MfaVerifyRequest, RESTRICTION_MFA_ENROLL,
+    RESTRICTION_PASSKEY_ENROLL, RESTRICTION_PASSWORD_CHANGE, SessionTokens, WhoAmI,
 };
 
 use crate::client::Auth;
@@ -24,7 +27,8 @@ Examples:
   $ imadm auth login                                   # prompts for everything
   $ imadm --profile dev auth login                     # the dev server's profile
   $ printf '%s' \"$PW\" | imadm auth login --username alice --password-stdin --otp 123456
-  $ printf '%s' \"$TOKEN\" | imadm auth login --with-token   # a service or Lanying admin token")]
+  $ printf '%s' \"$TOKEN\" | imadm auth login --with-token   # a service or Lanying admin token
+  $ imadm auth login --web                             # password and passkey in the browser")]
 pub struct LoginArgs {
     /// Operator username (prompted if omitted)
     #[arg(long, short = 'u', value_name = "U")]
@@ -41,6 +45,13 @@ pub struct LoginArgs {
     /// Keep the session in a 0600 file under the config dir instead of the OS keyring
     #[arg(long)]
     pub insecure_storage: bool,
+    /// Log in in the browser with password and passkey (fingerprint, face, PIN): prints
+    /// a URL and code, opens the browser when there is a display
+    #[arg(long, conflicts_with_all = ["with_token", "username", "password_stdin", "otp"])]
+    pub web: bool,
+    /// With --web: print the URL but do not open a browser
+    #[arg(long, requires = "web")]
+    pub no_browser: bool,
 }
 
 pub fn run(ctx: &mut Context, args: LoginArgs) -> Result<()> {
@@ -56,6 +67,18 @@ pub fn run(ctx: &mut Context, args: LoginArgs) -> Result<()> {
 
     if args.with_token {
         return with_token(ctx, &conn, &server, kind);
+    }
+    if args.web {
+        let a: DeviceAuthorization =
+            conn.client
+                .post("/admin/auth/device", &(), &Auth::NONE, false)?;
+        let grant = crate::approval::follow(ctx, &conn.client, &a, !args.no_browser)?;
+        let Some(tokens) = grant.session else {
+            return Err(CliError::unexpected(
+                "the approved login did not include a session",
+            ));
+        };
+        return keep(ctx, &conn, &server, &grant.username, tokens, kind);
     }
 
     let username = match args.username {
@@ -100,17 +123,7 @@ pub fn run(ctx: &mut Context, args: LoginArgs) -> Result<()> {
             ));
         }
     };
-    let mut stored = session::stored(&server, &username, tokens, ctx.now());
-    if let Err(e) = conn.creds.save(&stored, kind) {
-        // Do not leave a live session on the server that nobody holds.
-        let _: Result<bool> = conn.client.post(
-            "/admin/auth/logout",
-            &(),
-            &Auth::token(&stored.access_token),
-            false,
-        );
-        return Err(e);
-    }
+    let mut stored = save(&conn, &server, &username, tokens, kind, ctx.now())?;
 
     // Restricted session: fix the account now if we can talk to a person.
     if stored
@@ -140,6 +153,15 @@ pub fn run(ctx: &mut Context, args: LoginArgs) -> Result<()> {
     if stored
         .restrictions
         .iter()
+        .any(|r| r == RESTRICTION_PASSKEY_ENROLL)
+    {
+        ctx.warn(
+            "a role of this account needs a passkey: run `imadm mfa passkey add NAME` before anything else",
+        )?;
+    }
+    if stored
+        .restrictions
+        .iter()
         .any(|r| r == RESTRICTION_MFA_ENROLL)
     {
         if ctx.interactive() {
@@ -149,14 +171,67 @@ pub fn run(ctx: &mut Context, args: LoginArgs) -> Result<()> {
             ctx.warn("this account must enrol MFA before anything else: run `imadm mfa enroll`")?;
         }
     }
-    let store = match kind {
-        StoreKind::Keyring => "the OS keyring",
-        StoreKind::InsecureFile => "an insecure file (--insecure-storage)",
-    };
     ctx.info(format!(
-        "Logged in to {server} as {username} (session kept in {store})."
+        "Logged in to {server} as {username} (session kept in {}).",
+        store_name(kind)
     ))?;
     Ok(())
+}
+
+/// Keep a new session (or end it on the server when it cannot be kept).
+fn save(
+    conn: &session::Conn,
+    server: &str,
+    username: &str,
+    tokens: SessionTokens,
+    kind: StoreKind,
+    now: i64,
+) -> Result<StoredSession> {
+    let stored = session::stored(server, username, tokens, now);
+    if let Err(e) = conn.creds.save(&stored, kind) {
+        // Do not leave a live session on the server that nobody holds.
+        let _: Result<bool> = conn.client.post(
+            "/admin/auth/logout",
+            &(),
+            &Auth::token(&stored.access_token),
+            false,
+        );
+        return Err(e);
+    }
+    Ok(stored)
+}
+
+/// The end of a browser login: the session kept like a TOTP login's.
+fn keep(
+    ctx: &mut Context,
+    conn: &session::Conn,
+    server: &str,
+    username: &str,
+    tokens: SessionTokens,
+    kind: StoreKind,
+) -> Result<()> {
+    let stored = save(conn, server, username, tokens, kind, ctx.now())?;
+    if stored
+        .restrictions
+        .iter()
+        .any(|r| r == RESTRICTION_PASSWORD_CHANGE)
+    {
+        ctx.warn(
+            "this account must change its one-time password: run `imadm auth change-password`",
+        )?;
+    }
+    ctx.info(format!(
+        "Logged in to {server} as {} with a passkey (session kept in {}).",
+        crate::output::visible(username),
+        store_name(kind)
+    ))
+}
+
+fn store_name(kind: StoreKind) -> &'static str {
+    match kind {
+        StoreKind::Keyring => "the OS keyring",
+        StoreKind::InsecureFile => "an insecure file (--insecure-storage)",
+    }
 }
 
 fn with_token(

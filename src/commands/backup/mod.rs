@@ -141,32 +141,49 @@ pub fn decrypt(
 ) -> Result<Box<dyn Read + Send>> {
     let (f, _) = archive.open()?;
     let dec = age::Decryptor::new_buffered(BufReader::with_capacity(256 << 10, f))
-        .map_err(|e| {
-            integrity(format!("{archive} is not a readable age archive: {e}"))
-                .hint("the file is damaged or not an age file; `imadm backup verify` checks it against its manifest")
+        .map_err(|e| match e {
+            age::DecryptError::Io(e) => unreadable(archive, e),
+            e => integrity(format!("{archive} is not a readable age archive: {e}"))
+                .hint("the file is damaged or not an age file; `imadm backup verify` checks it against its manifest"),
         })?;
     let r = dec
         .decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
-        .map_err(|e| {
-            integrity(format!("cannot decrypt {archive}: {e}")).hint(
+        .map_err(|e| match e {
+            age::DecryptError::Io(e) => unreadable(archive, e),
+            e => integrity(format!("cannot decrypt {archive}: {e}")).hint(
                 "use the identity matching a recipient the backup was made for (see its manifest)",
-            )
+            ),
         })?;
     Ok(Box::new(r))
 }
 
-/// A reader that remembers the first error it passed on, so a broken upload can be
-/// reported as what it was (a damaged archive) rather than as a network error.
+/// A read of `archive` that failed: the S3 service failing (a dropped connection, a
+/// service gone: exit 3; refused: 4 or 5) keeps its own exit code; anything else means
+/// the archive is damaged (exit 8).
+pub fn unreadable(archive: &Archive, e: io::Error) -> CliError {
+    if e.get_ref()
+        .is_some_and(|i| i.is::<crate::cmdutil::s3::Failure>())
+    {
+        return CliError::from(e);
+    }
+    integrity(format!("{archive} is damaged: {e}")).hint("use another copy of the backup")
+}
+
+/// A reader that keeps the first error it passed on (a copy goes to the caller), so a
+/// failed restore can be reported as what it was: a damaged archive, or an S3 service
+/// that failed, rather than as the upload's error.
 pub struct Remember<R> {
     pub inner: R,
-    pub error: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    pub error: std::sync::Arc<std::sync::Mutex<Option<io::Error>>>,
 }
 
 impl<R: Read> Read for Remember<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf).inspect_err(|e| {
+        self.inner.read(buf).map_err(|e| {
+            let copy = io::Error::new(e.kind(), e.to_string());
             let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
-            slot.get_or_insert_with(|| e.to_string());
+            slot.get_or_insert(e);
+            copy
         })
     }
 }

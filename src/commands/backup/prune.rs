@@ -9,6 +9,11 @@
 //! others are still removed, and the command then fails with that error's exit code. An
 //! S3 copy whose manifest records an Object Lock retention still in force is kept without
 //! trying (S3 would refuse it, or, on a versioned bucket, only hide it).
+//!
+//! In S3, prune also aborts the multipart uploads that killed runs left behind: those
+//! whose note (`PREFIX/.imadm-pending/NAME.json`, see `cmdutil::s3`) is older than
+//! `--incomplete-older-than` (24h by default, so a run still uploading is not cut off),
+//! then deletes the note. Given alone, that option prunes only incomplete uploads.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -42,9 +47,28 @@ pub struct PruneArgs {
     /// Keep the newest archive of each of the last N months that have archives
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub keep_monthly: usize,
+    /// S3: abort the multipart uploads of interrupted runs started longer ago than this
+    /// (default 24h; 0s: all, including a run under way); alone, prune only those
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
+    pub incomplete_older_than: Option<u64>,
     /// Only show what would be kept and removed
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// Incomplete uploads younger than this are left alone: a run may still be writing them.
+const INCOMPLETE_DEFAULT_SECS: u64 = 86_400;
+
+/// A duration, or zero (`0s`: every incomplete upload).
+fn parse_age(s: &str) -> std::result::Result<u64, String> {
+    let zero = s
+        .trim()
+        .strip_prefix('0')
+        .filter(|u| ["", "s", "m", "h", "d"].contains(u));
+    match zero {
+        Some(_) => Ok(0),
+        None => crate::duration::parse_secs(s).map_err(|e| e.message),
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -104,14 +128,33 @@ pub fn run(ctx: &mut Context, args: PruneArgs) -> Result<()> {
         weekly: args.keep_weekly,
         monthly: args.keep_monthly,
     };
-    if policy == Policy::default() {
+    let only_incomplete = policy == Policy::default();
+    if only_incomplete && args.incomplete_older_than.is_none() {
         return Err(CliError::usage(
             "no --keep-* policy given: prune would remove everything but the newest",
         )
-        .hint("pass e.g. --keep-daily 7 --keep-weekly 4"));
+        .hint("pass e.g. --keep-daily 7 --keep-weekly 4 (or only --incomplete-older-than 24h to abort interrupted S3 uploads)"));
     }
+    let settings = s3::Settings::of(&ctx.profile());
+    let mut failed = Vec::new();
+    let mut archives_failed = 0;
+    let incomplete = match args.dir.to_str().filter(|d| d.starts_with("s3://")) {
+        Some(url) => incomplete_uploads(
+            ctx,
+            &s3::Client::connect(&url.parse().map_err(CliError::usage)?, &settings)?,
+            args.incomplete_older_than
+                .unwrap_or(INCOMPLETE_DEFAULT_SECS),
+            args.dry_run,
+            &mut failed,
+        )?,
+        None => Vec::new(),
+    };
     let mut archives = Vec::new();
-    for a in archives_in(&args.dir, &s3::Settings::of(&ctx.profile()))? {
+    let all = match only_incomplete {
+        true => Vec::new(),
+        false => archives_in(&args.dir, &settings)?,
+    };
+    for a in all {
         // Not ours, or no manifest: never delete what we cannot date.
         let Some(m) = a
             .read_manifest()
@@ -135,7 +178,6 @@ pub fn run(ctx: &mut Context, args: PruneArgs) -> Result<()> {
     let times: Vec<i64> = archives.iter().map(|a| a.1).collect();
     let reasons = plan(&times, policy);
     let mut rows = Vec::new();
-    let mut failed = Vec::new();
     for ((archive, t, locked), why) in archives.iter().zip(&reasons) {
         let mut action = if why.is_empty() { "remove" } else { "keep" };
         let mut reason = if why.is_empty() {
@@ -155,6 +197,7 @@ pub fn run(ctx: &mut Context, args: PruneArgs) -> Result<()> {
         {
             action = "keep";
             reason = format!("could not be removed: {}", e.message);
+            archives_failed += 1;
             failed.push(e);
         }
         rows.push(json!({
@@ -170,17 +213,32 @@ pub fn run(ctx: &mut Context, args: PruneArgs) -> Result<()> {
         vec![
             ("dry_run", "Dry run", json!(args.dry_run)),
             ("archives", "Archives", json!(rows)),
+            (
+                "incomplete_uploads",
+                "Incomplete uploads (S3)",
+                json!(incomplete),
+            ),
         ],
     )?;
+    // Uploads come first in `failed` (aborted before the archives are looked at).
+    let uploads = failed.len() - archives_failed;
+    let what = match (archives_failed, uploads) {
+        (a, 0) => plural(a, "archive"),
+        (0, u) => plural(u, "incomplete upload"),
+        (a, u) => format!(
+            "{} and {}",
+            plural(a, "archive"),
+            plural(u, "incomplete upload")
+        ),
+    };
     match failed.len() {
         0 => Ok(()),
-        n => {
+        _ => {
             let first = failed.swap_remove(0);
             Err(CliError::new(
                 first.kind,
                 format!(
-                    "{n} archive{} could not be removed (kept, see above); first: {}",
-                    if n == 1 { "" } else { "s" },
+                    "{what} could not be removed (kept, see above); first: {}",
                     first.message
                 ),
             )
@@ -191,6 +249,65 @@ pub fn run(ctx: &mut Context, args: PruneArgs) -> Result<()> {
             ))
         }
     }
+}
+
+/// The uploads noted under the prefix: those older than `older_than` seconds are aborted
+/// (unless a dry run), the others kept; one row each.
+fn incomplete_uploads(
+    ctx: &Context,
+    client: &s3::Client,
+    older_than: u64,
+    dry_run: bool,
+    failed: &mut Vec<CliError>,
+) -> Result<Vec<serde_json::Value>> {
+    let mut rows = Vec::new();
+    for noted in client.pending()? {
+        let p = match &noted.pending {
+            Ok(p) => p,
+            Err(why) => {
+                rows.push(json!({
+                    "upload": noted.note,
+                    "action": "keep",
+                    "reason": format!("note not used: {why}"),
+                }));
+                continue;
+            }
+        };
+        let now = ctx.now();
+        let started = crate::output::ago(p.started_at, now);
+        let (mut action, mut reason) =
+            if now.saturating_sub(p.started_at) >= i64::try_from(older_than).unwrap_or(i64::MAX) {
+                ("abort", format!("interrupted run, started {started}"))
+            } else {
+                (
+                    "keep",
+                    format!(
+                        "started {started}: a run may still be uploading (--incomplete-older-than)"
+                    ),
+                )
+            };
+        if action == "abort"
+            && !dry_run
+            && let Err(e) = client.abort_noted(&noted)
+        {
+            action = "keep";
+            reason = format!("could not be aborted: {}", e.message);
+            failed.push(e);
+        }
+        rows.push(json!({
+            "upload": format!("s3://{}/{}", client.url.bucket, p.key),
+            "upload_id": p.upload_id,
+            "started_at": crate::output::rfc3339(p.started_at),
+            "action": action,
+            "reason": reason,
+        }));
+    }
+    Ok(rows)
+}
+
+/// `1 archive`, `2 archives`.
+fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 #[cfg(test)]
@@ -208,6 +325,16 @@ mod tests {
             .filter(|(_, r)| !r.is_empty())
             .map(|(i, _)| i)
             .collect()
+    }
+
+    #[test]
+    fn incomplete_older_than_takes_a_duration_or_zero() {
+        assert_eq!(parse_age("0s"), Ok(0));
+        assert_eq!(parse_age("0"), Ok(0));
+        assert_eq!(parse_age("24h"), Ok(86_400));
+        for bad in ["", "-1h", "0x", "soon"] {
+            assert!(parse_age(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

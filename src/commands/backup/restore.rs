@@ -18,7 +18,7 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Archive, Remember, decrypt, integrity, load_identities};
+use super::{Archive, Remember, decrypt, load_identities, unreadable};
 use crate::commands::StepUpArgs;
 use crate::context::Context;
 use crate::error::Result;
@@ -186,6 +186,13 @@ pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
         Archive::S3 { .. } => None,
     };
     let progress = ctx.progress(size, if args.dry_run { "verify" } else { "restore" });
+    if args.step_up.web {
+        // The approval binds the request's body, and a restore's is the whole archive.
+        return Err(crate::error::CliError::usage(
+            "a restore cannot be approved with a passkey: its upload is too large to bind",
+        )
+        .hint("pass a TOTP code (--otp, or at the prompt)"));
+    }
     // Streaming the archive only to be asked for a code is a waste: the code comes first.
     let result: Result<Report> =
         conn.step_up_with(ctx, args.step_up.otp.as_deref(), true, |c, auth| {
@@ -202,8 +209,9 @@ pub fn run(ctx: &mut Context, args: RestoreArgs) -> Result<()> {
         Ok(r) => r,
         Err(e) => {
             if let Some(why) = broken.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                return Err(integrity(format!("{archive} is damaged: {why}"))
-                    .hint("the server's data was not changed; use another copy of the backup"));
+                let e = unreadable(&archive, why);
+                let hint = e.hint.clone().unwrap_or_default();
+                return Err(e.hint(format!("the server's data was not changed; {hint}")));
             }
             return Err(e);
         }

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::json;
 
-use super::{Archive, Manifest, decrypt, integrity, load_identities};
+use super::{Archive, Manifest, decrypt, integrity, load_identities, unreadable};
 use crate::cmdutil::archive::{check_archive, digest_archive};
 use crate::context::Context;
 use crate::error::{CliError, Result};
@@ -73,8 +73,11 @@ pub fn run(ctx: &mut Context, args: VerifyArgs) -> Result<()> {
         let plain = decrypt(&archive, &ids)?;
         let (header, trailer) =
             imadm_api::backup::verify(BufReader::with_capacity(256 << 10, plain)).map_err(|e| {
-                integrity(format!("{archive}: {e}"))
-                    .hint("the archive is damaged; use another copy")
+                match e {
+                    imadm_api::backup::FormatError::Io(e) => unreadable(&archive, e),
+                    e => integrity(format!("{archive}: {e}"))
+                        .hint("the archive is damaged; use another copy"),
+                }
             })?;
         if counts.as_ref().is_some_and(|c| *c != trailer.counts) {
             return Err(integrity(format!(

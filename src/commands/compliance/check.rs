@@ -36,7 +36,10 @@ pub enum Format {
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Controls (id: what is checked; policy knob and default):
-  operator-mfa          every active operator has MFA enrolled
+  operator-mfa          every active operator has MFA enrolled (TOTP or a passkey)
+  operator-phishing-resistant-mfa
+                        active operators holding a role listed in
+                        phishing_resistant_mfa_roles ([] : off) have a passkey
   operator-inactive     no active operator inactive longer than operator_inactive_days (90)
   owner-count           owners_min (2) <= active owners <= owners_max (3)
   role-all-permissions  no custom role holds every permission

@@ -255,7 +255,7 @@ pub fn run(ctx: &mut Context, args: ContainArgs) -> Result<()> {
     }
 
     req.dry_run = false;
-    let done: ContainResult = conn.step_up(ctx, args.step_up.otp.as_deref(), |c, auth| {
+    let done: ContainResult = conn.step_up(ctx, args.step_up.approve(), |c, auth| {
         c.post(&path, &req, auth, false)
     })?;
     let im_lines: Vec<ContainAction> = lines

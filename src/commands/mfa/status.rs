@@ -1,4 +1,5 @@
-//! `imadm mfa status`: whether MFA is enrolled and how many recovery codes are left.
+//! `imadm mfa status`: whether TOTP is enrolled, how many recovery codes are left, your
+//! passkeys, and whether a role of yours needs passkeys.
 
 use clap::Args;
 use imadm_api::auth::MfaStatus;
@@ -25,6 +26,21 @@ pub fn run(ctx: &mut Context, _args: MfaStatusArgs) -> Result<()> {
                 "recovery_codes_left",
                 "Recovery codes left",
                 json!(s.recovery_codes_left),
+            ),
+            (
+                "passkeys",
+                "Passkeys",
+                json!(
+                    s.passkeys
+                        .iter()
+                        .map(super::passkey::passkey_json)
+                        .collect::<Vec<_>>()
+                ),
+            ),
+            (
+                "passkey_required",
+                "Passkey required",
+                json!(s.passkey_required),
             ),
         ],
     )

@@ -29,7 +29,7 @@ pub fn run(ctx: &mut Context, args: CreateArgs) -> Result<()> {
         username: args.operator,
         roles: args.roles,
     };
-    let created: OperatorCreated = conn.step_up(ctx, args.step_up.otp.as_deref(), |c, auth| {
+    let created: OperatorCreated = conn.step_up(ctx, args.step_up.approve(), |c, auth| {
         c.post("/admin/operators", &body, auth, false)
     })?;
     super::print_one_time_password(

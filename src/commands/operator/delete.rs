@@ -26,8 +26,6 @@ pub fn run(ctx: &mut Context, args: DeleteArgs) -> Result<()> {
         args.operator
     ))?;
     let path = format!("/admin/operators/{}", path_segment(&args.operator));
-    let _: bool = conn.step_up(ctx, args.step_up.otp.as_deref(), |c, auth| {
-        c.delete(&path, auth)
-    })?;
+    let _: bool = conn.step_up(ctx, args.step_up.approve(), |c, auth| c.delete(&path, auth))?;
     ctx.info(format!("Deleted operator {}.", args.operator))
 }

@@ -29,7 +29,7 @@ pub fn run(ctx: &mut Context, args: RolesArgs, grant: bool) -> Result<()> {
     let verb = if grant { "grant" } else { "revoke" };
     let path = format!("/admin/operators/{}/{verb}", path_segment(&args.operator));
     let body = RoleNames { roles: args.roles };
-    let op: Operator = conn.step_up(ctx, args.step_up.otp.as_deref(), |c, auth| {
+    let op: Operator = conn.step_up(ctx, args.step_up.approve(), |c, auth| {
         c.post(&path, &body, auth, false)
     })?;
     super::print_operator(ctx, &op)

@@ -29,7 +29,7 @@ pub fn run(ctx: &mut Context, args: ResetMfaArgs) -> Result<()> {
         "/admin/operators/{}/reset-mfa",
         path_segment(&args.operator)
     );
-    let op: Operator = conn.step_up(ctx, args.step_up.otp.as_deref(), |c, auth| {
+    let op: Operator = conn.step_up(ctx, args.step_up.approve(), |c, auth| {
         c.post(&path, &(), auth, false)
     })?;
     super::print_operator(ctx, &op)

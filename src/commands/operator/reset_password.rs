@@ -32,7 +32,7 @@ pub fn run(ctx: &mut Context, args: ResetPasswordArgs) -> Result<()> {
         "/admin/operators/{}/reset-password",
         path_segment(&args.operator)
     );
-    let reset: PasswordReset = conn.step_up(ctx, args.step_up.otp.as_deref(), |c, auth| {
+    let reset: PasswordReset = conn.step_up(ctx, args.step_up.approve(), |c, auth| {
         c.post(&path, &(), auth, false)
     })?;
     super::print_one_time_password(

@@ -31,7 +31,7 @@ pub fn run(ctx: &mut Context, args: StateArgs, disable: bool) -> Result<()> {
     }
     let verb = if disable { "disable" } else { "enable" };
     let path = format!("/admin/operators/{}/{verb}", path_segment(&args.operator));
-    let op: Operator = conn.step_up(ctx, args.step_up.otp.as_deref(), |c, auth| {
+    let op: Operator = conn.step_up(ctx, args.step_up.approve(), |c, auth| {
         c.post(&path, &(), auth, false)
     })?;
     super::print_operator(ctx, &op)

@@ -108,7 +108,7 @@ pub fn run(ctx: &mut Context, args: ApplyArgs) -> Result<()> {
     }
     ctx.confirm("Apply these role changes?")?;
     body.dry_run = false;
-    let done: RolesDiff = conn.step_up(ctx, args.step_up.otp.as_deref(), |c, auth| {
+    let done: RolesDiff = conn.step_up(ctx, args.step_up.approve(), |c, auth| {
         c.post("/admin/roles/apply", &body, auth, false)
     })?;
     if ctx.output() == OutputFormat::Table {

@@ -32,7 +32,7 @@ pub fn run(ctx: &mut Context, args: CreateArgs) -> Result<()> {
         description: args.description,
         permissions: args.permissions,
     };
-    let role: Role = conn.step_up(ctx, args.step_up.otp.as_deref(), |c, auth| {
+    let role: Role = conn.step_up(ctx, args.step_up.approve(), |c, auth| {
         c.post("/admin/roles", &body, auth, false)
     })?;
     super::print_role(ctx, &role)

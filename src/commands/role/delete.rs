@@ -22,8 +22,6 @@ pub fn run(ctx: &mut Context, args: DeleteArgs) -> Result<()> {
     let conn = connect(ctx)?;
     ctx.confirm(&format!("Delete role {:?}?", args.role))?;
     let path = format!("/admin/roles/{}", path_segment(&args.role));
-    let _: bool = conn.step_up(ctx, args.step_up.otp.as_deref(), |c, auth| {
-        c.delete(&path, auth)
-    })?;
+    let _: bool = conn.step_up(ctx, args.step_up.approve(), |c, auth| c.delete(&path, auth))?;
     ctx.info(format!("Deleted role {}.", args.role))
 }

@@ -41,7 +41,7 @@ pub fn run(ctx: &mut Context, args: UpdateArgs) -> Result<()> {
         add: args.add,
         remove: args.remove,
     };
-    let role: Role = conn.step_up(ctx, args.step_up.otp.as_deref(), |c, auth| {
+    let role: Role = conn.step_up(ctx, args.step_up.approve(), |c, auth| {
         c.patch(&path, &body, auth)
     })?;
     super::print_role(ctx, &role)

@@ -71,6 +71,26 @@ pub struct ServerArgs {
     /// Base lockout delay in seconds after 5 failures (testing aid)
     #[arg(long, hide = true, value_name = "SECS")]
     pub lockout_base: Option<u64>,
+    /// Browser approval (device code) lifetime in seconds (testing aid)
+    #[arg(long, hide = true, value_name = "SECS")]
+    pub approval_ttl: Option<u64>,
+    /// Seconds between a browser approval's polls (testing aid)
+    #[arg(long, hide = true, value_name = "SECS")]
+    pub approval_interval: Option<u64>,
+    /// The https:// URL browsers reach this server at: the passkeys' relying party (its
+    /// host name) and the approval page's address [default: https://localhost:PORT]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "IMADM_PUBLIC_URL",
+        help_heading = "Passkeys"
+    )]
+    pub public_url: Option<String>,
+    /// Operators holding ROLE must use passkeys: once they have one, TOTP neither logs
+    /// them in nor approves their step-ups; until then they may only enrol one.
+    /// Repeatable
+    #[arg(long, value_name = "ROLE", help_heading = "Passkeys")]
+    pub require_passkey_for: Vec<String>,
     /// Attempts (passwords, MFA and step-up codes) one source address may make in a burst;
     /// an attempt that succeeds costs nothing
     #[arg(
@@ -332,6 +352,13 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
     if let Some(s) = args.lockout_base {
         policy.lockout_base = Duration::from_secs(s);
     }
+    if let Some(s) = args.approval_ttl {
+        policy.approval_ttl = Duration::from_secs(s.max(1));
+    }
+    if let Some(s) = args.approval_interval {
+        policy.approval_interval = Duration::from_secs(s.max(1));
+    }
+    policy.require_passkey_for = args.require_passkey_for.clone();
     policy.address_rate = imadm_server::throttle::Rate {
         burst: args.login_burst,
         refill: args.login_refill,
@@ -392,6 +419,7 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
         },
         notify_config: args.notify_config.clone(),
         audit_sinks,
+        public_url: args.public_url.clone(),
     };
     let served = runtime.block_on(imadm_server::serve(dir, opts, |ready| {
         let r = match &logins {

@@ -41,7 +41,7 @@ pub fn run(ctx: &mut Context, args: CreateArgs) -> Result<()> {
         scopes: args.scopes,
         expires_in,
     };
-    let created: TokenCreated = conn.step_up(ctx, args.step_up.otp.as_deref(), |c, auth| {
+    let created: TokenCreated = conn.step_up(ctx, args.step_up.approve(), |c, auth| {
         c.post("/admin/tokens", &body, auth, false)
     })?;
     if ctx.output() == OutputFormat::Table {

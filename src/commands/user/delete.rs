@@ -5,6 +5,7 @@
 use clap::Args;
 use imadm_api::im::{UserDeleteRequest, UsersDelete, UsersDeleted};
 
+use crate::commands::StepUpArgs;
 use crate::context::Context;
 use crate::error::Result;
 use crate::session::connect;
@@ -16,14 +17,14 @@ Without a code the server refuses (exit 4); interactive sessions are prompted.
 
 Examples:
   $ imadm user delete alice bob
-  $ IMADM_OTP=123456 imadm user delete 2199023255553 --yes --no-input")]
+  $ IMADM_OTP=123456 imadm user delete 2199023255553 --yes --no-input
+  $ imadm user delete alice --web                # approve with a passkey in the browser")]
 pub struct DeleteArgs {
     /// User ids or usernames
     #[arg(required = true, value_name = "USER")]
     pub users: Vec<String>,
-    /// Current TOTP code for step-up (prompted if needed)
-    #[arg(long, env = "IMADM_OTP", value_name = "CODE", hide_env_values = true)]
-    pub otp: Option<String>,
+    #[command(flatten)]
+    pub step_up: StepUpArgs,
 }
 
 pub fn run(ctx: &mut Context, args: DeleteArgs) -> Result<()> {
@@ -44,7 +45,7 @@ pub fn run(ctx: &mut Context, args: DeleteArgs) -> Result<()> {
     };
     let bulk = conn.step_up(
         ctx,
-        args.otp.as_deref(),
+        args.step_up.approve(),
         |c, auth| -> Result<UsersDeleted> {
             c.post("/admin/users/bulk-delete", &body, auth, false)
         },

@@ -8,6 +8,7 @@
 
 mod access;
 mod admin;
+mod approve;
 mod audit;
 mod auth;
 mod backup;
@@ -29,7 +30,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use imadm_api::{
     Envelope, HEADER_ACCESS_TOKEN, HEADER_APP_ID, HEADER_OTP, HEADER_REQUEST_ID, codes,
 };
@@ -100,6 +101,14 @@ pub fn router(state: Shared) -> Router {
         .route("/admin/mfa/enroll/confirm", post(auth::mfa_confirm))
         .route("/admin/mfa/recovery-codes", post(auth::recovery_codes))
         .route("/admin/mfa/disable", post(auth::mfa_disable))
+        .route("/admin/auth/device", post(auth::device))
+        .route("/admin/auth/device/token", post(auth::device_token))
+        .route("/admin/mfa/passkeys", post(auth::passkey_add))
+        .route("/admin/mfa/passkeys/{id}", delete(auth::passkey_remove))
+        .route("/admin/approve", get(approve::page))
+        .route("/admin/approve/begin", post(approve::begin))
+        .route("/admin/approve/finish", post(approve::finish))
+        .route("/admin/approve/deny", post(approve::deny))
         .merge(access::router())
         .merge(admin::router())
         .merge(incident::router())
@@ -131,13 +140,50 @@ async fn method_not_allowed() -> ApiError {
     .hint("see /openapi.json for the methods each endpoint accepts")
 }
 
-/// Paths reachable without the `app_id` header: discovery only.
+/// Paths reachable without the `app_id` header: discovery, and the browser approval page
+/// (a browser sends no such header; the page has CSRF protection of its own).
 fn is_public(path: &str) -> bool {
-    matches!(path, "/openapi.json" | "/admin/server-info")
+    matches!(path, "/openapi.json" | "/admin/server-info") || approve::is_page(path)
+}
+
+/// Whether the step-up header asks for a passkey approval or carries one: then the
+/// approval is bound to this very request (`passkey.rs`).
+fn wants_binding(req: &Request) -> bool {
+    req.headers()
+        .get(HEADER_OTP)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v == crate::passkey::STEP_UP_WEB || v.starts_with(crate::passkey::STEP_UP_TOKEN_PREFIX)
+        })
+}
+
+/// The request's method, path with query and body hash; the body is read (at most
+/// [`MAX_BODY`]) and put back.
+async fn bind(req: Request) -> Result<(Request, crate::approval::Binding), ApiError> {
+    use sha2::Digest;
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+        ApiError::bad_request(format!(
+            "a request approved with a passkey has a body of at most {MAX_BODY} bytes"
+        ))
+        .hint("approve this one with a TOTP code (--otp)")
+    })?;
+    let binding = crate::approval::Binding {
+        method: parts.method.to_string(),
+        path: parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned()),
+        body_sha256: sha2::Sha256::digest(&bytes).into(),
+    };
+    Ok((
+        Request::from_parts(parts, axum::body::Body::from(bytes)),
+        binding,
+    ))
 }
 
 /// Assign a request id, record the source address, and enforce the `app_id` header.
-async fn context(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
+async fn context(State(state): State<Shared>, req: Request, next: Next) -> Response {
     let request_id = crate::secrets::random_token("")[..16].to_owned();
     let source_addr = req
         .extensions()
@@ -163,11 +209,22 @@ async fn context(State(state): State<Shared>, mut req: Request, next: Next) -> R
             resp
         }
     } else {
-        req.extensions_mut().insert(RequestCtx {
-            source_addr,
-            request_id: Some(request_id.clone()),
-        });
-        next.run(req).await
+        let bound = if wants_binding(&req) {
+            bind(req).await.map(|(r, b)| (r, Some(b)))
+        } else {
+            Ok((req, None))
+        };
+        match bound {
+            Ok((mut req, binding)) => {
+                req.extensions_mut().insert(RequestCtx {
+                    source_addr,
+                    request_id: Some(request_id.clone()),
+                    binding,
+                });
+                next.run(req).await
+            }
+            Err(e) => e.into_response(),
+        }
     };
     // Method, path, status and id only: headers and bodies carry secrets.
     // Debug, not info: an access log line per request costs a noticeable share of
@@ -185,18 +242,21 @@ async fn context(State(state): State<Shared>, mut req: Request, next: Next) -> R
 }
 
 /// On every response. The server speaks only HTTPS (HSTS: browsers never try plain HTTP
-/// for a year); every answer is JSON, never a page (nosniff, a CSP that allows nothing);
-/// and answers carry tokens, secrets and personal data, so no cache keeps them.
+/// for a year); every answer is JSON (nosniff, a CSP that allows nothing), but for the
+/// approval page, which sets a CSP of its own allowing exactly its inline script and
+/// style (`approve.rs`); and answers carry tokens, secrets and personal data, so no cache
+/// keeps them.
 fn security_headers(h: &mut axum::http::HeaderMap) {
     use axum::http::header;
     for (name, value) in [
         (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::CONTENT_SECURITY_POLICY, "default-src 'none'"),
         (header::CACHE_CONTROL, "no-store"),
     ] {
         h.insert(name, HeaderValue::from_static(value));
     }
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static("default-src 'none'"));
 }
 
 /// Wrap a successful result in the envelope (`security_headers` adds `no-store`).
@@ -290,8 +350,26 @@ impl FromRequestParts<Shared> for Authed {
             )
             .hint("run `imadm mfa enroll`"));
         }
+        refuse_until_passkey(state, &caller)?;
         Ok(Authed(caller))
     }
+}
+
+/// A session of an operator whose role needs passkeys (`--require-passkey-for`) may only
+/// enrol one until it has one; the restriction lapses as soon as a passkey is stored.
+fn refuse_until_passkey(state: &Shared, caller: &Caller) -> Result<(), ApiError> {
+    let restricted = caller
+        .restrictions()
+        .iter()
+        .any(|x| x == imadm_api::auth::RESTRICTION_PASSKEY_ENROLL);
+    if restricted && state.store.passkeys(caller.operator.id)?.is_empty() {
+        return Err(ApiError::new(
+            codes::MFA_ENROLLMENT_REQUIRED,
+            "a role of this operator needs a passkey: enrol one before doing anything else",
+        )
+        .hint("run `imadm mfa passkey add NAME` and complete it in the browser"));
+    }
+    Ok(())
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Otp {

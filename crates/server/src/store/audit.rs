@@ -474,15 +474,15 @@ fn evaluate_rules(
     };
     let failed_login = matches!(
         (ev.action.as_str(), ev.outcome.as_str()),
-        ("auth.login" | "auth.mfa", "failure") | ("auth.lockout", _)
+        ("auth.login" | "auth.mfa" | "auth.passkey", "failure") | ("auth.lockout", _)
     );
     match (ev.action.as_str(), ev.outcome.as_str()) {
-        ("auth.login" | "auth.mfa", "failure") => {
+        ("auth.login" | "auth.mfa" | "auth.passkey", "failure") => {
             let Threshold {
                 count: n,
                 window_ms: w,
             } = rules.login_failures;
-            if count(&["auth.login", "auth.mfa"], w, "failure")? == n {
+            if count(&["auth.login", "auth.mfa", "auth.passkey"], w, "failure")? == n {
                 raise(
                     "login_failures",
                     "medium",
@@ -697,13 +697,18 @@ pub(crate) fn from_auth_event(e: &crate::store::AuthEvent) -> Option<NewAudit> {
         ("mfa.enroll", _) => "mfa.enroll",
         ("mfa.disable", _) => "mfa.disable",
         ("mfa.recovery_codes", _) => "mfa.recovery_codes",
+        ("mfa.passkey_add", _) => "mfa.passkey_add",
+        ("mfa.passkey_remove", _) => "mfa.passkey_remove",
+        ("auth.passkey" | "login.passkey" | "step_up.passkey" | "approve.code", _) => {
+            "auth.passkey"
+        }
         ("step_up", _) => "auth.step_up",
         (other, _) if other.starts_with("mfa") || other.contains("totp") => "auth.mfa",
         _ => "auth.other",
     };
     let outcome = match raw {
         "success" | "started" | "mfa_required" | "recovery_code_used" | "restricted_session"
-        | "grace_replay" => "success",
+        | "grace_replay" | "passkey_required" => "success",
         "locked" | "throttled" | "disabled" | "reuse_detected_session_revoked" => "denied",
         o if o.starts_with("refused") => "denied",
         _ => "failure",

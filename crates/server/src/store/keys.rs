@@ -55,6 +55,12 @@ pub const SEALED: &[SealedTable] = &[
         columns: &["content"],
         aad: |id, c| super::im::aad("im_messages", id, c),
     },
+    SealedTable {
+        table: "passkeys",
+        id: "id",
+        columns: &["credential"],
+        aad: |id, _| super::passkey::aad(id),
+    },
 ];
 
 /// Opens a sealed value (with its associated data) and seals it again under the key the

@@ -26,6 +26,7 @@ pub mod im;
 pub mod incident;
 pub mod keys;
 pub mod notify;
+pub mod passkey;
 pub mod postgres;
 pub mod restore;
 pub mod sqlite;
@@ -205,7 +206,7 @@ pub struct StoredEvent {
     pub event: AuthEvent,
 }
 
-pub trait Store: Send + Sync + 'static + incident::IncidentStore {
+pub trait Store: Send + Sync + 'static + incident::IncidentStore + passkey::PasskeyStore {
     /// A counter that changes after every committed write (and on [`Store::bump_epoch`]):
     /// caches of what the database says (the authentication cache) are valid only while it
     /// stays the same.

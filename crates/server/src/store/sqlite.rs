@@ -16,6 +16,7 @@ pub mod incident;
 pub mod keys;
 pub mod merge;
 pub mod notify;
+pub mod passkey;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -418,6 +419,23 @@ CREATE TRIGGER incident_events_append_only_update BEFORE UPDATE ON incident_even
 BEGIN SELECT RAISE(ABORT, 'incident_events is append-only'); END;
 CREATE TRIGGER incident_events_append_only_delete BEFORE DELETE ON incident_events
 BEGIN SELECT RAISE(ABORT, 'incident_events is append-only'); END;
+"#,
+    // 14: passkeys (WebAuthn credentials), several per operator, named. `credential` is
+    // webauthn-rs's `Passkey` (public key, signature counter) as JSON, sealed with the
+    // server key (AAD `store::passkey_aad`); `credential_id` (base64url) finds it at a
+    // login with a discoverable credential. Security state for a restore
+    // (`backup::merge`); ids never reused.
+    r#"
+CREATE TABLE passkeys (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    operator_id   INTEGER NOT NULL REFERENCES operators(id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,
+    credential_id TEXT NOT NULL UNIQUE,
+    credential    BLOB NOT NULL,
+    created_at    INTEGER NOT NULL,
+    last_used_at  INTEGER,
+    UNIQUE (operator_id, name)
+);
 "#,
 ];
 

@@ -1,8 +1,9 @@
 //! The PostgreSQL backend (issue #16, section 2; not complete: `imadm server` refuses to
 //! serve on it). [`PgStore`] connects from a libpq-style URL ([`connect`]), keeps a
 //! bounded pool, applies the versioned schema ([`MIGRATIONS`], refusing a newer one), and
-//! implements [`Store`](super::Store) (`store.rs`) and its supertrait
-//! [`IncidentStore`](super::incident::IncidentStore) (`incident.rs`), and
+//! implements [`Store`](super::Store) (`store.rs`) with its supertraits
+//! [`IncidentStore`](super::incident::IncidentStore) (`incident.rs`) and
+//! [`PasskeyStore`](super::passkey::PasskeyStore) (`passkey.rs`), and
 //! [`NotifyStore`](super::notify::NotifyStore) (`notify.rs`) and
 //! [`KeyStore`](super::keys::KeyStore) (`keys.rs`). Still missing: `ImStore` and
 //! `BackupStore`, and with them the wiring in `lib.rs` that would let `AppState` run on
@@ -28,6 +29,7 @@ pub mod connect;
 mod incident;
 mod keys;
 mod notify;
+mod passkey;
 mod store;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,7 +45,10 @@ pub(crate) use audit::PgTx;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`; each one is a file, applied
 /// with its version row in one transaction.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_passkeys.sql"),
+];
 
 /// The tables of the PostgreSQL schema that are the backend's own machinery, not data:
 /// no class in `store::restore::TABLES`, never in a backup (the applied versions, and the

@@ -1350,6 +1350,16 @@ mod tests {
             "UPDATE operators SET last_totp_step = 500 WHERE id = {alice};
              UPDATE operators SET last_totp_step = 100 WHERE id = {bob};"
         ));
+        use crate::store::passkey::{PasskeyStore, Removal};
+        let passkey = |op, name: &str, sealed: &'static [u8]| {
+            srv.store
+                .add_passkey(op, name, &format!("cred-{name}"), &|_| sealed.to_vec(), 1)
+                .unwrap()
+                .id
+        };
+        let a1 = passkey(alice, "a1", b"counter-1");
+        let b1 = passkey(bob, "b1", b"counter-1");
+        passkey(carol, "c1", b"counter-1");
         let snap = srv.snap();
 
         // After the backup.
@@ -1367,6 +1377,15 @@ mod tests {
         srv.sql(&format!("DELETE FROM service_tokens WHERE id = {t3}"));
         let t2 = token(&srv, "t2", bob);
         session(&srv, bob, "2");
+        // A passkey used since (its counter moved on), one removed, one added, and one of
+        // an operator created after the backup.
+        srv.store.touch_passkey(a1, Some(b"counter-9"), 2).unwrap();
+        passkey(bob, "b2", b"counter-1");
+        assert_eq!(
+            srv.store.remove_passkey(bob, b1, false).unwrap(),
+            Removal::Removed
+        );
+        passkey(dave, "d1", b"counter-1");
 
         let dry = srv.restore(&snap, true).unwrap();
         let report = srv.restore(&snap, false).unwrap();
@@ -1386,6 +1405,7 @@ mod tests {
             "operator frank: keeps its current MFA (MFA reset or disabled after the backup)".into(),
             "operator frank: keeps its current recovery codes (recovery codes used or replaced after the backup)".into(),
             "operator gina: stays disabled (disabled in the backup, enabled after it)".into(),
+            "operator bob: keeps its current passkeys (passkeys added or removed after the backup)".into(),
             format!("token {t1} (t1): stays revoked (revoked after the backup)"),
             format!("token {t3} (t3): stays deleted (deleted after the backup)"),
             format!("token {t2} (t2): removed (created after the backup)"),
@@ -1416,6 +1436,12 @@ mod tests {
         );
         assert_eq!(row("SELECT count(*) FROM sessions"), "0");
         assert_eq!(row("SELECT count(*) FROM mfa_challenges"), "0");
+        // Passkeys are live's: b1 stays removed, b2 stays, a1 keeps its newer counter;
+        // those of carol (deleted) and dave (removed) are gone with them.
+        assert_eq!(
+            row("SELECT operator_id, name, CAST(credential AS TEXT) FROM passkeys ORDER BY id"),
+            format!("{alice}|a1|counter-9;{bob}|b2|counter-1")
+        );
         // Nobody is given dave's id, or carol's, again.
         let next = op(&srv, "hank", &[]);
         assert!(next > dave, "{next} <= {dave}");

@@ -632,6 +632,33 @@ pub fn security(c: &Connection, same_lineage: bool) -> Result<Vec<PrincipalNote>
             [id],
         )
         .map_err(db_err)?;
+        // Passkeys are live's, like the TOTP secret: one removed after the backup stays
+        // removed, one added after it stays (it may be the operator's only factor now),
+        // and signature counters never go back (a cloned authenticator stays detectable).
+        let differs: bool = c
+            .query_row(
+                "SELECT EXISTS (SELECT id, name, credential_id FROM main.passkeys WHERE operator_id = ?1
+                                EXCEPT SELECT id, name, credential_id FROM live.passkeys WHERE operator_id = ?1)
+                     OR EXISTS (SELECT id, name, credential_id FROM live.passkeys WHERE operator_id = ?1
+                                EXCEPT SELECT id, name, credential_id FROM main.passkeys WHERE operator_id = ?1)",
+                [id],
+                |r| r.get(0),
+            )
+            .map_err(db_err)?;
+        c.execute("DELETE FROM main.passkeys WHERE operator_id = ?1", [id])
+            .map_err(db_err)?;
+        c.execute(
+            "INSERT INTO main.passkeys SELECT * FROM live.passkeys WHERE operator_id = ?1",
+            [id],
+        )
+        .map_err(db_err)?;
+        if differs {
+            notes.push(note(
+                &who,
+                "keeps its current passkeys",
+                "passkeys added or removed after the backup",
+            ));
+        }
         for (table, col) in [("operator_roles", "role"), ("operator_addresses", "addr")] {
             c.execute(
                 &format!(
@@ -691,6 +718,12 @@ pub fn security(c: &Connection, same_lineage: bool) -> Result<Vec<PrincipalNote>
             ));
         }
     }
+    // The passkeys of operators deleted after the backup go with them.
+    c.execute(
+        "DELETE FROM main.passkeys WHERE operator_id NOT IN (SELECT id FROM main.operators)",
+        [],
+    )
+    .map_err(db_err)?;
     for (id, l) in &l_ops {
         if s_ops.get(id).is_none_or(|s| same_op(id, s).is_none()) {
             notes.push(note(
@@ -874,7 +907,9 @@ pub fn carry_sequences(c: &Connection) -> Result<(), ApiError> {
 pub fn owners_with_mfa(c: &Connection) -> Result<u64, ApiError> {
     c.query_row(
         "SELECT count(*) FROM main.operators o JOIN main.operator_roles r ON r.operator_id = o.id
-          WHERE r.role = 'owner' AND o.disabled = 0 AND o.totp_secret IS NOT NULL",
+          WHERE r.role = 'owner' AND o.disabled = 0
+            AND (o.totp_secret IS NOT NULL
+                 OR EXISTS (SELECT 1 FROM main.passkeys p WHERE p.operator_id = o.id))",
         [],
         |r| r.get::<_, i64>(0),
     )
