@@ -740,3 +740,140 @@ fn a_key_rotation_reseals_every_value_in_batches() {
         .unwrap();
     assert_eq!(plain.as_slice(), b"secret 4");
 }
+
+#[test]
+fn passkeys_add_touch_remove_and_keep_the_last_factor() {
+    use imadm_server::store::passkey::{PasskeyStore, Removal};
+    let Some(schema) = Schema::new() else { return };
+    let store = schema.open();
+    // An owner to spare: deleting an operator keeps one.
+    store
+        .create_operator("root", "h", false, &["owner"], 1)
+        .unwrap();
+    let alice = store.create_operator("alice", "h", false, &[], 1).unwrap();
+    let bob = store.create_operator("bob", "h", false, &[], 1).unwrap();
+    // The seal is given the new row's id (the AAD names it).
+    let seal = |id: i64| format!("sealed-{id}").into_bytes();
+    let k1 = store.add_passkey(alice, "k1", "cred-1", &seal, 10).unwrap();
+    assert_eq!(k1.sealed, format!("sealed-{}", k1.id).into_bytes());
+    assert_eq!(
+        (k1.operator_id, k1.created_at, k1.last_used_at),
+        (alice, 10, None)
+    );
+    let k2 = store.add_passkey(alice, "k2", "cred-2", &seal, 11).unwrap();
+    // A name the operator already uses, or a credential already stored, is a conflict
+    // (another operator may reuse the name).
+    for (op, name, cred) in [(alice, "k1", "cred-3"), (bob, "b1", "cred-1")] {
+        let err = store.add_passkey(op, name, cred, &seal, 12).unwrap_err();
+        assert!(
+            matches!(err, imadm_server::store::StoreError::Conflict(_)),
+            "{err:?}"
+        );
+    }
+    let b1 = store.add_passkey(bob, "k1", "cred-b1", &seal, 12).unwrap();
+
+    store.touch_passkey(k1.id, Some(b"counter-9"), 20).unwrap();
+    store.touch_passkey(k2.id, None, 21).unwrap();
+    let listed = store.passkeys(alice).unwrap();
+    let view: Vec<_> = listed
+        .iter()
+        .map(|p| (p.name.as_str(), p.sealed.clone(), p.last_used_at))
+        .collect();
+    assert_eq!(
+        view,
+        [
+            ("k1", b"counter-9".to_vec(), Some(20)),
+            ("k2", format!("sealed-{}", k2.id).into_bytes(), Some(21)),
+        ]
+    );
+
+    // Another operator's passkey is not found; the last passkey stays with keep_one, and
+    // the last second factor stays without TOTP.
+    assert_eq!(
+        store.remove_passkey(alice, b1.id, false).unwrap(),
+        Removal::NotFound
+    );
+    assert_eq!(
+        store.remove_passkey(alice, k1.id, true).unwrap(),
+        Removal::Removed
+    );
+    assert_eq!(
+        store.remove_passkey(alice, k1.id, false).unwrap(),
+        Removal::NotFound
+    );
+    assert_eq!(
+        store.remove_passkey(alice, k2.id, true).unwrap(),
+        Removal::LastPasskey
+    );
+    assert_eq!(
+        store.remove_passkey(alice, k2.id, false).unwrap(),
+        Removal::LastFactor
+    );
+    store.set_totp_secret(alice, b"totp").unwrap();
+    assert_eq!(
+        store.remove_passkey(alice, k2.id, false).unwrap(),
+        Removal::Removed
+    );
+    assert!(store.passkeys(alice).unwrap().is_empty());
+
+    // reset_mfa takes every factor; deleting an operator takes its passkeys.
+    store.add_passkey(alice, "k3", "cred-3", &seal, 30).unwrap();
+    store.reset_mfa(alice).unwrap();
+    assert!(store.passkeys(alice).unwrap().is_empty());
+    assert!(
+        store
+            .operator_by_id(alice)
+            .unwrap()
+            .unwrap()
+            .totp_secret
+            .is_none()
+    );
+    store.delete_operator(bob).unwrap();
+    let left: i64 = schema
+        .client()
+        .query_one("SELECT count(*) FROM passkeys", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+    // Ids are never reused.
+    let next = store.add_passkey(alice, "k4", "cred-4", &seal, 40).unwrap();
+    assert!(next.id > b1.id, "{} <= {}", next.id, b1.id);
+}
+
+#[test]
+fn concurrent_removals_of_the_last_two_passkeys_leave_one() {
+    use imadm_server::store::passkey::{PasskeyStore, Removal};
+    let Some(schema) = Schema::new() else { return };
+    let store = Arc::new(schema.open());
+    for round in 0..10 {
+        let op = store
+            .create_operator(&format!("op{round}"), "h", false, &[], 1)
+            .unwrap();
+        let ids: Vec<i64> = ["a", "b"]
+            .iter()
+            .map(|n| {
+                let cred = format!("cred-{round}-{n}");
+                store.add_passkey(op, n, &cred, &|_| vec![1], 1).unwrap().id
+            })
+            .collect();
+        let start = Arc::new(std::sync::Barrier::new(2));
+        let threads: Vec<_> = ids
+            .into_iter()
+            .map(|id| {
+                let (store, start) = (store.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    store.remove_passkey(op, id, false).unwrap()
+                })
+            })
+            .collect();
+        let mut outcomes: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        outcomes.sort_by_key(|o| *o == Removal::Removed);
+        assert_eq!(
+            outcomes,
+            [Removal::LastFactor, Removal::Removed],
+            "round {round}: the operator keeps one second factor"
+        );
+        assert_eq!(store.passkeys(op).unwrap().len(), 1, "round {round}");
+    }
+}
