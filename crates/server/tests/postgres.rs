@@ -1,6 +1,7 @@
 //! The PostgreSQL backend against a real cluster: `IMADM_TEST_PG` is its URL, e.g.
 //! `IMADM_TEST_PG=$(scripts/pg-cluster.sh start /tmp/imadm-pg)`. Unset, every test here
-//! passes without running (CI starts no cluster yet) and says so on stderr.
+//! passes without running and says so on stderr, unless `IMADM_REQUIRE_PG` is set (as
+//! `.ci/run` does, beside the cluster it starts): then every test fails.
 //!
 //! Each test works in a schema of its own (`search_path` in the URL's `options`), dropped
 //! at the end, so tests run in parallel on one database.
@@ -22,6 +23,12 @@ struct Schema {
 impl Schema {
     fn new() -> Option<Schema> {
         let Ok(base) = std::env::var("IMADM_TEST_PG") else {
+            // CI (`.ci/run`) starts a cluster and sets IMADM_REQUIRE_PG: there a missing URL
+            // is a broken run, not a reason to pass without testing anything.
+            assert!(
+                std::env::var_os("IMADM_REQUIRE_PG").is_none(),
+                "IMADM_REQUIRE_PG is set but IMADM_TEST_PG is not: no PostgreSQL cluster to test on"
+            );
             eprintln!(
                 "IMADM_TEST_PG unset: PostgreSQL test skipped (scripts/pg-cluster.sh start DIR)"
             );
