@@ -88,3 +88,28 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
+
+/// The CAs a TLS client of the server trusts (audit sinks, the PostgreSQL store): the PEM
+/// certificates of `ca` (`what` names it in errors, e.g. `sslrootcert`), else the
+/// system's. An empty system store is left to the caller to judge.
+pub fn client_roots(ca: Option<&Path>, what: &str) -> Result<rustls::RootCertStore, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    let Some(ca) = ca else {
+        for cert in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(cert);
+        }
+        return Ok(roots);
+    };
+    for cert in CertificateDer::pem_file_iter(ca)
+        .map_err(|e| format!("cannot read {what} {}: {e}", ca.display()))?
+    {
+        let cert = cert.map_err(|e| format!("bad PEM in {}: {e}", ca.display()))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("bad CA certificate in {}: {e}", ca.display()))?;
+    }
+    if roots.is_empty() {
+        return Err(format!("no certificate in {what} {}", ca.display()));
+    }
+    Ok(roots)
+}

@@ -222,32 +222,9 @@ fn hostname() -> String {
 }
 
 fn roots(ca: Option<&std::path::Path>) -> Result<rustls::RootCertStore, String> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    match ca {
-        Some(ca) => {
-            for cert in CertificateDer::pem_file_iter(ca)
-                .map_err(|e| format!("cannot read CA file {}: {e}", ca.display()))?
-            {
-                let cert = cert.map_err(|e| format!("bad PEM in {}: {e}", ca.display()))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("bad CA certificate in {}: {e}", ca.display()))?;
-            }
-            if roots.is_empty() {
-                return Err(format!("no certificate in CA file {}", ca.display()));
-            }
-        }
-        None => {
-            let found = rustls_native_certs::load_native_certs();
-            for cert in found.certs {
-                let _ = roots.add(cert);
-            }
-            if roots.is_empty() {
-                return Err("the system has no CA certificates: pass ca=FILE".into());
-            }
-        }
+    let roots = crate::tls::client_roots(ca, "CA file")?;
+    if ca.is_none() && roots.is_empty() {
+        return Err("the system has no CA certificates: pass ca=FILE".into());
     }
     Ok(roots)
 }

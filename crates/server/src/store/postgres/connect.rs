@@ -101,36 +101,12 @@ fn shown(url: &url::Url) -> String {
     u.to_string()
 }
 
+/// An empty system store is no error here: it only matters if the server speaks TLS, and
+/// then the handshake fails with the server's name in the message.
 fn roots(ca: Option<&Path>) -> Result<Arc<rustls::RootCertStore>> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    match ca {
-        Some(ca) => {
-            for cert in CertificateDer::pem_file_iter(ca)
-                .map_err(|e| usage(format!("cannot read sslrootcert {}: {e}", ca.display())))?
-            {
-                let cert = cert.map_err(|e| usage(format!("bad PEM in {}: {e}", ca.display())))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| usage(format!("bad CA certificate in {}: {e}", ca.display())))?;
-            }
-            if roots.is_empty() {
-                return Err(usage(format!(
-                    "no certificate in sslrootcert {}",
-                    ca.display()
-                )));
-            }
-        }
-        // An empty store is no error here: it only matters if the server speaks TLS, and
-        // then the handshake fails with the server's name in the message.
-        None => {
-            for cert in rustls_native_certs::load_native_certs().certs {
-                let _ = roots.add(cert);
-            }
-        }
-    }
-    Ok(Arc::new(roots))
+    crate::tls::client_roots(ca, "sslrootcert")
+        .map(Arc::new)
+        .map_err(usage)
 }
 
 /// The password the password file holds for `config`'s first host, port, database and
