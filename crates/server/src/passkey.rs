@@ -10,6 +10,15 @@
 //!   every enrolled passkey unusable.
 //! - User verification is required at enrolment and at every use (webauthn-rs `Passkey`):
 //!   that is what makes it fingerprint, face or PIN, not mere presence.
+//! - Enrolment uses webauthn-rs `start_passkey_registration` (UV required, credProtect
+//!   "UV required") and only changes the options sent to the browser to
+//!   `residentKey: "preferred"` ([`prefer_discoverable`]): a discoverable credential when
+//!   the authenticator can make one, an ordinary one otherwise. Not
+//!   `start_attested_resident_key_registration` (feature `resident-key-support`): it
+//!   requires a resident key and attestation, refusing authenticators that cannot store
+//!   credentials. Whether a credential is discoverable is not stored (the client's credProps
+//!   answer is unsigned, and the crate keeps it out of reach): passkey-only sign-in just
+//!   tries it, and the authenticator offers only credentials it stored.
 //! - Every check of a passkey is an attempt of login throttling (`auth.rs`): a failed
 //!   assertion counts like a wrong TOTP code, and so does a wrong user code on the page.
 //! - A login on the page is username + password + passkey (the password step is
@@ -619,10 +628,9 @@ impl AppState {
                         Some(exclude),
                     )
                     .map_err(|e| webauthn_failed(&e))?;
-                (
-                    serde_json::to_value(ccr).map_err(|e| internal(&e))?,
-                    Ceremony::Register(Box::new(state)),
-                )
+                let mut options = serde_json::to_value(ccr).map_err(|e| internal(&e))?;
+                prefer_discoverable(&mut options);
+                (options, Ceremony::Register(Box::new(state)))
             }
             Purpose::Login => {
                 let (Some(username), Some(password)) = (username, password) else {
@@ -841,6 +849,22 @@ impl AppState {
     }
 }
 
+/// Ask the authenticator for a discoverable credential when it can make one (WebAuthn
+/// `residentKey: "preferred"`), so it can later sign in without a username: see the
+/// module's decisions. webauthn-rs's `start_passkey_registration` says `"discouraged"`,
+/// and its registration state does not check the resident-key choice, so only the options
+/// the browser gets change. `requireResidentKey` stays false: an authenticator without
+/// storage for credentials still enrols (for username + password + passkey).
+fn prefer_discoverable(options: &mut serde_json::Value) {
+    if let Some(sel) = options
+        .pointer_mut("/publicKey/authenticatorSelection")
+        .and_then(|v| v.as_object_mut())
+    {
+        sel.insert("residentKey".into(), "preferred".into());
+        sel.insert("requireResidentKey".into(), false.into());
+    }
+}
+
 fn decided() -> ApiError {
     ApiError::new(
         codes::CONFLICT,
@@ -918,5 +942,10 @@ mod tests {
             "required"
         );
         assert_eq!(options["publicKey"]["rp"]["id"], "localhost");
+        // A discoverable credential when the authenticator can (passkey-only sign-in).
+        assert_eq!(
+            options["publicKey"]["authenticatorSelection"]["residentKey"],
+            "preferred"
+        );
     }
 }
