@@ -295,6 +295,9 @@ pub struct ApproveBegin {
     /// A login's password (a login only).
     #[serde(default)]
     pub password: Option<String>,
+    /// Sign in with a discoverable passkey alone, no username or password (a login only).
+    #[serde(default)]
+    pub passkey_only: bool,
 }
 
 impl std::fmt::Debug for ApproveBegin {
@@ -302,6 +305,7 @@ impl std::fmt::Debug for ApproveBegin {
         f.debug_struct("ApproveBegin")
             .field("user_code", &self.user_code)
             .field("username", &self.username)
+            .field("passkey_only", &self.passkey_only)
             .finish_non_exhaustive()
     }
 }

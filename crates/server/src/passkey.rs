@@ -40,8 +40,8 @@ use imadm_api::auth::{DeviceAuthorization, DeviceGrant, Passkey as PasskeyView, 
 use imadm_api::codes;
 use sha2::Digest;
 use webauthn_rs::prelude::{
-    Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
-    RegisterPublicKeyCredential, Url, Uuid,
+    AuthenticationResult, DiscoverableAuthentication, Passkey, PasskeyAuthentication,
+    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid,
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
@@ -65,6 +65,8 @@ pub enum Ceremony {
         operator_id: i64,
         state: Box<PasskeyAuthentication>,
     },
+    /// A passkey-only login: the operator is learnt from the credential.
+    Discoverable(Box<DiscoverableAuthentication>),
 }
 
 /// The relying party and the approvals in progress.
@@ -593,6 +595,7 @@ impl AppState {
         user_code: &str,
         username: Option<&str>,
         password: Option<&str>,
+        passkey_only: bool,
     ) -> Result<serde_json::Value, ApiError> {
         let rp = self.passkeys.rp()?;
         let purpose = self.page_grant(ctx, user_code, |g| {
@@ -602,6 +605,30 @@ impl AppState {
             return Err(decided());
         };
         let (options, ceremony) = match purpose {
+            // Only a login: an enrolment keeps its password step, and a step-up must be
+            // approved by the session's own operator (its passkeys in `allowCredentials`).
+            _ if passkey_only && purpose != Purpose::Login => {
+                return Err(ApiError::bad_request(
+                    "a passkey alone only signs in; this approval needs the usual steps",
+                ));
+            }
+            Purpose::Login if passkey_only => {
+                if username.is_some() || password.is_some() {
+                    return Err(ApiError::bad_request(
+                        "a passkey-only sign-in takes no username or password",
+                    ));
+                }
+                let (rcr, state) = rp
+                    .start_discoverable_authentication()
+                    .map_err(|e| webauthn_failed(&e))?;
+                let mut options = serde_json::to_value(rcr).map_err(|e| internal(&e))?;
+                // webauthn-rs asks for conditional mediation (autofill); the page asks on
+                // a button click instead.
+                if let Some(o) = options.as_object_mut() {
+                    o.remove("mediation");
+                }
+                (options, Ceremony::Discoverable(Box::new(state)))
+            }
             Purpose::Enrol { operator_id, .. } => {
                 // Whoever holds the user code must also know the operator's password: a
                 // code read over a shoulder must not add a stranger's passkey.
@@ -797,25 +824,9 @@ impl AppState {
                         ));
                     }
                 };
-                // Record the use, and the new counter (a lower one later means a clone).
-                for (p, mut key) in self.credentials(&op)? {
+                for (p, key) in self.credentials(&op)? {
                     if key.cred_id() == result.cred_id() {
-                        let changed = key.update_credential(&result) == Some(true);
-                        let sealed = changed
-                            .then(|| serde_json::to_vec(&key).ok())
-                            .flatten()
-                            .map(|plain| {
-                                self.key.seal(&zeroize::Zeroizing::new(plain), &aad(p.id))
-                            });
-                        self.store.touch_passkey(p.id, sealed.as_deref(), now())?;
-                        self.event(
-                            ctx,
-                            Some(&op),
-                            "",
-                            "auth.passkey",
-                            "success",
-                            Some(format!("passkey {} {:?}", p.id, p.name)),
-                        )?;
+                        self.passkey_used(ctx, &op, &p, key, &result, "")?;
                     }
                 }
                 if purpose == Purpose::Login {
@@ -825,6 +836,10 @@ impl AppState {
                     self.throttle.complete(attempt);
                     Outcome::Approved { operator_id }
                 }
+            }
+            (Purpose::Login, Some(Ceremony::Discoverable(state))) => {
+                let operator_id = self.passkey_only_login(ctx, rp, credential, *state)?;
+                Outcome::LoggedIn { operator_id }
             }
             _ => {
                 return Err(ApiError::bad_request(
@@ -837,6 +852,120 @@ impl AppState {
             return Err(decided());
         }
         Ok(())
+    }
+
+    /// Record a verified use of passkey `p` (its opened credential `key`): last use, the
+    /// new counter (a lower one later means a clone), the audit event (`how` added to
+    /// its detail).
+    fn passkey_used(
+        &self,
+        ctx: &RequestCtx,
+        op: &crate::store::Operator,
+        p: &StoredPasskey,
+        mut key: Passkey,
+        result: &AuthenticationResult,
+        how: &str,
+    ) -> Result<(), ApiError> {
+        let changed = key.update_credential(result) == Some(true);
+        let sealed = changed
+            .then(|| serde_json::to_vec(&key).ok())
+            .flatten()
+            .map(|plain| self.key.seal(&zeroize::Zeroizing::new(plain), &aad(p.id)));
+        self.store.touch_passkey(p.id, sealed.as_deref(), now())?;
+        self.event(
+            ctx,
+            Some(op),
+            "",
+            "auth.passkey",
+            "success",
+            Some(format!("passkey {} {:?}{how}", p.id, p.name)),
+        )
+    }
+
+    /// A passkey-only login: the operator is the owner of the stored credential the
+    /// browser names, whose user handle must be that operator's; the assertion is checked
+    /// against that one credential (user verification required). A failure counts against
+    /// the address, and the operator when the credential is known, like a wrong password.
+    /// Returns the operator, whose login is then completed.
+    fn passkey_only_login(
+        &self,
+        ctx: &RequestCtx,
+        rp: &Webauthn,
+        credential: serde_json::Value,
+        state: DiscoverableAuthentication,
+    ) -> Result<i64, ApiError> {
+        let step = "login.passkey";
+        let assertion: Result<PublicKeyCredential, _> = serde_json::from_value(credential);
+        let (owner, handle) = match &assertion {
+            Ok(a) => match rp.identify_discoverable_authentication(a) {
+                Ok((handle, cred_id)) => (
+                    self.store
+                        .passkey_by_credential(&URL_SAFE_NO_PAD.encode(cred_id))?,
+                    Some(handle),
+                ),
+                Err(_) => (None, None),
+            },
+            Err(_) => (None, None),
+        };
+        let op = match &owner {
+            Some(p) => Some(self.operator(p.operator_id)?),
+            None => None,
+        };
+        let attempt = self.admit(
+            ctx,
+            op.as_ref(),
+            op.as_ref().map(|o| o.username.as_str()),
+            step,
+        )?;
+        let (Some(p), Some(op), Ok(assertion)) = (owner, op, assertion) else {
+            // No passkey of this server (or no credential at all): the address's failure.
+            let locked = self.failed(ctx, None, "", attempt, step, "unknown_passkey")?;
+            return Err(locked.unwrap_or_else(|| {
+                ApiError::new(
+                    codes::PASSKEY_INVALID,
+                    "the passkey was not accepted: it is not a passkey of this server, or \
+                     your authenticator offered none it can sign in with alone",
+                )
+                .hint(
+                    "sign in with username, password and passkey (a passkey signs in alone \
+                     only when the authenticator stored it as a discoverable credential)",
+                )
+            }));
+        };
+        let key = self
+            .credentials(&op)?
+            .into_iter()
+            .find(|(c, _)| c.id == p.id)
+            .map(|(_, k)| k);
+        let checked = match key {
+            _ if handle != Some(user_handle(&self.server_id, op.id)) => {
+                Err("the user handle is not the passkey's operator's".to_owned())
+            }
+            None => Err("the passkey was removed".to_owned()),
+            Some(key) => rp
+                .finish_discoverable_authentication_v2(&assertion, state, &key)
+                .map(|r| (key, r))
+                .map_err(|e| e.to_string()),
+        };
+        let (key, result) = match checked {
+            Ok(r) => r,
+            Err(why) => {
+                let err = passkey_invalid(&why);
+                return Err(self.failure(ctx, &op, attempt, step, "passkey_invalid", err));
+            }
+        };
+        if op.disabled {
+            self.throttle.release(attempt);
+            self.event(ctx, Some(&op), "", step, "disabled", None)?;
+            return Err(ApiError::new(
+                codes::ACCOUNT_DISABLED,
+                "this operator account is disabled",
+            )
+            .hint("ask an owner or admin to run `imadm operator enable`"));
+        }
+        self.passkey_used(ctx, &op, &p, key, &result, " (passkey only)")?;
+        self.login_completed(ctx, &op, attempt)?;
+        Ok(op.id)
     }
 
     /// The page's "Deny" button.
@@ -890,7 +1019,7 @@ fn d_secs(d: std::time::Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::approval::Purpose;
+    use crate::approval::{Binding, Purpose};
 
     fn state() -> (tempfile::TempDir, AppState, crate::DevLogin) {
         let dir = tempfile::tempdir().unwrap();
@@ -927,14 +1056,16 @@ mod tests {
             )
             .unwrap();
         let code = &started.user_code;
-        let e = s.approve_begin(&ctx(), code, None, None).unwrap_err();
+        let e = s
+            .approve_begin(&ctx(), code, None, None, false)
+            .unwrap_err();
         assert_eq!(e.code, codes::BAD_REQUEST);
         let e = s
-            .approve_begin(&ctx(), code, None, Some("not the password"))
+            .approve_begin(&ctx(), code, None, Some("not the password"), false)
             .unwrap_err();
         assert_eq!(e.code, codes::BAD_CREDENTIALS);
         let options = s
-            .approve_begin(&ctx(), code, None, Some(&owner.password))
+            .approve_begin(&ctx(), code, None, Some(&owner.password), false)
             .unwrap();
         assert_eq!(options["publicKey"]["user"]["name"], "owner");
         assert_eq!(
@@ -947,5 +1078,76 @@ mod tests {
             options["publicKey"]["authenticatorSelection"]["residentKey"],
             "preferred"
         );
+    }
+
+    #[test]
+    fn a_passkey_alone_only_signs_in_and_every_unknown_one_is_a_failed_attempt() {
+        let (_dir, s, _owner) = state();
+        let op = s.store.operator_by_username("owner").unwrap().unwrap();
+        let start = |purpose| {
+            let addr = Some("192.0.2.1".into());
+            let g = s.passkeys.approvals.start(purpose, addr, Instant::now(), 0);
+            g.unwrap().user_code
+        };
+        // An enrolment keeps its password step; a step-up is the session's operator's.
+        let enrol = start(Purpose::Enrol {
+            operator_id: op.id,
+            session_id: 1,
+            name: "laptop".into(),
+        });
+        let step_up = start(Purpose::StepUp {
+            operator_id: op.id,
+            session_id: 1,
+            binding: Binding {
+                method: "DELETE".into(),
+                path: "/admin/users/1".into(),
+                body_sha256: [0; 32],
+            },
+            action: "deleting users".into(),
+            shown: "delete IM user 1".into(),
+        });
+        for code in [&enrol, &step_up] {
+            let e = s.approve_begin(&ctx(), code, None, None, true).unwrap_err();
+            assert_eq!(e.code, codes::BAD_REQUEST, "{}", e.message);
+        }
+        let login = start(Purpose::Login);
+        let e = s
+            .approve_begin(&ctx(), &login, Some("owner"), None, true)
+            .unwrap_err();
+        assert_eq!(e.code, codes::BAD_REQUEST);
+        // No credentials named: the authenticator offers its discoverable ones; UV required;
+        // asked on the page's button, not as autofill.
+        let options = s.approve_begin(&ctx(), &login, None, None, true).unwrap();
+        let pk = &options["publicKey"];
+        assert!(
+            pk["allowCredentials"].as_array().is_none_or(Vec::is_empty),
+            "{options}"
+        );
+        assert_eq!(pk["userVerification"], "required");
+        assert!(options.get("mediation").is_none(), "{options}");
+
+        // A credential that is no passkey of this server: refused, and a failure of the
+        // address that stays counted until it is throttled.
+        let unknown = serde_json::json!({
+            "id": "AAAA", "rawId": "AAAA", "type": "public-key", "extensions": {},
+            "response": {"authenticatorData": "AAAA", "clientDataJSON": "AAAA",
+                         "signature": "AAAA", "userHandle": "AAAAAAAAAAAAAAAAAAAAAA"}
+        });
+        let mut refused = 0;
+        for _ in 0..crate::Policy::default().address_rate.burst {
+            let Ok(_) = s.approve_begin(&ctx(), &login, None, None, true) else {
+                break;
+            };
+            let e = s
+                .approve_finish(&ctx(), &login, unknown.clone())
+                .unwrap_err();
+            assert_eq!(e.code, codes::PASSKEY_INVALID, "{}", e.message);
+            refused += 1;
+        }
+        assert!(refused > 0);
+        let e = s
+            .approve_begin(&ctx(), &login, None, None, true)
+            .unwrap_err();
+        assert!(e.message.contains("too many attempts"), "{}", e.message);
     }
 }

@@ -1,5 +1,6 @@
 //! The browser approval page (`GET /admin/approve?code=XXXX-XXXX`) and the three calls its
 //! script makes (`POST /admin/approve/begin|finish|deny`): enrolling a passkey, a login
+//! (username + password + passkey, or "Sign in with a passkey": a discoverable one alone)
 //! and a step-up, each completed with `navigator.credentials` (`crate::passkey`).
 //!
 //! The page is plain server-rendered HTML with one small inline script and style, no
@@ -48,10 +49,13 @@ async function post(path, body) {
   if (e.code !== 200) throw new Error(e.message + (e.data && e.data.hint ? ' (' + e.data.hint + ')' : ''));
   return e.data;
 }
-async function approve() {
+async function approve(only) {
   const body = { user_code: code };
-  if (kind === 'login') body.username = document.getElementById('username').value;
-  if (kind !== 'step_up') body.password = document.getElementById('password').value;
+  if (only) body.passkey_only = true;
+  else {
+    if (kind === 'login') body.username = document.getElementById('username').value;
+    if (kind !== 'step_up') body.password = document.getElementById('password').value;
+  }
   say('Waiting for your passkey (fingerprint, face or PIN)...', 'wait');
   const opts = await post('/admin/approve/begin', body);
   const pk = opts.publicKey;
@@ -65,7 +69,10 @@ async function approve() {
       response: { attestationObject: enc(c.response.attestationObject), clientDataJSON: enc(c.response.clientDataJSON) } };
   } else {
     (pk.allowCredentials || []).forEach(c => { c.id = dec(c.id); });
-    const c = await navigator.credentials.get({ publicKey: pk });
+    const c = await navigator.credentials.get({ publicKey: pk }).catch(e => {
+      if (!only) throw e;
+      throw new Error('no passkey on this device signs in alone (only one stored as a discoverable credential does): sign in with username, password and passkey');
+    });
     credential = { id: c.id, rawId: enc(c.rawId), type: c.type, extensions: {},
       response: { authenticatorData: enc(c.response.authenticatorData), clientDataJSON: enc(c.response.clientDataJSON),
         signature: enc(c.response.signature), userHandle: c.response.userHandle ? enc(c.response.userHandle) : null } };
@@ -81,7 +88,9 @@ async function deny() {
 }
 const run = f => () => f().catch(e => say('Not approved: ' + e.message, 'err'));
 const a = document.getElementById('approve'), d = document.getElementById('deny');
-if (a) a.addEventListener('click', run(approve));
+const p = document.getElementById('passkey-only');
+if (a) a.addEventListener('click', run(() => approve(false)));
+if (p) p.addEventListener('click', run(() => approve(true)));
 if (d) d.addEventListener('click', run(deny));
 "#;
 
@@ -215,7 +224,13 @@ pub async fn page(State(s): State<Shared>, ctx: RequestCtx, Q(q): Q<PageQuery>) 
              or denied.</p><p>Start again in the terminal if you need another one.</p></main>",
         );
     }
-    // A login asks who signs in; an enrolment, the operator's password again.
+    // A login asks who signs in (or takes a discoverable passkey alone); an enrolment,
+    // the operator's password again.
+    let alone = if v.kind == "login" {
+        "<button id=passkey-only>Sign in with a passkey</button>"
+    } else {
+        ""
+    };
     let login = match v.kind {
         "login" => {
             "<label>Username <input id=username autocomplete=username></label>\
@@ -236,7 +251,7 @@ pub async fn page(State(s): State<Shared>, ctx: RequestCtx, Q(q): Q<PageQuery>) 
              <p>Check that this code is the one in your terminal: <code id=user-code>{code}</code></p>\
              <p>Requested from <strong id=client>{client}</strong>. If you did not start this, \
              deny it.</p>{login}\
-             <p id=buttons><button id=approve>Approve with passkey</button>\
+             <p id=buttons><button id=approve>Approve with passkey</button>{alone}\
              <button id=deny>Deny</button></p><p id=status role=status></p></main>",
             code = esc(&v.user_code),
             kind = v.kind,
@@ -304,6 +319,7 @@ pub async fn begin(
             &req.user_code,
             req.username.as_deref(),
             req.password.as_deref(),
+            req.passkey_only,
         )
     })
     .await?))

@@ -53,6 +53,9 @@ pub trait PasskeyStore {
     ) -> Result<StoredPasskey>;
     /// The operator's passkeys, oldest first.
     fn passkeys(&self, operator_id: i64) -> Result<Vec<StoredPasskey>>;
+    /// The passkey with this credential id (base64url), whoever's it is: a passkey-only
+    /// login learns the operator from the credential the browser returns.
+    fn passkey_by_credential(&self, credential_id: &str) -> Result<Option<StoredPasskey>>;
     /// A passkey was used at `now`; `sealed` replaces the credential when its counter or
     /// backup state changed.
     fn touch_passkey(&self, id: i64, sealed: Option<&[u8]>, now: UnixTime) -> Result<()>;

@@ -79,6 +79,17 @@ impl PasskeyStore for PgStore {
             .collect()
     }
 
+    fn passkey_by_credential(&self, credential_id: &str) -> Result<Option<StoredPasskey>> {
+        self.conn()?
+            .query_opt(
+                &format!("SELECT {COLUMNS} FROM passkeys WHERE credential_id = $1"),
+                &[&credential_id],
+            )?
+            .as_ref()
+            .map(row)
+            .transpose()
+    }
+
     fn touch_passkey(&self, id: i64, sealed: Option<&[u8]>, now: UnixTime) -> Result<()> {
         self.write(|tx| {
             tx.execute(

@@ -72,6 +72,14 @@ impl PasskeyStore for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    fn passkey_by_credential(&self, credential_id: &str) -> Result<Option<StoredPasskey>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM passkeys WHERE credential_id = ?1"
+        ))?;
+        Ok(stmt.query_row([credential_id], row).optional()?)
+    }
+
     fn touch_passkey(&self, id: i64, sealed: Option<&[u8]>, now: UnixTime) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
