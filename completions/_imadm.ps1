@@ -237,7 +237,7 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('enroll', 'enroll', [CompletionResultType]::ParameterValue, 'Enrol a TOTP authenticator (QR code), get recovery codes')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show whether MFA is enrolled and recovery codes left')
-            [CompletionResult]::new('disable', 'disable', [CompletionResultType]::ParameterValue, 'Remove your TOTP authenticator (step-up MFA)')
+            [CompletionResult]::new('disable', 'disable', [CompletionResultType]::ParameterValue, 'Remove your TOTP authenticator (step-up MFA; never your last second factor)')
             [CompletionResult]::new('recovery-codes', 'recovery-codes', [CompletionResultType]::ParameterValue, 'Count recovery codes left, or --regenerate a new set (step-up MFA)')
             [CompletionResult]::new('passkey', 'passkey', [CompletionResultType]::ParameterValue, 'Passkeys (fingerprint, face, PIN, security key) through the browser')
             break

@@ -227,7 +227,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand --version 'Print version'
             cand enroll 'Enrol a TOTP authenticator (QR code), get recovery codes'
             cand status 'Show whether MFA is enrolled and recovery codes left'
-            cand disable 'Remove your TOTP authenticator (step-up MFA)'
+            cand disable 'Remove your TOTP authenticator (step-up MFA; never your last second factor)'
             cand recovery-codes 'Count recovery codes left, or --regenerate a new set (step-up MFA)'
             cand passkey 'Passkeys (fingerprint, face, PIN, security key) through the browser'
         }

@@ -218,7 +218,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_sub
 complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -s V -l version -d 'Print version'
 complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -f -a "enroll" -d 'Enrol a TOTP authenticator (QR code), get recovery codes'
 complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -f -a "status" -d 'Show whether MFA is enrolled and recovery codes left'
-complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -f -a "disable" -d 'Remove your TOTP authenticator (step-up MFA)'
+complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -f -a "disable" -d 'Remove your TOTP authenticator (step-up MFA; never your last second factor)'
 complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -f -a "recovery-codes" -d 'Count recovery codes left, or --regenerate a new set (step-up MFA)'
 complete -c imadm -n "__fish_imadm_using_subcommand mfa; and not __fish_seen_subcommand_from enroll status disable recovery-codes passkey" -f -a "passkey" -d 'Passkeys (fingerprint, face, PIN, security key) through the browser'
 complete -c imadm -n "__fish_imadm_using_subcommand mfa; and __fish_seen_subcommand_from enroll" -l confirm -d 'Confirm a pending enrolment with this TOTP code' -r

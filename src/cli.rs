@@ -194,7 +194,7 @@ pub enum MfaCommand {
     Enroll(commands::mfa::enroll::EnrollArgs),
     /// Show whether MFA is enrolled and recovery codes left
     Status(commands::mfa::status::MfaStatusArgs),
-    /// Remove your TOTP authenticator (step-up MFA)
+    /// Remove your TOTP authenticator (step-up MFA; never your last second factor)
     Disable(commands::mfa::disable::DisableArgs),
     /// Count recovery codes left, or --regenerate a new set (step-up MFA)
     RecoveryCodes(commands::mfa::recovery_codes::RecoveryCodesArgs),

@@ -71,6 +71,7 @@ use imadm_api::{ErrorDetail, codes};
 
 use crate::error::ApiError;
 use crate::secrets::{self, ACCESS_PREFIX, MFA_PREFIX, REFRESH_PREFIX, SERVICE_PREFIX};
+use crate::store::passkey::Removal;
 use crate::store::{
     AuthEvent, Grace, NewSession, Operator, RotateOutcome, Rotation, Session, grace_aad, totp_aad,
 };
@@ -1047,7 +1048,10 @@ impl AppState {
                 codes::MFA_ALREADY_ENROLLED,
                 "MFA is already enrolled for this operator",
             )
-            .hint("to move to a new device, run `imadm mfa disable` then `imadm mfa enroll`"));
+            .hint(
+                "to move to a new device: `imadm mfa disable` (with a passkey enrolled) then \
+                 `imadm mfa enroll`, or ask an admin for `imadm operator reset-mfa`",
+            ));
         }
         let secret = zeroize::Zeroizing::new(totp::new_secret());
         self.store
@@ -1248,7 +1252,17 @@ impl AppState {
         otp: Option<&str>,
     ) -> Result<(), ApiError> {
         self.step_up(ctx, caller, otp, "disabling MFA")?;
-        self.store.disable_totp(caller.operator.id)?;
+        // The rule of passkey removal: never the last second factor.
+        if self.store.disable_totp(caller.operator.id, true)? == Removal::LastFactor {
+            return Err(ApiError::new(
+                codes::CONFLICT,
+                "TOTP is your last second factor (you have no passkey)",
+            )
+            .hint(
+                "enrol a passkey first (`imadm mfa passkey add`), or ask an owner or admin \
+                 to run `imadm operator reset-mfa` to move TOTP to a new device",
+            ));
+        }
         // Sessions were established with MFA; without it the operator may only re-enrol.
         self.store
             .revoke_operator_sessions(caller.operator.id, None, now())?;

@@ -779,6 +779,11 @@ fn passkeys_add_touch_remove_and_keep_the_last_factor() {
     }
     let b1 = store.add_passkey(bob, "k1", "cred-b1", &seal, 12).unwrap();
 
+    // Found by credential id, whoever's it is.
+    let found = store.passkey_by_credential("cred-b1").unwrap().unwrap();
+    assert_eq!((found.id, found.operator_id), (b1.id, bob));
+    assert!(store.passkey_by_credential("cred-x").unwrap().is_none());
+
     store.touch_passkey(k1.id, Some(b"counter-9"), 20).unwrap();
     store.touch_passkey(k2.id, None, 21).unwrap();
     let listed = store.passkeys(alice).unwrap();
@@ -821,6 +826,17 @@ fn passkeys_add_touch_remove_and_keep_the_last_factor() {
         store.remove_passkey(alice, k2.id, false).unwrap(),
         Removal::Removed
     );
+    // TOTP is now the last factor: kept, unless the caller allows it to go.
+    assert_eq!(
+        store.disable_totp(alice, true).unwrap(),
+        Removal::LastFactor
+    );
+    let totp = |id| store.operator_by_id(id).unwrap().unwrap().totp_secret;
+    assert!(totp(alice).is_some());
+    store.set_totp_secret(bob, b"totp").unwrap();
+    assert_eq!(store.disable_totp(bob, false).unwrap(), Removal::Removed);
+    assert!(totp(bob).is_none());
+    assert_eq!(store.disable_totp(-1, true).unwrap(), Removal::NotFound);
     assert!(store.passkeys(alice).unwrap().is_empty());
 
     // reset_mfa takes every factor; deleting an operator takes its passkeys.
@@ -882,5 +898,47 @@ fn concurrent_removals_of_the_last_two_passkeys_leave_one() {
             "round {round}: the operator keeps one second factor"
         );
         assert_eq!(store.passkeys(op).unwrap().len(), 1, "round {round}");
+    }
+}
+
+#[test]
+fn disabling_totp_while_the_last_passkey_is_removed_leaves_one_factor() {
+    use imadm_server::store::passkey::{PasskeyStore, Removal};
+    let Some(schema) = Schema::new() else { return };
+    let store = Arc::new(schema.open());
+    for round in 0..20 {
+        let op = store
+            .create_operator(&format!("op{round}"), "h", false, &[], 1)
+            .unwrap();
+        store.set_totp_secret(op, b"totp").unwrap();
+        let cred = format!("cred-{round}");
+        let key = store
+            .add_passkey(op, "k", &cred, &|_| vec![1], 1)
+            .unwrap()
+            .id;
+        let start = Arc::new(std::sync::Barrier::new(2));
+        let remove = {
+            let (store, start) = (store.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                store.remove_passkey(op, key, false).unwrap()
+            })
+        };
+        let disable = {
+            let (store, start) = (store.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                store.disable_totp(op, true).unwrap()
+            })
+        };
+        let outcomes = [remove.join().unwrap(), disable.join().unwrap()];
+        assert_eq!(
+            outcomes.iter().filter(|o| **o == Removal::Removed).count(),
+            1,
+            "round {round}: {outcomes:?}: the operator keeps one second factor"
+        );
+        let totp = store.operator_by_id(op).unwrap().unwrap().totp_secret;
+        let passkeys = store.passkeys(op).unwrap().len();
+        assert_eq!(usize::from(totp.is_some()) + passkeys, 1, "round {round}");
     }
 }

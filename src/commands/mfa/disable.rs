@@ -1,5 +1,6 @@
-//! `imadm mfa disable`: remove your TOTP secret (step-up MFA, confirmation). All your
-//! sessions end; the next login can only enrol again.
+//! `imadm mfa disable`: remove your TOTP secret (step-up MFA, confirmation; refused when it
+//! is your last second factor, i.e. you have no passkey). All your sessions end; the next
+//! login is with a passkey (`auth login --web`), from which `mfa enroll` adds TOTP again.
 
 use clap::Args;
 

@@ -251,7 +251,12 @@ pub trait Store: Send + Sync + 'static + incident::IncidentStore + passkey::Pass
     /// Spend a recovery code; false if unknown or already used.
     fn use_recovery_code(&self, id: i64, hash: &str, now: UnixTime) -> Result<bool>;
     fn recovery_codes_left(&self, id: i64) -> Result<u32>;
-    fn disable_totp(&self, id: i64) -> Result<()>;
+    /// Remove operator `id`'s TOTP secret and recovery codes; with `keep_last_factor`, not
+    /// when it is the operator's last second factor (no passkey): `Removal::LastFactor`,
+    /// nothing changed. Checked inside the writing transaction (on PostgreSQL under the
+    /// operator's row lock, like `remove_passkey`), so this and a removal of the last
+    /// passkey at once cannot both pass.
+    fn disable_totp(&self, id: i64, keep_last_factor: bool) -> Result<passkey::Removal>;
     /// Set an active secret directly (dev bootstrap only), clearing any pending one.
     fn set_totp_secret(&self, id: i64, sealed: &[u8]) -> Result<()>;
     fn create_mfa_challenge(

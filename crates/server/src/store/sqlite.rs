@@ -32,6 +32,7 @@ use super::{
     Store, StoreError, StoredEvent,
 };
 use crate::UnixTime;
+use crate::store::passkey::Removal;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -1149,16 +1150,24 @@ impl Store for SqliteStore {
         )?)
     }
 
-    fn disable_totp(&self, id: i64) -> Result<()> {
+    fn disable_totp(&self, id: i64, keep_last_factor: bool) -> Result<Removal> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
+        let passkeys: i64 = tx.query_row(
+            "SELECT count(*) FROM passkeys WHERE operator_id = ?1",
+            [id],
+            |r| r.get(0),
+        )?;
+        if passkeys == 0 && keep_last_factor {
+            return Ok(Removal::LastFactor);
+        }
         tx.execute(
             "UPDATE operators SET totp_secret = NULL, totp_pending = NULL WHERE id = ?1",
             [id],
         )?;
         tx.execute("DELETE FROM recovery_codes WHERE operator_id = ?1", [id])?;
         audit::commit(tx, &self.alert_rules())?;
-        Ok(())
+        Ok(Removal::Removed)
     }
 
     fn set_totp_secret(&self, id: i64, sealed: &[u8]) -> Result<()> {
@@ -2034,6 +2043,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = SqliteStore::open(&dir.path().join("imadm.db")).unwrap();
         (dir, s)
+    }
+
+    /// TOTP is disabled only beside a passkey (unless the caller allows the last factor to
+    /// go); a passkey is found by its credential id, whoever's it is.
+    #[test]
+    fn disabling_totp_keeps_the_last_second_factor() {
+        use crate::store::passkey::PasskeyStore;
+        let (_dir, s) = store();
+        let op = s.create_operator("alice", "h", false, &[], 1).unwrap();
+        s.set_totp_secret(op, b"totp").unwrap();
+        assert_eq!(s.disable_totp(op, true).unwrap(), Removal::LastFactor);
+        assert!(s.operator_by_id(op).unwrap().unwrap().totp_secret.is_some());
+        let k = s.add_passkey(op, "k", "cred-k", &|_| vec![1], 2).unwrap();
+        assert_eq!(s.passkey_by_credential("cred-k").unwrap().unwrap().id, k.id);
+        assert!(s.passkey_by_credential("cred-x").unwrap().is_none());
+        assert_eq!(s.disable_totp(op, true).unwrap(), Removal::Removed);
+        assert!(s.operator_by_id(op).unwrap().unwrap().totp_secret.is_none());
+        // Now the passkey is the last factor.
+        assert_eq!(
+            s.remove_passkey(op, k.id, false).unwrap(),
+            Removal::LastFactor
+        );
+        s.set_totp_secret(op, b"totp").unwrap();
+        s.reset_mfa(op).unwrap();
+        assert_eq!(s.disable_totp(op, false).unwrap(), Removal::Removed);
     }
 
     /// The database and the WAL and shared-memory files SQLite makes beside it are 0600,

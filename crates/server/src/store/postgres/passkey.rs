@@ -5,7 +5,7 @@
 //! removal one step; here two removals of an operator's last two passkeys would each see
 //! the other still there under READ COMMITTED and both commit. A removal therefore locks
 //! the operator's row first ([`lock_operator`]): the second waits, then counts what the
-//! first left.
+//! first left. Disabling TOTP (`store.rs`) takes the same lock.
 
 use super::{Done, PgStore, PgTx};
 use crate::UnixTime;
@@ -28,7 +28,7 @@ fn row(r: &postgres::Row) -> Result<StoredPasskey> {
 
 /// Lock operator `id`'s row for the rest of the transaction and tell whether it has a
 /// TOTP secret (read from the locked, newest version). `None`: no such operator.
-fn lock_operator(tx: &PgTx<'_>, id: i64) -> Result<Option<bool>> {
+pub(super) fn lock_operator(tx: &PgTx<'_>, id: i64) -> Result<Option<bool>> {
     Ok(tx
         .query_opt(
             "SELECT totp_secret IS NOT NULL FROM operators WHERE id = $1 FOR UPDATE",

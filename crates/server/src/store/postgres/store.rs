@@ -17,9 +17,11 @@ use std::sync::atomic::Ordering;
 
 use imadm_api::admin::{Role, ServiceToken};
 
+use super::passkey::lock_operator;
 use super::{Done, PgStore, PgTx};
 use crate::UnixTime;
 use crate::store::audit::AuditTx;
+use crate::store::passkey::Removal;
 use crate::store::{
     AlertChanged, AlertFilter, AlertStateChange, AuthEvent, Grace, LiveServiceToken,
     NewServiceToken, NewSession, Operator, Result, RoleHolder, RotateOutcome, Rotation, Session,
@@ -435,14 +437,28 @@ impl Store for PgStore {
         Ok(n as u32)
     }
 
-    fn disable_totp(&self, id: i64) -> Result<()> {
+    fn disable_totp(&self, id: i64, keep_last_factor: bool) -> Result<Removal> {
         self.write(|tx| {
+            // The operator's row lock first, as a passkey removal takes it: the one that
+            // waits then sees what the other left (READ COMMITTED would not).
+            if lock_operator(tx, id)?.is_none() {
+                return Ok(Done::Rollback(Removal::NotFound));
+            }
+            let passkeys: i64 = tx
+                .query_one(
+                    "SELECT count(*) FROM passkeys WHERE operator_id = $1",
+                    &[&id],
+                )?
+                .try_get(0)?;
+            if passkeys == 0 && keep_last_factor {
+                return Ok(Done::Rollback(Removal::LastFactor));
+            }
             tx.execute(
                 "UPDATE operators SET totp_secret = NULL, totp_pending = NULL WHERE id = $1",
                 &[&id],
             )?;
             tx.execute("DELETE FROM recovery_codes WHERE operator_id = $1", &[&id])?;
-            Ok(Done::Commit(()))
+            Ok(Done::Commit(Removal::Removed))
         })
     }
 

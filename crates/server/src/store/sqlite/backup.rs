@@ -1371,7 +1371,7 @@ mod tests {
         srv.store
             .change_roles(erin, &["user-manager".into()], &["auditor".into()])
             .unwrap();
-        srv.store.disable_totp(frank).unwrap();
+        srv.store.disable_totp(frank, false).unwrap();
         srv.store.set_operator_disabled(gina, false).unwrap();
         srv.store.revoke_service_token(t1, 50).unwrap();
         srv.sql(&format!("DELETE FROM service_tokens WHERE id = {t3}"));
@@ -1464,7 +1464,7 @@ mod tests {
             .unwrap()
             .id;
         op(&srv, "second", &["owner"]);
-        srv.store.disable_totp(owner).unwrap();
+        srv.store.disable_totp(owner, false).unwrap();
         let before = srv.query("SELECT * FROM operators ORDER BY id");
         for dry_run in [true, false] {
             let e = srv.restore(&snap, dry_run).unwrap_err();
