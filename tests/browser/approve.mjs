@@ -3,8 +3,12 @@
 // resident keys). The authenticator's credentials outlive the browser in a JSON file, so
 // a passkey enrolled by one run signs in the next.
 //
-//   node approve.mjs '{"url": "...", "action": "approve"|"deny", "state": "FILE",
-//                      "username": "...", "password": "...", "uv": true}'
+//   node approve.mjs '{"url": "...", "action": "approve"|"passkey_only"|"deny",
+//                      "state": "FILE", "username": "...", "password": "...", "uv": true,
+//                      "resident": true}'
+//
+// "passkey_only" clicks "Sign in with a passkey" (nothing typed); "resident": false gives
+// an authenticator that cannot store discoverable credentials.
 //
 // Prints one JSON line: what the page showed (its description, user code, client address)
 // and how it ended (the status line's class: ok, err; and its text). Exits 0 whenever the
@@ -16,6 +20,7 @@ import { join } from 'node:path';
 
 const opts = JSON.parse(process.argv[2]);
 const uv = opts.uv !== false;
+const resident = opts.resident !== false;
 const profile = mkdtempSync(join(tmpdir(), 'imadm-chromium-'));
 
 // A new empty profile (playwright passes it as --user-data-dir).
@@ -36,7 +41,7 @@ try {
   await cdp.send('WebAuthn.enable');
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
     options: {
-      protocol: 'ctap2', transport: 'internal', hasResidentKey: true,
+      protocol: 'ctap2', transport: 'internal', hasResidentKey: resident,
       hasUserVerification: uv, isUserVerified: uv, automaticPresenceSimulation: true,
     },
   });
@@ -57,7 +62,8 @@ try {
   if (result.user_code && opts.action) {
     if (opts.username !== undefined) await page.fill('#username', opts.username);
     if (opts.password !== undefined) await page.fill('#password', opts.password);
-    await page.click(opts.action === 'deny' ? '#deny' : '#approve');
+    const button = { deny: '#deny', passkey_only: '#passkey-only' }[opts.action] || '#approve';
+    await page.click(button);
     const status = page.locator('#status.ok, #status.err');
     await status.waitFor({ timeout: 30000 });
     result.status_class = await status.getAttribute('class');

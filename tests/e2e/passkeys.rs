@@ -108,13 +108,19 @@ fn code_of(url: &str) -> &str {
 /// Log in with TOTP and enrol a passkey named `name` in the browser; the credentials go
 /// to `state`.
 fn enrol(server: &Server, name: &str, state: &Path) {
+    enrol_on(server, name, state, true);
+}
+
+/// [`enrol`] on an authenticator that can store discoverable credentials (`resident`) or
+/// not.
+fn enrol_on(server: &Server, name: &str, state: &Path, resident: bool) {
     let password = server.info.password.clone();
     let (out, page) = approve_with(
         server,
         &["mfa", "passkey", "add", name, "--no-browser"],
         |url| {
             let page = browser(json!({"url": url, "action": "approve", "state": state,
-                                      "password": password}));
+                                      "password": password, "resident": resident}));
             assert_eq!(page["user_code"], code_of(url), "{page}");
             page
         },
@@ -461,4 +467,125 @@ fn a_passkey_approval_is_good_for_its_own_request_once() {
     assert!(!exists("alice"));
     assert_eq!(delete(bob, &t)["code"], 50003);
     assert!(exists("bob"));
+}
+
+/// `auth login --web` with the session kept in the 0600 file.
+const WEB_LOGIN: &[&str] = &[
+    "auth",
+    "login",
+    "--web",
+    "--no-browser",
+    "--insecure-storage",
+];
+
+#[test]
+fn a_discoverable_passkey_signs_in_alone_and_meets_the_passkey_policy() {
+    let server =
+        Server::start_with(&["--approval-interval", "1", "--require-passkey-for", "owner"]);
+    server.login_with(Storage::InsecureFile);
+    let state = server.tmp().join("authenticator.json");
+    enrol(&server, "laptop", &state);
+    assert_success(&run(server.imadm().args(["auth", "logout"])));
+
+    // "Sign in with a passkey": nothing typed, the passkey names the operator.
+    let (out, page) = approve_with(&server, WEB_LOGIN, |url| {
+        browser(json!({"url": url, "action": "passkey_only", "state": state}))
+    });
+    assert_eq!(page["status_class"], "ok", "{page}");
+    assert_success(&out);
+    let status = json_stdout(&server.status(&[]));
+    assert_eq!(status["operator"], "admin", "{status}");
+    // A full session: the owners' passkey policy is met (no enrol-only restriction).
+    assert_success(&run(server.imadm().args(["user", "list"])));
+
+    let log = run(server
+        .imadm()
+        .args(["audit", "log", "--limit", "100", "-o", "json"]));
+    let events = json_stdout(&log);
+    assert!(
+        events.as_array().unwrap().iter().any(|e| {
+            e["action"] == "auth.passkey"
+                && e["outcome"] == "success"
+                && e["detail"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("laptop\" (passkey only)")
+        }),
+        "{events}"
+    );
+}
+
+#[test]
+fn a_passkey_that_is_not_discoverable_or_is_a_disabled_operators_does_not_sign_in_alone() {
+    let server = Server::start_with(&[
+        "--approval-interval",
+        "1",
+        "--approval-ttl",
+        "20",
+        "--seed-operator",
+        "second:owner",
+    ]);
+    server.login_with(Storage::InsecureFile);
+
+    // An authenticator that cannot store credentials enrols an ordinary passkey, which
+    // signs in with username and password only: the page says so, the CLI waits until the
+    // code expires.
+    let plain = server.tmp().join("plain.json");
+    enrol_on(&server, "key", &plain, false);
+    let (out, page) = approve_with(&server, WEB_LOGIN, |url| {
+        browser(json!({"url": url, "action": "passkey_only", "state": plain,
+                       "resident": false}))
+    });
+    assert_eq!(page["status_class"], "err", "{page}");
+    assert!(
+        page["status_text"]
+            .as_str()
+            .unwrap()
+            .contains("username, password and passkey"),
+        "{page}"
+    );
+    assert_error(&out, 4, "expired");
+
+    // A discoverable passkey of an operator disabled since (by the other owner).
+    let own = server.tmp().join("discoverable.json");
+    enrol(&server, "phone", &own);
+    let api = crate::rbac::Api::new(&server);
+    let (password, secret) = &crate::rbac::seeded(&server)["owner"];
+    let mut last = None;
+    let token = api.login_tracking("second", password, secret, &mut last);
+    let code = fresh_code(secret, &mut last);
+    let (st, env) = api.call(
+        "POST",
+        "/admin/operators/admin/disable",
+        Some(&token),
+        Some(&code),
+        None,
+    );
+    assert_eq!(st, 200, "{env}");
+    let (out, page) = approve_with(&server, WEB_LOGIN, |url| {
+        browser(json!({"url": url, "action": "passkey_only", "state": own}))
+    });
+    assert_eq!(page["status_class"], "err", "{page}");
+    assert!(
+        page["status_text"].as_str().unwrap().contains("disabled"),
+        "{page}"
+    );
+    assert_error(&out, 4, "expired");
+}
+
+#[test]
+fn mfa_disable_refuses_the_last_second_factor() {
+    let server = Server::start_with(&["--approval-interval", "1"]);
+    server.login_with(Storage::InsecureFile);
+    let disable = || {
+        run(server
+            .imadm()
+            .args(["mfa", "disable", "--yes", "--otp", &server.next_code()]))
+    };
+    // TOTP alone: kept (the password must never be enough to enrol a new factor).
+    assert_error(&disable(), 7, "last second factor");
+    // Beside a passkey it goes.
+    let state = server.tmp().join("authenticator.json");
+    enrol(&server, "laptop", &state);
+    assert_success(&disable());
 }
