@@ -22,9 +22,19 @@
 //! - Every check of a passkey is an attempt of login throttling (`auth.rs`): a failed
 //!   assertion counts like a wrong TOTP code, and so does a wrong user code on the page.
 //! - A login on the page is username + password + passkey (the password step is
-//!   `login.password`, throttled as at `imadm auth login`). Discoverable "passkey only"
-//!   logins are not offered. An enrolment asks for the operator's password too: the user
-//!   code alone (it may be seen on a screen) must not let anyone add their passkey.
+//!   `login.password`, throttled as at `imadm auth login`), or a discoverable passkey
+//!   alone ("Sign in with a passkey"): webauthn-rs `start_discoverable_authentication`
+//!   (feature `conditional-ui`; its conditional mediation dropped, the page asks on a
+//!   click), UV required. The operator is the owner of the stored credential the browser
+//!   names ([`PasskeyStore::passkey_by_credential`](crate::store::passkey::PasskeyStore));
+//!   the user handle must be that operator's, and the assertion is checked against that
+//!   one credential (`finish_discoverable_authentication_v2`). It is a login like the other
+//!   (throttled as `login.passkey`: an unknown credential is a failure of the address, a
+//!   bad assertion of the operator too; disabled operators refused; audited `auth.passkey`
+//!   "(passkey only)"), and it satisfies `--require-passkey-for`. Only logins: an
+//!   enrolment asks for the operator's password too (the user code alone, maybe seen on a
+//!   screen, must not let anyone add their passkey), and a step-up lists only the
+//!   session's operator's passkeys.
 //! - A step-up approval ends in a one-use token bound to the operator, the session and the
 //!   request (method, path with query, SHA-256 of the body), sent back in the step-up
 //!   header (`x-imadm-otp`) within a minute.
