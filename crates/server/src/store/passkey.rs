@@ -4,7 +4,8 @@
 //! Security state for a restore (`store::sqlite::merge`: an operator keeps its current passkeys).
 //!
 //! The SQLite side is `store/sqlite/passkey.rs`. The rule "never remove an operator's last second factor" is checked inside the removing
-//! transaction, so two removals at once cannot both pass it.
+//! transaction, so two removals at once cannot both pass it; `Store::disable_totp` checks
+//! it the same way for TOTP.
 
 use super::Result;
 use crate::UnixTime;
