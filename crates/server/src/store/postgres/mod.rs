@@ -25,6 +25,7 @@
 //! serialised on one row (`audit_chain_head`, see `audit.rs`).
 
 mod audit;
+mod backup;
 pub mod connect;
 mod incident;
 mod keys;
