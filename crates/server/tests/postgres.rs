@@ -1367,3 +1367,60 @@ mod backup {
         assert!(counts.windows(2).all(|w| w[0] <= w[1]), "{counts:?}");
     }
 }
+
+/// What live commits between the stage and the install (another instance disabling an
+/// operator, its audit event) is merged too: the install reads live again under its
+/// lock.
+#[test]
+fn a_change_between_stage_and_install_survives_the_restore() {
+    use imadm_server::store::restore::{BackupStore, RestoreOptions, open_snapshot};
+    let Some(schema) = Schema::new() else { return };
+    let store = schema.open();
+    let owner = store
+        .create_operator("root", "h", false, &["owner"], 1)
+        .unwrap();
+    store.set_totp_secret(owner, b"t").unwrap();
+    let carol = store
+        .create_operator("carol", "h", false, &["auditor"], 1)
+        .unwrap();
+    store.append_audit(&event("root", 1)).unwrap();
+    let mut archive = Vec::new();
+    let mac = imadm_api::backup::MacKey::from_bytes([9; 32]);
+    store
+        .snapshot(
+            &imadm_server::store::restore::SnapshotMeta {
+                server_id: "srv",
+                key_fingerprint: "fp",
+                mac: &mac,
+                original_key: imadm_server::keys::KeyId([0; 8]),
+            },
+            &mut archive,
+        )
+        .unwrap();
+    struct Key;
+    impl imadm_server::store::restore::SnapshotKeys for Key {
+        fn mac_key(&self, _: &str) -> Option<imadm_api::backup::MacKey> {
+            Some(imadm_api::backup::MacKey::from_bytes([9; 32]))
+        }
+        fn holds(&self, _: &str) -> bool {
+            true
+        }
+    }
+    let inp: Box<dyn std::io::BufRead + Send> = Box::new(std::io::Cursor::new(archive));
+    let opts = RestoreOptions {
+        dry_run: false,
+        server_id: "srv",
+        accept_fork: None,
+    };
+    let staged = store
+        .stage(open_snapshot(&Key, inp).unwrap(), &opts)
+        .unwrap();
+    // Another instance, meanwhile.
+    let other = schema.open();
+    other.set_operator_disabled(carol, true).unwrap();
+    other.append_audit(&event("root", 2)).unwrap();
+    let head = other.audit_hash_at(None).unwrap().unwrap();
+    staged.install(&|_| Ok(())).unwrap();
+    assert!(store.operator_by_id(carol).unwrap().unwrap().disabled);
+    assert_eq!(store.audit_hash_at(None).unwrap().unwrap(), head);
+}
