@@ -1184,14 +1184,52 @@ mod backup {
                 &[],
             )
             .unwrap();
+        let later = store.create_operator("later", "h", false, &[], 9).unwrap();
+        // A dry run changes nothing.
+        let dry = {
+            let inp: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(archive.clone()));
+            let opts = RestoreOptions {
+                dry_run: true,
+                server_id: "srv",
+                accept_fork: None,
+            };
+            store
+                .stage(open_snapshot(&TestKey, inp).unwrap(), &opts)
+                .unwrap()
+                .report()
+                .clone()
+        };
+        assert!(dry.dry_run);
+        assert!(
+            dry.kept_from_live
+                .iter()
+                .any(|n| n.principal == "operator later" && n.kept == "removed"),
+            "{:?}",
+            dry.kept_from_live
+        );
+        assert!(store.operator_by_id(later).unwrap().is_some());
         let report = restore(&store, &archive, "srv", None).unwrap();
         assert_eq!(report.ledger.relation, Relation::Extends);
         let after = tables(&snap(&store, "srv"));
         assert!(after["sessions"].is_empty(), "every session ends");
         assert_eq!(comparable(after), comparable(before));
-        // Ids go on past the restored ones.
+        // The operator made after the backup is gone, and its id is never given again.
+        assert!(store.operator_by_id(later).unwrap().is_none());
         let next = store.create_operator("dave", "h", false, &[], 9).unwrap();
-        assert!(next > 2, "{next}");
+        assert!(next > later, "{next} after {later}");
+        assert_no_scratch_dirs();
+    }
+
+    /// No scratch directory of this process is left (the tests run one per process).
+    fn assert_no_scratch_dirs() {
+        let prefix = format!("imadm-pg-restore-{}-", std::process::id());
+        let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&prefix))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 
     /// SQLite → archive → PostgreSQL → archive → SQLite, each a new install restoring the
@@ -1324,6 +1362,7 @@ mod backup {
         archive.truncate(archive.len() - 10);
         assert!(restore(&store, &archive, "srv", None).is_err());
         assert_eq!(tables(&snap(&store, "srv")), before);
+        assert_no_scratch_dirs();
     }
 
     /// A snapshot taken while writers append is one point in time: its chain verifies,
@@ -1423,4 +1462,80 @@ fn a_change_between_stage_and_install_survives_the_restore() {
     staged.install(&|_| Ok(())).unwrap();
     assert!(store.operator_by_id(carol).unwrap().unwrap().disabled);
     assert_eq!(store.audit_hash_at(None).unwrap().unwrap(), head);
+}
+
+/// A restore while two instances keep appending: the install waits for no lock while
+/// holding another (no deadlock, no writer fails), and afterwards the chain is whole and
+/// holds every event a writer committed.
+#[test]
+fn a_restore_while_other_instances_write_keeps_every_committed_event() {
+    use imadm_server::store::restore::{BackupStore, RestoreOptions, open_snapshot};
+    let Some(schema) = Schema::new() else { return };
+    let store = schema.open();
+    let owner = store
+        .create_operator("root", "h", false, &["owner"], 1)
+        .unwrap();
+    store.set_totp_secret(owner, b"t").unwrap();
+    store.append_audit(&event("root", 0)).unwrap();
+    let mac = imadm_api::backup::MacKey::from_bytes([9; 32]);
+    let meta = imadm_server::store::restore::SnapshotMeta {
+        server_id: "srv",
+        key_fingerprint: "fp",
+        mac: &mac,
+        original_key: imadm_server::keys::KeyId([0; 8]),
+    };
+    let mut archive = Vec::new();
+    store.snapshot(&meta, &mut archive).unwrap();
+    struct Key;
+    impl imadm_server::store::restore::SnapshotKeys for Key {
+        fn mac_key(&self, _: &str) -> Option<imadm_api::backup::MacKey> {
+            Some(imadm_api::backup::MacKey::from_bytes([9; 32]))
+        }
+        fn holds(&self, _: &str) -> bool {
+            true
+        }
+    }
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let (other, stop) = (Arc::new(schema.open()), stop.clone());
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    other.append_audit(&event(&format!("w{w}"), n)).unwrap();
+                    n += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                n
+            })
+        })
+        .collect();
+    for _ in 0..3 {
+        let inp: Box<dyn std::io::BufRead + Send> = Box::new(std::io::Cursor::new(archive.clone()));
+        let opts = RestoreOptions {
+            dry_run: false,
+            server_id: "srv",
+            accept_fork: None,
+        };
+        store
+            .stage(open_snapshot(&Key, inp).unwrap(), &opts)
+            .unwrap()
+            .install(&|_| Ok(()))
+            .unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let written: usize = writers.into_iter().map(|w| w.join().unwrap()).sum();
+    let events = store
+        .audit_events(&imadm_server::audit::EventFilter {
+            limit: 100_000,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(events.len(), 1 + written);
+    let mut prev = GENESIS;
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e.seq, i as u64 + 1);
+        prev = chain_next(&prev, &e.leaf());
+        assert_eq!(e.hash, hash_hex(&prev));
+    }
 }
