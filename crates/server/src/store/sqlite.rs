@@ -17,6 +17,7 @@ pub mod keys;
 pub mod merge;
 pub mod notify;
 pub mod passkey;
+pub(crate) mod scratch;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

@@ -12,26 +12,7 @@ use crate::store::{Result, StoreError};
 
 impl KeyStore for PgStore {
     fn sealed_counts(&self) -> Result<BTreeMap<Option<KeyId>, u64>> {
-        let mut conn = self.conn()?;
-        let mut counts = BTreeMap::new();
-        for t in SEALED {
-            for c in t.columns {
-                let sql = format!(
-                    "SELECT CASE WHEN substr({c}, 1, {m}) = $1 THEN substr({c}, {s}, 8) END AS k,
-                         count(*) FROM {t} WHERE {c} IS NOT NULL GROUP BY k",
-                    m = SEALED_MAGIC.len(),
-                    s = SEALED_MAGIC.len() + 1,
-                    t = t.table,
-                );
-                for r in conn.query(&sql, &[&&SEALED_MAGIC[..]])? {
-                    let id: Option<Vec<u8>> = r.try_get(0)?;
-                    let n: i64 = r.try_get(1)?;
-                    let id = id.map(|b| KeyId(b.try_into().unwrap_or_default()));
-                    *counts.entry(id).or_insert(0) += n as u64;
-                }
-            }
-        }
-        Ok(counts)
+        sealed_counts(&mut *self.conn()?)
     }
 
     fn reseal_batch(
@@ -108,4 +89,30 @@ impl KeyStore for PgStore {
             next,
         })
     }
+}
+
+/// Sealed values per key (`None`: values that name no key) seen through `conn`; a
+/// backup snapshot's header lists the keys (`backup.rs`).
+pub(super) fn sealed_counts(
+    conn: &mut impl postgres::GenericClient,
+) -> Result<BTreeMap<Option<KeyId>, u64>> {
+    let mut counts = BTreeMap::new();
+    for t in SEALED {
+        for c in t.columns {
+            let sql = format!(
+                "SELECT CASE WHEN substr({c}, 1, {m}) = $1 THEN substr({c}, {s}, 8) END AS k,
+                     count(*) FROM {t} WHERE {c} IS NOT NULL GROUP BY k",
+                m = SEALED_MAGIC.len(),
+                s = SEALED_MAGIC.len() + 1,
+                t = t.table,
+            );
+            for r in conn.query(&sql, &[&&SEALED_MAGIC[..]])? {
+                let id: Option<Vec<u8>> = r.try_get(0)?;
+                let n: i64 = r.try_get(1)?;
+                let id = id.map(|b| KeyId(b.try_into().unwrap_or_default()));
+                *counts.entry(id).or_insert(0) += n as u64;
+            }
+        }
+    }
+    Ok(counts)
 }

@@ -5,9 +5,9 @@
 //! [`IncidentStore`](super::incident::IncidentStore) (`incident.rs`) and
 //! [`PasskeyStore`](super::passkey::PasskeyStore) (`passkey.rs`), and
 //! [`NotifyStore`](super::notify::NotifyStore) (`notify.rs`) and
-//! [`KeyStore`](super::keys::KeyStore) (`keys.rs`). Still missing: `ImStore` and
-//! `BackupStore`, and with them the wiring in `lib.rs` that would let `AppState` run on
-//! it.
+//! [`KeyStore`](super::keys::KeyStore) (`keys.rs`), and
+//! [`BackupStore`](super::restore::BackupStore) (`backup.rs`). Still missing: `ImStore`,
+//! and with it the wiring in `lib.rs` that would let `AppState` run on it.
 //!
 //! Driver: `postgres` (the synchronous client over `tokio-postgres`, both sfackler's and
 //! the de-facto standard) with `r2d2_postgres` for the pool and `tokio-postgres-rustls`
@@ -25,6 +25,7 @@
 //! serialised on one row (`audit_chain_head`, see `audit.rs`).
 
 mod audit;
+mod backup;
 pub mod connect;
 mod incident;
 mod keys;

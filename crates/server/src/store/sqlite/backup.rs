@@ -54,7 +54,7 @@ fn quote(name: &str) -> String {
 }
 
 /// Tables a snapshot covers: all of the user's tables, not SQLite's internal ones.
-fn tables(conn: &Connection) -> rusqlite::Result<Vec<(String, Vec<String>)>> {
+pub(crate) fn tables(conn: &Connection) -> rusqlite::Result<Vec<(String, Vec<String>)>> {
     let mut stmt = conn.prepare(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
     )?;
@@ -267,10 +267,28 @@ fn decode<R: BufRead>(mut reader: Reader<R>, tx: std::sync::mpsc::SyncSender<Dec
     }
 }
 
+/// The store a [`Staged`] restore installs into: the server's, or a scratch store the
+/// restore owns (the PostgreSQL backend merges in one, `postgres::backup`).
+pub(crate) enum StoreRef<'a> {
+    Borrowed(&'a SqliteStore),
+    Owned(Box<SqliteStore>),
+}
+
+impl std::ops::Deref for StoreRef<'_> {
+    type Target = SqliteStore;
+
+    fn deref(&self) -> &SqliteStore {
+        match self {
+            StoreRef::Borrowed(s) => s,
+            StoreRef::Owned(s) => s,
+        }
+    }
+}
+
 /// A snapshot loaded into a complete staging file beside the database: verified,
 /// authenticated and checked, not yet live. Dropping it deletes the file.
 pub struct Staged<'a> {
-    store: &'a SqliteStore,
+    store: StoreRef<'a>,
     file: tempfile::NamedTempFile,
     pub report: RestoreReport,
     history: History,
@@ -349,7 +367,17 @@ pub fn stage<'a, R: BufRead + Send>(
     reader: Reader<R>,
     opts: &RestoreOptions<'_>,
 ) -> Result<Staged<'a>, ApiError> {
-    let db = store.path.as_path();
+    stage_into(StoreRef::Borrowed(store), reader, opts)
+}
+
+/// [`stage`] into `store`, which the returned [`Staged`] keeps.
+pub(crate) fn stage_into<'a, R: BufRead + Send>(
+    store: StoreRef<'a>,
+    reader: Reader<R>,
+    opts: &RestoreOptions<'_>,
+) -> Result<Staged<'a>, ApiError> {
+    let db = store.path.clone();
+    let db = db.as_path();
     let dry_run = opts.dry_run;
     let started = std::time::Instant::now();
     let header = reader.header.clone();
