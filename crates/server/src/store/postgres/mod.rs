@@ -5,9 +5,9 @@
 //! [`IncidentStore`](super::incident::IncidentStore) (`incident.rs`) and
 //! [`PasskeyStore`](super::passkey::PasskeyStore) (`passkey.rs`), and
 //! [`NotifyStore`](super::notify::NotifyStore) (`notify.rs`) and
-//! [`KeyStore`](super::keys::KeyStore) (`keys.rs`). Still missing: `ImStore` and
-//! `BackupStore`, and with them the wiring in `lib.rs` that would let `AppState` run on
-//! it.
+//! [`KeyStore`](super::keys::KeyStore) (`keys.rs`) and [`ImStore`](super::im::ImStore)
+//! (`im.rs`). Still missing: `BackupStore`, and with it the wiring in `lib.rs` that would
+//! let `AppState` run on it.
 //!
 //! Driver: `postgres` (the synchronous client over `tokio-postgres`, both sfackler's and
 //! the de-facto standard) with `r2d2_postgres` for the pool and `tokio-postgres-rustls`
@@ -26,6 +26,7 @@
 
 mod audit;
 pub mod connect;
+mod im;
 mod incident;
 mod keys;
 mod notify;
@@ -48,6 +49,7 @@ pub(crate) use audit::PgTx;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_passkeys.sql"),
+    include_str!("migrations/0003_im_id_bases.sql"),
 ];
 
 /// The tables of the PostgreSQL schema that are the backend's own machinery, not data:
