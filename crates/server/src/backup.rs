@@ -244,6 +244,9 @@ impl AppState {
     /// will have (the client's progress bar).
     pub fn start_snapshot(&self, ctx: &RequestCtx, c: &Caller) -> Result<u64, ApiError> {
         c.require("backup:run")?;
+        if let Some(e) = self.backups.unavailable() {
+            return Err(e);
+        }
         self.record_backup(ctx, c, "success", "snapshot started")
             .map_err(|_| {
                 ApiError::new(

@@ -425,6 +425,10 @@ pub type SnapshotReader<'a> = Reader<Box<dyn BufRead + Send + 'a>>;
 /// Snapshot and restore of a whole store (docs/backup-format.md): the same archive from
 /// and into every backend.
 pub trait BackupStore: Send + Sync {
+    /// Why this backend cannot snapshot at all (checked before a snapshot starts), if so.
+    fn unavailable(&self) -> Option<ApiError> {
+        None
+    }
     /// About how many bytes a snapshot will have (for the client's progress bar).
     fn snapshot_size_estimate(&self) -> u64;
     /// Write one point-in-time snapshot of every table onto `out` while writers go on.

@@ -1,13 +1,17 @@
-//! The PostgreSQL backend (issue #16, section 2; not complete: `imadm server` refuses to
-//! serve on it). [`PgStore`] connects from a libpq-style URL ([`connect`]), keeps a
+//! The PostgreSQL backend (issue #16; experimental: `imadm server` serves on it only with
+//! `IMADM_EXPERIMENTAL_POSTGRES=1`). [`PgStore`] connects from a libpq-style URL ([`connect`]), keeps a
 //! bounded pool, applies the versioned schema ([`MIGRATIONS`], refusing a newer one), and
 //! implements [`Store`](super::Store) (`store.rs`) with its supertraits
 //! [`IncidentStore`](super::incident::IncidentStore) (`incident.rs`) and
 //! [`PasskeyStore`](super::passkey::PasskeyStore) (`passkey.rs`), and
 //! [`NotifyStore`](super::notify::NotifyStore) (`notify.rs`) and
 //! [`KeyStore`](super::keys::KeyStore) (`keys.rs`) and [`ImStore`](super::im::ImStore)
-//! (`im.rs`). Still missing: `BackupStore`, and with it the wiring in `lib.rs` that would
-//! let `AppState` run on it.
+//! (`im.rs`), and [`Backend`](super::Backend). `BackupStore` is a stub refusing every
+//! backup and restore ([`no_backups`]) until the real one lands.
+//!
+//! Its calls wait on the network: `Backend::reads_inline` is false, so the request
+//! authentication that SQLite runs inline on an async worker runs under
+//! `block_in_place` here (the driver's own runtime cannot start on a worker).
 //!
 //! Driver: `postgres` (the synchronous client over `tokio-postgres`, both sfackler's and
 //! the de-facto standard) with `r2d2_postgres` for the pool and `tokio-postgres-rustls`
@@ -249,6 +253,61 @@ fn migrate(conn: &mut postgres::Client) -> Result<()> {
     }
     tx.commit()?;
     Ok(())
+}
+
+impl super::Backend for PgStore {
+    fn set_alert_rules(&self, rules: crate::store::audit::AlertRules) {
+        PgStore::set_alert_rules(self, rules)
+    }
+
+    fn set_notify_routes(&self, routes: Vec<super::notify::Route>) {
+        PgStore::set_notify_routes(self, routes)
+    }
+
+    fn kind(&self) -> &'static str {
+        "postgresql"
+    }
+
+    fn reads_inline(&self) -> bool {
+        false
+    }
+}
+
+/// Until the PostgreSQL snapshot and restore land: every backup or restore request is
+/// refused with this, and nothing is read or changed.
+fn no_backups() -> crate::error::ApiError {
+    crate::error::ApiError::new(
+        imadm_api::codes::UNAVAILABLE,
+        "backups are not yet available on PostgreSQL",
+    )
+    .hint("use pg_dump for now, or run on SQLite (leave out --database)")
+}
+
+impl super::restore::BackupStore for PgStore {
+    fn unavailable(&self) -> Option<crate::error::ApiError> {
+        Some(no_backups())
+    }
+
+    fn snapshot_size_estimate(&self) -> u64 {
+        0
+    }
+
+    fn snapshot(
+        &self,
+        _meta: &super::restore::SnapshotMeta<'_>,
+        _out: &mut dyn std::io::Write,
+    ) -> std::result::Result<(), String> {
+        Err(no_backups().message)
+    }
+
+    fn stage<'a>(
+        &'a self,
+        _snapshot: super::restore::SnapshotReader<'a>,
+        _opts: &super::restore::RestoreOptions<'_>,
+    ) -> std::result::Result<Box<dyn super::restore::StagedRestore + 'a>, crate::error::ApiError>
+    {
+        Err(no_backups())
+    }
 }
 
 /// What a [`PgStore::write`] closure decided.
