@@ -96,3 +96,128 @@ fn the_server_serves_on_postgresql_and_refuses_backups_clearly() {
         .arg(dir.path()));
     assert_error(&out, 3, "backups are not yet available on PostgreSQL");
 }
+
+/// A second `imadm server` (production mode, its own data dir and certificate) on
+/// `a`'s PostgreSQL database, with copies of `a`'s server key and audit key; killed on
+/// drop.
+struct Instance {
+    child: std::process::Child,
+    url: String,
+    client: reqwest::blocking::Client,
+    _tmp: tempfile::TempDir,
+}
+
+impl Instance {
+    fn beside(a: &Server) -> Instance {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        for name in ["server.key", "server.key.d", "audit.key", "audit.key.d"] {
+            let from = a.data_dir.join(name);
+            if from.exists() {
+                let ok = std::process::Command::new("cp")
+                    .arg("-a")
+                    .arg(&from)
+                    .arg(&data)
+                    .status()
+                    .unwrap();
+                assert!(ok.success());
+            }
+        }
+        let tls = tmp.path().join("tls");
+        std::fs::create_dir(&tls).unwrap();
+        let certs = imadm_server::tls::ensure_dev_certs(&tls).unwrap();
+        let stderr_path = tmp.path().join("server.stderr");
+        let mut cmd = std::process::Command::new(crate::harness::bin());
+        for var in crate::harness::IMADM_ENV {
+            cmd.env_remove(var);
+        }
+        let child = cmd
+            .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data)
+            .arg("--tls-cert")
+            .arg(&certs.cert)
+            .arg("--tls-key")
+            .arg(&certs.key)
+            .arg("--config-dir")
+            .arg(tmp.path().join("config"))
+            .envs(a.pg.as_ref().unwrap().env())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).unwrap())
+            .spawn()
+            .unwrap();
+        let mut b = Instance {
+            child,
+            url: String::new(),
+            client: reqwest::blocking::Client::builder()
+                .tls_certs_merge(
+                    reqwest::Certificate::from_pem_bundle(&std::fs::read(&certs.ca_cert).unwrap())
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+            _tmp: tmp,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        b.url = loop {
+            let text = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+            if let Some(url) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("imadm server listening on "))
+            {
+                break url.trim().trim_end_matches('/').to_owned();
+            }
+            assert!(
+                std::time::Instant::now() < deadline && b.child.try_wait().unwrap().is_none(),
+                "the second instance did not start:\n{text}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        b
+    }
+
+    /// `GET path` with `token` for app `app_id`: (HTTP status, the body's `code`).
+    fn get(&self, path: &str, app_id: &str, token: &str) -> (u16, i64) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .header("app_id", app_id)
+            .header("access-token", token)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        let body: serde_json::Value = r.json().unwrap_or_default();
+        (status, body["code"].as_i64().unwrap_or(0))
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_logout_through_one_instance_is_in_force_on_the_others_next_request() {
+    let Some(pg) = PgDatabase::create() else {
+        eprintln!("IMADM_TEST_PG unset: PostgreSQL e2e test skipped");
+        return;
+    };
+    let a = Server::start_on(pg, &[]);
+    a.login();
+    let token = a.token();
+    let b = Instance::beside(&a);
+    // Twice: the second answer may come from B's cache of the session.
+    assert_eq!(b.get("/admin/permissions", &a.info.app_id, &token).0, 200);
+    assert_eq!(b.get("/admin/permissions", &a.info.app_id, &token).0, 200);
+    let out = run(a.imadm().args(["auth", "logout"]));
+    assert!(out.status.success(), "{}", a.server_stderr());
+    let (status, code) = b.get("/admin/permissions", &a.info.app_id, &token);
+    assert_eq!(
+        (status, code),
+        (401, i64::from(imadm_api::codes::TOKEN_INVALID)),
+        "B still accepted a session logged out through A"
+    );
+}

@@ -54,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_passkeys.sql"),
     include_str!("migrations/0003_im_id_bases.sql"),
+    include_str!("migrations/0004_epoch.sql"),
 ];
 
 /// The tables of the PostgreSQL schema that are the backend's own machinery, not data:
@@ -75,9 +76,9 @@ pub(crate) type Conn = r2d2::PooledConnection<PostgresConnectionManager<MakeRust
 
 pub struct PgStore {
     pool: Pool,
-    /// Bumped after every write this process commits (see `Store::epoch`). Writes by
-    /// other instances do not move it yet (section 3 of the issue: LISTEN/NOTIFY).
-    epoch: AtomicU64,
+    /// Values `epoch()` answers when the database cannot be read: each a new one, so
+    /// no cached lookup is trusted meanwhile.
+    unread_epoch: AtomicU64,
     rules: RwLock<Arc<crate::store::audit::AlertRules>>,
     /// The URL without its password.
     shown: String,
@@ -129,7 +130,7 @@ impl PgStore {
             .build_unchecked(manager);
         let store = PgStore {
             pool,
-            epoch: AtomicU64::new(0),
+            unread_epoch: AtomicU64::new(1 << 63),
             rules: RwLock::new(Arc::default()),
             shown: target.shown,
         };
@@ -181,7 +182,7 @@ impl PgStore {
         };
         let wrote = crate::store::audit::write_pending(&tx, &self.alert_rules())?;
         tx.commit()?;
-        self.epoch.fetch_add(1, Ordering::SeqCst);
+        advance_epoch(&mut conn);
         if wrote {
             crate::store::audit::mark_written();
         }
@@ -195,8 +196,33 @@ impl PgStore {
         let tx = PgTx::new(conn.transaction()?);
         let out = f(&tx)?;
         tx.commit()?;
-        self.epoch.fetch_add(1, Ordering::SeqCst);
+        advance_epoch(&mut conn);
         Ok(out)
+    }
+
+    /// The shared epoch (`Store::epoch`): the `imadm_epoch` sequence's last value.
+    pub(crate) fn read_epoch(&self) -> u64 {
+        let read = || -> Result<i64> {
+            Ok(self
+                .conn()?
+                .query_one("SELECT last_value FROM imadm_epoch", &[])?
+                .try_get(0)?)
+        };
+        match read() {
+            Ok(v) => v as u64,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the store epoch; not trusting caches");
+                self.unread_epoch.fetch_add(1, Ordering::SeqCst)
+            }
+        }
+    }
+
+    /// Advance the shared epoch on a connection of its own (a restore, `bump_epoch`).
+    pub(crate) fn bump_shared_epoch(&self) {
+        match self.conn() {
+            Ok(mut conn) => advance_epoch(&mut conn),
+            Err(e) => tracing::error!(error = %e, "cannot advance the store epoch"),
+        }
     }
 
     fn sync_builtin_roles(&self) -> Result<()> {
@@ -307,6 +333,20 @@ impl super::restore::BackupStore for PgStore {
     ) -> std::result::Result<Box<dyn super::restore::StagedRestore + 'a>, crate::error::ApiError>
     {
         Err(no_backups())
+    }
+}
+
+/// Advance the epoch shared by every instance, after a write committed: any instance's
+/// request that starts after this reads the new value, misses its cached lookups and
+/// reads the committed state (a logout or revoke through one instance is in force on
+/// the others' very next request). After the commit, not inside the transaction: a
+/// sequence is not transactional, and a reader seeing the new value before the commit
+/// could cache the old state under it. Reader and writer take no lock on it.
+fn advance_epoch(conn: &mut Conn) {
+    if let Err(e) = conn.execute("SELECT nextval('imadm_epoch')", &[]) {
+        // The write has committed; failing it now would misreport it. Other instances'
+        // caches stay as they were until the next write advances the epoch.
+        tracing::error!(error = %describe(&e), "cannot advance the store epoch after a write");
     }
 }
 
