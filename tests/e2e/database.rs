@@ -4,7 +4,9 @@
 //! repeats one. (The backend itself is tested in crates/server/tests/postgres.rs; the
 //! whole suite runs on it with `IMADM_TEST_STORE=postgres`, see `harness.rs`.)
 
-use crate::harness::{PgDatabase, Server, assert_error, imadm_in, run};
+use crate::harness::{
+    PgDatabase, Server, assert_error, assert_success, imadm_in, json_stdout, run, stderr,
+};
 
 /// `imadm server --dev` with `args`; port 0, so a server that did start would not clash.
 fn server(env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
@@ -103,6 +105,7 @@ fn the_server_serves_on_postgresql_and_refuses_backups_clearly() {
 struct Instance {
     child: std::process::Child,
     url: String,
+    ca_cert: std::path::PathBuf,
     client: reqwest::blocking::Client,
     _tmp: tempfile::TempDir,
 }
@@ -150,6 +153,7 @@ impl Instance {
         let mut b = Instance {
             child,
             url: String::new(),
+            ca_cert: certs.ca_cert.clone(),
             client: reqwest::blocking::Client::builder()
                 .tls_certs_merge(
                     reqwest::Certificate::from_pem_bundle(&std::fs::read(&certs.ca_cert).unwrap())
@@ -177,6 +181,23 @@ impl Instance {
         b
     }
 
+    /// `GET /admin/instance`'s data through `client` at `url`.
+    fn instance_info(
+        client: &reqwest::blocking::Client,
+        url: &str,
+        app_id: &str,
+        token: &str,
+    ) -> serde_json::Value {
+        let r = client
+            .get(format!("{}/admin/instance", url.trim_end_matches('/')))
+            .header("app_id", app_id)
+            .header("access-token", token)
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        r.json::<serde_json::Value>().unwrap()["data"].clone()
+    }
+
     /// `GET path` with `token` for app `app_id`: (HTTP status, the body's `code`).
     fn get(&self, path: &str, app_id: &str, token: &str) -> (u16, i64) {
         let r = self
@@ -200,7 +221,7 @@ impl Drop for Instance {
 }
 
 #[test]
-fn a_logout_through_one_instance_is_in_force_on_the_others_next_request() {
+fn two_instances_on_one_database_share_revocations_and_one_audit_chain() {
     let Some(pg) = PgDatabase::create() else {
         eprintln!("IMADM_TEST_PG unset: PostgreSQL e2e test skipped");
         return;
@@ -209,9 +230,105 @@ fn a_logout_through_one_instance_is_in_force_on_the_others_next_request() {
     a.login();
     let token = a.token();
     let b = Instance::beside(&a);
+    let info_a = Instance::instance_info(&a.https_client(), &a.info.server, &a.info.app_id, &token);
+    let info_b = Instance::instance_info(&b.client, &b.url, &a.info.app_id, &token);
+    assert_eq!(info_a["store"], "postgresql", "{info_a}");
+    assert_eq!(info_a["schema_version"], info_b["schema_version"]);
+    assert_ne!(
+        info_a["instance"], info_b["instance"],
+        "two instances, two ids"
+    );
     // Twice: the second answer may come from B's cache of the session.
     assert_eq!(b.get("/admin/permissions", &a.info.app_id, &token).0, 200);
     assert_eq!(b.get("/admin/permissions", &a.info.app_id, &token).0, 200);
+
+    // A service token revoked through A is refused by B on its next request.
+    let code = a.next_code();
+    let out = run(a.imadm().args([
+        "token",
+        "create",
+        "--name",
+        "t",
+        "--scope",
+        "role:read",
+        "--expires",
+        "1d",
+        "-o",
+        "json",
+        "--otp",
+        &code,
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v = json_stdout(&out);
+    let (id, secret) = (
+        v["id"].to_string(),
+        v["secret"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(b.get("/admin/permissions", &a.info.app_id, &secret).0, 200);
+    assert_eq!(b.get("/admin/permissions", &a.info.app_id, &secret).0, 200);
+    assert_success(&run(a.imadm().args(["token", "revoke", &id])));
+    assert_ne!(
+        b.get("/admin/permissions", &a.info.app_id, &secret).0,
+        200,
+        "B still accepted a token revoked through A"
+    );
+
+    // Users created on both instances at once: one audit chain, no gap, verified.
+    let b_config = tempfile::tempdir().unwrap();
+    for (key, value) in [
+        ("server", b.url.clone()),
+        ("app_id", a.info.app_id.clone()),
+        ("ca_cert", b.ca_cert.display().to_string()),
+    ] {
+        assert_success(&run(imadm_in(b_config.path())
+            .args(["--profile", "b", "config", "set", key])
+            .arg(value)));
+    }
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let created: usize = std::thread::scope(|sc| {
+        let mut handles = Vec::new();
+        for t in 0..4 {
+            let (a, b_config, token) = (&a, b_config.path(), &token);
+            handles.push(sc.spawn(move || {
+                let mut n = 0;
+                while std::time::Instant::now() < until {
+                    let name = format!("u{t}x{n}");
+                    let mut cmd = if t % 2 == 0 {
+                        a.imadm()
+                    } else {
+                        let mut c = imadm_in(b_config);
+                        c.env("IMADM_TOKEN", token).args(["--profile", "b"]);
+                        c
+                    };
+                    let out = run(cmd
+                        .args(["user", "create", &name, "--password-stdin"])
+                        .write_stdin("pw-for-tests\n"));
+                    assert!(out.status.success(), "{}", stderr(&out));
+                    n += 1;
+                }
+                n
+            }));
+        }
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    assert!(created >= 4, "{created}");
+    assert_eq!(
+        a.sql("SELECT count(*) FROM im_users").trim(),
+        created.to_string()
+    );
+    assert_eq!(
+        a.sql("SELECT count(*) = max(seq) FROM audit_log").trim(),
+        "t",
+        "the audit chain has a gap"
+    );
+    let report = b_config.path().join("report.json");
+    assert_success(&run(a
+        .imadm()
+        .args(["audit", "export", "--out"])
+        .arg(&report)));
+    let out = run(a.imadm().args(["audit", "verify"]).arg(&report));
+    assert!(out.status.success(), "{}", stderr(&out));
+
     let out = run(a.imadm().args(["auth", "logout"]));
     assert!(out.status.success(), "{}", a.server_stderr());
     let (status, code) = b.get("/admin/permissions", &a.info.app_id, &token);

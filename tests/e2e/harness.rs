@@ -371,6 +371,23 @@ impl PgDatabase {
     pub fn client(&self) -> postgres::Client {
         pg_client(&self.url)
     }
+
+    /// Run `query`; rows as `a|b|c` lines (see [`Server::sql`]).
+    pub fn sql(&self, query: &str) -> String {
+        let mut out = String::new();
+        let messages = self
+            .client()
+            .simple_query(query)
+            .unwrap_or_else(|e| panic!("{query:?} failed: {e:?}"));
+        for m in messages {
+            if let postgres::SimpleQueryMessage::Row(r) = m {
+                let cols: Vec<&str> = (0..r.len()).map(|i| r.get(i).unwrap_or("")).collect();
+                out.push_str(&cols.join("|"));
+                out.push('\n');
+            }
+        }
+        out
+    }
 }
 
 impl Drop for PgDatabase {
@@ -793,9 +810,13 @@ impl Server {
         run(&mut cmd)
     }
 
-    /// Run SQL on the server's database with the `sqlite3` CLI; rows as `a|b|c` lines.
+    /// Run SQL on the server's database (the `sqlite3` CLI, or on PostgreSQL the text
+    /// protocol); rows as `a|b|c` lines, NULL as nothing, as `sqlite3` prints them.
     pub fn sql(&self, query: &str) -> String {
-        sql_at(&self.data_dir, query)
+        match &self.pg {
+            Some(pg) => pg.sql(query),
+            None => sql_at(&self.data_dir, query),
+        }
     }
 
     /// Outcomes recorded in `auth_events`, oldest first.

@@ -102,8 +102,10 @@ pub struct AppState {
     pub keystore: Arc<dyn store::keys::KeyStore>,
     /// Snapshots and staged restores (`backup.rs`).
     pub backups: Arc<dyn store::restore::BackupStore>,
-    /// All of the above, as one (which backend: `GET /admin/server-info`).
+    /// All of the above, as one (which backend: `GET /admin/instance`).
     pub backend: Arc<dyn Backend>,
+    /// This process among the instances on one database (`GET /admin/instance`).
+    pub instance: String,
     /// The loaded notification config (`--notify-config`).
     pub notifier: notify::Notifier,
     pub key: ServerKey,
@@ -136,6 +138,7 @@ impl AppState {
             notifier: notify::Notifier::default(),
             im: dir.store.clone(),
             backend: dir.store,
+            instance: secrets::random_token("")[..16].to_owned(),
             key: dir.key,
             audit_key: dir.audit_key,
             throttle: throttle::Throttle::new(&policy),
@@ -604,7 +607,15 @@ pub async fn serve(
     })?;
     let state = Arc::new(state);
     // Before the first request: a required sink's gate holds from the start.
-    sinks::Sinks::start(&state, transports)
+    // Reads the sinks' cursors: off the async worker on a backend that waits on the
+    // network (see `Backend::reads_inline`).
+    let start = || sinks::Sinks::start(&state, transports);
+    let started = if state.backend.reads_inline() {
+        start()
+    } else {
+        tokio::task::block_in_place(start)
+    };
+    started
         .map_err(|m| ServerError::new(ErrorKind::Io, format!("starting the audit sinks: {m}")))?;
     spawn_grace_sweep(state.clone());
     if rotation::unfinished(&state.key) {

@@ -45,11 +45,13 @@ pub trait Backend:
     fn set_alert_rules(&self, rules: audit::AlertRules);
     /// Queue alerts for `routes` from now on (the notification config, reloaded on SIGHUP).
     fn set_notify_routes(&self, routes: Vec<notify::Route>);
-    /// `sqlite` or `postgresql` (`GET /admin/server-info`).
+    /// `sqlite` or `postgresql` (`GET /admin/instance`).
     fn kind(&self) -> &'static str;
     /// Whether a read is quick enough to run on an async worker thread (a local file);
     /// false for a backend whose calls wait on the network.
     fn reads_inline(&self) -> bool;
+    /// The schema version the database is at (open migrates it to the latest one).
+    fn schema_version(&self) -> u32;
 }
 
 #[derive(Debug, thiserror::Error)]

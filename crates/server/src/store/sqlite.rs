@@ -2042,6 +2042,10 @@ impl super::Backend for SqliteStore {
     fn reads_inline(&self) -> bool {
         true
     }
+
+    fn schema_version(&self) -> u32 {
+        SqliteStore::latest_version() as u32
+    }
 }
 
 #[cfg(test)]

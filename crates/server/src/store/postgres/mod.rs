@@ -297,6 +297,10 @@ impl super::Backend for PgStore {
     fn reads_inline(&self) -> bool {
         false
     }
+
+    fn schema_version(&self) -> u32 {
+        PgStore::latest_version() as u32
+    }
 }
 
 /// Until the PostgreSQL snapshot and restore land: every backup or restore request is
