@@ -75,7 +75,8 @@ type Pool = r2d2::Pool<PostgresConnectionManager<MakeRustlsConnect>>;
 pub(crate) type Conn = r2d2::PooledConnection<PostgresConnectionManager<MakeRustlsConnect>>;
 
 pub struct PgStore {
-    pool: Pool,
+    /// Always `Some` until dropped (see `Drop`).
+    pool: Option<Pool>,
     /// Values `epoch()` answers when the database cannot be read: each a new one, so
     /// no cached lookup is trusted meanwhile.
     unread_epoch: AtomicU64,
@@ -129,7 +130,7 @@ impl PgStore {
             .connection_timeout(CHECKOUT_TIMEOUT)
             .build_unchecked(manager);
         let store = PgStore {
-            pool,
+            pool: Some(pool),
             unread_epoch: AtomicU64::new(1 << 63),
             rules: RwLock::new(Arc::default()),
             shown: target.shown,
@@ -167,7 +168,11 @@ impl PgStore {
     }
 
     pub(crate) fn conn(&self) -> Result<Conn> {
-        Ok(self.pool.get()?)
+        let pool = self
+            .pool
+            .as_ref()
+            .ok_or_else(|| StoreError::Backend("closed".into()))?;
+        Ok(pool.get()?)
     }
 
     /// Run `f` in a write transaction that ends with the request's parked audit event
@@ -279,6 +284,18 @@ fn migrate(conn: &mut postgres::Client) -> Result<()> {
     }
     tx.commit()?;
     Ok(())
+}
+
+/// Closing a connection blocks on the driver's own runtime, which cannot start on a
+/// thread already driving one: the server's last reference to the store goes away on an
+/// async worker (at shutdown the process aborted). The pool is dropped on a thread of its
+/// own instead.
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+    }
 }
 
 impl super::Backend for PgStore {
