@@ -1072,3 +1072,16 @@ fn concurrent_creates_of_one_username_make_one_user() {
         );
     }
 }
+
+#[test]
+fn audit_lag_reads_the_head_and_the_oldest_undelivered_event() {
+    let Some(schema) = Schema::new() else { return };
+    let s = schema.open();
+    // `seq = $1 + 1` made PostgreSQL take $1 for an int4, refusing the i64 (audit sinks
+    // could not start).
+    assert_eq!(s.audit_lag(0).unwrap(), (0, None));
+    s.append_audit(&event("admin", 1)).unwrap();
+    let (head, oldest) = s.audit_lag(0).unwrap();
+    assert_eq!(head, 1);
+    assert!(oldest.is_some());
+}

@@ -1081,7 +1081,7 @@ impl Store for PgStore {
     fn audit_lag(&self, after: u64) -> Result<(u64, Option<i64>)> {
         let r = self.conn()?.query_one(
             "SELECT (SELECT max(seq) FROM audit_log),
-                    (SELECT at_ms FROM audit_log WHERE seq = $1 + 1)",
+                    (SELECT at_ms FROM audit_log WHERE seq = $1::BIGINT + 1)",
             &[&(after as i64)],
         )?;
         let (head, oldest): (Option<i64>, Option<i64>) = (r.try_get(0)?, r.try_get(1)?);
