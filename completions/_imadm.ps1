@@ -2193,7 +2193,7 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
         'imadm;server' {
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on (port 0 picks a free port)')
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory (SQLite database, server key, dev certificates)')
-            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'PostgreSQL database instead of the data dir''s SQLite file (not complete yet: the server refuses to start on it). A libpq-style postgres:// URL; its password comes from PGPASSWORD or the password file (PGPASSFILE, ~/.pgpass), or from the URL in IMADM_DATABASE_URL, never from the command line')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'PostgreSQL database instead of the data dir''s SQLite file (experimental: needs IMADM_EXPERIMENTAL_POSTGRES=1; no backups yet). A libpq-style postgres:// URL; its password comes from PGPASSWORD or the password file (PGPASSFILE, ~/.pgpass), or from the URL in IMADM_DATABASE_URL, never from the command line')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'PEM certificate chain (required without --dev)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'PEM private key for --tls-cert')
             [CompletionResult]::new('--access-ttl', '--access-ttl', [CompletionResultType]::ParameterName, 'Access-token lifetime in seconds (testing aid)')
@@ -2242,6 +2242,7 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
         'imadm;server;init' {
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory to create')
             [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Username of the first owner')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'PostgreSQL database to initialise instead of a SQLite file in the data dir (as `imadm server --database`; also IMADM_DATABASE_URL)')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Saved server profile to use')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Admin API base URL (https only)')
             [CompletionResult]::new('--app-id', '--app-id', [CompletionResultType]::ParameterName, 'Lanying app id, sent as the `app_id` header')

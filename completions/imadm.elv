@@ -2107,7 +2107,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
         &'imadm;server'= {
             cand --listen 'Address to listen on (port 0 picks a free port)'
             cand --data-dir 'Data directory (SQLite database, server key, dev certificates)'
-            cand --database 'PostgreSQL database instead of the data dir''s SQLite file (not complete yet: the server refuses to start on it). A libpq-style postgres:// URL; its password comes from PGPASSWORD or the password file (PGPASSFILE, ~/.pgpass), or from the URL in IMADM_DATABASE_URL, never from the command line'
+            cand --database 'PostgreSQL database instead of the data dir''s SQLite file (experimental: needs IMADM_EXPERIMENTAL_POSTGRES=1; no backups yet). A libpq-style postgres:// URL; its password comes from PGPASSWORD or the password file (PGPASSFILE, ~/.pgpass), or from the URL in IMADM_DATABASE_URL, never from the command line'
             cand --tls-cert 'PEM certificate chain (required without --dev)'
             cand --tls-key 'PEM private key for --tls-cert'
             cand --access-ttl 'Access-token lifetime in seconds (testing aid)'
@@ -2155,6 +2155,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
         &'imadm;server;init'= {
             cand --data-dir 'Data directory to create'
             cand --username 'Username of the first owner'
+            cand --database 'PostgreSQL database to initialise instead of a SQLite file in the data dir (as `imadm server --database`; also IMADM_DATABASE_URL)'
             cand --profile 'Saved server profile to use'
             cand --server 'Admin API base URL (https only)'
             cand --app-id 'Lanying app id, sent as the `app_id` header'

@@ -4,6 +4,10 @@
 //!
 //! Every command runs with `--config-dir` in a temp dir and with the `IMADM_*` variables
 //! removed, so a test never reads or writes the developer's own configuration.
+//!
+//! The store: SQLite in the data dir, or with `IMADM_TEST_STORE=postgres` and
+//! `IMADM_TEST_PG` (a cluster URL, `scripts/pg-cluster.sh`) a fresh PostgreSQL database
+//! per server ([`PgDatabase`]), created from that URL and dropped with the server.
 
 #![allow(dead_code)]
 
@@ -330,6 +334,80 @@ pub struct DevInfo {
     pub raw: Value,
 }
 
+/// A database of its own on the test cluster (`IMADM_TEST_PG`), dropped on drop.
+pub struct PgDatabase {
+    admin: String,
+    name: String,
+    /// Its URL (with the cluster's password: pass it in `IMADM_DATABASE_URL`, never argv).
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// A new database, if `IMADM_TEST_PG` names a cluster.
+    pub fn create() -> Option<PgDatabase> {
+        let admin = std::env::var("IMADM_TEST_PG").ok()?;
+        let name = format!("e2e_{:016x}", rand::random::<u64>());
+        pg_client(&admin)
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let mut url = url::Url::parse(&admin).unwrap();
+        url.set_path(&format!("/{name}"));
+        Some(PgDatabase {
+            admin,
+            name,
+            url: url.to_string(),
+        })
+    }
+
+    /// The environment a server needs to run on it.
+    pub fn env(&self) -> [(&str, &str); 2] {
+        [
+            ("IMADM_EXPERIMENTAL_POSTGRES", "1"),
+            ("IMADM_DATABASE_URL", &self.url),
+        ]
+    }
+
+    /// A plain connection to it (raw SQL).
+    pub fn client(&self) -> postgres::Client {
+        pg_client(&self.url)
+    }
+
+    /// Run `query`; rows as `a|b|c` lines (see [`Server::sql`]).
+    pub fn sql(&self, query: &str) -> String {
+        let mut out = String::new();
+        let messages = self
+            .client()
+            .simple_query(query)
+            .unwrap_or_else(|e| panic!("{query:?} failed: {e:?}"));
+        for m in messages {
+            if let postgres::SimpleQueryMessage::Row(r) = m {
+                let cols: Vec<&str> = (0..r.len()).map(|i| r.get(i).unwrap_or("")).collect();
+                out.push_str(&cols.join("|"));
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = pg_client(&self.admin).batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ));
+    }
+}
+
+fn pg_client(url: &str) -> postgres::Client {
+    postgres::Client::connect(url, postgres::NoTls).unwrap()
+}
+
+/// True when the servers of this run use PostgreSQL (`IMADM_TEST_STORE=postgres`).
+pub fn on_postgres() -> bool {
+    std::env::var("IMADM_TEST_STORE").as_deref() == Ok("postgres")
+}
+
 pub struct Server {
     pub info: DevInfo,
     pub config_dir: PathBuf,
@@ -340,6 +418,8 @@ pub struct Server {
     last_step: Mutex<Option<u64>>,
     keyring_used: AtomicBool,
     tmp: tempfile::TempDir,
+    /// The server's PostgreSQL database (`IMADM_TEST_STORE=postgres`); dropped after it.
+    pub pg: Option<PgDatabase>,
 }
 
 impl Server {
@@ -360,7 +440,16 @@ impl Server {
             .prefix("imadm-e2e-")
             .tempdir()
             .unwrap();
-        Server::spawn_in(tmp, extra, env)
+        Server::spawn_in(tmp, extra, env, None)
+    }
+
+    /// A dev server on PostgreSQL database `pg`, whatever store the run uses.
+    pub fn start_on(pg: PgDatabase, extra: &[&str]) -> Server {
+        let tmp = tempfile::Builder::new()
+            .prefix("imadm-e2e-")
+            .tempdir()
+            .unwrap();
+        Server::spawn_in(tmp, extra, &[], Some(pg))
     }
 
     /// Like [`Server::start_with`], on a new data dir that already holds `files` (name,
@@ -379,7 +468,7 @@ impl Server {
             std::fs::write(&p, contents).unwrap();
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
-        Server::spawn_in(tmp, extra, &[])
+        Server::spawn_in(tmp, extra, &[], None)
     }
 
     /// Stop this server and start another `imadm server --dev` on the same data and
@@ -401,7 +490,7 @@ impl Server {
             .unwrap();
         let old = std::mem::replace(&mut self.tmp, tmp);
         let last_step = *self.last_step.lock().unwrap();
-        let server = Server::spawn_in(old, extra, env);
+        let server = Server::spawn_in(old, extra, env, self.pg.take());
         // Same secret, same used steps: the server still refuses codes handed out before.
         if server.info.totp_secret == self.info.totp_secret {
             *server.last_step.lock().unwrap() = last_step;
@@ -501,10 +590,19 @@ impl Server {
             last_step: Mutex::new(None),
             keyring_used: AtomicBool::new(false),
             tmp,
+            pg: None,
         }
     }
 
-    fn spawn_in(tmp: tempfile::TempDir, extra: &[&str], env: &[(&str, &str)]) -> Server {
+    /// Start a dev server in `tmp`, on `pg` (else on a new database when the run uses
+    /// PostgreSQL, else on SQLite).
+    fn spawn_in(
+        tmp: tempfile::TempDir,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        pg: Option<PgDatabase>,
+    ) -> Server {
+        let pg = pg.or_else(|| on_postgres().then(PgDatabase::create).flatten());
         let config_dir = tmp.path().join("config");
         let data_dir = tmp.path().join("data");
         let stderr_path = tmp.path().join("server.stderr");
@@ -519,6 +617,7 @@ impl Server {
             .arg("--config-dir")
             .arg(&config_dir)
             .args(extra)
+            .envs(pg.iter().flat_map(PgDatabase::env))
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -577,6 +676,7 @@ impl Server {
             last_step: Mutex::new(None),
             keyring_used: AtomicBool::new(false),
             tmp,
+            pg,
         }
     }
 
@@ -710,9 +810,13 @@ impl Server {
         run(&mut cmd)
     }
 
-    /// Run SQL on the server's database with the `sqlite3` CLI; rows as `a|b|c` lines.
+    /// Run SQL on the server's database (the `sqlite3` CLI, or on PostgreSQL the text
+    /// protocol); rows as `a|b|c` lines, NULL as nothing, as `sqlite3` prints them.
     pub fn sql(&self, query: &str) -> String {
-        sql_at(&self.data_dir, query)
+        match &self.pg {
+            Some(pg) => pg.sql(query),
+            None => sql_at(&self.data_dir, query),
+        }
     }
 
     /// Outcomes recorded in `auth_events`, oldest first.

@@ -15,6 +15,20 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// `GET /admin/instance`: which store and which instance answered (for any authenticated
+/// caller; the public `/admin/server-info` names neither).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InstanceInfo {
+    /// `sqlite` or `postgresql`.
+    pub store: String,
+    /// This server process (random per start): tells instances on one database apart.
+    pub instance: String,
+    /// The server's version.
+    pub version: String,
+    /// The database schema's version (that backend's migrations applied).
+    pub schema_version: u32,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PermissionInfo {
     pub name: String,

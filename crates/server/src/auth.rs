@@ -1354,13 +1354,12 @@ fn refresh_invalid() -> ApiError {
 mod tests {
     use super::*;
     use crate::audit::EventFilter;
-    use crate::store::Store;
 
     /// A server state on a fresh data dir, with an owner `root` (password `PASSWORD`, no
     /// MFA, so a password alone completes a login) and `mfa-owner` (MFA enrolled).
     fn state() -> (tempfile::TempDir, AppState, crate::dev::DevLogin) {
         let dir = tempfile::tempdir().unwrap();
-        let data = crate::open_data_dir(dir.path(), true).unwrap();
+        let data = crate::open_data_dir(dir.path(), true, None).unwrap();
         // Dev mode first: it refuses a data dir holding operators it did not create.
         let mfa_owner = crate::dev_bootstrap(&data, "mfa-owner", &[]).unwrap().owner;
         data.store

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::{self, Store};
+use crate::store;
 use crate::{DataDir, ErrorKind, OWNER_ROLE, ServerError, fsutil, now, secrets, totp};
 
 pub const CREDENTIALS_FILE: &str = "dev-credentials.json";
@@ -255,7 +255,7 @@ mod tests {
     #[test]
     fn a_second_bootstrap_returns_the_recorded_logins_and_refuses_what_would_reset() {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = crate::open_data_dir(tmp.path(), true).unwrap();
+        let dir = crate::open_data_dir(tmp.path(), true, None).unwrap();
         let first = dev_bootstrap(&dir, "admin", &seeds(&[("aud", "auditor")])).unwrap();
         assert_eq!(first.owner.role, "owner");
         let again = dev_bootstrap(&dir, "admin", &seeds(&[("aud", "auditor")])).unwrap();

@@ -13,7 +13,7 @@
 //!   key); `alerts`: the alert workflow; `notify`: alert notifications (delivery task,
 //!   channels); `backup`: snapshot and restore services
 //! - `store/`: the persistence traits (with the audit chain and alert rules, and what a
-//!   restore keeps, written once for every backend) and the SQLite backend
+//!   restore keeps, written once for every backend), the SQLite and PostgreSQL backends
 //! - `dev`: dev mode's operators and `dev-credentials.json`
 //! - `sinks/`: copies of the audit log outside the database (file, syslog, HTTPS)
 //! - `keys`, `secrets`, `totp`, `tls`: cryptographic building blocks; `rotation`: server
@@ -53,8 +53,8 @@ pub use auth::Policy;
 pub use dev::{DevLogin, DevLogins, dev_bootstrap};
 pub use imadm_api::UnixTime;
 use keys::ServerKey;
-use store::Store;
 use store::sqlite::SqliteStore;
+use store::{Backend, Store};
 
 /// Keep the server's secrets out of core dumps and away from debuggers: call first thing
 /// in a process that will hold `server.key`, `audit.key`, passwords or tokens in memory.
@@ -102,6 +102,10 @@ pub struct AppState {
     pub keystore: Arc<dyn store::keys::KeyStore>,
     /// Snapshots and staged restores (`backup.rs`).
     pub backups: Arc<dyn store::restore::BackupStore>,
+    /// All of the above, as one (which backend: `GET /admin/instance`).
+    pub backend: Arc<dyn Backend>,
+    /// This process among the instances on one database (`GET /admin/instance`).
+    pub instance: String,
     /// The loaded notification config (`--notify-config`).
     pub notifier: notify::Notifier,
     pub key: ServerKey,
@@ -132,7 +136,9 @@ impl AppState {
             keystore: dir.store.clone(),
             backups: dir.store.clone(),
             notifier: notify::Notifier::default(),
-            im: dir.store,
+            im: dir.store.clone(),
+            backend: dir.store,
+            instance: secrets::random_token("")[..16].to_owned(),
             key: dir.key,
             audit_key: dir.audit_key,
             throttle: throttle::Throttle::new(&policy),
@@ -194,7 +200,8 @@ const OWNER_ROLE: &str = "owner";
 /// The opened data dir: database and server key.
 pub struct DataDir {
     pub path: PathBuf,
-    pub store: Arc<SqliteStore>,
+    /// The data dir's SQLite file, or the PostgreSQL database `open_data_dir` was given.
+    pub store: Arc<dyn Backend>,
     pub key: ServerKey,
     pub audit_key: audit::AuditKey,
     pub app_id: String,
@@ -242,9 +249,20 @@ fn lock_data_dir(path: &Path) -> Result<std::fs::File, ServerError> {
 
 /// Open (creating if `create`) a data dir: directory 0700, server key 0600, database
 /// migrated, app id and server id generated once; locked against other processes.
-pub fn open_data_dir(path: &Path, create: bool) -> Result<DataDir, ServerError> {
+/// With `database` (a postgres:// URL) the data lives there instead of in the dir's
+/// SQLite file; the dir still holds the keys, the TLS files and the lock, and the app id
+/// and server id are the database's (shared by every instance on it).
+pub fn open_data_dir(
+    path: &Path,
+    create: bool,
+    database: Option<&str>,
+) -> Result<DataDir, ServerError> {
     let db = path.join(DB_FILE);
-    if !create && !db.exists() {
+    let initialised = match database {
+        None => db.exists(),
+        Some(_) => ServerKey::path(path).exists(),
+    };
+    if !create && !initialised {
         return Err(ServerError::new(
             ErrorKind::Usage,
             format!("{} is not an initialised imadm data dir", path.display()),
@@ -281,16 +299,21 @@ pub fn open_data_dir(path: &Path, create: bool) -> Result<DataDir, ServerError> 
             audit_key_path.display()
         ))
     })?;
-    // A restore killed mid-way leaves its staging file; the live data never depended on it.
-    store::sqlite::backup::remove_stale_staging(path);
-    let store = SqliteStore::open(&db).map_err(|e| {
-        ServerError::new(
-            ErrorKind::Io,
-            format!("cannot open database {}: {e}", db.display()),
-        )
-    })?;
-    let store = Arc::new(store);
-    let app_id = setting_or_create(&store, "app_id", || {
+    let store: Arc<dyn Backend> = match database {
+        Some(url) => Arc::new(open_postgres(url)?),
+        None => {
+            // A restore killed mid-way leaves its staging file; the live data never
+            // depended on it.
+            store::sqlite::backup::remove_stale_staging(path);
+            Arc::new(SqliteStore::open(&db).map_err(|e| {
+                ServerError::new(
+                    ErrorKind::Io,
+                    format!("cannot open database {}: {e}", db.display()),
+                )
+            })?)
+        }
+    };
+    let app_id = setting_or_create(&*store, "app_id", || {
         format!(
             "imadm{}",
             &secrets::random_token("")[..10]
@@ -298,7 +321,7 @@ pub fn open_data_dir(path: &Path, create: bool) -> Result<DataDir, ServerError> 
                 .replace(['-', '_'], "x")
         )
     })?;
-    let server_id = setting_or_create(&store, "server_id", || {
+    let server_id = setting_or_create(&*store, "server_id", || {
         secrets::random_token("")[..22].to_owned()
     })?;
     Ok(DataDir {
@@ -312,28 +335,22 @@ pub fn open_data_dir(path: &Path, create: bool) -> Result<DataDir, ServerError> 
     })
 }
 
-/// The environment variable that lets `--database postgres://…` get as far as the
-/// backend does today ([`check_postgres`]).
+/// The environment variable without which `--database postgres://…` is refused: the
+/// PostgreSQL backend is experimental (no backups yet, issue #16).
 pub const EXPERIMENTAL_POSTGRES_ENV: &str = "IMADM_EXPERIMENTAL_POSTGRES";
 
-/// The PostgreSQL backend as far as it goes (issue #16): connect to `url`, apply the
-/// schema, and say where it stands. It cannot serve yet: the caller refuses to start.
-/// Returns the URL without its password and the schema version.
-pub fn check_postgres(url: &str) -> Result<(String, usize), ServerError> {
-    let store = store::postgres::PgStore::open(url).map_err(|e| {
+/// Connect to `url` and apply the schema.
+fn open_postgres(url: &str) -> Result<store::postgres::PgStore, ServerError> {
+    store::postgres::PgStore::open(url).map_err(|e| {
         ServerError::new(ErrorKind::Unavailable, e.to_string()).hint(
             "check the URL, that the database server is reachable, and the password \
                  (PGPASSWORD, PGPASSFILE or ~/.pgpass)",
         )
-    })?;
-    Ok((
-        store.shown().to_owned(),
-        store::postgres::PgStore::latest_version(),
-    ))
+    })
 }
 
 fn setting_or_create(
-    store: &SqliteStore,
+    store: &dyn Store,
     key: &str,
     make: impl FnOnce() -> String,
 ) -> Result<String, ServerError> {
@@ -355,8 +372,12 @@ pub struct InitOutput {
 
 /// Bootstrap a production data dir: create it and the first owner, whose one-time
 /// password must be changed, and MFA enrolled, at first login (the server enforces it).
-pub fn init(path: &Path, username: &str) -> Result<InitOutput, ServerError> {
-    let dir = open_data_dir(path, true)?;
+pub fn init(
+    path: &Path,
+    username: &str,
+    database: Option<&str>,
+) -> Result<InitOutput, ServerError> {
+    let dir = open_data_dir(path, true, database)?;
     let io = |e: store::StoreError| ServerError::new(ErrorKind::Io, e.to_string());
     if dir.store.operator_count().map_err(io)? > 0 {
         return Err(ServerError::new(
@@ -394,7 +415,7 @@ pub struct RotateOutput {
 /// new key active and re-seal every value under it. A rotation cut short (crash, kill)
 /// is finished instead, without another key.
 pub fn rotate_key(path: &Path) -> Result<RotateOutput, ServerError> {
-    let dir = open_data_dir(path, false)?;
+    let dir = open_data_dir(path, false, None)?;
     let new_key = if rotation::unfinished(&dir.key) {
         None
     } else {
@@ -449,7 +470,7 @@ pub fn rotate_key(path: &Path) -> Result<RotateOutput, ServerError> {
 /// a new audit signing key, handed off at the chain's head by the key it replaces
 /// (`audit::AuditKey::rotate`); recorded as `keys.rotate_audit` by `system`.
 pub fn rotate_audit_key(path: &Path) -> Result<imadm_api::audit::KeyHandoff, ServerError> {
-    let dir = open_data_dir(path, false)?;
+    let dir = open_data_dir(path, false, None)?;
     let io = |e: store::StoreError| ServerError::new(ErrorKind::Io, e.to_string());
     let (seq, head) = dir
         .store
@@ -568,7 +589,7 @@ pub async fn serve(
         .map_err(|e| ServerError::new(ErrorKind::Io, e.to_string()))?;
     let app_id = dir.app_id.clone();
     let server_id = dir.server_id.clone();
-    let sqlite = dir.store.clone();
+    let backend = dir.store.clone();
     // The data-dir lock outlives `dir` (taken apart below): held until the server stops.
     let _lock = dir
         .lock
@@ -586,7 +607,15 @@ pub async fn serve(
     })?;
     let state = Arc::new(state);
     // Before the first request: a required sink's gate holds from the start.
-    sinks::Sinks::start(&state, transports)
+    // Reads the sinks' cursors: off the async worker on a backend that waits on the
+    // network (see `Backend::reads_inline`).
+    let start = || sinks::Sinks::start(&state, transports);
+    let started = if state.backend.reads_inline() {
+        start()
+    } else {
+        tokio::task::block_in_place(start)
+    };
+    started
         .map_err(|m| ServerError::new(ErrorKind::Io, format!("starting the audit sinks: {m}")))?;
     spawn_grace_sweep(state.clone());
     if rotation::unfinished(&state.key) {
@@ -598,7 +627,7 @@ pub async fn serve(
             state.clone(),
             path,
             config,
-            Arc::new(move |routes| sqlite.set_notify_routes(routes)),
+            Arc::new(move |routes| backend.set_notify_routes(routes)),
         );
     }
     let app = http::router(state);

@@ -1033,7 +1033,7 @@ mod tests {
 
     fn state() -> (tempfile::TempDir, AppState, crate::DevLogin) {
         let dir = tempfile::tempdir().unwrap();
-        let data = crate::open_data_dir(dir.path(), true).unwrap();
+        let data = crate::open_data_dir(dir.path(), true, None).unwrap();
         let owner = crate::dev_bootstrap(&data, "owner", &[]).unwrap().owner;
         let s = AppState::new(data, crate::Policy::default(), true);
         s.passkeys.configure("https://localhost:8443").unwrap();

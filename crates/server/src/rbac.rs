@@ -220,6 +220,16 @@ impl AppState {
         })
     }
 
+    /// Which store and instance answer (any operator or token: it names no data).
+    pub fn instance_info(&self, _caller: &Caller) -> imadm_api::admin::InstanceInfo {
+        imadm_api::admin::InstanceInfo {
+            store: self.backend.kind().to_owned(),
+            instance: self.instance.clone(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            schema_version: self.backend.schema_version(),
+        }
+    }
+
     pub fn permission_catalogue(&self, caller: &Caller) -> Result<Vec<PermissionInfo>, ApiError> {
         caller.require("role:read")?;
         Ok(CATALOGUE

@@ -1597,3 +1597,204 @@ fn a_restore_while_other_instances_write_keeps_every_committed_event() {
         assert_eq!(e.hash, hash_hex(&prev));
     }
 }
+
+fn fake_seal(p: &[u8], aad: &str) -> Vec<u8> {
+    let mut v = aad.as_bytes().to_vec();
+    v.extend(p.iter().map(|b| b ^ 0x55));
+    v
+}
+
+fn im_user(name: &str) -> imadm_server::store::im::NewImUser {
+    imadm_server::store::im::NewImUser {
+        username: name.into(),
+        password_hash: "h".into(),
+        nick_name: Some(format!("nick of {name}")),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn im_users_ids_pages_updates_deletes_and_erasure() {
+    use imadm_server::store::im::{GROUP_ID_BASE, ImStore, MemberOutcome, USER_ID_BASE};
+    let Some(schema) = Schema::new() else { return };
+    let s = schema.open();
+    let seen = std::sync::Mutex::new(Vec::new());
+    let ids = s
+        .create_im_users(
+            &[im_user("a"), im_user("b"), im_user("a")],
+            &fake_seal,
+            1,
+            &|c| seen.lock().unwrap().extend_from_slice(c),
+        )
+        .unwrap();
+    assert_eq!(ids, vec![Some(USER_ID_BASE), Some(USER_ID_BASE + 1), None]);
+    assert_eq!(*seen.lock().unwrap(), vec![USER_ID_BASE, USER_ID_BASE + 1]);
+    let a = s.im_user_by_username("a").unwrap().unwrap();
+    assert_eq!(
+        a.nick_name.unwrap(),
+        fake_seal(b"nick of a", &format!("im_users:{USER_ID_BASE}:nick_name")),
+        "sealed with the allocated id"
+    );
+    // Taken by an earlier request.
+    assert_eq!(
+        s.create_im_users(&[im_user("b")], &fake_seal, 1, &|_| {})
+            .unwrap(),
+        vec![None]
+    );
+    s.delete_im_users(&[USER_ID_BASE + 1]).unwrap().unwrap();
+    let names: Vec<_> = (0..5).map(|i| im_user(&format!("u{i}"))).collect();
+    let more: Vec<i64> = s
+        .create_im_users(&names, &fake_seal, 2, &|_| {})
+        .unwrap()
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    assert_eq!(more[0], USER_ID_BASE + 2, "a deleted id is never reused");
+
+    // Keyset pages, the state filter, and all-or-nothing updates.
+    assert_eq!(
+        s.set_im_users_disabled(&[more[1], 42], true, 3).unwrap(),
+        Err(42)
+    );
+    assert!(s.im_users_after(0, 10, Some(true)).unwrap().is_empty());
+    s.set_im_users_disabled(&[more[1], more[3]], true, 3)
+        .unwrap()
+        .unwrap();
+    let disabled: Vec<i64> = s
+        .im_users_after(0, 10, Some(true))
+        .unwrap()
+        .iter()
+        .map(|u| u.user_id)
+        .collect();
+    assert_eq!(disabled, vec![more[1], more[3]]);
+    let page = s.im_users_after(more[1], 2, None).unwrap();
+    assert_eq!(
+        page.iter().map(|u| u.user_id).collect::<Vec<_>>(),
+        more[2..4]
+    );
+    assert_eq!(s.im_users_page(2, 2).unwrap()[0].user_id, more[1]);
+    assert_eq!(s.delete_im_users(&[7]).unwrap(), Err(7));
+
+    // Groups, members, messages.
+    let (g, unknown) = s
+        .create_im_group(a.user_id, 2, "g", Some("d"), &[more[0], 7], &fake_seal, 4)
+        .unwrap();
+    assert_eq!(g, GROUP_ID_BASE);
+    assert_eq!(unknown, vec![7]);
+    let group = s.im_group(g).unwrap().unwrap();
+    assert_eq!((group.members, group.kind), (2, 2));
+    assert_eq!(
+        s.add_im_members(g, &[more[0], more[1], 9], 5).unwrap(),
+        vec![
+            MemberOutcome::AlreadyMember,
+            MemberOutcome::Done,
+            MemberOutcome::UnknownUser
+        ]
+    );
+    assert_eq!(
+        s.remove_im_members(g, &[a.user_id, more[1], more[2]])
+            .unwrap(),
+        vec![
+            MemberOutcome::IsOwner,
+            MemberOutcome::Done,
+            MemberOutcome::NotMember
+        ]
+    );
+    assert_eq!(
+        s.im_members_after(g, 0, 10).unwrap(),
+        vec![(a.user_id, 4), (more[0], 4)]
+    );
+    let sent = s
+        .send_im_messages(more[0], false, &[a.user_id], 1, "hi", &fake_seal, 6)
+        .unwrap();
+    s.send_im_messages(more[0], true, &[g], 0, "all", &fake_seal, 6)
+        .unwrap();
+    let conv = s
+        .im_conversation(a.user_id, more[0], false, None, 10)
+        .unwrap();
+    assert_eq!(conv.len(), 1);
+    assert_eq!(conv[0].msg_id, sent[0]);
+    assert_eq!(
+        conv[0].content,
+        fake_seal(b"hi", &format!("im_messages:{}:content", sent[0]))
+    );
+    assert_eq!(s.im_user_messages_after(more[0], 0, 10).unwrap().len(), 2);
+    assert_eq!(s.im_memberships_after(more[0], 0, 10).unwrap().len(), 1);
+    assert!(s.set_im_password(a.user_id, "h2", 7).unwrap());
+    assert!(!s.kick_im_user(1, 7).unwrap());
+
+    // Erasure: no content, no membership, no profile, no name left.
+    assert_eq!(
+        s.erase_im_user(more[0], "erased-1", 8).unwrap(),
+        Some((2, 1))
+    );
+    assert!(s.erase_im_user(1, "erased-2", 8).unwrap().is_none());
+    assert!(s.im_user_by_username("u0").unwrap().is_none());
+    let t = s.im_user(more[0]).unwrap().unwrap();
+    assert!(t.disabled && t.nick_name.is_none() && t.username == "erased-1");
+    assert_eq!(s.im_user_group_count(more[0]).unwrap(), 0);
+    let mut c = schema.client();
+    let left: i64 = c
+        .query_one(
+            "SELECT count(*) FROM im_messages WHERE from_id = $1 AND content <> '\\x'",
+            &[&more[0]],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+
+    // Deleting the owner takes the group and its messages.
+    s.destroy_im_group(g).unwrap();
+    assert!(s.im_group(g).unwrap().is_none());
+    assert!(
+        s.im_conversation(a.user_id, g, true, None, 10)
+            .unwrap()
+            .is_empty()
+    );
+    let (g2, _) = s
+        .create_im_group(a.user_id, 0, "h", None, &[], &fake_seal, 9)
+        .unwrap();
+    assert_eq!(g2, GROUP_ID_BASE + 1, "group ids are never reused either");
+    s.delete_im_users(&[a.user_id]).unwrap().unwrap();
+    assert!(s.im_group(g2).unwrap().is_none());
+}
+
+#[test]
+fn concurrent_creates_of_one_username_make_one_user() {
+    use imadm_server::store::im::ImStore;
+    let Some(schema) = Schema::new() else { return };
+    let s = Arc::new(schema.open());
+    for round in 0..5 {
+        let name = format!("same{round}");
+        let created: Vec<Option<i64>> = std::thread::scope(|sc| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    let (s, name) = (s.clone(), name.clone());
+                    sc.spawn(move || {
+                        s.create_im_users(&[im_user(&name)], &fake_seal, 1, &|_| {})
+                            .unwrap()[0]
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(
+            created.iter().flatten().count(),
+            1,
+            "round {round}: {created:?}"
+        );
+    }
+}
+
+#[test]
+fn audit_lag_reads_the_head_and_the_oldest_undelivered_event() {
+    let Some(schema) = Schema::new() else { return };
+    let s = schema.open();
+    // `seq = $1 + 1` made PostgreSQL take $1 for an int4, refusing the i64 (audit sinks
+    // could not start).
+    assert_eq!(s.audit_lag(0).unwrap(), (0, None));
+    s.append_audit(&event("admin", 1)).unwrap();
+    let (head, oldest) = s.audit_lag(0).unwrap();
+    assert_eq!(head, 1);
+    assert!(oldest.is_some());
+}

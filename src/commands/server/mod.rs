@@ -50,10 +50,10 @@ pub struct ServerArgs {
     /// Data directory (SQLite database, server key, dev certificates)
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// PostgreSQL database instead of the data dir's SQLite file (not complete yet: the
-    /// server refuses to start on it). A libpq-style postgres:// URL; its password comes
-    /// from PGPASSWORD or the password file (PGPASSFILE, ~/.pgpass), or from the URL in
-    /// IMADM_DATABASE_URL, never from the command line
+    /// PostgreSQL database instead of the data dir's SQLite file (experimental: needs
+    /// IMADM_EXPERIMENTAL_POSTGRES=1; no backups yet). A libpq-style postgres:// URL; its
+    /// password comes from PGPASSWORD or the password file (PGPASSFILE, ~/.pgpass), or
+    /// from the URL in IMADM_DATABASE_URL, never from the command line
     #[arg(long, value_name = "URL")]
     pub database: Option<String>,
     /// PEM certificate chain (required without --dev)
@@ -273,6 +273,10 @@ pub struct InitArgs {
     /// Username of the first owner
     #[arg(long, default_value = DEV_USERNAME)]
     pub username: String,
+    /// PostgreSQL database to initialise instead of a SQLite file in the data dir (as
+    /// `imadm server --database`; also IMADM_DATABASE_URL)
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
 }
 
 fn server_error(e: ServerError) -> CliError {
@@ -288,11 +292,11 @@ fn server_error(e: ServerError) -> CliError {
     c
 }
 
-/// `--database` / `IMADM_DATABASE_URL`: the PostgreSQL backend is not complete, so a
-/// URL stops the start here, after (with `IMADM_EXPERIMENTAL_POSTGRES=1`) connecting and
-/// applying the schema. Read by hand rather than by clap's `env`: a password may come
-/// from the environment but never from argv (`ps` shows it), and no message repeats it.
-fn check_database(flag: &Option<String>) -> Result<()> {
+/// `--database` / `IMADM_DATABASE_URL`: the PostgreSQL URL to run on, if any (only with
+/// `IMADM_EXPERIMENTAL_POSTGRES=1`: the backend has no backups yet). Read by hand rather
+/// than by clap's `env`: a password may come from the environment but never from argv
+/// (`ps` shows it), and no message repeats it.
+fn database_url(flag: &Option<String>) -> Result<Option<String>> {
     let url = match (flag, std::env::var(DATABASE_URL_ENV)) {
         (Some(url), _) => {
             if url::Url::parse(url).is_ok_and(|u| u.password().is_some()) {
@@ -306,7 +310,7 @@ fn check_database(flag: &Option<String>) -> Result<()> {
             url.clone()
         }
         (None, Ok(url)) if !url.is_empty() => url,
-        _ => return Ok(()),
+        _ => return Ok(None),
     };
     if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
         return Err(CliError::usage("--database takes a postgres:// URL")
@@ -314,15 +318,26 @@ fn check_database(flag: &Option<String>) -> Result<()> {
     }
     let experimental = imadm_server::EXPERIMENTAL_POSTGRES_ENV;
     if std::env::var(experimental).as_deref() != Ok("1") {
-        return Err(CliError::usage("the PostgreSQL backend is not complete yet").hint(format!(
-            "leave out --database (and {DATABASE_URL_ENV}) to use SQLite; {experimental}=1 only checks the database"
+        return Err(CliError::usage("the PostgreSQL backend is experimental (no backups yet)").hint(format!(
+            "set {experimental}=1 to run on it anyway, or leave out --database (and {DATABASE_URL_ENV}) to use SQLite"
         )));
     }
-    let (shown, version) = imadm_server::check_postgres(&url).map_err(server_error)?;
-    Err(CliError::usage(format!(
-        "{shown}: connected, schema at version {version}; serving on PostgreSQL is not implemented yet"
-    ))
-    .hint("leave out --database to use SQLite"))
+    Ok(Some(url))
+}
+
+/// `rotate-key` and `rotate-audit-key` work on one data dir's keys: with PostgreSQL every
+/// instance has its own copy of them, which a rotation in one dir would leave behind.
+fn refuse_database(command: &str) -> Result<()> {
+    if std::env::var(DATABASE_URL_ENV).is_ok_and(|u| !u.is_empty()) {
+        return Err(CliError::usage(format!(
+            "{command} does not support PostgreSQL yet ({DATABASE_URL_ENV} is set)"
+        ))
+        .hint(
+            "every instance's data dir holds its own copy of the keys; rotate online \
+             (POST /admin/keys/rotate, /admin/keys/rotate-audit) instead",
+        ));
+    }
+    Ok(())
 }
 
 /// Where `imadm server` also reads the `--database` URL from.
@@ -340,7 +355,7 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
         None => {}
     }
     crate::logging::init_server(ctx.global.verbose, ctx.global.quiet);
-    check_database(&args.database)?;
+    let database = database_url(&args.database)?;
     let audit_sinks = parse_sinks(&args.audit_sink)?;
     let mut policy = Policy::default();
     if let Some(s) = args.access_ttl {
@@ -384,7 +399,8 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
                 .hint("create one with `imadm server init --data-dir DIR`"));
         }
     };
-    let dir = imadm_server::open_data_dir(&data_dir, args.dev).map_err(server_error)?;
+    let dir = imadm_server::open_data_dir(&data_dir, args.dev, database.as_deref())
+        .map_err(server_error)?;
     // Absolute, so the profile's CA path works from any directory.
     let data_dir = std::fs::canonicalize(&data_dir)?;
     let mut seeds = Vec::new();
@@ -548,6 +564,7 @@ fn announce_dev(
 }
 
 fn run_rotate_key(ctx: &mut Context, args: RotateKeyArgs) -> Result<()> {
+    refuse_database("rotate-key")?;
     let out = imadm_server::rotate_key(&args.data_dir).map_err(server_error)?;
     let retired: Vec<String> = out.resealed.retired.iter().map(|k| k.to_string()).collect();
     if ctx.output().is_json() {
@@ -595,6 +612,7 @@ fn run_rotate_key(ctx: &mut Context, args: RotateKeyArgs) -> Result<()> {
 }
 
 fn run_rotate_audit_key(ctx: &mut Context, args: RotateAuditKeyArgs) -> Result<()> {
+    refuse_database("rotate-audit-key")?;
     let h = imadm_server::rotate_audit_key(&args.data_dir).map_err(server_error)?;
     if ctx.output().is_json() {
         return output::object(
@@ -618,7 +636,9 @@ fn run_rotate_audit_key(ctx: &mut Context, args: RotateAuditKeyArgs) -> Result<(
 }
 
 fn run_init(ctx: &mut Context, args: InitArgs) -> Result<()> {
-    let out = imadm_server::init(&args.data_dir, &args.username).map_err(server_error)?;
+    let database = database_url(&args.database)?;
+    let out = imadm_server::init(&args.data_dir, &args.username, database.as_deref())
+        .map_err(server_error)?;
     if ctx.output().is_json() {
         return output::object(
             ctx,

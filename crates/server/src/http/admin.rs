@@ -1,5 +1,5 @@
 //! Handlers of the RBAC administration endpoints: `/admin/permissions`, `/admin/roles`,
-//! `/admin/operators`, `/admin/tokens`. Each unpacks and calls `crate::rbac`.
+//! `/admin/operators`, `/admin/tokens`; and `/admin/instance`. Each unpacks and calls `crate::rbac`.
 
 use axum::Router;
 use axum::extract::State;
@@ -7,8 +7,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use imadm_api::Envelope;
 use imadm_api::admin::{
-    Operator, OperatorCreate, OperatorCreated, Page, PasswordReset, PermissionInfo, Role,
-    RoleCreate, RoleNames, RoleUpdate, RolesApply, RolesDiff, ServiceToken, TokenCreate,
+    InstanceInfo, Operator, OperatorCreate, OperatorCreated, Page, PasswordReset, PermissionInfo,
+    Role, RoleCreate, RoleNames, RoleUpdate, RolesApply, RolesDiff, ServiceToken, TokenCreate,
     TokenCreated,
 };
 use serde::Deserialize;
@@ -19,6 +19,7 @@ use crate::error::ApiError;
 
 pub fn router() -> Router<Shared> {
     Router::new()
+        .route("/admin/instance", get(instance))
         .route("/admin/permissions", get(permissions))
         .route("/admin/roles", get(list_roles).post(create_role))
         .route("/admin/roles/apply", post(apply_roles))
@@ -58,6 +59,13 @@ pub struct PageQuery {
     #[serde(default)]
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/admin/instance", tag = "admin",
+    params(("app_id" = String, Header), ("access-token" = String, Header)),
+    responses((status = 200, description = "the store and instance answering", body = Envelope<InstanceInfo>)))]
+pub async fn instance(State(s): State<Shared>, Authed(c): Authed) -> Result<Response, ApiError> {
+    Ok(ok(s.instance_info(&c)))
 }
 
 #[utoipa::path(get, path = "/admin/permissions", tag = "rbac",

@@ -325,7 +325,14 @@ impl FromRequestParts<Shared> for AnySession {
         // Inline, not on the blocking pool: a few indexed reads with cached statements on
         // pooled read connections are quick, and a second thread hop per request (auth,
         // then the handler) cost much of the throughput under load (bench/README.md).
-        let caller = state.authenticate(&ctx, &token)?;
+        // A backend that waits on the network (PostgreSQL's client runs its own runtime)
+        // must not do so on an async worker: `block_in_place` hands the worker's other
+        // tasks on instead, without the hop.
+        let caller = if state.backend.reads_inline() {
+            state.authenticate(&ctx, &token)?
+        } else {
+            tokio::task::block_in_place(|| state.authenticate(&ctx, &token))?
+        };
         Ok(AnySession(caller))
     }
 }

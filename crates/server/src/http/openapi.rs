@@ -54,6 +54,7 @@ use utoipa::{Modify, OpenApi};
         super::im::admin_users_delete,
         super::im::admin_user_erase,
         super::im::admin_user_export,
+        super::admin::instance,
         super::admin::permissions,
         super::admin::list_roles,
         super::admin::show_role,

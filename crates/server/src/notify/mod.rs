@@ -171,7 +171,10 @@ async fn deliver_channel(state: Arc<AppState>, ch: Arc<Channel>, config: Arc<Con
         .and_then(|all| all.into_iter().find(|r| r.name == name))
         .unwrap_or_default();
     loop {
-        let epoch = state.store.epoch();
+        // On the blocking pool: a backend may read its epoch from the database.
+        let epoch = store(&state, |s| Ok(s.store.epoch()))
+            .await
+            .unwrap_or_default();
         if idle_at == Some(epoch) {
             tokio::time::sleep(POLL).await;
             continue;

@@ -4,8 +4,9 @@
 //! `Arc<dyn …>`: [`Store`] (operators, MFA, sessions, RBAC, tokens, the audit log and
 //! alerts; with its supertrait [`incident::IncidentStore`]), [`im::ImStore`],
 //! [`notify::NotifyStore`], [`keys::KeyStore`] and [`restore::BackupStore`] (snapshot and
-//! staged restore). A backend implements them all; [`sqlite`] is the one there is, and
-//! `lib.rs` (`open_data_dir`) is the one place that names it. Traits rather than an enum
+//! staged restore). A backend implements them all, and [`Backend`], which is all of them
+//! plus what the server configures at start; [`sqlite`] and [`postgres`] are the two, and
+//! `lib.rs` (`open_data_dir`) is the one place that names them. Traits rather than an enum
 //! of backends: each backend stays in its own modules with its own migrations and
 //! driver, nothing matches on the backend in every method, and the services and tests
 //! already take `dyn` stores.
@@ -33,6 +34,25 @@ pub mod sqlite;
 
 use crate::UnixTime;
 use imadm_api::admin::{Role, ServiceToken};
+
+/// One database holding everything a server runs on: `DataDir` keeps it as one
+/// `Arc<dyn Backend>`, and `AppState` as the trait objects of its areas.
+pub trait Backend:
+    Store + im::ImStore + notify::NotifyStore + keys::KeyStore + restore::BackupStore
+{
+    /// Use `rules` for the alerts of every event written from now on; the notification
+    /// routes stay as they are.
+    fn set_alert_rules(&self, rules: audit::AlertRules);
+    /// Queue alerts for `routes` from now on (the notification config, reloaded on SIGHUP).
+    fn set_notify_routes(&self, routes: Vec<notify::Route>);
+    /// `sqlite` or `postgresql` (`GET /admin/instance`).
+    fn kind(&self) -> &'static str;
+    /// Whether a read is quick enough to run on an async worker thread (a local file);
+    /// false for a backend whose calls wait on the network.
+    fn reads_inline(&self) -> bool;
+    /// The schema version the database is at (open migrates it to the latest one).
+    fn schema_version(&self) -> u32;
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

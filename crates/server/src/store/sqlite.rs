@@ -2036,6 +2036,28 @@ fn replace_codes(tx: &rusqlite::Transaction<'_>, id: i64, hashes: &[String]) -> 
     Ok(())
 }
 
+impl super::Backend for SqliteStore {
+    fn set_alert_rules(&self, rules: crate::store::audit::AlertRules) {
+        SqliteStore::set_alert_rules(self, rules)
+    }
+
+    fn set_notify_routes(&self, routes: Vec<super::notify::Route>) {
+        SqliteStore::set_notify_routes(self, routes)
+    }
+
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn reads_inline(&self) -> bool {
+        true
+    }
+
+    fn schema_version(&self) -> u32 {
+        SqliteStore::latest_version() as u32
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 //! ONLY` transaction, so it is one point in time while the instances keep writing; rows
 //! stream from the server (`query_raw`), never held whole. Table and column names, their
 //! order and the value types are SQLite's (BIGINT is an integer, TEXT text, BYTEA a blob),
-//! and the header carries SQLite's schema version ([`SQLITE_VERSION_OFFSET`]): an archive
+//! and the header carries SQLite's schema version ([`SQLITE_VERSIONS`](super::SQLITE_VERSIONS)): an archive
 //! says nothing about the store that wrote it.
 //!
 //! The restore runs SQLite's restore (`sqlite::backup`, `sqlite::merge`) on a scratch
@@ -50,10 +50,6 @@ use crate::store::restore::{
 };
 use crate::store::sqlite::backup::{self as lite, StoreRef};
 use crate::store::sqlite::scratch;
-
-/// PostgreSQL's schema version `v` is SQLite's `v + 12` (0001 is SQLite's 13 in one
-/// migration); archives carry SQLite's numbering.
-pub const SQLITE_VERSION_OFFSET: i64 = 12;
 
 /// Scratch directories of restores: `<prefix><pid>-<random>` in the temp dir.
 const SCRATCH_PREFIX: &str = "imadm-pg-restore-";
@@ -112,7 +108,13 @@ fn archive_version(c: &mut impl GenericClient) -> Result<i64, postgres::Error> {
     let v: i64 = c
         .query_one("SELECT COALESCE(max(version), 0) FROM imadm_schema", &[])?
         .try_get(0)?;
-    Ok(v + SQLITE_VERSION_OFFSET)
+    // A version this binary does not know was refused when the store opened.
+    Ok(usize::try_from(v)
+        .ok()
+        .and_then(|v| v.checked_sub(1))
+        .and_then(|i| super::SQLITE_VERSIONS.get(i))
+        .copied()
+        .unwrap_or(0))
 }
 
 /// Column `i` of `row` as the archive's (and SQLite's) value.
@@ -590,9 +592,7 @@ impl Staged<'_> {
             )
             .hint("see the server log; the live data was not changed")
         })?;
-        store
-            .epoch
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        store.bump_shared_epoch();
         drop(dir);
         Ok(report)
     }

@@ -1,13 +1,17 @@
-//! The PostgreSQL backend (issue #16, section 2; not complete: `imadm server` refuses to
-//! serve on it). [`PgStore`] connects from a libpq-style URL ([`connect`]), keeps a
+//! The PostgreSQL backend (issue #16; experimental: `imadm server` serves on it only with
+//! `IMADM_EXPERIMENTAL_POSTGRES=1`). [`PgStore`] connects from a libpq-style URL ([`connect`]), keeps a
 //! bounded pool, applies the versioned schema ([`MIGRATIONS`], refusing a newer one), and
 //! implements [`Store`](super::Store) (`store.rs`) with its supertraits
 //! [`IncidentStore`](super::incident::IncidentStore) (`incident.rs`) and
 //! [`PasskeyStore`](super::passkey::PasskeyStore) (`passkey.rs`), and
 //! [`NotifyStore`](super::notify::NotifyStore) (`notify.rs`) and
-//! [`KeyStore`](super::keys::KeyStore) (`keys.rs`), and
-//! [`BackupStore`](super::restore::BackupStore) (`backup.rs`). Still missing: `ImStore`,
-//! and with it the wiring in `lib.rs` that would let `AppState` run on it.
+//! [`KeyStore`](super::keys::KeyStore) (`keys.rs`), [`ImStore`](super::im::ImStore)
+//! (`im.rs`) and [`BackupStore`](super::restore::BackupStore) (`backup.rs`), and
+//! [`Backend`](super::Backend).
+//!
+//! Its calls wait on the network: `Backend::reads_inline` is false, so the request
+//! authentication that SQLite runs inline on an async worker runs under
+//! `block_in_place` here (the driver's own runtime cannot start on a worker).
 //!
 //! Driver: `postgres` (the synchronous client over `tokio-postgres`, both sfackler's and
 //! the de-facto standard) with `r2d2_postgres` for the pool and `tokio-postgres-rustls`
@@ -27,6 +31,7 @@
 mod audit;
 mod backup;
 pub mod connect;
+mod im;
 mod incident;
 mod keys;
 mod notify;
@@ -49,7 +54,16 @@ pub(crate) use audit::PgTx;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_passkeys.sql"),
+    include_str!("migrations/0003_im_id_bases.sql"),
+    include_str!("migrations/0004_epoch.sql"),
 ];
+
+/// The SQLite schema version that PostgreSQL version `i + 1` holds the same tables as:
+/// archives carry SQLite's numbering, whichever store wrote them, and a restore needs the
+/// archive's version to be the live one's. 0001 is SQLite's 13 in one migration; 0003 and
+/// 0004 change only PostgreSQL's own sequences. One entry per migration (checked by the
+/// array's length).
+pub(crate) const SQLITE_VERSIONS: [i64; MIGRATIONS.len()] = [13, 14, 14, 14];
 
 /// The tables of the PostgreSQL schema that are the backend's own machinery, not data:
 /// no class in `store::restore::TABLES`, never in a backup (the applied versions, and the
@@ -69,10 +83,11 @@ type Pool = r2d2::Pool<PostgresConnectionManager<MakeRustlsConnect>>;
 pub(crate) type Conn = r2d2::PooledConnection<PostgresConnectionManager<MakeRustlsConnect>>;
 
 pub struct PgStore {
-    pool: Pool,
-    /// Bumped after every write this process commits (see `Store::epoch`). Writes by
-    /// other instances do not move it yet (section 3 of the issue: LISTEN/NOTIFY).
-    epoch: AtomicU64,
+    /// Always `Some` until dropped (see `Drop`).
+    pool: Option<Pool>,
+    /// Values `epoch()` answers when the database cannot be read: each a new one, so
+    /// no cached lookup is trusted meanwhile.
+    unread_epoch: AtomicU64,
     rules: RwLock<Arc<crate::store::audit::AlertRules>>,
     /// The URL without its password.
     shown: String,
@@ -123,8 +138,8 @@ impl PgStore {
             .connection_timeout(CHECKOUT_TIMEOUT)
             .build_unchecked(manager);
         let store = PgStore {
-            pool,
-            epoch: AtomicU64::new(0),
+            pool: Some(pool),
+            unread_epoch: AtomicU64::new(1 << 63),
             rules: RwLock::new(Arc::default()),
             shown: target.shown,
         };
@@ -161,7 +176,11 @@ impl PgStore {
     }
 
     pub(crate) fn conn(&self) -> Result<Conn> {
-        Ok(self.pool.get()?)
+        let pool = self
+            .pool
+            .as_ref()
+            .ok_or_else(|| StoreError::Backend("closed".into()))?;
+        Ok(pool.get()?)
     }
 
     /// Run `f` in a write transaction that ends with the request's parked audit event
@@ -176,7 +195,7 @@ impl PgStore {
         };
         let wrote = crate::store::audit::write_pending(&tx, &self.alert_rules())?;
         tx.commit()?;
-        self.epoch.fetch_add(1, Ordering::SeqCst);
+        advance_epoch(&mut conn);
         if wrote {
             crate::store::audit::mark_written();
         }
@@ -190,8 +209,33 @@ impl PgStore {
         let tx = PgTx::new(conn.transaction()?);
         let out = f(&tx)?;
         tx.commit()?;
-        self.epoch.fetch_add(1, Ordering::SeqCst);
+        advance_epoch(&mut conn);
         Ok(out)
+    }
+
+    /// The shared epoch (`Store::epoch`): the `imadm_epoch` sequence's last value.
+    pub(crate) fn read_epoch(&self) -> u64 {
+        let read = || -> Result<i64> {
+            Ok(self
+                .conn()?
+                .query_one("SELECT last_value FROM imadm_epoch", &[])?
+                .try_get(0)?)
+        };
+        match read() {
+            Ok(v) => v as u64,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the store epoch; not trusting caches");
+                self.unread_epoch.fetch_add(1, Ordering::SeqCst)
+            }
+        }
+    }
+
+    /// Advance the shared epoch on a connection of its own (a restore, `bump_epoch`).
+    pub(crate) fn bump_shared_epoch(&self) {
+        match self.conn() {
+            Ok(mut conn) => advance_epoch(&mut conn),
+            Err(e) => tracing::error!(error = %e, "cannot advance the store epoch"),
+        }
     }
 
     fn sync_builtin_roles(&self) -> Result<()> {
@@ -248,6 +292,54 @@ fn migrate(conn: &mut postgres::Client) -> Result<()> {
     }
     tx.commit()?;
     Ok(())
+}
+
+/// Closing a connection blocks on the driver's own runtime, which cannot start on a
+/// thread already driving one: the server's last reference to the store goes away on an
+/// async worker (at shutdown the process aborted). The pool is dropped on a thread of its
+/// own instead.
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+    }
+}
+
+impl super::Backend for PgStore {
+    fn set_alert_rules(&self, rules: crate::store::audit::AlertRules) {
+        PgStore::set_alert_rules(self, rules)
+    }
+
+    fn set_notify_routes(&self, routes: Vec<super::notify::Route>) {
+        PgStore::set_notify_routes(self, routes)
+    }
+
+    fn kind(&self) -> &'static str {
+        "postgresql"
+    }
+
+    fn reads_inline(&self) -> bool {
+        false
+    }
+
+    fn schema_version(&self) -> u32 {
+        PgStore::latest_version() as u32
+    }
+}
+
+/// Advance the epoch shared by every instance, after a write committed: any instance's
+/// request that starts after this reads the new value, misses its cached lookups and
+/// reads the committed state (a logout or revoke through one instance is in force on
+/// the others' very next request). After the commit, not inside the transaction: a
+/// sequence is not transactional, and a reader seeing the new value before the commit
+/// could cache the old state under it. Reader and writer take no lock on it.
+fn advance_epoch(conn: &mut Conn) {
+    if let Err(e) = conn.execute("SELECT nextval('imadm_epoch')", &[]) {
+        // The write has committed; failing it now would misreport it. Other instances'
+        // caches stay as they were until the next write advances the epoch.
+        tracing::error!(error = %describe(&e), "cannot advance the store epoch after a write");
+    }
 }
 
 /// What a [`PgStore::write`] closure decided.

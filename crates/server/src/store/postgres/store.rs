@@ -13,8 +13,6 @@
 //! explicitly: the last-owner rule under an advisory lock ([`lock_owners`]), an alert's
 //! state change on its row, the audit chain on its head row (`audit.rs`).
 
-use std::sync::atomic::Ordering;
-
 use imadm_api::admin::{Role, ServiceToken};
 
 use super::passkey::lock_operator;
@@ -205,12 +203,14 @@ pub(super) fn audit_event_row(r: &postgres::Row) -> Result<imadm_api::audit::Aud
 }
 
 impl Store for PgStore {
+    /// One query: the epoch is shared by every instance on the database (`mod.rs`,
+    /// `advance_epoch`).
     fn epoch(&self) -> u64 {
-        self.epoch.load(Ordering::SeqCst)
+        self.read_epoch()
     }
 
     fn bump_epoch(&self) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
+        self.bump_shared_epoch()
     }
 
     fn setting(&self, key: &str) -> Result<Option<String>> {
@@ -1097,7 +1097,7 @@ impl Store for PgStore {
     fn audit_lag(&self, after: u64) -> Result<(u64, Option<i64>)> {
         let r = self.conn()?.query_one(
             "SELECT (SELECT max(seq) FROM audit_log),
-                    (SELECT at_ms FROM audit_log WHERE seq = $1 + 1)",
+                    (SELECT at_ms FROM audit_log WHERE seq = $1::BIGINT + 1)",
             &[&(after as i64)],
         )?;
         let (head, oldest): (Option<i64>, Option<i64>) = (r.try_get(0)?, r.try_get(1)?);
