@@ -444,3 +444,9 @@ pub enum AlertChanged {
     /// The alert's state (given) is not one of `from`; nothing changed.
     Refused(String),
 }
+
+/// `name` as a quoted SQL identifier (standard SQL, so the same on every backend): for
+/// the table and column names a snapshot or restore takes from the schema.
+pub(crate) fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}

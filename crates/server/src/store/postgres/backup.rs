@@ -70,9 +70,7 @@ fn pg_err(e: postgres::Error) -> ApiError {
     db_err(StoreError::from(e))
 }
 
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+use crate::store::quote_ident as quote;
 
 fn column_list(columns: &[String]) -> String {
     columns

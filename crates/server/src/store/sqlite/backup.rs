@@ -49,9 +49,7 @@ pub(crate) fn db_err(e: rusqlite::Error) -> ApiError {
         .hint("see the server log; the live data was not changed")
 }
 
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+use crate::store::quote_ident as quote;
 
 /// Tables a snapshot covers: all of the user's tables, not SQLite's internal ones.
 pub(crate) fn tables(conn: &Connection) -> rusqlite::Result<Vec<(String, Vec<String>)>> {

@@ -14,9 +14,7 @@ use super::SqliteStore;
 use super::backup::db_err;
 use crate::error::ApiError;
 
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+use crate::store::quote_ident as quote;
 
 fn column_list(columns: &[String]) -> String {
     columns
