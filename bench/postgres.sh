@@ -235,7 +235,7 @@ MADE=$(psql_ -t -A -c "SELECT count(*) FROM im_users WHERE username ~ '^[abc]_'"
 [[ $CREATES -ge $MADE ]] || die "$MADE users made but only $CREATES user.create events"
 
 # --- report --------------------------------------------------------------------------
-mean() { jq ".results[$2].mean" "$1"; }
+mean() { jq ".results[$2].mean * 1000 | round / 1000" "$1"; }
 ratio() { jq -n "$1 / $2 * 100 | round / 100"; }
 verdict() { if [[ $(jq -n "$1") == true ]]; then echo "met"; else echo "MISSED"; fi; }
 S_CLI=$(mean "$TMP/hf-sqlite.json" 0) S_DB=$(mean "$TMP/hf-sqlite.json" 1)

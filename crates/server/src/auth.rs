@@ -198,6 +198,50 @@ struct CachedSession {
     permissions: Vec<String>,
 }
 
+/// The caller a looked-up session makes, if it is still good at this moment.
+fn session_caller(found: Option<CachedSession>) -> Result<Caller, ApiError> {
+    let Some(CachedSession {
+        session,
+        operator,
+        permissions,
+        ..
+    }) = found
+    else {
+        return Err(ApiError::new(
+            codes::TOKEN_INVALID,
+            "the access token is not valid (unknown or rotated)",
+        )
+        .hint("log in again with `imadm auth login`"));
+    };
+    let t = now();
+    if session.revoked || session.absolute_expires_at <= t {
+        return Err(ApiError::new(
+            codes::TOKEN_INVALID,
+            "the session has ended (logged out, revoked or expired)",
+        )
+        .hint("log in again with `imadm auth login`"));
+    }
+    if session.access_expires_at <= t {
+        return Err(
+            ApiError::new(codes::TOKEN_EXPIRED, "the access token has expired")
+                .hint("refresh it with the refresh token, or log in again"),
+        );
+    }
+    if operator.disabled {
+        return Err(ApiError::new(
+            codes::ACCOUNT_DISABLED,
+            "this operator account is disabled",
+        ));
+    }
+    Ok(Caller {
+        operator,
+        session: Some(session),
+        token_id: None,
+        token_expires_at: None,
+        permissions,
+    })
+}
+
 /// Entries beyond this are dropped wholesale (a rebuild costs one lookup per session).
 const AUTH_CACHE_MAX: usize = 4096;
 
@@ -850,46 +894,23 @@ impl AppState {
                 }
             },
         };
-        let Some(CachedSession {
-            session,
-            operator,
-            permissions,
-            ..
-        }) = cached
-        else {
-            return Err(ApiError::new(
-                codes::TOKEN_INVALID,
-                "the access token is not valid (unknown or rotated)",
-            )
-            .hint("log in again with `imadm auth login`"));
-        };
-        let t = now();
-        if session.revoked || session.absolute_expires_at <= t {
-            return Err(ApiError::new(
-                codes::TOKEN_INVALID,
-                "the session has ended (logged out, revoked or expired)",
-            )
-            .hint("log in again with `imadm auth login`"));
+        session_caller(cached)
+    }
+
+    /// [`AppState::authenticate`] without the database, for a session access token whose
+    /// lookup is cached at `epoch` (read by the caller, before this): `None` when it needs
+    /// the database (not cached, or a service token).
+    pub fn authenticate_cached(
+        &self,
+        access_token: &str,
+        epoch: u64,
+    ) -> Option<Result<Caller, ApiError>> {
+        if access_token.starts_with(SERVICE_PREFIX) {
+            return None;
         }
-        if session.access_expires_at <= t {
-            return Err(
-                ApiError::new(codes::TOKEN_EXPIRED, "the access token has expired")
-                    .hint("refresh it with the refresh token, or log in again"),
-            );
-        }
-        if operator.disabled {
-            return Err(ApiError::new(
-                codes::ACCOUNT_DISABLED,
-                "this operator account is disabled",
-            ));
-        }
-        Ok(Caller {
-            operator,
-            session: Some(session),
-            token_id: None,
-            token_expires_at: None,
-            permissions,
-        })
+        let hash = secrets::token_hash(access_token);
+        let entry = self.auth_cache.get(&hash, epoch)?;
+        Some(session_caller(Some(entry)))
     }
 
     /// A service token acts with the intersection of its scopes and its creator's

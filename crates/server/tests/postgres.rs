@@ -1798,3 +1798,44 @@ fn audit_lag_reads_the_head_and_the_oldest_undelivered_event() {
     assert_eq!(head, 1);
     assert!(oldest.is_some());
 }
+
+/// The epoch a request with a cached session waits on (read on the async runtime, not the
+/// pool): it moves with every write at once, and after the database drops its connection
+/// one read falls back (a value no cached lookup holds, so the request takes the blocking
+/// path) and the next one reconnects.
+#[test]
+fn the_async_epoch_follows_writes_and_survives_a_dropped_connection() {
+    use imadm_server::store::Backend;
+    let Some(schema) = Schema::new() else { return };
+    // A name of its own, so this test terminates only its own connections.
+    let app = format!("epoch_{}", schema.name);
+    let store = PgStore::open(&format!("{}&application_name={app}", schema.url())).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let read = || rt.block_on(async { store.epoch_async().expect("async epoch").await });
+
+    let before = read();
+    assert_eq!(before, store.epoch());
+    store.append_audit(&event("alice", 0)).unwrap();
+    let after = read();
+    assert!(
+        after > before,
+        "a write moves the epoch: {before} -> {after}"
+    );
+    assert_eq!(after, store.epoch());
+
+    schema
+        .client()
+        .batch_execute(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{app}'"
+        ))
+        .unwrap();
+    let fallback = read();
+    assert!(
+        fallback >= 1 << 63,
+        "a failed read answers a value no cache holds, got {fallback}"
+    );
+    assert_eq!(read(), store.epoch(), "the next read reconnects");
+}

@@ -326,12 +326,20 @@ impl FromRequestParts<Shared> for AnySession {
         // pooled read connections are quick, and a second thread hop per request (auth,
         // then the handler) cost much of the throughput under load (bench/README.md).
         // A backend that waits on the network (PostgreSQL's client runs its own runtime)
-        // must not do so on an async worker: `block_in_place` hands the worker's other
-        // tasks on instead, without the hop.
+        // must not do so on an async worker: it reads the epoch asynchronously, which is
+        // all a cached session needs; anything else runs under `block_in_place`, which
+        // hands the worker's other tasks on instead, without the hop.
         let caller = if state.backend.reads_inline() {
             state.authenticate(&ctx, &token)?
         } else {
-            tokio::task::block_in_place(|| state.authenticate(&ctx, &token))?
+            let cached = match state.backend.epoch_async() {
+                Some(epoch) => state.authenticate_cached(&token, epoch.await),
+                None => None,
+            };
+            match cached {
+                Some(caller) => caller?,
+                None => tokio::task::block_in_place(|| state.authenticate(&ctx, &token))?,
+            }
         };
         Ok(AnySession(caller))
     }

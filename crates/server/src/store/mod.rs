@@ -35,6 +35,9 @@ pub mod sqlite;
 use crate::UnixTime;
 use imadm_api::admin::{Role, ServiceToken};
 
+/// [`Backend::epoch_async`]'s answer.
+pub type EpochFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = u64> + Send + 'a>>;
+
 /// One database holding everything a server runs on: `DataDir` keeps it as one
 /// `Arc<dyn Backend>`, and `AppState` as the trait objects of its areas.
 pub trait Backend:
@@ -50,6 +53,12 @@ pub trait Backend:
     /// Whether a read is quick enough to run on an async worker thread (a local file);
     /// false for a backend whose calls wait on the network.
     fn reads_inline(&self) -> bool;
+    /// For a backend that does not read inline: the epoch ([`Store::epoch`]) read without
+    /// blocking an async worker, so a request whose session is cached needs no thread
+    /// hand-off. `None`: read it on a blocking thread.
+    fn epoch_async(&self) -> Option<EpochFuture<'_>> {
+        None
+    }
     /// The schema version the database is at (open migrates it to the latest one).
     fn schema_version(&self) -> u32;
 }

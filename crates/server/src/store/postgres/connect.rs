@@ -21,6 +21,8 @@ use crate::store::{Result, StoreError};
 /// A parsed `--database` URL.
 pub struct Target {
     pub config: postgres::Config,
+    /// The same, for the async client (`epoch.rs`).
+    pub async_config: tokio_postgres::Config,
     pub tls: MakeRustlsConnect,
     /// The URL without its password, for logs and errors.
     pub shown: String,
@@ -60,7 +62,7 @@ pub fn target(url: &str) -> Result<Target> {
     } else {
         parsed.query_pairs_mut().clear().extend_pairs(rest);
     }
-    let mut config = postgres::Config::from_str(parsed.as_str())
+    let mut config = tokio_postgres::Config::from_str(parsed.as_str())
         .map_err(|e| usage(format!("bad database URL: {e}")))?;
     config.ssl_mode(match sslmode.as_deref() {
         None | Some("prefer" | "allow") => SslMode::Prefer,
@@ -90,7 +92,12 @@ pub fn target(url: &str) -> Result<Target> {
             .with_no_client_auth(),
     );
     let shown = shown(&parsed);
-    Ok(Target { config, tls, shown })
+    Ok(Target {
+        config: postgres::Config::from(config.clone()),
+        async_config: config,
+        tls,
+        shown,
+    })
 }
 
 /// `url` without its password or query.
@@ -112,7 +119,10 @@ fn roots(ca: Option<&Path>) -> Result<Arc<rustls::RootCertStore>> {
 /// The password the password file holds for `config`'s first host, port, database and
 /// user: `passfile=` in the URL, else `PGPASSFILE`, else `~/.pgpass`. Like libpq, a file
 /// others may read is ignored (with a warning, never its content).
-fn from_passfile(config: &postgres::Config, named: Option<PathBuf>) -> Result<Option<String>> {
+fn from_passfile(
+    config: &tokio_postgres::Config,
+    named: Option<PathBuf>,
+) -> Result<Option<String>> {
     let path = match named.or_else(|| std::env::var_os("PGPASSFILE").map(PathBuf::from)) {
         Some(p) => p,
         None => match std::env::var_os("HOME") {

@@ -197,7 +197,7 @@ impl ImStore for PgStore {
     fn im_users_page(&self, page_num: u32, page_size: u32) -> Result<Vec<ImUserRow>> {
         let offset = i64::from(page_num.max(1) - 1) * i64::from(page_size);
         rows(
-            self.conn()?.query(
+            self.read(
                 "SELECT user_id, username, disabled, created_at FROM im_users
                  ORDER BY user_id LIMIT $1 OFFSET $2",
                 &[&limit(page_size), &offset],
@@ -214,7 +214,7 @@ impl ImStore for PgStore {
     ) -> Result<Vec<ImUserRow>> {
         let disabled = disabled.map(i64::from);
         rows(
-            self.conn()?.query(
+            self.read(
                 "SELECT user_id, username, disabled, created_at FROM im_users
                  WHERE user_id > $1 AND ($3::BIGINT IS NULL OR disabled = $3)
                  ORDER BY user_id LIMIT $2",

@@ -12,7 +12,7 @@ use crate::store::{Result, StoreError};
 
 impl KeyStore for PgStore {
     fn sealed_counts(&self) -> Result<BTreeMap<Option<KeyId>, u64>> {
-        sealed_counts(&mut *self.conn()?)
+        sealed_counts(&mut **self.conn()?)
     }
 
     fn reseal_batch(

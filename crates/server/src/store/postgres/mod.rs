@@ -10,8 +10,9 @@
 //! [`Backend`](super::Backend).
 //!
 //! Its calls wait on the network: `Backend::reads_inline` is false, so the request
-//! authentication that SQLite runs inline on an async worker runs under
-//! `block_in_place` here (the driver's own runtime cannot start on a worker).
+//! authentication that SQLite runs inline on an async worker reads the shared epoch on
+//! the async runtime instead (`epoch.rs`, all a cached session needs) and otherwise runs
+//! under `block_in_place` (the driver's own runtime cannot start on a worker).
 //!
 //! Driver: `postgres` (the synchronous client over `tokio-postgres`, both sfackler's and
 //! the de-facto standard) with `r2d2_postgres` for the pool and `tokio-postgres-rustls`
@@ -31,11 +32,13 @@
 mod audit;
 mod backup;
 pub mod connect;
+mod epoch;
 mod im;
 mod incident;
 mod keys;
 mod notify;
 mod passkey;
+mod pool;
 mod store;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,7 +46,6 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use r2d2_postgres::{PostgresConnectionManager, r2d2};
-use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{Result, StoreError};
 
@@ -79,8 +81,8 @@ const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
 /// database apply the schema one after the other (the second finds it done).
 const MIGRATION_LOCK: i64 = 0x696d_6164_6d00_0001;
 
-type Pool = r2d2::Pool<PostgresConnectionManager<MakeRustlsConnect>>;
-pub(crate) type Conn = r2d2::PooledConnection<PostgresConnectionManager<MakeRustlsConnect>>;
+pub(crate) use pool::Conn;
+use pool::{Manager, Pool};
 
 pub struct PgStore {
     /// Always `Some` until dropped (see `Drop`).
@@ -88,6 +90,8 @@ pub struct PgStore {
     /// Values `epoch()` answers when the database cannot be read: each a new one, so
     /// no cached lookup is trusted meanwhile.
     unread_epoch: AtomicU64,
+    /// The epoch read on the async runtime (`epoch.rs`).
+    epoch: epoch::EpochReader,
     rules: RwLock<Arc<crate::store::audit::AlertRules>>,
     /// The URL without its password.
     shown: String,
@@ -131,7 +135,8 @@ impl PgStore {
         })?;
         migrate(&mut first)?;
         drop(first);
-        let manager = PostgresConnectionManager::new(target.config, target.tls);
+        let epoch = epoch::EpochReader::new(target.async_config, target.tls.clone());
+        let manager = Manager(PostgresConnectionManager::new(target.config, target.tls));
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
@@ -140,6 +145,7 @@ impl PgStore {
         let store = PgStore {
             pool: Some(pool),
             unread_epoch: AtomicU64::new(1 << 63),
+            epoch,
             rules: RwLock::new(Arc::default()),
             shown: target.shown,
         };
@@ -183,6 +189,18 @@ impl PgStore {
         Ok(pool.get()?)
     }
 
+    /// A per-request read through the connection's prepared statement (`pool.rs`): one
+    /// round trip instead of three.
+    pub(crate) fn read(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<postgres::Row>> {
+        let mut conn = self.conn()?;
+        let statement = conn.prepared(sql)?;
+        Ok(conn.query(&statement, params)?)
+    }
+
     /// Run `f` in a write transaction that ends with the request's parked audit event
     /// (fail-closed: if that insert fails, nothing `f` did commits). [`Done::Rollback`]
     /// commits nothing and records no event, like an early return on SQLite.
@@ -216,10 +234,11 @@ impl PgStore {
     /// The shared epoch (`Store::epoch`): the `imadm_epoch` sequence's last value.
     pub(crate) fn read_epoch(&self) -> u64 {
         let read = || -> Result<i64> {
-            Ok(self
-                .conn()?
-                .query_one("SELECT last_value FROM imadm_epoch", &[])?
-                .try_get(0)?)
+            let rows = self.read("SELECT last_value FROM imadm_epoch", &[])?;
+            let row = rows
+                .first()
+                .ok_or_else(|| StoreError::Backend("no epoch".into()))?;
+            Ok(row.try_get(0)?)
         };
         match read() {
             Ok(v) => v as u64,
@@ -321,6 +340,17 @@ impl super::Backend for PgStore {
 
     fn reads_inline(&self) -> bool {
         false
+    }
+
+    fn epoch_async(&self) -> Option<super::EpochFuture<'_>> {
+        Some(Box::pin(async {
+            match self.epoch.read().await {
+                Some(e) => e,
+                // Never a value a cached lookup holds: the caller authenticates the
+                // blocking way.
+                None => self.unread_epoch.fetch_add(1, Ordering::SeqCst),
+            }
+        }))
     }
 
     fn schema_version(&self) -> u32 {

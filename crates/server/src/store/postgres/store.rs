@@ -350,7 +350,7 @@ impl Store for PgStore {
     }
 
     fn operator_permissions(&self, id: i64) -> Result<Vec<String>> {
-        strings(self.conn()?.query(
+        strings(self.read(
             "SELECT DISTINCT rp.permission FROM operator_roles o
              JOIN role_permissions rp ON rp.role = o.role
              WHERE o.operator_id = $1 ORDER BY rp.permission",
