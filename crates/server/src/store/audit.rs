@@ -82,6 +82,16 @@ pub(crate) fn take_pending() -> Option<(NewAudit, bool)> {
     PENDING.with(|p| p.borrow_mut().take().map(|p| (p.event, p.written)))
 }
 
+/// Run `f` with no parked event: writes it makes (e.g. the PostgreSQL restore's private
+/// scratch SQLite store) must not record the request's event into a database that is
+/// then thrown away. The event is parked again afterwards, as unwritten as before.
+pub(crate) fn without_pending<T>(f: impl FnOnce() -> T) -> T {
+    let parked = PENDING.with(|p| p.borrow_mut().take());
+    let r = f();
+    PENDING.with(|p| *p.borrow_mut() = parked);
+    r
+}
+
 /// The parked event, if a write transaction has not recorded it yet.
 fn unwritten() -> Option<NewAudit> {
     PENDING.with(|p| {

@@ -631,6 +631,9 @@ impl BackupStore for PgStore {
         snapshot: SnapshotReader<'a>,
         opts: &RestoreOptions<'_>,
     ) -> Result<Box<dyn StagedRestore + 'a>, ApiError> {
-        Ok(Box::new(stage(self, snapshot, opts)?))
+        // Staging writes only the scratch store: the request's event is recorded by the
+        // install (into the scratch, then copied here) or, for a dry run, by the service.
+        let staged = crate::store::audit::without_pending(|| stage(self, snapshot, opts))?;
+        Ok(Box::new(staged))
     }
 }
