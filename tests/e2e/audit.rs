@@ -300,9 +300,7 @@ fn a_failing_audit_insert_fails_the_request_and_changes_nothing() {
     let mut last = None;
     let token = api.login_admin(&server, &mut last);
     let before = server.sql("SELECT count(*) FROM audit_log");
-    server.sql(
-        "CREATE TRIGGER inject BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'injected'); END",
-    );
+    server.fail_inserts("audit_log", "true");
 
     let code = fresh_code(&server.info.totp_secret, &mut last);
     let (st, env) = api.call(
@@ -323,7 +321,7 @@ fn a_failing_audit_insert_fails_the_request_and_changes_nothing() {
     );
     assert_ne!(env["code"], 200, "{st} {env}");
 
-    server.sql("DROP TRIGGER inject");
+    server.stop_failing_inserts("audit_log");
     assert_eq!(
         server
             .sql("SELECT count(*) FROM roles WHERE name = 'ghost'")

@@ -204,11 +204,7 @@ fn multi_page_export_is_complete_and_a_gap_fails_it() {
     let server = Server::start();
     server.login();
     // 25,000 chained events straight into the log (three pages of 10,000).
-    let out = run(server
-        .imadm()
-        .args(["__seed-audit", "25000", "--data-dir"])
-        .arg(&server.data_dir));
-    assert_success(&out);
+    server.seed_audit(25_000);
     let dir = server.tmp().join("pages");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("all.json");
@@ -230,9 +226,8 @@ fn multi_page_export_is_complete_and_a_gap_fails_it() {
     assert_success(&out);
 
     // A gap in the second page (bypassing the append-only trigger as an attacker with
-    // file access would): the export stops and names it, and writes no file.
-    server
-        .sql("DROP TRIGGER audit_log_append_only_delete; DELETE FROM audit_log WHERE seq = 15000;");
+    // database access would): the export stops and names it, and writes no file.
+    server.sql_past_append_only("audit_log", "DELETE FROM audit_log WHERE seq = 15000");
     let gap = dir.join("gap.json");
     let out = run(server.imadm().args(["audit", "export", "--out"]).arg(&gap));
     assert_error(&out, 8, "expected seq 15000");

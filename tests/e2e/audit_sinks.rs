@@ -13,14 +13,6 @@ use serde_json::Value;
 use crate::harness::*;
 use crate::rbac::Api;
 
-/// Append `n` chained events to the running server's log (as `audit_report.rs` does).
-fn seed(server: &Server, n: u64) {
-    assert_success(&run(server
-        .imadm()
-        .args(["__seed-audit", &n.to_string(), "--data-dir"])
-        .arg(&server.data_dir)));
-}
-
 /// `(newest seq of the log, seq every sink acknowledged)` straight from the database (a
 /// sink without a cursor yet counts as 0 only once another has one).
 fn positions(server: &Server) -> (u64, u64) {
@@ -103,7 +95,7 @@ fn file_sink_rotates_and_audit_verify_checks_the_set_naming_an_edit_or_a_gap() {
     let server = Server::start_with(&["--audit-sink", &spec]);
     server.login();
     // Four batches and more (a file rotates once a batch has taken it past 16 KiB).
-    seed(&server, 2000);
+    server.seed_audit(2000);
     // The export is audited too: an event the server itself writes after the seeded ones.
     let report = server.tmp().join("all.json");
     assert_success(&run(server
@@ -200,7 +192,7 @@ fn a_killed_server_resumes_delivery_and_the_sinks_miss_nothing() {
     let env = [("E2E_SINK_SECRET", secret.as_str())];
     let mut server = Server::start_with_env(&flags, &env);
     server.login();
-    seed(&server, 50_000);
+    server.seed_audit(50_000);
     // The sink notices new events through the server's own writes: log in again.
     server.login();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -422,7 +414,7 @@ fn https_sink_delivers_every_event_signed_in_order_through_an_outage() {
         &[("E2E_SINK_SECRET", &secret)],
     );
     server.login();
-    seed(&server, 1200);
+    server.seed_audit(1200);
     server.login();
     // A few refused attempts, then the receiver comes back.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -634,7 +626,7 @@ impl Drop for Rsyslog {
 fn syslog_receives_every_event(rsyslog: &Rsyslog, spec: &str) {
     let server = Server::start_with(&["--audit-sink", spec]);
     server.login();
-    seed(&server, 700);
+    server.seed_audit(700);
     server.login();
     let last = caught_up(&server);
     let report = server.tmp().join("all.json");
@@ -751,7 +743,7 @@ fn a_required_sink_beyond_its_bound_refuses_changes_until_it_catches_up() {
     );
     server.login();
     crate::users::create_user(&server, "before", &[]);
-    seed(&server, 50);
+    server.seed_audit(50);
     let s = wait_state(&server, "blocking");
     assert!(s["lag_events"].as_u64().unwrap() > 20, "{s}");
     assert_eq!(s["required"], true);
@@ -916,7 +908,7 @@ fn syslog_sink_delivers_everything_across_receiver_outages() {
     let _ = first.messages(last as usize);
     first.stop();
     // Down again: events meanwhile wait for the next receiver.
-    seed(&server, 300);
+    server.seed_audit(300);
     server.login();
     wait_failing(&server);
     let second = Rsyslog::start_on(None, port);

@@ -284,7 +284,7 @@ fn audit_chain_server_key_and_open_alerts_are_checked() {
         "a fresh alert is within the limit"
     );
     let old_ms = (now_secs() - 25 * 3600) * 1000;
-    server.sql(&format!("UPDATE alerts SET at_ms = {old_ms}"));
+    server.sql_past_append_only("alerts", &format!("UPDATE alerts SET at_ms = {old_ms}"));
     let (_, s, v) = check(&server, &pol);
     assert_eq!(failing(&s), ["alert-open-high"]);
     assert!(
@@ -309,10 +309,10 @@ fn audit_chain_server_key_and_open_alerts_are_checked() {
     let (code, s, v) = check(&server, &pol);
     assert_eq!((code, s["alert-open-high"].as_str()), (0, "pass"), "{v:#}");
 
-    // Someone with access to the database file edits an audit event: the chain breaks.
-    server.sql(
-        "DROP TRIGGER audit_log_append_only_update; \
-         UPDATE audit_log SET detail = 'tampered' WHERE seq = 1;",
+    // Someone with access to the database edits an audit event: the chain breaks.
+    server.sql_past_append_only(
+        "audit_log",
+        "UPDATE audit_log SET detail = 'tampered' WHERE seq = 1",
     );
     let (_, s, v) = check(&server, &relaxed);
     assert_eq!(failing(&s), ["audit-chain"]);

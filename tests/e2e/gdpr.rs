@@ -369,14 +369,11 @@ fn refused_or_broken_exports_exit_with_the_contract_codes_and_leave_no_file() {
     );
 
     // Fail-closed: when the export cannot be recorded, nothing is sent or written.
-    server.sql(
-        "CREATE TRIGGER inject BEFORE INSERT ON audit_log WHEN NEW.action = 'user.export' \
-         BEGIN SELECT RAISE(ABORT, 'injected'); END",
-    );
+    server.fail_inserts("audit_log", "NEW.action = 'user.export'");
     let out = run(&mut export("dave"));
     assert_error(&out, 1, "audit log could not be written");
     assert!(entries(&dir).is_empty(), "{:?}", entries(&dir));
-    server.sql("DROP TRIGGER inject");
+    server.stop_failing_inserts("audit_log");
     assert_success(&run(&mut export("dave")));
     assert_eq!(entries(&dir), vec![file.clone()]);
     std::fs::remove_file(&file).unwrap();

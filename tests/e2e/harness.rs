@@ -510,7 +510,10 @@ impl Server {
             .unwrap();
         let config_dir = tmp.path().join("config");
         let data_dir = tmp.path().join("data");
+        // On PostgreSQL `server init` and the server share one fresh database.
+        let pg = on_postgres().then(PgDatabase::create).flatten();
         let out = run(imadm_in(&tmp.path().join("init-config"))
+            .envs(pg.iter().flat_map(PgDatabase::env))
             .args([
                 "server",
                 "init",
@@ -539,6 +542,7 @@ impl Server {
             .arg(&certs.key)
             .arg("--config-dir")
             .arg(&config_dir)
+            .envs(pg.iter().flat_map(PgDatabase::env))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(std::fs::File::create(&stderr_path).unwrap()));
@@ -590,7 +594,7 @@ impl Server {
             last_step: Mutex::new(None),
             keyring_used: AtomicBool::new(false),
             tmp,
-            pg: None,
+            pg,
         }
     }
 
@@ -813,10 +817,7 @@ impl Server {
     /// Run SQL on the server's database (the `sqlite3` CLI, or on PostgreSQL the text
     /// protocol); rows as `a|b|c` lines, NULL as nothing, as `sqlite3` prints them.
     pub fn sql(&self, query: &str) -> String {
-        match &self.pg {
-            Some(pg) => pg.sql(query),
-            None => sql_at(&self.data_dir, query),
-        }
+        sql_on(&self.data_dir, self.pg.as_ref(), query)
     }
 
     /// Outcomes recorded in `auth_events`, oldest first.
@@ -1273,5 +1274,129 @@ impl CuttingProxy {
             }
         });
         CuttingProxy { port }
+    }
+}
+
+// ---- Store-neutral helpers: files and start-up (pgaudit) ----
+
+impl Server {
+    /// `imadm __seed-audit N`: append `n` chained events straight into the server's audit
+    /// log (its SQLite file, or its PostgreSQL database); the last seq.
+    pub fn seed_audit(&self, n: u64) -> u64 {
+        let out = run(self
+            .imadm()
+            .envs(self.pg.iter().flat_map(PgDatabase::env))
+            .args(["__seed-audit", &n.to_string(), "--data-dir"])
+            .arg(&self.data_dir));
+        assert_success(&out);
+        stdout(&out).trim().parse().unwrap()
+    }
+}
+
+impl Server {
+    /// Run `sql` on the server's database as someone with direct access to it would, past
+    /// the append-only triggers of `table` (tampering, or a test moving time back): on
+    /// SQLite the triggers are dropped (for good); on PostgreSQL the superuser's session
+    /// fires no triggers (`session_replication_role = replica`) for `sql` only.
+    pub fn sql_past_append_only(&self, table: &str, sql: &str) -> String {
+        match &self.pg {
+            Some(pg) => pg.sql(&format!(
+                "SET session_replication_role = replica; {sql}; RESET session_replication_role"
+            )),
+            None => self.sql(&format!(
+                "DROP TRIGGER IF EXISTS {table}_append_only_update; \
+                 DROP TRIGGER IF EXISTS {table}_append_only_delete; {sql}"
+            )),
+        }
+    }
+
+    /// Make every insert into `table` for which the SQL condition `when` (over `NEW`) holds
+    /// fail inside the server's own transaction, with the error `injected`: a trigger
+    /// raising an error (SQLite `RAISE(ABORT)`, a PL/pgSQL `RAISE EXCEPTION`).
+    /// [`Server::stop_failing_inserts`] removes it.
+    pub fn fail_inserts(&self, table: &str, when: &str) {
+        match &self.pg {
+            Some(pg) => pg.sql(&format!(
+                "CREATE OR REPLACE FUNCTION imadm_test_inject() RETURNS trigger \
+                 LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected'; END $$; \
+                 CREATE TRIGGER inject BEFORE INSERT ON {table} FOR EACH ROW \
+                 WHEN ({when}) EXECUTE FUNCTION imadm_test_inject()"
+            )),
+            None => self.sql(&format!(
+                "CREATE TRIGGER inject BEFORE INSERT ON {table} WHEN {when} \
+                 BEGIN SELECT RAISE(ABORT, 'injected'); END"
+            )),
+        };
+    }
+
+    /// Undo [`Server::fail_inserts`] on `table`.
+    pub fn stop_failing_inserts(&self, table: &str) {
+        match &self.pg {
+            Some(pg) => pg.sql(&format!("DROP TRIGGER inject ON {table}")),
+            None => self.sql("DROP TRIGGER inject"),
+        };
+    }
+
+    /// The files holding the server's data that contain `needle`: in its data dir, and on
+    /// PostgreSQL the files of its database in the cluster's data directory (after a
+    /// `CHECKPOINT`, so every committed page is on disk; the test cluster's user is a
+    /// superuser). The cluster's WAL is not searched: old row versions may remain there
+    /// until it is recycled.
+    pub fn stored_files_containing(&self, needle: &str) -> Vec<PathBuf> {
+        let mut hits = files_containing(&self.data_dir, needle);
+        if let Some(pg) = &self.pg {
+            let row = pg.sql(
+                "CHECKPOINT; SELECT current_setting('data_directory') || '/base/' || oid \
+                 FROM pg_database WHERE datname = current_database()",
+            );
+            let dir = PathBuf::from(row.trim());
+            assert!(dir.is_dir(), "{dir:?} is not the database's directory");
+            hits.extend(files_containing(&dir, needle));
+        }
+        hits
+    }
+}
+
+impl Server {
+    /// [`dev_server_cmd`] on this server's config and data dir and on its database (a
+    /// second server, expected to exit before serving).
+    pub fn dev_server_cmd(&self) -> assert_cmd::Command {
+        let mut cmd = dev_server_cmd(&self.config_dir, &self.data_dir);
+        cmd.envs(self.pg.iter().flat_map(PgDatabase::env));
+        cmd
+    }
+
+    /// SQL for the hex text of the binary expression `expr`, in the server's dialect.
+    pub fn sql_hex(&self, expr: &str) -> String {
+        sql_hex_on(self.pg.as_ref(), expr)
+    }
+
+    /// The files the store keeps in the data dir (SQLite's database, WAL and shared
+    /// memory; none on PostgreSQL).
+    pub fn store_files(&self) -> Vec<PathBuf> {
+        match self.pg {
+            Some(_) => Vec::new(),
+            None => ["imadm.db", "imadm.db-wal", "imadm.db-shm"]
+                .iter()
+                .map(|f| self.data_dir.join(f))
+                .collect(),
+        }
+    }
+}
+
+/// [`Server::sql`] without a running server: on `pg` if given, else on the SQLite file of
+/// `data_dir`.
+pub fn sql_on(data_dir: &Path, pg: Option<&PgDatabase>, query: &str) -> String {
+    match pg {
+        Some(pg) => pg.sql(query),
+        None => sql_at(data_dir, query),
+    }
+}
+
+/// [`Server::sql_hex`] for the store [`sql_on`] uses.
+pub fn sql_hex_on(pg: Option<&PgDatabase>, expr: &str) -> String {
+    match pg {
+        Some(_) => format!("encode({expr}, 'hex')"),
+        None => format!("lower(hex({expr}))"),
     }
 }

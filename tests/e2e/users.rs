@@ -9,8 +9,7 @@ use std::collections::HashSet;
 use serde_json::{Value, json};
 
 use crate::harness::{
-    Server, assert_error, assert_exit, assert_success, describe, files_containing, json_stdout,
-    run, stderr, stdout,
+    Server, assert_error, assert_exit, assert_success, describe, json_stdout, run, stderr, stdout,
 };
 
 /// A logged-in dev server.
@@ -394,7 +393,7 @@ fn profile_fields_group_names_and_messages_are_encrypted_at_rest() {
     assert_eq!(json_stdout(&out)["nick_name"], "NickPlainMarker");
     assert_eq!(g["data"]["name"], "GroupNameMarker");
 
-    // ...but nowhere in the database, its WAL or anything else in the data dir.
+    // ...but nowhere in the database's files or anything else in the data dir.
     for needle in [
         secret,
         "NickPlainMarker",
@@ -403,11 +402,11 @@ fn profile_fields_group_names_and_messages_are_encrypted_at_rest() {
         "GroupDescMarker",
         "GroupMessageMarker",
     ] {
-        let hits = files_containing(&server.data_dir, needle);
+        let hits = server.stored_files_containing(needle);
         assert!(hits.is_empty(), "{needle:?} in plaintext in {hits:?}");
     }
     // The control: usernames are not secret and are found, so the scan works.
-    assert!(!files_containing(&server.data_dir, "alice").is_empty());
+    assert!(!server.stored_files_containing("alice").is_empty());
 }
 
 #[test]
@@ -608,7 +607,8 @@ fn erase_leaves_no_trace_of_the_name_and_the_audit_chain_still_verifies() {
     // The row is a tombstone; the message row stays (bob's conversation keeps its shape)
     // with no content; the membership is gone.
     let row = server.sql(&format!(
-        "SELECT username, disabled, nick_name IS NULL, password_hash FROM im_users WHERE user_id = {zed}"
+        "SELECT username, disabled, CASE WHEN nick_name IS NULL THEN 1 ELSE 0 END, password_hash \
+         FROM im_users WHERE user_id = {zed}"
     ));
     assert_eq!(
         row.trim(),
@@ -633,9 +633,9 @@ fn erase_leaves_no_trace_of_the_name_and_the_audit_chain_still_verifies() {
             .trim(),
         "0"
     );
-    // The name is nowhere in the data dir: database, WAL, anything.
+    // The name is nowhere in the database's files or the data dir.
     assert_eq!(
-        files_containing(&server.data_dir, name),
+        server.stored_files_containing(name),
         Vec::<std::path::PathBuf>::new()
     );
     // The audit log names the user only by pseudonym, and records the erasure.

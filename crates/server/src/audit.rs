@@ -29,7 +29,6 @@ pub use crate::store::audit::{
     now_ms, parse_utc_offset, severity_rank,
 };
 use crate::store::audit::{set_pending, take_pending};
-pub use crate::store::sqlite::audit::seed;
 
 /// How many users a list-style event names before `+N more`.
 pub const LIST_TARGETS: usize = 20;
@@ -500,7 +499,7 @@ mod tests {
         let p = dir.path().join("imadm.db");
         use crate::store::Store;
         let store = crate::store::sqlite::SqliteStore::open(&p).unwrap();
-        crate::audit::seed(&p, 5, 1_764_000_000_000).unwrap();
+        crate::store::sqlite::audit::seed(&p, 5, 1_764_000_000_000).unwrap();
         // Nulls, escapes, non-ASCII and a control character.
         store
             .append_audit(&NewAudit {

@@ -349,6 +349,32 @@ fn open_postgres(url: &str) -> Result<store::postgres::PgStore, ServerError> {
     })
 }
 
+/// `imadm __seed-audit`: append `n` synthetic events to the audit log of the data dir's
+/// SQLite file, or of the PostgreSQL database `database` (a server must have run on it
+/// once). See [`store::audit::seed`]; the last seq.
+pub fn seed_audit(
+    path: &Path,
+    database: Option<&str>,
+    n: u64,
+    now_ms: i64,
+) -> Result<u64, ServerError> {
+    let seeded = match database {
+        Some(url) => store::postgres::seed(url, n, now_ms),
+        None => {
+            let db = path.join(DB_FILE);
+            if !db.exists() {
+                return Err(ServerError::new(
+                    ErrorKind::Usage,
+                    format!("{} does not exist", db.display()),
+                )
+                .hint("pass the data directory of a server started at least once"));
+            }
+            store::sqlite::audit::seed(&db, n, now_ms)
+        }
+    };
+    seeded.map_err(|e| ServerError::new(ErrorKind::Io, format!("cannot seed the audit log: {e}")))
+}
+
 fn setting_or_create(
     store: &dyn Store,
     key: &str,

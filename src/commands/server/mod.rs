@@ -279,7 +279,7 @@ pub struct InitArgs {
     pub database: Option<String>,
 }
 
-fn server_error(e: ServerError) -> CliError {
+pub(crate) fn server_error(e: ServerError) -> CliError {
     let kind = match e.kind {
         ErrorKind::Usage => Kind::Usage,
         ErrorKind::Conflict => Kind::Conflict,
@@ -296,7 +296,7 @@ fn server_error(e: ServerError) -> CliError {
 /// `IMADM_EXPERIMENTAL_POSTGRES=1`: the backend has no backups yet). Read by hand rather
 /// than by clap's `env`: a password may come from the environment but never from argv
 /// (`ps` shows it), and no message repeats it.
-fn database_url(flag: &Option<String>) -> Result<Option<String>> {
+pub(crate) fn database_url(flag: &Option<String>) -> Result<Option<String>> {
     let url = match (flag, std::env::var(DATABASE_URL_ENV)) {
         (Some(url), _) => {
             if url::Url::parse(url).is_ok_and(|u| u.password().is_some()) {

@@ -200,6 +200,39 @@ pub(crate) fn insert(
     Ok(seq)
 }
 
+/// Append `n` synthetic events (`imadm __seed-audit`, for bench/audit.sh and the tests
+/// that need a long log) at the end of the chain inside the open write transaction `tx`,
+/// continuing it exactly as [`insert`] does; their times run up to `now_ms`. Alert rules
+/// are not evaluated. Returns the last seq.
+pub(crate) fn seed(tx: &dyn AuditTx, n: u64, now_ms: i64) -> Result<u64> {
+    const ACTIONS: &[&str] = &["auth.login", "user.create", "message.read", "role.update"];
+    let (mut seq, mut prev) = match tx.audit_head()? {
+        Some((s, _, h)) => (s, parse_hash(&h).unwrap_or(GENESIS)),
+        None => (0, GENESIS),
+    };
+    for i in 0..n {
+        seq += 1;
+        let at_ms = now_ms - (n - i) as i64;
+        let mut ev = AuditEvent {
+            seq,
+            at: format_at(at_ms),
+            actor_type: "operator".into(),
+            actor: format!("op{}", i % 50),
+            source: Some(format!("10.0.{}.{}", (i / 250) % 250, i % 250)),
+            action: ACTIONS[(i % 4) as usize].into(),
+            target: Some(format!("user:u{i}")),
+            outcome: if i % 7 == 0 { "failure" } else { "success" }.into(),
+            request_id: Some(format!("seed-{i}")),
+            detail: None,
+            hash: String::new(),
+        };
+        prev = chain_next(&prev, &ev.leaf());
+        ev.hash = hash_hex(&prev);
+        tx.write_audit_row(at_ms, &ev)?;
+    }
+    Ok(seq)
+}
+
 /// A count rule's threshold: `count` events within `window_ms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Threshold {

@@ -1,5 +1,6 @@
 //! The PostgreSQL side of the audit log: [`PgTx`], a write transaction that is also the
-//! [`AuditTx`] the chain append (`store::audit::insert`) and the alert rules run over.
+//! [`AuditTx`] the chain append (`store::audit::insert`) and the alert rules run over;
+//! [`seed`], the synthetic events of `imadm __seed-audit`.
 //!
 //! The chain's order across connections and instances: [`AuditTx::audit_head`] first
 //! locks the one `audit_chain_head` row (`SELECT … FOR UPDATE`), then reads the newest
@@ -51,6 +52,18 @@ impl<'a> PgTx<'a> {
     pub(crate) fn query_one(&self, sql: &str, params: Params<'_>) -> Result<postgres::Row> {
         Ok(self.0.borrow_mut().query_one(sql, params)?)
     }
+}
+
+/// [`crate::store::audit::seed`] into the database at `url` (a connection of its own, no
+/// migrations: the server must have created the schema), in one transaction that holds
+/// the chain head's lock like every appender.
+pub fn seed(url: &str, n: u64, now_ms: i64) -> Result<u64> {
+    let target = super::connect::target(url)?;
+    let mut client = target.config.connect(target.tls)?;
+    let tx = PgTx::new(client.transaction()?);
+    let last = crate::store::audit::seed(&tx, n, now_ms)?;
+    tx.commit()?;
+    Ok(last)
 }
 
 impl AuditTx for PgTx<'_> {

@@ -50,6 +50,7 @@ use r2d2_postgres::{PostgresConnectionManager, r2d2};
 use super::{Result, StoreError};
 
 pub(crate) use audit::PgTx;
+pub use audit::seed;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`; each one is a file, applied
 /// with its version row in one transaction.

@@ -1,8 +1,8 @@
 //! The SQLite side of the audit log: [`AuditTx`] on a connection inside its write
 //! transaction, [`commit`] (every write transaction of the SQLite stores ends in it, so
-//! the request's parked event commits with its changes), and the bench's [`seed`].
+//! the request's parked event commits with its changes), and the database file's [`seed`].
 
-use imadm_api::audit::{AuditEvent, GENESIS, chain_next, format_at, hash_hex, parse_hash};
+use imadm_api::audit::AuditEvent;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::store::Result;
@@ -135,51 +135,17 @@ pub(crate) fn write_row(conn: &Connection, at_ms: i64, ev: &AuditEvent) -> rusql
     Ok(())
 }
 
-/// Append `n` synthetic events (for bench/audit.sh's `imadm __seed-audit`) to the audit
-/// log of the database at `db`, continuing its chain exactly as `store::audit::insert` does, in one
-/// transaction. The server must be stopped. Alert rules are not evaluated.
-pub fn seed(db: &std::path::Path, n: u64, now_ms: i64) -> rusqlite::Result<u64> {
+/// [`crate::store::audit::seed`] into the database file `db`, in one transaction that
+/// takes the write lock before reading the chain's end.
+pub fn seed(db: &std::path::Path, n: u64, now_ms: i64) -> Result<u64> {
     let mut conn = Connection::open(db)?;
     // The server may be running and writing (its audit sinks move their cursors): wait
-    // for it, and take the write lock before reading the chain's end.
+    // for it.
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let last: Option<(i64, String)> = tx
-        .query_row(
-            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let (mut seq, mut prev) = match last {
-        Some((s, h)) => (s as u64, parse_hash(&h).unwrap_or(GENESIS)),
-        None => (0, GENESIS),
-    };
-    {
-        const ACTIONS: &[&str] = &["auth.login", "user.create", "message.read", "role.update"];
-        for i in 0..n {
-            seq += 1;
-            let at_ms = now_ms - (n - i) as i64;
-            let mut ev = AuditEvent {
-                seq,
-                at: format_at(at_ms),
-                actor_type: "operator".into(),
-                actor: format!("op{}", i % 50),
-                source: Some(format!("10.0.{}.{}", (i / 250) % 250, i % 250)),
-                action: ACTIONS[(i % 4) as usize].into(),
-                target: Some(format!("user:u{i}")),
-                outcome: if i % 7 == 0 { "failure" } else { "success" }.into(),
-                request_id: Some(format!("seed-{i}")),
-                detail: None,
-                hash: String::new(),
-            };
-            prev = chain_next(&prev, &ev.leaf());
-            ev.hash = hash_hex(&prev);
-            write_row(&tx, at_ms, &ev)?;
-        }
-    }
+    let last = crate::store::audit::seed(&*tx, n, now_ms)?;
     tx.commit()?;
-    Ok(seq)
+    Ok(last)
 }
 
 #[cfg(test)]
