@@ -131,7 +131,8 @@ struct Instance {
 }
 
 impl Instance {
-    fn beside(a: &Server) -> Instance {
+    /// The second instance, with `extra` flags (e.g. the same alert thresholds as `a`).
+    fn beside(a: &Server, extra: &[&str]) -> Instance {
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("data");
         std::fs::create_dir(&data).unwrap();
@@ -164,6 +165,7 @@ impl Instance {
             .arg(&certs.key)
             .arg("--config-dir")
             .arg(tmp.path().join("config"))
+            .args(extra)
             .envs(a.pg.as_ref().unwrap().env())
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
@@ -220,13 +222,31 @@ impl Instance {
 
     /// `GET path` with `token` for app `app_id`: (HTTP status, the body's `code`).
     fn get(&self, path: &str, app_id: &str, token: &str) -> (u16, i64) {
-        let r = self
+        self.send("GET", path, app_id, Some(token), None)
+    }
+
+    /// `method path` with `token` (if any) and a JSON `body` (if any): (HTTP status, the
+    /// body's `code`).
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        app_id: &str,
+        token: Option<&str>,
+        body: Option<&serde_json::Value>,
+    ) -> (u16, i64) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut rb = self
             .client
-            .get(format!("{}{path}", self.url))
-            .header("app_id", app_id)
-            .header("access-token", token)
-            .send()
-            .unwrap();
+            .request(method, format!("{}{path}", self.url))
+            .header("app_id", app_id);
+        if let Some(t) = token {
+            rb = rb.header("access-token", t);
+        }
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        let r = rb.send().unwrap();
         let status = r.status().as_u16();
         let body: serde_json::Value = r.json().unwrap_or_default();
         (status, body["code"].as_i64().unwrap_or(0))
@@ -249,7 +269,7 @@ fn two_instances_on_one_database_share_revocations_and_one_audit_chain() {
     let a = Server::start_on(pg, &[]);
     a.login();
     let token = a.token();
-    let b = Instance::beside(&a);
+    let b = Instance::beside(&a, &[]);
     let info_a = Instance::instance_info(&a.https_client(), &a.info.server, &a.info.app_id, &token);
     let info_b = Instance::instance_info(&b.client, &b.url, &a.info.app_id, &token);
     assert_eq!(info_a["store"], "postgresql", "{info_a}");
@@ -356,5 +376,274 @@ fn two_instances_on_one_database_share_revocations_and_one_audit_chain() {
         (status, code),
         (401, i64::from(imadm_api::codes::TOKEN_INVALID)),
         "B still accepted a session logged out through A"
+    );
+}
+
+/// Issue #16 section 3: a change made through one instance is in force on the other's
+/// very next request (the window is zero requests): a permission granted then revoked, a
+/// role losing a permission, an operator disabled (its open session), `operator
+/// reset-mfa`. (A service token revoked and a logout:
+/// `two_instances_on_one_database_share_revocations_and_one_audit_chain`.) Every check
+/// on B comes after B answered the same request at least once (its cache is warm).
+#[test]
+fn a_change_through_one_instance_is_in_force_on_the_others_very_next_request() {
+    let Some(pg) = PgDatabase::create() else {
+        eprintln!("IMADM_TEST_PG unset: PostgreSQL e2e test skipped");
+        return;
+    };
+    let a = Server::start_on(
+        pg,
+        &[
+            "--seed-operator",
+            "sup:support",
+            "--seed-operator",
+            "aud:auditor",
+            "--seed-operator",
+            "own2:owner",
+            "--seed-operator",
+            "own3:owner",
+        ],
+    );
+    a.login();
+    let b = Instance::beside(&a, &[]);
+    let app = a.info.app_id.clone();
+    let creds = crate::rbac::seeded(&a);
+    let api = crate::rbac::Api::new(&a);
+    let (pw, secret) = &creds["support"];
+    let sup = api.login("sup", pw, secret);
+    let (pw, secret) = &creds["auditor"];
+    let aud = api.login("aud", pw, secret);
+    let roles_on_b = |token: &str| b.get("/admin/roles", &app, token).0;
+
+    // Step-ups by three owners in turn, so no one waits for a fresh TOTP step.
+    let mut owners = [
+        crate::rbac::Acting::login(&a, "own2"),
+        crate::rbac::Acting::login(&a, "own3"),
+    ];
+    let mut turn = 0;
+    let mut on_a = |args: &[&str]| {
+        turn += 1;
+        let out = match turn % 3 {
+            0 => run(a.imadm().args(args).args(["--otp", &a.next_code()])),
+            n => {
+                let o = &mut owners[n - 1];
+                let code = o.code();
+                o.run(&[args, &["--otp", code.as_str()][..]].concat())
+            }
+        };
+        assert_success(&out);
+    };
+
+    // A grant, then a revoke.
+    assert_eq!(roles_on_b(&sup), 403, "support has no role:read");
+    assert_eq!(roles_on_b(&sup), 403);
+    on_a(&[
+        "role",
+        "create",
+        "reader",
+        "--permission",
+        "role:read",
+        "--permission",
+        "operator:read",
+    ]);
+    on_a(&["operator", "grant", "sup", "reader"]);
+    assert_eq!(roles_on_b(&sup), 200, "B missed a grant made on A");
+    assert_eq!(roles_on_b(&sup), 200);
+    on_a(&["operator", "revoke", "sup", "reader"]);
+    assert_eq!(roles_on_b(&sup), 403, "B missed a revoke made on A");
+
+    // A role losing a permission.
+    on_a(&["operator", "grant", "sup", "reader"]);
+    assert_eq!(roles_on_b(&sup), 200);
+    assert_eq!(roles_on_b(&sup), 200);
+    on_a(&["role", "update", "reader", "--remove", "role:read"]);
+    assert_eq!(
+        roles_on_b(&sup),
+        403,
+        "B missed a permission removed from a role on A"
+    );
+
+    // An operator disabled: its open session ends.
+    assert_eq!(b.get("/admin/permissions", &app, &sup).0, 200);
+    assert_eq!(b.get("/admin/permissions", &app, &sup).0, 200);
+    on_a(&["operator", "disable", "sup", "--yes"]);
+    assert_ne!(
+        b.get("/admin/permissions", &app, &sup).0,
+        200,
+        "B still served an operator disabled on A"
+    );
+
+    // `operator reset-mfa` ends the operator's sessions.
+    assert_eq!(roles_on_b(&aud), 200, "auditors read roles");
+    assert_eq!(roles_on_b(&aud), 200);
+    on_a(&["operator", "reset-mfa", "aud", "--yes"]);
+    assert_ne!(
+        roles_on_b(&aud),
+        200,
+        "B still served a session that reset-mfa on A ended"
+    );
+}
+
+/// Issue #16 section 3: the alert rules count events on every instance (they count the
+/// shared audit log inside the writing transaction), so failures split between A and B
+/// raise the alert at exactly the threshold, once; and so do sensitive reads.
+#[test]
+fn alerts_count_the_events_of_every_instance() {
+    let Some(pg) = PgDatabase::create() else {
+        eprintln!("IMADM_TEST_PG unset: PostgreSQL e2e test skipped");
+        return;
+    };
+    let rules = [
+        "--alert-login-failures",
+        "3/10m",
+        "--alert-read-burst",
+        "3/2m",
+    ];
+    let a = Server::start_on(
+        pg,
+        &[&["--seed-operator", "victim:support"][..], &rules].concat(),
+    );
+    a.login();
+    let b = Instance::beside(&a, &rules);
+    let app = a.info.app_id.clone();
+    let api = crate::rbac::Api::new(&a);
+    let alerts = |rule: &str| -> Vec<String> {
+        a.sql(&format!(
+            "SELECT severity || ' ' || actor || ' ' || detail FROM alerts WHERE rule = '{rule}'"
+        ))
+        .lines()
+        .map(str::to_owned)
+        .collect()
+    };
+    let wrong = serde_json::json!({"username": "victim", "password": "wrong-password-1"});
+    let fail_on_a = || {
+        let (st, env) = api.call("POST", "/admin/auth/login", None, None, Some(&wrong));
+        assert_eq!(st, 401, "{env}");
+    };
+    let fail_on_b = || {
+        let (st, _) = b.send("POST", "/admin/auth/login", &app, None, Some(&wrong));
+        assert_eq!(st, 401);
+    };
+    fail_on_a();
+    fail_on_b();
+    assert!(alerts("login_failures").is_empty(), "two are below three");
+    fail_on_a();
+    assert_eq!(
+        alerts("login_failures"),
+        ["medium victim 3 failed logins within 10m"],
+        "the third failure, on A after one on B, reaches the threshold"
+    );
+    fail_on_b();
+    assert_eq!(alerts("login_failures").len(), 1, "raised once");
+
+    let token = a.token();
+    let export = serde_json::json!({});
+    let read_on_a = || {
+        let (st, env) = api.call(
+            "POST",
+            "/admin/audit/export",
+            Some(&token),
+            None,
+            Some(&export),
+        );
+        assert_eq!(st, 200, "{env}");
+    };
+    read_on_a();
+    let (st, _) = b.send(
+        "POST",
+        "/admin/audit/export",
+        &app,
+        Some(&token),
+        Some(&export),
+    );
+    assert_eq!(st, 200);
+    assert!(alerts("sensitive_read_burst").is_empty());
+    read_on_a();
+    assert_eq!(
+        alerts("sensitive_read_burst"),
+        [format!(
+            "high {} 3 sensitive reads within 2m",
+            a.info.username
+        )]
+    );
+}
+
+/// The offline rotations work on one data dir's keys, which every instance on a
+/// PostgreSQL database holds a copy of: refused when a database URL is set.
+#[test]
+fn offline_key_rotations_are_refused_with_a_database_url() {
+    for command in ["rotate-key", "rotate-audit-key"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = run(imadm_in(dir.path())
+            .args(["server", command, "--data-dir"])
+            .arg(dir.path().join("data"))
+            .env("IMADM_DATABASE_URL", "postgres://app@127.0.0.1:1/imadm"));
+        assert_error(
+            &out,
+            2,
+            &format!("{command} does not support PostgreSQL yet"),
+        );
+        assert!(
+            !dir.path().join("data").exists(),
+            "{command} touched the data dir"
+        );
+    }
+}
+
+/// Online rotations on PostgreSQL would reach the one instance that ran them: refused
+/// (before step-up, so the code is not spent), recorded as failures, keys unchanged.
+#[test]
+fn online_key_rotations_are_refused_on_postgresql() {
+    let Some(pg) = PgDatabase::create() else {
+        eprintln!("IMADM_TEST_PG unset: PostgreSQL e2e test skipped");
+        return;
+    };
+    let a = Server::start_on(pg, &[]);
+    a.login();
+    let token = a.token();
+    let api = crate::rbac::Api::new(&a);
+    let key_d = std::fs::read_dir(a.data_dir.join("server.key.d"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    for (path, what) in [
+        ("/admin/keys/rotate", "the server key"),
+        ("/admin/keys/rotate-audit", "the audit signing key"),
+    ] {
+        let code = a.next_code();
+        let (st, env) = api.call(
+            "POST",
+            path,
+            Some(&token),
+            Some(&code),
+            Some(&serde_json::json!({})),
+        );
+        assert_eq!(st, 409, "{env}");
+        assert_eq!(env["code"], imadm_api::codes::CONFLICT, "{env}");
+        let msg = env["message"].as_str().unwrap_or_default();
+        assert!(
+            msg.contains(&format!("rotating {what} is not supported on PostgreSQL")),
+            "{env}"
+        );
+        assert!(
+            env["data"]["hint"].as_str().is_some_and(|h| !h.is_empty()),
+            "{env}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(a.data_dir.join("server.key.d"))
+            .map(|d| d.count())
+            .unwrap_or(0),
+        key_d,
+        "a key was added"
+    );
+    assert!(
+        !a.data_dir
+            .join("audit.key.d")
+            .join("handoffs.json")
+            .exists()
+    );
+    assert_eq!(
+        a.sql("SELECT outcome FROM audit_log WHERE action LIKE 'keys.%' ORDER BY seq"),
+        "failure\nfailure\n"
     );
 }

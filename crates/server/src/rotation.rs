@@ -13,6 +13,11 @@
 //! The audit signing key rotates too (`POST /admin/keys/rotate-audit`, same permission
 //! and step-up, audited `keys.rotate_audit`; offline `crate::rotate_audit_key`): `audit::AuditKey::rotate` signs
 //! a hand-off to the new key with the old one, which pinned clients follow.
+//!
+//! On PostgreSQL both online rotations are refused ([`AppState::refuse_shared_keyring`]):
+//! every instance on the database has its own copy of the keyrings in its data dir, and a
+//! rotation on one would leave the others sealing under, or unable to unseal with, keys
+//! they do not hold.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -188,6 +193,7 @@ impl AppState {
         let event = self.audit_event(ctx, Some(c), "keys.rotate", None);
         self.audited(event, || {
             c.require("keys:rotate")?;
+            self.refuse_shared_keyring("the server key")?;
             self.step_up(ctx, c, otp, "rotating the server key")?;
             let previous = self.key.active().id();
             let active = self.key.rotate().map_err(|e| {
@@ -204,6 +210,23 @@ impl AppState {
                 previous: previous.to_string(),
             })
         })
+    }
+
+    /// A rotation of `what` on a store several instances may share (PostgreSQL), before
+    /// step-up so the caller's code is not spent on it.
+    fn refuse_shared_keyring(&self, what: &str) -> Result<(), ApiError> {
+        if self.backend.kind() == "sqlite" {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            codes::CONFLICT,
+            format!(
+                "rotating {what} is not supported on PostgreSQL yet: every instance keeps \
+                 its own copy of the keys in its data dir, and a rotation would reach this \
+                 one only"
+            ),
+        )
+        .hint("keep the current keys for now (README \"PostgreSQL (experimental)\")"))
     }
 
     /// `GET /admin/keys/audit-handoffs` (`audit:read`, like checkpoints): every rotation of
@@ -225,6 +248,7 @@ impl AppState {
         let event = self.audit_event(ctx, Some(c), "keys.rotate_audit", None);
         self.audited(event, || {
             c.require("keys:rotate")?;
+            self.refuse_shared_keyring("the audit signing key")?;
             self.step_up(ctx, c, otp, "rotating the audit signing key")?;
             let (seq, head) = self
                 .store

@@ -326,15 +326,17 @@ pub(crate) fn database_url(flag: &Option<String>) -> Result<Option<String>> {
 }
 
 /// `rotate-key` and `rotate-audit-key` work on one data dir's keys: with PostgreSQL every
-/// instance has its own copy of them, which a rotation in one dir would leave behind.
+/// instance has its own copy of them, which a rotation in one dir would leave behind (the
+/// server refuses the online rotations there too, `rotation.rs`).
 fn refuse_database(command: &str) -> Result<()> {
     if std::env::var(DATABASE_URL_ENV).is_ok_and(|u| !u.is_empty()) {
         return Err(CliError::usage(format!(
             "{command} does not support PostgreSQL yet ({DATABASE_URL_ENV} is set)"
         ))
         .hint(
-            "every instance's data dir holds its own copy of the keys; rotate online \
-             (POST /admin/keys/rotate, /admin/keys/rotate-audit) instead",
+            "every instance's data dir holds its own copy of the keys, which a rotation \
+             in one would leave behind; keep the current keys for now (README \
+             \"PostgreSQL (experimental)\")",
         ));
     }
     Ok(())
