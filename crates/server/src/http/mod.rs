@@ -338,7 +338,7 @@ impl FromRequestParts<Shared> for AnySession {
             };
             match cached {
                 Some(caller) => caller?,
-                None => tokio::task::block_in_place(|| state.authenticate(&ctx, &token))?,
+                None => store_read(state, || state.authenticate(&ctx, &token))?,
             }
         };
         Ok(AnySession(caller))
@@ -370,6 +370,17 @@ impl FromRequestParts<Shared> for Authed {
     }
 }
 
+/// A store read made in an extractor, on an async worker: inline on a backend that reads a
+/// local file, else under `block_in_place` (PostgreSQL's blocking client panics when it
+/// waits on a worker, which dropped the connection without an answer).
+fn store_read<T>(state: &Shared, read: impl FnOnce() -> T) -> T {
+    if state.backend.reads_inline() {
+        read()
+    } else {
+        tokio::task::block_in_place(read)
+    }
+}
+
 /// A session of an operator whose role needs passkeys (`--require-passkey-for`) may only
 /// enrol one until it has one; the restriction lapses as soon as a passkey is stored.
 fn refuse_until_passkey(state: &Shared, caller: &Caller) -> Result<(), ApiError> {
@@ -377,7 +388,7 @@ fn refuse_until_passkey(state: &Shared, caller: &Caller) -> Result<(), ApiError>
         .restrictions()
         .iter()
         .any(|x| x == imadm_api::auth::RESTRICTION_PASSKEY_ENROLL);
-    if restricted && state.store.passkeys(caller.operator.id)?.is_empty() {
+    if restricted && store_read(state, || state.store.passkeys(caller.operator.id))?.is_empty() {
         return Err(ApiError::new(
             codes::MFA_ENROLLMENT_REQUIRED,
             "a role of this operator needs a passkey: enrol one before doing anything else",
