@@ -2405,7 +2405,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand --version 'Print version'
         }
         &'imadm;__seed-audit'= {
-            cand --data-dir 'The server''s data directory (holding imadm.db); the server must be stopped'
+            cand --data-dir 'The server''s data directory (holding imadm.db; with IMADM_DATABASE_URL, that database instead)'
             cand --profile 'Saved server profile to use'
             cand --server 'Admin API base URL (https only)'
             cand --app-id 'Lanying app id, sent as the `app_id` header'

@@ -2120,7 +2120,7 @@ complete -c imadm -n "__fish_imadm_using_subcommand __synth-audit-report" -s v -
 complete -c imadm -n "__fish_imadm_using_subcommand __synth-audit-report" -s q -l quiet -d 'Fewer messages on stderr'
 complete -c imadm -n "__fish_imadm_using_subcommand __synth-audit-report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c imadm -n "__fish_imadm_using_subcommand __synth-audit-report" -s V -l version -d 'Print version'
-complete -c imadm -n "__fish_imadm_using_subcommand __seed-audit" -l data-dir -d 'The server\'s data directory (holding imadm.db); the server must be stopped' -r -F
+complete -c imadm -n "__fish_imadm_using_subcommand __seed-audit" -l data-dir -d 'The server\'s data directory (holding imadm.db; with IMADM_DATABASE_URL, that database instead)' -r -F
 complete -c imadm -n "__fish_imadm_using_subcommand __seed-audit" -l profile -d 'Saved server profile to use' -r
 complete -c imadm -n "__fish_imadm_using_subcommand __seed-audit" -l server -d 'Admin API base URL (https only)' -r
 complete -c imadm -n "__fish_imadm_using_subcommand __seed-audit" -l app-id -d 'Lanying app id, sent as the `app_id` header' -r
