@@ -463,12 +463,13 @@ fn a_change_through_one_instance_is_in_force_on_the_others_very_next_request() {
         "B missed a permission removed from a role on A"
     );
 
-    // An operator disabled: its open session ends.
-    assert_eq!(b.get("/admin/permissions", &app, &sup).0, 200);
-    assert_eq!(b.get("/admin/permissions", &app, &sup).0, 200);
+    // An operator disabled: its open session ends. (`/admin/operators`: sup keeps
+    // operator:read through `reader`; it lost role:read above.)
+    assert_eq!(b.get("/admin/operators", &app, &sup).0, 200);
+    assert_eq!(b.get("/admin/operators", &app, &sup).0, 200);
     on_a(&["operator", "disable", "sup", "--yes"]);
     assert_ne!(
-        b.get("/admin/permissions", &app, &sup).0,
+        b.get("/admin/operators", &app, &sup).0,
         200,
         "B still served an operator disabled on A"
     );
