@@ -289,14 +289,27 @@ fn the_go_age_cli_decrypts_our_archives() {
     assert_eq!(data_dump(&server), before, "a dry run changes nothing");
 }
 
-/// About `mib` MiB of random message blobs, written straight into the SQLite file.
+/// About `mib` MiB of random (incompressible) message blobs, written straight into the
+/// server's database, whichever store it is (PostgreSQL has no `randomblob`: 4,096 MD5s
+/// of random numbers make each 64 KiB value).
 pub(crate) fn seed_messages(server: &Server, mib: usize) {
-    server.sql(&format!(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {}) \
-         INSERT INTO im_messages (from_id, to_type, to_id, content, created_at) \
-         SELECT i, 'user', i + 1, randomblob(65536), 1700000000 + i FROM n",
-        mib * 16
-    ));
+    let rows = mib * 16;
+    server.sql(&if server.pg.is_some() {
+        format!(
+            "INSERT INTO im_messages (from_id, to_type, to_id, content, created_at) \
+             SELECT i, 'user', i + 1, \
+                    (SELECT decode(string_agg(md5(random()::text || i || j), ''), 'hex') \
+                     FROM generate_series(1, 4096) AS j), \
+                    1700000000 + i \
+             FROM generate_series(1, {rows}) AS i"
+        )
+    } else {
+        format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows}) \
+             INSERT INTO im_messages (from_id, to_type, to_id, content, created_at) \
+             SELECT i, 'user', i + 1, randomblob(65536), 1700000000 + i FROM n"
+        )
+    });
 }
 
 #[test]
