@@ -76,16 +76,14 @@ _bench_cleanup() {
     fi
 }
 
-# bench_start_server: `imadm server --dev` on 127.0.0.1 over DATA/CONF (and the extra
-# arguments in the array BENCH_SERVER_ARGS, e.g. --database URL); sets SERVER_PID and
+# bench_start_server: `imadm server --dev` on 127.0.0.1 over DATA/CONF; sets SERVER_PID and
 # what it announced: URL, APP, CA, ADMIN, PW, SECRET. Starting it again on the same data
 # dir (after bench_stop_server) reuses the database.
-BENCH_SERVER_ARGS=()
 bench_start_server() {
     log "starting imadm server --dev on 127.0.0.1"
     : >"$TMP/server.json"
     "$IMADM" --config-dir "$CONF" server --dev -o json --listen 127.0.0.1:0 \
-        --data-dir "$DATA" "${BENCH_SERVER_ARGS[@]}" >"$TMP/server.json" 2>"$TMP/server.log" </dev/null &
+        --data-dir "$DATA" >"$TMP/server.json" 2>"$TMP/server.log" </dev/null &
     SERVER_PID=$!
     for _ in $(seq 300); do
         [[ -s $TMP/server.json ]] && break

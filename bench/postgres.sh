@@ -62,13 +62,11 @@ export PGPASSWORD
 PG_URL_NOPW=${PG_URL/:$PGPASSWORD@/@}
 psql_() { "$PSQL" -X -q -v ON_ERROR_STOP=1 "$PG_URL_NOPW" "$@"; }
 
-# One server per store, each with its own config dir and `dev` profile.
-start_store() { # NAME [server arguments]
-    local name=$1
-    shift
-    DATA="$TMP/data-$name" CONF="$TMP/config-$name"
+# One server per store, each with its own config dir and `dev` profile (the store comes
+# from the environment: IMADM_DATABASE_URL for PostgreSQL).
+start_store() { # NAME
+    DATA="$TMP/data-$1" CONF="$TMP/config-$1"
     mkdir -p "$CONF"
-    BENCH_SERVER_ARGS=("$@")
     bench_start_server
     bench_login
 }
@@ -176,17 +174,25 @@ wrk_create() { # URL TOKEN PREFIX OUT
     awk '/Requests\/sec/ {print $2}' "$4"
 }
 
+# measure STORE DUMP_NAME DUMP_COMMAND: hyperfine of the CLI export beside the database's
+# own dump (into $TMP/hf-STORE.json), then the CLI's peak RSS and wrk's GET /user/list
+# rate (into RSS and RPS) against the server of STORE.
+measure() {
+    log "hyperfine ($1): CLI export vs $2"
+    hyperfine --warmup 1 --runs "$RUNS" --style basic --export-json "$TMP/hf-$1.json" \
+        -n "imadm user list ($1)" "$IMADM --config-dir $CONF --profile dev user list --all -o jsonl > /dev/null" \
+        -n "$2" "$3" >&2
+    RSS=$(peak_rss_kb)
+    log "wrk GET /user/list ($1)"
+    RPS=$(wrk_list "$TMP/wrk-$1.txt")
+}
+
 # --- SQLite --------------------------------------------------------------------------
 start_store sqlite
 seed sqlite
 same_rows sqlite
-log "hyperfine (SQLite): CLI export vs sqlite3 -json"
-hyperfine --warmup 1 --runs "$RUNS" --style basic --export-json "$TMP/hf-sqlite.json" \
-    -n "imadm user list (SQLite)" "$IMADM --config-dir $CONF --profile dev user list --all -o jsonl > /dev/null" \
-    -n "sqlite3 -json" "sqlite3 -json $DATA/imadm.db \"$SQLITE_DUMP\" > /dev/null" >&2
-S_RSS=$(peak_rss_kb)
-log "wrk GET /user/list (SQLite)"
-S_RPS=$(wrk_list "$TMP/wrk-sqlite.txt")
+measure sqlite "sqlite3 -json" "sqlite3 -json $DATA/imadm.db \"$SQLITE_DUMP\" > /dev/null"
+S_RSS=$RSS S_RPS=$RPS
 S_CREATE=$(wrk_create "$URL" "$(imadm auth token)" s "$TMP/create-sqlite.txt")
 SQLITE_PID=$SERVER_PID SERVER_PID=
 
@@ -196,14 +202,9 @@ export IMADM_EXPERIMENTAL_POSTGRES=1 IMADM_DATABASE_URL=$PG_URL
 start_store pg
 seed pg
 same_rows pg
-log "hyperfine (PostgreSQL): CLI export vs psql \\copy"
 printf '%s\n' "\\copy ($PG_DUMP) to stdout" >"$TMP/copy.sql"
-hyperfine --warmup 1 --runs "$RUNS" --style basic --export-json "$TMP/hf-pg.json" \
-    -n "imadm user list (PostgreSQL)" "$IMADM --config-dir $CONF --profile dev user list --all -o jsonl > /dev/null" \
-    -n "psql \\copy" "$PSQL -X -q $PG_URL_NOPW -f $TMP/copy.sql > /dev/null" >&2
-P_RSS=$(peak_rss_kb)
-log "wrk GET /user/list (PostgreSQL)"
-P_RPS=$(wrk_list "$TMP/wrk-pg.txt")
+measure pg "psql \\copy" "$PSQL -X -q $PG_URL_NOPW -f $TMP/copy.sql > /dev/null"
+P_RSS=$RSS P_RPS=$RPS
 TOKEN=$(imadm auth token)
 P_CREATE1=$(wrk_create "$URL" "$TOKEN" a "$TMP/create-pg1.txt")
 

@@ -2193,7 +2193,7 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
         'imadm;server' {
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Address to listen on (port 0 picks a free port)')
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory (SQLite database, server key, dev certificates)')
-            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'PostgreSQL database instead of the data dir''s SQLite file (experimental: needs IMADM_EXPERIMENTAL_POSTGRES=1; no backups yet). A libpq-style postgres:// URL; its password comes from PGPASSWORD or the password file (PGPASSFILE, ~/.pgpass), or from the URL in IMADM_DATABASE_URL, never from the command line')
+            [CompletionResult]::new('--database', '--database', [CompletionResultType]::ParameterName, 'PostgreSQL database instead of the data dir''s SQLite file (experimental: needs IMADM_EXPERIMENTAL_POSTGRES=1; issue #16). A libpq-style postgres:// URL; its password comes from PGPASSWORD or the password file (PGPASSFILE, ~/.pgpass), or from the URL in IMADM_DATABASE_URL, never from the command line')
             [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'PEM certificate chain (required without --dev)')
             [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'PEM private key for --tls-cert')
             [CompletionResult]::new('--access-ttl', '--access-ttl', [CompletionResultType]::ParameterName, 'Access-token lifetime in seconds (testing aid)')

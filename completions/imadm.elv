@@ -2107,7 +2107,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
         &'imadm;server'= {
             cand --listen 'Address to listen on (port 0 picks a free port)'
             cand --data-dir 'Data directory (SQLite database, server key, dev certificates)'
-            cand --database 'PostgreSQL database instead of the data dir''s SQLite file (experimental: needs IMADM_EXPERIMENTAL_POSTGRES=1; no backups yet). A libpq-style postgres:// URL; its password comes from PGPASSWORD or the password file (PGPASSFILE, ~/.pgpass), or from the URL in IMADM_DATABASE_URL, never from the command line'
+            cand --database 'PostgreSQL database instead of the data dir''s SQLite file (experimental: needs IMADM_EXPERIMENTAL_POSTGRES=1; issue #16). A libpq-style postgres:// URL; its password comes from PGPASSWORD or the password file (PGPASSFILE, ~/.pgpass), or from the URL in IMADM_DATABASE_URL, never from the command line'
             cand --tls-cert 'PEM certificate chain (required without --dev)'
             cand --tls-key 'PEM private key for --tls-cert'
             cand --access-ttl 'Access-token lifetime in seconds (testing aid)'

@@ -4,13 +4,15 @@
 //! and the signing key's passphrase (audit export and report, the compliance gate), time
 //! flags and query values (`time_arg`, `q`: audit and incident verbs), a Lanying request
 //! acting on one IM user (`call_as`: user and incident verbs), one CSV line split
-//! (`split_csv_line`: user import, incident files). The step-up dialogue of sensitive
+//! (`split_csv_line`: user import, incident files), the server library's errors and the
+//! database URL (`server`: server verbs and `__seed-audit`). The step-up dialogue of sensitive
 //! requests is `session::Conn::step_up`.
 //! (`auth login` still runs `mfa enroll`'s dialogue for an account without MFA: that is
 //! one command running another, not a borrowed helper.)
 
 pub mod archive;
 pub mod s3;
+pub mod server;
 
 use std::path::Path;
 

@@ -68,7 +68,6 @@ fn a_database_password_never_comes_from_argv_nor_goes_into_a_message() {
 #[test]
 fn the_server_serves_on_postgresql_and_backs_up_and_restores_there() {
     let Some(pg) = PgDatabase::create() else {
-        eprintln!("IMADM_TEST_PG unset: PostgreSQL e2e test skipped");
         return;
     };
     let server = Server::start_on(pg, &[]);
@@ -263,7 +262,6 @@ impl Drop for Instance {
 #[test]
 fn two_instances_on_one_database_share_revocations_and_one_audit_chain() {
     let Some(pg) = PgDatabase::create() else {
-        eprintln!("IMADM_TEST_PG unset: PostgreSQL e2e test skipped");
         return;
     };
     let a = Server::start_on(pg, &[]);
@@ -388,7 +386,6 @@ fn two_instances_on_one_database_share_revocations_and_one_audit_chain() {
 #[test]
 fn a_change_through_one_instance_is_in_force_on_the_others_very_next_request() {
     let Some(pg) = PgDatabase::create() else {
-        eprintln!("IMADM_TEST_PG unset: PostgreSQL e2e test skipped");
         return;
     };
     let a = Server::start_on(
@@ -491,7 +488,6 @@ fn a_change_through_one_instance_is_in_force_on_the_others_very_next_request() {
 #[test]
 fn alerts_count_the_events_of_every_instance() {
     let Some(pg) = PgDatabase::create() else {
-        eprintln!("IMADM_TEST_PG unset: PostgreSQL e2e test skipped");
         return;
     };
     let rules = [
@@ -596,7 +592,6 @@ fn offline_key_rotations_are_refused_with_a_database_url() {
 #[test]
 fn online_key_rotations_are_refused_on_postgresql() {
     let Some(pg) = PgDatabase::create() else {
-        eprintln!("IMADM_TEST_PG unset: PostgreSQL e2e test skipped");
         return;
     };
     let a = Server::start_on(pg, &[]);

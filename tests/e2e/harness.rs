@@ -343,9 +343,19 @@ pub struct PgDatabase {
 }
 
 impl PgDatabase {
-    /// A new database, if `IMADM_TEST_PG` names a cluster.
+    /// A new database, if `IMADM_TEST_PG` names a cluster. Without one the caller skips
+    /// (saying so on stderr), unless the run must test PostgreSQL: with `IMADM_REQUIRE_PG`
+    /// (CI) or `IMADM_TEST_STORE=postgres` a missing URL fails the test instead of letting
+    /// it pass untested (or on SQLite).
     pub fn create() -> Option<PgDatabase> {
-        let admin = std::env::var("IMADM_TEST_PG").ok()?;
+        let Ok(admin) = std::env::var("IMADM_TEST_PG") else {
+            assert!(
+                std::env::var_os("IMADM_REQUIRE_PG").is_none() && !on_postgres(),
+                "IMADM_REQUIRE_PG or IMADM_TEST_STORE=postgres is set but IMADM_TEST_PG is not: no PostgreSQL cluster to test on"
+            );
+            eprintln!("IMADM_TEST_PG unset: PostgreSQL e2e test skipped");
+            return None;
+        };
         let name = format!("e2e_{:016x}", rand::random::<u64>());
         pg_client(&admin)
             .batch_execute(&format!("CREATE DATABASE {name}"))
@@ -817,7 +827,10 @@ impl Server {
     /// Run SQL on the server's database (the `sqlite3` CLI, or on PostgreSQL the text
     /// protocol); rows as `a|b|c` lines, NULL as nothing, as `sqlite3` prints them.
     pub fn sql(&self, query: &str) -> String {
-        sql_on(&self.data_dir, self.pg.as_ref(), query)
+        match &self.pg {
+            Some(pg) => pg.sql(query),
+            None => sql_at(&self.data_dir, query),
+        }
     }
 
     /// Outcomes recorded in `auth_events`, oldest first.
@@ -1291,9 +1304,7 @@ impl Server {
         assert_success(&out);
         stdout(&out).trim().parse().unwrap()
     }
-}
 
-impl Server {
     /// Run `sql` on the server's database as someone with direct access to it would, past
     /// the append-only triggers of `table` (tampering, or a test moving time back): on
     /// SQLite the triggers are dropped (for good); on PostgreSQL the superuser's session
@@ -1354,49 +1365,5 @@ impl Server {
             hits.extend(files_containing(&dir, needle));
         }
         hits
-    }
-}
-
-impl Server {
-    /// [`dev_server_cmd`] on this server's config and data dir and on its database (a
-    /// second server, expected to exit before serving).
-    pub fn dev_server_cmd(&self) -> assert_cmd::Command {
-        let mut cmd = dev_server_cmd(&self.config_dir, &self.data_dir);
-        cmd.envs(self.pg.iter().flat_map(PgDatabase::env));
-        cmd
-    }
-
-    /// SQL for the hex text of the binary expression `expr`, in the server's dialect.
-    pub fn sql_hex(&self, expr: &str) -> String {
-        sql_hex_on(self.pg.as_ref(), expr)
-    }
-
-    /// The files the store keeps in the data dir (SQLite's database, WAL and shared
-    /// memory; none on PostgreSQL).
-    pub fn store_files(&self) -> Vec<PathBuf> {
-        match self.pg {
-            Some(_) => Vec::new(),
-            None => ["imadm.db", "imadm.db-wal", "imadm.db-shm"]
-                .iter()
-                .map(|f| self.data_dir.join(f))
-                .collect(),
-        }
-    }
-}
-
-/// [`Server::sql`] without a running server: on `pg` if given, else on the SQLite file of
-/// `data_dir`.
-pub fn sql_on(data_dir: &Path, pg: Option<&PgDatabase>, query: &str) -> String {
-    match pg {
-        Some(pg) => pg.sql(query),
-        None => sql_at(data_dir, query),
-    }
-}
-
-/// [`Server::sql_hex`] for the store [`sql_on`] uses.
-pub fn sql_hex_on(pg: Option<&PgDatabase>, expr: &str) -> String {
-    match pg {
-        Some(_) => format!("encode({expr}, 'hex')"),
-        None => format!("lower(hex({expr}))"),
     }
 }

@@ -336,7 +336,7 @@ pub fn open_data_dir(
 }
 
 /// The environment variable without which `--database postgres://…` is refused: the
-/// PostgreSQL backend is experimental (no backups yet, issue #16).
+/// PostgreSQL backend is experimental until issue #16 is done.
 pub const EXPERIMENTAL_POSTGRES_ENV: &str = "IMADM_EXPERIMENTAL_POSTGRES";
 
 /// Connect to `url` and apply the schema.

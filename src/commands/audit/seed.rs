@@ -23,14 +23,14 @@ pub struct SeedArgs {
 }
 
 pub fn run(ctx: &mut Context, args: SeedArgs) -> Result<()> {
-    let database = crate::commands::server::database_url(&None)?;
+    let database = crate::cmdutil::server::database_url(&None)?;
     let last = imadm_server::seed_audit(
         &args.data_dir,
         database.as_deref(),
         args.count,
         ctx.now() * 1000,
     )
-    .map_err(crate::commands::server::server_error)?;
+    .map_err(crate::cmdutil::server::server_error)?;
     writeln!(ctx.io.out, "{last}")?;
     Ok(())
 }

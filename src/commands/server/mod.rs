@@ -8,12 +8,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use imadm_server::{ErrorKind, Policy, ServeOptions, ServerError, TlsSource, audit, sinks};
+use imadm_server::{Policy, ServeOptions, TlsSource, audit, sinks};
 use serde_json::json;
 
+use crate::cmdutil::server::{DATABASE_URL_ENV, database_url, server_error};
 use crate::config::{DEV_PROFILE, Profile};
 use crate::context::Context;
-use crate::error::{CliError, Kind, Result};
+use crate::error::{CliError, Result};
 use crate::output;
 
 const DEV_USERNAME: &str = "admin";
@@ -51,7 +52,7 @@ pub struct ServerArgs {
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// PostgreSQL database instead of the data dir's SQLite file (experimental: needs
-    /// IMADM_EXPERIMENTAL_POSTGRES=1; no backups yet). A libpq-style postgres:// URL; its
+    /// IMADM_EXPERIMENTAL_POSTGRES=1; issue #16). A libpq-style postgres:// URL; its
     /// password comes from PGPASSWORD or the password file (PGPASSFILE, ~/.pgpass), or
     /// from the URL in IMADM_DATABASE_URL, never from the command line
     #[arg(long, value_name = "URL")]
@@ -279,52 +280,6 @@ pub struct InitArgs {
     pub database: Option<String>,
 }
 
-pub(crate) fn server_error(e: ServerError) -> CliError {
-    let kind = match e.kind {
-        ErrorKind::Usage => Kind::Usage,
-        ErrorKind::Conflict => Kind::Conflict,
-        ErrorKind::Unavailable => Kind::Unavailable,
-        ErrorKind::Integrity => Kind::Integrity,
-        ErrorKind::Io => Kind::Unexpected,
-    };
-    let mut c = CliError::new(kind, e.message);
-    c.hint = e.hint;
-    c
-}
-
-/// `--database` / `IMADM_DATABASE_URL`: the PostgreSQL URL to run on, if any (only with
-/// `IMADM_EXPERIMENTAL_POSTGRES=1`: the backend has no backups yet). Read by hand rather
-/// than by clap's `env`: a password may come from the environment but never from argv
-/// (`ps` shows it), and no message repeats it.
-pub(crate) fn database_url(flag: &Option<String>) -> Result<Option<String>> {
-    let url = match (flag, std::env::var(DATABASE_URL_ENV)) {
-        (Some(url), _) => {
-            if url::Url::parse(url).is_ok_and(|u| u.password().is_some()) {
-                return Err(CliError::usage(
-                    "--database must not hold a password (other users can read the command line)",
-                )
-                .hint(format!(
-                    "put it in PGPASSFILE or ~/.pgpass (0600), PGPASSWORD, or the URL in {DATABASE_URL_ENV}"
-                )));
-            }
-            url.clone()
-        }
-        (None, Ok(url)) if !url.is_empty() => url,
-        _ => return Ok(None),
-    };
-    if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
-        return Err(CliError::usage("--database takes a postgres:// URL")
-            .hint("leave it out to use the SQLite database in --data-dir"));
-    }
-    let experimental = imadm_server::EXPERIMENTAL_POSTGRES_ENV;
-    if std::env::var(experimental).as_deref() != Ok("1") {
-        return Err(CliError::usage("the PostgreSQL backend is experimental (no backups yet)").hint(format!(
-            "set {experimental}=1 to run on it anyway, or leave out --database (and {DATABASE_URL_ENV}) to use SQLite"
-        )));
-    }
-    Ok(Some(url))
-}
-
 /// `rotate-key` and `rotate-audit-key` work on one data dir's keys: with PostgreSQL every
 /// instance has its own copy of them, which a rotation in one dir would leave behind (the
 /// server refuses the online rotations there too, `rotation.rs`).
@@ -341,9 +296,6 @@ fn refuse_database(command: &str) -> Result<()> {
     }
     Ok(())
 }
-
-/// Where `imadm server` also reads the `--database` URL from.
-const DATABASE_URL_ENV: &str = "IMADM_DATABASE_URL";
 
 pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
     // Before any key or password is in memory (init creates them, too).
