@@ -482,6 +482,70 @@ fn a_change_through_one_instance_is_in_force_on_the_others_very_next_request() {
     );
 }
 
+/// Login throttling counts the attempts of every instance: failures split between A and
+/// B lock the address out at the fifth, on both; a burst sent to both at once gets
+/// exactly the address's ten attempts, not ten per instance.
+#[test]
+fn login_throttling_counts_the_attempts_of_every_instance() {
+    let Some(pg) = PgDatabase::create() else {
+        return;
+    };
+    let a = Server::start_on(pg, &["--seed-operator", "victim:support"]);
+    let b = Instance::beside(&a, &[]);
+    let app = a.info.app_id.clone();
+    let api = crate::rbac::Api::new(&a);
+    let (password, _) = crate::rbac::creds_of(&a, "victim");
+    let login = |on_b: bool, username: &str, password: &str| -> (u16, i64) {
+        let body = serde_json::json!({"username": username, "password": password});
+        if on_b {
+            b.send("POST", "/admin/auth/login", &app, None, Some(&body))
+        } else {
+            let (status, env) = api.call("POST", "/admin/auth/login", None, None, Some(&body));
+            (status, env["code"].as_i64().unwrap_or(0))
+        }
+    };
+    let start = std::time::Instant::now();
+    for on_b in [false, true, false, true] {
+        assert_eq!(login(on_b, "victim", "wrong-password-1"), (401, 50001));
+    }
+    assert_eq!(
+        login(false, "victim", "wrong-password-1"),
+        (429, 50005),
+        "the fifth failure in a row locks, though A saw only three"
+    );
+    assert_eq!(
+        login(true, "victim", &password),
+        (429, 50005),
+        "B refuses even the right password while the address is locked out"
+    );
+    assert_eq!(
+        a.sql("SELECT count(*) FROM auth_events WHERE event = 'account.lockout'")
+            .trim(),
+        "1"
+    );
+
+    // The address's bucket: 10 attempts, then one every 6 s. Six are used; 20 more at
+    // once, half through each instance, on names no lock applies to.
+    let answers: Vec<(u16, i64)> = std::thread::scope(|s| {
+        let tries: Vec<_> = (0..20)
+            .map(|i| {
+                let login = &login;
+                s.spawn(move || login(i % 2 == 1, &format!("guess-{i}"), "wrong-password-1"))
+            })
+            .collect();
+        tries.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let passed = answers.iter().filter(|a| **a == (401, 50001)).count();
+    let refused = answers.iter().filter(|a| **a == (429, 50005)).count();
+    assert_eq!(refused + passed, 20, "{answers:?}");
+    // Per instance it would be 7 each (A and B each saw 3 of the 6).
+    let most = 4 + start.elapsed().as_secs() as usize / 6 + 1;
+    assert!(
+        (4..=most).contains(&passed),
+        "4 attempts left (and one back every 6 s since), not 7 per instance: {answers:?}"
+    );
+}
+
 /// Issue #16 section 3: the alert rules count events on every instance (they count the
 /// shared audit log inside the writing transaction), so failures split between A and B
 /// raise the alert at exactly the threshold, once; and so do sensitive reads.

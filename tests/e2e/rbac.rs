@@ -883,7 +883,7 @@ impl<'a> Acting<'a> {
 }
 
 /// Password and TOTP secret of the seeded operator `username`.
-fn creds_of(server: &Server, username: &str) -> (String, String) {
+pub(crate) fn creds_of(server: &Server, username: &str) -> (String, String) {
     let op = server.info.raw["seeded_operators"]
         .as_array()
         .unwrap()

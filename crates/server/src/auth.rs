@@ -14,7 +14,8 @@
 //! Every check of a secret is an *attempt*: the password at login, the TOTP or recovery
 //! code at login, a step-up code, the current password of a password change, the first
 //! code of an MFA enrolment. Before it is checked, an attempt passes three limits (the
-//! counters are in `throttle.rs`, in memory; a restart clears them):
+//! rules are in `throttle.rs`; the counters in the store, `store/throttle.rs`: in memory
+//! on SQLite, where a restart clears them, and shared by every instance on PostgreSQL):
 //!
 //! 1. **Per source address**, a token bucket ([`Policy::address_rate`], default 10
 //!    attempts, then one every 6 s). An attempt that turns out right gives its token
@@ -60,7 +61,7 @@
 //! CLI's refresh lock cannot see. The pair is kept for the window only, sealed with the
 //! server key; after the window, or for any older token, reuse revokes.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use imadm_api::auth::{
     LoginResponse, MfaChallenge, MfaEnrolled, MfaEnrollment, MfaStatus, PasswordChanged,
@@ -71,6 +72,7 @@ use imadm_api::{ErrorDetail, codes};
 
 use crate::error::ApiError;
 use crate::secrets::{self, ACCESS_PREFIX, MFA_PREFIX, REFRESH_PREFIX, SERVICE_PREFIX};
+use crate::store::audit::now_ms;
 use crate::store::passkey::Removal;
 use crate::store::{
     AuthEvent, Grace, NewSession, Operator, RotateOutcome, Rotation, Session, grace_aad, totp_aad,
@@ -366,7 +368,7 @@ impl AppState {
         let known =
             self.store
                 .is_known_address(op.map_or(0, |o| o.id), &addr.to_string(), since)?;
-        let refusal = match self.throttle.admit(name, addr, known, Instant::now()) {
+        let refusal = match self.throttle.admit(name, addr, known, now_ms())? {
             Ok(attempt) => return Ok(attempt),
             Err(r) => r,
         };

@@ -39,6 +39,9 @@ const NONCE_LEN: usize = 12;
 /// BLAKE3 `derive_key` context of the backup MAC key: hard-coded, globally unique, and
 /// never used for anything else, as BLAKE3's key derivation requires.
 pub const BACKUP_MAC_CONTEXT: &str = "imadm 2026-01-01 backup snapshot MAC v2";
+/// BLAKE3 `derive_key` context of the key that names login-throttling counters
+/// (`throttle.rs`), under the same rules.
+const THROTTLE_CONTEXT: &str = "imadm 2026-11-28 login throttle counter names v1";
 /// First bytes of a value that names its key (format version 1). A value of the original
 /// key without it starts with a random nonce, so it begins with these bytes only by a
 /// 2^-32 chance; [`ServerKey::open`] then still tries the original key on the whole value.
@@ -79,6 +82,7 @@ impl KeyId {
 pub struct Key {
     cipher: Aes256Gcm,
     backup_mac: MacKey,
+    throttle: [u8; 32],
     id: KeyId,
     fingerprint: String,
 }
@@ -102,6 +106,7 @@ impl Key {
         Key {
             cipher,
             backup_mac: MacKey::from_bytes(blake3::derive_key(BACKUP_MAC_CONTEXT, bytes)),
+            throttle: blake3::derive_key(THROTTLE_CONTEXT, bytes),
             id: KeyId(digest[..8].try_into().expect("8 bytes")),
             fingerprint: hex::encode(digest),
         }
@@ -390,6 +395,12 @@ impl ServerKey {
     /// The original key's id: values without a key id are sealed under it.
     pub fn original_id(&self) -> KeyId {
         self.ring().keys[0].id
+    }
+
+    /// The key naming login-throttling counters: the original key's, so it is the same
+    /// on every instance of one database and does not change with a rotation.
+    pub fn throttle_key(&self) -> [u8; 32] {
+        self.ring().keys[0].throttle
     }
 
     /// Every key, the original first.

@@ -130,6 +130,7 @@ pub struct AppState {
 impl AppState {
     /// The state of a server on the opened data dir `dir`.
     pub fn new(dir: DataDir, policy: Policy, admin_api: bool) -> AppState {
+        let throttle = throttle::Throttle::new(&policy, dir.store.clone(), dir.key.throttle_key());
         AppState {
             store: dir.store.clone(),
             queue: dir.store.clone(),
@@ -141,7 +142,7 @@ impl AppState {
             instance: secrets::random_token("")[..16].to_owned(),
             key: dir.key,
             audit_key: dir.audit_key,
-            throttle: throttle::Throttle::new(&policy),
+            throttle,
             passkeys: passkey::Passkeys::new(&policy),
             policy,
             app_id: dir.app_id,

@@ -1,9 +1,8 @@
-//! The in-memory counters behind login throttling and lockout; the rules that use them
-//! (and the numbers) are in `auth.rs`.
+//! The rules of login throttling and lockout over their counters; the policy that uses
+//! them (and the numbers) is in `auth.rs`, and where the counters live in
+//! `store/throttle.rs` (in memory on SQLite, shared by every instance on PostgreSQL).
 //!
-//! Three maps behind one mutex, each a least-recently-used cache of at most
-//! [`MAX_ENTRIES`] entries, so spraying names or addresses evicts old entries instead of
-//! growing memory (a few MiB per map when full):
+//! An attempt touches up to three counters:
 //!
 //! - per source address ([`Addr`]: an IPv4 address, or the /64 of an IPv6 one, which is
 //!   what one host usually holds): a token bucket of attempts;
@@ -11,28 +10,28 @@
 //! - per name: a token bucket of failures from addresses the operator has not logged in
 //!   from (the account's ceiling).
 //!
-//! Names are kept as a keyed 64-bit hash (a random key per process), never as text, and
-//! the same way whether or not an operator has that name.
+//! Counters are named by a keyed hash of the name and the address (the key is derived
+//! from the server key, so every instance on one database names them alike), never by
+//! the text, and the same way whether or not an operator has that name.
 //!
 //! An attempt is counted *before* it is checked ([`Throttle::admit`] takes the tokens and
 //! counts the failure, and may already set the lock) and given back when it turns out
 //! not to be a failure ([`Throttle::release`], [`Throttle::complete`]). So concurrent
-//! requests cannot slip more guesses past a limit than it allows while argon2 runs.
+//! requests, on one instance or several, cannot slip more guesses past a limit than it
+//! allows while argon2 runs: each update runs on the counters with no other in between.
 //!
-//! State lives in memory only: a restart forgets it (locks included).
+//! Times are Unix milliseconds from the caller's clock, so instances on one database
+//! count in the same time (a clock behind another's sees no refill until it catches up).
 
-use std::hash::{BuildHasher, Hash, RandomState};
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-use hashlink::LruCache;
+use std::sync::Arc;
+use std::time::Duration;
 
 use crate::auth::Policy;
+use crate::store::StoreError;
+use crate::store::throttle::{Counter, CounterKey, Slots, ThrottleStore};
 
-/// Entries per map. With the per-address limit, filling a map from one address takes
-/// days; the per-name ceiling is what bounds an attacker holding many addresses.
-pub const MAX_ENTRIES: usize = 1 << 16;
+pub use crate::store::throttle::MAX_COUNTERS;
 
 /// Where an attempt comes from, as counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -84,48 +83,50 @@ pub struct Rate {
     pub refill: Duration,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
-
-impl Bucket {
-    fn full(rate: Rate, now: Instant) -> Bucket {
-        Bucket {
-            tokens: f64::from(rate.burst),
-            at: now,
-        }
-    }
-
-    fn refill(&mut self, rate: Rate, now: Instant) {
-        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
-        let per = rate.refill.as_secs_f64().max(1e-3);
-        self.tokens = (self.tokens + elapsed / per).min(f64::from(rate.burst));
-        self.at = now;
-    }
-
-    /// Take a token, or say how long until there is one.
-    fn take(&mut self, rate: Rate, now: Instant) -> Result<(), Duration> {
-        self.refill(rate, now);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(rate.refill.mul_f64(1.0 - self.tokens))
-        }
-    }
-
-    fn give_back(&mut self, rate: Rate) {
-        self.tokens = (self.tokens + 1.0).min(f64::from(rate.burst));
+/// A bucket that was never used, full at `now`.
+fn full(rate: Rate, now: i64) -> Counter {
+    Counter {
+        tokens: f64::from(rate.burst),
+        failures: 0,
+        locked_until: None,
+        at: now,
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Pair {
-    failures: u32,
-    locked_until: Option<Instant>,
-    last_failure: Instant,
+fn refill(b: &mut Counter, rate: Rate, now: i64) {
+    let elapsed = (now - b.at).max(0) as f64 / 1000.0;
+    let per = rate.refill.as_secs_f64().max(1e-3);
+    b.tokens = (b.tokens + elapsed / per).min(f64::from(rate.burst));
+    b.at = b.at.max(now);
+}
+
+/// Take a token, or say how long until there is one.
+fn take(b: &mut Counter, rate: Rate, now: i64) -> Result<(), Duration> {
+    refill(b, rate, now);
+    if b.tokens >= 1.0 {
+        b.tokens -= 1.0;
+        Ok(())
+    } else {
+        Err(rate.refill.mul_f64(1.0 - b.tokens))
+    }
+}
+
+fn give_back(b: &mut Counter, rate: Rate) {
+    b.tokens = (b.tokens + 1.0).min(f64::from(rate.burst));
+}
+
+/// A failure pair with no failures yet.
+fn no_failures(now: i64) -> Counter {
+    Counter {
+        tokens: 0.0,
+        failures: 0,
+        locked_until: None,
+        at: now,
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Why an attempt was refused before it was checked; each carries the wait.
@@ -139,132 +140,139 @@ pub enum Refusal {
     Ceiling(Duration),
 }
 
+/// The counters of one attempt: its address's bucket, and for a named attempt the
+/// (name, address) pair and the name's ceiling. The order is that of the slots.
+#[derive(Debug, Clone, Copy)]
+struct Keys {
+    addr: CounterKey,
+    named: Option<(CounterKey, CounterKey)>,
+}
+
+impl Keys {
+    fn list(&self) -> Vec<CounterKey> {
+        match self.named {
+            Some((pair, name)) => vec![self.addr, pair, name],
+            None => vec![self.addr],
+        }
+    }
+}
+
 /// An admitted attempt, counted as a failure until [`Throttle::release`] or
 /// [`Throttle::complete`] says otherwise.
 #[derive(Debug, Clone, Copy)]
 pub struct Attempt {
-    name: Option<u64>,
-    addr: Addr,
+    keys: Keys,
     took_ceiling: bool,
     /// Consecutive failures of (name, address) with this one.
     pub failures: u32,
     /// Set when this attempt, if it fails, locks the address out of the name: the lock
-    /// (already in place, so concurrent attempts wait) and its length.
-    pub lock: Option<(Instant, Duration)>,
+    /// (already in place, so concurrent attempts wait: its end, Unix ms) and its length.
+    pub lock: Option<(i64, Duration)>,
     /// This attempt took the name's last ceiling token.
     pub ceiling_reached: bool,
 }
 
-struct Maps {
-    addrs: LruCache<Addr, Bucket>,
-    pairs: LruCache<(u64, Addr), Pair>,
-    names: LruCache<u64, Bucket>,
-}
-
 pub struct Throttle {
-    maps: Mutex<Maps>,
-    hasher: RandomState,
+    counters: Arc<dyn ThrottleStore>,
+    /// Keys the counters' names (`key`).
+    key: [u8; 32],
     policy: Policy,
 }
 
-/// The entry for `key`, created by `make` when absent (evicting the least recently used
-/// one if the map is full), and marked as recently used.
-fn slot<K: Hash + Eq + Copy, V>(
-    map: &mut LruCache<K, V>,
-    key: K,
-    make: impl FnOnce() -> V,
-) -> &mut V {
-    if map.get_mut(&key).is_none() {
-        map.insert(key, make());
-    }
-    map.get_mut(&key).expect("just inserted")
-}
-
 impl Throttle {
-    pub fn new(policy: &Policy) -> Throttle {
-        Throttle::with_capacity(policy, MAX_ENTRIES)
-    }
-
-    pub fn with_capacity(policy: &Policy, entries: usize) -> Throttle {
+    /// Rules over `counters`, naming them with `key` (the same on every instance that
+    /// shares the counters).
+    pub fn new(policy: &Policy, counters: Arc<dyn ThrottleStore>, key: [u8; 32]) -> Throttle {
         Throttle {
-            maps: Mutex::new(Maps {
-                addrs: LruCache::new(entries),
-                pairs: LruCache::new(entries),
-                names: LruCache::new(entries),
-            }),
-            hasher: RandomState::new(),
+            counters,
+            key,
             policy: policy.clone(),
         }
     }
 
-    fn maps(&self) -> std::sync::MutexGuard<'_, Maps> {
-        // Counters only: a panic elsewhere cannot leave them unsafe to use.
-        self.maps.lock().unwrap_or_else(|p| p.into_inner())
+    fn key(&self, parts: &[&[u8]]) -> CounterKey {
+        let mut h = blake3::Hasher::new_keyed(&self.key);
+        for p in parts {
+            // Length-prefixed, so no two lists of parts hash the same input.
+            h.update(&(p.len() as u64).to_le_bytes());
+            h.update(p);
+        }
+        h.finalize().as_bytes()[..16].try_into().expect("16 bytes")
     }
 
-    fn address_rate(&self) -> Rate {
-        self.policy.address_rate
-    }
-
-    fn name_rate(&self) -> Rate {
-        self.policy.account_rate
+    fn keys(&self, name: Option<&str>, addr: Addr) -> Keys {
+        let a = addr.to_string();
+        Keys {
+            addr: self.key(&[b"address", a.as_bytes()]),
+            named: name.map(|n| {
+                (
+                    self.key(&[b"pair", n.as_bytes(), a.as_bytes()]),
+                    self.key(&[b"name", n.as_bytes()]),
+                )
+            }),
+        }
     }
 
     /// Admit an attempt for `name` (None: an attempt that names nobody, such as an unknown
-    /// MFA challenge, limited per address only) from `addr`. `known`: the operator has
-    /// logged in from `addr` recently, so the name's ceiling does not apply.
+    /// MFA challenge, limited per address only) from `addr` at `now` (Unix ms). `known`:
+    /// the operator has logged in from `addr` recently, so the name's ceiling does not
+    /// apply. Fails only when the counters cannot be read or kept (the attempt is then
+    /// refused: nothing is checked uncounted).
     pub fn admit(
         &self,
         name: Option<&str>,
         addr: Addr,
         known: bool,
-        now: Instant,
+        now: i64,
+    ) -> Result<Result<Attempt, Refusal>, StoreError> {
+        let keys = self.keys(name, addr);
+        let mut out = None;
+        self.counters.update_counters(&keys.list(), &mut |slots| {
+            out = Some(self.decide(keys, known, now, slots));
+        })?;
+        Ok(out.expect("the store ran the update"))
+    }
+
+    fn decide(
+        &self,
+        keys: Keys,
+        known: bool,
+        now: i64,
+        slots: &mut Slots,
     ) -> Result<Attempt, Refusal> {
-        let name = name.map(|n| self.hasher.hash_one(n));
-        let (address_rate, name_rate) = (self.address_rate(), self.name_rate());
-        let mut m = self.maps();
-        slot(&mut m.addrs, addr, || Bucket::full(address_rate, now))
-            .take(address_rate, now)
-            .map_err(Refusal::Address)?;
+        let (address_rate, name_rate) = (self.policy.address_rate, self.policy.account_rate);
+        let addr = slots[0].get_or_insert_with(|| full(address_rate, now));
+        take(addr, address_rate, now).map_err(Refusal::Address)?;
         let mut attempt = Attempt {
-            name,
-            addr,
+            keys,
             took_ceiling: false,
             failures: 0,
             lock: None,
             ceiling_reached: false,
         };
-        let Some(name) = name else {
+        if keys.named.is_none() {
             return Ok(attempt);
-        };
-        if let Some(p) = m.pairs.get_mut(&(name, addr)) {
+        }
+        if let Some(p) = &mut slots[1] {
             if let Some(until) = p.locked_until.filter(|u| *u > now) {
-                return Err(Refusal::Locked(until - now));
+                return Err(Refusal::Locked(Duration::from_millis((until - now) as u64)));
             }
-            if now.saturating_duration_since(p.last_failure) >= self.policy.failure_memory {
-                *p = Pair {
-                    failures: 0,
-                    locked_until: None,
-                    last_failure: now,
-                };
+            if now - p.at >= millis(self.policy.failure_memory) {
+                *p = no_failures(now);
             }
         }
         if !known {
-            let b = slot(&mut m.names, name, || Bucket::full(name_rate, now));
-            b.take(name_rate, now).map_err(Refusal::Ceiling)?;
+            let b = slots[2].get_or_insert_with(|| full(name_rate, now));
+            take(b, name_rate, now).map_err(Refusal::Ceiling)?;
             attempt.took_ceiling = true;
             attempt.ceiling_reached = b.tokens < 1.0;
         }
-        let p = slot(&mut m.pairs, (name, addr), || Pair {
-            failures: 0,
-            locked_until: None,
-            last_failure: now,
-        });
+        let p = slots[1].get_or_insert_with(|| no_failures(now));
         p.failures = p.failures.saturating_add(1);
-        p.last_failure = now;
+        p.at = now;
         attempt.failures = p.failures;
         if let Some(delay) = self.policy.lockout_delay(p.failures) {
-            let until = now + delay;
+            let until = now.saturating_add(millis(delay));
             p.locked_until = Some(until);
             attempt.lock = Some((until, delay));
         }
@@ -274,46 +282,51 @@ impl Throttle {
     /// The attempt was not a failure, but no login completed either (a right password
     /// before the MFA step, a code refused for clock skew): give back what it took.
     pub fn release(&self, a: Attempt) {
-        let (address_rate, name_rate) = (self.address_rate(), self.name_rate());
-        let mut m = self.maps();
-        if let Some(b) = m.addrs.peek_mut(&a.addr) {
-            b.give_back(address_rate);
-        }
-        let Some(name) = a.name else { return };
-        if a.took_ceiling
-            && let Some(b) = m.names.peek_mut(&name)
-        {
-            b.give_back(name_rate);
-        }
-        if let Some(p) = m.pairs.peek_mut(&(name, a.addr)) {
-            p.failures = p.failures.saturating_sub(1);
-            if a.lock
-                .is_some_and(|(until, _)| p.locked_until == Some(until))
-            {
-                p.locked_until = None;
-            }
-        }
+        self.settle(a, false);
     }
 
     /// A login (or step-up) succeeded: give back what the attempt took and forget the
     /// failures of this address for this name.
     pub fn complete(&self, a: Attempt) {
-        self.release(a);
-        if let Some(name) = a.name {
-            self.maps().pairs.remove(&(name, a.addr));
-        }
+        self.settle(a, true);
     }
 
-    #[cfg(test)]
-    fn sizes(&self) -> (usize, usize, usize) {
-        let m = self.maps();
-        (m.addrs.len(), m.pairs.len(), m.names.len())
+    fn settle(&self, a: Attempt, completed: bool) {
+        let (address_rate, name_rate) = (self.policy.address_rate, self.policy.account_rate);
+        let result = self.counters.update_counters(&a.keys.list(), &mut |slots| {
+            if let Some(b) = &mut slots[0] {
+                give_back(b, address_rate);
+            }
+            if a.keys.named.is_none() {
+                return;
+            }
+            if a.took_ceiling
+                && let Some(b) = &mut slots[2]
+            {
+                give_back(b, name_rate);
+            }
+            if completed {
+                slots[1] = None;
+            } else if let Some(p) = &mut slots[1] {
+                p.failures = p.failures.saturating_sub(1);
+                if a.lock
+                    .is_some_and(|(until, _)| p.locked_until == Some(until))
+                {
+                    p.locked_until = None;
+                }
+            }
+        });
+        // Left counted, the attempt stays a failure: stricter, never looser.
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "cannot give a login attempt back to its counters");
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::throttle::MemoryCounters;
 
     fn policy() -> Policy {
         Policy {
@@ -328,6 +341,37 @@ mod tests {
             ..Policy::default()
         }
     }
+
+    fn throttle_of(counters: Arc<MemoryCounters>) -> Throttle {
+        Throttle::new(&policy(), counters, [7; 32])
+    }
+
+    fn throttle() -> Tester {
+        Tester(throttle_of(Arc::new(MemoryCounters::new(MAX_COUNTERS))))
+    }
+
+    /// The unit tests' view: a store that cannot fail.
+    struct Tester(Throttle);
+
+    impl Tester {
+        fn admit(
+            &self,
+            name: Option<&str>,
+            addr: Addr,
+            known: bool,
+            now: i64,
+        ) -> Result<Attempt, Refusal> {
+            self.0.admit(name, addr, known, now).expect("in memory")
+        }
+        fn release(&self, a: Attempt) {
+            self.0.release(a)
+        }
+        fn complete(&self, a: Attempt) {
+            self.0.complete(a)
+        }
+    }
+
+    const T0: i64 = 1_800_000_000_000;
 
     fn v4(last: u8) -> Addr {
         Addr::V4([192, 0, 2, last])
@@ -347,8 +391,8 @@ mod tests {
 
     #[test]
     fn an_address_gets_its_burst_then_one_attempt_per_refill_and_successes_cost_nothing() {
-        let t = Throttle::new(&policy());
-        let now = Instant::now();
+        let t = throttle();
+        let now = T0;
         // Successful logins give their token back: any number of them.
         for _ in 0..50 {
             let a = t.admit(Some("alice"), v4(1), true, now).unwrap();
@@ -366,20 +410,20 @@ mod tests {
         // ...another address is not affected...
         t.admit(Some("alice"), v4(2), true, now).unwrap();
         // ...and one token comes back every 6 s.
-        let later = now + Duration::from_secs(3);
+        let later = now + 3000;
         assert_eq!(
             t.admit(Some("x"), v4(1), false, later).unwrap_err(),
             Refusal::Address(Duration::from_secs(3))
         );
-        let later = now + Duration::from_secs(6);
+        let later = now + 6000;
         t.admit(Some("x"), v4(1), false, later).unwrap();
         assert!(t.admit(Some("x"), v4(1), false, later).is_err());
     }
 
     #[test]
     fn five_failures_lock_one_address_out_of_one_name_with_doubling_delays() {
-        let t = Throttle::new(&policy());
-        let now = Instant::now();
+        let t = throttle();
+        let now = T0;
         for n in 1..=4 {
             let a = t.admit(Some("bob"), v4(1), false, now).unwrap();
             assert_eq!((a.failures, a.lock), (n, None));
@@ -394,7 +438,7 @@ mod tests {
         t.admit(Some("bob"), v4(2), false, now).unwrap();
         t.admit(Some("carol"), v4(1), false, now).unwrap();
         // After the lock: one more try; failing it locks for twice as long.
-        let later = now + Duration::from_secs(31);
+        let later = now + 31000;
         let sixth = t.admit(Some("bob"), v4(1), false, later).unwrap();
         assert_eq!(sixth.lock.map(|l| l.1), Some(Duration::from_secs(60)));
         // A completed login clears the address's failures.
@@ -405,8 +449,8 @@ mod tests {
 
     #[test]
     fn a_released_attempt_is_not_a_failure_and_lifts_the_lock_it_set() {
-        let t = Throttle::new(&policy());
-        let now = Instant::now();
+        let t = throttle();
+        let now = T0;
         for _ in 0..4 {
             t.admit(Some("bob"), v4(1), false, now).unwrap();
         }
@@ -420,8 +464,8 @@ mod tests {
 
     #[test]
     fn the_name_ceiling_refuses_new_addresses_but_not_known_ones() {
-        let t = Throttle::new(&policy());
-        let now = Instant::now();
+        let t = throttle();
+        let now = T0;
         // 20 failures spread over addresses, 4 each (below the per-pair lock).
         let mut last = None;
         for i in 0..20u8 {
@@ -438,34 +482,71 @@ mod tests {
         // Other names are not affected.
         t.admit(Some("someone"), v4(99), false, now).unwrap();
         // One failure per minute comes back.
-        let later = now + Duration::from_secs(60);
+        let later = now + 60000;
         t.admit(Some("owner"), v4(99), false, later).unwrap();
         assert!(t.admit(Some("owner"), v4(98), false, later).is_err());
     }
 
     #[test]
     fn names_and_addresses_sprayed_past_the_capacity_keep_memory_bounded() {
-        let t = Throttle::with_capacity(&policy(), 64);
-        let now = Instant::now();
+        let counters = Arc::new(MemoryCounters::new(3 * 64));
+        let t = throttle_of(counters.clone());
+        let now = T0;
         for i in 0..10_000u32 {
             let addr = Addr::V4(i.to_be_bytes());
             let _ = t.admit(Some(&format!("random-{i}")), addr, false, now);
         }
-        let (addrs, pairs, names) = t.sizes();
+        assert!(counters.len() <= 3 * 64, "{}", counters.len());
+    }
+
+    #[test]
+    fn two_throttles_on_one_store_count_every_attempt_once() {
+        // Two instances on one database: the same key, the same counters.
+        let counters = Arc::new(MemoryCounters::new(MAX_COUNTERS));
+        let (a, b) = (throttle_of(counters.clone()), throttle_of(counters));
+        for n in 1..=4 {
+            let on = if n % 2 == 0 { &a } else { &b };
+            let attempt = on.admit(Some("bob"), v4(1), false, T0).unwrap().unwrap();
+            assert_eq!(attempt.failures, n);
+        }
         assert!(
-            addrs <= 65 && pairs <= 65 && names <= 65,
-            "{addrs} {pairs} {names}"
+            b.admit(Some("bob"), v4(1), false, T0)
+                .unwrap()
+                .unwrap()
+                .lock
+                .is_some()
+        );
+        assert_eq!(
+            a.admit(Some("bob"), v4(1), false, T0).unwrap().unwrap_err(),
+            Refusal::Locked(Duration::from_secs(30))
+        );
+    }
+
+    #[test]
+    fn counters_are_named_by_a_keyed_hash_of_name_and_address() {
+        let t = throttle().0;
+        let other = Throttle::new(&policy(), Arc::new(MemoryCounters::new(8)), [8; 32]);
+        let k = t.keys(Some("bob"), v4(1));
+        assert_ne!(k.addr, other.keys(Some("bob"), v4(1)).addr);
+        assert_ne!(k.named, t.keys(Some("bob"), v4(2)).named);
+        assert_ne!(
+            k.named.unwrap().1,
+            t.keys(Some("bo"), v4(1)).named.unwrap().1
+        );
+        assert_eq!(
+            k.named.unwrap().1,
+            t.keys(Some("bob"), v4(2)).named.unwrap().1
         );
     }
 
     #[test]
     fn failures_are_forgotten_a_day_after_the_last_one() {
-        let t = Throttle::new(&policy());
-        let now = Instant::now();
+        let t = throttle();
+        let now = T0;
         for _ in 0..4 {
             t.admit(Some("bob"), v4(1), true, now).unwrap();
         }
-        let later = now + policy().failure_memory;
+        let later = now + millis(policy().failure_memory);
         let a = t.admit(Some("bob"), v4(1), true, later).unwrap();
         assert_eq!(a.failures, 1);
     }

@@ -1839,3 +1839,81 @@ fn the_async_epoch_follows_writes_and_survives_a_dropped_connection() {
     );
     assert_eq!(read(), store.epoch(), "the next read reconnects");
 }
+
+#[test]
+fn throttle_counters_are_updated_one_at_a_time_across_instances() {
+    use imadm_server::store::throttle::{Counter, ThrottleStore};
+    let Some(schema) = Schema::new() else { return };
+    let stores = [Arc::new(schema.open()), Arc::new(schema.open())];
+    let (x, y) = ([1u8; 16], [2u8; 16]);
+    // A counter nobody touched for three days: the process's first update prunes it.
+    let stale = [9u8; 16];
+    schema
+        .client()
+        .execute(
+            "INSERT INTO login_throttle (key, failures, at, touched) VALUES ($1, 3, 0, $2)",
+            &[
+                &&stale[..],
+                &(imadm_server::store::audit::now_ms() - 3 * 86_400_000),
+            ],
+        )
+        .unwrap();
+    // 2 instances x 4 threads x 25 updates, half naming the keys in the other order:
+    // a lost update or a crosswise wait (deadlock) would show in the counts or fail.
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let store = stores[i % 2].clone();
+            std::thread::spawn(move || {
+                let keys = if i % 4 < 2 { [x, y] } else { [y, x] };
+                for _ in 0..25 {
+                    store
+                        .update_counters(&keys, &mut |slots| {
+                            for slot in slots.iter_mut() {
+                                let c = slot.get_or_insert(Counter {
+                                    tokens: 0.0,
+                                    failures: 0,
+                                    locked_until: None,
+                                    at: 0,
+                                });
+                                c.failures += 1;
+                                c.tokens += 0.5;
+                            }
+                        })
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let mut seen = Vec::new();
+    stores[1]
+        .update_counters(&[x, y, [3u8; 16]], &mut |slots| seen = slots.to_vec())
+        .unwrap();
+    let counts: Vec<_> = seen
+        .iter()
+        .map(|c| c.map(|c| (c.failures, c.tokens)))
+        .collect();
+    assert_eq!(counts, [Some((200, 100.0)), Some((200, 100.0)), None]);
+    stores[0]
+        .update_counters(&[stale], &mut |slots| assert_eq!(slots[0], None, "pruned"))
+        .unwrap();
+    // Forgetting a counter leaves no counter (the row stays, empty, until pruned).
+    stores[0]
+        .update_counters(&[x], &mut |slots| slots[0] = None)
+        .unwrap();
+    stores[0]
+        .update_counters(&[x], &mut |slots| assert_eq!(slots[0], None))
+        .unwrap();
+    // Nothing of a name or an address in clear: keys only.
+    let n: i64 = schema
+        .client()
+        .query_one(
+            "SELECT count(*) FROM login_throttle WHERE octet_length(key) = 16",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 4);
+}

@@ -3,8 +3,8 @@
 //! The seam is a set of object-safe traits, one per area, each held by `AppState` as an
 //! `Arc<dyn …>`: [`Store`] (operators, MFA, sessions, RBAC, tokens, the audit log and
 //! alerts; with its supertrait [`incident::IncidentStore`]), [`im::ImStore`],
-//! [`notify::NotifyStore`], [`keys::KeyStore`] and [`restore::BackupStore`] (snapshot and
-//! staged restore). A backend implements them all, and [`Backend`], which is all of them
+//! [`notify::NotifyStore`], [`keys::KeyStore`], [`restore::BackupStore`] (snapshot and
+//! staged restore) and [`throttle::ThrottleStore`] (login throttling's counters). A backend implements them all, and [`Backend`], which is all of them
 //! plus what the server configures at start; [`sqlite`] and [`postgres`] are the two, and
 //! `lib.rs` (`open_data_dir`) is the one place that names them. Traits rather than an enum
 //! of backends: each backend stays in its own modules with its own migrations and
@@ -31,6 +31,7 @@ pub mod passkey;
 pub mod postgres;
 pub mod restore;
 pub mod sqlite;
+pub mod throttle;
 
 use crate::UnixTime;
 use imadm_api::admin::{Role, ServiceToken};
@@ -41,7 +42,12 @@ pub type EpochFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = u6
 /// One database holding everything a server runs on: `DataDir` keeps it as one
 /// `Arc<dyn Backend>`, and `AppState` as the trait objects of its areas.
 pub trait Backend:
-    Store + im::ImStore + notify::NotifyStore + keys::KeyStore + restore::BackupStore
+    Store
+    + im::ImStore
+    + notify::NotifyStore
+    + keys::KeyStore
+    + restore::BackupStore
+    + throttle::ThrottleStore
 {
     /// Use `rules` for the alerts of every event written from now on; the notification
     /// routes stay as they are.

@@ -461,6 +461,8 @@ pub struct SqliteStore {
     /// streams, and (exclusive) by a restore while it replaces the file: no connection may
     /// stay open on the old file across the swap (see [`SqliteStore::replace_file`]).
     file_lock: RwLock<()>,
+    /// Login throttling's counters: in memory, as one process holds the data dir.
+    counters: super::throttle::MemoryCounters,
 }
 
 /// The writer connection, locked. Dropping it bumps the store's epoch, after whatever
@@ -600,6 +602,7 @@ impl SqliteStore {
             rules: RwLock::new(Arc::default()),
             path: path.to_owned(),
             file_lock: RwLock::new(()),
+            counters: super::throttle::MemoryCounters::new(super::throttle::MAX_COUNTERS),
         };
         store.migrate()?;
         store.sync_builtin_roles()?;
@@ -2034,6 +2037,16 @@ fn replace_codes(tx: &rusqlite::Transaction<'_>, id: i64, hashes: &[String]) -> 
         )?;
     }
     Ok(())
+}
+
+impl super::throttle::ThrottleStore for SqliteStore {
+    fn update_counters(
+        &self,
+        keys: &[super::throttle::CounterKey],
+        f: &mut dyn FnMut(&mut super::throttle::Slots),
+    ) -> Result<()> {
+        self.counters.update_counters(keys, f)
+    }
 }
 
 impl super::Backend for SqliteStore {

@@ -40,6 +40,7 @@ mod notify;
 mod passkey;
 mod pool;
 mod store;
+mod throttle;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -59,19 +60,20 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_passkeys.sql"),
     include_str!("migrations/0003_im_id_bases.sql"),
     include_str!("migrations/0004_epoch.sql"),
+    include_str!("migrations/0005_login_throttle.sql"),
 ];
 
 /// The SQLite schema version that PostgreSQL version `i + 1` holds the same tables as:
 /// archives carry SQLite's numbering, whichever store wrote them, and a restore needs the
 /// archive's version to be the live one's. 0001 is SQLite's 13 in one migration; 0003 and
-/// 0004 change only PostgreSQL's own sequences. One entry per migration (checked by the
+/// 0004 change only PostgreSQL's own sequences, 0005 adds an internal table. One entry per migration (checked by the
 /// array's length).
-pub(crate) const SQLITE_VERSIONS: [i64; MIGRATIONS.len()] = [13, 14, 14, 14];
+pub(crate) const SQLITE_VERSIONS: [i64; MIGRATIONS.len()] = [13, 14, 14, 14, 14];
 
 /// The tables of the PostgreSQL schema that are the backend's own machinery, not data:
 /// no class in `store::restore::TABLES`, never in a backup (the applied versions, and the
-/// audit chain's lock row).
-pub const INTERNAL_TABLES: &[&str] = &["audit_chain_head", "imadm_schema"];
+/// audit chain's lock row, login throttling's counters).
+pub const INTERNAL_TABLES: &[&str] = &["audit_chain_head", "imadm_schema", "login_throttle"];
 
 /// Connections the pool keeps at most: every request holds one for the length of one
 /// store method.
