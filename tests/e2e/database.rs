@@ -707,3 +707,127 @@ fn online_key_rotations_are_refused_on_postgresql() {
         "failure\nfailure\n"
     );
 }
+
+/// docs/migrate-to-postgresql.md, step by step with the real binary: a SQLite dev server
+/// backed up; a PostgreSQL server `server init`ed on a data dir holding copies of its
+/// keys, its owner enrolled; the archive restored there; then the old owner logs in, the
+/// audit chain verifies across the move, and the data and operators are the old server's.
+/// (A move between the stores: the SQLite pass runs it; in the PostgreSQL pass, where every
+/// dev server is on PostgreSQL, it would be PostgreSQL to PostgreSQL, which restore.rs's
+/// disaster recovery covers, so it returns there.)
+#[test]
+fn a_sqlite_dev_server_moves_to_postgresql_by_the_documented_steps() {
+    if crate::harness::on_postgres() {
+        return;
+    }
+    let Some(pg) = PgDatabase::create() else {
+        return;
+    };
+    use crate::harness::{Storage, fresh_code, now_secs, totp_at};
+    let old = Server::start_with(&["--seed-operator", "helper:support"]);
+    old.login();
+    for name in ["moved_1", "moved_2"] {
+        assert_success(&run(old
+            .imadm()
+            .args(["user", "create", name, "--password-stdin"])
+            .write_stdin("pw-for-tests\n")));
+    }
+    let list = |s: &Server, args: &[&str]| -> Vec<String> {
+        let out = run(s.imadm().args(args).args(["-o", "jsonl"]));
+        assert_success(&out);
+        let mut v: Vec<String> = crate::harness::stdout(&out)
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["username"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let users = list(&old, &["user", "list", "--all"]);
+    let operators = list(&old, &["operator", "list"]);
+    assert_eq!(users, ["moved_1", "moved_2"]);
+
+    // 1. Back up the SQLite server, and verify the archive.
+    let (key, recipient) = crate::backup::keypair(old.tmp());
+    let dir = old.tmp().join("backups");
+    std::fs::create_dir(&dir).unwrap();
+    let archive = crate::backup::backup(&old, &recipient, &[&dir]);
+    assert_success(&run(old
+        .imadm()
+        .args(["backup", "verify", "--identity"])
+        .arg(&key)
+        .arg(&archive)));
+
+    // 2 and 3. A data dir with copies of the keys; `server init` and the server on the
+    // PostgreSQL database; the new owner changes its one-time password and enrols MFA.
+    let new = Server::init_and_serve("pgowner", Some(pg), Some(&old.data_dir));
+    let one_time = new.info.password.clone();
+    let mut login = new.imadm();
+    login
+        .args(["auth", "login", "--username", "pgowner", "--password-stdin"])
+        .write_stdin(format!("{one_time}\n"));
+    new.use_storage(&mut login, Storage::preferred());
+    assert_success(&run(&mut login));
+    assert_success(&run(new
+        .imadm()
+        .args(["auth", "change-password", "--password-stdin"])
+        .write_stdin(format!("{one_time}\ncorrect horse battery staple\n"))));
+    let out = run(new
+        .imadm()
+        .args(["mfa", "enroll", "-o", "json", "--no-input"]));
+    assert_success(&out);
+    let secret = json_stdout(&out)["secret"].as_str().unwrap().to_owned();
+    let mut last = Some(now_secs() / 30);
+    let code = totp_at(&secret, now_secs());
+    assert_success(&run(new.imadm().args([
+        "mfa",
+        "enroll",
+        "--confirm",
+        &code,
+        "--no-input",
+    ])));
+    // 4. Restore (dry run, then for real) as the new owner, with a step-up code.
+    for dry in [true, false] {
+        let mut cmd = new.imadm();
+        cmd.args(["--yes", "backup", "restore", "--identity"])
+            .arg(&key)
+            .arg(&archive)
+            .args(["--otp", &fresh_code(&secret, &mut last)]);
+        if dry {
+            cmd.arg("--dry-run");
+        }
+        assert_success(&run(&mut cmd));
+    }
+
+    // Every session ended: the backup's owner logs in.
+    let mut cmd = new.imadm();
+    cmd.args(["auth", "login", "--username", &old.info.username])
+        .args(["--password-stdin", "--otp", &old.next_code()])
+        .write_stdin(format!("{}\n", old.info.password));
+    new.use_storage(&mut cmd, Storage::preferred());
+    assert_success(&run(&mut cmd));
+
+    // 5. Verify: the chain from seq 1 across the move, the same users and operators, and
+    // a backup of the new server.
+    let report = new.tmp().join("audit.json");
+    let out = run(new
+        .imadm()
+        .args(["-o", "json", "audit", "export", "--out"])
+        .arg(&report));
+    assert_success(&out);
+    assert_eq!(json_stdout(&out)["verified"], true);
+    assert_success(&run(new.imadm().args(["audit", "verify"]).arg(&report)));
+    assert_eq!(list(&new, &["user", "list", "--all"]), users);
+    assert_eq!(list(&new, &["operator", "list"]), operators);
+    assert!(new.pg.is_some());
+    assert_eq!(
+        new.sql("SELECT username FROM im_users ORDER BY username"),
+        "moved_1\nmoved_2\n",
+        "the rows are in the PostgreSQL database"
+    );
+    let dir = new.tmp().join("backups");
+    std::fs::create_dir(&dir).unwrap();
+    crate::backup::backup(&new, &recipient, &[&dir]);
+}

@@ -514,14 +514,40 @@ impl Server {
     /// password; it has no TOTP secret (the owner enrols at first login) and `raw` is
     /// what `server init -o json` printed.
     pub fn start_initialised(owner: &str) -> Server {
+        // On PostgreSQL `server init` and the server share one fresh database.
+        Server::init_and_serve(
+            owner,
+            on_postgres().then(PgDatabase::create).flatten(),
+            None,
+        )
+    }
+
+    /// [`Server::start_initialised`] on `pg` (None: SQLite), its data dir first given
+    /// copies of the keys (`server.key`, `audit.key` and their `.d` dirs) in `keys_from`,
+    /// as docs/migrate-to-postgresql.md step 2 says.
+    pub fn init_and_serve(owner: &str, pg: Option<PgDatabase>, keys_from: Option<&Path>) -> Server {
         let tmp = tempfile::Builder::new()
             .prefix("imadm-e2e-")
             .tempdir()
             .unwrap();
         let config_dir = tmp.path().join("config");
         let data_dir = tmp.path().join("data");
-        // On PostgreSQL `server init` and the server share one fresh database.
-        let pg = on_postgres().then(PgDatabase::create).flatten();
+        if let Some(from) = keys_from {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::create_dir(&data_dir).unwrap();
+            std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+            for name in ["server.key", "server.key.d", "audit.key", "audit.key.d"] {
+                if from.join(name).exists() {
+                    let copied = std::process::Command::new("cp")
+                        .arg("-a")
+                        .arg(from.join(name))
+                        .arg(&data_dir)
+                        .status()
+                        .unwrap();
+                    assert!(copied.success(), "cp -a {name}");
+                }
+            }
+        }
         let out = run(imadm_in(&tmp.path().join("init-config"))
             .envs(pg.iter().flat_map(PgDatabase::env))
             .args([
