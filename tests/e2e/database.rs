@@ -802,12 +802,7 @@ fn a_sqlite_dev_server_moves_to_postgresql_by_the_documented_steps() {
     }
 
     // Every session ended: the backup's owner logs in.
-    let mut cmd = new.imadm();
-    cmd.args(["auth", "login", "--username", &old.info.username])
-        .args(["--password-stdin", "--otp", &old.next_code()])
-        .write_stdin(format!("{}\n", old.info.password));
-    new.use_storage(&mut cmd, Storage::preferred());
-    assert_success(&run(&mut cmd));
+    new.login_as_owner_of(&old);
 
     // 5. Verify: the chain from seq 1 across the move, the same users and operators, and
     // a backup of the new server.

@@ -826,6 +826,17 @@ impl Server {
         storage
     }
 
+    /// Log in to this server as `other`'s owner (restored here from `other`'s backup),
+    /// with `other`'s password and a fresh code of its secret; assert it worked.
+    pub fn login_as_owner_of(&self, other: &Server) {
+        let mut cmd = self.imadm();
+        cmd.args(["auth", "login", "--username", &other.info.username])
+            .args(["--password-stdin", "--otp", &other.next_code()])
+            .write_stdin(format!("{}\n", other.info.password));
+        self.use_storage(&mut cmd, Storage::preferred());
+        assert_success(&run(&mut cmd));
+    }
+
     /// `auth token`: asserts exit 0 and exactly one non-empty line; returns it.
     pub fn token(&self) -> String {
         let out = run(self.imadm().args(["auth", "token"]));

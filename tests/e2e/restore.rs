@@ -360,12 +360,7 @@ fn disaster_recovery_into_a_fresh_data_dir_continues_the_chain() {
     let report = json_stdout(&out);
 
     // The install's owner is gone; the old server's logs in.
-    let mut cmd = new.imadm();
-    cmd.args(["auth", "login", "--username", &old.info.username])
-        .args(["--password-stdin", "--otp", &old.next_code()])
-        .write_stdin(format!("{}\n", old.info.password));
-    new.use_storage(&mut cmd, Storage::preferred());
-    assert_success(&run(&mut cmd));
+    new.login_as_owner_of(&old);
     let recovered = export_and_verify(&new, &new.tmp().join("new.json"));
     // The old server's report (exported after the backup) and the recovered log agree up
     // to the snapshot's head; then come the install's events and the restore.
