@@ -1838,6 +1838,21 @@ fn the_async_epoch_follows_writes_and_survives_a_dropped_connection() {
         "a failed read answers a value no cache holds, got {fallback}"
     );
     assert_eq!(read(), store.epoch(), "the next read reconnects");
+    // The blocking reads get past every dropped connection in the pool, each time.
+    for _ in 0..3 {
+        schema
+            .client()
+            .batch_execute(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '{app}'"
+            ))
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(
+            store.epoch() < 1 << 63,
+            "a blocking read after the connections dropped"
+        );
+        assert!(store.operator_permissions(1).is_ok());
+    }
 }
 
 #[test]

@@ -193,15 +193,27 @@ impl PgStore {
     }
 
     /// A per-request read through the connection's prepared statement (`pool.rs`): one
-    /// round trip instead of three.
+    /// round trip instead of three. Tried again on another connection while the one it
+    /// got turns out closed (the database dropped it while it sat in the pool; after a
+    /// database restart, every pooled one is).
     pub(crate) fn read(
         &self,
         sql: &'static str,
         params: &[&(dyn postgres::types::ToSql + Sync)],
     ) -> Result<Vec<postgres::Row>> {
-        let mut conn = self.conn()?;
-        let statement = conn.prepared(sql)?;
-        Ok(conn.query(&statement, params)?)
+        let mut tries = POOL_SIZE + 1;
+        loop {
+            let mut conn = self.conn()?;
+            let statement = conn.prepared(sql);
+            let rows = statement.and_then(|s| conn.query(&s, params));
+            match rows {
+                Err(e) if conn.is_closed() && tries > 1 => {
+                    tracing::debug!(error = %describe(&e), "pooled connection closed; another");
+                    tries -= 1;
+                }
+                other => return Ok(other?),
+            }
+        }
     }
 
     /// Run `f` in a write transaction that ends with the request's parked audit event

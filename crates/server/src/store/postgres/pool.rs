@@ -10,9 +10,19 @@
 //! Statements are keyed by their `&'static str` text, so the cache holds at most one
 //! entry per query written in the source. The schema changes only in migrations, which
 //! run before the pool exists, so a cached statement never outlives its tables' shape.
+//!
+//! Checkout tests a connection (a round trip) only when it has been idle for
+//! [`FRESH`] or longer: one the pool got back unbroken a moment ago is handed out as it
+//! is, which saves a round trip per request under load. A connection the database
+//! dropped within that moment fails its first statement; [`PgStore::read`] then retries
+//! once on another connection, and a write fails with the database error (the client
+//! may retry), as it would on any database failover.
+//!
+//! [`PgStore::read`]: super::PgStore::read
 
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
+use std::time::{Duration, Instant};
 
 use postgres::{Client, Statement};
 use r2d2_postgres::{PostgresConnectionManager, r2d2};
@@ -21,10 +31,15 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 pub(crate) type Pool = r2d2::Pool<Manager>;
 pub(crate) type Conn = r2d2::PooledConnection<Manager>;
 
+/// A connection back in the pool for less than this is not tested at checkout.
+const FRESH: Duration = Duration::from_secs(1);
+
 /// One pooled connection and its prepared statements.
 pub(crate) struct PgConn {
     client: Client,
     statements: HashMap<&'static str, Statement>,
+    /// When the pool last got it back unbroken (or made it).
+    returned: Instant,
 }
 
 impl PgConn {
@@ -63,14 +78,22 @@ impl r2d2::ManageConnection for Manager {
         Ok(PgConn {
             client: self.0.connect()?,
             statements: HashMap::new(),
+            returned: Instant::now(),
         })
     }
 
     fn is_valid(&self, conn: &mut PgConn) -> Result<(), postgres::Error> {
+        if conn.returned.elapsed() < FRESH {
+            return Ok(());
+        }
         self.0.is_valid(&mut conn.client)
     }
 
     fn has_broken(&self, conn: &mut PgConn) -> bool {
-        self.0.has_broken(&mut conn.client)
+        let broken = self.0.has_broken(&mut conn.client);
+        if !broken {
+            conn.returned = Instant::now();
+        }
+        broken
     }
 }
