@@ -25,7 +25,7 @@ fn positions(server: &Server) -> (u64, u64) {
 }
 
 /// Wait until the sink has acknowledged the whole log; its last seq.
-fn caught_up(server: &Server) -> u64 {
+pub(crate) fn caught_up(server: &Server) -> u64 {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let (head, done) = positions(server);
@@ -243,29 +243,29 @@ fn a_killed_server_resumes_delivery_and_the_sinks_miss_nothing() {
 
 /// One request the HTTPS receiver got, and what it answered.
 #[derive(Debug, Clone)]
-struct Received {
+pub(crate) struct Received {
     id: String,
     timestamp: i64,
     /// Whether `webhook-signature` held a valid `v1,` signature over `id.timestamp.body`.
     signed: bool,
-    body: Value,
-    status: u16,
+    pub(crate) body: Value,
+    pub(crate) status: u16,
 }
 
 /// An HTTPS receiver on loopback for the webhook sink: it checks each request's Standard
 /// Webhooks signature with an HMAC written here (not the server's signer), answers 500
 /// while `failing` is set, else 200, and keeps every request.
-struct Receiver {
+pub(crate) struct Receiver {
     port: u16,
     ca: PathBuf,
-    failing: Arc<AtomicBool>,
+    pub(crate) failing: Arc<AtomicBool>,
     got: Arc<Mutex<Vec<Received>>>,
     _dir: tempfile::TempDir,
 }
 
 const WEBHOOK_KEY: &[u8] = b"an e2e webhook key, 32 bytes ok!";
 
-fn webhook_secret() -> String {
+pub(crate) fn webhook_secret() -> String {
     use base64::Engine;
     format!(
         "whsec_{}",
@@ -294,7 +294,7 @@ fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
 }
 
 impl Receiver {
-    fn start(failing: bool) -> Receiver {
+    pub(crate) fn start(failing: bool) -> Receiver {
         imadm_server::tls::install_crypto_provider();
         let dir = tempfile::tempdir().unwrap();
         let certs = imadm_server::tls::ensure_dev_certs(dir.path()).unwrap();
@@ -335,7 +335,7 @@ impl Receiver {
         }
     }
 
-    fn spec(&self, options: &str) -> String {
+    pub(crate) fn spec(&self, options: &str) -> String {
         format!(
             "https://127.0.0.1:{}/ingest?secret_env=E2E_SINK_SECRET&ca={}{options}",
             self.port,
@@ -343,7 +343,7 @@ impl Receiver {
         )
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.got.lock().unwrap().clone()
     }
 }

@@ -455,11 +455,16 @@ impl Server {
 
     /// A dev server on PostgreSQL database `pg`, whatever store the run uses.
     pub fn start_on(pg: PgDatabase, extra: &[&str]) -> Server {
+        Server::start_on_with_env(pg, extra, &[])
+    }
+
+    /// [`Server::start_on`] with extra environment variables for the server.
+    pub fn start_on_with_env(pg: PgDatabase, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let tmp = tempfile::Builder::new()
             .prefix("imadm-e2e-")
             .tempdir()
             .unwrap();
-        Server::spawn_in(tmp, extra, &[], Some(pg))
+        Server::spawn_in(tmp, extra, env, Some(pg))
     }
 
     /// Like [`Server::start_with`], on a new data dir that already holds `files` (name,

@@ -22,7 +22,7 @@ const DINGTALK_SECRET: &str = "SEC0123456789abcdef-dingtalk-test-secret";
 const FEISHU_SECRET: &str = "feishu-test-secret";
 
 /// The Python receiver, killed on drop.
-struct Receiver {
+pub(crate) struct Receiver {
     child: Child,
     port: u16,
     log: PathBuf,
@@ -32,7 +32,7 @@ struct Receiver {
 }
 
 impl Receiver {
-    fn start(fail_first: u32) -> Receiver {
+    pub(crate) fn start(fail_first: u32) -> Receiver {
         let dir = tempfile::tempdir().unwrap();
         let certs = imadm_server::tls::ensure_dev_certs(dir.path()).unwrap();
         let (log, port_file, down) = (
@@ -72,7 +72,7 @@ impl Receiver {
         }
     }
 
-    fn requests(&self) -> Vec<Value> {
+    pub(crate) fn requests(&self) -> Vec<Value> {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()
@@ -81,7 +81,7 @@ impl Receiver {
     }
 
     /// Wait until `done` holds for the requests so far; they are returned.
-    fn wait_for(&self, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    pub(crate) fn wait_for(&self, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let r = self.requests();
@@ -99,7 +99,7 @@ impl Receiver {
     /// A 0600 config with a webhook (every severity), a DingTalk robot (medium and up,
     /// markdown), a Feishu bot and a Slack webhook (high only) and a WeCom robot (medium
     /// and up, markdown), all at this receiver.
-    fn config(&self, dir: &Path) -> PathBuf {
+    pub(crate) fn config(&self, dir: &Path) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
         let (base, ca) = (
             format!("https://127.0.0.1:{}", self.port),
@@ -159,7 +159,7 @@ impl Drop for Receiver {
 
 /// `(alert id, state)` a request announces: from the Alertmanager labels of a webhook,
 /// from the text ("alert #N", "RESOLVED") of the chat robots.
-fn announced(r: &Value) -> (u64, &'static str) {
+pub(crate) fn announced(r: &Value) -> (u64, &'static str) {
     let b = &r["body"];
     if r["kind"] == "webhook" {
         let a = &b["alerts"][0];

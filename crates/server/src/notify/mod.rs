@@ -12,6 +12,10 @@
 //! again, with the same `webhook-id` (webhooks) to tell. A channel failing without a
 //! success for `failing_after` appends `notify.channel_failing` to the audit log, whose
 //! rule raises the high alert `notify_channel_failing`, queued for the other channels.
+//! With several instances on one database, each channel is delivered by the instance
+//! holding its lease (`Backend::lease`, a PostgreSQL advisory lock); another takes over
+//! within [`STANDBY_POLL`] of the leader's end, so each message goes out once (at least
+//! once across a hand-over, as across a crash).
 //!
 //! The config is reloaded on SIGHUP: a bad file keeps the previous config (the reason is
 //! logged and shown by `notify status`); only channels whose settings changed restart.
@@ -35,12 +39,15 @@ use crate::AppState;
 use crate::audit::now_ms;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::store::Lease;
 use crate::store::notify::{Attempt, ChannelRecord, Queued};
 use config::{Channel, Config};
 
 /// How often an idle channel task looks whether anything was written (an atomic read;
 /// the queue itself is read only after a write).
 const POLL: Duration = Duration::from_millis(100);
+/// How often an instance that does not deliver a channel (another leads it) looks again.
+const STANDBY_POLL: Duration = Duration::from_secs(1);
 /// Delivered messages are kept this long (for `notify status` and duplicate suppression).
 const KEEP_DELIVERED_MS: i64 = 30 * 24 * 3600 * 1000;
 /// Largest receiver answer read.
@@ -159,18 +166,44 @@ async fn store<T: Send + 'static>(
     }
 }
 
-/// Deliver `ch`'s queue in order, forever (the supervisor aborts the task).
+/// Whether this instance holds `lease` (on the blocking pool: it may ask the database).
+async fn holds(state: &Arc<AppState>, lease: &Arc<Mutex<Box<dyn Lease>>>) -> bool {
+    let lease = lease.clone();
+    store(state, move |_| {
+        Ok(lease.lock().unwrap_or_else(|p| p.into_inner()).held())
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Deliver `ch`'s queue in order, forever (the supervisor aborts the task). With several
+/// instances on one database, the one holding the channel's lease delivers; the others
+/// wait to take over.
 async fn deliver_channel(state: Arc<AppState>, ch: Arc<Channel>, config: Arc<Config>) {
     let mut rate = RateLimit::new(&ch.limits);
     // The store's epoch when the queue was last seen empty: nothing to do until it moves.
     let mut idle_at: Option<u64> = None;
-    let name = ch.name.clone();
-    let mut record = store(&state, move |s| s.queue.channel_records())
-        .await
-        .ok()
-        .and_then(|all| all.into_iter().find(|r| r.name == name))
-        .unwrap_or_default();
+    let lease = Arc::new(Mutex::new(
+        state.backend.lease(&format!("notify:{}", ch.name)),
+    ));
+    let mut leading = false;
+    let mut record = ChannelRecord::default();
     loop {
+        if !leading {
+            if !holds(&state, &lease).await {
+                tokio::time::sleep(STANDBY_POLL).await;
+                continue;
+            }
+            leading = true;
+            idle_at = None;
+            // The channel as the last leader left it (its failing spell, if any).
+            let name = ch.name.clone();
+            record = store(&state, move |s| s.queue.channel_records())
+                .await
+                .ok()
+                .and_then(|all| all.into_iter().find(|r| r.name == name))
+                .unwrap_or_default();
+        }
         // On the blocking pool: a backend may read its epoch from the database.
         let epoch = store(&state, |s| Ok(s.store.epoch()))
             .await
@@ -202,6 +235,10 @@ async fn deliver_channel(state: Arc<AppState>, ch: Arc<Channel>, config: Arc<Con
         }
         if let Some(wait) = rate.wait(Instant::now()) {
             tokio::time::sleep(wait).await;
+            continue;
+        }
+        if !holds(&state, &lease).await {
+            leading = false;
             continue;
         }
         rate.record(Instant::now());

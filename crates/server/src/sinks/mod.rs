@@ -10,6 +10,11 @@
 //! A failed batch is retried, the same batch, after a backoff that doubles from 0.5 s up
 //! to the sink's `retry_max`, with jitter.
 //!
+//! Several instances on one database deliver each sink once: the instance holding the
+//! sink's lease (`Backend::lease`, a PostgreSQL advisory lock) delivers from the shared
+//! cursor; the others follow the cursor for their status and take over within
+//! [`STANDBY_POLL`] when the leader is gone, from where it left off.
+//!
 //! The cursor also keeps the chain value of its event: if the log under it no longer has
 //! that value there (a disaster-recovery restore renumbers a new install's first events),
 //! the sink starts again from seq 1.
@@ -50,6 +55,9 @@ pub const BATCH: u32 = 500;
 /// no query).
 const POLL: Duration = Duration::from_millis(100);
 const FIRST_RETRY: Duration = Duration::from_millis(500);
+/// How often an instance that does not deliver a sink (another leads it) looks again:
+/// also how soon it takes over when the leader is gone.
+const STANDBY_POLL: Duration = Duration::from_secs(1);
 
 /// Consecutive events of the log, in order.
 #[derive(Debug, Clone)]
@@ -338,12 +346,35 @@ fn run(
     mut cursor: Cursor,
 ) {
     let name = sink.spec.name.clone();
+    let mut lease = state.backend.lease(&format!("audit-sink:{name}"));
+    let mut leading = false;
     let mut pending: Option<Batch> = None;
     // The store's write counter when the sink last looked: nothing new while unchanged.
     let mut seen = None;
     let mut retry = FIRST_RETRY;
     let mut alerted = false;
     loop {
+        if !leading {
+            if !lease.held() {
+                follow(&state, &sink, &name);
+                std::thread::sleep(STANDBY_POLL);
+                continue;
+            }
+            // Where the last leader left off: its cursor is the one that counts.
+            match load_cursor(&state, &name) {
+                Ok(c) => {
+                    leading = true;
+                    cursor = c;
+                    pending = None;
+                    seen = None;
+                }
+                Err(e) => {
+                    failed(&sink, &name, &e.to_string());
+                    std::thread::sleep(STANDBY_POLL);
+                    continue;
+                }
+            }
+        }
         if pending.is_none() {
             let epoch = state.store.epoch();
             if seen == Some(epoch) {
@@ -364,6 +395,10 @@ fn run(
             }
         }
         if let Some(b) = &pending {
+            if !lease.held() {
+                leading = false;
+                continue;
+            }
             let last = b.events.last().expect("batches are not empty");
             let done = transport.deliver(b, &*state).and_then(|()| {
                 state
@@ -399,6 +434,16 @@ fn run(
             tracing::warn!(sink = %name, "reading the audit log's head: {e}");
         }
         alerted = watch_lag(&state, &sink, alerted, cursor.0);
+    }
+}
+
+/// While another instance delivers: the sink's status follows the shared cursor, so
+/// `GET /admin/audit/sinks` and a required sink's gate say the same on every instance.
+/// (The leader raises `audit_sink_lagging`; a follower does not, or each would.)
+fn follow(state: &AppState, sink: &Sink, name: &str) {
+    let read = load_cursor(state, name).and_then(|c| refresh(state, sink, c.0));
+    if let Err(e) = read {
+        tracing::warn!(sink = %name, "reading the sink's shared cursor: {e}");
     }
 }
 

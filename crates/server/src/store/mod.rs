@@ -67,6 +67,28 @@ pub trait Backend:
     }
     /// The schema version the database is at (open migrates it to the latest one).
     fn schema_version(&self) -> u32;
+    /// This instance's candidacy for `duty`, a background job only one instance on the
+    /// database may do at a time (an audit sink's delivery, a notification channel's).
+    fn lease(&self, duty: &str) -> Box<dyn Lease>;
+}
+
+/// One instance's candidacy for a background duty ([`Backend::lease`]); the lead is
+/// given up when it is dropped.
+pub trait Lease: Send {
+    /// Whether this instance holds the duty now: taken when free, kept while the
+    /// database connection holding it lives. False while another instance has it (or
+    /// the database cannot be reached): do not do the duty.
+    fn held(&mut self) -> bool;
+}
+
+/// The lease of a backend that is one process (SQLite: the data dir is locked to it):
+/// always held.
+pub struct SoleLease;
+
+impl Lease for SoleLease {
+    fn held(&mut self) -> bool {
+        true
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

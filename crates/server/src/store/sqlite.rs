@@ -2050,6 +2050,10 @@ impl super::throttle::ThrottleStore for SqliteStore {
 }
 
 impl super::Backend for SqliteStore {
+    fn lease(&self, _duty: &str) -> Box<dyn super::Lease> {
+        Box::new(super::SoleLease)
+    }
+
     fn set_alert_rules(&self, rules: crate::store::audit::AlertRules) {
         SqliteStore::set_alert_rules(self, rules)
     }

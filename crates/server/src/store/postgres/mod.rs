@@ -36,6 +36,7 @@ mod epoch;
 mod im;
 mod incident;
 mod keys;
+mod lease;
 mod notify;
 mod passkey;
 mod pool;
@@ -98,6 +99,8 @@ pub struct PgStore {
     rules: RwLock<Arc<crate::store::audit::AlertRules>>,
     /// The URL without its password.
     shown: String,
+    /// Where leases connect (`lease.rs`).
+    lease_target: lease::LeaseTarget,
 }
 
 impl From<postgres::Error> for StoreError {
@@ -139,6 +142,10 @@ impl PgStore {
         migrate(&mut first)?;
         drop(first);
         let epoch = epoch::EpochReader::new(target.async_config, target.tls.clone());
+        let lease_target = lease::LeaseTarget {
+            config: target.config.clone(),
+            tls: target.tls.clone(),
+        };
         let manager = Manager(PostgresConnectionManager::new(target.config, target.tls));
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
@@ -151,6 +158,7 @@ impl PgStore {
             epoch,
             rules: RwLock::new(Arc::default()),
             shown: target.shown,
+            lease_target,
         };
         store.sync_builtin_roles()?;
         Ok(store)
@@ -355,6 +363,10 @@ impl super::Backend for PgStore {
 
     fn reads_inline(&self) -> bool {
         false
+    }
+
+    fn lease(&self, duty: &str) -> Box<dyn super::Lease> {
+        self.lease_of(duty)
     }
 
     fn epoch_async(&self) -> Option<super::EpochFuture<'_>> {
