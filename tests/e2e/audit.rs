@@ -391,7 +391,6 @@ fn a_damaged_chain_head_refuses_every_audited_request() {
         .args(["user", "create", "ghost_user", "--password-stdin"])
         .write_stdin("pw-for-tests\n"));
     assert_error(&out, 1, "the audit log could not be written");
-    assert!(stderr(&out).contains("hint: "), "{}", describe(&out));
     // A sensitive read records its event in a transaction of its own: refused too.
     let report = server.tmp().join("report.json");
     let out = run(server

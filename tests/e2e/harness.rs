@@ -1417,8 +1417,12 @@ impl Server {
 
     /// The environment an offline `imadm server …` command needs to reach this server's
     /// database (its URL on PostgreSQL; nothing on SQLite, the file is in the data dir).
-    pub fn database_env(&self) -> Vec<(&str, &str)> {
-        self.pg.iter().flat_map(PgDatabase::env).collect()
+    pub fn database_env(&self) -> Vec<(String, String)> {
+        self.pg
+            .iter()
+            .flat_map(PgDatabase::env)
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
     }
 
     /// The columns of `table`, in order.
