@@ -31,6 +31,7 @@ const SEALED: &[(&str, &str)] = &[
     ("im_messages", "content"),
 ];
 
+/// The one number `query` answers.
 fn count(server: &Server, query: &str) -> u64 {
     server.sql(query).trim().parse().unwrap()
 }
