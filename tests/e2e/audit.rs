@@ -1,7 +1,8 @@
 //! Audit log (server side): a scripted session is recorded with the right actor, action,
 //! outcome and target; the chain verifies from genesis over every page with the shared
 //! `imadm_api::audit` functions; checkpoints verify against the key in server-info; a
-//! failing audit insert fails the request and changes nothing; no secret enters the log.
+//! failing audit insert, or a damaged chain head, fails the request and changes nothing;
+//! no secret enters the log.
 
 use base64::Engine;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
@@ -351,6 +352,99 @@ fn a_failing_audit_insert_fails_the_request_and_changes_nothing() {
             .sql("SELECT count(*) FROM audit_log WHERE action = 'role.create' AND outcome = 'success' AND target = 'role:ghost'")
             .trim(),
         "1"
+    );
+}
+
+/// The newest audit row's chain hash damaged outside the server: every audited request is
+/// refused (5xx, nothing applied, no event chained on a new genesis), the server log says
+/// why without the value; with the row repaired the same change goes through, chained on.
+#[test]
+fn a_damaged_chain_head_refuses_every_audited_request() {
+    let server = Server::start();
+    server.login();
+    let api = Api::new(&server);
+    let token = server.token();
+    let head = server.sql("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+    let (seq, hash) = head.trim().split_once('|').unwrap();
+    let seq: u64 = seq.parse().unwrap();
+    let set_head = |value: &str| {
+        server.sql_past_append_only(
+            "audit_log",
+            &format!("UPDATE audit_log SET hash = '{value}' WHERE seq = {seq}"),
+        );
+    };
+    set_head("damaged-head");
+    let before = server.sql("SELECT count(*) FROM audit_log");
+
+    let code = server.next_code();
+    let (st, env) = api.call(
+        "POST",
+        "/admin/roles",
+        Some(&token),
+        Some(&code),
+        Some(&json!({"name": "ghost", "permissions": ["user:read"]})),
+    );
+    assert!(st >= 500, "{st} {env}");
+    assert_eq!(env["code"], imadm_api::codes::INTERNAL, "{env}");
+    let out = run(server
+        .imadm()
+        .args(["user", "create", "ghost_user", "--password-stdin"])
+        .write_stdin("pw-for-tests\n"));
+    assert_error(&out, 1, "the audit log could not be written");
+    // A sensitive read records its event in a transaction of its own: refused too.
+    let report = server.tmp().join("report.json");
+    let out = run(server
+        .imadm()
+        .args(["audit", "export", "--out"])
+        .arg(&report));
+    assert_error(&out, 1, "the audit log could not be written");
+    assert!(!report.exists(), "{}", describe(&out));
+
+    assert_eq!(server.sql("SELECT count(*) FROM audit_log"), before);
+    assert_eq!(
+        server
+            .sql("SELECT count(*) FROM roles WHERE name = 'ghost'")
+            .trim(),
+        "0"
+    );
+    assert_eq!(
+        server
+            .sql("SELECT count(*) FROM im_users WHERE username = 'ghost_user'")
+            .trim(),
+        "0"
+    );
+    let log = server.server_stderr();
+    assert!(
+        log.contains(&format!("(seq {seq}) has no valid chain hash")),
+        "{log}"
+    );
+    assert!(!log.contains("damaged-head"), "{log}");
+
+    set_head(hash);
+    let code = server.next_code();
+    let (st, env) = api.call(
+        "POST",
+        "/admin/roles",
+        Some(&token),
+        Some(&code),
+        Some(&json!({"name": "ghost", "permissions": ["user:read"]})),
+    );
+    assert_eq!(st, 200, "{env}");
+    let events = all_events(&api, &token, 100);
+    let mut prev = GENESIS;
+    for e in &events {
+        prev = chain_next(&prev, &e.leaf());
+        assert_eq!(e.hash, hash_hex(&prev), "seq {}", e.seq);
+    }
+    let after: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e.seq > seq)
+        .map(|e| (e.action.as_str(), e.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        after,
+        [("auth.step_up", "success"), ("role.create", "success")],
+        "only the requests after the repair, chained on the head"
     );
 }
 

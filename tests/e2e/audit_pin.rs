@@ -56,20 +56,6 @@ fn create_users(server: &Server, prefix: &str, n: usize) {
     }
 }
 
-/// The files of the server's database (`imadm.db` and any `-wal`/`-shm`).
-fn db_files(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("imadm.db")
-        })
-        .collect()
-}
-
 /// `audit export --out FILE` by a config dir that pinned nothing (the session's token,
 /// the server given by flags).
 fn export_unpinned(server: &Server, file: &Path) -> std::process::Output {
@@ -115,11 +101,7 @@ fn a_rolled_back_log_is_caught_until_repinned() {
 
     // An earlier copy of the database, taken while the server is stopped.
     server.stop_in_place();
-    let earlier = server.tmp().join("earlier");
-    std::fs::create_dir_all(&earlier).unwrap();
-    for f in db_files(&server.data_dir) {
-        std::fs::copy(&f, earlier.join(f.file_name().unwrap())).unwrap();
-    }
+    let earlier = server.copy_database();
     let mut server = server.restart_with(&[]);
     server.login();
 
@@ -132,12 +114,7 @@ fn a_rolled_back_log_is_caught_until_repinned() {
 
     // Someone puts the earlier database back (the server stopped meanwhile).
     server.stop_in_place();
-    for f in db_files(&server.data_dir) {
-        std::fs::remove_file(f).unwrap();
-    }
-    for f in db_files(&earlier) {
-        std::fs::copy(&f, server.data_dir.join(f.file_name().unwrap())).unwrap();
-    }
+    server.put_back(earlier);
     let server = server.restart_with(&[]);
     server.login();
     assert!(head_seq(&server) < pin, "the log is shorter now");

@@ -1409,3 +1409,152 @@ impl Server {
         hits
     }
 }
+
+// ---- Store-neutral helpers (pgpend2) ----
+
+/// A copy of a server's whole database, taken while it was stopped
+/// ([`Server::copy_database`]); [`Server::put_back`] makes it the server's database again.
+pub enum DatabaseCopy {
+    /// The SQLite files (`imadm.db` and any `-wal`/`-shm`), in a directory of their own.
+    Files(PathBuf),
+    /// A database of its own on the cluster, created with the server's as its template.
+    Postgres(PgDatabase),
+}
+
+/// The files of the SQLite database in `dir` (`imadm.db` and any `-wal`/`-shm`).
+fn sqlite_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("imadm.db")
+        })
+        .collect()
+}
+
+impl PgDatabase {
+    /// End every other session on this database (a template and a renamed database must
+    /// have none; a client just dropped may still be closing).
+    fn disconnect_all(&self) {
+        pg_client(&self.admin)
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+                &[&self.name],
+            )
+            .unwrap();
+    }
+}
+
+impl Server {
+    /// Whether several instances may share this server's database (PostgreSQL), which is
+    /// where the key rotations are refused: each instance keeps its own copy of the keys.
+    /// Only for tests of those rotations to decide which outcome to expect.
+    pub fn shares_its_database(&self) -> bool {
+        self.pg.is_some()
+    }
+
+    /// The environment an offline `imadm server …` command needs to reach this server's
+    /// database (its URL on PostgreSQL; nothing on SQLite, the file is in the data dir).
+    pub fn database_env(&self) -> Vec<(String, String)> {
+        self.pg
+            .iter()
+            .flat_map(PgDatabase::env)
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
+
+    /// The columns of `table`, in order.
+    pub fn columns(&self, table: &str) -> Vec<String> {
+        let query = match &self.pg {
+            Some(_) => format!(
+                "SELECT column_name FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = '{table}' \
+                 ORDER BY ordinal_position"
+            ),
+            None => format!("SELECT name FROM pragma_table_info('{table}')"),
+        };
+        self.sql(&query).lines().map(str::to_owned).collect()
+    }
+
+    /// An SQL expression for the upper-case hex digits of the blob expression `blob`.
+    pub fn sql_hex(&self, blob: &str) -> String {
+        match &self.pg {
+            Some(_) => format!("upper(encode({blob}, 'hex'))"),
+            None => format!("hex({blob})"),
+        }
+    }
+
+    /// A copy of the whole database (stop the server first): the SQLite files, or on
+    /// PostgreSQL a database created from the server's as a template.
+    pub fn copy_database(&self) -> DatabaseCopy {
+        assert!(
+            self.child.is_none(),
+            "stop the server before copying its database"
+        );
+        match &self.pg {
+            Some(pg) => {
+                pg.disconnect_all();
+                let name = format!("{}_copy{:08x}", pg.name, rand::random::<u32>());
+                pg_client(&pg.admin)
+                    .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {}", pg.name))
+                    .unwrap();
+                let mut url = url::Url::parse(&pg.admin).unwrap();
+                url.set_path(&format!("/{name}"));
+                DatabaseCopy::Postgres(PgDatabase {
+                    admin: pg.admin.clone(),
+                    name,
+                    url: url.to_string(),
+                })
+            }
+            None => {
+                let dir = self
+                    .tmp()
+                    .join(format!("db-copy-{:08x}", rand::random::<u32>()));
+                std::fs::create_dir_all(&dir).unwrap();
+                for f in sqlite_files(&self.data_dir) {
+                    std::fs::copy(&f, dir.join(f.file_name().unwrap())).unwrap();
+                }
+                DatabaseCopy::Files(dir)
+            }
+        }
+    }
+
+    /// Replace the server's database by `copy` (the server stopped), as someone restoring
+    /// an earlier copy behind its back would: its files, or on PostgreSQL the database
+    /// dropped and the copy renamed to its name.
+    pub fn put_back(&self, copy: DatabaseCopy) {
+        assert!(
+            self.child.is_none(),
+            "stop the server before replacing its database"
+        );
+        match (copy, &self.pg) {
+            (DatabaseCopy::Postgres(copy), Some(pg)) => {
+                copy.disconnect_all();
+                let mut admin = pg_client(&pg.admin);
+                // One statement each: neither runs inside a transaction block.
+                admin
+                    .batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", pg.name))
+                    .unwrap();
+                admin
+                    .batch_execute(&format!(
+                        "ALTER DATABASE {} RENAME TO {}",
+                        copy.name, pg.name
+                    ))
+                    .unwrap();
+            }
+            (DatabaseCopy::Files(dir), None) => {
+                for f in sqlite_files(&self.data_dir) {
+                    std::fs::remove_file(f).unwrap();
+                }
+                for f in sqlite_files(&dir) {
+                    std::fs::copy(&f, self.data_dir.join(f.file_name().unwrap())).unwrap();
+                }
+            }
+            _ => panic!("a copy of another store's database"),
+        }
+    }
+}

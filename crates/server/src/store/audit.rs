@@ -14,7 +14,8 @@
 //!
 //! The chain value of each row is computed inside the inserting transaction from the
 //! previous row's hash (the backend serialises writers, so rows are appended strictly in
-//! order), and `at` never goes backwards (`max(now, last at)`).
+//! order), and `at` never goes backwards (`max(now, last at)`). A previous hash that is
+//! not one fails the append: the log never restarts at genesis behind a damaged row.
 
 use std::cell::RefCell;
 
@@ -176,7 +177,7 @@ pub(crate) fn insert(
     rules: &AlertRules,
 ) -> Result<u64> {
     let (seq, at_ms, prev) = match tx.audit_head()? {
-        Some((s, at, h)) => (s + 1, now_ms.max(at), parse_hash(&h).unwrap_or(GENESIS)),
+        Some((s, at, h)) => (s + 1, now_ms.max(at), head_hash(s, &h)?),
         None => (1, now_ms, GENESIS),
     };
     let mut ev = AuditEvent {
@@ -200,6 +201,19 @@ pub(crate) fn insert(
     Ok(seq)
 }
 
+/// The chain value of the newest event (`seq`), which the next one chains on. One that is
+/// not a hash fails the append, and so the request: chaining on anything else (genesis)
+/// would start a new chain that verifies on its own and hides the damage. The value
+/// itself stays out of the message (the server log).
+fn head_hash(seq: u64, hash: &str) -> Result<[u8; 32]> {
+    parse_hash(hash).ok_or_else(|| {
+        super::StoreError::Backend(format!(
+            "the audit log's newest event (seq {seq}) has no valid chain hash: refusing to \
+             append after it (the row was changed outside the server)"
+        ))
+    })
+}
+
 /// Append `n` synthetic events (`imadm __seed-audit`, for bench/audit.sh and the tests
 /// that need a long log) at the end of the chain inside the open write transaction `tx`,
 /// continuing it exactly as [`insert`] does; their times run up to `now_ms`. Alert rules
@@ -207,7 +221,7 @@ pub(crate) fn insert(
 pub(crate) fn seed(tx: &dyn AuditTx, n: u64, now_ms: i64) -> Result<u64> {
     const ACTIONS: &[&str] = &["auth.login", "user.create", "message.read", "role.update"];
     let (mut seq, mut prev) = match tx.audit_head()? {
-        Some((s, _, h)) => (s, parse_hash(&h).unwrap_or(GENESIS)),
+        Some((s, _, h)) => (s, head_hash(s, &h)?),
         None => (0, GENESIS),
     };
     for i in 0..n {
@@ -782,6 +796,100 @@ pub(crate) fn from_auth_event(e: &crate::store::AuthEvent) -> Option<NewAudit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An [`AuditTx`] over a list: the head is the last row (or `head`, as stored).
+    struct ListTx {
+        head: Option<(u64, i64, String)>,
+        rows: RefCell<Vec<AuditEvent>>,
+    }
+
+    impl ListTx {
+        fn with_head(hash: &str) -> Self {
+            ListTx {
+                head: Some((7, 1_000, hash.to_owned())),
+                rows: RefCell::default(),
+            }
+        }
+    }
+
+    impl AuditTx for ListTx {
+        fn audit_head(&self) -> Result<Option<(u64, i64, String)>> {
+            Ok(self
+                .rows
+                .borrow()
+                .last()
+                .map_or(self.head.clone(), |e| Some((e.seq, 1_000, e.hash.clone()))))
+        }
+        fn write_audit_row(&self, _: i64, ev: &AuditEvent) -> Result<()> {
+            self.rows.borrow_mut().push(ev.clone());
+            Ok(())
+        }
+        fn count_events(&self, _: &str, _: &[&str], _: &str, _: i64) -> Result<i64> {
+            Ok(0)
+        }
+        fn add_token_source(&self, _: &str, _: &str, _: u64) -> Result<bool> {
+            Ok(false)
+        }
+        fn token_sources_besides(&self, _: &str, _: &str, _: u32) -> Result<Vec<String>> {
+            Ok(Vec::new())
+        }
+        fn alert_raised_after(&self, _: &str, _: &str, _: i64) -> Result<bool> {
+            Ok(false)
+        }
+        fn insert_alert(&self, _: &AlertRow<'_>, _: i64) -> Result<u64> {
+            unreachable!("no rule fires in these tests")
+        }
+        fn enqueue_alert(
+            &self,
+            _: &[Route],
+            _: &imadm_api::audit::Alert,
+            _: Option<&str>,
+            _: i64,
+        ) -> Result<()> {
+            unreachable!("no rule fires in these tests")
+        }
+    }
+
+    fn event() -> NewAudit {
+        NewAudit {
+            actor_type: "operator".into(),
+            actor: "adm".into(),
+            action: "role.create".into(),
+            outcome: "success".into(),
+            ..NewAudit::default()
+        }
+    }
+
+    #[test]
+    fn an_append_chains_on_the_newest_hash() {
+        let head = [9u8; 32];
+        let tx = ListTx::with_head(&hash_hex(&head));
+        assert_eq!(
+            insert(&tx, &event(), 2_000, &AlertRules::default()).unwrap(),
+            8
+        );
+        let rows = tx.rows.borrow();
+        assert_eq!(rows[0].hash, hash_hex(&chain_next(&head, &rows[0].leaf())));
+    }
+
+    /// A damaged head (not 64 hex digits) fails the append and the seed: nothing is
+    /// written, no new chain starts at genesis, and the error names the seq, not the value.
+    #[test]
+    fn a_damaged_head_fails_every_append_closed() {
+        for damaged in ["", "not-a-hash", &"zz".repeat(32), &"ab".repeat(31)] {
+            let tx = ListTx::with_head(damaged);
+            let e = insert(&tx, &event(), 2_000, &AlertRules::default()).unwrap_err();
+            let msg = e.to_string();
+            assert!(
+                msg.contains("seq 7") && msg.contains("no valid chain hash"),
+                "{msg}"
+            );
+            assert!(damaged.is_empty() || !msg.contains(damaged), "{msg}");
+            let e = seed(&tx, 3, 2_000).unwrap_err();
+            assert!(e.to_string().contains("no valid chain hash"), "{e}");
+            assert!(tx.rows.borrow().is_empty(), "{damaged:?}: written");
+        }
+    }
 
     #[test]
     fn refresh_events_map_to_reuse_or_grace() {
