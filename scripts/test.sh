@@ -40,7 +40,8 @@ step "tests (cargo nextest)" keyring_session cargo nextest run --workspace --loc
 pg_e2e() {
   export IMADM_TEST_STORE=postgres
   local pending filter=""
-  pending=$(grep -v '^#' tests/e2e/postgres-pending.txt | awk 'NF {print $1}')
+  # awk, not grep: a file down to its comments lists nothing, which is no failure.
+  pending=$(awk '!/^#/ && NF {print $1}' tests/e2e/postgres-pending.txt)
   for t in $pending; do filter="${filter:+$filter | }test(=$t)"; done
   keyring_session cargo nextest run --test e2e --locked --no-fail-fast ${filter:+-E "not ($filter)"}
 }
