@@ -33,16 +33,10 @@ keyring_session() {
 }
 step "tests (cargo nextest)" keyring_session cargo nextest run --workspace --locked --no-fail-fast
 
-# The e2e suite again, every server on a fresh database of the PostgreSQL cluster in
-# IMADM_TEST_PG (.ci/run starts one) instead of SQLite.
-# Tests listed in tests/e2e/postgres-pending.txt (with why) do not pass there yet and are
-# left out of this pass only.
+# The whole e2e suite again, every server on a fresh database of the PostgreSQL cluster
+# in IMADM_TEST_PG (.ci/run starts one) instead of SQLite.
 pg_e2e() {
-  export IMADM_TEST_STORE=postgres
-  local pending filter=""
-  pending=$(grep -v '^#' tests/e2e/postgres-pending.txt | awk 'NF {print $1}')
-  for t in $pending; do filter="${filter:+$filter | }test(=$t)"; done
-  keyring_session cargo nextest run --test e2e --locked --no-fail-fast ${filter:+-E "not ($filter)"}
+  IMADM_TEST_STORE=postgres keyring_session cargo nextest run --test e2e --locked --no-fail-fast
 }
 if [ -n "${IMADM_TEST_PG:-}" ]; then
   step "e2e tests on PostgreSQL" pg_e2e

@@ -230,13 +230,14 @@ fn a_review_lists_every_principal_and_its_attestation_feeds_the_compliance_gate(
     }
 
     // The attestation table is append-only.
-    let out = std::process::Command::new("sqlite3")
-        .arg(server.data_dir.join("imadm.db"))
-        .arg("DELETE FROM access_attestations")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("append-only"));
+    let refused = server.sql_refused("DELETE FROM access_attestations");
+    assert!(refused.contains("append-only"), "{refused}");
+    assert_eq!(
+        server
+            .sql("SELECT count(*) FROM access_attestations")
+            .trim(),
+        "1"
+    );
 }
 
 #[test]
@@ -364,7 +365,7 @@ fn only_security_manage_attests_and_revocations_follow_who_may_act_on_whom() {
     assert_eq!(disabled("victim").trim(), "1");
     assert_eq!(json_stdout(&out)["revocations"], 2);
     let revoked = server.sql(&format!(
-        "SELECT revoked_at IS NOT NULL FROM service_tokens WHERE id = {token_id}"
+        "SELECT count(*) FROM service_tokens WHERE id = {token_id} AND revoked_at IS NOT NULL"
     ));
     assert_eq!(revoked.trim(), "1");
     // A review of another server is refused before anything happens.

@@ -380,7 +380,7 @@ fn a_rotated_refresh_token_presented_again_within_the_grace_window_gets_the_same
         "0"
     );
     for token in [access, rotated] {
-        assert!(files_containing(&server.data_dir, token).is_empty());
+        assert!(server.stored_files_containing(token).is_empty());
     }
 }
 
@@ -444,13 +444,13 @@ fn server_keeps_only_token_hashes() {
     // Sanity: the insecure file does hold it, so the search below can find tokens.
     assert!(!files_containing(&server.config_dir, &token).is_empty());
     assert_eq!(
-        files_containing(&server.data_dir, &token),
+        server.stored_files_containing(&token),
         Vec::<std::path::PathBuf>::new(),
         "the server data dir contains a live access token in clear"
     );
     // The dev owner's password is kept in clear only where dev mode keeps its logins.
     assert_eq!(
-        files_containing(&server.data_dir, &server.info.password),
+        server.stored_files_containing(&server.info.password),
         [server.data_dir.join("dev-credentials.json")]
     );
 }

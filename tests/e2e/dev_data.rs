@@ -13,12 +13,12 @@ use crate::rbac::{Api, seeded};
 const SEED: [&str; 2] = ["--seed-operator", "aud:auditor"];
 
 /// Every credential-bearing column of every operator.
-fn operators(data_dir: &Path) -> String {
-    sql_at(
-        data_dir,
-        "SELECT id, username, password_hash, hex(totp_secret), must_change_password, disabled
+fn operators(server: &Server) -> String {
+    server.sql(&format!(
+        "SELECT id, username, password_hash, {}, must_change_password, disabled
          FROM operators ORDER BY id",
-    )
+        server.sql_hex("totp_secret")
+    ))
 }
 
 #[test]
@@ -27,7 +27,7 @@ fn dev_server_started_again_on_its_data_dir_prints_the_same_logins_and_resets_no
     server.login_with(Storage::InsecureFile);
     let token = server.token();
     let first = server.info.clone();
-    let before = operators(&server.data_dir);
+    let before = operators(&server);
 
     let server = server.restart_with(&SEED);
     assert_eq!(
@@ -43,7 +43,7 @@ fn dev_server_started_again_on_its_data_dir_prints_the_same_logins_and_resets_no
         server.info.raw["seeded_operators"],
         first.raw["seeded_operators"]
     );
-    assert_eq!(operators(&server.data_dir), before, "no credential changed");
+    assert_eq!(operators(&server), before, "no credential changed");
     let file = server.data_dir.join("dev-credentials.json");
     let mode = std::fs::metadata(&file).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "dev-credentials.json mode {mode:o}");
@@ -94,40 +94,47 @@ fn files(dir: &Path) -> Vec<String> {
 }
 
 /// What a refused start must leave as it was.
-fn state(data_dir: &Path) -> (String, String, Vec<String>, Vec<u8>) {
+fn state(server: &Server) -> (String, String, Vec<String>, Vec<u8>) {
+    let data_dir = &server.data_dir;
     (
-        operators(data_dir),
-        sql_at(
-            data_dir,
+        operators(server),
+        server.sql(
             "SELECT (SELECT count(*) FROM auth_events), (SELECT count(*) FROM sessions),
-                    (SELECT max(seq) || ' ' || hash FROM audit_log
-                     WHERE seq = (SELECT max(seq) FROM audit_log))",
+                    (SELECT seq || ' ' || hash FROM audit_log ORDER BY seq DESC LIMIT 1)",
         ),
         files(data_dir),
         std::fs::read(data_dir.join("server.key")).unwrap(),
     )
 }
 
+/// Every file under `dir` with its contents, in a stable order.
+fn contents(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                out.push((p, bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 #[test]
 fn dev_mode_refuses_a_production_data_dir_and_changes_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let config = tmp.path().join("config");
-    let out = run(imadm_in(&config)
-        .args([
-            "server",
-            "init",
-            "--username",
-            "root",
-            "-o",
-            "json",
-            "--data-dir",
-        ])
-        .arg(&data));
-    assert_success(&out);
-    let before = state(&data);
+    // `server init`, served once the production way (its `dev` profile saved), stopped.
+    let mut server = Server::start_initialised("root");
+    server.stop_in_place();
+    let before = state(&server);
+    let config = contents(&server.config_dir);
 
-    let out = run(&mut dev_server_cmd(&config, &data));
+    let out = run(&mut server.dev_server_cmd());
     assert_error(&out, 2, "dev mode did not create");
     assert!(stderr(&out).contains("--tls-cert"), "{}", describe(&out));
     assert!(
@@ -135,10 +142,10 @@ fn dev_mode_refuses_a_production_data_dir_and_changes_nothing() {
         "no login printed\n{}",
         describe(&out)
     );
-    assert_eq!(state(&data), before, "the data dir changed");
-    assert!(!data.join("dev-credentials.json").exists());
+    assert_eq!(state(&server), before, "the data dir changed");
+    assert!(!server.data_dir.join("dev-credentials.json").exists());
     assert!(
-        files_containing(&config, "[profiles.dev]").is_empty(),
+        contents(&server.config_dir) == config,
         "a dev profile was saved for a server that never started"
     );
 }
@@ -154,21 +161,21 @@ fn dev_mode_refuses_to_reset_a_changed_dev_login_or_one_it_has_no_record_of() {
         .write_stdin(format!("{}\n{new_password}\n", server.info.password)));
     assert_success(&out);
     server.stop_in_place();
-    let before = state(&server.data_dir);
+    let before = state(&server);
 
-    let out = run(&mut dev_server_cmd(&server.config_dir, &server.data_dir));
+    let out = run(&mut server.dev_server_cmd());
     assert_error(&out, 2, "changed since dev mode created it");
     assert!(
         out.stdout.is_empty(),
         "no login printed\n{}",
         describe(&out)
     );
-    assert_eq!(state(&server.data_dir), before, "the data dir changed");
+    assert_eq!(state(&server), before, "the data dir changed");
 
     // A dev data dir from before dev-credentials.json: its owner's login is unknown.
     std::fs::remove_file(server.data_dir.join("dev-credentials.json")).unwrap();
-    let before = state(&server.data_dir);
-    let out = run(&mut dev_server_cmd(&server.config_dir, &server.data_dir));
+    let before = state(&server);
+    let out = run(&mut server.dev_server_cmd());
     assert_error(&out, 2, "dev mode did not create");
-    assert_eq!(state(&server.data_dir), before, "the data dir changed");
+    assert_eq!(state(&server), before, "the data dir changed");
 }

@@ -161,7 +161,7 @@ fn one_time_password_must_be_changed_and_mfa_enrolled_before_anything_else() {
         secret.as_str(),
     ] {
         assert!(
-            files_containing(&server.data_dir, secret_text).is_empty(),
+            server.stored_files_containing(secret_text).is_empty(),
             "{secret_text:?} stored in clear"
         );
     }

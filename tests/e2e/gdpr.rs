@@ -389,7 +389,8 @@ fn refused_or_broken_exports_exit_with_the_contract_codes_and_leave_no_file() {
     );
     assert_eq!(r["code"], 200, "{r}");
     server.sql(&format!(
-        "UPDATE im_messages SET content = X'00112233445566778899aabbccddeeff00112233445566778899' WHERE from_id = {dave}"
+        "UPDATE im_messages SET content = {} WHERE from_id = {dave}",
+        server.sql_blob("00112233445566778899aabbccddeeff00112233445566778899")
     ));
     let out = run(&mut export("dave"));
     assert_exit(&out, 8);

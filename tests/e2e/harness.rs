@@ -1558,3 +1558,133 @@ impl Server {
         }
     }
 }
+
+// ---- Store-neutral helpers (pgpend1) ----
+
+impl Server {
+    /// Run `sql`, which the database must refuse (e.g. an edit of an append-only table, as
+    /// someone with direct access to the database would try it); the database's message.
+    pub fn sql_refused(&self, sql: &str) -> String {
+        match &self.pg {
+            Some(pg) => match pg.client().simple_query(sql) {
+                Ok(_) => panic!("{sql:?} was not refused"),
+                Err(e) => e
+                    .as_db_error()
+                    .unwrap_or_else(|| panic!("{sql:?} failed, not refused: {e:?}"))
+                    .message()
+                    .to_owned(),
+            },
+            None => {
+                let out = std::process::Command::new("sqlite3")
+                    .arg(self.data_dir.join("imadm.db"))
+                    .arg(sql)
+                    .output()
+                    .expect("run sqlite3 (Debian package `sqlite3`)");
+                assert!(!out.status.success(), "{sql:?} was not refused");
+                stderr(&out)
+            }
+        }
+    }
+
+    /// A SQL literal of the blob whose bytes are the hex digits `hex`.
+    pub fn sql_blob(&self, hex: &str) -> String {
+        assert!(hex.bytes().all(|b| b.is_ascii_hexdigit()), "{hex:?}");
+        match &self.pg {
+            Some(_) => format!("'\\x{hex}'::bytea"),
+            None => format!("X'{hex}'"),
+        }
+    }
+
+    /// Delete every audit event after `seq`, as someone with direct access to the
+    /// database could, past the append-only triggers; they are in force again for the
+    /// server afterwards (its next event forks the log). SQLite: the delete trigger is
+    /// dropped and created again from its stored definition; PostgreSQL: the superuser's
+    /// session fires no triggers for the delete ([`Server::sql_past_append_only`]).
+    pub fn cut_audit_log(&self, seq: usize) {
+        let delete = format!("DELETE FROM audit_log WHERE seq > {seq}");
+        if self.pg.is_some() {
+            self.sql_past_append_only("audit_log", &delete);
+            return;
+        }
+        let trigger = "audit_log_append_only_delete";
+        let create = self.sql(&format!(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = '{trigger}'"
+        ));
+        assert!(!create.trim().is_empty(), "no trigger {trigger}");
+        self.sql(&format!("DROP TRIGGER {trigger}; {delete}; {create};"));
+    }
+
+    /// [`dev_server_cmd`] on this server's config and data dirs and its database (a
+    /// stopped server's, for a start expected to be refused).
+    pub fn dev_server_cmd(&self) -> assert_cmd::Command {
+        let mut cmd = dev_server_cmd(&self.config_dir, &self.data_dir);
+        cmd.envs(self.pg.iter().flat_map(PgDatabase::env));
+        cmd
+    }
+
+    /// The names of the files in the data dir that hold the database, after a write:
+    /// SQLite's file, its shared-memory index and its WAL; none on PostgreSQL (the data
+    /// is in the cluster).
+    pub fn database_file_names(&self) -> &'static [&'static str] {
+        match &self.pg {
+            Some(_) => &[],
+            None => &["imadm.db", "imadm.db-shm", "imadm.db-wal"],
+        }
+    }
+
+    /// The files of the server's database that contain `needle`: SQLite's file and its
+    /// WAL, or the files of its PostgreSQL database ([`Server::stored_files_containing`]
+    /// without the data dir's keys and credentials).
+    pub fn database_files_containing(&self, needle: &str) -> Vec<PathBuf> {
+        self.stored_files_containing(needle)
+            .into_iter()
+            .filter(|p| {
+                !p.starts_with(&self.data_dir)
+                    || p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("imadm.db"))
+            })
+            .collect()
+    }
+
+    /// Assert the database's own consistency check passes: SQLite's `PRAGMA
+    /// integrity_check`; on PostgreSQL `amcheck` over every table and B-tree index
+    /// (heap pages, index structure, and every heap row present in its indexes).
+    pub fn assert_database_intact(&self) {
+        let Some(pg) = &self.pg else {
+            assert_eq!(self.sql("PRAGMA integrity_check").trim(), "ok");
+            return;
+        };
+        let corrupt = pg.sql(
+            "CREATE EXTENSION IF NOT EXISTS amcheck;
+             SELECT c.relname, v.blkno, v.msg FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace, verify_heapam(c.oid) v
+              WHERE n.nspname = 'public' AND c.relkind = 'r'",
+        );
+        assert_eq!(corrupt, "", "verify_heapam found damage");
+        let indexes = pg.sql(
+            "SELECT count(bt_index_parent_check(c.oid, true)) FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+               JOIN pg_am a ON a.oid = c.relam
+              WHERE n.nspname = 'public' AND c.relkind = 'i' AND a.amname = 'btree'",
+        );
+        assert_ne!(indexes.trim(), "0", "no index was checked");
+    }
+
+    /// What a restore that never finished left on disk: SQLite's staging files in the data
+    /// dir; on PostgreSQL the scratch directories (`imadm-pg-restore-PID-…` in the temp
+    /// dir) of the server process `pid`.
+    pub fn restore_leftovers(&self, pid: u32) -> Vec<PathBuf> {
+        let (dir, prefix) = match &self.pg {
+            Some(_) => (std::env::temp_dir(), format!("imadm-pg-restore-{pid}-")),
+            None => (self.data_dir.clone(), ".restore-staging-".to_owned()),
+        };
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(&prefix))
+            })
+            .collect()
+    }
+}

@@ -150,15 +150,8 @@ fn an_incident_is_opened_shown_and_closed_and_a_closed_one_takes_no_steps() {
     assert!(t("incident.record", "incident:1", "failure"), "{events:?}");
     assert!(t("incident.close", "incident:1", "failure"), "{events:?}");
     // The timeline is append-only in the database too.
-    let delete = std::process::Command::new("sqlite3")
-        .arg(server.data_dir.join("imadm.db"))
-        .arg("DELETE FROM incident_events")
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&delete.stderr).contains("append-only"),
-        "{delete:?}"
-    );
+    let refused = server.sql_refused("DELETE FROM incident_events");
+    assert!(refused.contains("append-only"), "{refused}");
     assert_eq!(
         server.sql("SELECT count(*) FROM incident_events").trim(),
         "3"

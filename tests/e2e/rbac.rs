@@ -637,7 +637,7 @@ fn step_up_is_required_refuses_replays_and_service_tokens() {
     cmd.env("IMADM_TOKEN", &secret).args(["role", "list"]);
     assert_error(&run(&mut cmd), 4, "not valid");
     // The secret itself is stored nowhere in clear.
-    assert!(files_containing(&server.data_dir, &secret).is_empty());
+    assert!(server.stored_files_containing(&secret).is_empty());
 }
 
 #[test]
@@ -1201,7 +1201,7 @@ fn an_owner_can_act_on_an_admin() {
             .trim(),
         "1"
     );
-    assert!(files_containing(&server.data_dir, &one_time).is_empty());
+    assert!(server.stored_files_containing(&one_time).is_empty());
 
     let steps: [(usize, &[&str]); 7] = [
         (0, &["operator", "reset-mfa", "adm", "--yes"]),

@@ -301,7 +301,12 @@ pub fn open_data_dir(
         ))
     })?;
     let store: Arc<dyn Backend> = match database {
-        Some(url) => Arc::new(open_postgres(url)?),
+        Some(url) => {
+            // A restore killed mid-way leaves its scratch copy of the live data in the
+            // temp dir; nothing depends on it.
+            store::postgres::remove_stale_scratch();
+            Arc::new(open_postgres(url)?)
+        }
         None => {
             // A restore killed mid-way leaves its staging file; the live data never
             // depended on it.

@@ -25,7 +25,7 @@
 //! gets its new rows), moves every identity sequence past the larger of live's and the
 //! restored ids, and commits. Any failure rolls the transaction back: live is as it was.
 //! The scratch directory goes with the [`Staged`] (and one a killed process left behind
-//! is removed by the next restore).
+//! is removed at the next start, [`remove_stale_scratch`], or restore).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -262,10 +262,11 @@ fn copy_live(pg: &mut impl GenericClient, path: &Path, tabs: &Tables) -> Result<
     })
 }
 
-/// A new scratch directory, after removing those of restores whose process is gone.
-fn scratch_dir() -> Result<tempfile::TempDir, ApiError> {
-    let tmp = std::env::temp_dir();
-    if let Ok(entries) = std::fs::read_dir(&tmp) {
+/// Delete the scratch directories (copies of the live data) of restores whose process is
+/// gone: a server killed mid-restore. Called at start-up and before each restore; those of
+/// other instances still running stay.
+pub fn remove_stale_scratch() {
+    if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             let Some(pid) = name
@@ -280,9 +281,14 @@ fn scratch_dir() -> Result<tempfile::TempDir, ApiError> {
             }
         }
     }
+}
+
+/// A new scratch directory, after removing those of restores whose process is gone.
+fn scratch_dir() -> Result<tempfile::TempDir, ApiError> {
+    remove_stale_scratch();
     tempfile::Builder::new()
         .prefix(&format!("{SCRATCH_PREFIX}{}-", std::process::id()))
-        .tempdir_in(tmp)
+        .tempdir_in(std::env::temp_dir())
         .map_err(|e| {
             ApiError::new(
                 codes::INTERNAL,

@@ -53,6 +53,7 @@ use super::{Result, StoreError};
 
 pub(crate) use audit::PgTx;
 pub use audit::seed;
+pub use backup::remove_stale_scratch;
 
 /// Migration `i` takes the schema from version `i` to `i + 1`; each one is a file, applied
 /// with its version row in one transaction.
