@@ -133,16 +133,26 @@ struct TokenBody {
     action: String,
 }
 
-fn body_aad(user_code: &str) -> String {
-    format!("approval_grants.body:{user_code}")
+// The AADs name what the store keeps in clear beside a sealed value and a rule reads:
+// a row's sealed part moved to another row, or its clear part changed, does not open.
+
+fn body_aad(g: &StoredGrant) -> String {
+    let addr = g.client_addr.as_deref().unwrap_or("");
+    format!(
+        "approval_grants.body:{}:{}:{addr}:{}",
+        g.user_code, g.device_hash, g.login
+    )
 }
 
-fn ceremony_aad(user_code: &str) -> String {
-    format!("approval_grants.ceremony:{user_code}")
+fn ceremony_aad(g: &StoredGrant) -> String {
+    format!("approval_grants.ceremony:{}:{}", g.user_code, g.device_hash)
 }
 
-fn token_aad(hash: &str) -> String {
-    format!("approval_tokens.body:{hash}")
+fn token_aad(t: &StoredToken) -> String {
+    format!(
+        "approval_tokens.body:{}:{}:{}",
+        t.hash, t.operator_id, t.session_id
+    )
 }
 
 fn seal<T: Serialize>(key: &ServerKey, value: &T, aad: &str) -> Vec<u8> {
@@ -269,8 +279,8 @@ impl<C: Serialize + DeserializeOwned> Approvals<C> {
         };
         for _ in 0..USER_CODE_TRIES {
             let user_code = user_code();
-            let grant = StoredGrant {
-                body: seal(key, &body, &body_aad(&user_code)),
+            let mut grant = StoredGrant {
+                body: vec![],
                 user_code: user_code.clone(),
                 device_hash: secrets::token_hash(&device_code),
                 client_addr: client_addr.clone(),
@@ -281,6 +291,7 @@ impl<C: Serialize + DeserializeOwned> Approvals<C> {
                 last_poll: None,
                 ceremony: None,
             };
+            grant.body = seal(key, &body, &body_aad(&grant));
             let mut full = None;
             let started = self.store.start_grant(&grant, now, &mut |c: &Census| {
                 // Logins are started without a session, by anyone: only they are capped
@@ -327,7 +338,7 @@ impl<C: Serialize + DeserializeOwned> Approvals<C> {
                 if g.client_addr.as_deref() != client_addr {
                     return;
                 }
-                let Some(body) = open::<Body>(key, &g.body, &body_aad(&g.user_code)) else {
+                let Some(body) = open::<Body>(key, &g.body, &body_aad(g)) else {
                     return;
                 };
                 match body.state {
@@ -389,9 +400,9 @@ impl<C: Serialize + DeserializeOwned> Approvals<C> {
     }
 
     fn open_grant(&self, key: &ServerKey, g: &StoredGrant) -> Option<Grant<C>> {
-        let body: Body = open(key, &g.body, &body_aad(&g.user_code))?;
+        let body: Body = open(key, &g.body, &body_aad(g))?;
         let ceremony = match &g.ceremony {
-            Some(sealed) => Some(open(key, sealed, &ceremony_aad(&g.user_code))?),
+            Some(sealed) => Some(open(key, sealed, &ceremony_aad(g))?),
             None => None,
         };
         Some(Grant {
@@ -410,11 +421,11 @@ impl<C: Serialize + DeserializeOwned> Approvals<C> {
             purpose: grant.purpose.clone(),
             state: grant.state.clone(),
         };
-        stored.body = seal(key, &body, &body_aad(&stored.user_code));
+        stored.body = seal(key, &body, &body_aad(stored));
         stored.ceremony = grant
             .ceremony
             .as_ref()
-            .map(|c| seal(key, c, &ceremony_aad(&stored.user_code)));
+            .map(|c| seal(key, c, &ceremony_aad(stored)));
     }
 
     /// Approve the pending grant `user_code` with `outcome`; false if it is not pending.
@@ -463,13 +474,15 @@ impl<C: Serialize + DeserializeOwned> Approvals<C> {
             binding: binding.clone(),
             action: action.clone(),
         };
-        self.store.add_step_up_token(&StoredToken {
-            body: seal(key, &body, &token_aad(&hash)),
+        let mut stored = StoredToken {
+            body: vec![],
             hash,
             operator_id: *operator_id,
             session_id: *session_id,
             expires: now + ms(STEP_UP_TOKEN_TTL),
-        })?;
+        };
+        stored.body = seal(key, &body, &token_aad(&stored));
+        self.store.add_step_up_token(&stored)?;
         Ok(Some(token))
     }
 
@@ -492,7 +505,7 @@ impl<C: Serialize + DeserializeOwned> Approvals<C> {
         else {
             return Ok(Err(Redeem::Invalid));
         };
-        let Some(body) = open::<TokenBody>(key, &t.body, &token_aad(&hash)) else {
+        let Some(body) = open::<TokenBody>(key, &t.body, &token_aad(&t)) else {
             return Ok(Err(Redeem::Invalid));
         };
         if &body.binding != binding {

@@ -38,6 +38,12 @@
 //! - A step-up approval ends in a one-use token bound to the operator, the session and the
 //!   request (method, path with query, SHA-256 of the body), sent back in the step-up
 //!   header (`x-imadm-otp`) within a minute.
+//! - The ceremony the page's first call begins (webauthn-rs's registration or
+//!   authentication state, serialisable with its `danger-allow-state-serialisation`
+//!   feature) is kept with the grant in the store, sealed with the server key under an AAD
+//!   naming the grant (`approval.rs`): the page's second call may reach another instance
+//!   on PostgreSQL, and the state (its challenge) is the server's secret, never the
+//!   browser's to hold.
 //! - Credentials are sealed with the server key; audit actions `mfa.passkey_add`,
 //!   `mfa.passkey_remove`, `auth.passkey`.
 

@@ -2117,6 +2117,46 @@ mod approvals {
         });
         let ok = redeemed.iter().filter(|r| r.is_ok()).count();
         assert_eq!(ok, 1, "{redeemed:?}");
+
+        // A token given to another session by changing its row does not open there.
+        let token = a.approvals.issue(&a.key, &step_up(), now).unwrap().unwrap();
+        schema
+            .client()
+            .execute("UPDATE approval_tokens SET session_id = 31", &[])
+            .unwrap();
+        let moved = b.approvals.redeem(&b.key, &token, 3, 31, &binding(), now);
+        assert_eq!(moved.unwrap(), Err(Redeem::Invalid));
+    }
+
+    #[test]
+    fn a_grant_whose_clear_columns_were_changed_does_not_open() {
+        let Some(schema) = Schema::new() else { return };
+        let (_keys, on) = instances(&schema, 1);
+        let a = &on[0];
+        let now = now_ms();
+        let s = a
+            .approvals
+            .start(&a.key, step_up(), HOME.map(str::to_owned), now, 0)
+            .unwrap()
+            .unwrap();
+        assert!(
+            a.approvals
+                .approve(
+                    &a.key,
+                    &s.user_code,
+                    Outcome::Approved { operator_id: 3 },
+                    now
+                )
+                .unwrap()
+        );
+        // Polled from another address after changing the row's: as if unknown.
+        let elsewhere = Some("203.0.113.9");
+        schema
+            .client()
+            .execute("UPDATE approval_grants SET client_addr = $1", &[&elsewhere])
+            .unwrap();
+        let poll = a.approvals.poll(&a.key, &s.device_code, elsewhere, now);
+        assert_eq!(poll.unwrap(), Poll::Expired);
     }
 
     #[test]

@@ -5,9 +5,10 @@
 //! alerts; with its supertrait [`incident::IncidentStore`]), [`im::ImStore`],
 //! [`notify::NotifyStore`], [`keys::KeyStore`], [`restore::BackupStore`] (snapshot and
 //! staged restore), [`throttle::ThrottleStore`] (login throttling's counters) and
-//! [`approval::ApprovalStore`] (browser approvals). A backend implements them all, and [`Backend`], which is all of them
-//! plus what the server configures at start; [`sqlite`] and [`postgres`] are the two, and
-//! `lib.rs` (`open_data_dir`) is the one place that names them. Traits rather than an enum
+//! [`approval::ApprovalStore`] (browser approvals). A backend implements them all, and
+//! [`Backend`], which is all of them plus what the server configures at start; [`sqlite`]
+//! and [`postgres`] are the two, and `lib.rs` (`open_data_dir`) is the one place that
+//! names them. Traits rather than an enum
 //! of backends: each backend stays in its own modules with its own migrations and
 //! driver, nothing matches on the backend in every method, and the services and tests
 //! already take `dyn` stores.

@@ -70,8 +70,8 @@ const MIGRATIONS: &[&str] = &[
 /// The SQLite schema version that PostgreSQL version `i + 1` holds the same tables as:
 /// archives carry SQLite's numbering, whichever store wrote them, and a restore needs the
 /// archive's version to be the live one's. 0001 is SQLite's 13 in one migration; 0003 and
-/// 0004 change only PostgreSQL's own sequences, 0005 and 0006 add internal tables. One entry per migration (checked by the
-/// array's length).
+/// 0004 change only PostgreSQL's own sequences, 0005 and 0006 add internal tables. One
+/// entry per migration (checked by the array's length).
 pub(crate) const SQLITE_VERSIONS: [i64; MIGRATIONS.len()] = [13, 14, 14, 14, 14, 14];
 
 /// The tables of the PostgreSQL schema that are the backend's own machinery, not data:
