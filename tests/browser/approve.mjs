@@ -5,10 +5,12 @@
 //
 //   node approve.mjs '{"url": "...", "action": "approve"|"passkey_only"|"deny",
 //                      "state": "FILE", "username": "...", "password": "...", "uv": true,
-//                      "resident": true}'
+//                      "resident": true, "via": {"/admin/approve/begin": "https://..."}}'
 //
 // "passkey_only" clicks "Sign in with a passkey" (nothing typed); "resident": false gives
-// an authenticator that cannot store discoverable credentials.
+// an authenticator that cannot store discoverable credentials. "via" sends the page's
+// calls to a path to another server (its scheme, host and port), as a load balancer in
+// front of several instances would (tests/e2e/database.rs).
 //
 // Prints one JSON line: what the page showed (its description, user code, client address)
 // and how it ended (the status line's class: ok, err; and its text). Exits 0 whenever the
@@ -49,6 +51,13 @@ try {
     for (const credential of JSON.parse(readFileSync(opts.state, 'utf8'))) {
       await cdp.send('WebAuthn.addCredential', { authenticatorId, credential });
     }
+  }
+  for (const [path, server] of Object.entries(opts.via || {})) {
+    await page.route(url => url.pathname === path, async route => {
+      const to = new URL(route.request().url());
+      to.host = new URL(server).host;
+      await route.fulfill({ response: await route.fetch({ url: to.toString() }) });
+    });
   }
   const response = await page.goto(opts.url);
   const text = async sel => (await page.locator(sel).count()) ? (await page.locator(sel).first().textContent()) : null;

@@ -950,3 +950,176 @@ fn each_alert_notification_goes_out_once_from_two_instances() {
         "sent more than once: {twice:?} of {count:?}"
     );
 }
+
+/// Issue #16 section 3: browser approvals are shared by the instances. `a` with a passkey
+/// (enrolled in the browser, its credentials in the returned file) and a second instance
+/// beside it whose public URL is `a`'s, as both would have behind one load balancer name:
+/// the WebAuthn origin is then the same wherever the page's calls land. Also the second
+/// instance's origin on `localhost` (the page's cookie is for that host, any port).
+fn approvals_on_two_instances(a: &Server) -> (Instance, std::path::PathBuf, String) {
+    a.login_with(crate::harness::Storage::InsecureFile);
+    let state = a.tmp().join("authenticator.json");
+    crate::passkeys::enrol(a, "laptop", &state);
+    let port = |url: &str| {
+        url.rsplit_once(':')
+            .unwrap()
+            .1
+            .trim_end_matches('/')
+            .to_owned()
+    };
+    let public = format!("https://localhost:{}", port(&a.info.server));
+    let b = Instance::beside(a, &["--public-url", &public, "--approval-interval", "1"]);
+    let b_origin = format!("https://localhost:{}", port(&b.url));
+    (b, state, b_origin)
+}
+
+/// `POST path` with `headers` and a JSON `body` through `client` at `url`: the envelope.
+fn post(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &serde_json::Value,
+) -> serde_json::Value {
+    let mut rb = client.post(format!("{}{path}", url.trim_end_matches('/')));
+    for (k, v) in headers {
+        rb = rb.header(*k, *v);
+    }
+    rb.json(body).send().unwrap().json().unwrap()
+}
+
+/// A `--web` login started through B, approved on the page served by A whose passkey
+/// call lands on B (the ceremony A began), and polled through both at once: one poll
+/// gets the session, every other is told the code is spent.
+#[test]
+fn a_browser_login_started_on_one_instance_is_approved_and_answered_once_on_either() {
+    use serde_json::json;
+    let Some(pg) = PgDatabase::create() else {
+        return;
+    };
+    let a = Server::start_on(pg, &["--approval-interval", "1"]);
+    let (b, state, b_origin) = approvals_on_two_instances(&a);
+    let app = a.info.app_id.clone();
+    let app_id = [("app_id", app.as_str())];
+    let (http_a, url_a) = (a.https_client(), a.info.server.clone());
+
+    let started = post(&b.client, &b.url, "/admin/auth/device", &app_id, &json!({}));
+    assert_eq!(started["code"], 200, "{started}");
+    let grant = &started["data"];
+    let page = crate::passkeys::browser(json!({
+        "url": grant["verification_uri_complete"], "action": "approve", "state": state,
+        "username": "admin", "password": a.info.password,
+        "via": {"/admin/approve/finish": b_origin},
+    }));
+    assert_eq!(page["status_class"], "ok", "{page}");
+
+    let polls: Vec<serde_json::Value> = std::thread::scope(|s| {
+        let tries: Vec<_> = (0..8)
+            .map(|i| {
+                let (client, url) = if i % 2 == 0 {
+                    (&http_a, url_a.as_str())
+                } else {
+                    (&b.client, b.url.as_str())
+                };
+                let body = json!({"device_code": grant["device_code"]});
+                let app_id = &app_id;
+                s.spawn(move || post(client, url, "/admin/auth/device/token", app_id, &body))
+            })
+            .collect();
+        tries.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let won: Vec<_> = polls.iter().filter(|p| p["code"] == 200).collect();
+    assert_eq!(won.len(), 1, "one poll gets the session: {polls:?}");
+    assert!(
+        polls
+            .iter()
+            .all(|p| p["code"] == 200 || p["code"] == imadm_api::codes::APPROVAL_EXPIRED),
+        "{polls:?}"
+    );
+    assert_eq!(won[0]["data"]["username"], "admin");
+    let token = won[0]["data"]["session"]["access_token"].as_str().unwrap();
+    assert_eq!(b.get("/admin/operators", &app, token), (200, 200));
+    assert_eq!(
+        a.sql("SELECT count(*) FROM audit_log WHERE action = 'auth.mfa' AND detail LIKE '%mfa=passkey%'")
+            .trim(),
+        "1",
+        "one login"
+    );
+}
+
+/// A `--web` step-up asked through B, approved on A's page whose passkey options come
+/// from B, polled through A; its token is good once on B and refused on both after.
+#[test]
+fn a_step_up_approved_across_instances_gives_a_token_good_once_on_any() {
+    use serde_json::json;
+    let Some(pg) = PgDatabase::create() else {
+        return;
+    };
+    let a = Server::start_on(pg, &["--approval-interval", "1"]);
+    let (b, state, b_origin) = approvals_on_two_instances(&a);
+    let app = a.info.app_id.clone();
+    let token = a.token();
+    let user = |name: &str| -> i64 {
+        let out = run(a
+            .imadm()
+            .args(["user", "create", name, "--password-stdin"])
+            .write_stdin(format!("pw-{name}-1234567\n")));
+        assert_success(&out);
+        let out = run(a.imadm().args(["user", "show", name, "-o", "json"]));
+        json_stdout(&out)["user_id"].as_i64().unwrap()
+    };
+    let (alice, bob) = (user("alice"), user("bob"));
+    let (http_a, url_a) = (a.https_client(), a.info.server.clone());
+    let delete = |on_b: bool, user: i64, otp: &str| -> serde_json::Value {
+        let (client, url) = if on_b {
+            (&b.client, b.url.as_str())
+        } else {
+            (&http_a, url_a.as_str())
+        };
+        let headers = [
+            ("app_id", app.as_str()),
+            ("access-token", token.as_str()),
+            ("x-imadm-otp", otp),
+        ];
+        post(
+            client,
+            url,
+            "/admin/users/bulk-delete",
+            &headers,
+            &json!({"user_ids": [user]}),
+        )
+    };
+
+    let asked = delete(true, alice, "web");
+    assert_eq!(
+        asked["code"],
+        imadm_api::codes::APPROVAL_REQUIRED,
+        "{asked}"
+    );
+    let approval = &asked["data"]["approval"];
+    let page = crate::passkeys::browser(json!({
+        "url": approval["verification_uri_complete"], "action": "approve", "state": state,
+        "via": {"/admin/approve/begin": b_origin},
+    }));
+    assert_eq!(page["status_class"], "ok", "{page}");
+    let grant = post(
+        &http_a,
+        &url_a,
+        "/admin/auth/device/token",
+        &[("app_id", app.as_str())],
+        &json!({"device_code": approval["device_code"]}),
+    );
+    assert_eq!(grant["code"], 200, "{grant}");
+    let step_up = grant["data"]["step_up_token"].as_str().unwrap();
+
+    assert_eq!(delete(true, alice, step_up)["code"], 200, "good on B");
+    for on_b in [true, false] {
+        assert_eq!(
+            delete(on_b, bob, step_up)["code"],
+            imadm_api::codes::MFA_INVALID,
+            "used once, refused on B and on A"
+        );
+    }
+    let names = a.sql("SELECT username FROM im_users ORDER BY user_id");
+    assert_eq!(names, "bob\n", "alice deleted once, bob not");
+}

@@ -22,7 +22,7 @@ fn browser_dir() -> PathBuf {
 }
 
 /// Run the page driver once; its JSON line. Panics, with how to fix it, when it cannot run.
-fn browser(opts: Value) -> Value {
+pub(crate) fn browser(opts: Value) -> Value {
     let dir = browser_dir();
     assert!(
         dir.join("node_modules/playwright-core").is_dir(),
@@ -107,7 +107,7 @@ fn code_of(url: &str) -> &str {
 
 /// Log in with TOTP and enrol a passkey named `name` in the browser; the credentials go
 /// to `state`.
-fn enrol(server: &Server, name: &str, state: &Path) {
+pub(crate) fn enrol(server: &Server, name: &str, state: &Path) {
     enrol_on(server, name, state, true);
 }
 

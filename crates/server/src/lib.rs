@@ -131,6 +131,7 @@ impl AppState {
     /// The state of a server on the opened data dir `dir`.
     pub fn new(dir: DataDir, policy: Policy, admin_api: bool) -> AppState {
         let throttle = throttle::Throttle::new(&policy, dir.store.clone(), dir.key.throttle_key());
+        let passkeys = passkey::Passkeys::new(&policy, dir.store.clone());
         AppState {
             store: dir.store.clone(),
             queue: dir.store.clone(),
@@ -143,7 +144,7 @@ impl AppState {
             key: dir.key,
             audit_key: dir.audit_key,
             throttle,
-            passkeys: passkey::Passkeys::new(&policy),
+            passkeys,
             policy,
             app_id: dir.app_id,
             server_id: dir.server_id,

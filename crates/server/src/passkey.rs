@@ -38,11 +38,16 @@
 //! - A step-up approval ends in a one-use token bound to the operator, the session and the
 //!   request (method, path with query, SHA-256 of the body), sent back in the step-up
 //!   header (`x-imadm-otp`) within a minute.
+//! - The ceremony the page's first call begins (webauthn-rs's registration or
+//!   authentication state, serialisable with its `danger-allow-state-serialisation`
+//!   feature) is kept with the grant in the store, sealed with the server key under an AAD
+//!   naming the grant (`approval.rs`): the page's second call may reach another instance
+//!   on PostgreSQL, and the state (its challenge) is the server's secret, never the
+//!   browser's to hold.
 //! - Credentials are sealed with the server key; audit actions `mfa.passkey_add`,
 //!   `mfa.passkey_remove`, `auth.passkey`.
 
-use std::sync::OnceLock;
-use std::time::Instant;
+use std::sync::{Arc, OnceLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -58,6 +63,8 @@ use webauthn_rs::{Webauthn, WebauthnBuilder};
 use crate::approval::{self, Approvals, Binding, Full, Outcome, Poll, Purpose};
 use crate::auth::{Caller, RequestCtx};
 use crate::error::ApiError;
+use crate::store::approval::ApprovalStore;
+use crate::store::audit::now_ms;
 use crate::store::passkey::{Removal, StoredPasskey, aad};
 use crate::{AppState, now};
 
@@ -68,7 +75,9 @@ pub const STEP_UP_WEB: &str = "web";
 /// Longest passkey name.
 pub const MAX_NAME: usize = 64;
 
-/// The WebAuthn ceremony the approval page has begun for a grant.
+/// The WebAuthn ceremony the approval page has begun for a grant: kept with the grant in
+/// the store, sealed (`approval.rs`), so that another instance can finish it.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub enum Ceremony {
     Register(Box<PasskeyRegistration>),
     Authenticate {
@@ -86,10 +95,11 @@ pub struct Passkeys {
 }
 
 impl Passkeys {
-    pub fn new(policy: &crate::Policy) -> Self {
+    /// Approvals kept in `store`.
+    pub fn new(policy: &crate::Policy, store: Arc<dyn ApprovalStore>) -> Self {
         Passkeys {
             rp: OnceLock::new(),
-            approvals: Approvals::new(policy.approval_ttl, policy.approval_interval),
+            approvals: Approvals::new(store, policy.approval_ttl, policy.approval_interval),
         }
     }
 
@@ -192,7 +202,7 @@ impl AppState {
         let started = self
             .passkeys
             .approvals
-            .start(purpose, ctx.source_addr.clone(), Instant::now(), now())
+            .start(&self.key, purpose, ctx.source_addr.clone(), now_ms(), now())?
             .map_err(|full| {
                 let (what, wait) = match full {
                     Full::Address(d) => ("from this address", d),
@@ -328,11 +338,14 @@ impl AppState {
             path: String::new(),
             body_sha256: [0; 32],
         });
-        match self
-            .passkeys
-            .approvals
-            .redeem(token, op.id, session.id, &binding, Instant::now())
-        {
+        match self.passkeys.approvals.redeem(
+            &self.key,
+            token,
+            op.id,
+            session.id,
+            &binding,
+            now_ms(),
+        )? {
             Ok(approved) => {
                 self.throttle.complete(attempt);
                 self.event(
@@ -366,10 +379,12 @@ impl AppState {
         ctx: &RequestCtx,
         device_code: &str,
     ) -> Result<DeviceGrant, ApiError> {
-        let poll =
-            self.passkeys
-                .approvals
-                .poll(device_code, ctx.source_addr.as_deref(), Instant::now());
+        let poll = self.passkeys.approvals.poll(
+            &self.key,
+            device_code,
+            ctx.source_addr.as_deref(),
+            now_ms(),
+        )?;
         match poll {
             Poll::Pending => Err(ApiError::new(
                 codes::APPROVAL_PENDING,
@@ -429,7 +444,10 @@ impl AppState {
             }
             (Purpose::StepUp { .. }, Outcome::Approved { operator_id }) => {
                 let op = self.operator(operator_id)?;
-                let token = self.passkeys.approvals.issue(&purpose, Instant::now());
+                let token = self
+                    .passkeys
+                    .approvals
+                    .issue(&self.key, &purpose, now_ms())?;
                 Ok(DeviceGrant {
                     username: op.username,
                     session: None,
@@ -541,7 +559,11 @@ impl AppState {
         f: impl FnOnce(&mut approval::Grant<Ceremony>) -> R,
     ) -> Result<R, ApiError> {
         let attempt = self.admit(ctx, None, None, "approve.code")?;
-        match self.passkeys.approvals.with(user_code, f) {
+        match self
+            .passkeys
+            .approvals
+            .with(&self.key, user_code, now_ms(), f)?
+        {
             Some(r) => {
                 self.throttle.release(attempt);
                 Ok(r)
@@ -691,9 +713,12 @@ impl AppState {
                 self.assertion_options(rp, &op)?
             }
         };
+        // Kept with the grant: the page's next call may reach another instance.
         self.passkeys
             .approvals
-            .with(user_code, |g| g.ceremony = Some(ceremony));
+            .with(&self.key, user_code, now_ms(), |g| {
+                g.ceremony = Some(ceremony)
+            })?;
         Ok(options)
     }
 
@@ -858,7 +883,11 @@ impl AppState {
                 .hint("reload the page and approve again"));
             }
         };
-        if !self.passkeys.approvals.approve(user_code, outcome) {
+        if !self
+            .passkeys
+            .approvals
+            .approve(&self.key, user_code, outcome, now_ms())?
+        {
             return Err(decided());
         }
         Ok(())
@@ -981,7 +1010,11 @@ impl AppState {
     /// The page's "Deny" button.
     pub fn approve_deny(&self, ctx: &RequestCtx, user_code: &str) -> Result<(), ApiError> {
         self.page_grant(ctx, user_code, |_| ())?;
-        if !self.passkeys.approvals.deny(user_code) {
+        if !self
+            .passkeys
+            .approvals
+            .deny(&self.key, user_code, now_ms())?
+        {
             return Err(decided());
         }
         self.event(ctx, None, "", "auth.passkey", "refused_in_browser", None)
@@ -1055,15 +1088,17 @@ mod tests {
             .passkeys
             .approvals
             .start(
+                &s.key,
                 Purpose::Enrol {
                     operator_id: op.id,
                     session_id: 1,
                     name: "laptop".into(),
                 },
                 Some("192.0.2.1".into()),
-                Instant::now(),
+                now_ms(),
                 0,
             )
+            .unwrap()
             .unwrap();
         let code = &started.user_code;
         let e = s
@@ -1096,8 +1131,11 @@ mod tests {
         let op = s.store.operator_by_username("owner").unwrap().unwrap();
         let start = |purpose| {
             let addr = Some("192.0.2.1".into());
-            let g = s.passkeys.approvals.start(purpose, addr, Instant::now(), 0);
-            g.unwrap().user_code
+            let g = s
+                .passkeys
+                .approvals
+                .start(&s.key, purpose, addr, now_ms(), 0);
+            g.unwrap().unwrap().user_code
         };
         // An enrolment keeps its password step; a step-up is the session's operator's.
         let enrol = start(Purpose::Enrol {

@@ -1932,3 +1932,297 @@ fn throttle_counters_are_updated_one_at_a_time_across_instances() {
         .get(0);
     assert_eq!(n, 4);
 }
+
+/// Browser approvals over two instances' stores with copies of one server key: the
+/// service's `Approvals` on each `PgStore`, as two servers behind a load balancer.
+mod approvals {
+    use std::sync::{Arc, Barrier};
+    use std::time::Duration;
+
+    use imadm_server::approval::{Approvals, Binding, Full, Outcome, Poll, Purpose, Redeem};
+    use imadm_server::keys::ServerKey;
+    use imadm_server::store::audit::now_ms;
+
+    use super::Schema;
+
+    const HOME: Option<&str> = Some("192.0.2.1");
+
+    struct Instance {
+        approvals: Approvals<String>,
+        key: ServerKey,
+    }
+
+    /// `n` instances on `schema`, each with its copy of one server key.
+    fn instances(schema: &Schema, n: usize) -> (tempfile::TempDir, Vec<Arc<Instance>>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.key");
+        ServerKey::create(&path).unwrap();
+        let all = (0..n)
+            .map(|_| {
+                Arc::new(Instance {
+                    approvals: Approvals::new(
+                        Arc::new(schema.open()),
+                        Duration::from_secs(600),
+                        Duration::from_secs(1),
+                    ),
+                    key: ServerKey::load(&path).unwrap(),
+                })
+            })
+            .collect();
+        (dir, all)
+    }
+
+    fn step_up() -> Purpose {
+        Purpose::StepUp {
+            operator_id: 3,
+            session_id: 30,
+            binding: binding(),
+            action: "deleting users".into(),
+            shown: "delete IM users alice".into(),
+        }
+    }
+
+    fn binding() -> Binding {
+        Binding {
+            method: "POST".into(),
+            path: "/admin/users/bulk-delete".into(),
+            body_sha256: [7; 32],
+        }
+    }
+
+    /// Run `f` on 8 threads at once, half on each instance; what each returned.
+    fn at_once<T: Send + 'static>(
+        on: &[Arc<Instance>],
+        f: impl Fn(&Instance) -> T + Send + Sync + 'static,
+    ) -> Vec<T> {
+        let f = Arc::new(f);
+        let barrier = Arc::new(Barrier::new(8));
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let (one, f, barrier) = (on[i % 2].clone(), f.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    f(&one)
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    }
+
+    #[test]
+    fn a_grant_started_on_one_instance_is_approved_on_another_and_answered_once() {
+        let Some(schema) = Schema::new() else { return };
+        let (_keys, on) = instances(&schema, 2);
+        let (a, b) = (&on[0], &on[1]);
+        let now = now_ms();
+        let s = a
+            .approvals
+            .start(&a.key, step_up(), HOME.map(str::to_owned), now, now / 1000)
+            .unwrap()
+            .unwrap();
+        // The page's ceremony begun on B is finished on A.
+        b.approvals
+            .with(&b.key, &s.user_code, now, |g| {
+                assert_eq!(g.purpose, step_up());
+                g.ceremony = Some("webauthn state".into())
+            })
+            .unwrap()
+            .unwrap();
+        let taken = a
+            .approvals
+            .with(&a.key, &s.user_code, now, |g| g.ceremony.take())
+            .unwrap();
+        assert_eq!(taken, Some(Some("webauthn state".to_owned())));
+        assert_eq!(
+            b.approvals.poll(&b.key, &s.device_code, HOME, now).unwrap(),
+            Poll::Pending
+        );
+        // Polled again at once through the other instance: too fast all the same.
+        assert!(matches!(
+            a.approvals
+                .poll(&a.key, &s.device_code, HOME, now + 10)
+                .unwrap(),
+            Poll::SlowDown(_)
+        ));
+        let outcome = Outcome::Approved { operator_id: 3 };
+        assert!(
+            b.approvals
+                .approve(&b.key, &s.user_code, outcome.clone(), now)
+                .unwrap()
+        );
+        assert!(!a.approvals.deny(&a.key, &s.user_code, now).unwrap());
+
+        // Eight polls at once, four through each instance: one gets the outcome.
+        let code = s.device_code.clone();
+        let later = now + 60_000;
+        let polls = at_once(&on, move |i| {
+            i.approvals.poll(&i.key, &code, HOME, later).unwrap()
+        });
+        let done: Vec<_> = polls.iter().filter(|p| **p != Poll::Expired).collect();
+        assert_eq!(done, [&Poll::Done(step_up(), outcome)], "{polls:?}");
+
+        // Nothing of the secrets or the purpose in clear in the table.
+        let mut db = schema.client();
+        let rows = db.query("SELECT 1 FROM approval_grants", &[]).unwrap();
+        assert!(rows.is_empty(), "the answered grant is gone");
+        let t = a
+            .approvals
+            .start(&a.key, step_up(), HOME.map(str::to_owned), now, 0)
+            .unwrap()
+            .unwrap();
+        a.approvals
+            .with(&a.key, &t.user_code, now, |g| {
+                g.ceremony = Some("webauthn state".into())
+            })
+            .unwrap();
+        let r = db
+            .query_one(
+                "SELECT device_hash, body, ceremony FROM approval_grants",
+                &[],
+            )
+            .unwrap();
+        let (hash, body, ceremony): (String, Vec<u8>, Vec<u8>) = (r.get(0), r.get(1), r.get(2));
+        assert_eq!(hash, imadm_server::secrets::token_hash(&t.device_code));
+        for sealed in [&body, &ceremony] {
+            let text = String::from_utf8_lossy(sealed);
+            for clear in ["alice", "deleting", "webauthn", "bulk-delete"] {
+                assert!(!text.contains(clear), "{clear} in clear");
+            }
+        }
+    }
+
+    #[test]
+    fn a_step_up_token_issued_on_one_instance_is_redeemed_once_on_any() {
+        let Some(schema) = Schema::new() else { return };
+        let (_keys, on) = instances(&schema, 2);
+        let (a, b) = (&on[0], &on[1]);
+        let now = now_ms();
+        let token = a.approvals.issue(&a.key, &step_up(), now).unwrap().unwrap();
+        let hashes: Vec<String> = schema
+            .client()
+            .query("SELECT hash FROM approval_tokens", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(hashes, [imadm_server::secrets::token_hash(&token)]);
+        // Another session cannot spend it, on either instance.
+        let other = b
+            .approvals
+            .redeem(&b.key, &token, 3, 31, &binding(), now)
+            .unwrap();
+        assert_eq!(other, Err(Redeem::Invalid));
+        assert_eq!(
+            b.approvals
+                .redeem(&b.key, &token, 3, 30, &binding(), now)
+                .unwrap()
+                .as_deref(),
+            Ok("deleting users")
+        );
+        for i in [a, b] {
+            let again = i.approvals.redeem(&i.key, &token, 3, 30, &binding(), now);
+            assert_eq!(again.unwrap(), Err(Redeem::Invalid), "used once");
+        }
+        // Eight redemptions at once, four through each instance: one succeeds.
+        let token = a.approvals.issue(&a.key, &step_up(), now).unwrap().unwrap();
+        let redeemed = at_once(&on, move |i| {
+            i.approvals
+                .redeem(&i.key, &token, 3, 30, &binding(), now)
+                .unwrap()
+        });
+        let ok = redeemed.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(ok, 1, "{redeemed:?}");
+
+        // A token given to another session by changing its row does not open there.
+        let token = a.approvals.issue(&a.key, &step_up(), now).unwrap().unwrap();
+        schema
+            .client()
+            .execute("UPDATE approval_tokens SET session_id = 31", &[])
+            .unwrap();
+        let moved = b.approvals.redeem(&b.key, &token, 3, 31, &binding(), now);
+        assert_eq!(moved.unwrap(), Err(Redeem::Invalid));
+    }
+
+    #[test]
+    fn a_grant_whose_clear_columns_were_changed_does_not_open() {
+        let Some(schema) = Schema::new() else { return };
+        let (_keys, on) = instances(&schema, 1);
+        let a = &on[0];
+        let now = now_ms();
+        let s = a
+            .approvals
+            .start(&a.key, step_up(), HOME.map(str::to_owned), now, 0)
+            .unwrap()
+            .unwrap();
+        assert!(
+            a.approvals
+                .approve(
+                    &a.key,
+                    &s.user_code,
+                    Outcome::Approved { operator_id: 3 },
+                    now
+                )
+                .unwrap()
+        );
+        // Polled from another address after changing the row's: as if unknown.
+        let elsewhere = Some("203.0.113.9");
+        schema
+            .client()
+            .execute("UPDATE approval_grants SET client_addr = $1", &[&elsewhere])
+            .unwrap();
+        let poll = a.approvals.poll(&a.key, &s.device_code, elsewhere, now);
+        assert_eq!(poll.unwrap(), Poll::Expired);
+    }
+
+    #[test]
+    fn the_caps_count_the_grants_of_every_instance_and_ended_rows_are_deleted() {
+        let Some(schema) = Schema::new() else { return };
+        let (_keys, on) = instances(&schema, 2);
+        let now = now_ms();
+        // An ended grant and token, not yet deleted: not counted, and pruned by a start.
+        let mut db = schema.client();
+        db.execute(
+            "INSERT INTO approval_grants (user_code, device_hash, client_addr, login,
+               started_at, expires, interval_ms, body)
+             VALUES ('BCDF-GHJK', 'x', '192.0.2.1', true, 0, $1, 1000, '\\x')",
+            &[&(now - 1)],
+        )
+        .unwrap();
+        db.execute(
+            "INSERT INTO approval_tokens (hash, operator_id, session_id, expires, body)
+             VALUES ('y', 1, 1, $1, '\\x')",
+            &[&(now - 1)],
+        )
+        .unwrap();
+        // 16 starts at once from one address, half through each instance: ten start.
+        let started = at_once(&on, move |i| {
+            (0..2)
+                .map(|_| {
+                    i.approvals
+                        .start(&i.key, Purpose::Login, HOME.map(str::to_owned), now, 0)
+                        .unwrap()
+                })
+                .collect::<Vec<_>>()
+        });
+        let all: Vec<_> = started.into_iter().flatten().collect();
+        assert_eq!(all.iter().filter(|s| s.is_ok()).count(), 10, "{all:?}");
+        assert!(
+            all.iter()
+                .filter_map(|s| s.as_ref().err())
+                .all(|e| matches!(e, Full::Address(_))),
+            "{all:?}"
+        );
+        let left: Vec<i64> = ["approval_grants", "approval_tokens"]
+            .iter()
+            .map(|t| {
+                db.query_one(
+                    &format!("SELECT count(*) FROM {t} WHERE expires <= $1"),
+                    &[&now],
+                )
+                .unwrap()
+                .get(0)
+            })
+            .collect();
+        assert_eq!(left, [0, 0], "ended rows pruned");
+    }
+}

@@ -4,9 +4,11 @@
 //! `Arc<dyn …>`: [`Store`] (operators, MFA, sessions, RBAC, tokens, the audit log and
 //! alerts; with its supertrait [`incident::IncidentStore`]), [`im::ImStore`],
 //! [`notify::NotifyStore`], [`keys::KeyStore`], [`restore::BackupStore`] (snapshot and
-//! staged restore) and [`throttle::ThrottleStore`] (login throttling's counters). A backend implements them all, and [`Backend`], which is all of them
-//! plus what the server configures at start; [`sqlite`] and [`postgres`] are the two, and
-//! `lib.rs` (`open_data_dir`) is the one place that names them. Traits rather than an enum
+//! staged restore), [`throttle::ThrottleStore`] (login throttling's counters) and
+//! [`approval::ApprovalStore`] (browser approvals). A backend implements them all, and
+//! [`Backend`], which is all of them plus what the server configures at start; [`sqlite`]
+//! and [`postgres`] are the two, and `lib.rs` (`open_data_dir`) is the one place that
+//! names them. Traits rather than an enum
 //! of backends: each backend stays in its own modules with its own migrations and
 //! driver, nothing matches on the backend in every method, and the services and tests
 //! already take `dyn` stores.
@@ -22,6 +24,7 @@
 //! (replay of TOTP steps, refresh-token rotation) race-free: they are compare-and-set
 //! updates, not read-then-write sequences in Rust.
 
+pub mod approval;
 pub mod audit;
 pub mod im;
 pub mod incident;
@@ -48,6 +51,7 @@ pub trait Backend:
     + keys::KeyStore
     + restore::BackupStore
     + throttle::ThrottleStore
+    + approval::ApprovalStore
 {
     /// Use `rules` for the alerts of every event written from now on; the notification
     /// routes stay as they are.

@@ -463,6 +463,8 @@ pub struct SqliteStore {
     file_lock: RwLock<()>,
     /// Login throttling's counters: in memory, as one process holds the data dir.
     counters: super::throttle::MemoryCounters,
+    /// Browser approvals: in memory, for the same reason.
+    approvals: super::approval::MemoryApprovals,
 }
 
 /// The writer connection, locked. Dropping it bumps the store's epoch, after whatever
@@ -603,6 +605,7 @@ impl SqliteStore {
             path: path.to_owned(),
             file_lock: RwLock::new(()),
             counters: super::throttle::MemoryCounters::new(super::throttle::MAX_COUNTERS),
+            approvals: Default::default(),
         };
         store.migrate()?;
         store.sync_builtin_roles()?;
@@ -2046,6 +2049,41 @@ impl super::throttle::ThrottleStore for SqliteStore {
         f: &mut dyn FnMut(&mut super::throttle::Slots),
     ) -> Result<()> {
         self.counters.update_counters(keys, f)
+    }
+}
+
+impl super::approval::ApprovalStore for SqliteStore {
+    fn start_grant(
+        &self,
+        grant: &super::approval::StoredGrant,
+        now: i64,
+        admit: &mut dyn FnMut(&super::approval::Census) -> bool,
+    ) -> Result<super::approval::Start> {
+        self.approvals.start_grant(grant, now, admit)
+    }
+
+    fn update_grant(
+        &self,
+        key: super::approval::GrantKey<'_>,
+        now: i64,
+        f: &mut dyn FnMut(&mut Option<super::approval::StoredGrant>),
+    ) -> Result<()> {
+        self.approvals.update_grant(key, now, f)
+    }
+
+    fn add_step_up_token(&self, token: &super::approval::StoredToken) -> Result<()> {
+        self.approvals.add_step_up_token(token)
+    }
+
+    fn take_step_up_token(
+        &self,
+        hash: &str,
+        operator_id: i64,
+        session_id: i64,
+        now: i64,
+    ) -> Result<Option<super::approval::StoredToken>> {
+        self.approvals
+            .take_step_up_token(hash, operator_id, session_id, now)
     }
 }
 

@@ -6,7 +6,9 @@
 //! [`PasskeyStore`](super::passkey::PasskeyStore) (`passkey.rs`), and
 //! [`NotifyStore`](super::notify::NotifyStore) (`notify.rs`) and
 //! [`KeyStore`](super::keys::KeyStore) (`keys.rs`), [`ImStore`](super::im::ImStore)
-//! (`im.rs`) and [`BackupStore`](super::restore::BackupStore) (`backup.rs`), and
+//! (`im.rs`) and [`BackupStore`](super::restore::BackupStore) (`backup.rs`),
+//! [`ThrottleStore`](super::throttle::ThrottleStore) (`throttle.rs`) and
+//! [`ApprovalStore`](super::approval::ApprovalStore) (`approval.rs`), and
 //! [`Backend`](super::Backend).
 //!
 //! Its calls wait on the network: `Backend::reads_inline` is false, so the request
@@ -29,6 +31,7 @@
 //! the row lock and re-checks its condition on the newest version. The audit chain is
 //! serialised on one row (`audit_chain_head`, see `audit.rs`).
 
+mod approval;
 mod audit;
 mod backup;
 pub mod connect;
@@ -63,19 +66,26 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_im_id_bases.sql"),
     include_str!("migrations/0004_epoch.sql"),
     include_str!("migrations/0005_login_throttle.sql"),
+    include_str!("migrations/0006_approvals.sql"),
 ];
 
 /// The SQLite schema version that PostgreSQL version `i + 1` holds the same tables as:
 /// archives carry SQLite's numbering, whichever store wrote them, and a restore needs the
 /// archive's version to be the live one's. 0001 is SQLite's 13 in one migration; 0003 and
-/// 0004 change only PostgreSQL's own sequences, 0005 adds an internal table. One entry per migration (checked by the
-/// array's length).
-pub(crate) const SQLITE_VERSIONS: [i64; MIGRATIONS.len()] = [13, 14, 14, 14, 14];
+/// 0004 change only PostgreSQL's own sequences, 0005 and 0006 add internal tables. One
+/// entry per migration (checked by the array's length).
+pub(crate) const SQLITE_VERSIONS: [i64; MIGRATIONS.len()] = [13, 14, 14, 14, 14, 14];
 
 /// The tables of the PostgreSQL schema that are the backend's own machinery, not data:
 /// no class in `store::restore::TABLES`, never in a backup (the applied versions, and the
-/// audit chain's lock row, login throttling's counters).
-pub const INTERNAL_TABLES: &[&str] = &["audit_chain_head", "imadm_schema", "login_throttle"];
+/// audit chain's lock row, login throttling's counters, browser approvals).
+pub const INTERNAL_TABLES: &[&str] = &[
+    "approval_grants",
+    "approval_tokens",
+    "audit_chain_head",
+    "imadm_schema",
+    "login_throttle",
+];
 
 /// Connections the pool keeps at most: every request holds one for the length of one
 /// store method.
