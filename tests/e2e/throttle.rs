@@ -8,8 +8,7 @@
 use serde_json::{Value, json};
 
 use crate::harness::{
-    Server, Storage, assert_error, assert_exit, assert_success, files_containing, fresh_code,
-    now_secs, run, stderr,
+    Server, Storage, assert_error, assert_exit, assert_success, fresh_code, now_secs, run, stderr,
 };
 use crate::rbac::Api;
 
@@ -154,10 +153,11 @@ fn a_username_that_is_no_operator_never_reaches_the_database_in_clear() {
     );
     let events = server.sql("SELECT username FROM auth_events");
     assert!(events.trim().starts_with("unknown:"), "{events}");
-    // Nothing in the database or its WAL, even after a crash left the WAL in place.
+    // Nothing in the database's files (SQLite's WAL included, even after a crash left it
+    // in place; PostgreSQL's table files after a checkpoint) or the data dir.
     server.kill();
     assert_eq!(
-        files_containing(&server.data_dir, typed),
+        server.stored_files_containing(typed),
         Vec::<std::path::PathBuf>::new()
     );
 }
