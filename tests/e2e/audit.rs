@@ -285,6 +285,20 @@ fn scripted_session_is_recorded_chained_signed_and_secret_free() {
     }
 }
 
+/// The role `ghost` and the IM user `ghost_user` the refused requests of these tests
+/// asked for do not exist.
+fn assert_no_ghosts(server: &Server) {
+    let count = |sql: &str| server.sql(sql).trim().to_owned();
+    assert_eq!(
+        count("SELECT count(*) FROM roles WHERE name = 'ghost'"),
+        "0"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM im_users WHERE username = 'ghost_user'"),
+        "0"
+    );
+}
+
 #[test]
 fn a_failing_audit_insert_fails_the_request_and_changes_nothing() {
     let server = Server::start();
@@ -314,18 +328,7 @@ fn a_failing_audit_insert_fails_the_request_and_changes_nothing() {
     assert_ne!(env["code"], 200, "{st} {env}");
 
     server.stop_failing_inserts("audit_log");
-    assert_eq!(
-        server
-            .sql("SELECT count(*) FROM roles WHERE name = 'ghost'")
-            .trim(),
-        "0"
-    );
-    assert_eq!(
-        server
-            .sql("SELECT count(*) FROM im_users WHERE username = 'ghost_user'")
-            .trim(),
-        "0"
-    );
+    assert_no_ghosts(&server);
     assert_eq!(server.sql("SELECT count(*) FROM audit_log"), before);
 
     // With the audit log writable again, the same change succeeds and is recorded.
@@ -392,18 +395,7 @@ fn a_damaged_chain_head_refuses_every_audited_request() {
     assert!(!report.exists(), "{}", describe(&out));
 
     assert_eq!(server.sql("SELECT count(*) FROM audit_log"), before);
-    assert_eq!(
-        server
-            .sql("SELECT count(*) FROM roles WHERE name = 'ghost'")
-            .trim(),
-        "0"
-    );
-    assert_eq!(
-        server
-            .sql("SELECT count(*) FROM im_users WHERE username = 'ghost_user'")
-            .trim(),
-        "0"
-    );
+    assert_no_ghosts(&server);
     let log = server.server_stderr();
     assert!(
         log.contains(&format!("(seq {seq}) has no valid chain hash")),

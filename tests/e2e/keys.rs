@@ -700,15 +700,7 @@ fn a_pinned_cli_follows_a_signed_audit_key_handoff_and_nothing_else() {
     // itself): exit 8, the pin unchanged.
     server.stop_in_place();
     swap_in_a_self_signed_key(&server, &current);
-    let server = server.restart_with(&[]);
-    server.login();
-    // The dev server rewrote its profile (new port): pin the key the CLI had followed.
-    assert_success(&run(server.imadm().args([
-        "config",
-        "set",
-        "audit_key",
-        &current,
-    ])));
+    let server = restart_pinned(server, &current);
     let out = export(&server, &dir.join("forged.json"));
     assert_error(&out, 8, "no hand-off signed by the pinned key");
     assert!(pinned_audit_key(&server).starts_with(&current));
@@ -716,6 +708,20 @@ fn a_pinned_cli_follows_a_signed_audit_key_handoff_and_nothing_else() {
     let (control, _) = key_control(&server);
     assert_eq!(control["status"], "fail", "{control}");
     assert!(pinned_audit_key(&server).starts_with(&current));
+}
+
+/// `server` started again on its data and logged in, with `key` pinned as the audit key
+/// again: the dev server rewrote its profile (new port).
+fn restart_pinned(server: Server, key: &str) -> Server {
+    let server = server.restart_with(&[]);
+    server.login();
+    assert_success(&run(server.imadm().args([
+        "config",
+        "set",
+        "audit_key",
+        key,
+    ])));
+    server
 }
 
 #[test]
@@ -740,14 +746,7 @@ fn the_audit_key_rotates_offline_with_a_handoff_the_pinned_cli_follows() {
         server.stop_in_place();
         assert_error(&run(&mut rotate), 2, refused);
         assert!(!data.join("audit.key.d").exists());
-        let server = server.restart_with(&[]);
-        server.login();
-        assert_success(&run(server.imadm().args([
-            "config",
-            "set",
-            "audit_key",
-            &old_key,
-        ])));
+        let server = restart_pinned(server, &old_key);
         let out = export(&server, &dir.join("after.json"));
         assert_success(&out);
         assert!(!stderr(&out).contains("hand-off"), "{}", describe(&out));
@@ -768,15 +767,7 @@ fn the_audit_key_rotates_offline_with_a_handoff_the_pinned_cli_follows() {
     let h = json_stdout(&out);
     assert!(old_key.starts_with(h["old_key"].as_str().unwrap()), "{h}");
     let new_key = h["new_key"].as_str().unwrap().to_owned();
-    let server = server.restart_with(&[]);
-    server.login();
-    // The dev server rewrote its profile (new port): pin the old key again.
-    assert_success(&run(server.imadm().args([
-        "config",
-        "set",
-        "audit_key",
-        &old_key,
-    ])));
+    let server = restart_pinned(server, &old_key);
     let out = export(&server, &dir.join("after.json"));
     assert_success(&out);
     assert!(

@@ -222,7 +222,7 @@ impl Sinks {
             let (state, sink) = (state.clone(), sink.clone());
             std::thread::Builder::new()
                 .name(format!("audit-sink-{}", sink.spec.kind.label()))
-                .spawn(move || run(state, sink, transport, cursor))
+                .spawn(move || run(state, sink, transport))
                 .map_err(|e| e.to_string())?;
         }
         Ok(())
@@ -339,13 +339,10 @@ fn next_batch(state: &AppState, name: &str, cursor: &mut Cursor) -> Result<Optio
 }
 
 /// The delivery loop of one sink (its own thread, for the life of the server).
-fn run(
-    state: Arc<AppState>,
-    sink: Arc<Sink>,
-    mut transport: Box<dyn Transport>,
-    mut cursor: Cursor,
-) {
+fn run(state: Arc<AppState>, sink: Arc<Sink>, mut transport: Box<dyn Transport>) {
     let name = sink.spec.name.clone();
+    // Read from the store when this instance takes the lead.
+    let mut cursor = genesis();
     let mut lease = state.backend.lease(&format!("audit-sink:{name}"));
     let mut leading = false;
     let mut pending: Option<Batch> = None;

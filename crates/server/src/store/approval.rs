@@ -184,21 +184,14 @@ impl ApprovalStore for MemoryApprovals {
         let mut m = self.lock(now);
         let mut census = Census::default();
         for g in m.grants.values() {
+            let earliest = |e: Option<i64>| Some(e.map_or(g.expires, |e| e.min(g.expires)));
             if g.login {
                 census.logins += 1;
-                census.first_login_ends = Some(
-                    census
-                        .first_login_ends
-                        .map_or(g.expires, |e| e.min(g.expires)),
-                );
+                census.first_login_ends = earliest(census.first_login_ends);
             }
             if g.client_addr == grant.client_addr {
                 census.from_addr += 1;
-                census.first_from_addr_ends = Some(
-                    census
-                        .first_from_addr_ends
-                        .map_or(g.expires, |e| e.min(g.expires)),
-                );
+                census.first_from_addr_ends = earliest(census.first_from_addr_ends);
             }
         }
         if !admit(&census) {

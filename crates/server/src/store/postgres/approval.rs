@@ -34,12 +34,29 @@ const CENSUS: &str = "SELECT count(*) FILTER (WHERE login),
        count(*) FILTER (WHERE client_addr IS NOT DISTINCT FROM $2),
        min(expires) FILTER (WHERE client_addr IS NOT DISTINCT FROM $2)
      FROM approval_grants WHERE expires > $1";
+// Both take a grant's columns in COLUMNS' order ([`params`]).
 const INSERT: &str = "INSERT INTO approval_grants (user_code, device_hash, client_addr, login,
        started_at, expires, interval_ms, last_poll, body, ceremony)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING";
-const UPDATE: &str = "UPDATE approval_grants SET client_addr = $2, login = $3, started_at = $4,
-       expires = $5, interval_ms = $6, last_poll = $7, body = $8, ceremony = $9
-     WHERE user_code = $1";
+const UPDATE: &str = "UPDATE approval_grants SET client_addr = $3, login = $4, started_at = $5,
+       expires = $6, interval_ms = $7, last_poll = $8, body = $9, ceremony = $10
+     WHERE user_code = $1 AND device_hash = $2";
+
+/// `g`'s columns in COLUMNS' order.
+fn params(g: &StoredGrant) -> [&(dyn postgres::types::ToSql + Sync); 10] {
+    [
+        &g.user_code,
+        &g.device_hash,
+        &g.client_addr,
+        &g.login,
+        &g.started_at,
+        &g.expires,
+        &g.interval_ms,
+        &g.last_poll,
+        &g.body,
+        &g.ceremony,
+    ]
+}
 
 fn grant(r: &postgres::Row) -> Result<StoredGrant> {
     Ok(StoredGrant {
@@ -87,21 +104,7 @@ impl ApprovalStore for PgStore {
             "DELETE FROM approval_grants WHERE user_code = $1 AND expires <= $2",
             &[&g.user_code, &now],
         )?;
-        let inserted = tx.execute(
-            INSERT,
-            &[
-                &g.user_code,
-                &g.device_hash,
-                &g.client_addr,
-                &g.login,
-                &g.started_at,
-                &g.expires,
-                &g.interval_ms,
-                &g.last_poll,
-                &g.body,
-                &g.ceremony,
-            ],
-        )?;
+        let inserted = tx.execute(INSERT, &params(g))?;
         if inserted == 0 {
             return Ok(Start::CodeTaken);
         }
@@ -132,25 +135,15 @@ impl ApprovalStore for PgStore {
             f(&mut None);
             return Ok(());
         };
-        let code = found.user_code.clone();
+        let (code, device_hash) = (found.user_code.clone(), found.device_hash.clone());
         let mut slot = Some(found);
         f(&mut slot);
         match slot {
             // The codes are the grant's keys: they stay.
-            Some(g) => tx.execute(
-                UPDATE,
-                &[
-                    &code,
-                    &g.client_addr,
-                    &g.login,
-                    &g.started_at,
-                    &g.expires,
-                    &g.interval_ms,
-                    &g.last_poll,
-                    &g.body,
-                    &g.ceremony,
-                ],
-            )?,
+            Some(mut g) => {
+                (g.user_code, g.device_hash) = (code, device_hash);
+                tx.execute(UPDATE, &params(&g))?
+            }
             None => tx.execute("DELETE FROM approval_grants WHERE user_code = $1", &[&code])?,
         };
         tx.commit()?;
