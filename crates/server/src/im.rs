@@ -22,6 +22,7 @@ use crate::auth::{Caller, RequestCtx};
 use crate::error::ApiError;
 use crate::store::im::{GROUP_ID_BASE, ImGroup, ImUser, MemberOutcome, NewImUser, aad};
 use crate::{AppState, now, secrets};
+use std::sync::Arc;
 
 /// Most rows one batch registration may carry.
 pub const MAX_BATCH: usize = 1000;
@@ -273,8 +274,11 @@ impl AppState {
         }
     }
 
-    pub fn lanying_user_list(
-        &self,
+    /// `GET /user/list`. The page is read on the async runtime where the backend can
+    /// (`ImStore::im_users_page_async`: no thread hand-off per request on the hottest
+    /// read), else on a blocking thread.
+    pub async fn lanying_user_list(
+        self: &Arc<Self>,
         caller: &Caller,
         page_num: Option<u32>,
         page_size: Option<u32>,
@@ -287,9 +291,15 @@ impl AppState {
                 "page_num must be at least 1 and page_size between 1 and {MAX_LANYING_PAGE}"
             )));
         }
-        Ok(self
-            .im
-            .im_users_page(num, size)?
+        let read_async = match self.im.im_users_page_async(num, size) {
+            Some(read) => read.await,
+            None => None,
+        };
+        let page = match read_async {
+            Some(page) => page,
+            None => crate::blocking(self, move |s| Ok(s.im.im_users_page(num, size)?)).await?,
+        };
+        Ok(page
             .into_iter()
             .map(|u| BasicUserInfo {
                 user_id: u.user_id,

@@ -83,6 +83,21 @@ pub fn harden_process() -> std::io::Result<()> {
     Ok(())
 }
 
+/// Run service-layer code (SQLite, argon2) off the async executor.
+pub async fn blocking<T, F>(state: &Arc<AppState>, f: F) -> Result<T, error::ApiError>
+where
+    F: FnOnce(&AppState) -> Result<T, error::ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || f(&state))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "handler task failed");
+            error::ApiError::new(imadm_api::codes::INTERNAL, "internal server error")
+        })?
+}
+
 /// Seconds since the epoch, the server's one clock.
 pub fn now() -> UnixTime {
     std::time::SystemTime::now()

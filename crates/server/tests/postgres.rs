@@ -1673,6 +1673,19 @@ fn im_users_ids_pages_updates_deletes_and_erasure() {
         more[2..4]
     );
     assert_eq!(s.im_users_page(2, 2).unwrap()[0].user_id, more[1]);
+    // `GET /user/list`'s read on the async runtime answers the same pages.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for (num, size) in [(1, 3), (2, 2), (9, 50)] {
+        let page = rt.block_on(s.im_users_page_async(num, size).expect("an async read"));
+        assert_eq!(
+            page,
+            Some(s.im_users_page(num, size).unwrap()),
+            "page {num} of {size}"
+        );
+    }
     assert_eq!(s.delete_im_users(&[7]).unwrap(), Err(7));
 
     // Groups, members, messages.

@@ -170,10 +170,9 @@ pub async fn user_list(
     Authed(caller): Authed,
     Q(q): Q<PageQuery>,
 ) -> Result<Response, ApiError> {
-    Ok(ok(blocking(&s, move |s| {
-        s.lanying_user_list(&caller, q.page_num, q.page_size)
-    })
-    .await?))
+    Ok(ok(s
+        .lanying_user_list(&caller, q.page_num, q.page_size)
+        .await?))
 }
 
 #[utoipa::path(get, path = "/user/profile", tag = "user",

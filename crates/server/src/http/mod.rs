@@ -264,20 +264,7 @@ pub fn ok<T: Serialize>(data: T) -> Response {
     (StatusCode::OK, axum::Json(Envelope::ok(data))).into_response()
 }
 
-/// Run service-layer code (SQLite, argon2) off the async executor.
-pub async fn blocking<T, F>(state: &Shared, f: F) -> Result<T, ApiError>
-where
-    F: FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
-    T: Send + 'static,
-{
-    let state = state.clone();
-    tokio::task::spawn_blocking(move || f(&state))
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "handler task failed");
-            ApiError::new(codes::INTERNAL, "internal server error")
-        })?
-}
+pub use crate::blocking;
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestCtx {
     type Rejection = ApiError;

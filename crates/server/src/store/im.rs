@@ -128,6 +128,16 @@ pub trait ImStore: Send + Sync + 'static {
     fn im_user_by_username(&self, username: &str) -> Result<Option<ImUser>>;
     /// Lanying's page_num/page_size paging (1-based), by id.
     fn im_users_page(&self, page_num: u32, page_size: u32) -> Result<Vec<ImUserRow>>;
+    /// [`im_users_page`](Self::im_users_page) without blocking an async worker, for a
+    /// backend whose reads wait on the network (`GET /user/list` is the hottest read).
+    /// `None`, or a future answering `None`: read it on a blocking thread instead.
+    fn im_users_page_async(
+        &self,
+        _page_num: u32,
+        _page_size: u32,
+    ) -> Option<super::AsyncRead<'_, Vec<ImUserRow>>> {
+        None
+    }
     /// Keyset paging: users with id > `after`, ascending, optionally by state.
     fn im_users_after(
         &self,

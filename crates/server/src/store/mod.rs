@@ -39,6 +39,11 @@ pub mod throttle;
 use crate::UnixTime;
 use imadm_api::admin::{Role, ServiceToken};
 
+/// A read on the async runtime ([`im::ImStore::im_users_page_async`]): `None` when it
+/// cannot be done now (then read the blocking way, which reports any error).
+pub type AsyncRead<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Option<T>> + Send + 'a>>;
+
 /// [`Backend::epoch_async`]'s answer.
 pub type EpochFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = u64> + Send + 'a>>;
 

@@ -21,7 +21,7 @@ use crate::store::{Result, StoreError};
 /// A parsed `--database` URL.
 pub struct Target {
     pub config: postgres::Config,
-    /// The same, for the async client (`epoch.rs`).
+    /// The same, for the async client (`reader.rs`).
     pub async_config: tokio_postgres::Config,
     pub tls: MakeRustlsConnect,
     /// The URL without its password, for logs and errors.

@@ -100,6 +100,14 @@ fn seal_opt(seal: Sealer<'_>, v: &Option<String>, aad: String) -> Option<Vec<u8>
         .map(|s| seal(s.as_bytes(), &aad))
 }
 
+/// One page of Lanying's `/user/list` (`im_users_page`, blocking or async).
+const USERS_PAGE: &str = "SELECT user_id, username, disabled, created_at FROM im_users
+                          ORDER BY user_id LIMIT $1 OFFSET $2";
+
+fn page_offset(page_num: u32, page_size: u32) -> i64 {
+    i64::from(page_num.max(1) - 1) * i64::from(page_size)
+}
+
 fn limit(n: u32) -> i64 {
     i64::from(n)
 }
@@ -195,15 +203,26 @@ impl ImStore for PgStore {
     }
 
     fn im_users_page(&self, page_num: u32, page_size: u32) -> Result<Vec<ImUserRow>> {
-        let offset = i64::from(page_num.max(1) - 1) * i64::from(page_size);
+        let offset = page_offset(page_num, page_size);
         rows(
-            self.read(
-                "SELECT user_id, username, disabled, created_at FROM im_users
-                 ORDER BY user_id LIMIT $1 OFFSET $2",
-                &[&limit(page_size), &offset],
-            )?,
+            self.read(USERS_PAGE, &[&limit(page_size), &offset])?,
             list_row,
         )
+    }
+
+    fn im_users_page_async(
+        &self,
+        page_num: u32,
+        page_size: u32,
+    ) -> Option<crate::store::AsyncRead<'_, Vec<ImUserRow>>> {
+        Some(Box::pin(async move {
+            let offset = page_offset(page_num, page_size);
+            let found = self
+                .reader
+                .query(USERS_PAGE, &[&limit(page_size), &offset])
+                .await?;
+            rows(found, list_row).ok()
+        }))
     }
 
     fn im_users_after(

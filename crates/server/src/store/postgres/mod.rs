@@ -13,7 +13,7 @@
 //!
 //! Its calls wait on the network: `Backend::reads_inline` is false, so the request
 //! authentication that SQLite runs inline on an async worker reads the shared epoch on
-//! the async runtime instead (`epoch.rs`, all a cached session needs) and otherwise runs
+//! the async runtime instead (`reader.rs`, all a cached session needs) and otherwise runs
 //! under `block_in_place` (the driver's own runtime cannot start on a worker).
 //!
 //! Driver: `postgres` (the synchronous client over `tokio-postgres`, both sfackler's and
@@ -35,7 +35,6 @@ mod approval;
 mod audit;
 mod backup;
 pub mod connect;
-mod epoch;
 mod im;
 mod incident;
 mod keys;
@@ -43,6 +42,7 @@ mod lease;
 mod notify;
 mod passkey;
 mod pool;
+mod reader;
 mod store;
 mod throttle;
 
@@ -105,8 +105,10 @@ pub struct PgStore {
     /// Values `epoch()` answers when the database cannot be read: each a new one, so
     /// no cached lookup is trusted meanwhile.
     unread_epoch: AtomicU64,
-    /// The epoch read on the async runtime (`epoch.rs`).
-    epoch: epoch::EpochReader,
+    /// Reads on the async runtime (`reader.rs`).
+    reader: Arc<reader::AsyncReader>,
+    /// The epoch read on it, shared by concurrent requests.
+    epoch: Arc<reader::Coalesced<Option<u64>>>,
     rules: RwLock<Arc<crate::store::audit::AlertRules>>,
     /// The URL without its password.
     shown: String,
@@ -152,7 +154,21 @@ impl PgStore {
         })?;
         migrate(&mut first)?;
         drop(first);
-        let epoch = epoch::EpochReader::new(target.async_config, target.tls.clone());
+        let reader = Arc::new(reader::AsyncReader::new(
+            target.async_config,
+            target.tls.clone(),
+        ));
+        let epoch = {
+            let reader = reader.clone();
+            reader::Coalesced::new(move || {
+                let reader = reader.clone();
+                async move {
+                    let rows = reader.query(EPOCH, &[]).await?;
+                    let value: i64 = rows.first()?.try_get(0).ok()?;
+                    Some(value as u64)
+                }
+            })
+        };
         let lease_target = lease::LeaseTarget {
             config: target.config.clone(),
             tls: target.tls.clone(),
@@ -166,6 +182,7 @@ impl PgStore {
         let store = PgStore {
             pool: Some(pool),
             unread_epoch: AtomicU64::new(1 << 63),
+            reader,
             epoch,
             rules: RwLock::new(Arc::default()),
             shown: target.shown,
@@ -268,7 +285,7 @@ impl PgStore {
     /// The shared epoch (`Store::epoch`): the `imadm_epoch` sequence's last value.
     pub(crate) fn read_epoch(&self) -> u64 {
         let read = || -> Result<i64> {
-            let rows = self.read("SELECT last_value FROM imadm_epoch", &[])?;
+            let rows = self.read(EPOCH, &[])?;
             let row = rows
                 .first()
                 .ok_or_else(|| StoreError::Backend("no epoch".into()))?;
@@ -382,7 +399,7 @@ impl super::Backend for PgStore {
 
     fn epoch_async(&self) -> Option<super::EpochFuture<'_>> {
         Some(Box::pin(async {
-            match self.epoch.read().await {
+            match self.epoch.get().await {
                 Some(e) => e,
                 // Never a value a cached lookup holds: the caller authenticates the
                 // blocking way.
@@ -395,6 +412,9 @@ impl super::Backend for PgStore {
         PgStore::latest_version() as u32
     }
 }
+
+/// The shared epoch's value (`read_epoch`).
+const EPOCH: &str = "SELECT last_value FROM imadm_epoch";
 
 /// Advance the epoch shared by every instance, after a write committed: any instance's
 /// request that starts after this reads the new value, misses its cached lookups and
