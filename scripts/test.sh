@@ -31,7 +31,13 @@ keyring_session() {
     "$@"
   ' keyring_session "$@" 2>&1 | { grep --line-buffered -v "Failed to set fd limit" || true; }
 }
-step "tests (cargo nextest)" keyring_session cargo nextest run --workspace --locked --no-fail-fast
+# With a cluster, the two-instance tests (e2e `database::`, PostgreSQL-only) run in the
+# PostgreSQL pass below: not twice.
+first_pass=()
+if [ -n "${IMADM_TEST_PG:-}" ]; then
+  first_pass=(-E 'not (binary(e2e) & test(/^database::/))')
+fi
+step "tests (cargo nextest)" keyring_session cargo nextest run --workspace --locked --no-fail-fast "${first_pass[@]}"
 
 # The whole e2e suite again, every server on a fresh database of the PostgreSQL cluster
 # in IMADM_TEST_PG (.ci/run starts one) instead of SQLite.

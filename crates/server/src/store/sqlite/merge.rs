@@ -270,8 +270,10 @@ impl History {
             self.copied.insert("alerts", *last);
         }
 
-        // The events, chained on.
-        let (mut seq, mut at_ms, mut prev) = c
+        // The events, chained on the snapshot's head. A head whose hash does not parse
+        // is damage (the snapshot's MAC held, so not an attack on the archive): refused,
+        // never chained from the genesis value as if the ledger were empty.
+        let (mut seq, mut at_ms, prev) = c
             .query_row(
                 "SELECT seq, at_ms, hash FROM main.audit_log ORDER BY seq DESC LIMIT 1",
                 [],
@@ -285,8 +287,16 @@ impl History {
             )
             .optional()
             .map_err(db_err)?
-            .map(|(s, a, h)| (s, a, parse_hash(&h).unwrap_or(GENESIS)))
-            .unwrap_or((0, i64::MIN, GENESIS));
+            .map_or((0, i64::MIN, Some(GENESIS)), |(s, a, h)| {
+                (s, a, parse_hash(&h))
+            });
+        let mut prev = prev.ok_or_else(|| {
+            ApiError::new(
+                codes::INTEGRITY,
+                format!("the backup's audit log head (seq {seq}) has no valid hash"),
+            )
+            .hint("the live data was not changed; restore another backup, or check this one with `imadm backup verify`")
+        })?;
         let after = self
             .last_live
             .as_ref()
@@ -921,6 +931,36 @@ pub fn owners_with_mfa(c: &Connection) -> Result<u64, ApiError> {
 mod tests {
     use super::*;
     use crate::store::restore::check_classes;
+
+    /// Live events appended to a snapshot whose audit head hash is damaged: refused
+    /// (they used to be chained from the genesis value, a ledger that verifies nowhere).
+    #[test]
+    fn a_snapshot_head_without_a_valid_hash_is_refused_not_chained_from_genesis() {
+        let dir = tempfile::tempdir().unwrap();
+        let (snap, live) = (dir.path().join("snap.db"), dir.path().join("live.db"));
+        drop(crate::store::sqlite::SqliteStore::open(&snap).unwrap());
+        drop(crate::store::sqlite::SqliteStore::open(&live).unwrap());
+        let insert = "INSERT INTO audit_log (seq, at_ms, actor_type, actor, action, outcome, hash)
+                      VALUES (1, 1000, 'operator', 'a', ?1, 'success', ?2)";
+        Connection::open(&snap)
+            .unwrap()
+            .execute(insert, ["user.create", "not-a-hash"])
+            .unwrap();
+        // A new install's only event: the restore is disaster recovery, live's events
+        // are appended to the snapshot's chain.
+        let genesis_next = hash_hex(&GENESIS);
+        Connection::open(&live)
+            .unwrap()
+            .execute(insert, ["auth.login", genesis_next.as_str()])
+            .unwrap();
+        let c = Connection::open(&snap).unwrap();
+        crate::store::sqlite::attach_read_only(&c, &live, "live").unwrap();
+        let ledger = relate(&c, "old-install", "new-install").unwrap();
+        assert_eq!(ledger.relation, Relation::Recovery);
+        let mut history = History::new(&c, &ledger).unwrap();
+        let err = history.copy(&c).expect_err("chained on a damaged head");
+        assert_eq!(err.code, codes::INTEGRITY, "{err:?}");
+    }
 
     /// Every table a freshly migrated database has is classified, and every class has a
     /// rule: adding a table without deciding what a restore does with it fails here.
