@@ -199,7 +199,10 @@ fn forwarded_for_through_haproxy_in_http_mode_gives_each_client_its_own_address(
     let server = Server::start_with(&["--trusted-proxy", "127.0.0.1"]);
     let haproxy = Haproxy::start(&[http_to(&server)]);
     assert_eq!(
-        failed_login(&Api::via(&server, &haproxy.url(0), loopback(7), &[]), "guess"),
+        failed_login(
+            &Api::via(&server, &haproxy.url(0), loopback(7), &[]),
+            "guess"
+        ),
         (401, 50001),
         "{}",
         haproxy.stderr()
@@ -222,7 +225,8 @@ fn forwarded_for_through_haproxy_in_http_mode_gives_each_client_its_own_address(
 fn a_proxy_header_that_never_ends_is_cut_off() {
     let server = Server::start_with(&["--trusted-proxy", "127.0.0.1"]);
     let mut conn = std::net::TcpStream::connect(server.host_port()).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let start = Instant::now();
     conn.write_all(b"PROXY TCP4 192.0.2.").unwrap();
     let mut buf = [0u8; 64];

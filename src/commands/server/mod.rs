@@ -57,12 +57,11 @@ pub struct ServerArgs {
     /// from the URL in IMADM_DATABASE_URL, never from the command line
     #[arg(long, value_name = "URL")]
     pub database: Option<String>,
-    /// A load balancer's address or CIDR range (e.g. 10.0.0.0/8). From it, a PROXY
-    /// protocol header (v1 or v2, before TLS) or else the X-Forwarded-For header names
-    /// the client address that login throttling, the audit log and alerts see; a PROXY
-    /// header from any other address closes the connection, its X-Forwarded-For is
-    /// ignored. Repeatable, or comma-separated [default: none, the TCP peer is the
-    /// client]
+    /// A load balancer's address or CIDR range (e.g. 10.0.0.0/8). From there, a PROXY
+    /// protocol header (v1 or v2, before TLS) or the X-Forwarded-For header names the
+    /// client address that login throttling, the audit log and alerts see; from any other
+    /// address a PROXY header closes the connection and X-Forwarded-For is ignored.
+    /// Repeatable, or comma-separated [default: none, the TCP peer is the client]
     #[arg(
         long,
         value_name = "CIDR",
