@@ -311,6 +311,94 @@ mod tests {
         assert!(n >= 20, "only {n} vectors");
     }
 
+    /// What `read_header` makes of a connection from 127.0.0.1 that sends `bytes`: the
+    /// client address and what is left for TLS.
+    async fn accept(ranges: &str, bytes: &[u8]) -> io::Result<(IpAddr, Vec<u8>)> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let mut client = TcpStream::connect(listener.local_addr()?).await?;
+        client.write_all(bytes).await?;
+        client.shutdown().await?;
+        let (stream, peer) = listener.accept().await?;
+        let (mut stream, ip) = read_header(stream, peer.ip(), &trusted(ranges)).await?;
+        let mut rest = Vec::new();
+        stream.read_to_end(&mut rest).await?;
+        Ok((ip, rest))
+    }
+
+    const V2_SIGNATURE: &[u8] = b"\r\n\r\n\0\r\nQUIT\n";
+
+    #[tokio::test]
+    async fn proxy_headers_from_a_trusted_peer() {
+        let local: IpAddr = "127.0.0.1".parse().unwrap();
+        // v2 (spec section 2.2, written out by hand), TCP over IPv6 from 2001:db8::7.
+        let mut v2 = V2_SIGNATURE.to_vec();
+        v2.extend([0x21, 0x21, 0x00, 36]);
+        v2.extend(
+            "2001:db8::7"
+                .parse::<std::net::Ipv6Addr>()
+                .unwrap()
+                .octets(),
+        );
+        v2.extend(std::net::Ipv6Addr::LOCALHOST.octets());
+        v2.extend([0xc3, 0x50, 0x01, 0xbb]);
+        v2.extend(b"\x16\x03\x01hello");
+        let got = accept("127.0.0.1", &v2).await.unwrap();
+        assert_eq!(
+            got,
+            (
+                "2001:db8::7".parse().unwrap(),
+                b"\x16\x03\x01hello".to_vec()
+            )
+        );
+        // v1.
+        let v1 = b"PROXY TCP4 203.0.113.7 127.0.0.1 50000 443\r\n\x16\x03\x01";
+        let got = accept("127.0.0.0/8", v1).await.unwrap();
+        assert_eq!(
+            got,
+            ("203.0.113.7".parse().unwrap(), b"\x16\x03\x01".to_vec())
+        );
+        // LOCAL (a health check) and UNKNOWN name no client: the peer is the client.
+        let mut local_v2 = V2_SIGNATURE.to_vec();
+        local_v2.extend([0x20, 0x00, 0x00, 0x00, 0x16]);
+        assert_eq!(
+            accept("127.0.0.1", &local_v2).await.unwrap(),
+            (local, vec![0x16])
+        );
+        let unknown = b"PROXY UNKNOWN\r\n\x16";
+        assert_eq!(
+            accept("127.0.0.1", unknown).await.unwrap(),
+            (local, vec![0x16])
+        );
+        // No header: TLS gets every byte.
+        let tls = [0x16, 0x03, 0x01, 0x00, 0x05];
+        assert_eq!(
+            accept("127.0.0.1", &tls).await.unwrap(),
+            (local, tls.to_vec())
+        );
+    }
+
+    #[tokio::test]
+    async fn proxy_headers_refused() {
+        let v1 = b"PROXY TCP4 203.0.113.7 127.0.0.1 50000 443\r\n\x16";
+        for ranges in ["-", "10.0.0.0/8", "127.0.0.2"] {
+            let e = accept(ranges, v1).await.unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::PermissionDenied, "{ranges}: {e}");
+        }
+        // Malformed, too long for v1, or ended before its announced length.
+        let mut cut_v2 = V2_SIGNATURE.to_vec();
+        cut_v2.extend([0x21, 0x11, 0xff, 0xff, 1, 2, 3]);
+        let long_v1 = format!("PROXY TCP4 {} 127.0.0.1 1 2\r\n", "1".repeat(120));
+        for bytes in [
+            &b"PROXY TCP5 203.0.113.7 127.0.0.1 50000 443\r\n"[..],
+            b"PROXY TCP4 203.0.113.7\r\n",
+            long_v1.as_bytes(),
+            &cut_v2,
+        ] {
+            assert!(accept("127.0.0.1", bytes).await.is_err(), "{bytes:?}");
+        }
+    }
+
     #[test]
     fn proxy_signatures_and_tls_are_told_apart() {
         assert!(starts_like_proxy_header(b"PROXY TCP4 "));
