@@ -4,7 +4,7 @@
 //! own while HAProxy's connections to the server come from 127.0.0.1:
 //!
 //! - `mode tcp` with `send-proxy-v2` / `send-proxy` (TLS passed through): the audit log and
-//!   login throttling see each client's own address;
+//!   login throttling and the `token_new_address` alert see each client's own address;
 //! - `mode http` re-encrypting to the server with `option forwardfor`: the same through
 //!   `X-Forwarded-For`, and a client's own `X-Forwarded-For` does not pick its address;
 //! - a PROXY header from an address that is not trusted (or to a server without
@@ -138,6 +138,37 @@ fn proxy_protocol_through_haproxy_gives_each_client_its_own_address() {
             .iter()
             .any(|(a, o, s)| a == "auth.login" && o == "success" && s == "127.0.0.1"),
         "{events:?}"
+    );
+}
+
+#[test]
+fn a_token_used_from_a_new_client_address_behind_haproxy_raises_token_new_address() {
+    let server = Server::start_with(&["--trusted-proxy", "127.0.0.1"]);
+    let haproxy = Haproxy::start(&[tcp_to(&server, "send-proxy-v2")]);
+    let api = Api::new(&server);
+    let mut last = None;
+    let token = api.login_admin(&server, &mut last);
+    let (svc, _) = crate::audit::service_token(&api, &server, &token, &mut last);
+    let export = |octet| {
+        let through = Api::via(&server, &haproxy.url(0), loopback(octet), &[]);
+        let (st, env) = through.call(
+            "POST",
+            "/admin/audit/export",
+            Some(&svc),
+            None,
+            Some(&json!({})),
+        );
+        assert_eq!(st, 200, "{env}");
+    };
+    export(7);
+    export(7);
+    assert!(crate::audit::alerts_of(&server, "token_new_address").is_empty());
+    export(8);
+    let alerts = crate::audit::alerts_of(&server, "token_new_address");
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(
+        alerts[0].contains("127.0.0.8") && alerts[0].contains("127.0.0.7"),
+        "{alerts:?}"
     );
 }
 
