@@ -4276,7 +4276,7 @@ _imadm() {
             return 0
             ;;
         imadm__subcmd__server)
-            opts="-o -y -v -q -h -V --dev --listen --data-dir --database --tls-cert --tls-key --access-ttl --refresh-grace --lockout-base --approval-ttl --approval-interval --public-url --require-passkey-for --login-burst --login-refill --seed-operator --lanying-only --alert-login-failures --alert-read-burst --business-hours --business-tz --notify-config --audit-sink --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version init rotate-key rotate-audit-key"
+            opts="-o -y -v -q -h -V --dev --listen --data-dir --database --trusted-proxy --tls-cert --tls-key --access-ttl --refresh-grace --lockout-base --approval-ttl --approval-interval --public-url --require-passkey-for --login-burst --login-refill --seed-operator --lanying-only --alert-login-failures --alert-read-burst --business-hours --business-tz --notify-config --audit-sink --profile --server --app-id --ca-cert --insecure-http --output --no-input --yes --config-dir --color --verbose --quiet --help --version init rotate-key rotate-audit-key"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4291,6 +4291,10 @@ _imadm() {
                     return 0
                     ;;
                 --database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trusted-proxy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -667,7 +667,7 @@ fn user_create_list_operations_and_bulk_delete_name_their_targets_by_pseudonym()
 }
 
 /// Alerts of `rule`, from the database.
-fn alerts_of(server: &Server, rule: &str) -> Vec<String> {
+pub(crate) fn alerts_of(server: &Server, rule: &str) -> Vec<String> {
     server
         .sql(&format!(
             "SELECT severity || ' ' || actor || ' ' || detail FROM alerts WHERE rule = '{rule}'"
@@ -679,7 +679,12 @@ fn alerts_of(server: &Server, rule: &str) -> Vec<String> {
 
 /// A service token (scope `audit:export`) created by the dev owner, step-up from `last`;
 /// `(secret, id)`.
-fn service_token(api: &Api, server: &Server, token: &str, last: &mut Option<u64>) -> (String, i64) {
+pub(crate) fn service_token(
+    api: &Api,
+    server: &Server,
+    token: &str,
+    last: &mut Option<u64>,
+) -> (String, i64) {
     let code = fresh_code(&server.info.totp_secret, last);
     let (st, env) = api.call(
         "POST",

@@ -44,6 +44,7 @@ pub const IMADM_ENV: &[&str] = &[
     "IMADM_DATABASE_URL",
     "IMADM_EXPERIMENTAL_POSTGRES",
     "IMADM_PUBLIC_URL",
+    "IMADM_TRUSTED_PROXIES",
 ];
 
 /// How long the dev server may take to print its ready line.
@@ -1329,6 +1330,101 @@ impl CuttingProxy {
             }
         });
         CuttingProxy { port }
+    }
+}
+
+/// A real HAProxy (Debian's `haproxy`) on 127.0.0.1: one `listen` proxy per
+/// [`HaproxyListen`], each on a free port of its own, in the foreground; killed on drop.
+pub struct Haproxy {
+    child: Child,
+    pub ports: Vec<u16>,
+    dir: tempfile::TempDir,
+}
+
+/// One `listen` proxy of [`Haproxy`]: what follows `bind 127.0.0.1:PORT` on its bind line
+/// (e.g. `ssl crt FILE`), and its other lines (`mode`, `server`, options).
+pub struct HaproxyListen {
+    pub bind_options: String,
+    pub lines: Vec<String>,
+}
+
+impl Haproxy {
+    pub fn start(listens: &[HaproxyListen]) -> Haproxy {
+        let dir = tempfile::tempdir().unwrap();
+        let ports: Vec<u16> = listens
+            .iter()
+            .map(|_| {
+                std::net::TcpListener::bind("127.0.0.1:0")
+                    .unwrap()
+                    .local_addr()
+                    .unwrap()
+                    .port()
+            })
+            .collect();
+        let mut conf = String::from(
+            "global\n  maxconn 200\n\ndefaults\n  timeout connect 5s\n  timeout client 60s\n  \
+             timeout server 60s\n",
+        );
+        for (i, (l, port)) in listens.iter().zip(&ports).enumerate() {
+            conf.push_str(&format!(
+                "\nlisten p{i}\n  bind 127.0.0.1:{port} {}\n",
+                l.bind_options
+            ));
+            for line in &l.lines {
+                conf.push_str(&format!("  {line}\n"));
+            }
+        }
+        let conf_path = dir.path().join("haproxy.cfg");
+        std::fs::write(&conf_path, &conf).unwrap();
+        let log = std::fs::File::create(dir.path().join("haproxy.stderr")).unwrap();
+        // -db: foreground, no daemon; its only process is the child killed on drop.
+        let child = std::process::Command::new("haproxy")
+            .arg("-db")
+            .arg("-f")
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("run haproxy (Debian package haproxy)");
+        let h = Haproxy { child, ports, dir };
+        let deadline = Instant::now() + SERVER_START_TIMEOUT;
+        for port in &h.ports {
+            while std::net::TcpStream::connect(("127.0.0.1", *port)).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "haproxy does not listen on {port}: {}\n{conf}",
+                    h.stderr()
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        h
+    }
+
+    /// `https://127.0.0.1:PORT` of the `i`th `listen` proxy.
+    pub fn url(&self, i: usize) -> String {
+        format!("https://127.0.0.1:{}", self.ports[i])
+    }
+
+    /// A PEM file with `server`'s dev certificate and its key (in the server's temp dir),
+    /// for HAProxy's `bind ... ssl crt FILE`.
+    pub fn dev_cert_file(server: &Server) -> PathBuf {
+        let path = server.tmp().join("dev-cert-and-key.pem");
+        let mut pem = std::fs::read(server.info.data_dir.join("tls-cert.pem")).unwrap();
+        pem.extend(std::fs::read(server.info.data_dir.join("tls-key.pem")).unwrap());
+        std::fs::write(&path, pem).unwrap();
+        path
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("haproxy.stderr")).unwrap_or_default()
+    }
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -27,6 +27,7 @@ mod keys;
 mod lanying;
 mod notify;
 mod passkeys;
+mod proxy;
 mod rbac;
 mod restore;
 mod s3;

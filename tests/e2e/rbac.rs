@@ -36,14 +36,33 @@ impl Api {
     /// Like [`Api::new`], but the client's connections come from `local` (e.g. another
     /// loopback address such as 127.0.0.2): the server sees a different source address.
     pub(crate) fn bound_to(server: &Server, local: std::net::IpAddr) -> Api {
+        Api::via(server, &server.info.server, local, &[])
+    }
+
+    /// Like [`Api::bound_to`], to `base` (e.g. a load balancer in front of `server`), with
+    /// `headers` on every request.
+    pub(crate) fn via(
+        server: &Server,
+        base: &str,
+        local: std::net::IpAddr,
+        headers: &[(&str, &str)],
+    ) -> Api {
         let ca = std::fs::read(&server.info.ca_cert).unwrap();
+        let mut default_headers = reqwest::header::HeaderMap::new();
+        for (name, value) in headers {
+            default_headers.append(
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
         Api {
             http: reqwest::blocking::Client::builder()
                 .tls_certs_merge(reqwest::Certificate::from_pem_bundle(&ca).unwrap())
                 .local_address(local)
+                .default_headers(default_headers)
                 .build()
                 .unwrap(),
-            base: server.info.server.clone(),
+            base: base.to_owned(),
             app_id: server.info.app_id.clone(),
         }
     }
@@ -57,6 +76,18 @@ impl Api {
         otp: Option<&str>,
         body: Option<&Value>,
     ) -> (u16, Value) {
+        self.try_call(method, path, token, otp, body).unwrap()
+    }
+
+    /// [`Api::call`], or the error of a request that got no answer.
+    pub(crate) fn try_call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        otp: Option<&str>,
+        body: Option<&Value>,
+    ) -> reqwest::Result<(u16, Value)> {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut rb = self
             .http
@@ -71,9 +102,9 @@ impl Api {
         if let Some(b) = body {
             rb = rb.json(b);
         }
-        let resp = rb.send().unwrap();
+        let resp = rb.send()?;
         let status = resp.status().as_u16();
-        (status, resp.json().unwrap_or(Value::Null))
+        Ok((status, resp.json().unwrap_or(Value::Null)))
     }
 
     /// Password + TOTP login; returns the access token.

@@ -57,6 +57,19 @@ pub struct ServerArgs {
     /// from the URL in IMADM_DATABASE_URL, never from the command line
     #[arg(long, value_name = "URL")]
     pub database: Option<String>,
+    /// A load balancer's address or CIDR range (e.g. 10.0.0.0/8). From there, a PROXY
+    /// protocol header (v1 or v2, before TLS) or the X-Forwarded-For header names the
+    /// client address that login throttling, the audit log and alerts see; from any other
+    /// address a PROXY header closes the connection and X-Forwarded-For is ignored.
+    /// Repeatable, or comma-separated [default: none, the TCP peer is the client]
+    #[arg(
+        long,
+        value_name = "CIDR",
+        env = "IMADM_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = imadm_server::proxy::parse_trusted_proxy
+    )]
+    pub trusted_proxy: Vec<imadm_server::proxy::IpNet>,
     /// PEM certificate chain (required without --dev)
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -390,6 +403,7 @@ pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
         notify_config: args.notify_config.clone(),
         audit_sinks,
         public_url: args.public_url.clone(),
+        trusted_proxies: args.trusted_proxy.clone(),
     };
     let served = runtime.block_on(imadm_server::serve(dir, opts, |ready| {
         let r = match &logins {

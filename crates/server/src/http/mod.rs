@@ -1,7 +1,7 @@
 //! The HTTP layer: router, per-request context, extractors and the envelope.
 //!
 //! A request flows: TLS (axum-server + rustls) → [`context`] middleware (request id,
-//! `app_id` check, source address) → an extractor that authenticates the
+//! `app_id` check, client address: `proxy.rs`) → an extractor that authenticates the
 //! `access-token` header ([`Authed`]) → the handler, which unpacks the body and calls
 //! the service layer (`auth.rs`) on the blocking pool → [`ok`] wraps the result in the
 //! `{code, message, data}` envelope. Errors are [`ApiError`]s and take the same shape.
@@ -19,13 +19,10 @@ mod keys;
 mod notify;
 pub mod openapi;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{
-    ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State,
-};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -185,10 +182,11 @@ async fn bind(req: Request) -> Result<(Request, crate::approval::Binding), ApiEr
 /// Assign a request id, record the source address, and enforce the `app_id` header.
 async fn context(State(state): State<Shared>, req: Request, next: Next) -> Response {
     let request_id = crate::secrets::random_token("")[..16].to_owned();
+    // The one place a request's client address is decided (`proxy.rs`).
     let source_addr = req
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+        .get::<crate::proxy::ConnAddr>()
+        .map(|c| crate::proxy::client_addr(c.0, req.headers(), &state.trusted_proxies).to_string());
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
     let mut resp = if !state.admin_api && (path.starts_with("/admin/") || path == "/openapi.json") {
