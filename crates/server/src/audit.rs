@@ -285,6 +285,17 @@ impl AuditKey {
         )
     }
 
+    /// `ssh-ed25519 AAAA...` of the key that signs now, without a comment: how hand-offs
+    /// (and the database's record of it on PostgreSQL, `instances.rs`) name it.
+    pub fn signing_public(&self) -> String {
+        openssh_bare(&self.signing_key().verifying_key())
+    }
+
+    /// `audit.key.d`: the rotated signing keys and their hand-offs.
+    pub fn rotations_dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Every rotation so far, oldest first.
     pub fn handoffs(&self) -> Vec<KeyHandoff> {
         self.signing
