@@ -151,9 +151,10 @@ fn io(e: crate::store::StoreError) -> ServerError {
 /// Refuse a data dir that does not hold what the database needs: a key some sealed value
 /// is under, the active server key or the audit signing key the database records (a
 /// rotation on another host). A database without the record gets this dir's. A dir
-/// ahead of the record (its own rotation was cut short before recording, so it holds
-/// the recorded keys and more) records its keys. A rotation records the keys it made
-/// with [`record_keys`].
+/// ahead of the record (its own rotation was cut short before recording: it holds the
+/// recorded server key, with the re-seal to a newer one unfinished; its signing key has
+/// a hand-off signed by the recorded one) records its keys. A rotation records the keys
+/// it made with [`record_keys`].
 pub(crate) fn check_keys(dir: &DataDir) -> Result<(), ServerError> {
     let keyring = ServerKey::keyring_dir(&ServerKey::path(&dir.path));
     let counts = rotation::counts_by_key(&*dir.store, &dir.key)
@@ -189,11 +190,7 @@ pub(crate) fn check_keys(dir: &DataDir) -> Result<(), ServerError> {
         None => record = true,
         Some(recorded) if recorded == signing => {}
         Some(recorded) => {
-            let ahead = dir
-                .audit_key
-                .handoffs()
-                .iter()
-                .any(|h| h.old_key == recorded);
+            let ahead = dir.audit_key.rotated_from(&recorded);
             if !ahead {
                 let handoffs: PathBuf = dir.audit_key.rotations_dir().join("handoffs.json");
                 return Err(not_held(format!(
