@@ -5,7 +5,7 @@
 //! whole suite runs on it with `IMADM_TEST_STORE=postgres`, see `harness.rs`.)
 
 use crate::harness::{
-    PgDatabase, Server, assert_error, assert_success, imadm_in, json_stdout, run, stderr,
+    PgDatabase, Server, assert_error, assert_success, imadm_in, json_stdout, run, stderr, stdout,
 };
 
 /// `imadm server --dev` with `args`; port 0, so a server that did start would not clash.
@@ -122,11 +122,37 @@ fn the_server_serves_on_postgresql_and_backs_up_and_restores_there() {
 /// `a`'s PostgreSQL database, with copies of `a`'s server key and audit key; killed on
 /// drop.
 struct Instance {
-    child: std::process::Child,
+    child: Option<std::process::Child>,
     url: String,
     ca_cert: std::path::PathBuf,
     client: reqwest::blocking::Client,
+    /// Its data dir (the copies of the keys).
+    data: std::path::PathBuf,
+    /// `imadm server` with its flags and environment, for each start.
+    command: std::process::Command,
+    stderr_path: std::path::PathBuf,
     _tmp: tempfile::TempDir,
+}
+
+/// The key files and directories an instance's data dir holds copies of.
+const KEYS: [&str; 4] = ["server.key", "server.key.d", "audit.key", "audit.key.d"];
+
+/// Copy `name` (a key file or directory) from the data dir `from` into `to`, replacing
+/// what `to` had, modes kept: what the README tells the operator to do.
+fn copy_keys(from: &std::path::Path, to: &std::path::Path, name: &str) {
+    let target = to.join(name);
+    if target.is_dir() {
+        std::fs::remove_dir_all(&target).unwrap();
+    }
+    if from.join(name).exists() {
+        let ok = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(from.join(name))
+            .arg(to)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "cp -a {name}");
+    }
 }
 
 impl Instance {
@@ -137,30 +163,27 @@ impl Instance {
 
     /// [`Instance::beside`] with extra environment variables (e.g. a sink's secret).
     fn beside_with_env(a: &Server, extra: &[&str], env: &[(&str, &str)]) -> Instance {
+        let mut b = Instance::prepared(a, extra, env);
+        b.start();
+        b
+    }
+
+    /// The second instance, its data dir and certificate made, not started.
+    fn prepared(a: &Server, extra: &[&str], env: &[(&str, &str)]) -> Instance {
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("data");
         std::fs::create_dir(&data).unwrap();
-        for name in ["server.key", "server.key.d", "audit.key", "audit.key.d"] {
-            let from = a.data_dir.join(name);
-            if from.exists() {
-                let ok = std::process::Command::new("cp")
-                    .arg("-a")
-                    .arg(&from)
-                    .arg(&data)
-                    .status()
-                    .unwrap();
-                assert!(ok.success());
-            }
+        for name in KEYS {
+            copy_keys(&a.data_dir, &data, name);
         }
         let tls = tmp.path().join("tls");
         std::fs::create_dir(&tls).unwrap();
         let certs = imadm_server::tls::ensure_dev_certs(&tls).unwrap();
-        let stderr_path = tmp.path().join("server.stderr");
-        let mut cmd = std::process::Command::new(crate::harness::bin());
+        let mut command = std::process::Command::new(crate::harness::bin());
         for var in crate::harness::IMADM_ENV {
-            cmd.env_remove(var);
+            command.env_remove(var);
         }
-        let child = cmd
+        command
             .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&data)
             .arg("--tls-cert")
@@ -173,12 +196,9 @@ impl Instance {
             .envs(a.pg.as_ref().unwrap().env())
             .envs(env.iter().copied())
             .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&stderr_path).unwrap())
-            .spawn()
-            .unwrap();
-        let mut b = Instance {
-            child,
+            .stdout(std::process::Stdio::null());
+        Instance {
+            child: None,
             url: String::new(),
             ca_cert: certs.ca_cert.clone(),
             client: reqwest::blocking::Client::builder()
@@ -188,24 +208,69 @@ impl Instance {
                 )
                 .build()
                 .unwrap(),
+            data,
+            command,
+            stderr_path: tmp.path().join("server.stderr"),
             _tmp: tmp,
-        };
+        }
+    }
+
+    fn spawn(&mut self) {
+        assert!(self.child.is_none(), "the instance runs already");
+        let stderr = std::fs::File::create(&self.stderr_path).unwrap();
+        self.child = Some(self.command.stderr(stderr).spawn().unwrap());
+    }
+
+    /// Start it and wait until it listens.
+    fn start(&mut self) {
+        self.spawn();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        b.url = loop {
-            let text = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+        self.url = loop {
+            let text = std::fs::read_to_string(&self.stderr_path).unwrap_or_default();
             if let Some(url) = text
                 .lines()
                 .find_map(|l| l.strip_prefix("imadm server listening on "))
             {
                 break url.trim().trim_end_matches('/').to_owned();
             }
+            let child = self.child.as_mut().unwrap();
             assert!(
-                std::time::Instant::now() < deadline && b.child.try_wait().unwrap().is_none(),
+                std::time::Instant::now() < deadline && child.try_wait().unwrap().is_none(),
                 "the second instance did not start:\n{text}"
             );
             std::thread::sleep(std::time::Duration::from_millis(50));
         };
-        b
+    }
+
+    /// Start it, expecting it to refuse: its exit code and stderr.
+    fn start_refused(&mut self) -> (i32, String) {
+        self.spawn();
+        let mut child = self.child.take().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "the instance started: {}",
+                    std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let text = std::fs::read_to_string(&self.stderr_path).unwrap_or_default();
+        (status.code().unwrap_or(-1), text)
+    }
+
+    /// Kill it (its database session ends with it), keeping its data dir.
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 
     /// `GET /admin/instance`'s data through `client` at `url`.
@@ -256,12 +321,41 @@ impl Instance {
         let body: serde_json::Value = r.json().unwrap_or_default();
         (status, body["code"].as_i64().unwrap_or(0))
     }
+
+    /// `GET path` with `token`: the envelope's `data` (asserting a 200).
+    fn get_data(&self, path: &str, app_id: &str, token: &str) -> serde_json::Value {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .header("app_id", app_id)
+            .header("access-token", token)
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "GET {path}");
+        r.json::<serde_json::Value>().unwrap()["data"].clone()
+    }
+
+    /// The CLI at this instance (profile `b` in `config`, written for its current URL),
+    /// with `token`, a session of `a`'s owner (sessions are in the shared database).
+    fn imadm(&self, a: &Server, config: &std::path::Path, token: &str) -> assert_cmd::Command {
+        for (key, value) in [
+            ("server", self.url.clone()),
+            ("app_id", a.info.app_id.clone()),
+            ("ca_cert", self.ca_cert.display().to_string()),
+        ] {
+            assert_success(&run(imadm_in(config)
+                .args(["--profile", "b", "config", "set", key])
+                .arg(value)));
+        }
+        let mut cmd = imadm_in(config);
+        cmd.env("IMADM_TOKEN", token).args(["--profile", "b"]);
+        cmd
+    }
 }
 
 impl Drop for Instance {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }
 
@@ -635,30 +729,296 @@ fn alerts_count_the_events_of_every_instance() {
     );
 }
 
-/// The offline rotations work on one data dir's keys, which every instance on a
-/// PostgreSQL database holds a copy of: refused when a database URL is set.
+/// `imadm server rotate-key` (or `rotate-audit-key`) on the data dir of `server`, on its
+/// database, with `-o json`.
+fn rotate_offline(server: &Server, command: &str) -> std::process::Output {
+    run(imadm_in(&server.tmp().join("rotate-config"))
+        .args(["server", command, "-o", "json", "--data-dir"])
+        .arg(&server.data_dir)
+        .envs(server.database_env()))
+}
+
+/// The `user show` of `name` through `cmd`: (nick name, e-mail).
+fn nick_and_email(mut cmd: assert_cmd::Command, name: &str) -> (String, String) {
+    let out = run(cmd.args(["user", "show", name, "-o", "json"]));
+    assert_success(&out);
+    let v = json_stdout(&out);
+    (
+        v["nick_name"].as_str().unwrap_or_default().to_owned(),
+        v["email"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// Issue #16: the server key rotates offline on PostgreSQL with two instances: refused
+/// (exit 7, nothing changed) while one runs; with both stopped it rotates on A's host;
+/// B, whose data dir lacks the new key, refuses to start (exit 8, naming it) until
+/// server.key.d/ is copied; then sealed values written before and after read back the
+/// same through both, all under the new key.
 #[test]
-fn offline_key_rotations_are_refused_with_a_database_url() {
-    for command in ["rotate-key", "rotate-audit-key"] {
-        let dir = tempfile::tempdir().unwrap();
-        let out = run(imadm_in(dir.path())
-            .args(["server", command, "--data-dir"])
-            .arg(dir.path().join("data"))
-            .env("IMADM_DATABASE_URL", "postgres://app@127.0.0.1:1/imadm"));
-        assert_error(
-            &out,
-            2,
-            &format!("{command} does not support PostgreSQL yet"),
+fn the_server_key_rotates_offline_across_instances_once_the_keys_are_copied() {
+    let Some(pg) = PgDatabase::create() else {
+        return;
+    };
+    let mut a = Server::start_on(pg, &[]);
+    a.login();
+    let mut b = Instance::beside(&a, &[]);
+    let app = a.info.app_id.clone();
+    let create = |cmd: &mut assert_cmd::Command, name: &str| {
+        assert_success(&run(cmd
+            .args(["user", "create", name, "--password-stdin"])
+            .args(["--nick-name", &format!("Nick {name}")])
+            .args(["--email", &format!("{name}@example.com")])
+            .write_stdin("pw-for-tests\n")));
+    };
+    create(&mut a.imadm(), "before");
+    let keys = b.get_data("/admin/keys", &app, &a.token());
+    let old = keys["keys"][0]["id"].as_str().unwrap().to_owned();
+
+    // With a PostgreSQL data dir but no database URL: told to set it.
+    a.stop_in_place();
+    let out = run(imadm_in(&a.tmp().join("rotate-config"))
+        .args(["server", "rotate-key", "--data-dir"])
+        .arg(&a.data_dir));
+    assert_error(&out, 2, "no SQLite database");
+    assert!(
+        stderr(&out).contains("IMADM_DATABASE_URL"),
+        "{}",
+        stderr(&out)
+    );
+
+    // B still runs: refused, nothing changed.
+    let out = rotate_offline(&a, "rotate-key");
+    assert_error(&out, 7, "an imadm server is running on this database");
+    assert!(
+        stderr(&out).contains("stop every instance"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!a.data_dir.join("server.key.d").exists());
+    assert_eq!(
+        a.sql("SELECT count(*) FROM audit_log WHERE action LIKE 'keys.%'")
+            .trim(),
+        "0"
+    );
+
+    b.stop();
+    let out = rotate_offline(&a, "rotate-key");
+    assert_success(&out);
+    let new = json_stdout(&out)["active"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+
+    // B without the new key: refused, naming it; then with a copy of server.key.d/.
+    let (code, err) = b.start_refused();
+    assert_eq!(code, 8, "{err}");
+    assert!(err.contains(&new) && err.contains("server.key.d"), "{err}");
+    copy_keys(&a.data_dir, &b.data, "server.key.d");
+    b.start();
+    let a = a.restart_with(&[]);
+    a.login();
+    let token = a.token();
+    let b_config = a.tmp().join("b-config");
+    create(&mut b.imadm(&a, &b_config, &token), "after");
+    for name in ["before", "after"] {
+        let expected = (format!("Nick {name}"), format!("{name}@example.com"));
+        assert_eq!(nick_and_email(a.imadm(), name), expected, "through A");
+        assert_eq!(
+            nick_and_email(b.imadm(&a, &b_config, &token), name),
+            expected,
+            "through B"
         );
+    }
+    let keys = b.get_data("/admin/keys", &app, &token);
+    assert_eq!(keys["sealed_values_left"], 0, "{keys}");
+    let active: Vec<_> = keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["active"] == true)
+        .map(|k| k["id"].clone())
+        .collect();
+    assert_eq!(active, [serde_json::Value::from(new.clone())], "{keys}");
+    assert_eq!(
+        a.sql("SELECT actor, outcome FROM audit_log WHERE action = 'keys.rotate'")
+            .trim(),
+        "imadm server rotate-key|success"
+    );
+}
+
+/// A `rotate-key` killed half-way on PostgreSQL, its server.key.d/ copied to B: both
+/// instances start with the re-seal unfinished and finish it (one instance at a time,
+/// by the lease `reseal`; checked here by its outcome): every value ends under the new
+/// key, readable through both.
+#[test]
+fn a_rotation_cut_short_is_finished_when_the_instances_start() {
+    let Some(pg) = PgDatabase::create() else {
+        return;
+    };
+    let mut a = Server::start_on(pg, &[]);
+    a.login();
+    let mut b = Instance::beside(&a, &[]);
+    for i in 0..8 {
+        assert_success(&run(a
+            .imadm()
+            .args(["user", "create", &format!("cut_{i}"), "--password-stdin"])
+            .args(["--email", &format!("cut{i}@example.com")])
+            .write_stdin("pw-for-tests\n")));
+    }
+    a.stop_in_place();
+    b.stop();
+    let out = run(imadm_in(&a.tmp().join("rotate-config"))
+        .args(["server", "rotate-key", "--data-dir"])
+        .arg(&a.data_dir)
+        .envs(a.database_env())
+        .env("IMADM_TEST_RESEAL_BATCH", "2")
+        .env("IMADM_TEST_RESEAL_STOP_AFTER", "2"));
+    assert!(!out.status.success(), "{}", stderr(&out));
+    copy_keys(&a.data_dir, &b.data, "server.key.d");
+    b.start();
+    let a = a.restart_with(&[]);
+    a.login();
+    let token = a.token();
+    let api = crate::rbac::Api::new(&a);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (_, on_a) = api.call("GET", "/admin/keys", Some(&token), None, None);
+        let on_b = b.get_data("/admin/keys", &a.info.app_id, &token);
+        if on_a["data"]["sealed_values_left"] == 0 && on_b["sealed_values_left"] == 0 {
+            break;
+        }
         assert!(
-            !dir.path().join("data").exists(),
-            "{command} touched the data dir"
+            std::time::Instant::now() < deadline,
+            "the re-seal did not finish: {on_a} {on_b}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let b_config = a.tmp().join("b-config");
+    for i in [0, 7] {
+        let name = format!("cut_{i}");
+        assert_eq!(
+            nick_and_email(a.imadm(), &name).1,
+            format!("cut{i}@example.com")
+        );
+        assert_eq!(
+            nick_and_email(b.imadm(&a, &b_config, &token), &name).1,
+            format!("cut{i}@example.com")
         );
     }
 }
 
+/// The audit signing key the same way: B refuses to start until audit.key.d/ is copied;
+/// then B serves the hand-off and signs with the new key, a CLI pinned to the old key
+/// follows the hand-off through B, and the export verifies.
+#[test]
+fn the_audit_key_rotates_offline_across_instances_and_the_pin_follows_through_either() {
+    let Some(pg) = PgDatabase::create() else {
+        return;
+    };
+    let mut a = Server::start_on(pg, &[]);
+    a.login();
+    let mut b = Instance::beside(&a, &[]);
+    // The first export pins the server's audit key.
+    assert_success(&run(a
+        .imadm()
+        .args(["audit", "export", "--out"])
+        .arg(a.tmp().join("before.json"))));
+    let old_key = stdout(&run(a.imadm().args(["config", "get", "audit_key"])))
+        .trim()
+        .to_owned();
+    let out = rotate_offline(&a, "rotate-audit-key");
+    assert_error(&out, 7, "has the data dir");
+    a.stop_in_place();
+    let out = rotate_offline(&a, "rotate-audit-key");
+    assert_error(&out, 7, "an imadm server is running on this database");
+    assert!(!a.data_dir.join("audit.key.d").exists());
+
+    b.stop();
+    let out = rotate_offline(&a, "rotate-audit-key");
+    assert_success(&out);
+    let handoff = json_stdout(&out);
+    let new_key = handoff["new_key"].as_str().unwrap().to_owned();
+    assert!(old_key.starts_with(handoff["old_key"].as_str().unwrap()));
+
+    let (code, err) = b.start_refused();
+    assert_eq!(code, 8, "{err}");
+    assert!(
+        err.contains("audit signing key") && err.contains("audit.key.d"),
+        "{err}"
+    );
+    copy_keys(&a.data_dir, &b.data, "audit.key.d");
+    b.start();
+    let a = a.restart_with(&[]);
+    a.login();
+    let token = a.token();
+    let handoffs = b.get_data("/admin/keys/audit-handoffs", &a.info.app_id, &token);
+    assert_eq!(handoffs[0]["new_key"], new_key.as_str(), "{handoffs}");
+
+    // A CLI pinned to the old key, on B: follows the hand-off, and the export verifies.
+    let b_config = a.tmp().join("b-config");
+    assert_success(&run(b.imadm(&a, &b_config, &token).args([
+        "config",
+        "set",
+        "audit_key",
+        &old_key,
+    ])));
+    let report = a.tmp().join("report.json");
+    let out = run(b
+        .imadm(&a, &b_config, &token)
+        .args(["audit", "export", "--out"])
+        .arg(&report));
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains("followed the hand-off"),
+        "{}",
+        stderr(&out)
+    );
+    let pinned = stdout(&run(b.imadm(&a, &b_config, &token).args([
+        "config",
+        "get",
+        "audit_key",
+    ])));
+    assert!(pinned.starts_with(&new_key), "{pinned}");
+    assert_success(&run(b
+        .imadm(&a, &b_config, &token)
+        .args(["audit", "verify"])
+        .arg(&report)));
+    // A signs with the new key too: the moved pin accepts A's checkpoint as well.
+    let out = run(a.imadm().args(["config", "set", "audit_key", &new_key]));
+    assert_success(&out);
+    let out = run(a
+        .imadm()
+        .args(["audit", "export", "--out"])
+        .arg(a.tmp().join("report-a.json")));
+    assert_success(&out);
+}
+
+/// An instance starting while an offline rotation holds the database (its instance lock
+/// exclusive, as `rotate-key` does for its whole run) is refused after a short wait,
+/// exit 7; it starts once the rotation ends.
+#[test]
+fn an_instance_does_not_start_while_an_offline_rotation_holds_the_database() {
+    let Some(pg) = PgDatabase::create() else {
+        return;
+    };
+    let mut a = Server::start_on(pg, &[]);
+    let mut b = Instance::prepared(&a, &[], &[]);
+    a.stop_in_place();
+    let mut rotation = a.pg.as_ref().unwrap().client();
+    rotation
+        .execute(
+            "SELECT pg_advisory_lock($1)",
+            &[&imadm_server::store::postgres::INSTANCE_LOCK],
+        )
+        .unwrap();
+    let (code, err) = b.start_refused();
+    assert_eq!(code, 7, "{err}");
+    assert!(err.contains("holds the database"), "{err}");
+    drop(rotation);
+    b.start();
+}
+
 /// Online rotations on PostgreSQL would reach the one instance that ran them: refused
-/// (before step-up, so the code is not spent), recorded as failures, keys unchanged.
+/// (before step-up, so the code is not spent) with the offline steps as the hint,
+/// recorded as failures, keys unchanged.
 #[test]
 fn online_key_rotations_are_refused_on_postgresql() {
     let Some(pg) = PgDatabase::create() else {
@@ -687,13 +1047,19 @@ fn online_key_rotations_are_refused_on_postgresql() {
         assert_eq!(env["code"], imadm_api::codes::CONFLICT, "{env}");
         let msg = env["message"].as_str().unwrap_or_default();
         assert!(
-            msg.contains(&format!("rotating {what} is not supported on PostgreSQL")),
+            msg.contains(&format!("rotating {what} online is refused on PostgreSQL")),
             "{env}"
         );
-        assert!(
-            env["data"]["hint"].as_str().is_some_and(|h| !h.is_empty()),
-            "{env}"
-        );
+        // The hint gives the offline steps.
+        let hint = env["data"]["hint"].as_str().unwrap_or_default();
+        for step in [
+            "stop every instance",
+            "imadm server rotate-key",
+            "server.key.d/",
+            "modes kept",
+        ] {
+            assert!(hint.contains(step), "{step:?} missing: {env}");
+        }
     }
     assert_eq!(
         std::fs::read_dir(a.data_dir.join("server.key.d"))

@@ -181,6 +181,27 @@ fn read_seed(path: &Path) -> Result<Zeroizing<[u8; 32]>, String> {
     )?))
 }
 
+/// Whether `h` carries a valid signature by its `old_key`.
+fn handoff_signed(h: &KeyHandoff) -> bool {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key = h
+        .old_key
+        .strip_prefix("ssh-ed25519 ")
+        .and_then(|k| b64.decode(k).ok())
+        // The blob ends with the 32 key bytes (after the type name, both length-prefixed).
+        .and_then(|blob| <[u8; 32]>::try_from(blob.get(blob.len().checked_sub(32)?..)?).ok())
+        .and_then(|k| ed25519_dalek::VerifyingKey::from_bytes(&k).ok());
+    let signature = b64
+        .decode(&h.signature)
+        .ok()
+        .and_then(|s| ed25519_dalek::Signature::from_slice(&s).ok());
+    match (key, signature) {
+        (Some(key), Some(sig)) => key.verify_strict(&h.message(), &sig).is_ok(),
+        _ => false,
+    }
+}
+
 /// `ssh-ed25519 AAAA...` without a comment: how hand-offs name keys.
 fn openssh_bare(key: &ed25519_dalek::VerifyingKey) -> String {
     use base64::Engine;
@@ -283,6 +304,25 @@ impl AuditKey {
             "{} imadm-audit@{server_id}",
             openssh_bare(&self.signing_key().verifying_key())
         )
+    }
+
+    /// `ssh-ed25519 AAAA...` of the key that signs now, without a comment: how hand-offs
+    /// (and the database's record of it on PostgreSQL, `instances.rs`) name it.
+    pub fn signing_public(&self) -> String {
+        openssh_bare(&self.signing_key().verifying_key())
+    }
+
+    /// `audit.key.d`: the rotated signing keys and their hand-offs.
+    pub fn rotations_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether one of this key's hand-offs is from `old` (`ssh-ed25519 AAAA...`) and
+    /// signed by it: then this key is a rotation of `old`, not some other key.
+    pub fn rotated_from(&self, old: &str) -> bool {
+        self.handoffs()
+            .iter()
+            .any(|h| h.old_key == old && handoff_signed(h))
     }
 
     /// Every rotation so far, oldest first.
@@ -615,5 +655,28 @@ mod tests {
         // A signing key file that is not the one the last hand-off names is refused.
         std::fs::write(dir.path().join("audit.key.d/signing-1.key"), [5u8; 32]).unwrap();
         assert!(AuditKey::open(&path, false).is_err());
+    }
+
+    /// `rotated_from` (the start check on PostgreSQL, `instances.rs`): true for a key the
+    /// old one handed off to, false for the old key itself, another key, or a hand-off
+    /// from the old key that the old key did not sign.
+    #[test]
+    fn a_key_is_a_rotation_of_another_only_by_a_handoff_it_signed() {
+        let dir = tempfile::tempdir().unwrap();
+        let k = AuditKey::open(&dir.path().join("audit.key"), true).unwrap();
+        let old = k.signing_public();
+        assert!(!k.rotated_from(&old), "no hand-off yet");
+        let mut h = k.rotate(1, &"ab".repeat(32), "srv").unwrap();
+        assert!(k.rotated_from(&old));
+        assert!(!k.rotated_from(&k.signing_public()));
+        assert!(!k.rotated_from(&AuditKey::from_seed(&[9; 32]).signing_public()));
+        // The same hand-off signed by the new key instead of the old one.
+        use base64::Engine;
+        let forger = SigningKey::from_bytes(&[9; 32]);
+        h.signature =
+            base64::engine::general_purpose::STANDARD.encode(forger.sign(&h.message()).to_bytes());
+        let forged = AuditKey::from_seed(&[3; 32]);
+        forged.signing.write().unwrap().handoffs = vec![h];
+        assert!(!forged.rotated_from(&old));
     }
 }

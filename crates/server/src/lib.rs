@@ -17,7 +17,8 @@
 //! - `dev`: dev mode's operators and `dev-credentials.json`
 //! - `sinks/`: copies of the audit log outside the database (file, syslog, HTTPS)
 //! - `keys`, `secrets`, `totp`, `tls`: cryptographic building blocks; `rotation`: server
-//!   key rotation (re-sealing in batches)
+//!   key rotation (re-sealing in batches); `instances`: several instances on one
+//!   PostgreSQL database (the instance lock, the keys each must hold)
 
 pub mod access;
 pub mod alerts;
@@ -32,6 +33,7 @@ pub mod fsutil;
 pub mod http;
 pub mod im;
 pub mod incident;
+pub mod instances;
 pub mod keys;
 pub mod notify;
 pub mod passkey;
@@ -230,6 +232,11 @@ pub struct DataDir {
     /// `<data-dir>/server.lock`, locked for as long as this is open: one process at a
     /// time (a server, or `rotate-key`, which must not run beside one).
     lock: std::fs::File,
+    /// The hold on a database several instances share (`instances.rs`): shared by a
+    /// server, exclusive by an offline rotation. Always held on SQLite.
+    instance: Box<dyn store::InstanceLock>,
+    /// Whether several instances may run on the database (PostgreSQL).
+    shared: bool,
 }
 
 const LOCK_FILE: &str = "server.lock";
@@ -273,16 +280,44 @@ fn lock_data_dir(path: &Path) -> Result<std::fs::File, ServerError> {
 /// With `database` (a postgres:// URL) the data lives there instead of in the dir's
 /// SQLite file; the dir still holds the keys, the TLS files and the lock, and the app id
 /// and server id are the database's (shared by every instance on it).
+///
+/// On PostgreSQL the process holds the instance lock shared, waiting a few seconds for an
+/// offline rotation to end, and the data dir must hold the keys the database records
+/// (`instances.rs`).
 pub fn open_data_dir(
     path: &Path,
     create: bool,
     database: Option<&str>,
+) -> Result<DataDir, ServerError> {
+    open(path, create, database, None)
+}
+
+/// [`open_data_dir`], or with `offline` (the command's name) for an offline rotation: the
+/// instance lock exclusive, refused while an instance runs.
+fn open(
+    path: &Path,
+    create: bool,
+    database: Option<&str>,
+    offline: Option<&str>,
 ) -> Result<DataDir, ServerError> {
     let db = path.join(DB_FILE);
     let initialised = match database {
         None => db.exists(),
         Some(_) => ServerKey::path(path).exists(),
     };
+    if !create && !initialised && database.is_none() && audit::AuditKey::path(path).exists() {
+        // Keys but no SQLite file: the data dir of an instance on PostgreSQL.
+        return Err(ServerError::new(
+            ErrorKind::Usage,
+            format!(
+                "{} has keys but no SQLite database: its data is in PostgreSQL",
+                path.display()
+            ),
+        )
+        .hint(format!(
+            "set IMADM_DATABASE_URL to the database's postgres:// URL (and              {EXPERIMENTAL_POSTGRES_ENV}=1), as for the server on this data dir"
+        )));
+    }
     if !create && !initialised {
         return Err(ServerError::new(
             ErrorKind::Usage,
@@ -350,7 +385,13 @@ pub fn open_data_dir(
     let server_id = setting_or_create(&*store, "server_id", || {
         secrets::random_token("")[..22].to_owned()
     })?;
-    Ok(DataDir {
+    let shared = database.is_some();
+    let instance = match (shared, offline) {
+        (false, _) => store.instance_lock(false),
+        (true, None) => instances::claim_to_serve(&*store)?,
+        (true, Some(command)) => instances::claim_offline(&*store, command)?,
+    };
+    let dir = DataDir {
         path: path.to_owned(),
         store,
         key,
@@ -358,7 +399,13 @@ pub fn open_data_dir(
         app_id,
         server_id,
         lock,
-    })
+        instance,
+        shared,
+    };
+    if shared {
+        instances::check_keys(&dir)?;
+    }
+    Ok(dir)
 }
 
 /// The environment variable without which `--database postgres://…` is refused: the
@@ -466,8 +513,13 @@ pub struct RotateOutput {
 /// `imadm server rotate-key`: with the data dir locked (no server running on it), make a
 /// new key active and re-seal every value under it. A rotation cut short (crash, kill)
 /// is finished instead, without another key.
-pub fn rotate_key(path: &Path) -> Result<RotateOutput, ServerError> {
-    let dir = open_data_dir(path, false, None)?;
+///
+/// On PostgreSQL (`database`) also with the instance lock exclusive (no instance runs on
+/// the database, none starts meanwhile), from a data dir holding the keys the database
+/// records; the new key is recorded as the one every instance must hold before anything
+/// is sealed under it (`instances.rs`).
+pub fn rotate_key(path: &Path, database: Option<&str>) -> Result<RotateOutput, ServerError> {
+    let dir = open(path, false, database, Some("rotate-key"))?;
     let new_key = if rotation::unfinished(&dir.key) {
         None
     } else {
@@ -478,6 +530,9 @@ pub fn rotate_key(path: &Path) -> Result<RotateOutput, ServerError> {
             ))
         })?)
     };
+    if dir.shared {
+        instances::record_keys(&dir)?;
+    }
     if let Some(id) = new_key {
         // No request and no operator: the record names the command, as `system`.
         let previous = dir
@@ -521,8 +576,14 @@ pub fn rotate_key(path: &Path) -> Result<RotateOutput, ServerError> {
 /// `imadm server rotate-audit-key`: with the data dir locked (no server running on it),
 /// a new audit signing key, handed off at the chain's head by the key it replaces
 /// (`audit::AuditKey::rotate`); recorded as `keys.rotate_audit` by `system`.
-pub fn rotate_audit_key(path: &Path) -> Result<imadm_api::audit::KeyHandoff, ServerError> {
-    let dir = open_data_dir(path, false, None)?;
+///
+/// On PostgreSQL (`database`) with the instance lock exclusive, like [`rotate_key`]; the
+/// new key is recorded as the one every instance must sign with.
+pub fn rotate_audit_key(
+    path: &Path,
+    database: Option<&str>,
+) -> Result<imadm_api::audit::KeyHandoff, ServerError> {
+    let dir = open(path, false, database, Some("rotate-audit-key"))?;
     let io = |e: store::StoreError| ServerError::new(ErrorKind::Io, e.to_string());
     let (seq, head) = dir
         .store
@@ -535,6 +596,9 @@ pub fn rotate_audit_key(path: &Path) -> Result<imadm_api::audit::KeyHandoff, Ser
         .map_err(|m| {
             ServerError::new(ErrorKind::Io, m).hint("the audit signing key is unchanged")
         })?;
+    if dir.shared {
+        instances::record_keys(&dir)?;
+    }
     dir.store
         .append_audit(&audit::NewAudit {
             actor_type: "system".into(),
@@ -594,7 +658,7 @@ pub struct Ready {
 
 /// Serve HTTPS on `opts.listen` until SIGINT or SIGTERM, then shut down gracefully.
 pub async fn serve(
-    dir: DataDir,
+    mut dir: DataDir,
     opts: ServeOptions,
     on_ready: impl FnOnce(&Ready),
 ) -> Result<(), ServerError> {
@@ -650,6 +714,8 @@ pub async fn serve(
         .lock
         .try_clone()
         .map_err(|e| ServerError::new(ErrorKind::Io, format!("the data-dir lock: {e}")))?;
+    // The instance lock too (`instances.rs`), watched while serving.
+    let instance = std::mem::replace(&mut dir.instance, Box::new(store::SoleInstance));
     let mut state = AppState::new(dir, opts.policy, opts.admin_api);
     state.sinks = sinks;
     state.trusted_proxies = Arc::new(proxy::TrustedProxies::new(opts.trusted_proxies.clone()));
@@ -722,6 +788,11 @@ pub async fn serve(
         ca_cert,
     };
 
+    let taken = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let shutdown = handle.clone();
+    instances::watch(instance, taken.clone(), move || {
+        shutdown.graceful_shutdown(Some(Duration::from_secs(10)))
+    });
     let shutdown = handle.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -738,6 +809,15 @@ pub async fn serve(
     }
     on_ready(&ready);
     match serving.await {
+        Ok(Ok(())) if taken.load(std::sync::atomic::Ordering::SeqCst) => Err(ServerError::new(
+            ErrorKind::Conflict,
+            "stopped: an offline key rotation took the database while this instance's lock \
+             was lost with its connection",
+        )
+        .hint(format!(
+            "copy the keys the rotation made to this data dir, then start again: {}",
+            instances::OFFLINE_STEPS
+        ))),
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(ServerError::new(
             ErrorKind::Io,

@@ -17,7 +17,11 @@
 //! On PostgreSQL both online rotations are refused ([`AppState::refuse_shared_keyring`]):
 //! every instance on the database has its own copy of the keyrings in its data dir, and a
 //! rotation on one would leave the others sealing under, or unable to unseal with, keys
-//! they do not hold.
+//! they do not hold. There the rotations are offline, with every instance stopped, and
+//! the new keys are copied to the other hosts out of band (`instances.rs`). A re-seal
+//! left to the next start (a rotation cut short) is done by one instance at a time
+//! ([`spawn_reseal`] takes the lease `reseal`); the others wait for it, then make a pass
+//! of their own that finds nothing left and retires the old keys in their own keyring.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -129,16 +133,50 @@ pub fn unfinished(ring: &ServerKey) -> bool {
     ring.list().iter().any(|k| !k.active && !k.retired)
 }
 
-/// Re-seal on a background thread (the online rotation; a start with an unfinished one).
+/// How often an instance waiting for another's re-seal asks for the lease again.
+const LEASE_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Re-seal on a background thread (the online rotation; a start with an unfinished one),
+/// once this instance holds the lease `reseal`: with several instances on one database,
+/// one re-seals at a time. (Two passes at once would still not seal one value twice,
+/// each batch locks its rows, but would both walk every table.)
 pub fn spawn_reseal(state: Arc<AppState>) {
-    tokio::task::spawn_blocking(move || match reseal(&*state.keystore, &state.key) {
-        Ok(r) => tracing::info!(
-            rows = r.rows,
-            batches = r.batches,
-            active = %state.key.active().id(),
-            "key rotation: every sealed value is under the active key"
-        ),
-        Err(e) => tracing::error!(error = %e, "key rotation: the re-seal stopped"),
+    tokio::spawn(async move {
+        let mut lease = state.backend.lease("reseal");
+        loop {
+            // `held` waits on the database: on a blocking thread, and the lease back.
+            let Ok((back, held)) = tokio::task::spawn_blocking(move || {
+                let held = lease.held();
+                (lease, held)
+            })
+            .await
+            else {
+                return;
+            };
+            lease = back;
+            if held {
+                break;
+            }
+            tokio::time::sleep(LEASE_RETRY).await;
+        }
+        let resealed = tokio::task::spawn_blocking(move || {
+            let r = reseal(&*state.keystore, &state.key);
+            match &r {
+                Ok(r) => tracing::info!(
+                    rows = r.rows,
+                    batches = r.batches,
+                    active = %state.key.active().id(),
+                    "key rotation: every sealed value is under the active key"
+                ),
+                Err(e) => tracing::error!(error = %e, "key rotation: the re-seal stopped"),
+            }
+            // Given up only now: another instance waiting starts its pass after this one.
+            drop(lease);
+        })
+        .await;
+        if let Err(e) = resealed {
+            tracing::error!(error = %e, "key rotation: the re-seal task failed");
+        }
     });
 }
 
@@ -221,12 +259,15 @@ impl AppState {
         Err(ApiError::new(
             codes::CONFLICT,
             format!(
-                "rotating {what} is not supported on PostgreSQL yet: every instance keeps \
-                 its own copy of the keys in its data dir, and a rotation would reach this \
-                 one only"
+                "rotating {what} online is refused on PostgreSQL: every instance keeps its \
+                 own copy of the keys in its data dir, and an online rotation would reach \
+                 this one only"
             ),
         )
-        .hint("keep the current keys for now (README \"PostgreSQL (experimental)\")"))
+        .hint(format!(
+            "rotate offline: {}",
+            crate::instances::OFFLINE_STEPS
+        )))
     }
 
     /// `GET /admin/keys/audit-handoffs` (`audit:read`, like checkpoints): every rotation of

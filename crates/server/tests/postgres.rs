@@ -2239,3 +2239,75 @@ mod approvals {
         assert_eq!(left, [0, 0], "ended rows pruned");
     }
 }
+
+/// Poll `f` for up to 10 s (a dropped hold's session closes on a thread of its own).
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !f() {
+        assert!(std::time::Instant::now() < until, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The instance lock (`instances.rs`): serving instances share it; an offline rotation
+/// takes it only when none serves, and then no instance (nor another rotation) gets it
+/// until the rotation ends. An instance whose session was cut finds the lock taken.
+#[test]
+fn the_instance_lock_is_shared_by_servers_and_exclusive_for_a_rotation() {
+    use imadm_server::store::postgres::INSTANCE_LOCK;
+    use imadm_server::store::{Backend, Hold};
+    let Some(schema) = Schema::new() else { return };
+    let store = schema.open();
+    let mut a = store.instance_lock(false);
+    let mut b = store.instance_lock(false);
+    assert_eq!(a.check(), Hold::Held);
+    assert_eq!(b.check(), Hold::Held, "instances share it");
+    let mut rotation = store.instance_lock(true);
+    assert_eq!(rotation.check(), Hold::Refused, "two instances serve");
+    drop(a);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(rotation.check(), Hold::Refused, "one instance still serves");
+    drop(b);
+    eventually("the rotation gets the lock once no instance serves", || {
+        rotation.check() == Hold::Held
+    });
+    let mut starting = store.instance_lock(false);
+    assert_eq!(
+        starting.check(),
+        Hold::Refused,
+        "no start during a rotation"
+    );
+    assert_eq!(
+        store.instance_lock(true).check(),
+        Hold::Refused,
+        "nor another rotation"
+    );
+    drop(rotation);
+    eventually("the instance starts once the rotation ended", || {
+        starting.check() == Hold::Held
+    });
+
+    // The serving instance's session is cut; a rotation takes the lock before it can
+    // take it again: its next check says so (the server then stops).
+    let mut admin = schema.client();
+    let cut = |admin: &mut postgres::Client| {
+        admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks
+                 WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                   AND classid::bigint = $1 AND objid::bigint = $2",
+                &[&(INSTANCE_LOCK >> 32), &(INSTANCE_LOCK & 0xffff_ffff)],
+            )
+            .unwrap()
+    };
+    assert_eq!(cut(&mut admin), 1);
+    let mut rotation = store.instance_lock(true);
+    eventually("the rotation gets the lock of the cut session", || {
+        rotation.check() == Hold::Held
+    });
+    assert_eq!(starting.check(), Hold::Refused);
+    drop(rotation);
+    eventually("and takes it again after the rotation", || {
+        starting.check() == Hold::Held
+    });
+}

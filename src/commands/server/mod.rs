@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use imadm_server::{Policy, ServeOptions, TlsSource, audit, sinks};
 use serde_json::json;
 
-use crate::cmdutil::server::{DATABASE_URL_ENV, database_url, server_error};
+use crate::cmdutil::server::{database_url, server_error};
 use crate::config::{DEV_PROFILE, Profile};
 use crate::context::Context;
 use crate::error::{CliError, Result};
@@ -253,7 +253,9 @@ pub enum ServerCommand {
 #[command(
     after_help = "Refused while a server runs on the data dir (rotate online with POST /admin/keys/rotate-audit).\n\
 The new key goes to audit.key.d/; the old key signs a hand-off naming the new key and the\n\
-chain head, which CLIs that pinned the old key verify and follow. Pseudonyms do not change.\n\n\
+chain head, which CLIs that pinned the old key verify and follow. Pseudonyms do not change.\n\
+On PostgreSQL (IMADM_DATABASE_URL set): refused while any instance runs on the database;\n\
+then copy audit.key.d/ to every other instance's data dir (modes kept) before starting it.\n\n\
 Examples:\n  $ imadm server rotate-audit-key --data-dir /var/lib/imadm\n  $ imadm server rotate-audit-key --data-dir ./data -o json"
 )]
 pub struct RotateAuditKeyArgs {
@@ -267,7 +269,9 @@ pub struct RotateAuditKeyArgs {
     after_help = "Refused while a server runs on the data dir (rotate online with POST /admin/keys/rotate).\n\
 The new key is written beside the server key (server.key.d/); older keys are kept, retired,\n\
 to open backups taken before the rotation. Killed half-way, run it again: it finishes the\n\
-re-seal instead of making another key (a server started on the dir does the same).\n\n\
+re-seal instead of making another key (a server started on the dir does the same).\n\
+On PostgreSQL (IMADM_DATABASE_URL set): refused while any instance runs on the database;\n\
+then copy server.key.d/ to every other instance's data dir (modes kept) before starting it.\n\n\
 Examples:\n  $ imadm server rotate-key --data-dir /var/lib/imadm\n  $ imadm server rotate-key --data-dir ./data -o json"
 )]
 pub struct RotateKeyArgs {
@@ -291,23 +295,6 @@ pub struct InitArgs {
     /// `imadm server --database`; also IMADM_DATABASE_URL)
     #[arg(long, value_name = "URL")]
     pub database: Option<String>,
-}
-
-/// `rotate-key` and `rotate-audit-key` work on one data dir's keys: with PostgreSQL every
-/// instance has its own copy of them, which a rotation in one dir would leave behind (the
-/// server refuses the online rotations there too, `rotation.rs`).
-fn refuse_database(command: &str) -> Result<()> {
-    if std::env::var(DATABASE_URL_ENV).is_ok_and(|u| !u.is_empty()) {
-        return Err(CliError::usage(format!(
-            "{command} does not support PostgreSQL yet ({DATABASE_URL_ENV} is set)"
-        ))
-        .hint(
-            "every instance's data dir holds its own copy of the keys, which a rotation \
-             in one would leave behind; keep the current keys for now (README \
-             \"PostgreSQL (experimental)\")",
-        ));
-    }
-    Ok(())
 }
 
 pub fn run(ctx: &mut Context, args: ServerArgs) -> Result<()> {
@@ -532,8 +519,10 @@ fn announce_dev(
 }
 
 fn run_rotate_key(ctx: &mut Context, args: RotateKeyArgs) -> Result<()> {
-    refuse_database("rotate-key")?;
-    let out = imadm_server::rotate_key(&args.data_dir).map_err(server_error)?;
+    // On PostgreSQL (IMADM_DATABASE_URL): refused while any instance runs on it.
+    let database = database_url(&None)?;
+    let out =
+        imadm_server::rotate_key(&args.data_dir, database.as_deref()).map_err(server_error)?;
     let retired: Vec<String> = out.resealed.retired.iter().map(|k| k.to_string()).collect();
     if ctx.output().is_json() {
         return output::object(
@@ -580,8 +569,9 @@ fn run_rotate_key(ctx: &mut Context, args: RotateKeyArgs) -> Result<()> {
 }
 
 fn run_rotate_audit_key(ctx: &mut Context, args: RotateAuditKeyArgs) -> Result<()> {
-    refuse_database("rotate-audit-key")?;
-    let h = imadm_server::rotate_audit_key(&args.data_dir).map_err(server_error)?;
+    let database = database_url(&None)?;
+    let h = imadm_server::rotate_audit_key(&args.data_dir, database.as_deref())
+        .map_err(server_error)?;
     if ctx.output().is_json() {
         return output::object(
             ctx,

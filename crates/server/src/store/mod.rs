@@ -79,6 +79,38 @@ pub trait Backend:
     /// This instance's candidacy for `duty`, a background job only one instance on the
     /// database may do at a time (an audit sink's delivery, a notification channel's).
     fn lease(&self, duty: &str) -> Box<dyn Lease>;
+    /// This process's hold on the database as a whole: shared by every serving instance,
+    /// `exclusive` for an offline operation no instance may run beside (`rotate-key`,
+    /// `rotate-audit-key`). Taken by the first [`InstanceLock::check`].
+    fn instance_lock(&self, exclusive: bool) -> Box<dyn InstanceLock>;
+}
+
+/// A hold on the database ([`Backend::instance_lock`]), given up when dropped.
+pub trait InstanceLock: Send {
+    /// Take the hold if this process does not have it yet (or lost it with its
+    /// connection), without waiting; then whether it has it.
+    fn check(&mut self) -> Hold;
+}
+
+/// What [`InstanceLock::check`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hold {
+    Held,
+    /// Another process holds the database the conflicting way (an instance serving, for
+    /// an exclusive hold; an offline operation, for a shared one).
+    Refused,
+    /// The database could not be asked.
+    Unreachable(String),
+}
+
+/// The instance lock of a backend that is one process (SQLite: the data-dir lock, taken
+/// first, already keeps every other process out): always held.
+pub struct SoleInstance;
+
+impl InstanceLock for SoleInstance {
+    fn check(&mut self) -> Hold {
+        Hold::Held
+    }
 }
 
 /// One instance's candidacy for a background duty ([`Backend::lease`]); the lead is

@@ -2092,6 +2092,10 @@ impl super::Backend for SqliteStore {
         Box::new(super::SoleLease)
     }
 
+    fn instance_lock(&self, _exclusive: bool) -> Box<dyn super::InstanceLock> {
+        Box::new(super::SoleInstance)
+    }
+
     fn set_alert_rules(&self, rules: crate::store::audit::AlertRules) {
         SqliteStore::set_alert_rules(self, rules)
     }

@@ -4,12 +4,16 @@
 //! database releases the lock when that session ends, so an instance that dies or loses
 //! its connection hands the duty over with no timeout of ours; [`Lease::held`] notices
 //! the lost connection, and the loop holding it stops until it wins the lock again.
+//!
+//! The instance lock ([`super::INSTANCE_LOCK`]) is the same recipe with one fixed key:
+//! every serving instance holds it shared (`pg_try_advisory_lock_shared`), an offline
+//! rotation exclusive, so neither starts while the other runs.
 
 use postgres::Client;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::{PgStore, describe};
-use crate::store::Lease;
+use super::{INSTANCE_LOCK, PgStore, describe};
+use crate::store::{Hold, InstanceLock, Lease};
 
 /// What a lease connects with.
 #[derive(Clone)]
@@ -26,17 +30,44 @@ struct PgLease {
     holding: bool,
 }
 
+/// Try the session-level advisory lock `key` (`function`: `pg_try_advisory_lock` or its
+/// `_shared` twin) on `client`, connecting it first if there is none.
+fn try_lock(
+    target: &LeaseTarget,
+    client: &mut Option<Client>,
+    function: &str,
+    key: i64,
+) -> Result<bool, postgres::Error> {
+    let client = match client {
+        Some(c) => c,
+        None => client.insert(target.config.connect(target.tls.clone())?),
+    };
+    client
+        .query_one(&format!("SELECT {function}($1)"), &[&key])?
+        .try_get(0)
+}
+
+/// Whether the session on `client` still answers (then a lock it took is still its own).
+fn alive(client: &mut Option<Client>) -> bool {
+    client.as_mut().is_some_and(|c| c.simple_query("").is_ok())
+}
+
+/// The blocking client owns a runtime, which may not be dropped on an async worker: close
+/// it on a thread.
+fn close(client: &mut Option<Client>) {
+    if let Some(client) = client.take() {
+        let _ = std::thread::spawn(move || drop(client));
+    }
+}
+
 impl PgLease {
     fn try_take(&mut self) -> Result<bool, postgres::Error> {
-        let client = match &mut self.client {
-            Some(c) => c,
-            None => self
-                .client
-                .insert(self.target.config.connect(self.target.tls.clone())?),
-        };
-        client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&self.key])?
-            .try_get(0)
+        try_lock(
+            &self.target,
+            &mut self.client,
+            "pg_try_advisory_lock",
+            self.key,
+        )
     }
 }
 
@@ -44,9 +75,7 @@ impl Lease for PgLease {
     fn held(&mut self) -> bool {
         if self.holding {
             // The session is the lock: while it answers, the lock is ours.
-            if let Some(c) = &mut self.client
-                && c.simple_query("").is_ok()
-            {
+            if alive(&mut self.client) {
                 return true;
             }
             tracing::warn!(duty = %self.duty, "lost the lead (its database session ended)");
@@ -68,9 +97,50 @@ impl Drop for PgLease {
     /// The blocking client owns a runtime, which may not be dropped on an async worker
     /// (a notification task holding its lease is aborted there): close it on a thread.
     fn drop(&mut self) {
-        if let Some(client) = self.client.take() {
-            let _ = std::thread::spawn(move || drop(client));
+        close(&mut self.client);
+    }
+}
+
+/// [`Backend::instance_lock`](crate::store::Backend::instance_lock) on PostgreSQL.
+struct PgInstanceLock {
+    target: LeaseTarget,
+    exclusive: bool,
+    client: Option<Client>,
+    holding: bool,
+}
+
+impl InstanceLock for PgInstanceLock {
+    fn check(&mut self) -> Hold {
+        if self.holding && alive(&mut self.client) {
+            return Hold::Held;
         }
+        if self.holding {
+            tracing::warn!("lost the instance lock (its database session ended); taking it again");
+            self.holding = false;
+            close(&mut self.client);
+        }
+        let function = if self.exclusive {
+            "pg_try_advisory_lock"
+        } else {
+            "pg_try_advisory_lock_shared"
+        };
+        match try_lock(&self.target, &mut self.client, function, INSTANCE_LOCK) {
+            Ok(true) => {
+                self.holding = true;
+                Hold::Held
+            }
+            Ok(false) => Hold::Refused,
+            Err(e) => {
+                close(&mut self.client);
+                Hold::Unreachable(describe(&e))
+            }
+        }
+    }
+}
+
+impl Drop for PgInstanceLock {
+    fn drop(&mut self) {
+        close(&mut self.client);
     }
 }
 
@@ -87,6 +157,15 @@ impl PgStore {
             target: self.lease_target.clone(),
             key: key(duty),
             duty: duty.to_owned(),
+            client: None,
+            holding: false,
+        })
+    }
+
+    pub(super) fn instance_lock_of(&self, exclusive: bool) -> Box<dyn InstanceLock> {
+        Box::new(PgInstanceLock {
+            target: self.lease_target.clone(),
+            exclusive,
             client: None,
             holding: false,
         })

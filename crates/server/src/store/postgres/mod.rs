@@ -95,6 +95,10 @@ const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(30);
 /// `pg_advisory_xact_lock` key of the migration: instances starting together on one
 /// database apply the schema one after the other (the second finds it done).
 const MIGRATION_LOCK: i64 = 0x696d_6164_6d00_0001;
+/// Session advisory lock key of the instance lock (`lease.rs`): held shared by every
+/// serving instance, exclusive by an offline key rotation. Public for the tests that
+/// hold it as one of those would.
+pub const INSTANCE_LOCK: i64 = 0x696d_6164_6d00_0004;
 
 pub(crate) use pool::Conn;
 use pool::{Manager, Pool};
@@ -395,6 +399,10 @@ impl super::Backend for PgStore {
 
     fn lease(&self, duty: &str) -> Box<dyn super::Lease> {
         self.lease_of(duty)
+    }
+
+    fn instance_lock(&self, exclusive: bool) -> Box<dyn super::InstanceLock> {
+        self.instance_lock_of(exclusive)
     }
 
     fn epoch_async(&self) -> Option<super::EpochFuture<'_>> {
