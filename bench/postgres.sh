@@ -198,7 +198,7 @@ SQLITE_PID=$SERVER_PID SERVER_PID=
 
 # --- PostgreSQL, one instance --------------------------------------------------------
 # The URL holds the cluster's password: in the environment, never in argv.
-export IMADM_EXPERIMENTAL_POSTGRES=1 IMADM_DATABASE_URL=$PG_URL
+export IMADM_DATABASE_URL=$PG_URL
 start_store pg
 seed pg
 same_rows pg

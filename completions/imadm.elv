@@ -2107,7 +2107,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
         &'imadm;server'= {
             cand --listen 'Address to listen on (port 0 picks a free port)'
             cand --data-dir 'Data directory (SQLite database, server key, dev certificates)'
-            cand --database 'PostgreSQL database instead of the data dir''s SQLite file (experimental: needs IMADM_EXPERIMENTAL_POSTGRES=1; issue #16). A libpq-style postgres:// URL; its password comes from PGPASSWORD or the password file (PGPASSFILE, ~/.pgpass), or from the URL in IMADM_DATABASE_URL, never from the command line'
+            cand --database 'PostgreSQL database instead of the data dir''s SQLite file, which several instances may share. A libpq-style postgres:// URL; its password comes from PGPASSWORD or the password file (PGPASSFILE, ~/.pgpass), or from the URL in IMADM_DATABASE_URL, never from the command line'
             cand --trusted-proxy 'A load balancer''s address or CIDR range (e.g. 10.0.0.0/8). From there, a PROXY protocol header (v1 or v2, before TLS) or the X-Forwarded-For header names the client address that login throttling, the audit log and alerts see; from any other address a PROXY header closes the connection and X-Forwarded-For is ignored. Repeatable, or comma-separated [default: none, the TCP peer is the client]'
             cand --tls-cert 'PEM certificate chain (required without --dev)'
             cand --tls-key 'PEM private key for --tls-cert'

@@ -24,8 +24,7 @@ pub fn server_error(e: ServerError) -> CliError {
     c
 }
 
-/// `--database` / `IMADM_DATABASE_URL`: the PostgreSQL URL to run on, if any (only with
-/// `IMADM_EXPERIMENTAL_POSTGRES=1` until issue #16 is done). Read by hand rather
+/// `--database` / `IMADM_DATABASE_URL`: the PostgreSQL URL to run on, if any. Read by hand rather
 /// than by clap's `env`: a password may come from the environment but never from argv
 /// (`ps` shows it), and no message repeats it.
 pub fn database_url(flag: &Option<String>) -> Result<Option<String>> {
@@ -47,12 +46,6 @@ pub fn database_url(flag: &Option<String>) -> Result<Option<String>> {
     if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
         return Err(CliError::usage("--database takes a postgres:// URL")
             .hint("leave it out to use the SQLite database in --data-dir"));
-    }
-    let experimental = imadm_server::EXPERIMENTAL_POSTGRES_ENV;
-    if std::env::var(experimental).as_deref() != Ok("1") {
-        return Err(CliError::usage("the PostgreSQL backend is experimental (issue #16)").hint(format!(
-            "set {experimental}=1 to run on it anyway, or leave out --database (and {DATABASE_URL_ENV}) to use SQLite"
-        )));
     }
     Ok(Some(url))
 }

@@ -42,7 +42,6 @@ pub const IMADM_ENV: &[&str] = &[
     "IMADM_NOTIFY_CONFIG",
     "IMADM_AUDIT_SINK",
     "IMADM_DATABASE_URL",
-    "IMADM_EXPERIMENTAL_POSTGRES",
     "IMADM_PUBLIC_URL",
     "IMADM_TRUSTED_PROXIES",
 ];
@@ -371,11 +370,8 @@ impl PgDatabase {
     }
 
     /// The environment a server needs to run on it.
-    pub fn env(&self) -> [(&str, &str); 2] {
-        [
-            ("IMADM_EXPERIMENTAL_POSTGRES", "1"),
-            ("IMADM_DATABASE_URL", &self.url),
-        ]
+    pub fn env(&self) -> [(&str, &str); 1] {
+        [("IMADM_DATABASE_URL", &self.url)]
     }
 
     /// A plain connection to it (raw SQL).

@@ -314,9 +314,10 @@ fn open(
                 path.display()
             ),
         )
-        .hint(format!(
-            "set IMADM_DATABASE_URL to the database's postgres:// URL (and              {EXPERIMENTAL_POSTGRES_ENV}=1), as for the server on this data dir"
-        )));
+        .hint(
+            "set IMADM_DATABASE_URL to the database's postgres:// URL, as for the server on \
+             this data dir",
+        ));
     }
     if !create && !initialised {
         return Err(ServerError::new(
@@ -407,10 +408,6 @@ fn open(
     }
     Ok(dir)
 }
-
-/// The environment variable without which `--database postgres://…` is refused: the
-/// PostgreSQL backend is experimental until issue #16 is done.
-pub const EXPERIMENTAL_POSTGRES_ENV: &str = "IMADM_EXPERIMENTAL_POSTGRES";
 
 /// Connect to `url` and apply the schema.
 fn open_postgres(url: &str) -> Result<store::postgres::PgStore, ServerError> {

@@ -51,8 +51,8 @@ pub struct ServerArgs {
     /// Data directory (SQLite database, server key, dev certificates)
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// PostgreSQL database instead of the data dir's SQLite file (experimental: needs
-    /// IMADM_EXPERIMENTAL_POSTGRES=1; issue #16). A libpq-style postgres:// URL; its
+    /// PostgreSQL database instead of the data dir's SQLite file, which several
+    /// instances may share. A libpq-style postgres:// URL; its
     /// password comes from PGPASSWORD or the password file (PGPASSFILE, ~/.pgpass), or
     /// from the URL in IMADM_DATABASE_URL, never from the command line
     #[arg(long, value_name = "URL")]

@@ -1,5 +1,4 @@
-//! The PostgreSQL backend (issue #16; experimental: `imadm server` serves on it only with
-//! `IMADM_EXPERIMENTAL_POSTGRES=1`). [`PgStore`] connects from a libpq-style URL ([`connect`]), keeps a
+//! The PostgreSQL backend (`imadm server --database`, issue #16). [`PgStore`] connects from a libpq-style URL ([`connect`]), keeps a
 //! bounded pool, applies the versioned schema ([`MIGRATIONS`], refusing a newer one), and
 //! implements [`Store`](super::Store) (`store.rs`) with its supertraits
 //! [`IncidentStore`](super::incident::IncidentStore) (`incident.rs`) and
