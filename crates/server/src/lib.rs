@@ -711,8 +711,9 @@ pub async fn serve(
         .lock
         .try_clone()
         .map_err(|e| ServerError::new(ErrorKind::Io, format!("the data-dir lock: {e}")))?;
-    // The instance lock too (`instances.rs`), watched while serving.
+    // The instance lock too (`instances.rs`), watched while serving on a shared database.
     let instance = std::mem::replace(&mut dir.instance, Box::new(store::SoleInstance));
+    let shared = dir.shared;
     let mut state = AppState::new(dir, opts.policy, opts.admin_api);
     state.sinks = sinks;
     state.trusted_proxies = Arc::new(proxy::TrustedProxies::new(opts.trusted_proxies.clone()));
@@ -786,10 +787,12 @@ pub async fn serve(
     };
 
     let taken = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let shutdown = handle.clone();
-    instances::watch(instance, taken.clone(), move || {
-        shutdown.graceful_shutdown(Some(Duration::from_secs(10)))
-    });
+    if shared {
+        let shutdown = handle.clone();
+        instances::watch(instance, taken.clone(), move || {
+            shutdown.graceful_shutdown(Some(Duration::from_secs(10)))
+        });
+    }
     let shutdown = handle.clone();
     tokio::spawn(async move {
         wait_for_signal().await;

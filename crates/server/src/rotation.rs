@@ -141,42 +141,23 @@ const LEASE_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
 /// one re-seals at a time. (Two passes at once would still not seal one value twice,
 /// each batch locks its rows, but would both walk every table.)
 pub fn spawn_reseal(state: Arc<AppState>) {
-    tokio::spawn(async move {
+    // All of it waits on the database (the lease too): one blocking thread.
+    tokio::task::spawn_blocking(move || {
         let mut lease = state.backend.lease("reseal");
-        loop {
-            // `held` waits on the database: on a blocking thread, and the lease back.
-            let Ok((back, held)) = tokio::task::spawn_blocking(move || {
-                let held = lease.held();
-                (lease, held)
-            })
-            .await
-            else {
-                return;
-            };
-            lease = back;
-            if held {
-                break;
-            }
-            tokio::time::sleep(LEASE_RETRY).await;
+        while !lease.held() {
+            std::thread::sleep(LEASE_RETRY);
         }
-        let resealed = tokio::task::spawn_blocking(move || {
-            let r = reseal(&*state.keystore, &state.key);
-            match &r {
-                Ok(r) => tracing::info!(
-                    rows = r.rows,
-                    batches = r.batches,
-                    active = %state.key.active().id(),
-                    "key rotation: every sealed value is under the active key"
-                ),
-                Err(e) => tracing::error!(error = %e, "key rotation: the re-seal stopped"),
-            }
-            // Given up only now: another instance waiting starts its pass after this one.
-            drop(lease);
-        })
-        .await;
-        if let Err(e) = resealed {
-            tracing::error!(error = %e, "key rotation: the re-seal task failed");
+        match reseal(&*state.keystore, &state.key) {
+            Ok(r) => tracing::info!(
+                rows = r.rows,
+                batches = r.batches,
+                active = %state.key.active().id(),
+                "key rotation: every sealed value is under the active key"
+            ),
+            Err(e) => tracing::error!(error = %e, "key rotation: the re-seal stopped"),
         }
+        // Given up only now: another instance waiting starts its pass after this one.
+        drop(lease);
     });
 }
 

@@ -41,11 +41,10 @@ use imadm_api::admin::{Role, ServiceToken};
 
 /// A read on the async runtime ([`im::ImStore::im_users_page_async`]): `None` when it
 /// cannot be done now (then read the blocking way, which reports any error).
-pub type AsyncRead<'a, T> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Option<T>> + Send + 'a>>;
+pub type AsyncRead<'a, T> = futures_util::future::BoxFuture<'a, Option<T>>;
 
 /// [`Backend::epoch_async`]'s answer.
-pub type EpochFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = u64> + Send + 'a>>;
+pub type EpochFuture<'a> = futures_util::future::BoxFuture<'a, u64>;
 
 /// One database holding everything a server runs on: `DataDir` keeps it as one
 /// `Arc<dyn Backend>`, and `AppState` as the trait objects of its areas.
