@@ -9,9 +9,12 @@
 #   - the same `imadm backup run` to a local S3 server (s3s-fs, as .ci/run installs it into
 #     target/tools; or S3S_FS=path) over http on 127.0.0.1, its CompleteMultipartUpload
 #     (from the CLI's debug log) also reported apart;
+#   - the same to Ceph's RGW (scripts/ceph-rgw.sh: one monitor, one OSD, radosgw, from
+#     Debian's ceph-mon ceph-osd radosgw), an S3 service that completes a multipart upload
+#     without copying it; BENCH_RGW=0 skips it;
 #   - `imadm backup restore` beside `age -d` of the archive.
 # Targets: backup >= 60 % of the age CLI's throughput and >= 3x restic's; backup to S3 >=
-# 70 % of backup to a directory; restore >= 50 % of `age -d`; peak RSS (VmHWM / time -v) of
+# 70 % of backup to a directory (either server); restore >= 50 % of `age -d`; peak RSS (VmHWM / time -v) of
 # CLI and server < 64 MB each.
 # Needs (Debian): age restic sqlite3 oathtool jq time (bench/lib.sh installs them as root).
 # Knobs: BENCH_MIB, BENCH_RUNS; and bench/lib.sh's IMADM_BIN, BENCH_KEEP=1.
@@ -23,6 +26,8 @@ OUT=$(bench_result backup)
 REPORT="$OUT.md"
 
 bench_require age:age restic:restic sqlite3:sqlite3 oathtool:oathtool /usr/bin/time:time
+RGW=${BENCH_RGW:-1}
+((RGW == 0)) || bench_require ceph-mon:ceph-mon ceph-osd:ceph-osd radosgw:radosgw curl:curl
 bench_build
 bench_tmp
 bench_start_server
@@ -35,10 +40,24 @@ mkdir -p "$TMP/s3/bench"
 "$S3S_FS" --host 127.0.0.1 --port "$S3_PORT" --access-key bench --secret-key bench-secret \
     "$TMP/s3" >"$TMP/s3s-fs.log" 2>&1 &
 S3_PID=$!
-# Stop it before lib.sh's cleanup removes its directory.
-trap '[[ -z ${S3_PID:-} ]] || kill "$S3_PID" 2>/dev/null; _bench_cleanup' EXIT
+# Stop them before lib.sh's cleanup removes their directories.
+trap '[[ -z ${S3_PID:-} ]] || kill "$S3_PID" 2>/dev/null
+    ((RGW == 0)) || "$ROOT/scripts/ceph-rgw.sh" stop "$TMP/rgw" 2>/dev/null; _bench_cleanup' EXIT
 S3_ENV=(AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret AWS_REGION=us-east-1
     AWS_ENDPOINT_URL="http://127.0.0.1:$S3_PORT")
+if ((RGW)); then
+    log "starting Ceph RGW (scripts/ceph-rgw.sh)"
+    RGW_URL=$("$ROOT/scripts/ceph-rgw.sh" start "$TMP/rgw")
+    # http://KEY:SECRET@HOST:PORT
+    RGW_KEYS=${RGW_URL#http://} RGW_KEYS=${RGW_KEYS%@*}
+    RGW_ENV=(AWS_ACCESS_KEY_ID="${RGW_KEYS%%:*}" AWS_SECRET_ACCESS_KEY="${RGW_KEYS#*:}"
+        AWS_REGION=us-east-1 AWS_ENDPOINT_URL="http://${RGW_URL##*@}")
+    # The secret on curl's argv is the throwaway gateway's own.
+    # (RGW wants the payload hash header, which curl does not send by itself.)
+    curl -sf --aws-sigv4 aws:amz:us-east-1:s3 --user "$RGW_KEYS" -X PUT \
+        -H "x-amz-content-sha256: $(sha256sum </dev/null | cut -d' ' -f1)" \
+        "http://${RGW_URL##*@}/bench" >/dev/null || die "cannot create the bucket on RGW"
+fi
 
 log "seeding $MIB MiB of messages (random 64 KiB blobs)"
 sqlite3 "$DB" >/dev/null <<SQL
@@ -55,6 +74,14 @@ RCPT=$(age-keygen -y "$TMP/key.txt")
 mkdir -p "$TMP/out" "$TMP/restic"
 secs() { python3 -c 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]))' "$@"; }
 timed() { local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N); secs "$t0" "$t1"; }
+# The server's CompleteMultipartUpload, in seconds, from the CLI's debug log.
+completion() {
+    python3 - "$1" <<'PY'
+import re, sys
+m = re.search(r"CompleteMultipartUpload took ([0-9.]+)(ms|s|µs)", open(sys.argv[1]).read())
+print(float(m[1]) / {"s": 1, "ms": 1e3, "µs": 1e6}[m[2]] if m else 0)
+PY
+}
 rss() { grep -o 'Maximum resident set size (kbytes): [0-9]*' "$1" | grep -o '[0-9]*$'; }
 
 # Each step runs BENCH_RUNS times, interleaved (imadm, age, restic, age -d, imadm restore),
@@ -77,7 +104,7 @@ fresh_otp() {
     last_step=$step
     OTP=$(oathtool --totp -b "$SECRET")
 }
-t_backup=() t_s3=() t_complete=() t_s3_net=() t_age=() t_restic=() t_age_d=() t_restore=()
+t_backup=() t_s3=() t_complete=() t_rgw=() t_rgw_complete=() t_s3_net=() t_age=() t_restic=() t_age_d=() t_restore=()
 export RESTIC_PASSWORD=bench
 for run in $(seq "$RUNS"); do
     log "run $run of $RUNS: imadm backup run"
@@ -103,13 +130,18 @@ for run in $(seq "$RUNS"); do
         --config-dir "$CONF" --profile dev backup run --recipient "$RCPT" --to s3://bench/run \
         -o json >/dev/null 2>"$TMP/s3.log"
     t1=$(date +%s.%N); t_s3+=("$(secs "$t0" "$t1")")
-    t_complete+=("$(python3 - "$TMP/s3.log" <<'PY'
-import re, sys
-m = re.search(r"CompleteMultipartUpload took ([0-9.]+)(ms|s|µs)", open(sys.argv[1]).read())
-print(float(m[1]) / {"s": 1, "ms": 1e3, "µs": 1e6}[m[2]] if m else 0)
-PY
-)")
+    t_complete+=("$(completion "$TMP/s3.log")")
     t_s3_net+=("$(secs "${t_complete[-1]}" "${t_s3[-1]}")")
+    if ((RGW)); then
+        log "run $run: imadm backup run to S3 (Ceph RGW)"
+        sync
+        t0=$(date +%s.%N)
+        /usr/bin/time -v -o "$TMP/rgw.time" env "${RGW_ENV[@]}" IMADM_LOG=imadm=debug "$IMADM" \
+            --config-dir "$CONF" --profile dev backup run --recipient "$RCPT" \
+            --to "s3://bench/run$run" -o json >/dev/null 2>"$TMP/rgw.log"
+        t1=$(date +%s.%N); t_rgw+=("$(secs "$t0" "$t1")")
+        t_rgw_complete+=("$(completion "$TMP/rgw.log")")
+    fi
     log "run $run: age -r, restic backup (fresh repository), age -d"
     rm -f "$TMP/plain.age" && sync
     t_age+=("$(timed age -r "$RCPT" -o "$TMP/plain.age" "$TMP/plain.bin")")
@@ -149,6 +181,11 @@ b = statistics.median(float(x) for x in sys.argv[2].split())
 print(f"{b / a:.2f}")
 PY
 }
+rgw_ratio="" rgw_rss=""
+if ((RGW)); then
+    rgw_ratio="S3 (Ceph RGW) / directory = $(ratio "${t_rgw[*]}" "${t_backup[*]}") (target >= 0.70),"
+    rgw_rss="backup CLI to RGW $(rss "$TMP/rgw.time") kB,"
+fi
 {
     echo "# backup benchmark $(date -u +'%Y-%m-%d %H:%M UTC') ($MIB MiB of messages, archive $SIZE bytes)"
     echo
@@ -162,6 +199,10 @@ PY
     echo "| imadm backup run to S3 (s3s-fs) | $(stat_of "${t_s3[@]}") |"
     echo "| of which the server's CompleteMultipartUpload | $(stat_of "${t_complete[@]}") |"
     echo "| S3 run less that completion | $(stat_of "${t_s3_net[@]}") |"
+    if ((RGW)); then
+        echo "| imadm backup run to S3 (Ceph RGW) | $(stat_of "${t_rgw[@]}") |"
+        echo "| of which RGW's CompleteMultipartUpload | $(stat_of "${t_rgw_complete[@]}") |"
+    fi
     echo "| age -r file->file | $(stat_of "${t_age[@]}") |"
     echo "| restic backup | $(stat_of "${t_restic[@]}") |"
     echo "| imadm backup restore | $(stat_of "${t_restore[@]}") |"
@@ -171,7 +212,8 @@ PY
         "backup / restic = $(ratio "${t_backup[*]}" "${t_restic[*]}") (target >= 3),"\
         "S3 / directory = $(ratio "${t_s3[*]}" "${t_backup[*]}") (target >= 0.70;"\
         "less the server's completion: $(ratio "${t_s3_net[*]}" "${t_backup[*]}")),"\
+        "$rgw_ratio"\
         "restore / age -d = $(ratio "${t_restore[*]}" "${t_age_d[*]}") (target >= 0.50)"
     echo
-    echo "Peak RSS: backup CLI $(rss "$TMP/run.time") kB, backup CLI to S3 $(rss "$TMP/s3.time") kB, restore CLI $(rss "$TMP/restore.time") kB, server VmHWM $server_hwm2 kB (after backup: $server_hwm kB)"
+    echo "Peak RSS: backup CLI $(rss "$TMP/run.time") kB, backup CLI to S3 $(rss "$TMP/s3.time") kB, $rgw_rss restore CLI $(rss "$TMP/restore.time") kB, server VmHWM $server_hwm2 kB (after backup: $server_hwm kB)"
 } | tee "$REPORT"

@@ -6,8 +6,11 @@ TMPDIR (the same file system as bench/backup.sh's), then, BENCH_RUNS times (defa
 uploads BENCH_MIB MiB (default 1024) as PART_MIB MiB parts (default 8, PARALLEL at once,
 default 2, as imadm does) with UNSIGNED-PAYLOAD, and times CompleteMultipartUpload alone.
 Prints the seconds of each phase (median, min-max). Needs botocore (awscli's, target/venv).
+With S3_URL=http://KEY:SECRET@127.0.0.1:PORT (what scripts/ceph-rgw.sh start prints) it
+uses that server instead, in a bucket "bench" it creates.
 
   target/venv/bin/python bench/s3-complete.py
+  S3_URL=$(scripts/ceph-rgw.sh start /tmp/rgw) PARALLEL=3 target/venv/bin/python bench/s3-complete.py
 """
 import concurrent.futures
 import os
@@ -18,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 import botocore.config
 import botocore.session
@@ -33,14 +37,20 @@ S3S_FS = os.environ.get("S3S_FS", os.path.join(ROOT, "target/tools/bin/s3s-fs"))
 def main():
     tmp = tempfile.mkdtemp(prefix="imadm-s3-complete-")
     os.makedirs(os.path.join(tmp, "bench"))
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    server = subprocess.Popen(
-        [S3S_FS, "--host", "127.0.0.1", "--port", str(port), "--access-key", "bench",
-         "--secret-key", "bench-secret", tmp],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    given = os.environ.get("S3_URL")
+    if given:
+        u = urllib.parse.urlsplit(given)
+        port, access, secret, server = u.port, u.username, u.password, None
+    else:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        access, secret = "bench", "bench-secret"
+        server = subprocess.Popen(
+            [S3S_FS, "--host", "127.0.0.1", "--port", str(port), "--access-key", access,
+             "--secret-key", secret, tmp],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
             try:
@@ -50,10 +60,12 @@ def main():
                 time.sleep(0.05)
         client = botocore.session.get_session().create_client(
             "s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-            aws_access_key_id="bench", aws_secret_access_key="bench-secret",
+            aws_access_key_id=access, aws_secret_access_key=secret,
             config=botocore.config.Config(
                 s3={"addressing_style": "path", "payload_signing_enabled": False},
                 max_pool_connections=PARALLEL))
+        if given:
+            client.create_bucket(Bucket="bench")
         data = os.urandom(PART)
         count = (MIB << 20) // PART
         uploads, completes = [], []
@@ -74,7 +86,10 @@ def main():
             t2 = time.monotonic()
             uploads.append(t1 - t0)
             completes.append(t2 - t1)
-            os.remove(os.path.join(tmp, "bench", key))
+            if given:
+                client.delete_object(Bucket="bench", Key=key)
+            else:
+                os.remove(os.path.join(tmp, "bench", key))
             subprocess.run(["sync"], check=True)
         size = count * PART
         for name, xs in (("upload of the parts", uploads),
@@ -83,8 +98,9 @@ def main():
             print(f"{name}: {m:.2f} s ({min(xs):.2f}-{max(xs):.2f}), "
                   f"{size / m / 1e6:.0f} MB/s of {size} bytes, {count} parts of {PART >> 20} MiB")
     finally:
-        server.kill()
-        server.wait()
+        if server:
+            server.kill()
+            server.wait()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

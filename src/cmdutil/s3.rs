@@ -485,6 +485,117 @@ impl Lock {
     }
 }
 
+const NO_LOCK_HINT: &str =
+    "the bucket needs Object Lock enabled (created with it); or run without --object-lock-days";
+
+impl Retention {
+    /// A request to the object `key` (`?query`), signed with the store's credentials:
+    /// its URL is the one the store itself would use (addressing style and endpoint).
+    async fn call(
+        &self,
+        store: &AmazonS3,
+        method: http::Method,
+        key: &ObjectPath,
+        query: Option<&str>,
+        body: Bytes,
+    ) -> Result<object_store::client::HttpResponse> {
+        use object_store::signer::Signer;
+        let failed = |e: String| {
+            CliError::new(Kind::Unavailable, format!("S3 Object Lock of {key}: {e}")).hint(
+                "check AWS_ENDPOINT_URL and AWS_REGION and that the service is reachable; retry",
+            )
+        };
+        let mut url = store
+            .signed_url(method.clone(), key, Duration::from_secs(60))
+            .await
+            .map_err(|e| cli_err(&format!("cannot reach {key}"), e))?;
+        url.set_query(query);
+        let mut req = http::Request::builder().method(method).uri(url.as_str());
+        if !body.is_empty() {
+            use base64::Engine as _;
+            use md5::Digest as _;
+            // PutObjectRetention requires it.
+            let md5 = base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(&body));
+            req = req.header("content-md5", md5);
+        }
+        let mut req = req
+            .body(object_store::client::HttpRequestBody::from(body))
+            .map_err(|e| failed(e.to_string()))?;
+        let cred = store
+            .credentials()
+            .get_credential()
+            .await
+            .map_err(|e| cli_err(&format!("cannot sign a request for {key}"), e))?;
+        object_store::aws::AwsAuthorizer::new(&cred, "s3", &self.region)
+            .try_authorize(&mut req, None)
+            .map_err(|e| failed(e.to_string()))?;
+        let resp = self
+            .http
+            .execute(req)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        let status = resp.status();
+        let code = match resp.into_body().bytes().await {
+            Ok(b) => xml_code(&b).unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        let kind = match status.as_u16() {
+            401 => Kind::Auth,
+            403 => Kind::Forbidden,
+            404 => Kind::NotFound,
+            400 | 405 | 409 | 501 => Kind::Conflict,
+            _ => Kind::Unavailable,
+        };
+        Err(CliError::new(kind, format!("the service answered {status} {code}")).hint(NO_LOCK_HINT))
+    }
+
+    /// Whether the service holds `key` under at least this retention (its mode, until
+    /// no earlier), as its HEAD says.
+    async fn holds(&self, store: &AmazonS3, key: &ObjectPath) -> Result<bool> {
+        let resp = self
+            .call(store, http::Method::HEAD, key, None, Bytes::new())
+            .await?;
+        let h = resp.headers();
+        let header = |n: &str| h.get(n).and_then(|v| v.to_str().ok());
+        let until = header("x-amz-object-lock-retain-until-date").and_then(|d| {
+            time::OffsetDateTime::parse(d, &time::format_description::well_known::Rfc3339).ok()
+        });
+        Ok(
+            header("x-amz-object-lock-mode") == Some(self.lock.mode_name())
+                && until.is_some_and(|u| u.unix_timestamp() >= self.lock.until_unix),
+        )
+    }
+
+    /// PutObjectRetention: this retention on the object `key`.
+    async fn set(&self, store: &AmazonS3, key: &ObjectPath) -> Result<()> {
+        let body = format!(
+            "<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>{}</Mode><RetainUntilDate>{}</RetainUntilDate></Retention>",
+            self.lock.mode_name(),
+            self.lock.until
+        );
+        self.call(
+            store,
+            http::Method::PUT,
+            key,
+            Some("retention"),
+            body.into(),
+        )
+        .await
+        .map(drop)
+    }
+}
+
+/// The `<Code>` of an S3 error document.
+fn xml_code(body: &[u8]) -> Option<String> {
+    let s = std::str::from_utf8(body).ok()?;
+    let start = s.find("<Code>")? + "<Code>".len();
+    let len = s[start..].find("</Code>")?;
+    Some(s[start..start + len].to_owned())
+}
+
 /// A connection to one bucket.
 #[derive(Clone)]
 pub struct Client {
@@ -493,6 +604,17 @@ pub struct Client {
     /// The same without Object Lock headers, for the upload notes (deleted again).
     plain: Arc<AmazonS3>,
     pub url: S3Url,
+    /// The retention every object this client writes must be held under, checked.
+    lock: Option<Retention>,
+}
+
+/// What checking and setting a retention takes beyond `object_store`'s calls: its
+/// signer, with the client's region, and a plain HTTP client of the same options.
+#[derive(Clone)]
+struct Retention {
+    lock: Lock,
+    region: String,
+    http: object_store::client::HttpClient,
 }
 
 impl Client {
@@ -572,6 +694,22 @@ impl Client {
             })
         };
         let plain = build(builder.clone().with_client_options(options.clone()))?;
+        let retention = match lock {
+            Some(lock) => {
+                use object_store::client::HttpConnector;
+                let http = object_store::client::ReqwestConnector::default()
+                    .connect(&options)
+                    .map_err(|e| cli_err(&format!("cannot use {url}"), e))?;
+                Some(Retention {
+                    lock: lock.clone(),
+                    region: builder
+                        .get_config_value(&AmazonS3ConfigKey::Region)
+                        .unwrap_or_else(|| "us-east-1".into()),
+                    http,
+                })
+            }
+            None => None,
+        };
         let store = match lock {
             Some(lock) => build(
                 builder
@@ -590,6 +728,7 @@ impl Client {
             store,
             plain,
             url: url.clone(),
+            lock: retention,
         })
     }
 
@@ -609,7 +748,44 @@ impl Client {
         self.rt
             .block_on(self.store.put(&key, PutPayload::from(bytes)))
             .map(drop)
-            .map_err(|e| cli_err(&format!("cannot write {}", self.display(name)), e))
+            .map_err(|e| cli_err(&format!("cannot write {}", self.display(name)), e))?;
+        self.hold(&key, &self.display(name))
+    }
+
+    /// With a retention asked for, make sure the service holds the object `key` under
+    /// it, and remove the object if it cannot be made to: an archive or manifest that
+    /// says it is locked while any credential can delete it would be worse than none.
+    /// The service is asked, not trusted: Ceph RGW before release 17, for one, keeps no
+    /// retention from a multipart upload's headers. What it did not keep is set with
+    /// PutObjectRetention and read back.
+    fn hold(&self, key: &ObjectPath, shown: &str) -> Result<()> {
+        let Some(r) = &self.lock else { return Ok(()) };
+        let lost = format!(
+            "{shown}: the service did not keep the S3 Object Lock retention ({} until {})",
+            r.lock.mode_name(),
+            r.lock.until
+        );
+        let held = self.rt.block_on(async {
+            if r.holds(&self.store, key).await? {
+                return Ok(true);
+            }
+            tracing::debug!("{shown}: no retention kept from the upload; PutObjectRetention");
+            if let Err(e) = r.set(&self.store, key).await {
+                let message = format!("{lost}, nor set it: {}", e.message);
+                return Err(CliError::new(e.kind, message).hint(NO_LOCK_HINT));
+            }
+            r.holds(&self.store, key).await
+        });
+        let err = match held {
+            Ok(true) => return Ok(()),
+            Ok(false) => CliError::new(Kind::Conflict, lost).hint(NO_LOCK_HINT),
+            Err(e) => e,
+        };
+        // Not held, so deletable: no copy is left that claims a retention it lacks.
+        if let Err(e) = self.rt.block_on(self.store.delete(key)) {
+            tracing::warn!("{shown}: left behind, without its retention: {e}");
+        }
+        Err(err)
     }
 
     /// Delete `name` (refused while an Object Lock retention holds it).
@@ -774,7 +950,8 @@ impl Upload {
                         .put(&ObjectPath::from(c.url.key(&name)), bytes.freeze()),
                 )
                 .map(drop)
-                .map_err(|e| cli_err(&format!("cannot write {shown}"), e))?
+                .map_err(|e| cli_err(&format!("cannot write {shown}"), e))?;
+                c.hold(&ObjectPath::from(c.url.key(&name)), &shown)?;
             }
             State::Started(mut m) => {
                 let complete = (|| {
@@ -802,6 +979,7 @@ impl Upload {
                     ));
                 }
                 c.forget(&m.note);
+                c.hold(&m.key, &shown)?;
             }
             State::Done => {}
         }

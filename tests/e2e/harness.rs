@@ -1153,12 +1153,7 @@ impl S3Server {
 
     /// Give `cmd` this server's AWS settings.
     pub fn apply(&self, cmd: &mut assert_cmd::Command) {
-        for var in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE"] {
-            cmd.env_remove(var);
-        }
-        for (k, v) in self.env() {
-            cmd.env(k, v);
-        }
+        apply_aws(cmd, &self.env());
     }
 
     /// `s3://BUCKET/PREFIX`.
@@ -1195,24 +1190,9 @@ impl S3Server {
             .collect()
     }
 
-    /// The independent client: `aws` (awscli, from target/venv or PATH) against this
-    /// server.
+    /// The independent client: `aws` (awscli) against this server.
     pub fn aws(&self, args: &[&str]) -> Output {
-        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/venv/bin/aws");
-        let aws = if venv.exists() {
-            venv
-        } else {
-            PathBuf::from("aws")
-        };
-        let mut cmd = std::process::Command::new(aws);
-        cmd.env_remove("AWS_PROFILE")
-            .args(["--endpoint-url", &format!("http://127.0.0.1:{}", self.port)])
-            .args(args);
-        for (k, v) in self.env() {
-            cmd.env(k, v);
-        }
-        cmd.output()
-            .expect("the aws CLI is needed (`.ci/run` installs awscli)")
+        aws_cli(&self.env(), args)
     }
 
     pub fn kill(&mut self) {
@@ -1226,6 +1206,116 @@ impl S3Server {
 impl Drop for S3Server {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Give `cmd` the AWS settings `env` (keys, region, endpoint), replacing the developer's.
+fn apply_aws(cmd: &mut assert_cmd::Command, env: &[(&'static str, String)]) {
+    for var in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE"] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+}
+
+/// `aws` (awscli, from target/venv or PATH) with `env` (its keys and endpoint) only.
+fn aws_cli(env: &[(&'static str, String)], args: &[&str]) -> Output {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/venv/bin/aws");
+    let aws = if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("aws")
+    };
+    let mut cmd = std::process::Command::new(aws);
+    cmd.env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_CONFIG_FILE");
+    if let Some((_, e)) = env.iter().find(|(k, _)| *k == "AWS_ENDPOINT_URL") {
+        cmd.args(["--endpoint-url", e]);
+    }
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output()
+        .expect("the aws CLI is needed (`.ci/run` installs awscli)")
+}
+
+/// A bucket of its own, with Object Lock enabled, on the Ceph Object Gateway that
+/// `IMADM_TEST_RGW` names (`http://KEY:SECRET@127.0.0.1:PORT`, `scripts/ceph-rgw.sh`):
+/// the S3 service the Object Lock tests need, since s3s-fs has none.
+pub struct Rgw {
+    pub endpoint: String,
+    key: String,
+    secret: String,
+    pub bucket: String,
+}
+
+impl Rgw {
+    /// A new locked bucket, if `IMADM_TEST_RGW` names a gateway. Without one the caller
+    /// skips (saying so on stderr), unless `IMADM_REQUIRE_RGW` (CI) says it must not.
+    pub fn bucket() -> Option<Rgw> {
+        let Ok(url) = std::env::var("IMADM_TEST_RGW") else {
+            assert!(
+                std::env::var_os("IMADM_REQUIRE_RGW").is_none(),
+                "IMADM_REQUIRE_RGW is set but IMADM_TEST_RGW is not: no Ceph RGW to test on"
+            );
+            eprintln!("IMADM_TEST_RGW unset: Ceph RGW e2e test skipped");
+            return None;
+        };
+        let u = url::Url::parse(&url).expect("IMADM_TEST_RGW: http://KEY:SECRET@HOST:PORT");
+        let rgw = Rgw {
+            endpoint: format!("http://{}:{}", u.host_str().unwrap(), u.port().unwrap()),
+            key: u.username().to_owned(),
+            secret: u.password().unwrap().to_owned(),
+            bucket: format!("imadm-e2e-{:016x}", rand::random::<u64>()),
+        };
+        let out = rgw.aws(&[
+            "s3api",
+            "create-bucket",
+            "--bucket",
+            &rgw.bucket,
+            "--object-lock-enabled-for-bucket",
+        ]);
+        assert!(out.status.success(), "create-bucket: {out:?}");
+        Some(rgw)
+    }
+
+    /// The AWS settings that reach this gateway (replacing any of the developer's own).
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", self.key.clone()),
+            ("AWS_SECRET_ACCESS_KEY", self.secret.clone()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_DEFAULT_REGION", "us-east-1".into()),
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+        ]
+    }
+
+    /// Give `cmd` this gateway's AWS settings.
+    pub fn apply(&self, cmd: &mut assert_cmd::Command) {
+        apply_aws(cmd, &self.env());
+    }
+
+    /// `s3://BUCKET/PREFIX`.
+    pub fn url(&self, prefix: &str) -> String {
+        format!("s3://{}/{prefix}", self.bucket)
+    }
+
+    /// The independent client (awscli) against this gateway.
+    pub fn aws(&self, args: &[&str]) -> Output {
+        aws_cli(&self.env(), args)
+    }
+
+    /// `aws s3api ARGS --bucket BUCKET`, which must succeed, as JSON.
+    pub fn s3api(&self, args: &[&str]) -> Value {
+        let mut all = vec!["s3api"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--bucket", &self.bucket]);
+        let out = self.aws(&all);
+        assert!(out.status.success(), "aws {all:?}: {out:?}");
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
     }
 }
 

@@ -31,6 +31,7 @@ mod proxy;
 mod rbac;
 mod restore;
 mod s3;
+mod s3_lock;
 mod terminal;
 mod throttle;
 mod users;
