@@ -2057,7 +2057,7 @@ Register-ArgumentCompleter -Native -CommandName 'imadm' -ScriptBlock {
             [CompletionResult]::new('-R', '-R ', [CompletionResultType]::ParameterName, 'File with one recipient per line (# comments allowed)')
             [CompletionResult]::new('--recipients-file', '--recipients-file', [CompletionResultType]::ParameterName, 'File with one recipient per line (# comments allowed)')
             [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Destination directory or s3://BUCKET/PREFIX (AWS_* environment); repeat to write several copies in one pass')
-            [CompletionResult]::new('--object-lock-days', '--object-lock-days', [CompletionResultType]::ParameterName, 'S3 Object Lock: keep the S3 copies (archive and manifest) from deletion for N days (the bucket must have Object Lock enabled)')
+            [CompletionResult]::new('--object-lock-days', '--object-lock-days', [CompletionResultType]::ParameterName, 'S3 Object Lock: keep the S3 copies (archive and manifest) from deletion for N days (the bucket must have Object Lock enabled). Each copy''s retention is read back and set where the service dropped it; a copy left unlocked is removed (exit 7)')
             [CompletionResult]::new('--object-lock-mode', '--object-lock-mode', [CompletionResultType]::ParameterName, 'Object Lock mode: compliance (nobody can remove it early) or governance')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Extra name part: imadm-<server_id>-<name>-<time>.age')
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'Saved server profile to use')

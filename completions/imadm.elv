@@ -1976,7 +1976,7 @@ set edit:completion:arg-completer[imadm] = {|@words|
             cand -R 'File with one recipient per line (# comments allowed)'
             cand --recipients-file 'File with one recipient per line (# comments allowed)'
             cand --to 'Destination directory or s3://BUCKET/PREFIX (AWS_* environment); repeat to write several copies in one pass'
-            cand --object-lock-days 'S3 Object Lock: keep the S3 copies (archive and manifest) from deletion for N days (the bucket must have Object Lock enabled)'
+            cand --object-lock-days 'S3 Object Lock: keep the S3 copies (archive and manifest) from deletion for N days (the bucket must have Object Lock enabled). Each copy''s retention is read back and set where the service dropped it; a copy left unlocked is removed (exit 7)'
             cand --object-lock-mode 'Object Lock mode: compliance (nobody can remove it early) or governance'
             cand --name 'Extra name part: imadm-<server_id>-<name>-<time>.age'
             cand --profile 'Saved server profile to use'

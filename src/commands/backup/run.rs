@@ -38,7 +38,8 @@ pub struct RunArgs {
     #[arg(long = "to", value_name = "DIR|S3URL", required = true)]
     pub to: Vec<Location>,
     /// S3 Object Lock: keep the S3 copies (archive and manifest) from deletion for N days
-    /// (the bucket must have Object Lock enabled)
+    /// (the bucket must have Object Lock enabled). Each copy's retention is read back and
+    /// set where the service dropped it; a copy left unlocked is removed (exit 7)
     #[arg(long, value_name = "N", requires = "object_lock_mode", value_parser = clap::value_parser!(u32).range(1..=36500))]
     pub object_lock_days: Option<u32>,
     /// Object Lock mode: compliance (nobody can remove it early) or governance
