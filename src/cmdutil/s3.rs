@@ -549,7 +549,13 @@ impl Retention {
             400 | 405 | 409 | 501 => Kind::Conflict,
             _ => Kind::Unavailable,
         };
-        Err(CliError::new(kind, format!("the service answered {status} {code}")).hint(NO_LOCK_HINT))
+        let hint = match kind {
+            Kind::Auth | Kind::Forbidden => {
+                "the credential needs s3:GetObjectRetention and s3:PutObjectRetention on the bucket"
+            }
+            _ => NO_LOCK_HINT,
+        };
+        Err(CliError::new(kind, format!("the service answered {status} {code}")).hint(hint))
     }
 
     /// Whether the service holds `key` under at least this retention (its mode, until
