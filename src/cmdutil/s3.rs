@@ -485,6 +485,15 @@ impl Lock {
     }
 }
 
+/// What checking and setting a retention takes beyond `object_store`'s calls: its
+/// signer, with the client's region, and a plain HTTP client of the same options.
+#[derive(Clone)]
+struct Retention {
+    lock: Lock,
+    region: String,
+    http: object_store::client::HttpClient,
+}
+
 const NO_LOCK_HINT: &str =
     "the bucket needs Object Lock enabled (created with it); or run without --object-lock-days";
 
@@ -612,15 +621,6 @@ pub struct Client {
     pub url: S3Url,
     /// The retention every object this client writes must be held under, checked.
     lock: Option<Retention>,
-}
-
-/// What checking and setting a retention takes beyond `object_store`'s calls: its
-/// signer, with the client's region, and a plain HTTP client of the same options.
-#[derive(Clone)]
-struct Retention {
-    lock: Lock,
-    region: String,
-    http: object_store::client::HttpClient,
 }
 
 impl Client {
@@ -951,13 +951,11 @@ impl Upload {
         let c = self.client.clone();
         match std::mem::replace(&mut self.state, State::Done) {
             State::Pending(bytes) => {
-                c.rt.block_on(
-                    c.store
-                        .put(&ObjectPath::from(c.url.key(&name)), bytes.freeze()),
-                )
-                .map(drop)
-                .map_err(|e| cli_err(&format!("cannot write {shown}"), e))?;
-                c.hold(&ObjectPath::from(c.url.key(&name)), &shown)?;
+                let key = ObjectPath::from(c.url.key(&name));
+                c.rt.block_on(c.store.put(&key, bytes.freeze()))
+                    .map(drop)
+                    .map_err(|e| cli_err(&format!("cannot write {shown}"), e))?;
+                c.hold(&key, &shown)?;
             }
             State::Started(mut m) => {
                 let complete = (|| {
