@@ -44,12 +44,56 @@ use tokio::task::JoinSet;
 
 use crate::error::{CliError, Kind, Result};
 
-/// Size of one uploaded part (S3's minimum is 5 MiB, its maximum count 10,000 parts:
-/// 8 MiB parts allow archives up to 78 GiB).
+/// The smallest part sent but the last (S3's minimum is 5 MiB); a larger database gets
+/// larger parts ([`PartPlan`]).
 pub const PART_SIZE: usize = 8 << 20;
 /// Parts uploading at once: with the part being filled, at most
-/// `(PARTS_IN_FLIGHT + 1) * PART_SIZE` of ciphertext is held per S3 destination.
+/// `(PARTS_IN_FLIGHT + 1)` parts of ciphertext are held per S3 destination.
 pub const PARTS_IN_FLIGHT: usize = 3;
+/// S3's limits: parts per upload, bytes per part.
+const MAX_PARTS: usize = 10_000;
+const MAX_PART_SIZE: usize = 5 << 30;
+/// Parts the server's size estimate is spread over; the rest of S3's 10,000 are twice
+/// as large, for an archive that outgrows the estimate.
+const PLANNED_PARTS: usize = 8_000;
+
+/// How large each part of one upload is. The archive's size is not known until its end
+/// (it is streamed), so the parts are sized from the server's estimate of the snapshot
+/// (`x-imadm-size-estimate`) with a quarter more, in whole MiB, never under `PART_SIZE`:
+/// memory stays `PARTS_IN_FLIGHT + 1` parts, and an archive of any size the estimate
+/// allows fits S3's 10,000 parts instead of failing at the 10,001st.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartPlan {
+    size: usize,
+}
+
+impl PartPlan {
+    pub fn for_estimate(estimate: Option<u64>) -> PartPlan {
+        const MIB: u64 = 1 << 20;
+        let want = estimate.map_or(0, |e| {
+            e.saturating_add(e / 4)
+                .div_ceil(PLANNED_PARTS as u64)
+                .div_ceil(MIB)
+                .saturating_mul(MIB)
+        });
+        let size = want.clamp(PART_SIZE as u64, (MAX_PART_SIZE / 2) as u64) as usize;
+        PartPlan { size }
+    }
+
+    /// The size of part `index` (from 0); `None` past S3's last part.
+    pub fn size_of(&self, index: usize) -> Option<usize> {
+        match index {
+            i if i < PLANNED_PARTS => Some(self.size),
+            i if i < MAX_PARTS => Some(self.size * 2),
+            _ => None,
+        }
+    }
+
+    /// The largest archive the plan can upload.
+    pub fn capacity(&self) -> u64 {
+        (PLANNED_PARTS * self.size + (MAX_PARTS - PLANNED_PARTS) * self.size * 2) as u64
+    }
+}
 
 /// A `--to` destination: a local directory or an S3 location.
 #[derive(Debug, Clone)]
@@ -740,10 +784,17 @@ impl Client {
 
     /// An upload to the key `name` names under the prefix; the name may be set after
     /// the upload started receiving bytes, but before its first part is full.
-    pub fn upload(&self, name: Arc<OnceLock<String>>) -> Upload {
+    pub fn upload(&self, name: Arc<OnceLock<String>>, plan: PartPlan) -> Upload {
+        tracing::debug!(
+            "{}: parts of {} MiB (room for {} GiB)",
+            self.url,
+            plan.size >> 20,
+            plan.capacity() >> 30
+        );
         Upload {
             client: self.clone(),
             name,
+            plan,
             state: State::Pending(PutPayloadMut::new()),
         }
     }
@@ -872,6 +923,7 @@ struct Multipart {
 pub struct Upload {
     client: Client,
     name: Arc<OnceLock<String>>,
+    plan: PartPlan,
     state: State,
 }
 
@@ -1030,18 +1082,27 @@ impl Multipart {
 }
 
 impl Write for Upload {
-    /// Fills the part up to `PART_SIZE` exactly, then sends it. The part is held as the
-    /// blocks the writes came in (`PutPayloadMut`): whole 8 MiB buffers, freed on the
+    /// Fills the part up to its planned size exactly, then sends it. The part is held as
+    /// the blocks the writes came in (`PutPayloadMut`): whole 8 MiB buffers, freed on the
     /// runtime's threads, were kept by the allocator and raised the peak RSS.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let part = match &mut self.state {
-            State::Pending(part) => part,
-            State::Started(m) => &mut m.filling,
+        let (part, index) = match &mut self.state {
+            State::Pending(part) => (part, 0),
+            State::Started(m) => (&mut m.filling, m.next_part),
             State::Done => return Err(io::Error::other("the upload is already finished")),
         };
-        let n = buf.len().min(PART_SIZE - part.content_length());
+        let Some(size) = self.plan.size_of(index) else {
+            return Err(io::Error::other(format!(
+                "the archive outgrew the {MAX_PARTS} parts S3 allows ({} GiB in parts of {} \
+                 and {} MiB; the server estimated the snapshot much smaller)",
+                self.plan.capacity() >> 30,
+                self.plan.size >> 20,
+                self.plan.size >> 19
+            )));
+        };
+        let n = buf.len().min(size - part.content_length());
         part.extend_from_slice(&buf[..n]);
-        if part.content_length() == PART_SIZE {
+        if part.content_length() == size {
             self.send_full_part()?;
         }
         Ok(n)
@@ -1234,6 +1295,52 @@ impl Read for ObjectReader {
 
 #[cfg(test)]
 mod tests {
+    use super::{MAX_PART_SIZE, PART_SIZE, PartPlan};
+
+    const MIB: usize = 1 << 20;
+
+    #[test]
+    fn parts_are_8_mib_unless_the_estimate_needs_larger_ones() {
+        for estimate in [None, Some(0), Some(1 << 30), Some(50 << 30)] {
+            assert_eq!(PartPlan::for_estimate(estimate).size_of(0), Some(PART_SIZE));
+        }
+        // 100 GiB and a quarter more over 8,000 parts: 16 MiB.
+        assert_eq!(
+            PartPlan::for_estimate(Some(100 << 30)).size_of(0),
+            Some(16 * MIB)
+        );
+        // 1 TiB: 163.84 MiB, rounded up to whole MiB.
+        assert_eq!(
+            PartPlan::for_estimate(Some(1 << 40)).size_of(0),
+            Some(164 * MIB)
+        );
+        // Never beyond S3's 5 GiB per part, the doubled parts included.
+        let huge = PartPlan::for_estimate(Some(u64::MAX));
+        assert_eq!(huge.size_of(9_999), Some(MAX_PART_SIZE));
+    }
+
+    #[test]
+    fn the_last_2000_of_s3s_10000_parts_are_twice_as_large_and_there_is_no_10001st() {
+        let plan = PartPlan::for_estimate(None);
+        assert_eq!(plan.size_of(7_999), Some(PART_SIZE));
+        assert_eq!(plan.size_of(8_000), Some(2 * PART_SIZE));
+        assert_eq!(plan.size_of(9_999), Some(2 * PART_SIZE));
+        assert_eq!(plan.size_of(10_000), None);
+        let sum: u64 = (0..10_000).map(|i| plan.size_of(i).unwrap() as u64).sum();
+        assert_eq!(plan.capacity(), sum);
+        assert_eq!(plan.capacity(), 96_000 << 20);
+    }
+
+    #[test]
+    fn any_estimate_fits_with_room_to_spare() {
+        let mut estimate: u64 = 1 << 20;
+        while estimate < 4 << 40 {
+            let plan = PartPlan::for_estimate(Some(estimate));
+            assert!(plan.capacity() >= estimate + estimate / 2, "{estimate}");
+            estimate = estimate * 3 / 2 + 12_345;
+        }
+    }
+
     use super::*;
 
     #[test]

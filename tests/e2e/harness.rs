@@ -1219,6 +1219,26 @@ fn apply_aws(cmd: &mut assert_cmd::Command, env: &[(&'static str, String)]) {
     }
 }
 
+/// `backup verify -o json --identity IDENTITY URL` with the S3 settings `env`: checks
+/// that the archive in the bucket decrypted, and returns the JSON for more checks.
+pub fn verify_in_bucket(
+    server: &Server,
+    env: &[(&'static str, String)],
+    identity: &Path,
+    url: &str,
+) -> serde_json::Value {
+    let mut cmd = server.imadm();
+    apply_aws(&mut cmd, env);
+    let out = run(cmd
+        .args(["backup", "verify", "-o", "json", "--identity"])
+        .arg(identity)
+        .arg(url));
+    assert_success(&out);
+    let v = json_stdout(&out);
+    assert_eq!(v["decrypted"], true, "{v}");
+    v
+}
+
 /// `aws` (awscli, from target/venv or PATH) with `env` (its keys and endpoint) only.
 fn aws_cli(env: &[(&'static str, String)], args: &[&str]) -> Output {
     let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/venv/bin/aws");
@@ -1366,6 +1386,16 @@ impl RecordingProxy {
     pub fn sent(&self) -> String {
         String::from_utf8_lossy(&self.sent.lock().unwrap()).into_owned()
     }
+}
+
+/// The request (line and headers) in `sent` (what a [`RecordingProxy`] kept) that starts
+/// with `start`.
+pub fn request<'a>(sent: &'a str, start: &str) -> &'a str {
+    let at = sent
+        .find(start)
+        .unwrap_or_else(|| panic!("no request {start:?} in:\n{sent}"));
+    let rest = &sent[at..];
+    &rest[..rest.find("\r\n\r\n").unwrap_or(rest.len())]
 }
 
 /// A TCP proxy on 127.0.0.1 in front of `port` that passes `budget` bytes of answers in

@@ -5,7 +5,8 @@
 //! service gone mid-upload (exit 3): no object, no local file, a note of the upload that
 //! `backup prune` aborts; damaged objects (exit 8), a connection dropped mid-read (exit 3);
 //! the imadm profile and the shared credentials file; two destinations with their own
-//! settings (profile table, AWS config file); the compliance gate; prune; a locked run
+//! settings (profile table, AWS config file); the compliance gate; prune; parts sized
+//! for a database too large for 8 MiB ones; a locked run
 //! refused by a service without Object Lock (s3s-fs has none: the Object Lock tests
 //! proper are in `s3_lock.rs`, on Ceph RGW).
 
@@ -134,15 +135,7 @@ fn one_run_writes_a_directory_and_a_bucket_and_restores_from_the_bucket() {
     assert!(listed[0]["sha256"].is_string(), "{listed:?}");
 
     // Verify (manifest and decryption) and restore straight from the bucket.
-    let mut cmd = server.imadm();
-    s3.apply(&mut cmd);
-    let out = run(cmd
-        .args(["backup", "verify", "-o", "json", "--identity"])
-        .arg(&key)
-        .arg(url));
-    assert_success(&out);
-    let v = json_stdout(&out);
-    assert_eq!(v["decrypted"], true, "{v}");
+    let v = verify_in_bucket(&server, &s3.env(), &key, url);
     assert_eq!(v["manifest"], format!("{url}.manifest.json"));
 
     let out = run(server
@@ -703,6 +696,75 @@ fn prune_removes_old_archives_and_their_manifests_from_the_bucket() {
             format!("{PREFIX}/{}.manifest.json", names[1])
         ]
     );
+}
+
+#[test]
+fn a_database_too_large_for_8_mib_parts_is_uploaded_in_larger_ones() {
+    // S3 takes at most 10,000 parts: 8 MiB ones would stop an archive at 78 GiB. The parts
+    // are sized from the server's estimate of the snapshot (its database files' size),
+    // here 80 GiB: a sparse tail on the SQLite file, which SQLite ignores (it reads the
+    // database's size from the file's header). 80 GiB and a quarter over 8,000 parts:
+    // 12.8 MiB, so 13 MiB parts.
+    let server = Server::start();
+    if server.pg.is_some() {
+        eprintln!("skipped on PostgreSQL: the estimate is the database's own size there");
+        return;
+    }
+    let s3 = S3Server::start();
+    let proxy = RecordingProxy::start(s3.port);
+    server.login();
+    seed_messages(&server, 20);
+    let db = std::fs::OpenOptions::new()
+        .write(true)
+        .open(server.data_dir.join("imadm.db"))
+        .unwrap();
+    db.set_len(db.metadata().unwrap().len() + (80 << 30))
+        .unwrap();
+    let (key, recipient) = keypair(server.tmp());
+    let mut cmd = server.imadm();
+    s3.apply(&mut cmd);
+    cmd.env(
+        "AWS_ENDPOINT_URL",
+        format!("http://127.0.0.1:{}", proxy.port),
+    );
+    let out = run(cmd.args([
+        "backup",
+        "run",
+        "--recipient",
+        &recipient,
+        "-o",
+        "json",
+        "--to",
+        &s3.url(PREFIX),
+    ]));
+    assert_success(&out);
+    let url = json_stdout(&out)["archives"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sent = proxy.sent().to_ascii_lowercase();
+    let part_length = |n: usize| {
+        let key = format!("/{}/{PREFIX}/{}", S3Server::BUCKET, file_name(&url));
+        let head = request(
+            &sent,
+            &format!("put {key}?partnumber={n}&").to_ascii_lowercase(),
+        );
+        let length = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "));
+        length
+            .unwrap_or_else(|| panic!("no content-length: {head}"))
+            .trim()
+            .parse::<u64>()
+            .unwrap()
+    };
+    assert_eq!(part_length(1), 13 << 20);
+    // About 20 MiB of archive: the second part is the last, the rest.
+    let second = part_length(2);
+    assert!(second > 0 && second < 13 << 20, "{second}");
+    assert!(!sent.contains("?partnumber=3&"), "{sent}");
+    // Parts of two sizes make one archive that decrypts and checks out.
+    verify_in_bucket(&server, &s3.env(), &key, &url);
 }
 
 #[test]

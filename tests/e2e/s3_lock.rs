@@ -136,14 +136,7 @@ fn locked_copies_on_ceph_rgw_cannot_be_deleted_and_prune_keeps_them() {
     }
 
     // The locked copy reads back whole: verify decrypts it straight from the bucket.
-    let mut cmd = server.imadm();
-    rgw.apply(&mut cmd);
-    let out = run(cmd
-        .args(["backup", "verify", "-o", "json", "--identity"])
-        .arg(&identity)
-        .arg(&older));
-    assert_success(&out);
-    assert_eq!(json_stdout(&out)["decrypted"], true);
+    verify_in_bucket(&server, &rgw.env(), &identity, &older);
 
     // prune --keep-last 1: the older archive is past the policy but locked: kept, with
     // the date and the mode, and nothing is deleted.
@@ -171,15 +164,6 @@ fn locked_copies_on_ceph_rgw_cannot_be_deleted_and_prune_keeps_them() {
         .filter(|k| !k.contains(".imadm-pending"))
         .collect();
     assert_eq!(keys.len(), 4, "{listed}");
-}
-
-/// The request (line and headers) in `sent` that starts with `start`.
-fn request<'a>(sent: &'a str, start: &str) -> &'a str {
-    let at = sent
-        .find(start)
-        .unwrap_or_else(|| panic!("no request {start:?} in:\n{sent}"));
-    let rest = &sent[at..];
-    &rest[..rest.find("\r\n\r\n").unwrap_or(rest.len())]
 }
 
 #[test]

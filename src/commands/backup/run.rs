@@ -78,10 +78,6 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
             }),
         }
     }
-    // The archive's name comes from the snapshot's header; the uploads learn it before
-    // their first part is full (the header is in the stream's first bytes).
-    let name = Arc::new(OnceLock::new());
-    let uploads = buckets.iter().map(|b| b.upload(name.clone())).collect();
 
     let conn = connect(ctx)?;
     let resp = conn.call(ctx, |c, t| {
@@ -92,6 +88,15 @@ pub fn run(ctx: &mut Context, args: RunArgs) -> Result<()> {
         .headers()
         .get("x-imadm-size-estimate")
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    // The archive's name comes from the snapshot's header; the uploads learn it before
+    // their first part is full (the header is in the stream's first bytes). Their parts
+    // are sized so that an archive of the estimated size fits S3's part count.
+    let name = Arc::new(OnceLock::new());
+    let plan = s3::PartPlan::for_estimate(estimate);
+    let uploads = buckets
+        .iter()
+        .map(|b| b.upload(name.clone(), plan))
+        .collect();
     let progress = ctx.progress(estimate, "backup");
     let writer = encrypt::Background::spawn(encrypt::encrypt(
         &recipients,
