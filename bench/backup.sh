@@ -57,6 +57,9 @@ if ((RGW)); then
     curl -sf --aws-sigv4 aws:amz:us-east-1:s3 --user "$RGW_KEYS" -X PUT \
         -H "x-amz-content-sha256: $(sha256sum </dev/null | cut -d' ' -f1)" \
         "http://${RGW_URL##*@}/bench" >/dev/null || die "cannot create the bucket on RGW"
+    # Monitor, OSD and gateway: the S3 service's CPU is theirs together.
+    RGW_PIDS=()
+    for f in "$TMP"/rgw/run/*.pid; do RGW_PIDS+=("$(cat "$f")"); done
 fi
 
 log "seeding $MIB MiB of messages (random 64 KiB blobs)"
@@ -83,6 +86,23 @@ print(float(m[1]) / {"s": 1, "ms": 1e3, "µs": 1e6}[m[2]] if m else 0)
 PY
 }
 rss() { grep -o 'Maximum resident set size (kbytes): [0-9]*' "$1" | grep -o '[0-9]*$'; }
+# CPU seconds (user + system) used so far by the given processes, and by a finished
+# command from its `time -v` report: where each step's CPU goes on the shared cores.
+TCK=$(getconf CLK_TCK)
+cpu_of() {
+    local pid t=0
+    for pid in "$@"; do
+        t=$((t + $(cut -d')' -f2 "/proc/$pid/stat" | awk '{print $12 + $13}')))
+    done
+    python3 -c 'import sys; print(int(sys.argv[1]) / int(sys.argv[2]))' "$t" "$TCK"
+}
+cpu_time() {
+    python3 - "$1" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+print(sum(float(m) for m in re.findall(r"(?:User|System) time \(seconds\): ([0-9.]+)", t)))
+PY
+}
 
 # Each step runs BENCH_RUNS times, interleaved (imadm, age, restic, age -d, imadm restore),
 # and the report gives the median and the range: on a shared 2-core machine one run of
@@ -104,15 +124,17 @@ fresh_otp() {
     last_step=$step
     OTP=$(oathtool --totp -b "$SECRET")
 }
-t_backup=() t_s3=() t_complete=() t_rgw=() t_rgw_complete=() t_s3_net=() t_age=() t_restic=() t_age_d=() t_restore=()
+c_dir=() c_s3=() c_rgw=() t_backup=() t_s3=() t_complete=() t_rgw=() t_rgw_complete=() t_s3_net=() t_age=() t_restic=() t_age_d=() t_restore=()
 export RESTIC_PASSWORD=bench
 for run in $(seq "$RUNS"); do
     log "run $run of $RUNS: imadm backup run"
     rm -rf "$TMP/out" && mkdir -p "$TMP/out" && sync
+    c0=$(cpu_of "$SERVER_PID")
     t0=$(date +%s.%N)
     /usr/bin/time -v -o "$TMP/run.time" "$IMADM" --config-dir "$CONF" --profile dev \
         backup run --recipient "$RCPT" --to "$TMP/out" -o json >"$TMP/run.json"
     t1=$(date +%s.%N); t_backup+=("$(secs "$t0" "$t1")")
+    c_dir+=("$(cpu_time "$TMP/run.time") $(secs "$c0" "$(cpu_of "$SERVER_PID")") 0")
     if ((run == 1)); then
         ARCHIVE="$TMP/archive.age"
         mv "$(jq -r '.archives[0]' "$TMP/run.json")" "$ARCHIVE"
@@ -123,6 +145,7 @@ for run in $(seq "$RUNS"); do
     fi
     log "run $run: imadm backup run to S3 (s3s-fs)"
     rm -rf "$TMP/s3/bench/run" && sync
+    c0=$(cpu_of "$SERVER_PID") s0=$(cpu_of "$S3_PID")
     t0=$(date +%s.%N)
     # Its debug log times the test server's CompleteMultipartUpload (a copy of every part
     # into the object, on s3s-fs), reported apart.
@@ -130,16 +153,19 @@ for run in $(seq "$RUNS"); do
         --config-dir "$CONF" --profile dev backup run --recipient "$RCPT" --to s3://bench/run \
         -o json >/dev/null 2>"$TMP/s3.log"
     t1=$(date +%s.%N); t_s3+=("$(secs "$t0" "$t1")")
+    c_s3+=("$(cpu_time "$TMP/s3.time") $(secs "$c0" "$(cpu_of "$SERVER_PID")") $(secs "$s0" "$(cpu_of "$S3_PID")")")
     t_complete+=("$(completion "$TMP/s3.log")")
     t_s3_net+=("$(secs "${t_complete[-1]}" "${t_s3[-1]}")")
     if ((RGW)); then
         log "run $run: imadm backup run to S3 (Ceph RGW)"
         sync
+        c0=$(cpu_of "$SERVER_PID") s0=$(cpu_of "${RGW_PIDS[@]}")
         t0=$(date +%s.%N)
         /usr/bin/time -v -o "$TMP/rgw.time" env "${RGW_ENV[@]}" IMADM_LOG=imadm=debug "$IMADM" \
             --config-dir "$CONF" --profile dev backup run --recipient "$RCPT" \
             --to "s3://bench/run$run" -o json >/dev/null 2>"$TMP/rgw.log"
         t1=$(date +%s.%N); t_rgw+=("$(secs "$t0" "$t1")")
+        c_rgw+=("$(cpu_time "$TMP/rgw.time") $(secs "$c0" "$(cpu_of "$SERVER_PID")") $(secs "$s0" "$(cpu_of "${RGW_PIDS[@]}")")")
         t_rgw_complete+=("$(completion "$TMP/rgw.log")")
     fi
     log "run $run: age -r, restic backup (fresh repository), age -d"
@@ -181,6 +207,17 @@ b = statistics.median(float(x) for x in sys.argv[2].split())
 print(f"{b / a:.2f}")
 PY
 }
+# "| NAME | cli | server | s3 | sum | wall |": medians of "cli server s3" triples.
+cpu_row() {
+    python3 - "$@" <<'PY'
+import statistics, sys
+name, wall, runs = sys.argv[1], sys.argv[2], [list(map(float, r.split())) for r in sys.argv[3:]]
+cols = [statistics.median(r[i] for r in runs) for i in range(3)]
+total = statistics.median(sum(r) for r in runs)
+w = statistics.median(float(x) for x in wall.split())
+print(f"| {name} | " + " | ".join(f"{c:.2f}" for c in cols) + f" | {total:.2f} | {w:.2f} |")
+PY
+}
 rgw_ratio="" rgw_rss=""
 if ((RGW)); then
     rgw_ratio="S3 (Ceph RGW) / directory = $(ratio "${t_rgw[*]}" "${t_backup[*]}") (target >= 0.70),"
@@ -214,6 +251,14 @@ fi
         "less the server's completion: $(ratio "${t_s3_net[*]}" "${t_backup[*]}")),"\
         "$rgw_ratio"\
         "restore / age -d = $(ratio "${t_restore[*]}" "${t_age_d[*]}") (target >= 0.50)"
+    echo
+    echo "CPU seconds per run, median (user + system; two cores give at most twice the wall time):"
+    echo
+    echo "| run to | CLI | imadm server | S3 service | all three | wall |"
+    echo "|---|---|---|---|---|---|"
+    cpu_row "a directory" "${t_backup[*]}" "${c_dir[@]}"
+    cpu_row "S3 (s3s-fs)" "${t_s3[*]}" "${c_s3[@]}"
+    ((RGW == 0)) || cpu_row "S3 (Ceph RGW)" "${t_rgw[*]}" "${c_rgw[@]}"
     echo
     echo "Peak RSS: backup CLI $(rss "$TMP/run.time") kB, backup CLI to S3 $(rss "$TMP/s3.time") kB, $rgw_rss restore CLI $(rss "$TMP/restore.time") kB, server VmHWM $server_hwm2 kB (after backup: $server_hwm kB)"
 } | tee "$REPORT"
