@@ -36,6 +36,9 @@ fn key_of(rgw: &Rgw, url: &str) -> String {
 /// `aws s3api delete-object` of one version of `key` (what an attacker holding the
 /// bucket's credential would try): its stderr, or None if the service deleted it.
 fn delete_version(rgw: &Rgw, key: &str, version: &str, bypass: bool) -> Option<String> {
+    // One argument, `--version-id=ID`: RGW's version ids may begin with '-', which awscli
+    // would take for an option ("expected one argument").
+    let version = format!("--version-id={version}");
     let mut args = vec![
         "s3api",
         "delete-object",
@@ -43,8 +46,7 @@ fn delete_version(rgw: &Rgw, key: &str, version: &str, bypass: bool) -> Option<S
         &rgw.bucket,
         "--key",
         key,
-        "--version-id",
-        version,
+        &version,
     ];
     if bypass {
         args.push("--bypass-governance-retention");
