@@ -103,6 +103,14 @@ t = open(sys.argv[1]).read()
 print(sum(float(m) for m in re.findall(r"(?:User|System) time \(seconds\): ([0-9.]+)", t)))
 PY
 }
+# cpu_mark [S3 PIDS]: note the CPU the imadm server and the S3 service used so far;
+# cpu_since TIME_FILE [S3 PIDS]: "CLI server S3" seconds since, the CLI's from its report.
+cpu_mark() { c0=$(cpu_of "$SERVER_PID") s0=$(cpu_of "$@"); }
+cpu_since() {
+    local f=$1
+    shift
+    echo "$(cpu_time "$f") $(secs "$c0" "$(cpu_of "$SERVER_PID")") $(secs "$s0" "$(cpu_of "$@")")"
+}
 
 # Each step runs BENCH_RUNS times, interleaved (imadm, age, restic, age -d, imadm restore),
 # and the report gives the median and the range: on a shared 2-core machine one run of
@@ -129,12 +137,12 @@ export RESTIC_PASSWORD=bench
 for run in $(seq "$RUNS"); do
     log "run $run of $RUNS: imadm backup run"
     rm -rf "$TMP/out" && mkdir -p "$TMP/out" && sync
-    c0=$(cpu_of "$SERVER_PID")
+    cpu_mark
     t0=$(date +%s.%N)
     /usr/bin/time -v -o "$TMP/run.time" "$IMADM" --config-dir "$CONF" --profile dev \
         backup run --recipient "$RCPT" --to "$TMP/out" -o json >"$TMP/run.json"
     t1=$(date +%s.%N); t_backup+=("$(secs "$t0" "$t1")")
-    c_dir+=("$(cpu_time "$TMP/run.time") $(secs "$c0" "$(cpu_of "$SERVER_PID")") 0")
+    c_dir+=("$(cpu_since "$TMP/run.time")")
     if ((run == 1)); then
         ARCHIVE="$TMP/archive.age"
         mv "$(jq -r '.archives[0]' "$TMP/run.json")" "$ARCHIVE"
@@ -145,7 +153,7 @@ for run in $(seq "$RUNS"); do
     fi
     log "run $run: imadm backup run to S3 (s3s-fs)"
     rm -rf "$TMP/s3/bench/run" && sync
-    c0=$(cpu_of "$SERVER_PID") s0=$(cpu_of "$S3_PID")
+    cpu_mark "$S3_PID"
     t0=$(date +%s.%N)
     # Its debug log times the test server's CompleteMultipartUpload (a copy of every part
     # into the object, on s3s-fs), reported apart.
@@ -153,19 +161,19 @@ for run in $(seq "$RUNS"); do
         --config-dir "$CONF" --profile dev backup run --recipient "$RCPT" --to s3://bench/run \
         -o json >/dev/null 2>"$TMP/s3.log"
     t1=$(date +%s.%N); t_s3+=("$(secs "$t0" "$t1")")
-    c_s3+=("$(cpu_time "$TMP/s3.time") $(secs "$c0" "$(cpu_of "$SERVER_PID")") $(secs "$s0" "$(cpu_of "$S3_PID")")")
+    c_s3+=("$(cpu_since "$TMP/s3.time" "$S3_PID")")
     t_complete+=("$(completion "$TMP/s3.log")")
     t_s3_net+=("$(secs "${t_complete[-1]}" "${t_s3[-1]}")")
     if ((RGW)); then
         log "run $run: imadm backup run to S3 (Ceph RGW)"
         sync
-        c0=$(cpu_of "$SERVER_PID") s0=$(cpu_of "${RGW_PIDS[@]}")
+        cpu_mark "${RGW_PIDS[@]}"
         t0=$(date +%s.%N)
         /usr/bin/time -v -o "$TMP/rgw.time" env "${RGW_ENV[@]}" IMADM_LOG=imadm=debug "$IMADM" \
             --config-dir "$CONF" --profile dev backup run --recipient "$RCPT" \
             --to "s3://bench/run$run" -o json >/dev/null 2>"$TMP/rgw.log"
         t1=$(date +%s.%N); t_rgw+=("$(secs "$t0" "$t1")")
-        c_rgw+=("$(cpu_time "$TMP/rgw.time") $(secs "$c0" "$(cpu_of "$SERVER_PID")") $(secs "$s0" "$(cpu_of "${RGW_PIDS[@]}")")")
+        c_rgw+=("$(cpu_since "$TMP/rgw.time" "${RGW_PIDS[@]}")")
         t_rgw_complete+=("$(completion "$TMP/rgw.log")")
     fi
     log "run $run: age -r, restic backup (fresh repository), age -d"

@@ -1295,7 +1295,7 @@ impl Read for ObjectReader {
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_PART_SIZE, PART_SIZE, PartPlan};
+    use super::*;
 
     const MIB: usize = 1 << 20;
 
@@ -1340,8 +1340,6 @@ mod tests {
             estimate = estimate * 3 / 2 + 12_345;
         }
     }
-
-    use super::*;
 
     #[test]
     fn s3_urls_parse_with_and_without_a_prefix() {

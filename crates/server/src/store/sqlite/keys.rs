@@ -23,7 +23,7 @@ fn sealed_counts(conn: &Connection) -> Result<BTreeMap<Option<KeyId>, u64>> {
         for c in t.columns {
             // Counted here, not with GROUP BY: SQLite's sorter for that carried every
             // value whole into temporary files (twice the message table's size, on every
-            // backup's start). Only a value's first bytes are fetched.
+            // backup's start). Only a value's first bytes are handed over.
             let mut stmt = conn.prepare_cached(&prefixes_sql(t.table, c))?;
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
